@@ -1,0 +1,101 @@
+/**
+ * DuckDB adapter over @duckdb/node-api (the only module that imports it). One instance per
+ * database file; `fork()` opens another connection to the same instance for parallel threads.
+ */
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import type { Adapter, Row } from '../types.js';
+import { EngineError } from '../types.js';
+import type { Column, Relation } from '../../core/types.js';
+import { duckdbDialect } from './dialect.js';
+
+function toJs(v: unknown): unknown {
+  if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
+  if (Array.isArray(v)) return v.map(toJs);
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = toJs(x);
+    return out;
+  }
+  return v;
+}
+
+export class DuckDBAdapter implements Adapter {
+  readonly dialect = duckdbDialect;
+  private closed = false;
+
+  private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, private readonly owner: boolean) {}
+
+  /** Open (or create) a database file, or ':memory:'. */
+  static async open(path: string): Promise<DuckDBAdapter> {
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path);
+    } catch (e) {
+      throw new EngineError((e as Error).message, `open ${path}`);
+    }
+    const conn = await instance.connect();
+    return new DuckDBAdapter(instance, conn, true);
+  }
+
+  async fork(): Promise<Adapter> {
+    return new DuckDBAdapter(this.instance, await this.instance.connect(), false);
+  }
+
+  async execute(sql: string): Promise<number> {
+    try {
+      const r = await this.conn.run(sql);
+      return Number(r.rowsChanged);
+    } catch (e) {
+      throw new EngineError((e as Error).message, sql);
+    }
+  }
+
+  async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+    try {
+      const reader = params && params.length
+        ? await this.conn.runAndReadAll(sql, params as DuckDBValue[])
+        : await this.conn.runAndReadAll(sql);
+      return reader.getRowObjectsJS().map((r) => toJs(r) as R);
+    } catch (e) {
+      throw new EngineError((e as Error).message, sql);
+    }
+  }
+
+  async describe(rel: Relation): Promise<Column[] | undefined> {
+    const rows = await this.query<{ column_name: string; data_type: string; is_nullable: string }>(
+      `select column_name, data_type, is_nullable from information_schema.columns
+       where table_schema = $1 and table_name = $2 order by ordinal_position`,
+      [rel.schema, rel.name],
+    );
+    if (rows.length === 0) return undefined;
+    return rows.map((r) => ({ name: r.column_name, type: r.data_type, nullable: r.is_nullable === 'YES' }));
+  }
+
+  async describeQuery(sql: string): Promise<Column[]> {
+    const rows = await this.query<{ column_name: string; column_type: string; null: string }>(`describe ${sql}`);
+    return rows.map((r) => ({ name: r.column_name, type: r.column_type, nullable: r.null !== 'NO' }));
+  }
+
+  async transaction<T>(fn: (tx: Adapter) => Promise<T>): Promise<T> {
+    await this.execute('begin transaction');
+    try {
+      const out = await fn(this);
+      await this.execute('commit');
+      return out;
+    } catch (e) {
+      try { await this.execute('rollback'); } catch { /* already rolled back by the engine */ }
+      throw e;
+    }
+  }
+
+  interrupt(): void {
+    try { this.conn.interrupt(); } catch { /* nothing running */ }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.conn.closeSync();
+    if (this.owner) this.instance.closeSync();
+  }
+}

@@ -1,0 +1,105 @@
+/** The files lake writes under target/: compiled SQL, manifest.json, run_results.json. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { CompiledProject, NodeId } from '../core/types.js';
+import type { Dag } from '../graph/index.js';
+import type { NodeResult } from '../reporter/types.js';
+import { VERSION } from './version.js';
+
+export function compiledPathOf(targetDir: string, id: NodeId): string {
+  const [schema, ...rest] = id.split('.');
+  return path.join(targetDir, 'compiled', schema!, `${rest.join('.')}.sql`);
+}
+
+export function writeCompiled(targetDir: string, compiled: CompiledProject, ids: Iterable<NodeId>): void {
+  const made = new Set<string>();
+  for (const id of ids) {
+    const n = compiled.nodes.get(id);
+    if (!n) continue;
+    const file = compiledPathOf(targetDir, id);
+    const dir = path.dirname(file);
+    if (!made.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    fs.writeFileSync(file, `${n.sql}\n`);
+  }
+}
+
+export interface Manifest {
+  metadata: Record<string, unknown>;
+  nodes: Record<string, Record<string, unknown>>;
+  sources: Record<string, Record<string, unknown>>;
+  macros: Record<string, unknown>;
+  parent_map: Record<string, string[]>;
+  child_map: Record<string, string[]>;
+  column_lineage: Record<string, Record<string, { relation: string; column: string }[]>>;
+}
+
+export function buildManifest(compiled: CompiledProject, dag: Dag, macros: ReadonlyMap<string, { path: string; line: number }>, lineage: Manifest['column_lineage'] = {}): Manifest {
+  const p = compiled.project;
+  const nodes: Manifest['nodes'] = {};
+  const colsOf = (docs: readonly { name: string; description?: string; dataType?: string }[]) =>
+    Object.fromEntries(docs.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null }]));
+  const testsOf = (node: { tests: readonly { name: string; args: unknown; config: unknown }[]; columns: readonly { name: string; tests: readonly { name: string; args: unknown; config: unknown }[] }[] }) => [
+    ...node.tests.map((t) => ({ name: t.name, column: null, args: t.args, config: t.config })),
+    ...node.columns.flatMap((c) => c.tests.map((t) => ({ name: t.name, column: c.name, args: t.args, config: t.config }))),
+  ];
+  for (const [id, n] of compiled.nodes) {
+    nodes[id] = {
+      id, resource_type: 'model', name: n.node.name, schema: n.relation.schema, alias: n.relation.name, path: n.node.path,
+      raw_sql: n.node.rawSql, compiled_sql: n.sql, config: n.config, description: n.node.description ?? '',
+      tags: n.config.tags, columns: colsOf(n.node.columns),
+      depends_on: { nodes: n.dependsOn.nodes, sources: n.dependsOn.sources, macros: n.dependsOn.macros },
+      checksum: n.checksum, tests: testsOf(n.node),
+    };
+  }
+  for (const s of p.seeds.values()) {
+    nodes[s.id] = {
+      id: s.id, resource_type: 'seed', name: s.name, schema: s.schema, alias: s.name, path: s.path, raw_sql: '', compiled_sql: '',
+      config: { materialized: 'seed', column_types: s.columnTypes, tags: s.tags }, description: s.description ?? '', tags: s.tags,
+      columns: colsOf(s.columns), depends_on: { nodes: [], sources: [], macros: [] }, checksum: s.checksum, tests: testsOf(s),
+    };
+  }
+  const sources: Manifest['sources'] = {};
+  for (const s of p.sources.values()) {
+    sources[s.id] = {
+      id: s.id, resource_type: 'source', source_name: s.sourceName, name: s.name, description: s.description ?? '', path: s.path,
+      columns: colsOf(s.columns), tags: s.tags, tests: testsOf(s),
+      landing: s.landing ? { dir: s.landing.relDir, format: s.landing.format, files: s.landing.files, schema_evolution: s.landing.schemaEvolution, bad_records: s.landing.badRecords } : null,
+      relation: s.landing ? null : `"${s.schema}"."${s.identifier}"`,
+    };
+  }
+  const parent_map: Record<string, string[]> = {};
+  const child_map: Record<string, string[]> = {};
+  for (const id of dag.ids()) {
+    parent_map[id] = [...dag.parents(id)];
+    child_map[id] = [...dag.children(id)];
+  }
+  return {
+    metadata: { lake_version: VERSION, generated_at: new Date().toISOString(), project: p.name, flavor: p.flavor },
+    nodes, sources, macros: Object.fromEntries([...macros].map(([name, m]) => [name, { name, path: m.path, line: m.line }])),
+    parent_map, child_map, column_lineage: lineage,
+  };
+}
+
+export function writeJson(file: string, data: unknown): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, JSON.stringify(data, null, 1));
+  fs.renameSync(tmp, file);
+}
+
+export function runResultsJson(command: string, runId: string, startedAt: Date, results: readonly NodeResult[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const finished = new Date();
+  return {
+    run_id: runId, command, started_at: startedAt.toISOString(), finished_at: finished.toISOString(),
+    elapsed_ms: finished.getTime() - startedAt.getTime(),
+    status: results.some((r) => r.status === 'error') ? 'error' : 'success',
+    results: results.map((r) => ({
+      id: r.id, status: r.status, materialized: r.materialized, rows: r.rows ?? null, started_at: r.startedAt, duration_ms: Math.round(r.durationMs * 10) / 10,
+      message: r.message ?? null, error: r.error ?? null, ...(r.stats ?? {}),
+    })),
+    ...extra,
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * One session per command: loads and compiles the project, builds the graph, resolves the
+ * selection, and runs nodes against the target database. The CLI and `lake watch` drive it.
+ */
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Diagnostic } from '../errors/index.js';
+import { LakeError } from '../errors/index.js';
+import type { CompiledProject, LoadedProject, NodeId } from '../core/types.js';
+import { loadProject, type LoadOptions } from '../project/load.js';
+import { Compiler } from '../compiler/compile.js';
+import { Dag, select, type DagNode } from '../graph/index.js';
+import type { Adapter } from '../adapter/types.js';
+import type { NodeResult, Reporter } from '../reporter/types.js';
+import { openDatabase, type OpenDatabase } from '../executor/open.js';
+import { ensureState, beginRun, endRun } from '../executor/state.js';
+import { schedule, type Job } from '../executor/scheduler.js';
+import { runModel, runSeed, existingRelation, type NodeRunContext } from '../executor/run-node.js';
+import type { NodeHook } from '../executor/hooks.js';
+import { streamHook } from '../executor/stream-hook.js';
+import { renderAdhoc } from '../compiler/compile.js';
+import { buildManifest, compiledPathOf, runResultsJson, writeCompiled, writeJson, type Manifest } from './artifacts.js';
+import { VERSION } from './version.js';
+import { extraHooks } from './hooks-registry.js';
+
+export interface SessionOptions extends LoadOptions {
+  readonly projectDir: string;
+}
+
+export interface RunOptions {
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly fullRefresh?: boolean;
+  readonly failFast?: boolean;
+  readonly threads?: number;
+  readonly command?: string;
+  /** Seeds: 'missing' loads only seeds whose table does not exist (lake run), 'all' reloads (lake seed). */
+  readonly seeds?: 'missing' | 'all' | 'none';
+  readonly stopRequested?: () => boolean;
+  /** Keep the database open afterwards (watch); the caller closes it. */
+  readonly db?: Adapter;
+}
+
+export interface RunOutcome {
+  readonly results: NodeResult[];
+  readonly runId: string;
+  readonly batchId: number;
+}
+
+export class Session {
+  readonly project: LoadedProject;
+  readonly compiler: Compiler;
+  readonly compiled: CompiledProject;
+  readonly dag: Dag;
+  readonly targetDir: string;
+
+  private constructor(project: LoadedProject, compiler: Compiler, compiled: CompiledProject, dag: Dag) {
+    this.project = project;
+    this.compiler = compiler;
+    this.compiled = compiled;
+    this.dag = dag;
+    this.targetDir = path.resolve(project.root, project.paths.target);
+  }
+
+  /** Load + compile; throws LakeError with every error diagnostic (warnings go to `warnings`). */
+  static open(opts: SessionOptions, runStartedAt = new Date()): Session {
+    const project = loadProject(opts.projectDir, opts);
+    const compiler = new Compiler(project, { runStartedAt });
+    const compiled = compiler.compileAll();
+    const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+    const dag = buildDag(compiled);
+    const cycles = errors.length ? [] : dag.findCycles().length ? dag.cycleDiagnostics() : [];
+    if (errors.length || cycles.length) throw new LakeError('compile', [...compiled.diagnostics, ...cycles]);
+    return new Session(project, compiler, compiled, dag);
+  }
+
+  get warnings(): Diagnostic[] {
+    return this.compiled.diagnostics.filter((d) => d.severity === 'warn');
+  }
+
+  select(sel: { select?: readonly string[]; exclude?: readonly string[] }): NodeId[] {
+    return select(this.dag, sel);
+  }
+
+  compiledPath(id: NodeId): string {
+    return path.relative(process.cwd(), compiledPathOf(this.targetDir, id)) || compiledPathOf(this.targetDir, id);
+  }
+
+  manifest(lineage?: Manifest['column_lineage']): Manifest {
+    return buildManifest(this.compiled, this.dag, this.compiler.engine.macroIndex, lineage);
+  }
+
+  /** target/compiled/** and target/manifest.json (no database). */
+  writeArtifacts(ids: Iterable<NodeId> = this.compiled.nodes.keys()): void {
+    writeCompiled(this.targetDir, this.compiled, ids);
+    writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest());
+  }
+
+  async openDb(command: string): Promise<OpenDatabase> {
+    return openDatabase(this.project.target.path, command);
+  }
+
+  hooks(): NodeHook[] {
+    const rel = (id: string) => this.compiler.relationOf(id);
+    return [...extraHooks.before.map((f) => f(this)), streamHook(rel), ...extraHooks.after.map((f) => f(this))];
+  }
+
+  /** Build the selected models (and seeds) in graph order. */
+  async run(reporter: Reporter, o: RunOptions = {}): Promise<RunOutcome> {
+    const startedAt = new Date();
+    const command = o.command ?? 'run';
+    const ids = this.select(o).filter((id) => !id.startsWith('source:'));
+    this.writeArtifacts();
+    const opened = o.db ? undefined : await this.openDb(command);
+    const db = o.db ?? opened!.db;
+    const runId = randomUUID();
+    try {
+      await ensureState(db);
+      const batchId = await beginRun(db, runId, command, JSON.stringify({ select: o.select ?? [], exclude: o.exclude ?? [], full_refresh: !!o.fullRefresh }), VERSION);
+      for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
+      const ctx: NodeRunContext = {
+        compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
+        projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),
+      };
+      const jobs = new Map<NodeId, Job>();
+      const order: NodeId[] = [];
+      const seedMode = o.seeds ?? 'missing';
+      for (const id of ids) {
+        const seed = this.project.seeds.get(id);
+        if (seed) {
+          if (seedMode === 'none') continue;
+          if (seedMode === 'missing' && !o.fullRefresh && (await existingRelation(db, { schema: seed.schema, name: seed.name }))) continue;
+          jobs.set(id, { id, materialized: 'seed', run: (conn) => runSeed(conn, seed) });
+        } else {
+          const node = this.compiled.nodes.get(id)!;
+          jobs.set(id, { id, materialized: node.config.materialized, compiledPath: this.compiledPath(id), run: (conn) => runModel(conn, node, ctx) });
+        }
+        order.push(id);
+      }
+      reporter.runStart(command, order.length, this.project.target.name);
+      const results = await schedule({
+        db, dag: this.dag, jobs, order, threads: o.threads ?? this.project.target.threads, failFast: !!o.failFast,
+        reporter, runId, stopRequested: o.stopRequested,
+      });
+      for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end');
+      const status = results.some((r) => r.status === 'error') ? 'error' : 'success';
+      await endRun(db, runId, status);
+      reporter.runEnd({ command, runId, elapsedMs: Date.now() - startedAt.getTime(), results });
+      writeJson(path.join(this.targetDir, 'run_results.json'), runResultsJson(command, runId, startedAt, results, { batch_id: batchId }));
+      return { results, runId, batchId };
+    } finally {
+      await opened?.release();
+    }
+  }
+}
+
+async function runProjectHook(s: Session, db: Adapter, text: string, what: string): Promise<void> {
+  const r = renderAdhoc(s.compiler, text, `project.yml (${what})`);
+  if (r.diagnostics.some((d) => d.severity === 'error')) throw new LakeError('execute', r.diagnostics);
+  if (r.sql.trim()) {
+    try {
+      await db.execute(r.sql);
+    } catch (e) {
+      throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: `${what} hook failed: ${(e as Error).message}`, file: 'project.yml', hint: 'fix the SQL of the hook' }, 1);
+    }
+  }
+}
+
+/** Graph of models, seeds and sources from a compiled project. */
+export function buildDag(compiled: CompiledProject): Dag {
+  const nodes: DagNode[] = [];
+  const edges: [NodeId, NodeId][] = [];
+  const p = compiled.project;
+  for (const s of p.sources.values()) nodes.push({ id: s.id, kind: 'source', name: s.name, schema: s.sourceName, path: s.path, tags: s.tags, config: {} });
+  for (const s of p.seeds.values()) nodes.push({ id: s.id, kind: 'seed', name: s.name, schema: s.schema, path: s.path, tags: s.tags, config: { materialized: 'seed' } });
+  const known = new Set(nodes.map((n) => n.id));
+  for (const n of compiled.nodes.values()) {
+    nodes.push({ id: n.id, kind: 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, tags: n.config.tags, config: n.config });
+    known.add(n.id);
+  }
+  for (const n of compiled.nodes.values()) {
+    for (const d of [...n.dependsOn.nodes, ...n.dependsOn.sources]) if (known.has(d)) edges.push([d, n.id]);
+  }
+  return new Dag(nodes, edges);
+}

@@ -1,0 +1,78 @@
+/** `lake compile`, `lake ls`, `lake show`: look at the project without building it. */
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { collect } from '../context.js';
+import { LakeError } from '../../errors/index.js';
+import { relationSql } from '../../core/types.js';
+import { formatTable } from '../table.js';
+
+export function registerInspect(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
+  program.command('compile')
+    .description('render every model to target/compiled and write target/manifest.json (no database)')
+    .option('-s, --select <selector>', 'models to write', collect)
+    .option('--exclude <selector>', 'models to leave out', collect)
+    .action((flags: { select?: string[]; exclude?: string[] }) => setCode((async () => {
+      const c = ctx();
+      const t0 = performance.now();
+      const s = c.session();
+      const ids = s.select(flags).filter((id) => s.compiled.nodes.has(id));
+      s.writeArtifacts(ids);
+      c.reporter.record('compile', { models: ids.length, elapsed_ms: Math.round(performance.now() - t0) }, `compiled ${ids.length} model${ids.length === 1 ? '' : 's'} to ${s.compiledPath(ids[0] ?? 'x.y').replace(/[^/]+\/[^/]+$/, '')} in ${Math.round(performance.now() - t0)} ms`);
+      return 0;
+    })()));
+
+  program.command('ls')
+    .description('list the selected nodes')
+    .option('-s, --select <selector>', 'nodes to list', collect)
+    .option('--exclude <selector>', 'nodes to leave out', collect)
+    .option('--output <format>', 'name | path | json', 'name')
+    .action((flags: { select?: string[]; exclude?: string[]; output: string }) => setCode((async () => {
+      const c = ctx();
+      const s = c.session();
+      const ids = s.select(flags);
+      for (const id of ids) {
+        const n = s.dag.node(id);
+        if (flags.output === 'json') {
+          const comp = s.compiled.nodes.get(id);
+          process.stdout.write(`${JSON.stringify({ id, resource_type: n.kind, name: n.name, schema: n.schema, path: n.path, tags: n.tags, materialized: comp?.config.materialized ?? (n.kind === 'seed' ? 'seed' : null), depends_on: s.dag.parents(id) })}\n`);
+        } else {
+          process.stdout.write(`${flags.output === 'path' ? n.path : id}\n`);
+        }
+      }
+      return 0;
+    })()));
+
+  program.command('show')
+    .description('preview the rows of a model, seed or ad-hoc query')
+    .argument('[model]', 'model or seed name')
+    .option('--limit <n>', 'rows to show', '10')
+    .option('--inline <sql>', 'run this SQL (templated) instead')
+    .action((model: string | undefined, flags: { limit: string; inline?: string }) => setCode((async () => {
+      const c = ctx();
+      const s = c.session();
+      let sql: string;
+      if (flags.inline) {
+        const { renderAdhoc } = await import('../../compiler/compile.js');
+        const r = renderAdhoc(s.compiler, flags.inline, '--inline');
+        if (r.diagnostics.length) throw new LakeError('template', r.diagnostics);
+        sql = r.sql;
+      } else {
+        if (!model) throw new LakeError('usage', { code: 'LAKE-U010', severity: 'error', message: 'lake show needs a model name (or --inline SQL)', hint: 'e.g. lake show silver.users --limit 5' });
+        const res = s.compiler.resolveRef(model);
+        if (!res.id) throw new LakeError('usage', { code: 'LAKE-U011', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
+        sql = `select * from ${relationSql(s.compiler.relationOf(res.id)!)}`;
+      }
+      const limit = Math.max(0, Number(flags.limit) || 10);
+      const opened = await s.openDb('show');
+      try {
+        const rows = await opened.db.query(`select * from (${sql}) as __lake_show limit ${limit}`);
+        if (c.opts.logFormat === 'json') for (const r of rows) c.reporter.record('row', r);
+        else c.reporter.info(formatTable(rows));
+      } catch (e) {
+        throw new LakeError('execute', { code: 'LAKE-X040', severity: 'error', message: (e as Error).message.split('\n')[0]!, hint: model ? `has ${model} been built? run lake run -s ${model}` : 'check the SQL' }, 1);
+      } finally {
+        await opened.release();
+      }
+      return 0;
+    })()));
+}

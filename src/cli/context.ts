@@ -1,0 +1,60 @@
+/** What every command gets: parsed global options, a reporter, and a way to open the session. */
+import { LakeError } from '../errors/index.js';
+import type { Reporter } from '../reporter/types.js';
+import { makeReporter } from '../reporter/reporters.js';
+import { Session } from '../app/session.js';
+import { findProjectRoot } from '../project/settings.js';
+
+export interface GlobalOptions {
+  projectDir?: string;
+  target?: string;
+  vars?: string;
+  threads?: string;
+  logFormat?: string;
+  debug?: boolean;
+}
+
+export class CommandContext {
+  readonly reporter: Reporter;
+  constructor(readonly opts: GlobalOptions) {
+    this.reporter = makeReporter(opts.logFormat);
+  }
+
+  projectRoot(): string {
+    const start = this.opts.projectDir ?? process.cwd();
+    const root = findProjectRoot(start);
+    if (!root) {
+      throw new LakeError('usage', { code: 'LAKE-U001', severity: 'error', message: `no project.yml or dbt_project.yml in ${start} or above`, hint: 'cd into a project, pass --project-dir, or create one with `lake init <dir>`' });
+    }
+    return root;
+  }
+
+  vars(): Record<string, unknown> | undefined {
+    if (!this.opts.vars) return undefined;
+    try {
+      const v = JSON.parse(this.opts.vars) as unknown;
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
+      return v as Record<string, unknown>;
+    } catch {
+      throw new LakeError('usage', { code: 'LAKE-U002', severity: 'error', message: `--vars is not a JSON object: ${this.opts.vars}`, hint: `write --vars '{"name": "value"}'` });
+    }
+  }
+
+  threads(): number | undefined {
+    if (this.opts.threads === undefined) return undefined;
+    const n = Number(this.opts.threads);
+    if (!Number.isInteger(n) || n < 1) throw new LakeError('usage', { code: 'LAKE-U003', severity: 'error', message: `--threads must be a positive integer, not ${this.opts.threads}`, hint: 'e.g. --threads 4' });
+    return n;
+  }
+
+  session(): Session {
+    const s = Session.open({ projectDir: this.projectRoot(), target: this.opts.target, vars: this.vars(), threads: this.threads() });
+    if (s.warnings.length) this.reporter.diagnostics(s.warnings);
+    return s;
+  }
+}
+
+/** `-s a b -s c` → ['a b', 'c'] kept as given; the selector splits on spaces. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,61 @@
+/**
+ * The `lake` command line (commander). Each command returns an exit code: 0 ok, 1 a node or test
+ * failed, 2 the project or the command line is wrong. Only bin/lake.js calls process.exit.
+ */
+import { Command, CommanderError } from 'commander';
+import { LakeError } from '../errors/index.js';
+import { VERSION } from '../app/version.js';
+import { CommandContext, type GlobalOptions } from './context.js';
+import { registerRun } from './commands/build-like.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerInit } from './commands/init.js';
+import { commandRegistry } from './registry.js';
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = new Command('lake');
+  program
+    .version(VERSION, '-v, --version')
+    .description('SQL-first transformation framework for medallion lakehouses on DuckDB')
+    .option('--project-dir <dir>', 'project folder (default: the nearest one with project.yml)')
+    .option('-t, --target <name>', 'target from project.yml')
+    .option('--vars <json>', 'project variables as a JSON object')
+    .option('--threads <n>', 'models built at once')
+    .option('--log-format <format>', 'text | json', 'text')
+    .option('--debug', 'show stack traces')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    .showHelpAfterError('(run lake --help for usage)');
+
+  let pending: Promise<number> | undefined;
+  let context: CommandContext | undefined;
+  const ctx = () => (context ??= new CommandContext(program.opts<GlobalOptions>()));
+  const setCode = (p: Promise<number>) => { pending = p; };
+  registerInit(program, ctx, setCode);
+  registerInspect(program, ctx, setCode);
+  registerRun(program, ctx, setCode);
+  for (const register of commandRegistry) register(program, ctx, setCode);
+
+  try {
+    await program.parseAsync([...argv]);
+    return pending ? await pending : 0;
+  } catch (e) {
+    return handleError(e, context ?? ctx());
+  }
+}
+
+function handleError(e: unknown, c: CommandContext): number {
+  if (e instanceof CommanderError) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+    return 2;
+  }
+  if (e instanceof LakeError) {
+    c.reporter.diagnostics(e.diagnostics);
+    const n = e.diagnostics.filter((d) => d.severity === 'error').length;
+    if (n > 1) c.reporter.error(`${n} errors`);
+    if (c.opts.debug) process.stderr.write(`${e.stack}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  c.reporter.error(`internal error: ${err.message}${c.opts.debug ? `\n${err.stack}` : '\n(run with --debug for the stack trace)'}`);
+  return 2;
+}

@@ -1,0 +1,244 @@
+/**
+ * Plain data types shared by every module: nodes, configs, relations, columns.
+ * No behaviour lives here beyond tiny pure helpers.
+ */
+
+/** `schema.name` for models and seeds, `source:<source>.<table>` for sources. */
+export type NodeId = string;
+
+export type Materialized = 'view' | 'table' | 'incremental' | 'ephemeral' | 'external' | 'seed';
+export type IncrementalStrategy = 'append' | 'merge' | 'delete+insert' | 'insert_new' | 'cdc';
+export type OnSchemaChange = 'ignore' | 'append_new_columns' | 'sync_all_columns' | 'fail';
+export type OnViolation = 'warn' | 'drop' | 'fail';
+
+/** A relation in the target database (one database file: schema + name). */
+export interface Relation {
+  readonly schema: string;
+  readonly name: string;
+}
+
+/** A column as the engine describes it. */
+export interface Column {
+  readonly name: string;
+  readonly type: string;
+  readonly nullable?: boolean;
+}
+
+/** Declared documentation for a column (YAML). */
+export interface ColumnDoc {
+  readonly name: string;
+  readonly description?: string;
+  readonly dataType?: string;
+  readonly tests: readonly TestDecl[];
+  readonly meta?: Readonly<Record<string, unknown>>;
+}
+
+/** A data test as declared in YAML: a name (unique, not_null, ...) and its arguments. */
+export interface TestDecl {
+  readonly name: string;
+  readonly args: Readonly<Record<string, unknown>>;
+  /** severity, where, warn_if, error_if, limit, store_failures, ... */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly file?: string;
+  readonly line?: number;
+}
+
+/** Model configuration after folder defaults, YAML and `config()` are merged. */
+export interface ModelConfig {
+  materialized: Materialized;
+  schema: string;
+  alias?: string;
+  enabled: boolean;
+  tags: string[];
+  incremental_strategy?: IncrementalStrategy;
+  unique_key?: string[];
+  incremental_predicates?: string[];
+  on_schema_change: OnSchemaChange;
+  /** CDC (`incremental_strategy: cdc`). */
+  sequence_by?: string[];
+  delete_when?: string;
+  scd_type?: 1 | 2;
+  ignore_null_updates?: boolean;
+  /** `external` materialization. */
+  location?: string;
+  format?: 'parquet' | 'csv';
+  partition_by?: string[];
+  pre_hook: string[];
+  post_hook: string[];
+  /** DLT-style expectations: name -> SQL condition that a valid row satisfies. */
+  expectations?: Record<string, string>;
+  on_violation?: OnViolation | Record<string, OnViolation>;
+  /** Anything else the user set; kept for the manifest and for macros. */
+  [key: string]: unknown;
+}
+
+export interface ModelNode {
+  readonly kind: 'model';
+  readonly id: NodeId;
+  readonly name: string;
+  /** Path relative to the project root, forward slashes. */
+  readonly path: string;
+  /** Absolute path. */
+  readonly absPath: string;
+  readonly rawSql: string;
+  /** Config from folder defaults + YAML (before `config()` in the SQL). */
+  readonly config: ModelConfig;
+  readonly description?: string;
+  readonly columns: readonly ColumnDoc[];
+  readonly tests: readonly TestDecl[];
+  /** YAML file that documents this model, if any. */
+  readonly patchPath?: string;
+}
+
+export interface SeedNode {
+  readonly kind: 'seed';
+  readonly id: NodeId;
+  readonly name: string;
+  readonly schema: string;
+  readonly path: string;
+  readonly absPath: string;
+  readonly columnTypes: Readonly<Record<string, string>>;
+  readonly description?: string;
+  readonly columns: readonly ColumnDoc[];
+  readonly tests: readonly TestDecl[];
+  readonly tags: readonly string[];
+  readonly checksum: string;
+}
+
+export type LandingFormat = 'json' | 'jsonl' | 'csv' | 'parquet' | 'kafka';
+export type SchemaEvolution = 'add_new_columns' | 'rescue' | 'fail' | 'none';
+export type BadRecords = 'quarantine' | 'drop' | 'fail';
+
+/** A landing-zone folder that a source table reads files from. */
+export interface LandingSpec {
+  /** Absolute folder. */
+  readonly dir: string;
+  /** Folder as written, relative to the project root. */
+  readonly relDir: string;
+  readonly format: LandingFormat;
+  /** Glob under `dir`. */
+  readonly files: string;
+  /** Declared column types (optional: inferred otherwise). */
+  readonly columns?: Readonly<Record<string, string>>;
+  readonly schemaEvolution: SchemaEvolution;
+  readonly badRecords: BadRecords;
+  readonly maxFilesPerTrigger: number;
+  readonly minFileAgeMs: number;
+  readonly allowOverwrites: boolean;
+  /** Extra reader options (csv delimiter, header, ...). */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+export interface SourceNode {
+  readonly kind: 'source';
+  /** `source:<source>.<table>` */
+  readonly id: NodeId;
+  readonly sourceName: string;
+  readonly name: string;
+  /** For sources over existing tables: where the table lives. */
+  readonly schema: string;
+  readonly identifier: string;
+  readonly landing?: LandingSpec;
+  readonly description?: string;
+  readonly columns: readonly ColumnDoc[];
+  readonly tests: readonly TestDecl[];
+  readonly loadedAtField?: string;
+  readonly tags: readonly string[];
+  /** YAML file that declares it. */
+  readonly path: string;
+  readonly line?: number;
+}
+
+export interface MacroDef {
+  readonly name: string;
+  readonly path: string;
+  readonly line: number;
+}
+
+export interface TargetConfig {
+  readonly name: string;
+  readonly type: 'duckdb';
+  /** Absolute path to the database file, or ':memory:'. */
+  readonly path: string;
+  readonly threads: number;
+}
+
+/** Everything read from disk, before any template is rendered. */
+export interface LoadedProject {
+  readonly root: string;
+  readonly name: string;
+  /** 'lake' for project.yml, 'dbt' for dbt_project.yml. */
+  readonly flavor: 'lake' | 'dbt';
+  readonly target: TargetConfig;
+  readonly targets: Readonly<Record<string, TargetConfig>>;
+  readonly vars: Readonly<Record<string, unknown>>;
+  readonly paths: ProjectPaths;
+  readonly models: ReadonlyMap<NodeId, ModelNode>;
+  readonly seeds: ReadonlyMap<NodeId, SeedNode>;
+  readonly sources: ReadonlyMap<NodeId, SourceNode>;
+  /** Macro files: path (relative) -> source text. */
+  readonly macroFiles: ReadonlyMap<string, string>;
+  /** Singular data tests: path (relative) -> SQL. */
+  readonly singularTests: ReadonlyMap<string, string>;
+  /** `unit_tests:` entries from YAML, as parsed (validated by dq). */
+  readonly unitTests: readonly Readonly<Record<string, unknown>>[];
+  /** Prefix of a custom `schema` config: '' (lake) or '<target schema>_' (dbt). */
+  readonly customSchemaPrefix: string;
+  readonly onRunStart: readonly string[];
+  readonly onRunEnd: readonly string[];
+  /** Diagnostics found while loading (the load goes on where it can). */
+  readonly diagnostics: readonly import('../errors/index.js').Diagnostic[];
+}
+
+export interface ProjectPaths {
+  readonly models: readonly string[];
+  readonly seeds: readonly string[];
+  readonly macros: readonly string[];
+  readonly tests: readonly string[];
+  readonly target: string;
+}
+
+/** A model after rendering. */
+export interface CompiledNode {
+  readonly id: NodeId;
+  readonly node: ModelNode;
+  /** Final config (folder defaults + YAML + `config()` calls). */
+  readonly config: ModelConfig;
+  readonly relation: Relation;
+  /** The rendered SELECT (ephemeral refs already inlined as CTEs). */
+  readonly sql: string;
+  readonly dependsOn: {
+    readonly nodes: readonly NodeId[];
+    readonly sources: readonly NodeId[];
+    readonly macros: readonly string[];
+  };
+  /** Sources read through landing zones (`source()` of a source with `landing:`). */
+  readonly landingReads: readonly NodeId[];
+  /** Nodes read with `stream(ref(...))`. */
+  readonly streamReads: readonly NodeId[];
+  /** sha256 of raw SQL + config. */
+  readonly checksum: string;
+  /** Whether the render used `is_incremental()` = true. */
+  readonly renderedIncremental: boolean;
+}
+
+export interface CompiledProject {
+  readonly project: LoadedProject;
+  readonly nodes: ReadonlyMap<NodeId, CompiledNode>;
+  readonly diagnostics: readonly import('../errors/index.js').Diagnostic[];
+}
+
+/** Temp-view names the executor defines before running a model. */
+export const landingViewName = (sourceName: string, table: string): string => `__lake_source__${sourceName}__${table}`;
+export const streamViewName = (rel: Relation): string => `__lake_stream__${rel.schema}__${rel.name}`;
+
+/** `"schema"."name"` */
+export function quoteIdent(id: string): string {
+  return `"${id.replace(/"/g, '""')}"`;
+}
+export function relationSql(rel: Relation): string {
+  return `${quoteIdent(rel.schema)}.${quoteIdent(rel.name)}`;
+}
+export function relationId(rel: Relation): string {
+  return `${rel.schema}.${rel.name}`;
+}

@@ -1,0 +1,48 @@
+/**
+ * lake's own state in the target database, schema `_lake`: runs, node runs, stream watermarks.
+ * (The landing-zone ledger `_lake.files` is owned by ingest/.)
+ */
+import type { Adapter } from '../adapter/types.js';
+import type { NodeResult } from '../reporter/types.js';
+
+export const STATE_DDL = [
+  `create schema if not exists _lake`,
+  `create table if not exists _lake.runs (run_id varchar primary key, batch_id bigint not null, command varchar, started_at timestamp, finished_at timestamp, status varchar, args varchar, lake_version varchar)`,
+  `create table if not exists _lake.node_runs (run_id varchar, node_id varchar, status varchar, materialized varchar, rows bigint, started_at timestamp, duration_ms double, error varchar, message varchar, stats json)`,
+  `create table if not exists _lake.watermarks (consumer varchar, upstream varchar, batch_id bigint, updated_at timestamp, primary key (consumer, upstream))`,
+];
+
+export async function ensureState(db: Adapter): Promise<void> {
+  for (const sql of STATE_DDL) await db.execute(sql);
+}
+
+/** Start a run: a new batch id, one higher than any before (monotonic across runs). */
+export async function beginRun(db: Adapter, runId: string, command: string, args: string, version: string): Promise<number> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.query<{ b: number }>(`select coalesce(max(batch_id), 0) + 1 as b from _lake.runs`);
+    const batch = Number(row!.b);
+    await tx.query(`insert into _lake.runs values ($1, $2, $3, now()::timestamp, null, 'running', $4, $5)`, [runId, batch, command, args, version]);
+    return batch;
+  });
+}
+
+export async function endRun(db: Adapter, runId: string, status: string): Promise<void> {
+  await db.query(`update _lake.runs set finished_at = now()::timestamp, status = $2 where run_id = $1`, [runId, status]);
+}
+
+export async function recordNode(db: Adapter, runId: string, r: NodeResult): Promise<void> {
+  await db.query(
+    `insert into _lake.node_runs values ($1, $2, $3, $4, $5, $6::timestamp, $7, $8, $9, $10::json)`,
+    [runId, r.id, r.status, r.materialized, r.rows ?? null, r.startedAt.replace('T', ' ').replace('Z', ''), r.durationMs, r.error ?? null, r.message ?? null, JSON.stringify(r.stats ?? {})],
+  );
+}
+
+export async function getWatermark(db: Adapter, consumer: string, upstream: string): Promise<number> {
+  const rows = await db.query<{ b: number }>(`select batch_id as b from _lake.watermarks where consumer = $1 and upstream = $2`, [consumer, upstream]);
+  return rows.length ? Number(rows[0]!.b) : 0;
+}
+
+export function setWatermarkSql(consumer: string, upstream: string, batch: number): string {
+  const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  return `insert or replace into _lake.watermarks values (${q(consumer)}, ${q(upstream)}, ${batch}, now()::timestamp)`;
+}

@@ -1,0 +1,162 @@
+/**
+ * dbt's node selection syntax, shared by every command's `-s/--select` and `--exclude`.
+ *
+ * Each list item holds selectors separated by spaces (union); a selector joins atoms with commas
+ * (intersection); an atom is `[@][N+]method:value[+N]`. Methods: a bare name (`users`,
+ * `silver.users`, globs like `stg_*`; a bare value with a `/` is a path), `tag:`, `path:`,
+ * `source:`, `resource_type:`, `config.<key>:`. A name, tag, path or source that matches no node
+ * at all is almost always a typo, so it is an error with a "did you mean" hint rather than an
+ * empty run; a config or resource_type value that matches nothing is a legitimately empty set.
+ */
+import type { NodeId } from '../core/types.js';
+import { closest, LakeError, type Diagnostic } from '../errors/index.js';
+import type { Dag, DagNode } from './dag.js';
+
+/** What the command line asked for. Missing or blank `select` means every node. */
+export interface Selection {
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+}
+
+const METHODS = ['name', 'tag', 'path', 'source', 'resource_type', 'config.'];
+const RESOURCE_TYPES = ['model', 'seed', 'source'];
+/** `[@][N+]value[+N]`; the lazy middle leaves a trailing `+N` to the suffix group. */
+const ATOM = /^(@)?(?:(\d*)\+)?(.+?)(?:\+(\d*))?$/;
+
+/**
+ * The ids chosen by `select` minus those chosen by `exclude`, in topological order.
+ * Throws `LakeError('usage')` with every bad selector's diagnostic at once.
+ */
+export function select(dag: Dag, selection: Selection = {}): NodeId[] {
+  const problems: Diagnostic[] = [];
+  const nodes = dag.nodes();
+  const evaluate = (items: readonly string[], flag: string): Set<NodeId> | undefined => {
+    const selectors = items.flatMap((item) => item.split(/\s+/)).filter((s) => s !== '');
+    if (selectors.length === 0) return undefined;
+    const out = new Set<NodeId>();
+    for (const selector of selectors) {
+      let acc: Set<NodeId> | undefined;
+      for (const atom of selector.split(',')) {
+        const got = evalAtom(dag, nodes, atom, `${flag} ${atom || selector}`, problems);
+        acc = acc ? new Set([...acc].filter((id) => got.has(id))) : got;
+      }
+      for (const id of acc!) out.add(id);
+    }
+    return out;
+  };
+  const chosen = evaluate(selection.select ?? [], '--select');
+  const dropped = evaluate(selection.exclude ?? [], '--exclude');
+  if (problems.length > 0) throw new LakeError('usage', problems);
+  return dag.topoOrder().filter((id) => (!chosen || chosen.has(id)) && !dropped?.has(id));
+}
+
+/** One atom: the nodes its method matches, widened by the graph operators around it. */
+/** `label` (flag and selector text) starts every message, so the user sees which argument is wrong. */
+function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: string, problems: Diagnostic[]): Set<NodeId> {
+  const fail = (code: string, message: string, hint?: string): Set<NodeId> => {
+    problems.push({ code, severity: 'error', message: `${label}: ${message}`, ...(hint ? { hint } : {}) });
+    return new Set();
+  };
+  const m = ATOM.exec(atom);
+  if (!m) return fail('LAKE-G102', 'empty selector', 'remove the stray comma or `+`');
+  const [, at, up, body, down] = m as unknown as [string, string | undefined, string | undefined, string, string | undefined];
+  if (at && (up !== undefined || down !== undefined)) {
+    return fail('LAKE-G102', '`@` cannot be combined with `+`', 'use `@name` (a node, its descendants and their ancestors) or `+name+`');
+  }
+  const colon = body.indexOf(':');
+  const method = colon >= 0 ? body.slice(0, colon) : /\/|\.(sql|csv|ya?ml)$/.test(body) ? 'path' : 'name';
+  const value = colon >= 0 ? body.slice(colon + 1) : body;
+  if (value === '') return fail('LAKE-G102', `\`${method}:\` needs a value`);
+
+  let base: DagNode[];
+  switch (method) {
+    case 'name': {
+      const g = glob(value);
+      base = nodes.filter((n) => n.kind !== 'source' && (value.includes('.') ? g(`${n.schema}.${n.name}`) : g(n.name)));
+      if (base.length === 0) {
+        const hint = byMethod(nodes, 'source', value).length > 0
+          ? `did you mean source:${value}?`
+          : didYouMean(value, nodes.filter((n) => n.kind !== 'source').map((n) => `${n.schema}.${n.name}`));
+        return fail('LAKE-G101', `no model or seed is named ${value}`, hint);
+      }
+      break;
+    }
+    case 'tag':
+    case 'path':
+    case 'source': {
+      base = byMethod(nodes, method, value);
+      if (base.length === 0) {
+        const known = method === 'tag' ? nodes.flatMap((n) => n.tags)
+          : method === 'path' ? nodes.flatMap((n) => n.path.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/')))
+          : nodes.flatMap((n) => (n.kind === 'source' ? [sourceName(n), sourceName(n).split('.')[0]!] : []));
+        const what = { tag: `no node has tag ${value}`, path: `no node file is at or under ${value}`, source: `no source is named ${value}` }[method];
+        return fail('LAKE-G101', what, didYouMean(value, new Set(known), method === 'source' ? 'source:' : ''));
+      }
+      break;
+    }
+    case 'resource_type':
+      if (!RESOURCE_TYPES.includes(value)) {
+        return fail('LAKE-G102', `unknown resource type ${value}`, `use one of ${RESOURCE_TYPES.join(', ')}`);
+      }
+      base = nodes.filter((n) => n.kind === value);
+      break;
+    default: {
+      if (!method.startsWith('config.') || method === 'config.') {
+        const near = closest(method, METHODS.filter((x) => x !== 'config.'), 1);
+        return fail('LAKE-G102', `unknown selector method ${method}`,
+          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, tag:, path:, source:, resource_type:, config.<key>:`);
+      }
+      const keys = method.slice('config.'.length).split('.');
+      const g = glob(value);
+      const hit = (x: unknown): boolean =>
+        Array.isArray(x) ? x.some(hit) : (typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean') && g(String(x));
+      base = nodes.filter((n) => hit(keys.reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), n.config)));
+    }
+  }
+
+  const ids = base.map((n) => n.id);
+  const out = new Set(ids);
+  const depth = (d: string | undefined): number => (d === '' ? Infinity : Number(d));
+  if (at) {
+    const below = dag.descendants(ids);
+    for (const id of below) out.add(id);
+    for (const id of dag.ancestors([...ids, ...below])) out.add(id);
+  }
+  if (up !== undefined) for (const id of dag.ancestors(ids, depth(up))) out.add(id);
+  if (down !== undefined) for (const id of dag.descendants(ids, depth(down))) out.add(id);
+  return out;
+}
+
+/** Nodes matched by `tag:`, `path:` or `source:`. */
+function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', value: string): DagNode[] {
+  if (method === 'tag') {
+    const g = glob(value);
+    return nodes.filter((n) => n.tags.some(g));
+  }
+  if (method === 'path') {
+    // A folder matches everything beneath it, a file matches itself; never `models/silverish`.
+    const g = glob(value.replace(/^\.\//, '').replace(/\/+$/, ''), '(/.*)?');
+    return nodes.filter((n) => g(n.path));
+  }
+  const g = glob(value);
+  return nodes.filter((n) => n.kind === 'source' && (value.includes('.') ? g(sourceName(n)) : g(sourceName(n).split('.')[0]!)));
+}
+
+/** `kafka.bpm` from the id `source:kafka.bpm`. */
+function sourceName(n: DagNode): string {
+  return n.id.startsWith('source:') ? n.id.slice('source:'.length) : `${n.schema}.${n.name}`;
+}
+
+/** A matcher for a shell-style pattern (`*`, `?`); plain equality when there is no wildcard. */
+function glob(pattern: string, suffix = ''): (s: string) => boolean {
+  if (!/[*?]/.test(pattern) && suffix === '') return (s) => s === pattern;
+  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const re = new RegExp(`^${body}${suffix}$`);
+  return (s) => re.test(s);
+}
+
+function didYouMean(value: string, candidates: Iterable<string>, prefix = ''): string | undefined {
+  if (/[*?]/.test(value)) return undefined;
+  const near = closest(value, candidates);
+  return near.length > 0 ? `did you mean ${near.map((c) => prefix + c).join(' or ')}?` : undefined;
+}

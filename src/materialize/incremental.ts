@@ -1,0 +1,143 @@
+/**
+ * Incremental models: the first build (and --full-refresh) is a table build; afterwards new rows
+ * are applied with the configured strategy. Schema changes are handled per on_schema_change before
+ * the rows are applied. The `cdc` strategy lives in incremental-cdc.ts.
+ */
+import type { Column, CompiledNode } from '../core/types.js';
+import type { Dialect } from '../adapter/types.js';
+import { strategyOf } from '../project/config.js';
+import type { Materialization, PlanContext, Statement } from './types.js';
+import { PlanError } from './types.js';
+import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, stageName } from './common.js';
+import { planCdc } from './incremental-cdc.js';
+
+/** Columns in incoming but not in the target, and the reverse. */
+export function schemaDiff(existing: readonly Column[], incoming: readonly Column[]): { added: Column[]; removed: Column[] } {
+  return {
+    added: incoming.filter((c) => !hasColumn(existing, c.name)),
+    removed: existing.filter((c) => !hasColumn(incoming, c.name)),
+  };
+}
+
+/** ALTERs for on_schema_change, and the columns the insert may write. */
+function schemaChange(node: CompiledNode, ctx: PlanContext): { statements: Statement[]; columns: Column[] } {
+  const d = ctx.dialect;
+  const existing = ctx.existing!.columns;
+  const { added, removed } = schemaDiff(existing, ctx.incoming);
+  const mode = node.config.on_schema_change;
+  const rel = d.relation(ctx.relation);
+  if (added.length === 0 && removed.length === 0) return { statements: [], columns: [...ctx.incoming] };
+  if (mode === 'fail') {
+    throw new PlanError({
+      code: 'LAKE-X010', severity: 'error', node: node.id, file: node.node.path,
+      message: `${node.id}: the columns changed (added: ${added.map((c) => c.name).join(', ') || 'none'}; removed: ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is 'fail'`,
+      hint: 'run with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns',
+    });
+  }
+  const statements: Statement[] = [];
+  if (mode === 'append_new_columns' || mode === 'sync_all_columns') {
+    for (const c of added) statements.push(exec(`alter table ${rel} add column ${d.quote(c.name)} ${c.type}`, `add column ${c.name}`));
+  }
+  if (mode === 'sync_all_columns') {
+    for (const c of removed) statements.push(exec(`alter table ${rel} drop column ${d.quote(c.name)}`, `drop column ${c.name}`));
+  }
+  const writable = mode === 'ignore' ? ctx.incoming.filter((c) => hasColumn(existing, c.name)) : [...ctx.incoming];
+  return { statements, columns: writable };
+}
+
+/** Stage the new rows in a temp table (strategies that read them more than once). */
+export function stage(d: Dialect, node: CompiledNode, ctx: PlanContext): { name: string; statements: Statement[] } {
+  const name = d.quote(stageName(ctx.relation));
+  return {
+    name,
+    statements: [exec(`create or replace temp table ${name} as\n${node.sql}`, 'stage new rows')],
+  };
+}
+
+export function dropStage(name: string): Statement {
+  return exec(`drop table if exists ${name}`, 'drop stage');
+}
+
+/** Fails the node when the new rows carry a key twice (MERGE would apply both silently). */
+export function duplicateKeyCheck(d: Dialect, node: CompiledNode, staged: string, keys: readonly string[]): Statement {
+  const k = cols(d, keys);
+  return {
+    kind: 'assert-empty',
+    sql: `select ${k}, count(*) as copies from ${staged} group by ${k} having count(*) > 1 limit 1`,
+    label: 'check duplicate keys',
+    message: `${node.id}: the new rows carry the same unique_key (${keys.join(', ')}) more than once`,
+  };
+}
+
+/** Row-order for keeping one row per key deterministically. */
+export function keepOrder(d: Dialect, incoming: readonly Column[], keys: readonly string[]): string {
+  const meta = ['_lake_batch', '_lake_file', '_lake_line'].filter((m) => hasColumn(incoming, m));
+  const rest = incoming.map((c) => c.name).filter((n) => !keys.includes(n) && !meta.includes(n));
+  return [...meta, ...rest].map((c) => d.quote(c)).join(', ') || '1';
+}
+
+function predicates(node: CompiledNode): string {
+  return (node.config.incremental_predicates ?? []).map((p) => ` and (${p})`).join('');
+}
+
+export const incrementalStrategy: Materialization = {
+  name: 'incremental',
+  validate: () => [],
+  plan(node, ctx) {
+    const d = ctx.dialect;
+    const strategy = strategyOf(node.config);
+    const keys = node.config.unique_key ?? [];
+    const rebuild = !ctx.existing || ctx.fullRefresh || ctx.existing.kind === 'view';
+    if (rebuild && strategy === 'cdc') return planCdc(node, { ...ctx, existing: ctx.fullRefresh ? undefined : ctx.existing }, [...ctx.incoming]);
+    if (rebuild && strategy === 'insert_new') {
+      return buildAndSwap(ctx, `select * from (\n${node.sql}\n) as __lake_src\nqualify row_number() over (partition by ${cols(d, keys)} order by ${keepOrder(d, ctx.incoming, keys)}) = 1`);
+    }
+    if (rebuild) return buildAndSwap(ctx, node.sql);
+    const rel = d.relation(ctx.relation);
+    const change = schemaChange(node, ctx);
+    const columns = change.columns;
+    const list = cols(d, columns);
+    const out: Statement[] = [createSchema(d, ctx.relation), ...change.statements];
+    switch (strategy) {
+      case 'append':
+        out.push(exec(`insert into ${rel} (${list})\nselect ${list} from (\n${node.sql}\n) as __lake_src`, 'append', true));
+        return out;
+      case 'merge': {
+        const s = stage(d, node, ctx);
+        const nonKey = columns.filter((c) => !keys.includes(c.name));
+        const set = nonKey.map((c) => `${d.quote(c.name)} = DBT_INTERNAL_SOURCE.${d.quote(c.name)}`).join(', ');
+        out.push(...s.statements, duplicateKeyCheck(d, node, s.name, keys));
+        out.push(exec(
+          `merge into ${rel} as DBT_INTERNAL_DEST using ${s.name} as DBT_INTERNAL_SOURCE\n` +
+          `on ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')}${predicates(node)}\n` +
+          (set ? `when matched and true then update set ${set}\n` : '') +
+          `when not matched and true then insert (${list}) values (${cols(d, columns, 'DBT_INTERNAL_SOURCE.')})`,
+          'merge', true));
+        out.push(dropStage(s.name));
+        return out;
+      }
+      case 'delete+insert': {
+        const s = stage(d, node, ctx);
+        out.push(...s.statements);
+        out.push(exec(`delete from ${rel} as DBT_INTERNAL_DEST where exists (select 1 from ${s.name} as DBT_INTERNAL_SOURCE where ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')})${predicates(node)}`, 'delete matching keys'));
+        out.push(exec(`insert into ${rel} (${list}) select ${list} from ${s.name}`, 'insert', true));
+        out.push(dropStage(s.name));
+        return out;
+      }
+      case 'insert_new': {
+        const s = stage(d, node, ctx);
+        out.push(...s.statements);
+        out.push(exec(
+          `insert into ${rel} (${list})\nselect ${list} from ${s.name} as DBT_INTERNAL_SOURCE\n` +
+          `where not exists (select 1 from ${rel} as DBT_INTERNAL_DEST where ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')}${predicates(node)})\n` +
+          `qualify row_number() over (partition by ${cols(d, keys)} order by ${keepOrder(d, ctx.incoming, keys)}) = 1`,
+          'insert new keys', true));
+        out.push(dropStage(s.name));
+        return out;
+      }
+      case 'cdc':
+        return [...out, ...planCdc(node, ctx, columns)];
+    }
+  },
+};
+

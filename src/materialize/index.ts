@@ -1,0 +1,23 @@
+/** The registry: one strategy object per materialization kind. */
+import type { Materialized } from '../core/types.js';
+import type { Materialization } from './types.js';
+import { viewStrategy, tableStrategy, ephemeralStrategy, externalStrategy } from './simple.js';
+import { incrementalStrategy } from './incremental.js';
+
+const registry: Record<Exclude<Materialized, 'seed'>, Materialization> = {
+  view: viewStrategy,
+  table: tableStrategy,
+  ephemeral: ephemeralStrategy,
+  external: externalStrategy,
+  incremental: incrementalStrategy,
+};
+
+export function materializationFor(kind: Materialized): Materialization {
+  const m = registry[kind as Exclude<Materialized, 'seed'>];
+  if (!m) throw new Error(`no materialization '${kind}'`);
+  return m;
+}
+
+export type { Materialization, PlanContext, Statement } from './types.js';
+export { PlanError } from './types.js';
+export { planSeed } from './seed.js';

@@ -1,0 +1,98 @@
+/**
+ * Model configuration: the known keys, their normalisation (strings vs lists, dbt's `+` prefix,
+ * `pre-hook` spelling) and the merge order folder defaults < YAML < `config()` in the SQL.
+ */
+import type { ModelConfig, Materialized } from '../core/types.js';
+
+const MATERIALIZED = new Set<Materialized>(['view', 'table', 'incremental', 'ephemeral', 'external', 'seed']);
+const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook']);
+
+/** Keys that are configs (not sub-folders) in folder-config trees. */
+export const CONFIG_KEYS = new Set([
+  'materialized', 'schema', 'alias', 'enabled', 'tags', 'incremental_strategy', 'unique_key',
+  'incremental_predicates', 'on_schema_change', 'sequence_by', 'delete_when', 'scd_type',
+  'ignore_null_updates', 'location', 'format', 'partition_by', 'pre_hook', 'post_hook',
+  'expectations', 'on_violation', 'docs', 'meta', 'persist_docs', 'full_refresh', 'contract',
+  'database', 'column_types', 'quote_columns', 'delimiter', 'grants', 'group', 'access',
+  'track_columns', 'except_columns', 'stored_as', 'options',
+]);
+
+/** `+materialized` → `materialized`, `pre-hook` → `pre_hook`. */
+export function normaliseKey(key: string): string {
+  let k = key.startsWith('+') ? key.slice(1) : key;
+  k = k.replace(/-/g, '_');
+  return k;
+}
+
+/** Normalise raw config values (from YAML or a `config()` call) into the typed shape. */
+export function normaliseConfig(raw: Record<string, unknown>): Partial<ModelConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === '__keywords') continue;
+    const k = normaliseKey(key);
+    if (LIST_KEYS.has(k)) {
+      out[k] = value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
+    } else if (k === 'scd_type') {
+      out[k] = Number(value);
+    } else {
+      out[k] = value;
+    }
+  }
+  return out as Partial<ModelConfig>;
+}
+
+/** Merge configs left to right; tags and hooks accumulate like dbt's, others override. */
+export function mergeConfig(base: ModelConfig, ...layers: Partial<ModelConfig>[]): ModelConfig {
+  const out: ModelConfig = { ...base, tags: [...base.tags], pre_hook: [...base.pre_hook], post_hook: [...base.post_hook] };
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      if (k === 'tags' || k === 'pre_hook' || k === 'post_hook') {
+        const list = out[k] as string[];
+        for (const x of v as string[]) if (!list.includes(x)) list.push(x);
+      } else {
+        (out as Record<string, unknown>)[k] = v;
+      }
+    }
+  }
+  return out;
+}
+
+export function defaultConfig(schema: string): ModelConfig {
+  return { materialized: 'view', schema, enabled: true, tags: [], on_schema_change: 'ignore', pre_hook: [], post_hook: [] };
+}
+
+/** Problems with a final config, as messages (the caller adds file and line). */
+export function configProblems(c: ModelConfig): { message: string; hint: string }[] {
+  const out: { message: string; hint: string }[] = [];
+  if (!MATERIALIZED.has(c.materialized)) {
+    out.push({ message: `unknown materialized '${String(c.materialized)}'`, hint: 'use one of view, table, incremental, ephemeral, external' });
+  }
+  if (c.materialized === 'incremental') {
+    const s = c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
+    if (!['append', 'merge', 'delete+insert', 'insert_new', 'cdc'].includes(s)) {
+      out.push({ message: `unknown incremental_strategy '${s}'`, hint: 'use append, merge, delete+insert, insert_new or cdc' });
+    }
+    if (['merge', 'delete+insert', 'insert_new', 'cdc'].includes(s) && !c.unique_key?.length) {
+      out.push({ message: `incremental_strategy '${s}' needs a unique_key`, hint: "add unique_key='id' (or a list) to the model's config" });
+    }
+    if (s === 'cdc' && !c.sequence_by?.length) {
+      out.push({ message: "incremental_strategy 'cdc' needs sequence_by", hint: "add sequence_by='updated_at' (the column that orders changes)" });
+    }
+    if (c.scd_type !== undefined && c.scd_type !== 1 && c.scd_type !== 2) {
+      out.push({ message: `scd_type must be 1 or 2, not ${String(c.scd_type)}`, hint: 'set scd_type to 1 (overwrite) or 2 (keep history)' });
+    }
+  }
+  if (!['ignore', 'append_new_columns', 'sync_all_columns', 'fail'].includes(c.on_schema_change)) {
+    out.push({ message: `unknown on_schema_change '${c.on_schema_change}'`, hint: 'use ignore, append_new_columns, sync_all_columns or fail' });
+  }
+  if (c.materialized === 'external' && !c.location) {
+    out.push({ message: "materialized 'external' needs a location", hint: "add location='exports/name.parquet'" });
+  }
+  return out;
+}
+
+/** Effective incremental strategy (dbt default: merge with a unique_key, else append). */
+export function strategyOf(c: ModelConfig): NonNullable<ModelConfig['incremental_strategy']> {
+  return c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
+}

@@ -1,0 +1,175 @@
+/**
+ * Reads a project from disk into a `LoadedProject`: settings, model/seed/macro/test files and the
+ * YAML beside them. Collects every problem as a diagnostic instead of stopping at the first.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Diagnostic } from '../errors/index.js';
+import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig } from '../core/types.js';
+import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
+import { listFiles } from './files.js';
+import { parseYamlFile, isRecord } from './yaml-file.js';
+import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
+import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
+
+export type LoadOptions = SettingsOptions;
+
+/** Config from a folder tree (`models: {silver: {materialized: table}}`) for a file's folders. */
+export function folderConfig(tree: Record<string, unknown>, folders: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const apply = (level: Record<string, unknown>) => {
+    for (const [k, v] of Object.entries(level)) {
+      const nk = normaliseKey(k);
+      if (k.startsWith('+') || (CONFIG_KEYS.has(nk) && !isRecord(v)) || nk === 'expectations' || nk === 'meta' || nk === 'column_types') {
+        if ((nk === 'tags' || nk === 'pre_hook' || nk === 'post_hook') && out[nk] !== undefined) {
+          out[nk] = [...(Array.isArray(out[nk]) ? (out[nk] as unknown[]) : [out[nk]]), ...(Array.isArray(v) ? v : [v])];
+        } else out[nk] = v;
+      }
+    }
+  };
+  apply(tree);
+  let level: unknown = tree;
+  for (const f of folders) {
+    level = isRecord(level) ? level[f] : undefined;
+    if (!isRecord(level)) break;
+    apply(level);
+  }
+  return out;
+}
+
+export function checksum(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p).update('\0');
+  return h.digest('hex');
+}
+
+interface YamlDecls {
+  models: Map<string, ModelPatch>;
+  seeds: Map<string, ModelPatch>;
+  sources: SourceNode[];
+  unitTests: Record<string, unknown>[];
+}
+
+function readYamlDecls(settings: ProjectSettings, files: readonly string[], diags: Diagnostic[]): YamlDecls {
+  const out: YamlDecls = { models: new Map(), seeds: new Map(), sources: [], unitTests: [] };
+  for (const rel of files) {
+    const text = fs.readFileSync(path.join(settings.root, rel), 'utf8');
+    const y = parseYamlFile(rel, text, diags);
+    if (!y || !isRecord(y.data)) continue;
+    for (const key of ['models', 'seeds'] as const) {
+      for (const patch of parseModelPatches(y, key, diags)) {
+        const map = key === 'models' ? out.models : out.seeds;
+        const prev = map.get(patch.name);
+        if (prev) {
+          diags.push({ code: 'LAKE-P020', severity: 'error', message: `${key.slice(0, -1)} '${patch.name}' is documented twice (also in ${prev.file}:${prev.line ?? 1})`, file: rel, line: patch.line, hint: 'keep one YAML entry per model' });
+        } else map.set(patch.name, patch);
+      }
+    }
+    out.sources.push(...parseSources(settings.root, y, diags));
+    const uts = (y.data as Record<string, unknown>).unit_tests;
+    if (Array.isArray(uts)) {
+      uts.forEach((u, i) => {
+        if (isRecord(u)) out.unitTests.push({ ...u, __file: rel, __line: y.lineOf(['unit_tests', i]) });
+      });
+    }
+  }
+  return out;
+}
+
+/** Load the project at `root` (the folder holding project.yml or dbt_project.yml). */
+export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject {
+  const settings = readSettings(root, opts);
+  const diags: Diagnostic[] = [];
+  const modelFiles: string[] = [];
+  const yamlFiles: string[] = [];
+  for (const dir of settings.paths.models) {
+    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml'])) (f.endsWith('.sql') ? modelFiles : yamlFiles).push(f);
+  }
+  const seedFiles: string[] = [];
+  for (const dir of settings.paths.seeds) {
+    for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
+  }
+  for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
+  const decls = readYamlDecls(settings, [...new Set(yamlFiles)], diags);
+
+  const models = new Map<string, ModelNode>();
+  const usedPatches = new Set<string>();
+  for (const rel of modelFiles) {
+    const modelsDir = settings.paths.models.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
+    const inner = rel.slice(modelsDir ? modelsDir.replace(/\/$/, '').length + 1 : 0);
+    const folders = inner.split('/').slice(0, -1);
+    const name = path.basename(rel, '.sql');
+    const patch = decls.models.get(name);
+    if (patch) usedPatches.add(name);
+    const layered = mergeConfig(defaultConfig(settings.defaultSchema(folders)), normaliseConfig(folderConfig(settings.modelConfigs, folders)), patch?.config ?? {});
+    const config = withSchema(layered, settings, folderConfig(settings.modelConfigs, folders).schema, patch?.config.schema);
+    const id = `${config.schema}.${name}`;
+    const abs = path.join(root, rel);
+    const rawSql = fs.readFileSync(abs, 'utf8');
+    const prev = models.get(id);
+    if (prev) {
+      diags.push({ code: 'LAKE-P021', severity: 'error', message: `two models are named ${id}: ${prev.path} and ${rel}`, file: rel, line: 1, hint: 'rename one of the files (a model is named after its file)' });
+      continue;
+    }
+    if (config.enabled === false) continue;
+    models.set(id, {
+      kind: 'model', id, name, path: rel, absPath: abs, rawSql, config,
+      description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,
+    });
+  }
+  for (const [name, patch] of decls.models) {
+    if (!usedPatches.has(name)) {
+      const known = [...models.values()].map((m) => m.name);
+      const near = known.filter((k) => k.includes(name) || name.includes(k)).slice(0, 3);
+      diags.push({ code: 'LAKE-P022', severity: 'warn', message: `YAML documents model '${name}', but there is no models/**/${name}.sql`, file: patch.file, line: patch.line, hint: near.length ? `did you mean ${near.join(', ')}?` : 'rename the entry or add the model' });
+    }
+  }
+
+  const seeds = new Map<string, SeedNode>();
+  for (const rel of seedFiles) {
+    const name = path.basename(rel, '.csv');
+    const patch = decls.seeds.get(name);
+    const seedDir = settings.paths.seeds.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
+    const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
+    const fc = normaliseConfig(folderConfig(settings.seedConfigs, folders)) as Record<string, unknown>;
+    const cfg = { ...fc, ...(patch?.config ?? {}) };
+    const schema = typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
+    const abs = path.join(root, rel);
+    const text = fs.readFileSync(abs);
+    seeds.set(`${schema}.${name}`, {
+      kind: 'seed', id: `${schema}.${name}`, name, schema, path: rel, absPath: abs,
+      columnTypes: isRecord(cfg.column_types) ? (cfg.column_types as Record<string, string>) : {},
+      description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [],
+      tags: Array.isArray(cfg.tags) ? (cfg.tags as string[]) : [],
+      checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),
+    });
+  }
+
+  const sources = new Map<string, SourceNode>();
+  for (const s of decls.sources) {
+    if (sources.has(s.id)) {
+      diags.push({ code: 'LAKE-P023', severity: 'error', message: `source ${s.sourceName}.${s.name} is declared twice`, file: s.path, line: s.line, hint: 'keep one declaration per source table' });
+      continue;
+    }
+    sources.set(s.id, s);
+  }
+
+  const macroFiles = new Map<string, string>();
+  for (const dir of settings.paths.macros) for (const f of listFiles(root, dir, ['.sql', '.jinja', '.njk'])) macroFiles.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
+  const singularTests = new Map<string, string>();
+  for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.sql'])) singularTests.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
+
+  return {
+    root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
+    vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests,
+    unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, diagnostics: diags,
+  };
+}
+
+function withSchema(c: ModelConfig, settings: ProjectSettings, folderSchema: unknown, yamlSchema: unknown): ModelConfig {
+  const custom = yamlSchema ?? folderSchema;
+  if (typeof custom === 'string') return { ...c, schema: settings.customSchema(custom) };
+  return c;
+}
+

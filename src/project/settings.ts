@@ -1,0 +1,170 @@
+/**
+ * Project-level settings from `project.yml` (lake) or `dbt_project.yml` + `profiles.yml` (dbt):
+ * name, targets, vars, paths, folder configs and run hooks, in one shape.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Diagnostic } from '../errors/index.js';
+import { LakeError } from '../errors/index.js';
+import type { ProjectPaths, TargetConfig } from '../core/types.js';
+import { parseYamlFile, isRecord, asList } from './yaml-file.js';
+
+export interface ProjectSettings {
+  readonly root: string;
+  readonly name: string;
+  readonly flavor: 'lake' | 'dbt';
+  readonly target: TargetConfig;
+  readonly targets: Record<string, TargetConfig>;
+  readonly vars: Record<string, unknown>;
+  readonly paths: ProjectPaths;
+  /** Folder-config tree for models (already stripped of dbt's project-name level). */
+  readonly modelConfigs: Record<string, unknown>;
+  readonly seedConfigs: Record<string, unknown>;
+  readonly onRunStart: string[];
+  readonly onRunEnd: string[];
+  /** Schema of a model with no explicit schema, from its folder segments under the models path. */
+  defaultSchema(folders: readonly string[]): string;
+  /** Final schema name for a configured `schema` (dbt prefixes the target schema). */
+  customSchema(schema: string): string;
+  readonly seedSchema: string;
+  readonly projectFile: string;
+}
+
+export interface SettingsOptions {
+  readonly target?: string;
+  readonly vars?: Record<string, unknown>;
+  readonly threads?: number;
+}
+
+/** Walk up from `start` to the folder with project.yml or dbt_project.yml. */
+export function findProjectRoot(start: string): string | undefined {
+  let dir = path.resolve(start);
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'project.yml')) || fs.existsSync(path.join(dir, 'dbt_project.yml'))) return dir;
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+function fail(file: string, message: string, hint: string, line?: number): never {
+  throw new LakeError('project', { code: 'LAKE-P002', severity: 'error', message, file, line, hint });
+}
+
+function readYaml(root: string, rel: string): { data: Record<string, unknown>; lineOf: (k: (string | number)[]) => number | undefined } {
+  const text = fs.readFileSync(path.join(root, rel), 'utf8');
+  const diags: Diagnostic[] = [];
+  const y = parseYamlFile(rel, text, diags);
+  if (!y) throw new LakeError('project', diags);
+  if (y.data === null || y.data === undefined) return { data: {}, lineOf: y.lineOf };
+  if (!isRecord(y.data)) fail(rel, 'expected a mapping at the top of the file', 'write keys like `name: my_project`', 1);
+  return { data: y.data, lineOf: y.lineOf };
+}
+
+function makeTarget(root: string, file: string, name: string, raw: unknown, threads?: number): TargetConfig {
+  if (!isRecord(raw)) fail(file, `target '${name}' must be a mapping`, 'e.g. dev: { type: duckdb, path: target/lake.duckdb }');
+  const type = String(raw.type ?? 'duckdb');
+  if (type !== 'duckdb') fail(file, `target '${name}' has type '${type}', but only duckdb is supported`, 'set type: duckdb');
+  const p = String(raw.path ?? `target/${name}.duckdb`);
+  return {
+    name,
+    type: 'duckdb',
+    path: p === ':memory:' ? p : path.resolve(root, p),
+    threads: threads ?? Math.max(1, Number(raw.threads ?? 4)),
+  };
+}
+
+function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
+  const file = 'project.yml';
+  const { data, lineOf } = readYaml(root, file);
+  if (typeof data.name !== 'string' || !data.name) fail(file, 'project.yml needs a `name`', 'add `name: my_lakehouse`', 1);
+  const rawTargets = isRecord(data.targets) ? data.targets : { dev: { type: 'duckdb', path: 'target/lake.duckdb' } };
+  const targets: Record<string, TargetConfig> = {};
+  for (const [n, t] of Object.entries(rawTargets)) targets[n] = makeTarget(root, file, n, t, opts.threads);
+  const targetName = opts.target ?? process.env.LAKE_TARGET ?? (typeof data.target === 'string' ? data.target : Object.keys(targets)[0]!);
+  const target = targets[targetName];
+  if (!target) fail(file, `unknown target '${targetName}'`, `use one of: ${Object.keys(targets).join(', ')}`, lineOf(['targets']));
+  const p = isRecord(data.paths) ? data.paths : {};
+  const paths: ProjectPaths = {
+    models: p.models ? asList(p.models) : ['models'],
+    seeds: p.seeds ? asList(p.seeds) : ['seeds'],
+    macros: p.macros ? asList(p.macros) : ['macros'],
+    tests: p.tests ? asList(p.tests) : ['data_tests'],
+    target: typeof p.target === 'string' ? p.target : 'target',
+  };
+  return {
+    root, name: data.name as string, flavor: 'lake', target, targets,
+    vars: { ...(isRecord(data.vars) ? data.vars : {}), ...(opts.vars ?? {}) },
+    paths,
+    modelConfigs: isRecord(data.models) ? data.models : {},
+    seedConfigs: isRecord(data.seeds) ? data.seeds : {},
+    onRunStart: asList(data.on_run_start ?? data['on-run-start']),
+    onRunEnd: asList(data.on_run_end ?? data['on-run-end']),
+    defaultSchema: (folders) => folders[0] ?? 'main',
+    customSchema: (s) => s,
+    seedSchema: typeof (data.seeds as Record<string, unknown> | undefined)?.schema === 'string' ? String((data.seeds as Record<string, unknown>).schema) : 'seeds',
+    projectFile: file,
+  };
+}
+
+function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
+  const file = 'dbt_project.yml';
+  const { data } = readYaml(root, file);
+  const name = String(data.name ?? 'dbt_project');
+  const profileName = String(data.profile ?? name);
+  const candidates = [process.env.DBT_PROFILES_DIR, root, path.join(os.homedir(), '.dbt')].filter((x): x is string => !!x);
+  const profilesDir = candidates.find((d) => fs.existsSync(path.join(d, 'profiles.yml')));
+  const targets: Record<string, TargetConfig> = {};
+  let targetSchema = 'main';
+  let targetName = opts.target;
+  if (profilesDir) {
+    const prel = path.relative(root, path.join(profilesDir, 'profiles.yml')) || 'profiles.yml';
+    const { data: profiles } = readYaml(profilesDir, 'profiles.yml');
+    const profile = profiles[profileName];
+    if (!isRecord(profile)) fail(prel, `profile '${profileName}' not found`, `add a '${profileName}:' profile with a duckdb output`);
+    const outputs = isRecord(profile.outputs) ? profile.outputs : {};
+    for (const [n, o] of Object.entries(outputs)) {
+      if (!isRecord(o)) continue;
+      targets[n] = makeTarget(root, prel, n, { type: o.type, path: o.path ?? `target/${n}.duckdb`, threads: o.threads }, opts.threads);
+    }
+    targetName ??= String(profile.target ?? Object.keys(targets)[0]);
+    const out = outputs[targetName];
+    if (isRecord(out) && typeof out.schema === 'string') targetSchema = out.schema;
+  } else {
+    targets.dev = makeTarget(root, file, 'dev', { type: 'duckdb', path: 'target/dev.duckdb' }, opts.threads);
+    targetName ??= 'dev';
+  }
+  const target = targets[targetName!];
+  if (!target) fail('profiles.yml', `unknown target '${targetName}'`, `use one of: ${Object.keys(targets).join(', ')}`);
+  const models = isRecord(data.models) ? data.models : {};
+  const seeds = isRecord(data.seeds) ? data.seeds : {};
+  return {
+    root, name, flavor: 'dbt', target, targets,
+    vars: { ...(isRecord(data.vars) ? data.vars : {}), ...(opts.vars ?? {}) },
+    paths: {
+      models: data['model-paths'] ? asList(data['model-paths']) : ['models'],
+      seeds: data['seed-paths'] ? asList(data['seed-paths']) : ['seeds'],
+      macros: data['macro-paths'] ? asList(data['macro-paths']) : ['macros'],
+      tests: data['test-paths'] ? asList(data['test-paths']) : ['tests'],
+      target: typeof data['target-path'] === 'string' ? (data['target-path'] as string) : 'target',
+    },
+    modelConfigs: isRecord(models[name]) ? (models[name] as Record<string, unknown>) : models,
+    seedConfigs: isRecord(seeds[name]) ? (seeds[name] as Record<string, unknown>) : seeds,
+    onRunStart: asList(data['on-run-start']),
+    onRunEnd: asList(data['on-run-end']),
+    defaultSchema: () => targetSchema,
+    customSchema: (s) => `${targetSchema}_${s}`,
+    seedSchema: targetSchema,
+    projectFile: file,
+  };
+}
+
+export function readSettings(root: string, opts: SettingsOptions = {}): ProjectSettings {
+  if (fs.existsSync(path.join(root, 'project.yml'))) return lakeSettings(root, opts);
+  if (fs.existsSync(path.join(root, 'dbt_project.yml'))) return dbtSettings(root, opts);
+  throw new LakeError('project', {
+    code: 'LAKE-P000', severity: 'error', message: `no project.yml (or dbt_project.yml) in ${root}`,
+    hint: 'run lake from a project folder, pass --project-dir, or create one with `lake init <dir>`',
+  });
+}

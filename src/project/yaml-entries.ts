@@ -1,0 +1,218 @@
+/**
+ * The entries of the YAML files beside models and seeds: `models:`, `sources:`, `seeds:` and
+ * `unit_tests:` — parsed into plain declarations with file and line, validated shallowly.
+ */
+import * as path from 'node:path';
+import type { Diagnostic } from '../errors/index.js';
+import type { ColumnDoc, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
+import type { YamlFile } from './yaml-file.js';
+import { isRecord, asList } from './yaml-file.js';
+import { normaliseConfig } from './config.js';
+import { parseDuration } from './files.js';
+
+export interface ModelPatch {
+  readonly name: string;
+  readonly file: string;
+  readonly line?: number;
+  readonly description?: string;
+  readonly config: Record<string, unknown>;
+  readonly columns: ColumnDoc[];
+  readonly tests: TestDecl[];
+}
+
+const TEST_CONFIG_KEYS = new Set(['severity', 'where', 'warn_if', 'error_if', 'limit', 'store_failures', 'tags', 'name', 'enabled', 'meta']);
+
+/** `- unique`, `- accepted_values: {values: [...]}`, `- {name: x, test_name: y, ...}` → TestDecl. */
+export function parseTests(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): TestDecl[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) {
+    diags.push({ code: 'LAKE-P010', severity: 'error', message: 'tests must be a list', file: file.path, line: file.lineOf(keyPath), hint: 'write `data_tests:` followed by `- unique` lines' });
+    return [];
+  }
+  const out: TestDecl[] = [];
+  raw.forEach((t, i) => {
+    const line = file.lineOf([...keyPath, i]);
+    if (typeof t === 'string') {
+      out.push({ name: t, args: {}, config: {}, file: file.path, line });
+      return;
+    }
+    if (!isRecord(t) || Object.keys(t).length === 0) {
+      diags.push({ code: 'LAKE-P011', severity: 'error', message: 'a test must be a name or a mapping', file: file.path, line, hint: 'e.g. `- unique` or `- accepted_values: {values: [a, b]}`' });
+      return;
+    }
+    let name: string;
+    let body: Record<string, unknown>;
+    if (typeof t.test_name === 'string') {
+      name = t.test_name;
+      body = { ...t };
+      delete body.test_name;
+    } else {
+      const keys = Object.keys(t);
+      name = keys[0]!;
+      body = isRecord(t[name]) ? { ...(t[name] as Record<string, unknown>) } : {};
+    }
+    const config: Record<string, unknown> = isRecord(body.config) ? { ...(body.config as Record<string, unknown>) } : {};
+    delete body.config;
+    const args: Record<string, unknown> = isRecord(body.arguments) ? { ...(body.arguments as Record<string, unknown>) } : {};
+    delete body.arguments;
+    for (const [k, v] of Object.entries(body)) {
+      if (TEST_CONFIG_KEYS.has(k)) config[k] = v;
+      else args[k] = v;
+    }
+    out.push({ name: name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name, args, config, file: file.path, line });
+  });
+  return out;
+}
+
+/** `columns:` as a list of docs, or (sources) a map name → type. */
+export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): { docs: ColumnDoc[]; types?: Record<string, string> } {
+  if (raw === undefined || raw === null) return { docs: [] };
+  if (isRecord(raw)) {
+    const types: Record<string, string> = {};
+    const docs: ColumnDoc[] = [];
+    for (const [name, v] of Object.entries(raw)) {
+      if (typeof v === 'string') {
+        types[name] = v;
+        docs.push({ name, dataType: v, tests: [] });
+      } else if (isRecord(v)) {
+        const t = v.data_type ?? v.type;
+        if (typeof t === 'string') types[name] = t;
+        docs.push({ name, description: v.description as string | undefined, dataType: t as string | undefined, tests: parseTests(v.data_tests ?? v.tests, file, [...keyPath, name, v.data_tests ? 'data_tests' : 'tests'], diags) });
+      }
+    }
+    return { docs, types: Object.keys(types).length ? types : undefined };
+  }
+  if (!Array.isArray(raw)) {
+    diags.push({ code: 'LAKE-P012', severity: 'error', message: 'columns must be a list (or a map of name: type)', file: file.path, line: file.lineOf(keyPath), hint: 'write `- name: user_id` entries' });
+    return { docs: [] };
+  }
+  const docs: ColumnDoc[] = [];
+  const types: Record<string, string> = {};
+  raw.forEach((c, i) => {
+    if (!isRecord(c) || typeof c.name !== 'string') {
+      diags.push({ code: 'LAKE-P013', severity: 'error', message: 'a column needs a name', file: file.path, line: file.lineOf([...keyPath, i]), hint: 'write `- name: column_name`' });
+      return;
+    }
+    const dt = (c.data_type ?? c.type) as string | undefined;
+    if (dt) types[c.name] = dt;
+    const testsKey = c.data_tests !== undefined ? 'data_tests' : 'tests';
+    docs.push({
+      name: c.name,
+      description: typeof c.description === 'string' ? c.description : undefined,
+      dataType: dt,
+      tests: parseTests(c[testsKey], file, [...keyPath, i, testsKey], diags),
+      meta: isRecord(c.meta) ? c.meta : undefined,
+    });
+  });
+  return { docs, types: Object.keys(types).length ? types : undefined };
+}
+
+export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds', diags: Diagnostic[]): ModelPatch[] {
+  const data = file.data as Record<string, unknown>;
+  const list = data[key];
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) {
+    diags.push({ code: 'LAKE-P014', severity: 'error', message: `\`${key}:\` must be a list`, file: file.path, line: file.lineOf([key]), hint: `write \`${key}:\` followed by \`- name: ...\` entries` });
+    return [];
+  }
+  const out: ModelPatch[] = [];
+  list.forEach((m, i) => {
+    const line = file.lineOf([key, i]);
+    if (!isRecord(m) || typeof m.name !== 'string') {
+      diags.push({ code: 'LAKE-P015', severity: 'error', message: `each entry under \`${key}:\` needs a name`, file: file.path, line, hint: 'write `- name: model_name`' });
+      return;
+    }
+    const testsKey = m.data_tests !== undefined ? 'data_tests' : 'tests';
+    const cols = parseColumns(m.columns, file, [key, i, 'columns'], diags);
+    const config = isRecord(m.config) ? { ...(m.config as Record<string, unknown>) } : {};
+    if (key === 'seeds' && cols.types && !config.column_types) config.column_types = cols.types;
+    out.push({
+      name: m.name, file: file.path, line,
+      description: typeof m.description === 'string' ? m.description : undefined,
+      config: normaliseConfig(config) as Record<string, unknown>,
+      columns: cols.docs,
+      tests: parseTests(m[testsKey], file, [key, i, testsKey], diags),
+    });
+  });
+  return out;
+}
+
+const FORMATS = new Set<LandingFormat>(['json', 'jsonl', 'csv', 'parquet', 'kafka']);
+const EVOLUTION = new Set<SchemaEvolution>(['add_new_columns', 'rescue', 'fail', 'none']);
+const BAD = new Set<BadRecords>(['quarantine', 'drop', 'fail']);
+
+export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]): SourceNode[] {
+  const data = file.data as Record<string, unknown>;
+  const list = data.sources;
+  if (list === undefined || list === null) return [];
+  if (!Array.isArray(list)) {
+    diags.push({ code: 'LAKE-P016', severity: 'error', message: '`sources:` must be a list', file: file.path, line: file.lineOf(['sources']), hint: 'write `- name: kafka` entries' });
+    return [];
+  }
+  const out: SourceNode[] = [];
+  list.forEach((s, i) => {
+    const sLine = file.lineOf(['sources', i]);
+    if (!isRecord(s) || typeof s.name !== 'string') {
+      diags.push({ code: 'LAKE-P017', severity: 'error', message: 'a source needs a name', file: file.path, line: sLine, hint: 'write `- name: kafka`' });
+      return;
+    }
+    const tables = Array.isArray(s.tables) ? s.tables : [];
+    tables.forEach((t, j) => {
+      const line = file.lineOf(['sources', i, 'tables', j]);
+      if (!isRecord(t) || typeof t.name !== 'string') {
+        diags.push({ code: 'LAKE-P018', severity: 'error', message: `a table of source '${s.name as string}' needs a name`, file: file.path, line, hint: 'write `- name: table_name`' });
+        return;
+      }
+      const pick = (k: string): unknown => (t[k] !== undefined ? t[k] : s[k]);
+      const cols = parseColumns(t.columns, file, ['sources', i, 'tables', j, 'columns'], diags);
+      let landing: LandingSpec | undefined;
+      const landingDir = pick('landing');
+      if (landingDir !== undefined) {
+        const format = String(pick('format') ?? 'jsonl') as LandingFormat;
+        const evo = String(pick('schema_evolution') ?? 'add_new_columns') as SchemaEvolution;
+        const bad = String(pick('bad_records') ?? 'quarantine') as BadRecords;
+        const check = (ok: boolean, what: string, allowed: string) => {
+          if (!ok) diags.push({ code: 'LAKE-P019', severity: 'error', message: `source ${s.name as string}.${t.name as string}: unknown ${what}`, file: file.path, line, hint: `use one of ${allowed}` });
+        };
+        check(FORMATS.has(format), `format '${format}'`, [...FORMATS].join(', '));
+        check(EVOLUTION.has(evo), `schema_evolution '${evo}'`, [...EVOLUTION].join(', '));
+        check(BAD.has(bad), `bad_records '${bad}'`, [...BAD].join(', '));
+        const minAge = parseDuration(pick('min_file_age'));
+        if (pick('min_file_age') !== undefined && minAge === undefined) check(false, `min_file_age '${String(pick('min_file_age'))}'`, 'a duration like 2s, 500ms, 1m');
+        const options: Record<string, unknown> = {};
+        for (const k of ['delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding']) if (pick(k) !== undefined) options[k] = pick(k);
+        landing = {
+          dir: path.resolve(root, String(landingDir)),
+          relDir: String(landingDir),
+          format,
+          files: String(t.files ?? `${t.name as string}/*`),
+          columns: cols.types,
+          schemaEvolution: evo,
+          badRecords: bad,
+          maxFilesPerTrigger: Number(pick('max_files_per_trigger') ?? 1000),
+          minFileAgeMs: minAge ?? 0,
+          allowOverwrites: Boolean(pick('allow_overwrites') ?? false),
+          options,
+        };
+      }
+      const testsKey = t.data_tests !== undefined ? 'data_tests' : 'tests';
+      out.push({
+        kind: 'source',
+        id: `source:${s.name as string}.${t.name as string}`,
+        sourceName: s.name as string,
+        name: t.name as string,
+        schema: String(s.schema ?? s.name),
+        identifier: String(t.identifier ?? t.name),
+        landing,
+        description: (t.description ?? s.description) as string | undefined,
+        columns: cols.docs,
+        tests: parseTests(t[testsKey], file, ['sources', i, 'tables', j, testsKey], diags),
+        loadedAtField: (pick('loaded_at_field') as string | undefined) ?? undefined,
+        tags: [...asList(s.tags), ...asList(t.tags)],
+        path: file.path,
+        line,
+      });
+    });
+  });
+  return out;
+}

@@ -1,0 +1,62 @@
+/**
+ * YAML reading with positions: parse errors become diagnostics with the file's line, and values
+ * can be mapped back to the line they were written on.
+ */
+import { parseDocument, isMap, isSeq, isScalar, LineCounter, type Node as YamlNode } from 'yaml';
+import type { Diagnostic } from '../errors/index.js';
+import { codeFrame } from '../errors/index.js';
+
+export interface YamlFile {
+  readonly path: string;
+  readonly data: unknown;
+  /** Line (1-based) of the node at a key path, e.g. ['models', 0, 'name']. */
+  lineOf(keyPath: readonly (string | number)[]): number | undefined;
+}
+
+export function parseYamlFile(relPath: string, text: string, diagnostics: Diagnostic[]): YamlFile | undefined {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    for (const err of doc.errors) {
+      const pos = err.linePos?.[0];
+      diagnostics.push({
+        code: 'LAKE-P001',
+        severity: 'error',
+        message: `invalid YAML: ${err.message.split('\n')[0]}`,
+        file: relPath,
+        line: pos?.line,
+        col: pos?.col,
+        frame: pos ? codeFrame(text, pos.line, pos.col) : undefined,
+        hint: 'fix the YAML syntax (indentation, a missing colon or quote)',
+      });
+    }
+    return undefined;
+  }
+  const data = doc.toJS({ maxAliasCount: 1000 }) as unknown;
+  return {
+    path: relPath,
+    data,
+    lineOf(keyPath) {
+      let node: unknown = doc.contents;
+      for (const k of keyPath) {
+        if (isMap(node)) node = node.get(k, true);
+        else if (isSeq(node) && typeof k === 'number') node = node.items[k];
+        else return undefined;
+        if (node === undefined) return undefined;
+      }
+      const range = (node as YamlNode | undefined)?.range ?? (isScalar(node) ? node.range : undefined);
+      return range ? lc.linePos(range[0]).line : undefined;
+    },
+  };
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A string or list of strings as a list. */
+export function asList(v: unknown): string[] {
+  if (v === undefined || v === null) return [];
+  if (Array.isArray(v)) return v.map((x) => String(x));
+  return [String(v)];
+}

@@ -1,0 +1,272 @@
+/**
+ * The Nunjucks environment (Jinja-compatible) with lake's context: ref, source, stream, config,
+ * var, env_var, is_incremental, this, target, run_started_at, and every macro in macros/ by name.
+ * The only module that imports nunjucks.
+ *
+ * `ref()` and `this` render to placeholders (`__lake_ref_N__`, `__lake_this__`) that the compiler
+ * replaces once every model's final config (and so its relation) is known; this keeps rendering
+ * independent of render order.
+ */
+import nunjucks from 'nunjucks';
+import type { Diagnostic } from '../errors/index.js';
+import { closest } from '../errors/index.js';
+import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
+import { landingViewName, relationSql, quoteIdent } from '../core/types.js';
+import { normaliseConfig } from '../project/config.js';
+import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
+import { createHash } from 'node:crypto';
+
+nunjucks.installJinjaCompat();
+
+export const REF_PLACEHOLDER = /__lake_(ref|stream)_(\d+)__/g;
+export const THIS_PLACEHOLDER = '__lake_this__';
+
+/** What one render recorded. */
+export interface RenderResult {
+  readonly sql: string;
+  /** Ref arguments in call order; placeholder N refers to refs[N]. */
+  readonly refs: readonly string[];
+  /** Indexes into refs read through stream(). */
+  readonly streamed: ReadonlySet<number>;
+  readonly sources: readonly SourceNode[];
+  readonly config: Partial<ModelConfig>;
+  readonly macros: readonly string[];
+  readonly usedIncremental: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface RenderOptions {
+  /** is_incremental() answer (the executor knows whether the relation exists). */
+  readonly incremental: boolean;
+  readonly materialized: string;
+  readonly file: string;
+  readonly node?: string;
+  /** Extra variables for this render (tests: model, column_name...). */
+  readonly extra?: Record<string, unknown>;
+}
+
+interface RenderState {
+  opts: RenderOptions;
+  source: string;
+  refs: string[];
+  streamed: Set<number>;
+  sources: SourceNode[];
+  config: Record<string, unknown>;
+  macros: Set<string>;
+  usedIncremental: boolean;
+  diagnostics: Diagnostic[];
+}
+
+class DoExtension {
+  tags = ['do'];
+  parse(parser: any, nodes: any): unknown { // eslint-disable-line @typescript-eslint/no-explicit-any -- nunjucks' parser API is untyped
+    const tok = parser.nextToken();
+    const args = parser.parseSignature(null, true);
+    parser.advanceAfterBlockEnd(tok.value);
+    return new nodes.CallExtension(this, 'run', args);
+  }
+  run(): string {
+    return '';
+  }
+}
+
+/** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
+export function rewriteTestBlocks(text: string): string {
+  return text
+    .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
+    .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
+}
+
+export class TemplateEngine {
+  private readonly env: nunjucks.Environment;
+  private state: RenderState | undefined;
+  private readonly cache = new Map<string, nunjucks.Template>();
+  readonly macroNames = new Set<string>();
+  readonly macroDiagnostics: Diagnostic[] = [];
+  /** Macro name → file and line, for the manifest. */
+  readonly macroIndex = new Map<string, { path: string; line: number }>();
+  private readonly sourcesByName = new Map<string, SourceNode>();
+
+  constructor(private readonly project: LoadedProject, private readonly runStartedAt = new Date()) {
+    this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
+    this.env.addExtension('do', new DoExtension());
+    for (const s of project.sources.values()) this.sourcesByName.set(`${s.sourceName}.${s.name}`, s);
+    this.installGlobals();
+    this.loadMacros();
+  }
+
+  private st(): RenderState {
+    if (!this.state) throw new Error('lake template function called outside a render');
+    return this.state;
+  }
+
+  private installGlobals(): void {
+    const env = this.env;
+    const project = this.project;
+    const self = this;
+
+    env.addGlobal('ref', (...args: unknown[]) => {
+      const st = self.st();
+      const parts = args.filter((a) => typeof a === 'string') as string[];
+      const name = parts.length >= 2 ? `${parts[0]}.${parts[1]}` : (parts[0] ?? '');
+      st.refs.push(name);
+      return `__lake_ref_${st.refs.length - 1}__`;
+    });
+    env.addGlobal('stream', (rel: unknown) => {
+      const st = self.st();
+      const m = /^__lake_ref_(\d+)__$/.exec(String(rel));
+      if (!m) {
+        st.diagnostics.push({ code: 'LAKE-T010', severity: 'error', message: 'stream() takes a ref(), e.g. {{ stream(ref(\'bronze_bpm\')) }}', file: st.opts.file, ...locate(st.source, /stream\s*\(/), hint: 'wrap a ref() call' });
+        return String(rel);
+      }
+      st.streamed.add(Number(m[1]));
+      return `__lake_stream_${m[1]}__`;
+    });
+    env.addGlobal('source', (sourceName: unknown, table: unknown) => {
+      const st = self.st();
+      const key = `${String(sourceName)}.${String(table)}`;
+      const src = self.sourcesByName.get(key);
+      if (!src) {
+        const near = closest(key, self.sourcesByName.keys());
+        st.diagnostics.push({
+          code: 'LAKE-C002', severity: 'error', message: `unknown source '${key}'`, file: st.opts.file, node: st.opts.node,
+          ...locate(st.source, new RegExp(`source\\s*\\(\\s*['"]${escapeRe(String(sourceName))}['"]`)),
+          hint: near.length ? `did you mean ${near.map((n) => `source('${n.replace('.', "', '")}')`).join(' or ')}?` : 'declare it under `sources:` in a YAML file beside the models',
+        });
+        return `"${key}"`;
+      }
+      if (!st.sources.includes(src)) st.sources.push(src);
+      return src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : relationSql({ schema: src.schema, name: src.identifier });
+    });
+    const config = (...args: unknown[]) => {
+      const st = self.st();
+      for (const a of args) if (a && typeof a === 'object') Object.assign(st.config, normaliseConfig(a as Record<string, unknown>));
+      return '';
+    };
+    (config as unknown as Record<string, unknown>).get = (key: string, dflt?: unknown) => self.st().config[key] ?? dflt;
+    env.addGlobal('config', config);
+    env.addGlobal('is_incremental', () => {
+      const st = self.st();
+      st.usedIncremental = true;
+      const mat = (st.config.materialized as string | undefined) ?? st.opts.materialized;
+      return st.opts.incremental && mat === 'incremental';
+    });
+    env.addGlobal('var', (name: string, dflt?: unknown) => {
+      const st = self.st();
+      if (st.opts.extra && name in (st.opts.extra.__vars as Record<string, unknown> ?? {})) return (st.opts.extra.__vars as Record<string, unknown>)[name];
+      if (name in project.vars) return project.vars[name];
+      if (dflt !== undefined) return dflt;
+      throw lakeTemplateError({ code: 'LAKE-T003', severity: 'error', message: `var '${name}' is not set`, file: st.opts.file, ...locate(st.source, new RegExp(`var\\s*\\(\\s*['"]${escapeRe(name)}`)), hint: `set it under vars: in project.yml, pass --vars '{"${name}": ...}', or give a default: var('${name}', ...)` });
+    });
+    env.addGlobal('env_var', (name: string, dflt?: unknown) => {
+      const v = process.env[name];
+      if (v !== undefined) return v;
+      if (dflt !== undefined) return dflt;
+      const st = self.st();
+      throw lakeTemplateError({ code: 'LAKE-T004', severity: 'error', message: `environment variable '${name}' is not set`, file: st.opts.file, ...locate(st.source, new RegExp(`env_var\\s*\\(\\s*['"]${escapeRe(name)}`)), hint: `export ${name}=... or give a default: env_var('${name}', ...)` });
+    });
+    // `globals` is not in @types/nunjucks, but it is the object lookups fall back to.
+    Object.defineProperty((env as unknown as { globals: object }).globals, 'this', { get: () => THIS_PLACEHOLDER, enumerable: true, configurable: true });
+    env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
+    env.addGlobal('run_started_at', this.runStartedAt.toISOString().replace('T', ' ').replace('Z', ''));
+    env.addGlobal('project_name', project.name);
+    env.addGlobal('log', () => '');
+    env.addGlobal('return', (v: unknown) => v);
+    env.addGlobal('exceptions', {
+      raise_compiler_error: (msg: string) => {
+        const st = self.st();
+        throw lakeTemplateError({ code: 'LAKE-T005', severity: 'error', message: String(msg), file: st.opts.file, node: st.opts.node, hint: 'raised by the project\'s own template code' });
+      },
+      warn: () => '',
+    });
+    env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string) => env.getGlobal(name) });
+    env.addGlobal('modules', { datetime: { date: { today: () => new Date().toISOString().slice(0, 10) } } });
+  }
+
+  private loadMacros(): void {
+    for (const [file, raw] of this.project.macroFiles) {
+      const text = rewriteTestBlocks(raw);
+      let tmpl: nunjucks.Template;
+      try {
+        tmpl = new nunjucks.Template(text, this.env, file, true);
+      } catch (e) {
+        this.macroDiagnostics.push(templateDiagnostic(e, file, raw));
+        continue;
+      }
+      const defs = [...text.matchAll(/\{%-?\s*macro\s+(\w+)/g)];
+      // getExported is public Nunjucks API missing from @types/nunjucks.
+      (tmpl as unknown as { getExported(ctx: object, frame: null, cb: (err: unknown, ex: Record<string, unknown>) => void): void }).getExported({}, null, (err, exported) => {
+        if (err) {
+          this.macroDiagnostics.push(templateDiagnostic(err, file, raw));
+          return;
+        }
+        for (const [name, fn] of Object.entries(exported)) {
+          if (typeof fn !== 'function') continue;
+          const def = defs.find((d) => d[1] === name);
+          const prev = this.macroIndex.get(name);
+          if (prev) {
+            this.macroDiagnostics.push({ code: 'LAKE-T006', severity: 'error', message: `macro '${name}' is defined twice (also in ${prev.path}:${prev.line})`, file, line: def ? text.slice(0, def.index).split('\n').length : 1, hint: 'rename one of them' });
+            continue;
+          }
+          this.macroIndex.set(name, { path: file, line: def ? text.slice(0, def.index).split('\n').length : 1 });
+          this.macroNames.add(name);
+          const self = this;
+          this.env.addGlobal(name, function (this: unknown, ...args: unknown[]) {
+            self.state?.macros.add(name);
+            return (fn as (...a: unknown[]) => unknown).apply(this, args);
+          });
+        }
+      });
+    }
+  }
+
+  /** Is `name` a macro defined in the project's macros/ folder? */
+  hasMacro(name: string): boolean {
+    return this.macroNames.has(name);
+  }
+
+  /** Call a macro by name outside a model render (tests use this for generic tests). */
+  callMacro(name: string, args: Record<string, unknown>, opts: RenderOptions): { sql: string; result: RenderResult } {
+    const fn = this.env.getGlobal(name) as ((...a: unknown[]) => unknown) | undefined;
+    if (typeof fn !== 'function') throw new Error(`no macro ${name}`);
+    return this.withState(opts, '', () => String(fn({ ...args, __keywords: true })));
+  }
+
+  /** Render `text` as a model or any SQL template. Never throws for template errors: they come back as diagnostics. */
+  render(text: string, opts: RenderOptions): RenderResult {
+    return this.withState(opts, text, () => {
+      const tmpl = this.template(text, opts.file);
+      return tmpl.render(opts.extra ?? {});
+    }).result;
+  }
+
+  private template(text: string, file: string): nunjucks.Template {
+    const key = createHash('sha1').update(file).update('\0').update(text).digest('hex');
+    let t = this.cache.get(key);
+    if (!t) {
+      t = new nunjucks.Template(text, this.env, file, true);
+      this.cache.set(key, t);
+    }
+    return t;
+  }
+
+  private withState(opts: RenderOptions, source: string, fn: () => string): { sql: string; result: RenderResult } {
+    const prev = this.state;
+    const st: RenderState = { opts, source, refs: [], streamed: new Set(), sources: [], config: {}, macros: new Set(), usedIncremental: false, diagnostics: [] };
+    this.state = st;
+    let sql = '';
+    try {
+      sql = fn();
+    } catch (e) {
+      st.diagnostics.push({ ...templateDiagnostic(e, opts.file, source, opts.node) });
+    } finally {
+      this.state = prev;
+    }
+    const result: RenderResult = { sql, refs: st.refs, streamed: st.streamed, sources: st.sources, config: st.config as Partial<ModelConfig>, macros: [...st.macros], usedIncremental: st.usedIncremental, diagnostics: st.diagnostics };
+    return { sql, result };
+  }
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
