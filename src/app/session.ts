@@ -21,7 +21,8 @@ import { streamHook } from '../executor/stream-hook.js';
 import { renderAdhoc } from '../compiler/compile.js';
 import { buildManifest, compiledPathOf, runResultsJson, writeCompiled, writeJson, type Manifest } from './artifacts.js';
 import { VERSION } from './version.js';
-import { extraHooks } from './hooks-registry.js';
+import { landingHook } from '../ingest/hook.js';
+import { expectationsHook } from '../dq/expectations-hook.js';
 
 export interface SessionOptions extends LoadOptions {
   readonly projectDir: string;
@@ -102,7 +103,8 @@ export class Session {
 
   hooks(): NodeHook[] {
     const rel = (id: string) => this.compiler.relationOf(id);
-    return [...extraHooks.before.map((f) => f(this)), streamHook(rel), ...extraHooks.after.map((f) => f(this))];
+    // Order matters: sources first (they define views the SQL reads), expectations last (they wrap the final SELECT).
+    return [landingHook(this), streamHook(rel), expectationsHook(this)];
   }
 
   /** Build the selected models (and seeds) in graph order. */

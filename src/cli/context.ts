@@ -2,7 +2,7 @@
 import { LakeError } from '../errors/index.js';
 import type { Reporter } from '../reporter/types.js';
 import { makeReporter } from '../reporter/reporters.js';
-import { Session } from '../app/session.js';
+import type { Session } from '../app/session.js';
 import { findProjectRoot } from '../project/settings.js';
 
 export interface GlobalOptions {
@@ -47,7 +47,9 @@ export class CommandContext {
     return n;
   }
 
-  session(): Session {
+  /** Load and compile the project. Imported lazily so `lake --version` and `lake init` stay fast. */
+  async session(): Promise<Session> {
+    const { Session } = await import('../app/session.js');
     const s = Session.open({ projectDir: this.projectRoot(), target: this.opts.target, vars: this.vars(), threads: this.threads() });
     if (s.warnings.length) this.reporter.diagnostics(s.warnings);
     return s;

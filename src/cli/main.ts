@@ -9,7 +9,9 @@ import { CommandContext, type GlobalOptions } from './context.js';
 import { registerRun } from './commands/build-like.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerInit } from './commands/init.js';
-import { commandRegistry } from './registry.js';
+import { registerTest } from './commands/test.js';
+import { registerWatch } from './commands/watch.js';
+import { registerDocs } from './commands/docs.js';
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command('lake');
@@ -33,7 +35,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerInit(program, ctx, setCode);
   registerInspect(program, ctx, setCode);
   registerRun(program, ctx, setCode);
-  for (const register of commandRegistry) register(program, ctx, setCode);
+  registerTest(program, ctx, setCode);
+  registerWatch(program, ctx, setCode);
+  registerDocs(program, ctx, setCode);
 
   try {
     await program.parseAsync([...argv]);

@@ -633,7 +633,7 @@ export function docsClient(helpers: ClientHelpers): void {
       const x = xs(b.offsetMs);
       const w = Math.max(2, (b.durationMs / total) * chartW);
       const cls = `tl-bar l-${n ? n.layer : 'other'} st-${statusClass(b.status)}`;
-      s += `<g class="tl-row" data-i="${b.node}"><rect class="tl-bg" x="0" y="${y}" width="${width}" height="${rowH}"></rect><text class="tl-label" x="${labelW - 12}" y="${
+      s += `<g class="tl-row${j % 2 ? ' alt' : ''}" data-i="${b.node}"><rect class="tl-bg" x="0" y="${y}" width="${width}" height="${rowH}"></rect><text class="tl-label" x="${labelW - 12}" y="${
         y + 15
       }">${esc(label.length > 36 ? label.slice(0, 35) + '…' : label)}</text><rect class="${cls}" data-id="${esc(b.id)}" x="${x}" y="${y + 4}" width="${w}" height="${
         rowH - 8

@@ -160,13 +160,18 @@ export class Binder {
     this.warnings.add(msg);
   }
 
-  private relationColumns(id: string): readonly string[] | undefined {
-    if (!this.schemas.has(id)) {
-      const cols = this.schemaOf(id);
-      this.schemas.set(id, cols);
-      if (!cols) this.warn(`relation ${id} is not in the catalog: its columns are taken as written and \`*\` over it cannot be expanded`);
+  /**
+   * The relation's id and columns. DuckDB names are case-insensitive while lake ids are not, so
+   * `SILVER.USERS` falls back to `silver.users` when the catalog does not know it as written.
+   */
+  private relation(written: string): { id: string; columns?: readonly string[] } {
+    for (const id of [written, written.toLowerCase()]) {
+      if (!this.schemas.has(id)) this.schemas.set(id, this.schemaOf(id));
+      const columns = this.schemas.get(id);
+      if (columns) return { id, columns };
     }
-    return this.schemas.get(id);
+    this.warn(`relation ${written} is not in the catalog: its columns are taken as written and \`*\` over it cannot be expanded`);
+    return { id: written };
   }
 
   // ---------------------------------------------------------------- queries
@@ -342,8 +347,7 @@ export class Binder {
       const cols = applyAliases(env.get(lc(table))!, ref.column_name_alias);
       return single({ alias: lc(alias), columns: cols, label: table });
     }
-    const id = relationIdOf(schema, table);
-    const names = this.relationColumns(id);
+    const { id, columns: names } = this.relation(relationIdOf(schema, table));
     const binding: Binding = {
       alias: lc(alias),
       schema: ref.alias ? undefined : lc(schema || 'main'),

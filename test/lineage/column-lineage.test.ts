@@ -342,16 +342,20 @@ describe('expressions', () => {
 
   it('struct field access: address.city is column address', async () => {
     const r = await run(`
-      select address.city, u.address.zip as zip, "silver"."users".address['city'] as city2,
-             silver.users.user_id, list_transform(tags, t -> upper(t) || name) as tagged
-      from silver.users join silver.users u on u.user_id = users.manager_id`);
+      with m as (select user_id, address as home from silver.users)
+      select address.city, users.address.zip as zip, "silver"."users".address['city'] as city2,
+             silver.users.user_id, m.home.city as manager_city,
+             list_transform(tags, t -> upper(t) || email) as tagged
+      from silver.users join m on m.user_id = users.manager_id`);
     expect(r.columns).toEqual([
       col('city', 'derived', [['silver.users', 'address']]),
       col('zip', 'derived', [['silver.users', 'address']]),
       col('city2', 'derived', [['silver.users', 'address']]),
       col('user_id', 'direct', [['silver.users', 'user_id']]),
-      col('tagged', 'derived', [['silver.users', 'tags'], ['silver.users', 'name']]),
+      col('manager_city', 'derived', [['silver.users', 'address']]),
+      col('tagged', 'derived', [['silver.users', 'tags'], ['silver.users', 'email']]),
     ]);
+    expect(r.warnings).toEqual([]);
   });
 
   it('scalar subqueries contribute their value; EXISTS only filters', async () => {

@@ -21,7 +21,7 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
 }
 
 async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed'): Promise<number> {
-  const s = c.session();
+  const s = await c.session();
   let stop = false;
   const onSig = () => {
     if (stop) process.exit(130);

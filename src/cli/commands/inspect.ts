@@ -14,7 +14,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     .action((flags: { select?: string[]; exclude?: string[] }) => setCode((async () => {
       const c = ctx();
       const t0 = performance.now();
-      const s = c.session();
+      const s = await c.session();
       const ids = s.select(flags).filter((id) => s.compiled.nodes.has(id));
       s.writeArtifacts(ids);
       c.reporter.record('compile', { models: ids.length, elapsed_ms: Math.round(performance.now() - t0) }, `compiled ${ids.length} model${ids.length === 1 ? '' : 's'} to ${s.compiledPath(ids[0] ?? 'x.y').replace(/[^/]+\/[^/]+$/, '')} in ${Math.round(performance.now() - t0)} ms`);
@@ -28,7 +28,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     .option('--output <format>', 'name | path | json', 'name')
     .action((flags: { select?: string[]; exclude?: string[]; output: string }) => setCode((async () => {
       const c = ctx();
-      const s = c.session();
+      const s = await c.session();
       const ids = s.select(flags);
       for (const id of ids) {
         const n = s.dag.node(id);
@@ -49,7 +49,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     .option('--inline <sql>', 'run this SQL (templated) instead')
     .action((model: string | undefined, flags: { limit: string; inline?: string }) => setCode((async () => {
       const c = ctx();
-      const s = c.session();
+      const s = await c.session();
       let sql: string;
       if (flags.inline) {
         const { renderAdhoc } = await import('../../compiler/compile.js');
