@@ -139,6 +139,9 @@ export class Session {
         }
         order.push(id);
       }
+      // Schemas up front: concurrent `create schema` in several transactions is a catalog conflict in DuckDB.
+      const schemas = new Set(order.map((id) => this.compiler.relationOf(id)?.schema).filter((x): x is string => !!x));
+      for (const schema of schemas) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
       reporter.runStart(command, order.length, this.project.target.name);
       const results = await schedule({
         db, dag: this.dag, jobs, order, threads: o.threads ?? this.project.target.threads, failFast: !!o.failFast,

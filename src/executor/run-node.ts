@@ -72,7 +72,21 @@ export async function runSeed(db: Adapter, seed: SeedNode): Promise<NodeOutcome>
   }
 }
 
+/** DuckDB reports optimistic-concurrency conflicts between transactions; the whole build is retried. */
+const CONFLICT = /TransactionContext Error: .*[Cc]onflict/;
+
 export async function runModel(db: Adapter, compiled: CompiledNode, ctx: NodeRunContext): Promise<NodeOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await runModelOnce(db, compiled, ctx);
+    } catch (e) {
+      if (attempt >= 4 || !(e instanceof NodeError) || !CONFLICT.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 20 * attempt));
+    }
+  }
+}
+
+async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunContext): Promise<NodeOutcome> {
   const mat = compiled.config.materialized;
   if (mat === 'ephemeral') return {};
   try {
