@@ -11,7 +11,7 @@
  * value expression and do count.
  */
 import type { LineageEdge, LineageKind } from './types.js';
-import type { DuckDbSql, Expr, QueryNode, TableRef } from './duckdb-ast.js';
+import type { DuckDbSql, Expr, FunctionSets, QueryNode, TableRef } from './duckdb-ast.js';
 import { landingViewName, streamViewName } from '../core/types.js';
 
 /** A column visible somewhere in the query, with the model inputs it comes from. */
@@ -152,8 +152,9 @@ export class Binder {
 
   constructor(
     private readonly sql: DuckDbSql,
-    private readonly aggregates: ReadonlySet<string>,
+    private readonly functions: FunctionSets,
     private readonly schemaOf: (relationId: string) => readonly string[] | undefined,
+    private readonly mapRelation?: (schema: string, table: string) => string | undefined,
   ) {}
 
   private warn(msg: string): void {
@@ -297,7 +298,13 @@ export class Binder {
     }
 
     const pending = out.filter((o): o is { pending: Expr; lineage: BoundColumn } => 'pending' in o);
-    const names = await this.sql.exprTexts(pending.map((p) => p.pending));
+    let names: string[];
+    try {
+      names = await this.sql.exprTexts(pending.map((p) => p.pending));
+    } catch (err) {
+      this.warn(`cannot name unaliased expressions as DuckDB does (${(err as Error).message.split('\n')[0]}): add aliases`);
+      names = pending.map((_, i) => `?column${i}?`);
+    }
     const named = new Map(pending.map((p, i) => [p, names[i]!]));
     return out.map((o) => ('pending' in o ? { ...o.lineage, name: named.get(o)! } : o));
   }
@@ -347,7 +354,7 @@ export class Binder {
       const cols = applyAliases(env.get(lc(table))!, ref.column_name_alias);
       return single({ alias: lc(alias), columns: cols, label: table });
     }
-    const { id, columns: names } = this.relation(relationIdOf(schema, table));
+    const { id, columns: names } = this.relation(this.mapRelation?.(schema, table) ?? relationIdOf(schema, table));
     const binding: Binding = {
       alias: lc(alias),
       schema: ref.alias ? undefined : lc(schema || 'main'),
@@ -631,11 +638,21 @@ export class Binder {
         // The value only: PARTITION BY, ORDER BY, frame bounds and FILTER choose rows.
         await walkAll([e.children ?? [], e.offset_expr, e.default_expr]);
         return;
-      case 'FUNCTION':
-        if (this.aggregates.has(lc(e.function_name ?? ''))) state.kind = maxKind(state.kind, 'aggregate');
+      case 'FUNCTION': {
+        const fn = lc(e.function_name ?? '');
+        if (this.functions.aggregates.has(fn)) state.kind = maxKind(state.kind, 'aggregate');
         // FILTER (WHERE ...) and ORDER BY inside an aggregate choose rows, they are not values.
-        await walkAll(e.children ?? []);
+        for (const child of e.children ?? []) {
+          if (child.class === 'LAMBDA' && this.functions.lambdas.has(fn)) {
+            const names = new Set(params);
+            collectColumnNames(child.lhs, names);
+            await this.walk(child.expr!, scope, env, names, edges, state);
+          } else {
+            await walkAll(child);
+          }
+        }
         return;
+      }
       case 'SUBQUERY': {
         if (e.child) await walkAll(e.child);
         if (e.subquery_type === 'EXISTS' || e.subquery_type === 'NOT_EXISTS') return;
@@ -643,12 +660,10 @@ export class Binder {
         if (cols[0]) use(cols[0]);
         return;
       }
-      case 'LAMBDA': {
-        const names = new Set(params);
-        collectColumnNames(e.lhs, names);
-        await this.walk(e.expr!, scope, env, names, edges, state);
+      case 'LAMBDA':
+        // Outside a lambda-taking function, `a -> b` is the JSON extract operator.
+        await walkAll([e.lhs, e.expr]);
         return;
-      }
       default:
         for (const [k, v] of Object.entries(e)) {
           if (k !== 'class' && k !== 'type' && k !== 'alias') await walkAll(v);

@@ -87,6 +87,11 @@ interface SerializedDoc {
   readonly statements?: { node: QueryNode; [k: string]: unknown }[];
 }
 
+export interface FunctionSets {
+  readonly aggregates: ReadonlySet<string>;
+  readonly lambdas: ReadonlySet<string>;
+}
+
 export type ParseResult = { readonly node: QueryNode; readonly extraStatements: number } | { readonly error: string };
 
 /**
@@ -111,7 +116,7 @@ interface Templates {
 
 /** DuckDB parser calls for one adapter, with per-adapter caches. */
 export class DuckDbSql {
-  private static readonly aggregateCache = new WeakMap<Adapter, Promise<ReadonlySet<string>>>();
+  private static readonly functionCache = new WeakMap<Adapter, Promise<FunctionSets>>();
   private static readonly templateCache = new WeakMap<Adapter, Promise<Templates>>();
 
   constructor(private readonly adapter: Adapter) {}
@@ -130,14 +135,24 @@ export class DuckDbSql {
     return { node: statements[0]!.node, extraStatements: statements.length - 1 };
   }
 
-  /** Lower-case names of every aggregate function the engine knows. */
-  aggregates(): Promise<ReadonlySet<string>> {
-    let p = DuckDbSql.aggregateCache.get(this.adapter);
+  /**
+   * Lower-case names of the engine's aggregate functions, and of the functions that take a
+   * lambda (elsewhere `a -> b` is the JSON operator, which the parser cannot tell apart).
+   */
+  functions(): Promise<FunctionSets> {
+    let p = DuckDbSql.functionCache.get(this.adapter);
     if (!p) {
       p = this.adapter
-        .query<{ n: string }>(`select distinct lower(function_name) as n from duckdb_functions() where function_type = 'aggregate'`)
-        .then((rows) => new Set(rows.map((r) => r.n)));
-      DuckDbSql.aggregateCache.set(this.adapter, p);
+        .query<{ n: string; agg: boolean; lambda: boolean }>(
+          `select lower(function_name) as n, bool_or(function_type = 'aggregate') as agg,
+                  bool_or(list_contains(parameter_types, 'LAMBDA')) as lambda
+           from duckdb_functions() group by all`,
+        )
+        .then((rows) => ({
+          aggregates: new Set(rows.filter((r) => r.agg).map((r) => r.n)),
+          lambdas: new Set(rows.filter((r) => r.lambda).map((r) => r.n)),
+        }));
+      DuckDbSql.functionCache.set(this.adapter, p);
     }
     return p;
   }

@@ -12,6 +12,16 @@ export type { ColumnLineage, LineageEdge, LineageHop, LineageKind, ModelLineage 
 export { downstreamOf, upstreamOf, type LineageMap } from './graph.js';
 export { relationIdOf } from './binder.js';
 
+/** Options for `modelColumnLineage`. */
+export interface LineageOptions {
+  /**
+   * Map a table as written in the SQL (`schema` is '' when unqualified) to a lake relation id,
+   * e.g. a source over an existing table (`"raw"."bpm"` → `source:kafka.bpm`). Return undefined
+   * for the default mapping (`schema.name`, the executor's temp views, `main.name`).
+   */
+  readonly relationId?: (schema: string, table: string) => string | undefined;
+}
+
 /**
  * Lineage of each output column of one model's compiled SELECT.
  *
@@ -19,7 +29,8 @@ export { relationIdOf } from './binder.js';
  * `__lake_stream__<schema>__<name>` and `__lake_source__<source>__<table>` map to `<schema>.<name>`
  * and `source:<source>.<table>`. `schemaOf(relationId)` gives a relation's real columns, or
  * undefined when it is unknown: then a warning is added and the lineage goes on with what can be
- * known. SQL DuckDB cannot parse gives no columns and one warning, never a throw.
+ * known. SQL DuckDB cannot parse, or that the binder cannot follow, gives no columns and a
+ * warning: this never throws for bad SQL (only when the adapter itself fails).
  *
  * `adapter` is only used to parse (any connection will do, `:memory:` included).
  */
@@ -27,15 +38,21 @@ export async function modelColumnLineage(
   adapter: Adapter,
   sql: string,
   schemaOf: (relationId: string) => readonly string[] | undefined,
+  options: LineageOptions = {},
 ): Promise<ModelLineage> {
   const duck = new DuckDbSql(adapter);
   const parsed = await duck.parse(sql);
   if ('error' in parsed) return { columns: [], warnings: [`cannot parse the model SQL: ${parsed.error}`] };
-  const binder = new Binder(duck, await duck.aggregates(), schemaOf);
+  const binder = new Binder(duck, await duck.functions(), schemaOf, options.relationId);
   if (parsed.extraStatements > 0) binder.warnings.add('the SQL holds more than one statement: only the first is traced');
-  const cols = await binder.bindQuery(parsed.node, new Map(), undefined);
-  return {
-    columns: cols.map((c) => ({ column: c.name, sources: c.sources, kind: c.kind })),
-    warnings: [...binder.warnings],
-  };
+  try {
+    const cols = await binder.bindQuery(parsed.node, new Map(), undefined);
+    return {
+      columns: cols.map((c) => ({ column: c.name, sources: c.sources, kind: c.kind })),
+      warnings: [...binder.warnings],
+    };
+  } catch (err) {
+    // A parse tree shape the binder does not know must not stop a whole manifest from being built.
+    return { columns: [], warnings: [...binder.warnings, `cannot trace column lineage: ${(err as Error).message.split('\n')[0]}`] };
+  }
 }

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
-import type { ColumnLineage, LineageKind } from '../../src/lineage/index.js';
-import { lineage, type Catalog } from './helpers.js';
+import { modelColumnLineage, type ColumnLineage, type LineageKind } from '../../src/lineage/index.js';
+import { lineage, schemaOfFrom, type Catalog } from './helpers.js';
 
 const catalog: Catalog = {
   'silver.users': 'user_id int, name varchar, email varchar, manager_id int, address struct(city varchar, zip varchar), tags varchar[], updated_at timestamp',
@@ -463,11 +463,64 @@ describe('set operations and FROM items', () => {
     ]);
   });
 
+  it('the caller can map a table to a relation id (a source over an existing table)', async () => {
+    const r = await modelColumnLineage(db, `select r.user_id, bpm from "raw"."bpm" r join silver.users u using (user_id)`, schemaOfFrom(catalog), {
+      relationId: (schema, table) => (schema === 'raw' && table === 'bpm' ? 'source:kafka.bpm' : undefined),
+    });
+    expect(r.columns).toEqual([
+      col('user_id', 'direct', [['source:kafka.bpm', 'user_id']]),
+      col('bpm', 'direct', [['source:kafka.bpm', 'bpm']]),
+    ]);
+    expect(r.warnings).toEqual([]);
+  });
+
   it('unquoted and differently-cased names resolve case-insensitively to the catalog spelling', async () => {
     const r = await run(`select G.GYM_ID, City from SILVER.GYMS g`);
     expect(r.columns).toEqual([
       col('gym_id', 'direct', [['silver.gyms', 'gym_id']]),
       col('city', 'direct', [['silver.gyms', 'city']]),
+    ]);
+    expect(r.warnings).toEqual([]);
+  });
+});
+
+describe('DuckDB-specific syntax', () => {
+  it('lambdas bind their parameters; outside a lambda function `->` is the JSON operator', async () => {
+    const r = await run(`
+      select list_transform(tags, (t, i) -> t || i || name) as numbered,
+             [upper(t) for t in tags if t <> email] as upper_tags,
+             to_json(address) -> '$.city' as city_json,
+             json_extract_string(to_json(address) -> 'zip', '$') as zip
+      from silver.users`);
+    expect(r.columns).toEqual([
+      col('numbered', 'derived', [['silver.users', 'tags'], ['silver.users', 'name']]),
+      col('upper_tags', 'derived', [['silver.users', 'tags'], ['silver.users', 'email']]),
+      col('city_json', 'derived', [['silver.users', 'address']]),
+      col('zip', 'derived', [['silver.users', 'address']]),
+    ]);
+  });
+
+  it('FROM-first, DISTINCT ON, POSITIONAL and ASOF joins, COALESCE(*COLUMNS(...))', async () => {
+    const r = await run(`
+      from silver.workouts w
+      asof join __lake_source__kafka__bpm b on b.user_id = w.user_id and b.ts <= w.started_at
+      positional join silver.gyms g
+      select distinct on (w.user_id) w.user_id, b.bpm as bpm_at_start, g.city, coalesce(*columns(['gym_id', 'workout_id'])) as any_id
+      order by w.user_id`);
+    expect(r.columns).toEqual([
+      col('user_id', 'direct', [['silver.workouts', 'user_id']]),
+      col('bpm_at_start', 'direct', [['source:kafka.bpm', 'bpm']]),
+      col('city', 'direct', [['silver.gyms', 'city']]),
+      col('any_id', 'derived', [['silver.workouts', 'workout_id'], ['silver.workouts', 'gym_id'], ['silver.gyms', 'gym_id']]),
+    ]);
+  });
+
+  it('PIVOT is not traced, with a warning', async () => {
+    const r = await run(`select * from silver.workouts pivot (sum(calories) for gym_id in (1, 2))`, { checkNames: false });
+    expect(r.columns).toEqual([]);
+    expect(r.warnings).toEqual([
+      'FROM item of type PIVOT is not traced: columns read from it have no lineage',
+      '`*` over PIVOT cannot be expanded: its columns are unknown and are not listed',
     ]);
   });
 });

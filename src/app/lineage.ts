@@ -1,0 +1,63 @@
+/**
+ * Column lineage for a whole project: every model's compiled SQL bound against the real columns of
+ * its upstream relations (from the database catalog; for landing-zone sources, their declared
+ * columns plus lake's metadata columns). Used by `lake lineage` and `lake docs generate`.
+ */
+import type { Adapter } from '../adapter/types.js';
+import type { SourceNode } from '../core/types.js';
+import { modelColumnLineage, type ColumnLineage } from '../lineage/index.js';
+import type { Session } from './session.js';
+
+const LANDING_META = ['_lake_file', '_lake_line', '_lake_batch'];
+const KAFKA_META = ['_key', '_topic', '_partition', '_offset', '_timestamp'];
+
+function landingColumns(s: SourceNode): string[] | undefined {
+  if (!s.landing?.columns) return undefined;
+  return [...Object.keys(s.landing.columns), ...(s.landing.format === 'kafka' ? KAFKA_META : []), ...LANDING_META];
+}
+
+export interface ProjectLineage {
+  readonly models: Map<string, ColumnLineage[]>;
+  readonly warnings: Map<string, string[]>;
+}
+
+/** Lineage of every compiled model (ephemeral ones are inlined, so they are skipped). */
+export async function projectLineage(session: Session, db: Adapter): Promise<ProjectLineage> {
+  const catalog = new Map<string, string[]>();
+  const rows = await db.query<{ s: string; t: string; c: string }>(
+    `select table_schema as s, table_name as t, column_name as c from information_schema.columns order by table_schema, table_name, ordinal_position`,
+  );
+  for (const r of rows) {
+    const k = `${r.s}.${r.t}`;
+    const list = catalog.get(k) ?? [];
+    list.push(r.c);
+    catalog.set(k, list);
+  }
+  const bySourceTable = new Map<string, string>();
+  for (const s of session.project.sources.values()) if (!s.landing) bySourceTable.set(`${s.schema}.${s.identifier}`.toLowerCase(), s.id);
+  const schemaOf = (id: string): readonly string[] | undefined => {
+    if (id.startsWith('source:')) {
+      const s = session.project.sources.get(id);
+      if (!s) return undefined;
+      return s.landing ? landingColumns(s) : catalog.get(`${s.schema}.${s.identifier}`);
+    }
+    const rel = session.compiler.relationOf(id);
+    return rel ? catalog.get(`${rel.schema}.${rel.name}`) : catalog.get(id);
+  };
+  const models = new Map<string, ColumnLineage[]>();
+  const warnings = new Map<string, string[]>();
+  for (const [id, n] of session.compiled.nodes) {
+    if (n.config.materialized === 'ephemeral') continue;
+    const r = await modelColumnLineage(db, n.sql, schemaOf, { relationId: (schema, table) => bySourceTable.get(`${schema}.${table}`.toLowerCase()) });
+    models.set(id, r.columns);
+    if (r.warnings.length) warnings.set(id, r.warnings);
+  }
+  return { models, warnings };
+}
+
+/** The manifest's `column_lineage` shape: model → column → upstream edges. */
+export function lineageForManifest(l: ProjectLineage): Record<string, Record<string, { relation: string; column: string }[]>> {
+  const out: Record<string, Record<string, { relation: string; column: string }[]>> = {};
+  for (const [id, cols] of l.models) out[id] = Object.fromEntries(cols.map((c) => [c.column, c.sources.map((s) => ({ relation: s.relation, column: s.column }))]));
+  return out;
+}
