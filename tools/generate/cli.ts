@@ -49,6 +49,8 @@ export async function runGenerateCli(argv: readonly string[], io: CliIo = defaul
   let gen: LandingGenerator;
   let follow = false;
   let out = '';
+  // Usage helps with a wrong command line, not with a folder that is in the way.
+  let showUsage = true;
   try {
     const { values } = parseArgs({
       args: [...argv],
@@ -73,21 +75,18 @@ export async function runGenerateCli(argv: readonly string[], io: CliIo = defaul
     if (values.seed === undefined || values.seed === '') throw new Error('--seed is required');
     if (values.out === undefined || values.out === '') throw new Error('--out is required');
     out = values.out;
+    follow = values.follow === true;
+    const users = wholeNumber('users', values.users);
+    const days = wholeNumber('days', values.days);
+    const arrivals = values.arrivals === undefined ? 1 : wholeNumber('arrivals', values.arrivals);
+    showUsage = false;
     if (values.clean) {
       for (const sub of ['batch', 'stream']) fs.rmSync(path.join(out, sub), { recursive: true, force: true });
     }
-    follow = values.follow === true;
-    gen = new LandingGenerator({
-      users: wholeNumber('users', values.users),
-      days: wholeNumber('days', values.days),
-      seed: values.seed,
-      out,
-      arrivals: values.arrivals === undefined ? 1 : wholeNumber('arrivals', values.arrivals),
-      startDate: values['start-date'],
-    });
+    gen = new LandingGenerator({ users, days, seed: values.seed, out, arrivals, startDate: values['start-date'] });
   } catch (e) {
     io.err(`generate: ${(e as Error).message}`);
-    io.err(USAGE);
+    if (showUsage) io.err(USAGE);
     return 2;
   }
 

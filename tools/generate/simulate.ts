@@ -3,9 +3,10 @@
  * profile, visit gyms, work out and wear a heart-rate watch. It emits landed lines (with the time
  * each one lands) and never deals with files: the generator decides which arrival a line is in.
  *
- * Everything is drawn from named random streams (seed, purpose, user, day), so day d is the same
- * whatever the number of days or arrivals asked for, and a day can be simulated on demand
- * (which is what --follow does).
+ * Everything is drawn from named random streams (seed, purpose, user, day), so nothing depends on
+ * how the output is split into arrivals, and a day can be simulated on demand (which is what
+ * --follow does). The number of days does shape the run: profile changes and deletes are spread
+ * over it and the battery field appears at its midpoint.
  */
 import { CITIES, FIRST_NAMES_F, FIRST_NAMES_M, LAST_NAMES, STREET_NAMES, STREET_SUFFIXES } from './catalog.js';
 import type { City } from './catalog.js';
@@ -15,8 +16,11 @@ import { PyFloat } from './model.js';
 import type { Line, Message, PyRecord, PyValue, Topic } from './model.js';
 import { Rng } from './prng.js';
 
+/** Durations in seconds. */
 export const MINUTE = 60;
+/** Durations in seconds. */
 export const HOUR = 3600;
+/** Durations in seconds. */
 export const DAY = 86400;
 
 /** What the simulation needs to know. */
@@ -184,7 +188,7 @@ export class Simulation {
       const r = u.next();
       const nUpdates = r < RATES.twoUpdates ? 2 : r < RATES.twoUpdates + RATES.oneUpdate ? 1 : 0;
       const from = Math.max(user.regTime + HOUR, start);
-      const to = start + 0.9 * days * DAY;
+      const to = start + 0.8 * days * DAY;
       const times = Array.from({ length: nUpdates }, () => Math.floor(u.real(from, Math.max(from + HOUR, to)))).sort(
         (a, b) => a - b,
       );
@@ -239,7 +243,9 @@ export class Simulation {
     }
     const older = cList[cList.length - 2] as ProfileChange;
     const newer = cList[cList.length - 1] as ProfileChange;
-    older.produced = newer.time + force.real(HOUR, 4 * HOUR);
+    // Late by up to 4 h, but still inside the simulated days so a one-go zone has it.
+    const room = Math.min(4 * HOUR, start + days * DAY - newer.time - 10 * MINUTE);
+    older.produced = newer.time + Math.max(MINUTE, room * force.real(0.25, 1));
   }
 
   private changedProfile(u: Rng, p: Profile, kind: 'rename' | 'move' | 'both'): Profile {

@@ -34,11 +34,15 @@ export class DuckDBAdapter implements Adapter {
       throw new EngineError((e as Error).message, `open ${path}`);
     }
     const conn = await instance.connect();
+    // Lakehouse dates are UTC: the same files give the same tables on every machine.
+    await conn.run(`set TimeZone = 'UTC'`);
     return new DuckDBAdapter(instance, conn, true);
   }
 
   async fork(): Promise<Adapter> {
-    return new DuckDBAdapter(this.instance, await this.instance.connect(), false);
+    const conn = await this.instance.connect();
+    await conn.run(`set TimeZone = 'UTC'`);
+    return new DuckDBAdapter(this.instance, conn, false);
   }
 
   async execute(sql: string): Promise<number> {
