@@ -80,7 +80,8 @@ export function docsClient(helpers: ClientHelpers): void {
     viewport.setAttribute('transform', `translate(${tx.toFixed(1)},${ty.toFixed(1)}) scale(${k.toFixed(4)})`);
     svg.classList.toggle('far', k < 0.42);
     svg.classList.toggle('very-far', k < 0.16);
-    const grid = 22 * k;
+    let grid = 22 * k;
+    while (grid < 11) grid *= 4;
     graphView.style.backgroundSize = `${grid}px ${grid}px`;
     graphView.style.backgroundPosition = `${tx}px ${ty}px`;
   };
@@ -120,6 +121,28 @@ export function docsClient(helpers: ClientHelpers): void {
     k = nk;
     tx = visible / 2 - cx * k;
     ty = r.height / 2 - cy * k;
+    schedule();
+  };
+
+  /** Fit the given nodes into the part of the graph the panel leaves visible (no zoom-in past 1.2). */
+  const fitTo = (list: readonly number[]): void => {
+    if (!list.length) return;
+    let x0 = Infinity;
+    let y0 = Infinity;
+    let x1 = -Infinity;
+    let y1 = -Infinity;
+    for (const i of list) {
+      x0 = Math.min(x0, boxes[i * 4]!);
+      y0 = Math.min(y0, boxes[i * 4 + 1]!);
+      x1 = Math.max(x1, boxes[i * 4]! + boxes[i * 4 + 2]!);
+      y1 = Math.max(y1, boxes[i * 4 + 1]! + boxes[i * 4 + 3]! + 18);
+    }
+    const r = svg.getBoundingClientRect();
+    const visible = panel.hidden ? r.width : r.width - panel.getBoundingClientRect().width;
+    const pad = 60;
+    k = Math.max(0.05, Math.min(1.2, (visible - 2 * pad) / Math.max(1, x1 - x0), (r.height - 2 * pad) / Math.max(1, y1 - y0)));
+    tx = visible / 2 - ((x0 + x1) / 2) * k;
+    ty = r.height / 2 - ((y0 + y1) / 2) * k;
     schedule();
   };
 
@@ -274,16 +297,20 @@ export function docsClient(helpers: ClientHelpers): void {
   function select(i: number, column: string | null, opts: { center?: boolean } = {}): void {
     if (i < 0 || i >= nodes.length) return;
     clearMarks();
+    clearSearchMarks();
     selected = i;
     activeColumn = column;
     lineage = null;
-    if (column) lineage = highlightColumn(i, column);
-    else {
+    if (column) {
+      lineage = highlightColumn(i, column);
+    } else {
       highlightNode(i);
       svg.classList.add('focus-mode');
     }
     renderPanel(i);
-    if (opts.center) centerOn(i);
+    if (lineage) fitTo([i, ...lineage.upstream.map((x) => x[0]), ...lineage.downstream.map((x) => x[0])]);
+    else if (opts.center) centerOn(i);
+    markTimeline();
     setHash('#' + encodeURIComponent(nodes[i]!.id));
   }
 
@@ -301,6 +328,7 @@ export function docsClient(helpers: ClientHelpers): void {
     selected = -1;
     activeColumn = null;
     lineage = null;
+    markTimeline();
     panel.hidden = true;
     document.body.classList.remove('with-panel');
     if (location.hash) setHash(location.pathname + location.search);
@@ -347,7 +375,7 @@ export function docsClient(helpers: ClientHelpers): void {
 
   function renderPanel(i: number): void {
     const n = nodes[i]!;
-    const kindLabel = n.kind === 'model' ? n.materialized ?? 'model' : n.kind;
+    const kindLabel = n.kind === 'model' ? n.materialized ?? 'model' : n.kind === 'source' ? n.landing?.format ?? 'table' : n.kind;
     let h = `<div class="p-head l-${n.layer}">
       <div class="p-top"><span class="chip layer l-${n.layer}">${esc(n.layer)}</span><span class="chip">${esc(kindLabel)}</span>${(n.tags ?? [])
         .map((t) => `<span class="chip tag">#${esc(t)}</span>`)
@@ -369,7 +397,7 @@ export function docsClient(helpers: ClientHelpers): void {
     } else if (n.kind !== 'source') {
       stats.push(['Last run', pill('not run', 'none')]);
     }
-    if (n.rows !== undefined) stats.push(['Rows in table', fmtInt(n.rows)]);
+    if (n.rows !== undefined && !n.landing) stats.push(['Rows in table', fmtInt(n.rows)]);
     if (stats.length) h += `<div class="stats">${stats.map(([k2, v]) => `<div class="stat"><span>${k2}</span><b>${v}</b></div>`).join('')}</div>`;
     if (n.run?.error || n.run?.message) h += `<pre class="err">${esc(n.run.error ?? n.run.message)}</pre>`;
 
@@ -505,9 +533,14 @@ export function docsClient(helpers: ClientHelpers): void {
   let haystack: string[] | null = null;
   let matches: number[] = [];
   let matchEls: SVGGElement[] = [];
-  const runSearch = (q: string): void => {
+  // Selecting a node ends the search dimming (the text stays in the box).
+  function clearSearchMarks(): void {
     for (const g of matchEls) g.classList.remove('match');
     matchEls = [];
+    svg.classList.remove('searching');
+  }
+  const runSearch = (q: string): void => {
+    clearSearchMarks();
     q = q.trim().toLowerCase();
     if (!q) {
       svg.classList.remove('searching');
@@ -527,7 +560,8 @@ export function docsClient(helpers: ClientHelpers): void {
       else if (n.columns.some((c) => c.name.toLowerCase() === q)) s = 3;
       if (s >= 0) scored.push([s, i]);
     });
-    scored.sort((a, b) => a[0] - b[0] || nodes[a[1]]!.id.localeCompare(nodes[b[1]]!.id));
+    // best kind of match first, then the closest (shortest) name
+    scored.sort((a, b) => a[0] - b[0] || nodes[a[1]]!.label.length - nodes[b[1]]!.label.length || nodes[a[1]]!.id.localeCompare(nodes[b[1]]!.id));
     matches = scored.map((x) => x[1]);
     for (const i of matches) {
       const g = nodeEls[i];
@@ -601,6 +635,12 @@ export function docsClient(helpers: ClientHelpers): void {
   $('#tab-graph').addEventListener('click', () => showView('graph'));
   $('#tab-timeline').addEventListener('click', () => showView('timeline'));
 
+  function markTimeline(): void {
+    if (!timelineBuilt) return;
+    document.querySelectorAll('.tl-row.sel').forEach((r) => r.classList.remove('sel'));
+    if (selected >= 0) document.querySelectorAll(`.tl-row[data-i="${selected}"]`).forEach((r) => r.classList.add('sel'));
+  }
+
   function buildTimeline(): void {
     timelineBuilt = true;
     const el = $('#timeline');
@@ -655,16 +695,28 @@ export function docsClient(helpers: ClientHelpers): void {
       const i = row ? Number(row.dataset.i) : -1;
       if (i >= 0) select(i, null);
     });
+    markTimeline();
   }
 
   // ---------- start ----------
   fit(true);
   apply();
-  const fromHash = decodeURIComponent(location.hash.slice(1));
-  if (fromHash) {
-    const i = nodes.findIndex((n: DocsNode) => n.id === fromHash);
-    if (i >= 0) select(i, null, { center: true });
-  }
+  // `index.html#silver.users` opens that node (links, back/forward)
+  const fromHash = (): void => {
+    let id = '';
+    try {
+      id = decodeURIComponent(location.hash.slice(1));
+    } catch {
+      return;
+    }
+    const i = id ? nodes.findIndex((n: DocsNode) => n.id === id) : -1;
+    if (i >= 0 && i !== selected) select(i, null, { center: true });
+  };
+  window.addEventListener('hashchange', fromHash);
+  fromHash();
   document.body.classList.add('ready');
-  (window as unknown as { lakeDocsReady: boolean }).lakeDocsReady = true;
+  // for tests and benchmarks: ready flag, and ms since navigation start when the page became interactive
+  const w = window as unknown as { lakeDocsReady: boolean; lakeDocsReadyMs: number };
+  w.lakeDocsReadyMs = performance.now();
+  w.lakeDocsReady = true;
 }

@@ -146,7 +146,8 @@ export interface BuildDocsOptions {
 }
 
 const NODE_H = 40;
-const CHAR_W = 7.1;
+/** Width of one character of a bold 12.5px label, generous for wide fallback fonts. */
+const CHAR_W = 8.4;
 
 /**
  * Build the docs data. `quality` holds test/expectation results newer than `runResults` (a later
@@ -311,7 +312,7 @@ export function buildDocsData(
 /** Width of a node box: fits its label (and sub-label) within sane bounds. */
 export function nodeWidth(n: Pick<DocsNode, 'label' | 'schema' | 'materialized' | 'kind'>): number {
   const sub = `${n.schema ?? ''} · ${n.materialized ?? n.kind}`;
-  const w = Math.max(n.label.length * CHAR_W + 44, sub.length * 6 + 44);
+  const w = Math.max(n.label.length * CHAR_W + 46, sub.length * 6.4 + 46);
   return Math.round(Math.min(280, Math.max(150, w)));
 }
 
@@ -376,7 +377,7 @@ function nodeRun(r: NodeResult | undefined, runStart: number | undefined): DocsR
   if (!r) return undefined;
   return compact<DocsRun>({
     status: r.status,
-    rows: r.rows,
+    rows: r.rows ?? undefined,
     durationMs: r.duration_ms,
     offsetMs: offsetOf(r, runStart),
     message: r.message || undefined,
@@ -455,10 +456,10 @@ function testOf(name: string, decl: ManifestTest | undefined, r: TestResult | un
   return compact<DocsTest>({
     name,
     id: r?.id ?? decl?.id,
-    column: decl?.column,
+    column: decl?.column ?? undefined,
     args: decl?.args && Object.keys(decl.args).length ? decl.args : undefined,
     status: r?.status,
-    failures: r?.failures,
+    failures: r?.failures ?? undefined,
     durationMs: r?.duration_ms,
     message: r?.message || undefined,
   });
@@ -532,7 +533,7 @@ function runSummary(
       offsetMs: offsetOf(r, runStart) ?? 0,
       durationMs: Math.max(0, r.duration_ms ?? 0),
       status: r.status,
-      rows: r.rows,
+      rows: r.rows ?? undefined,
     }),
   );
   bars.sort((a, b) => a.offsetMs - b.offsetMs || cmp(a.id, b.id));
@@ -553,9 +554,9 @@ function runSummary(
   });
 }
 
-/** Drop undefined properties so the embedded JSON stays small. */
+/** Drop undefined and null properties (lake writes null for absent values) to keep the JSON small. */
 function compact<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined || o[k] === null) delete o[k];
   return o;
 }
 

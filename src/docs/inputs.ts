@@ -7,18 +7,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LakeError } from '../errors/index.js';
 
-/** A column as documented in the manifest. */
+/** A column as documented in the manifest (lake writes null for absent values). */
 export interface ManifestColumn {
   readonly name: string;
-  readonly description?: string;
-  readonly data_type?: string;
+  readonly description?: string | null;
+  readonly data_type?: string | null;
 }
 
 /** A data test declared in YAML, as kept in the manifest. `id` is optional (matches run results). */
 export interface ManifestTest {
   readonly id?: string;
   readonly name: string;
-  readonly column?: string;
+  readonly column?: string | null;
   readonly args?: Readonly<Record<string, unknown>>;
   readonly config?: Readonly<Record<string, unknown>>;
 }
@@ -88,11 +88,11 @@ export interface ExpectationResult {
 export interface NodeResult {
   readonly id: string;
   readonly status: string;
-  readonly rows?: number;
+  readonly rows?: number | null;
   readonly started_at?: string;
   readonly duration_ms?: number;
-  readonly message?: string;
-  readonly error?: string;
+  readonly message?: string | null;
+  readonly error?: string | null;
   readonly bad_records?: number;
   readonly files?: number;
   readonly expectations?: readonly ExpectationResult[];
@@ -102,9 +102,9 @@ export interface TestResult {
   readonly id: string;
   readonly node?: string;
   readonly status: string;
-  readonly failures?: number;
+  readonly failures?: number | null;
   readonly duration_ms?: number;
-  readonly message?: string;
+  readonly message?: string | null;
 }
 
 export interface RunResults {
@@ -147,7 +147,7 @@ export function readDocsInputs(targetDir: string): DocsInputs {
   const manifestPath = path.join(targetDir, 'manifest.json');
   if (!fs.existsSync(manifestPath)) {
     throw new LakeError('usage', {
-      code: 'docs.no-manifest',
+      code: 'LAKE-U050',
       severity: 'error',
       message: `no manifest at ${manifestPath}`,
       file: manifestPath,
@@ -157,7 +157,7 @@ export function readDocsInputs(targetDir: string): DocsInputs {
   const manifest = readJson(manifestPath) as Manifest;
   if (!manifest || typeof manifest !== 'object' || typeof manifest.nodes !== 'object' || manifest.nodes === null) {
     throw new LakeError('usage', {
-      code: 'docs.bad-manifest',
+      code: 'LAKE-U051',
       severity: 'error',
       message: 'manifest has no "nodes" object',
       file: manifestPath,
@@ -179,16 +179,9 @@ function readJson(file: string): unknown {
     return JSON.parse(text) as unknown;
   } catch (err) {
     const msg = (err as Error).message;
-    const pos = /position (\d+)/.exec(msg);
-    let line: number | undefined;
-    let col: number | undefined;
-    if (pos) {
-      const before = text.slice(0, Number(pos[1]));
-      line = before.split('\n').length;
-      col = before.length - before.lastIndexOf('\n');
-    }
+    const { line, col } = jsonErrorPosition(text, msg);
     throw new LakeError('usage', {
-      code: 'docs.bad-json',
+      code: 'LAKE-U052',
       severity: 'error',
       message: `invalid JSON: ${msg}`,
       file,
@@ -197,4 +190,24 @@ function readJson(file: string): unknown {
       hint: 'the file is written by lake; regenerate it (`lake compile` / `lake run` / `lake docs generate`)',
     });
   }
+}
+
+/** Line and column of a JSON.parse error, from whichever form V8's message takes. */
+function jsonErrorPosition(text: string, msg: string): { line?: number; col?: number } {
+  const lc = /line (\d+) column (\d+)/.exec(msg);
+  if (lc) return { line: Number(lc[1]), col: Number(lc[2]) };
+  let pos: number | undefined;
+  const at = /position (\d+)/.exec(msg);
+  if (at) pos = Number(at[1]);
+  else {
+    // `Unexpected token ',', ..."esults": [,]\n}" is not valid JSON`: find the quoted excerpt
+    const ex = /Unexpected token '([\s\S])', (?:\.\.\.)?"([\s\S]*?)"(?:\.\.\.)? is not valid JSON/.exec(msg);
+    if (ex) {
+      const start = text.indexOf(ex[2]!);
+      if (start >= 0) pos = start + Math.max(0, ex[2]!.indexOf(ex[1]!));
+    }
+  }
+  if (pos === undefined) return {};
+  const before = text.slice(0, pos);
+  return { line: before.split('\n').length, col: pos - before.lastIndexOf('\n') };
 }

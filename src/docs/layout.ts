@@ -34,8 +34,9 @@ export function layoutGraph(sizes: readonly LayoutNodeSize[], edges: readonly (r
   const g = new dagre.graphlib.Graph({ multigraph: false });
   g.setGraph({
     rankdir: 'LR',
-    nodesep: 14,
-    ranksep: large ? 80 : 90,
+    // small graphs get room under each box for the column badges of the lineage view
+    nodesep: large ? 14 : 26,
+    ranksep: large ? 80 : 72,
     edgesep: 6,
     marginx: MARGIN,
     marginy: MARGIN,
@@ -57,6 +58,13 @@ export function layoutGraph(sizes: readonly LayoutNodeSize[], edges: readonly (r
     boxes[i * 4 + 3] = s.h;
   });
 
+  // Rank columns: in a left-to-right layout every real node of a rank shares its centre x.
+  const rankHalf = new Map<number, number>();
+  sizes.forEach((s, i) => {
+    const cx = Math.round(boxes[i * 4]! + s.w / 2);
+    rankHalf.set(cx, Math.max(rankHalf.get(cx) ?? 0, s.w / 2));
+  });
+
   const arrowTargets = new Set<number>();
   const edgePaths = edges.map(([from, to]) => {
     const fx = boxes[from * 4]! + boxes[from * 4 + 2]!;
@@ -66,10 +74,19 @@ export function layoutGraph(sizes: readonly LayoutNodeSize[], edges: readonly (r
     arrowTargets.add(to);
     if (from === to) return '';
     const label = g.edge(String(from), String(to)) as { points?: { x: number; y: number }[] } | undefined;
-    // dagre's first and last points touch the box borders anywhere; keep only the bends between
-    // ranks and attach to the side middles so edges read left to right.
-    const inner = (label?.points ?? []).slice(1, -1).filter((p) => p.x > fx + 4 && p.x < tx - 4);
-    const pts: [number, number][] = [[fx, fy], ...inner.map((p): [number, number] => [Math.round(p.x), Math.round(p.y)]), [tx - 2, ty]];
+    // dagre's first and last points touch the box borders anywhere, and it adds a bend half-way
+    // between ranks (room for edge labels) that only makes kinks. Keep the bends where a long edge
+    // crosses a rank of nodes, and run straight through that rank's column so it passes between
+    // boxes rather than across them.
+    const pts: [number, number][] = [[fx, fy]];
+    for (const p of (label?.points ?? []).slice(1, -1)) {
+      const cx = Math.round(p.x);
+      const half = rankHalf.get(cx);
+      if (half === undefined || cx - half <= fx || cx + half >= tx) continue;
+      const y = Math.round(p.y);
+      pts.push([Math.round(cx - half), y], [Math.round(cx + half), y]);
+    }
+    pts.push([tx - 2, ty]);
     return smoothPath(pts);
   });
 

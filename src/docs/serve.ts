@@ -55,7 +55,7 @@ export async function serveDocs(dir: string, port: number): Promise<DocsServer> 
     if (!fs.statSync(root).isDirectory()) throw new Error('not a directory');
   } catch {
     throw new LakeError('usage', {
-      code: 'docs.no-site',
+      code: 'LAKE-U053',
       severity: 'error',
       message: `docs folder not found: ${dir}`,
       file: dir,
@@ -78,7 +78,7 @@ export async function serveDocs(dir: string, port: number): Promise<DocsServer> 
       if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
         reject(
           new LakeError('usage', {
-            code: 'docs.port',
+            code: 'LAKE-U054',
             severity: 'error',
             message: `cannot listen on 127.0.0.1:${port}: ${err.code === 'EADDRINUSE' ? 'port already in use' : 'permission denied'}`,
             hint: 'choose another port with --port',
@@ -168,15 +168,10 @@ async function handle(root: string, req: http.IncomingMessage, res: http.ServerR
  * undecodable, NUL bytes, backslashes, `..` segments (before or after decoding) or absolute paths.
  */
 export function requestPath(url: string): string | undefined {
-  let p = url;
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(p)) {
-    // absolute-form request target (proxies): keep only the path
-    try {
-      p = new URL(p).pathname;
-    } catch {
-      return undefined;
-    }
-  }
+  // absolute-form request target (proxies): drop scheme and authority textually, because URL
+  // parsing would quietly resolve `..` away and hide a hostile request
+  let p = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, (m) => (m === url ? '/' : ''));
+  if (p === '') p = '/';
   p = p.split(/[?#]/, 1)[0] ?? '';
   if (!p.startsWith('/')) return undefined;
   let decoded: string;

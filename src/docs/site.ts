@@ -86,13 +86,13 @@ function renderGraph(data: DocsData): string {
     const w = layout.boxes[i * 4 + 2]!;
     const h = layout.boxes[i * 4 + 3]!;
     const st = nodeStatus(n);
-    const maxChars = Math.floor((w - (st ? 38 : 26)) / 7.1);
+    const maxChars = Math.floor((w - (st ? 40 : 26)) / 8.4);
     const sub = `${n.kind === 'source' ? 'source' : n.schema ?? ''} · ${n.kind === 'source' ? (n.landing?.format ?? 'table') : n.materialized ?? n.kind}`;
     nodes +=
-      `<g class="n l-${n.layer}${st ? ' st-' + st : ''}" data-i="${i}" transform="translate(${x},${y})">` +
+      `<g class="n l-${n.layer}${st ? ' st-' + st : ''}" data-i="${i}" data-id="${esc(n.id)}" transform="translate(${x},${y})">` +
       `<rect class="b" width="${w}" height="${h}" rx="7"></rect><use href="#stripe" class="s"></use>` +
       `<text class="t" x="16" y="17">${esc(truncate(n.label, maxChars))}</text>` +
-      `<text class="m" x="16" y="31">${esc(truncate(sub, Math.floor((w - 26) / 6)))}</text>` +
+      `<text class="m" x="16" y="31">${esc(truncate(sub, Math.floor((w - 26) / 6.4)))}</text>` +
       (st ? `<circle class="d" cx="${w - 13}" cy="13" r="4"></circle>` : '') +
       `</g>`;
   });
@@ -220,7 +220,7 @@ main{flex:1;position:relative;min-height:0}
 .lg.up i{background:var(--up);height:3px;width:14px}.lg.down i{background:var(--down);height:3px;width:14px}
 .lg-sep{width:1px;height:14px;background:var(--line)}
 .empty{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:var(--mute);font-size:14px}
-#panel{position:absolute;top:0;right:0;bottom:0;width:470px;max-width:100%;background:#fff;border-left:1px solid var(--line);box-shadow:-8px 0 24px rgba(15,23,42,.07);overflow-y:auto;z-index:3}
+#panel{position:absolute;top:0;right:0;bottom:0;width:440px;max-width:100%;background:#fff;border-left:1px solid var(--line);box-shadow:-8px 0 24px rgba(15,23,42,.07);overflow-y:auto;z-index:3}
 .p-head{padding:16px 20px 14px;border-top:4px solid var(--c);border-bottom:1px solid var(--line);background:linear-gradient(var(--cbg),#fff)}
 .p-top{display:flex;gap:6px;align-items:center;flex-wrap:wrap}
 .chip{font-size:11px;border:1px solid var(--line);background:#fff;border-radius:20px;padding:1px 9px;color:var(--ink2)}
@@ -248,6 +248,7 @@ table{width:100%;border-collapse:collapse}
 th{text-align:left;font-size:10.5px;font-weight:600;color:var(--mute);text-transform:uppercase;letter-spacing:.4px;padding:5px 8px;border-bottom:1px solid var(--line)}
 td{padding:6px 8px;border-bottom:1px solid #f1f5f9;vertical-align:top}
 .num{text-align:right;white-space:nowrap}
+.tests td:first-child{width:1%;white-space:nowrap}
 .cols tr.col{cursor:pointer}
 .cols tr.col:hover td{background:#f8fafc}
 .cols tr.col.active td{background:#eef2ff}
@@ -280,7 +281,7 @@ dl.kv dd{margin:0;word-break:break-word}
 pre.code{margin:0;background:#f8fafc;border:1px solid var(--line);border-radius:8px;padding:11px 13px;font:12px/1.55 var(--mono);white-space:pre-wrap;word-break:break-word;color:#1e293b;max-height:420px;overflow:auto}
 .code .k{color:#1d4ed8;font-weight:600}.code .f{color:#7c3aed}.code .s{color:#15803d}.code .q{color:#b45309}.code .n{color:#c2410c}.code .c{color:#94a3b8;font-style:italic}.code .j{color:#be185d;background:#fdf2f8;border-radius:3px}
 #timeline-view{position:absolute;inset:0;overflow:auto;background:#fff}
-body.with-panel #timeline-view{right:470px}
+body.with-panel #timeline-view{right:440px}
 #timeline{padding:18px 16px 30px}
 .tl-head{display:flex;align-items:flex-end;gap:20px;flex-wrap:wrap;margin:0 0 14px 6px}
 .tl-head h2{font-size:17px;margin:0 0 2px}
@@ -292,6 +293,8 @@ body.with-panel #timeline-view{right:470px}
 .tl-bg{fill:transparent}
 .tl-row.alt .tl-bg{fill:#fafbfd}
 .tl-row:hover .tl-bg{fill:#eff6ff}
+.tl-row.sel .tl-bg{fill:#dbeafe}
+.tl-row.sel .tl-label{font-weight:700;fill:var(--ink)}
 .tl-label{font:11.5px var(--mono);fill:var(--ink2);text-anchor:end}
 .tl-bar{fill:var(--c)}
 .tl-bar.st-bad{fill:var(--bad)}

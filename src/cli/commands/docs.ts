@@ -5,6 +5,55 @@ import type { CommandContext } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 
 export function registerDocs(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
+  const docs = program.command('docs').description('the lineage documentation site');
+  docs.command('generate')
+    .description('write target/docs/index.html (one self-contained file) with manifest, catalog and lineage')
+    .action(() => setCode((async () => {
+      const c = ctx();
+      const t0 = performance.now();
+      const s = await c.session();
+      const { projectLineage, lineageForManifest } = await import('../../app/lineage.js');
+      const { buildCatalog } = await import('../../app/catalog.js');
+      const { writeJson } = await import('../../app/artifacts.js');
+      const { readDocsInputs } = await import('../../docs/inputs.js');
+      const { buildDocsData } = await import('../../docs/docs-data.js');
+      const { writeSite } = await import('../../docs/site.js');
+      const opened = await s.openDb('docs generate');
+      try {
+        const lineage = await projectLineage(s, opened.db);
+        s.writeArtifacts();
+        writeJson(path.join(s.targetDir, 'manifest.json'), s.manifest(lineageForManifest(lineage)));
+        writeJson(path.join(s.targetDir, 'catalog.json'), await buildCatalog(s, opened.db));
+      } finally {
+        await opened.release();
+      }
+      const inputs = readDocsInputs(s.targetDir);
+      const file = writeSite(path.join(s.targetDir, 'docs'), buildDocsData(inputs.manifest, inputs.catalog, inputs.runResults));
+      c.reporter.record('docs', { file, elapsed_ms: Math.round(performance.now() - t0) }, `wrote ${path.relative(process.cwd(), file) || file} in ${Math.round(performance.now() - t0)} ms`);
+      return 0;
+    })()));
+  docs.command('serve')
+    .description('serve target/docs on 127.0.0.1 (read-only)')
+    .option('--port <port>', 'port', '8080')
+    .action((flags: { port: string }) => setCode((async () => {
+      const c = ctx();
+      const root = c.projectRoot();
+      const { loadProject } = await import('../../project/load.js');
+      const dir = path.join(root, loadProject(root).paths.target, 'docs');
+      const fs = await import('node:fs');
+      if (!fs.existsSync(path.join(dir, 'index.html'))) throw new LakeError('usage', { code: 'LAKE-U053', severity: 'error', message: `no ${path.join(dir, 'index.html')}`, hint: 'run `lake docs generate` first' });
+      const { serveDocs } = await import('../../docs/serve.js');
+      const server = await serveDocs(dir, Number(flags.port));
+      c.reporter.info(`serving ${dir} at ${server.url} (Ctrl-C to stop)`);
+      await new Promise<void>((resolve) => {
+        const stop = () => { process.off('SIGINT', stop); process.off('SIGTERM', stop); resolve(); };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+      await server.close();
+      return 0;
+    })()));
+
   program.command('lineage')
     .description('column-level lineage of <model>.<column>')
     .argument('<column>', 'model.column or schema.model.column')
