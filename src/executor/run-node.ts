@@ -3,6 +3,8 @@
  * the model's materialization and runs the plan — all in one transaction, so a failure or a kill
  * leaves the previous table as it was.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Adapter } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode, Relation, SeedNode, Column } from '../core/types.js';
@@ -117,6 +119,11 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
       const statements = materializationFor(mat).plan({ ...node, sql }, {
         dialect: tx.dialect, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
       });
+      if (mat === 'external' && node.config.location) {
+        // COPY does not create the parent folder of a single-file location.
+        const loc = path.resolve(ctx.projectRoot, String(node.config.location));
+        fs.mkdirSync(node.config.partition_by?.length ? loc : path.dirname(loc), { recursive: true });
+      }
       const rows = await runStatements(tx, statements);
       for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
       for (const hook of node.config.post_hook) await runHookSql(tx, ctx, node, hook);

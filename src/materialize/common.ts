@@ -1,7 +1,11 @@
-/** SQL building blocks shared by the strategies: temp names, column lists, the build-and-swap. */
-import type { Column, Relation } from '../core/types.js';
+/**
+ * SQL building blocks shared by the strategies: temp names, column lists, the build-and-swap and
+ * on_schema_change.
+ */
+import type { Column, CompiledNode, Relation } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import type { PlanContext, Statement } from './types.js';
+import { PlanError } from './types.js';
 
 export const exec = (sql: string, label: string, countRows = false): Statement => ({ kind: 'exec', sql, label, countRows });
 
@@ -54,4 +58,43 @@ export function keyMatch(d: Dialect, keys: readonly string[], left: string, righ
 export function hasColumn(columns: readonly Column[], name: string): boolean {
   const n = name.toLowerCase();
   return columns.some((c) => c.name.toLowerCase() === n);
+}
+
+/** Columns in incoming but not in the target, and the reverse (names compared case-insensitively). */
+export function schemaDiff(existing: readonly Column[], incoming: readonly Column[]): { added: Column[]; removed: Column[] } {
+  return {
+    added: incoming.filter((c) => !hasColumn(existing, c.name)),
+    removed: existing.filter((c) => !hasColumn(incoming, c.name)),
+  };
+}
+
+/**
+ * on_schema_change for an existing table: the ALTERs to run, and which of `desired` the new rows
+ * may write. `existing` and `desired` are the columns the strategy compares (CDC leaves out the
+ * valid_from/valid_to it manages itself).
+ */
+export function schemaChange(
+  node: CompiledNode, ctx: PlanContext, existing: readonly Column[], desired: readonly Column[],
+): { statements: Statement[]; columns: Column[] } {
+  const d = ctx.dialect;
+  const { added, removed } = schemaDiff(existing, desired);
+  const mode = node.config.on_schema_change;
+  const rel = d.relation(ctx.relation);
+  if (added.length === 0 && removed.length === 0) return { statements: [], columns: [...desired] };
+  if (mode === 'fail') {
+    throw new PlanError({
+      code: 'LAKE-X010', severity: 'error', node: node.id, file: node.node.path,
+      message: `${node.id}: the columns changed (added: ${added.map((c) => c.name).join(', ') || 'none'}; removed: ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is 'fail'`,
+      hint: 'run with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns',
+    });
+  }
+  const statements: Statement[] = [];
+  if (mode === 'append_new_columns' || mode === 'sync_all_columns') {
+    for (const c of added) statements.push(exec(`alter table ${rel} add column ${d.quote(c.name)} ${c.type}`, `add column ${c.name}`));
+  }
+  if (mode === 'sync_all_columns') {
+    for (const c of removed) statements.push(exec(`alter table ${rel} drop column ${d.quote(c.name)}`, `drop column ${c.name}`));
+  }
+  const writable = mode === 'ignore' ? desired.filter((c) => hasColumn(existing, c.name)) : [...desired];
+  return { statements, columns: writable };
 }

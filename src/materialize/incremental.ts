@@ -7,43 +7,8 @@ import type { Column, CompiledNode } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import { strategyOf } from '../project/config.js';
 import type { Materialization, PlanContext, Statement } from './types.js';
-import { PlanError } from './types.js';
-import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, stageName } from './common.js';
+import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, schemaChange, stageName } from './common.js';
 import { planCdc } from './incremental-cdc.js';
-
-/** Columns in incoming but not in the target, and the reverse. */
-export function schemaDiff(existing: readonly Column[], incoming: readonly Column[]): { added: Column[]; removed: Column[] } {
-  return {
-    added: incoming.filter((c) => !hasColumn(existing, c.name)),
-    removed: existing.filter((c) => !hasColumn(incoming, c.name)),
-  };
-}
-
-/** ALTERs for on_schema_change, and the columns the insert may write. */
-function schemaChange(node: CompiledNode, ctx: PlanContext): { statements: Statement[]; columns: Column[] } {
-  const d = ctx.dialect;
-  const existing = ctx.existing!.columns;
-  const { added, removed } = schemaDiff(existing, ctx.incoming);
-  const mode = node.config.on_schema_change;
-  const rel = d.relation(ctx.relation);
-  if (added.length === 0 && removed.length === 0) return { statements: [], columns: [...ctx.incoming] };
-  if (mode === 'fail') {
-    throw new PlanError({
-      code: 'LAKE-X010', severity: 'error', node: node.id, file: node.node.path,
-      message: `${node.id}: the columns changed (added: ${added.map((c) => c.name).join(', ') || 'none'}; removed: ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is 'fail'`,
-      hint: 'run with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns',
-    });
-  }
-  const statements: Statement[] = [];
-  if (mode === 'append_new_columns' || mode === 'sync_all_columns') {
-    for (const c of added) statements.push(exec(`alter table ${rel} add column ${d.quote(c.name)} ${c.type}`, `add column ${c.name}`));
-  }
-  if (mode === 'sync_all_columns') {
-    for (const c of removed) statements.push(exec(`alter table ${rel} drop column ${d.quote(c.name)}`, `drop column ${c.name}`));
-  }
-  const writable = mode === 'ignore' ? ctx.incoming.filter((c) => hasColumn(existing, c.name)) : [...ctx.incoming];
-  return { statements, columns: writable };
-}
 
 /** Stage the new rows in a temp table (strategies that read them more than once). */
 export function stage(d: Dialect, node: CompiledNode, ctx: PlanContext): { name: string; statements: Statement[] } {
@@ -87,14 +52,15 @@ export const incrementalStrategy: Materialization = {
     const d = ctx.dialect;
     const strategy = strategyOf(node.config);
     const keys = node.config.unique_key ?? [];
+    // CDC plans its first build itself (same rules for the initial rows) and its own schema change.
+    if (strategy === 'cdc') return planCdc(node, ctx, ctx.incoming);
     const rebuild = !ctx.existing || ctx.fullRefresh || ctx.existing.kind === 'view';
-    if (rebuild && strategy === 'cdc') return planCdc(node, { ...ctx, existing: ctx.fullRefresh ? undefined : ctx.existing }, [...ctx.incoming]);
     if (rebuild && strategy === 'insert_new') {
       return buildAndSwap(ctx, `select * from (\n${node.sql}\n) as __lake_src\nqualify row_number() over (partition by ${cols(d, keys)} order by ${keepOrder(d, ctx.incoming, keys)}) = 1`);
     }
     if (rebuild) return buildAndSwap(ctx, node.sql);
     const rel = d.relation(ctx.relation);
-    const change = schemaChange(node, ctx);
+    const change = schemaChange(node, ctx, ctx.existing!.columns, ctx.incoming);
     const columns = change.columns;
     const list = cols(d, columns);
     const out: Statement[] = [createSchema(d, ctx.relation), ...change.statements];
@@ -135,8 +101,6 @@ export const incrementalStrategy: Materialization = {
         out.push(dropStage(s.name));
         return out;
       }
-      case 'cdc':
-        return [...out, ...planCdc(node, ctx, columns)];
     }
   },
 };

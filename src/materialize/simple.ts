@@ -39,7 +39,9 @@ export const externalStrategy: Materialization = {
     const format = c.format ?? (String(c.location).endsWith('.csv') ? 'csv' : 'parquet');
     const location = path.resolve(ctx.projectRoot, String(c.location));
     const opts = [`format ${format}`];
-    if (c.partition_by?.length) opts.push(`partition_by (${c.partition_by.map((p) => d.quote(p)).join(', ')})`, 'overwrite_or_ignore');
+    // `overwrite` empties the folder first: with overwrite_or_ignore, partitions the new result no
+    // longer has would keep their old files and still show through the view.
+    if (c.partition_by?.length) opts.push(`partition_by (${c.partition_by.map((p) => d.quote(p)).join(', ')})`, 'overwrite');
     if (format === 'csv') opts.push('header');
     const reader = format === 'csv' ? 'read_csv_auto' : 'read_parquet';
     const glob = c.partition_by?.length ? `${location}/**/*.${format}` : location;

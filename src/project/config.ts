@@ -5,7 +5,7 @@
 import type { ModelConfig, Materialized } from '../core/types.js';
 
 const MATERIALIZED = new Set<Materialized>(['view', 'table', 'incremental', 'ephemeral', 'external', 'seed']);
-const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook']);
+const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook', 'except_columns']);
 
 /** Keys that are configs (not sub-folders) in folder-config trees. */
 export const CONFIG_KEYS = new Set([

@@ -1,0 +1,15 @@
+-- schema [exec]
+create schema if not exists "seeds";
+
+-- drop stale temp [exec]
+drop table if exists "seeds"."gyms__lake_tmp";
+
+-- build [exec]
+create table "seeds"."gyms__lake_tmp" as
+select * from read_csv('/project/seeds/gyms.csv', header = true, auto_detect = true, types = {'gym': 'INTEGER'});
+
+-- count [count]
+select count(*) as n from "seeds"."gyms__lake_tmp";
+
+-- swap [exec]
+alter table "seeds"."gyms__lake_tmp" rename to "gyms";
