@@ -7,7 +7,7 @@ import type { Session } from './session.js';
 
 export interface CatalogJson {
   nodes: Record<string, { columns: { name: string; type: string }[]; rows?: number }>;
-  sources: Record<string, { files?: number; rows?: number; bad_records?: number }>;
+  sources: Record<string, { files?: number; rows?: number; bad_records?: number; columns?: { name: string; type: string }[] }>;
 }
 
 export async function buildCatalog(session: Session, db: Adapter): Promise<CatalogJson> {
@@ -33,6 +33,13 @@ export async function buildCatalog(session: Session, db: Adapter): Promise<Catal
     if (columns) nodes[id] = { columns, rows: sizes.get(k) };
   }
   const sources: CatalogJson['sources'] = {};
+  // A source over an existing table has its real column types in the database, like a model.
+  // (No row count: the docs read `rows` on a source as landing-zone ingestion figures.)
+  for (const s of session.project.sources.values()) {
+    if (s.landing) continue;
+    const columns = byRel.get(`${s.schema}.${s.identifier}`);
+    if (columns) sources[s.id] = { columns };
+  }
   const ledger = await db.query(`select 1 from information_schema.tables where table_schema = '_lake' and table_name = 'files'`);
   if (ledger.length) {
     try {
@@ -41,7 +48,7 @@ export async function buildCatalog(session: Session, db: Adapter): Promise<Catal
       );
       for (const r of rows) {
         const id = r.src.startsWith('source:') ? r.src : `source:${r.src}`;
-        sources[id] = { files: Number(r.files), rows: Number(r.n ?? 0), bad_records: Number(r.bad ?? 0) };
+        sources[id] = { ...sources[id], files: Number(r.files), rows: Number(r.n ?? 0), bad_records: Number(r.bad ?? 0) };
       }
     } catch {
       // An older ledger layout: the docs show no file counts rather than failing.

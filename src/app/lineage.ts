@@ -5,7 +5,7 @@
  */
 import type { Adapter } from '../adapter/types.js';
 import type { SourceNode } from '../core/types.js';
-import { modelColumnLineage, type ColumnLineage } from '../lineage/index.js';
+import { modelColumnLineage, parseModelSql, type ColumnLineage } from '../lineage/index.js';
 import type { Session } from './session.js';
 
 const LANDING_META = ['_lake_file', '_lake_line', '_lake_batch'];
@@ -19,6 +19,8 @@ function landingColumns(s: SourceNode): string[] | undefined {
 export interface ProjectLineage {
   readonly models: Map<string, ColumnLineage[]>;
   readonly warnings: Map<string, string[]>;
+  /** Columns of a model, seed or source as the database (or a landing source's YAML) has them. */
+  readonly columnsOf: (id: string) => readonly string[] | undefined;
 }
 
 /** Lineage of every compiled model (ephemeral ones are inlined, so they are skipped). */
@@ -46,13 +48,21 @@ export async function projectLineage(session: Session, db: Adapter): Promise<Pro
   };
   const models = new Map<string, ColumnLineage[]>();
   const warnings = new Map<string, string[]>();
-  for (const [id, n] of session.compiled.nodes) {
-    if (n.config.materialized === 'ephemeral') continue;
-    const r = await modelColumnLineage(db, n.sql, schemaOf, { relationId: (schema, table) => bySourceTable.get(`${schema}.${table}`.toLowerCase()) });
+  const todo = [...session.compiled.nodes].filter(([, n]) => n.config.materialized !== 'ephemeral');
+  // One parse call for all models: a round trip per model was most of the time on big projects.
+  let parsed: Awaited<ReturnType<typeof parseModelSql>> = [];
+  try {
+    parsed = await parseModelSql(db, todo.map(([, n]) => n.sql));
+  } catch {
+    // the engine refused the batch as a whole: each model parses on its own below, as before
+  }
+  const relationId = (schema: string, table: string): string | undefined => bySourceTable.get(`${schema}.${table}`.toLowerCase());
+  for (const [k, [id, n]] of todo.entries()) {
+    const r = await modelColumnLineage(db, n.sql, schemaOf, { relationId, parsed: parsed[k] });
     models.set(id, r.columns);
     if (r.warnings.length) warnings.set(id, r.warnings);
   }
-  return { models, warnings };
+  return { models, warnings, columnsOf: schemaOf };
 }
 
 /** The manifest's `column_lineage` shape: model → column → upstream edges. */

@@ -12,7 +12,7 @@ import { Compiler } from '../compiler/compile.js';
 import { Dag, select, type DagNode } from '../graph/index.js';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
-import { openDatabase, type OpenDatabase } from '../executor/open.js';
+import type { OpenDatabase } from '../executor/open.js';
 import { ensureState, beginRun, endRun } from '../executor/state.js';
 import { schedule, type Job } from '../executor/scheduler.js';
 import { runModel, runSeed, existingRelation, type NodeRunContext } from '../executor/run-node.js';
@@ -40,6 +40,16 @@ export interface RunOptions {
   readonly stopRequested?: () => boolean;
   /** Keep the database open afterwards (watch); the caller closes it. */
   readonly db?: Adapter;
+  /** More nodes to schedule with the models (tests: `lake build`, `lake test`). */
+  readonly extend?: RunExtension;
+}
+
+/** Adds nodes (tests) to a run's schedule: how `lake build` and `lake test` reuse `run`. */
+export interface RunExtension {
+  /** Once the model jobs are made: add (or remove) jobs; returns the graph and the order to schedule. */
+  prepare(p: { readonly db: Adapter; readonly jobs: Map<NodeId, Job>; readonly order: readonly NodeId[]; readonly ctx: NodeRunContext }): Promise<{ dag: Dag; order: NodeId[] }>;
+  /** After the run: the results run_results.json lists as nodes, and extra top-level fields (they win). */
+  finish(results: readonly NodeResult[]): Promise<{ results: NodeResult[]; extra: Record<string, unknown> }>;
 }
 
 export interface RunOutcome {
@@ -66,13 +76,25 @@ export class Session {
   /** Load + compile; throws LakeError with every error diagnostic (warnings go to `warnings`). */
   static open(opts: SessionOptions, runStartedAt = new Date()): Session {
     const project = loadProject(opts.projectDir, opts);
-    const compiler = new Compiler(project, { runStartedAt });
-    const compiled = compiler.compileAll();
+    // Renders of unchanged models are reused from the last run (target/.lake/render-cache.json).
+    // LAKE_RENDER_CACHE=0 turns it off (benchmarks use it to show the cost without it).
+    const cacheDir = process.env.LAKE_RENDER_CACHE === '0' ? undefined : path.join(path.resolve(project.root, project.paths.target), '.lake');
+    const compiler = new Compiler(project, { runStartedAt, cacheDir });
+    return Session.fromCompiler(compiler, compiler.compileAll());
+  }
+
+  /**
+   * A session over a compiler as it stands — e.g. after `compiler.updateModel(file, text)` in the
+   * authoring loop, which costs milliseconds where `open` re-reads the whole project. Same checks
+   * as `open`: throws LakeError with every error diagnostic and every cycle.
+   */
+  static fromCompiler(compiler: Compiler, compiled: CompiledProject = compiler.result()): Session {
     const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
     const dag = buildDag(compiled);
-    const cycles = errors.length ? [] : dag.findCycles().length ? dag.cycleDiagnostics() : [];
+    // Unresolved refs have no edge, so the graph exists even with errors: report cycles along with them.
+    const cycles = dag.cycleDiagnostics();
     if (errors.length || cycles.length) throw new LakeError('compile', [...compiled.diagnostics, ...cycles]);
-    return new Session(project, compiler, compiled, dag);
+    return new Session(compiler.project, compiler, compiled, dag);
   }
 
   get warnings(): Diagnostic[] {
@@ -94,10 +116,13 @@ export class Session {
   /** target/compiled/** and target/manifest.json (no database). */
   writeArtifacts(ids: Iterable<NodeId> = this.compiled.nodes.keys()): void {
     writeCompiled(this.targetDir, this.compiled, ids);
-    writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest());
+    // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
+    writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest(), true);
   }
 
   async openDb(command: string): Promise<OpenDatabase> {
+    // Loaded on demand: the DuckDB binding costs ~100 ms to load, which `lake compile` and `lake ls` never need.
+    const { openDatabase } = await import('../executor/open.js');
     return openDatabase(this.project.target.path, command);
   }
 
@@ -142,16 +167,20 @@ export class Session {
       // Schemas up front: concurrent `create schema` in several transactions is a catalog conflict in DuckDB.
       const schemas = new Set(order.map((id) => this.compiler.relationOf(id)?.schema).filter((x): x is string => !!x));
       for (const schema of schemas) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
-      reporter.runStart(command, order.length, this.project.target.name);
+      let dag = this.dag;
+      let runOrder = order;
+      if (o.extend) ({ dag, order: runOrder } = await o.extend.prepare({ db, jobs, order, ctx }));
+      reporter.runStart(command, runOrder.length, this.project.target.name);
       const results = await schedule({
-        db, dag: this.dag, jobs, order, threads: o.threads ?? this.project.target.threads, failFast: !!o.failFast,
+        db, dag, jobs, order: runOrder, threads: o.threads ?? this.project.target.threads, failFast: !!o.failFast,
         reporter, runId, stopRequested: o.stopRequested,
       });
       for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end');
       const status = results.some((r) => r.status === 'error') ? 'error' : 'success';
       await endRun(db, runId, status);
+      const fin = o.extend ? await o.extend.finish(results) : { results, extra: {} };
       reporter.runEnd({ command, runId, elapsedMs: Date.now() - startedAt.getTime(), results });
-      writeJson(path.join(this.targetDir, 'run_results.json'), runResultsJson(command, runId, startedAt, results, { batch_id: batchId }));
+      writeJson(path.join(this.targetDir, 'run_results.json'), runResultsJson(command, runId, startedAt, fin.results, { batch_id: batchId, ...fin.extra }));
       return { results, runId, batchId };
     } finally {
       await opened?.release();

@@ -2,7 +2,25 @@
  * LoadedProject → CompiledProject: renders every model, merges `config()` calls into its config,
  * resolves refs (with "did you mean" diagnostics), inlines ephemeral models as CTEs and computes
  * checksums. Pure: never opens a database.
+ *
+ * The Compiler keeps what it rendered, so the authoring loop can patch one file in cheaply:
+ *
+ *   const compiler = new Compiler(loadProject(root));
+ *   compiler.compileAll();
+ *   // a model file changed (text undefined: it was deleted)
+ *   const u = compiler.updateModel('models/silver/users.sql', fs.readFileSync(file, 'utf8'));
+ *   u.changed        // ids whose compiled node changed (the edited model, models inlining it if
+ *                    // it is ephemeral, models whose refs now resolve differently), to rebuild
+ *                    // along with their descendants
+ *   u.graphChanged   // refs or the set of models changed: rebuild the DAG from compiler.result()
+ *   compiler.result() // the CompiledProject now (same shape compileAll returns)
+ *
+ * Only model `.sql` files go through updateModel; a change to YAML, macros, seeds or project.yml
+ * needs a fresh loadProject + compileAll (they can change every model).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
@@ -10,12 +28,34 @@ import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import { locate } from '../template/errors.js';
 import { mergeConfig, configProblems } from '../project/config.js';
-import { checksum } from '../project/load.js';
+import { checksum, modelFactory, withModels, duplicateModel } from '../project/load.js';
+import { RenderCache, contentHash } from './render-cache.js';
 
 export interface CompileOptions {
   /** is_incremental() per model (the executor knows which relations exist); default false. */
   readonly incremental?: (id: NodeId) => boolean;
   readonly runStartedAt?: Date;
+  /** Render through the template fast path where it applies (default true). */
+  readonly fastPath?: boolean;
+  /**
+   * Folder for the render cache (render-cache.ts): renders of unchanged models are reused from
+   * the last compile. Unset (the default): no cache is read or written.
+   */
+  readonly cacheDir?: string;
+}
+
+/** What `updateModel` changed. */
+export interface ModelUpdate {
+  /** Ids whose compiled node changed (SQL, config or dependencies), the edited model first. */
+  readonly changed: readonly NodeId[];
+  /** Ids that appeared (a new file, or the edited model's id changed). */
+  readonly added: readonly NodeId[];
+  /** Ids that are gone (a deleted file, or the edited model's old id). */
+  readonly removed: readonly NodeId[];
+  /** Some model's dependencies or the set of models changed: the DAG must be rebuilt. */
+  readonly graphChanged: boolean;
+  /** Every diagnostic of the project now (as compileAll would report them). */
+  readonly diagnostics: readonly Diagnostic[];
 }
 
 interface Rendered {
@@ -23,41 +63,124 @@ interface Rendered {
   readonly result: RenderResult;
   readonly config: ModelConfig;
   readonly relation: Relation;
+  /** Template and config problems of this render. */
+  readonly diagnostics: readonly Diagnostic[];
 }
 
-/** Keeps the template engine and the name indexes so single models can be re-rendered cheaply. */
+/** Keeps the template engine, the renders and the name indexes so single models can be re-rendered cheaply. */
 export class Compiler {
   readonly engine: TemplateEngine;
+  private current: LoadedProject;
   private rendered = new Map<NodeId, Rendered>();
+  private idByPath = new Map<string, NodeId>();
   private byName = new Map<string, NodeId[]>();
   private relations = new Map<NodeId, Relation>();
-  private ephemeralSql = new Map<NodeId, string>();
+  /** `"schema"."name"` per id (quoted once, not once per ref). */
+  private relationSqls = new Map<NodeId, string>();
+  private compiled = new Map<NodeId, CompiledNode>();
+  /** Ref-resolution diagnostics per node (from finish). */
+  private finishDiags = new Map<NodeId, Diagnostic[]>();
+  /** Nodes being finished (guards ephemeral cycles; the DAG reports the cycle). */
+  private finishing = new Set<NodeId>();
 
-  constructor(readonly project: LoadedProject, private readonly opts: CompileOptions = {}) {
-    this.engine = new TemplateEngine(project, opts.runStartedAt);
+  constructor(project: LoadedProject, private readonly opts: CompileOptions = {}) {
+    this.current = project;
+    this.engine = new TemplateEngine(project, opts.runStartedAt, { fastPath: opts.fastPath });
+  }
+
+  /** The project as last compiled (models follow updateModel). */
+  get project(): LoadedProject {
+    return this.current;
   }
 
   compileAll(): CompiledProject {
-    const diagnostics: Diagnostic[] = [...this.project.diagnostics, ...this.engine.macroDiagnostics];
     this.rendered.clear();
-    for (const node of this.project.models.values()) {
-      const r = this.renderNode(node, this.opts.incremental?.(node.id) ?? false);
-      diagnostics.push(...r.result.diagnostics);
-      for (const p of configProblems(r.config)) {
-        diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${node.id}: ${p.message}`, file: node.path, node: node.id, ...(locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: p.hint });
+    this.idByPath.clear();
+    this.compiled.clear();
+    this.finishDiags.clear();
+    const dupes: Diagnostic[] = [];
+    const cache = this.opts.cacheDir ? RenderCache.open(this.opts.cacheDir, this.cacheKey()) : undefined;
+    this.cache = cache;
+    for (const node of this.current.models.values()) {
+      const incremental = this.opts.incremental?.(node.id) ?? false;
+      let r: Rendered;
+      if (cache && !incremental) {
+        const k = `${contentHash(node.rawSql)}|${node.id}|${node.config.materialized}`;
+        const kept = cache.get(node.path, k, this.current.sources);
+        r = kept ? this.renderedFrom(node, kept) : this.renderNode(node, false);
+        if (!kept) cache.set(node.path, k, r.result);
+      } else {
+        r = this.renderNode(node, incremental);
       }
-      if (this.rendered.has(r.config.schema + '.' + node.name) && r.node !== node) {
-        diagnostics.push({ code: 'LAKE-C011', severity: 'error', message: `two models resolve to ${r.config.schema}.${node.name}`, file: node.path, line: 1, hint: 'rename one of them or change its schema' });
+      const id = idOf(r);
+      const prev = this.rendered.get(id);
+      if (prev) {
+        dupes.push({ code: 'LAKE-C011', severity: 'error', message: `two models resolve to ${id}: ${prev.node.path} and ${node.path}`, file: node.path, line: 1, hint: 'rename one of them or change its schema' });
+        continue;
       }
-      this.rendered.set(`${r.config.schema}.${node.name}`, r);
+      this.rendered.set(id, r);
+      this.idByPath.set(node.path, id);
     }
     this.buildIndexes();
+    for (const id of this.rendered.keys()) this.finishNode(id);
+    this.extraDiags = dupes;
+    cache?.save();
+    return this.result();
+  }
+
+  /** The render cache of the last compileAll (hits and misses, for benchmarks), if one was used. */
+  cache: RenderCache | undefined;
+
+  /**
+   * Everything besides a model's own text, id and materialization that a render depends on: the
+   * project's name, target, vars, sources and macros, and lake's own rendering code (its files'
+   * sizes and times, so a new lake never reads an old cache).
+   */
+  private cacheKey(): string {
+    const p = this.current;
+    const here = fileURLToPath(import.meta.url);
+    const ext = path.extname(here);
+    const code = [here, `../template/engine${ext}`, `../template/fast${ext}`, `../project/config${ext}`].map((f) => {
+      try {
+        const st = fs.statSync(path.resolve(path.dirname(here), f));
+        return `${st.size}:${st.mtimeMs}`;
+      } catch {
+        return 'missing';
+      }
+    });
+    return checksum(JSON.stringify({
+      code, name: p.name, flavor: p.flavor, target: p.target, prefix: p.customSchemaPrefix, vars: p.vars,
+      sources: [...p.sources.values()].map((x) => [x.id, x.schema, x.identifier, !!x.landing]),
+      macros: [...p.macroFiles],
+    }));
+  }
+
+  private extraDiags: Diagnostic[] = [];
+
+  /** The compiled project as it stands (after compileAll and any updateModel calls). */
+  result(): CompiledProject {
     const nodes = new Map<NodeId, CompiledNode>();
-    for (const [id, r] of this.rendered) {
-      const c = this.finish(id, r, diagnostics);
+    for (const id of this.rendered.keys()) {
+      const c = this.compiled.get(id);
       if (c) nodes.set(id, c);
     }
-    return { project: this.project, nodes, diagnostics };
+    return { project: this.current, nodes, diagnostics: this.diagnostics() };
+  }
+
+  /** Every diagnostic of the project now: loading, macros, then per model in project order. */
+  diagnostics(): Diagnostic[] {
+    const out: Diagnostic[] = [...this.current.diagnostics, ...this.engine.macroDiagnostics];
+    for (const [id, r] of this.rendered) {
+      for (const d of r.diagnostics) out.push(d);
+      for (const d of this.finishDiags.get(id) ?? []) out.push(d);
+    }
+    out.push(...this.extraDiags);
+    return out;
+  }
+
+  /** The compiled node of a model id, if it compiled. */
+  compiledNode(id: NodeId): CompiledNode | undefined {
+    return this.compiled.get(id);
   }
 
   /** Re-render one model (e.g. with is_incremental() true) after compileAll(). */
@@ -66,32 +189,154 @@ export class Compiler {
     if (!prev) return { diagnostics: [{ code: 'LAKE-C020', severity: 'error', message: `unknown model ${id}` }] };
     const r = this.renderNode(prev.node, incremental);
     const diagnostics: Diagnostic[] = [...r.result.diagnostics];
-    const node = this.finish(id, { ...r, config: prev.config, relation: prev.relation }, diagnostics);
+    const node = this.finish(id, { ...r, config: prev.config, relation: prev.relation }, diagnostics, incremental);
     return { node, diagnostics };
   }
 
+  /**
+   * A model file was edited, added (`text` is its content) or deleted (`text` undefined): re-read
+   * and re-render it, re-resolve the models its change can reach, and say which ids changed.
+   * `file` is absolute or relative to the project root. Call after compileAll().
+   */
+  updateModel(file: string, text: string | undefined): ModelUpdate {
+    const root = this.current.root;
+    const rel = (path.isAbsolute(file) ? path.relative(root, file) : file).split(path.sep).join('/');
+    const factory = modelFactory(this.current);
+    if (!factory) throw new Error('updateModel needs a project from loadProject()');
+    if (!factory.isModelPath(rel)) throw new Error(`updateModel: ${rel} is not a model file of this project`);
+    const oldId = this.idByPath.get(rel);
+    const old = oldId ? this.rendered.get(oldId) : undefined;
+    const oldCompiled = new Map<NodeId, CompiledNode | undefined>();
+    const touched = new Set<NodeId>();
+    const added: NodeId[] = [];
+    const removed: NodeId[] = [];
+
+    let next: Rendered | undefined;
+    let node: ModelNode | undefined;
+    if (text !== undefined) {
+      node = factory.build(rel, text);
+      if (node.config.enabled === false) node = undefined;
+    }
+    const models = new Map(this.current.models);
+    if (old) models.delete(old.node.id);
+    if (node) {
+      const clash = models.get(node.id);
+      if (clash && clash.path !== rel) {
+        // Keep the project as it was and report the clash, like a fresh load would.
+        return { changed: [], added: [], removed: [], graphChanged: false, diagnostics: [...this.diagnostics(), duplicateModel(node.id, clash.path, rel)] };
+      }
+      models.set(node.id, node);
+      next = this.renderNode(node, this.opts.incremental?.(node.id) ?? false);
+    }
+    const newId = next ? idOf(next) : undefined;
+    if (newId && newId !== oldId && this.rendered.has(newId)) {
+      const other = this.rendered.get(newId)!;
+      return { changed: [], added: [], removed: [], graphChanged: false, diagnostics: [...this.diagnostics(), { code: 'LAKE-C011', severity: 'error', message: `two models resolve to ${newId}: ${other.node.path} and ${rel}`, file: rel, line: 1, hint: 'rename one of them or change its schema' }] };
+    }
+    this.current = withModels(this.current, models);
+
+    // Does anything that other models see change: the id, the relation, being ephemeral?
+    const identityChanged = !old || !next || oldId !== newId
+      || relationSql(old.relation) !== relationSql(next.relation)
+      || (old.config.materialized === 'ephemeral') !== (next.config.materialized === 'ephemeral');
+    const remember = (id: NodeId) => {
+      if (!oldCompiled.has(id)) oldCompiled.set(id, this.compiled.get(id));
+      touched.add(id);
+    };
+    if (oldId) remember(oldId);
+    if (old && oldId) {
+      this.rendered.delete(oldId);
+      this.idByPath.delete(rel);
+      this.compiled.delete(oldId);
+      this.finishDiags.delete(oldId);
+      if (oldId !== newId) removed.push(oldId);
+    }
+    if (next && newId) {
+      remember(newId);
+      this.rendered.set(newId, next);
+      this.idByPath.set(rel, newId);
+      if (newId !== oldId) added.push(newId);
+    }
+    if (identityChanged) this.buildIndexes();
+
+    // Models to re-finish: the edited one; models that ref its old or new names (when what they see
+    // changed); models inlining it (when it is ephemeral), transitively through ephemerals.
+    const redo = new Set<NodeId>();
+    if (newId) redo.add(newId);
+    if (identityChanged) {
+      // Models that ref the old or the new name (as written: `users` or `silver.users`).
+      const names = new Set<string>();
+      for (const r of [old, next]) if (r) names.add(r.node.name).add(idOf(r));
+      for (const [id, r] of this.rendered) if (r.result.refs.some((n) => names.has(n))) redo.add(id);
+    }
+    // An ephemeral model's SQL lives inside its consumers: follow ephemerals down to the first
+    // non-ephemeral consumers (consumers as compiled before this change).
+    const queue = [...redo];
+    if (oldId && old?.config.materialized === 'ephemeral') queue.push(oldId);
+    const seen = new Set(queue);
+    while (queue.length) {
+      const cur = queue.pop()!;
+      const eph = this.rendered.get(cur)?.config.materialized === 'ephemeral' || (cur === oldId && old?.config.materialized === 'ephemeral');
+      if (!eph) continue;
+      for (const [id, c] of this.compiled) {
+        if (seen.has(id) || !c.dependsOn.nodes.includes(cur)) continue;
+        seen.add(id);
+        redo.add(id);
+        queue.push(id);
+      }
+    }
+    for (const id of redo) {
+      if (!this.rendered.has(id)) continue;
+      remember(id);
+      this.compiled.delete(id);
+    }
+    for (const id of redo) if (this.rendered.has(id)) this.finishNode(id);
+
+    const changed: NodeId[] = [];
+    let graphChanged = added.length > 0 || removed.length > 0;
+    for (const id of touched) {
+      const before = oldCompiled.get(id);
+      const after = this.compiled.get(id);
+      if (!after) continue;
+      const depsChanged = !before || !sameList(before.dependsOn.nodes, after.dependsOn.nodes) || !sameList(before.dependsOn.sources, after.dependsOn.sources);
+      if (depsChanged) graphChanged = true;
+      if (!before || depsChanged || before.sql !== after.sql || before.checksum !== after.checksum) changed.push(id);
+    }
+    changed.sort((a, b) => (a === newId ? -1 : b === newId ? 1 : 0));
+    return { changed, added, removed, graphChanged, diagnostics: this.diagnostics() };
+  }
+
   private renderNode(node: ModelNode, incremental: boolean): Rendered {
-    const result = this.engine.render(node.rawSql, { incremental, materialized: node.config.materialized, file: node.path, node: node.id });
+    return this.renderedFrom(node, this.engine.render(node.rawSql, { incremental, materialized: node.config.materialized, file: node.path, node: node.id }));
+  }
+
+  /** Merge a render's config() calls into the model's config and check it. */
+  private renderedFrom(node: ModelNode, result: RenderResult): Rendered {
     const sqlConfig = { ...result.config };
-    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.project.customSchemaPrefix + sqlConfig.schema;
-    const config = mergeConfig(node.config, sqlConfig);
-    return { node, result, config, relation: { schema: config.schema, name: (config.alias as string | undefined) ?? node.name } };
+    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchemaPrefix + sqlConfig.schema;
+    const config = Object.keys(sqlConfig).length ? mergeConfig(node.config, sqlConfig) : node.config;
+    const relation = { schema: config.schema, name: (config.alias as string | undefined) ?? node.name };
+    const diagnostics: Diagnostic[] = [...result.diagnostics];
+    for (const p of configProblems(config)) {
+      diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: p.hint });
+    }
+    return { node, result, config, relation, diagnostics };
   }
 
   private buildIndexes(): void {
     this.byName.clear();
     this.relations.clear();
-    this.ephemeralSql.clear();
+    this.relationSqls.clear();
     const add = (name: string, id: NodeId) => {
-      const list = this.byName.get(name) ?? [];
-      list.push(id);
-      this.byName.set(name, list);
+      const list = this.byName.get(name);
+      if (list) list.push(id);
+      else this.byName.set(name, [id]);
     };
     for (const [id, r] of this.rendered) {
       add(r.node.name, id);
       this.relations.set(id, r.relation);
     }
-    for (const s of this.project.seeds.values()) {
+    for (const s of this.current.seeds.values()) {
       add(s.name, s.id);
       this.relations.set(s.id, { schema: s.schema, name: s.name });
     }
@@ -102,9 +347,9 @@ export class Compiler {
     if (this.relations.has(name)) return { id: name };
     const ids = this.byName.get(name) ?? [];
     if (ids.length === 1) return { id: ids[0] };
-    if (ids.length > 1) return { problem: { message: `ref('${name}') is ambiguous: ${ids.join(', ')}`, hint: `write ref('${ids[0]}') to choose one` } };
-    const near = closest(name, [...this.relations.keys()]);
-    return { problem: { message: `ref('${name}') matches no model or seed`, hint: near.length ? `did you mean ${near.join(' or ')}?` : 'check the model file name (a model is named after its file)' } };
+    if (ids.length > 1) return { problem: { message: `ref('${name}') is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map((i) => `ref('${i}')`).join(' or ')} to choose one` } };
+    const near = closest(name, this.relations.keys());
+    return { problem: { message: `ref('${name}') matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}?` : 'check the model file name (a model is named after its file)' } };
   }
 
   /** Replace ref/this placeholders in an ad-hoc render (see renderAdhoc). */
@@ -130,23 +375,43 @@ export class Compiler {
     return this.relations.get(id);
   }
 
-  private finish(id: NodeId, r: Rendered, diagnostics: Diagnostic[]): CompiledNode | undefined {
+  /** Finish `id` once (ephemeral dependencies first, as their SQL is inlined). */
+  private finishNode(id: NodeId): CompiledNode | undefined {
+    const done = this.compiled.get(id);
+    if (done) return done;
+    const r = this.rendered.get(id);
+    if (!r || this.finishing.has(id)) return undefined;
+    this.finishing.add(id);
+    try {
+      const diags: Diagnostic[] = [];
+      const c = this.finish(id, r, diags, this.opts.incremental?.(id) ?? false);
+      if (diags.length) this.finishDiags.set(id, diags);
+      else this.finishDiags.delete(id);
+      if (c) this.compiled.set(id, c);
+      return c;
+    } finally {
+      this.finishing.delete(id);
+    }
+  }
+
+  private finish(id: NodeId, r: Rendered, diagnostics: Diagnostic[], incremental: boolean): CompiledNode | undefined {
     const deps: NodeId[] = [];
     const refIds: (NodeId | undefined)[] = r.result.refs.map((name) => {
       const res = this.resolveRef(name);
       if (res.problem) {
-        diagnostics.push({ code: 'LAKE-C001', severity: 'error', message: res.problem.message, file: r.node.path, node: id, ...locate(r.node.rawSql, new RegExp(`ref\\s*\\(\\s*['"]${name.split('.').pop()!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`)), hint: res.problem.hint });
+        const short = name.split('.').pop()!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        diagnostics.push({ code: 'LAKE-C001', severity: 'error', message: res.problem.message, file: r.node.path, node: id, ...locate(r.node.rawSql, new RegExp(`ref\\s*\\(\\s*['"]([^'"]*\\.)?${short}['"]`)), hint: res.problem.hint });
         return undefined;
       }
       if (res.id === id) {
-        diagnostics.push({ code: 'LAKE-C003', severity: 'error', message: `${id} refs itself`, file: r.node.path, node: id, hint: 'use {{ this }} to read the model\'s own table' });
+        diagnostics.push({ code: 'LAKE-C003', severity: 'error', message: `${id} refs itself`, file: r.node.path, node: id, ...locate(r.node.rawSql, /ref\s*\(/), hint: 'use {{ this }} to read the model\'s own table' });
         return undefined;
       }
       if (!deps.includes(res.id!)) deps.push(res.id!);
       return res.id;
     });
     const streamReads: NodeId[] = [];
-    let sql = r.result.sql.replace(REF_PLACEHOLDER, (_m, kind: string, n: string) => {
+    let sql = r.result.refs.length === 0 ? r.result.sql : r.result.sql.replace(REF_PLACEHOLDER, (_m, kind: string, n: string) => {
       const target = refIds[Number(n)];
       if (!target) return '"__unresolved_ref__"';
       const rel = this.relations.get(target)!;
@@ -155,41 +420,52 @@ export class Compiler {
         return quoteIdent(streamViewName(rel));
       }
       if (this.rendered.get(target)?.config.materialized === 'ephemeral') return quoteIdent(`__lake_eph__${rel.name}`);
-      return relationSql(rel);
+      let quoted = this.relationSqls.get(target);
+      if (quoted === undefined) this.relationSqls.set(target, (quoted = relationSql(rel)));
+      return quoted;
     });
-    sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));
-    sql = this.inlineEphemerals(id, deps, sql, diagnostics, new Set([id]));
+    if (sql.includes(THIS_PLACEHOLDER)) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));
+    sql = this.inlineEphemerals(deps, sql);
     const landingReads = r.result.sources.filter((s) => s.landing).map((s) => s.id);
     const sourceIds = r.result.sources.map((s) => s.id);
     return {
-      id, node: r.node, config: r.config, relation: r.relation, sql: sql.trim().replace(/;\s*$/, ''),
+      id, node: r.node, config: r.config, relation: r.relation, sql: trimSql(sql),
       dependsOn: { nodes: deps, sources: sourceIds, macros: r.result.macros },
       landingReads, streamReads,
       checksum: checksum(r.node.rawSql, JSON.stringify(r.config)),
-      renderedIncremental: r.result.usedIncremental && (this.opts.incremental?.(id) ?? false),
+      renderedIncremental: r.result.usedIncremental && incremental,
     };
   }
 
   /** Prepend `__lake_eph__x as (...)` CTEs for ephemeral refs; an ephemeral body carries its own nested ones. */
-  private inlineEphemerals(id: NodeId, deps: readonly NodeId[], sql: string, diagnostics: Diagnostic[], seen: Set<NodeId>): string {
+  private inlineEphemerals(deps: readonly NodeId[], sql: string): string {
     const ctes: string[] = [];
-    const visit = (dep: NodeId) => {
+    for (const dep of deps) {
       const r = this.rendered.get(dep);
-      if (!r || r.config.materialized !== 'ephemeral' || seen.has(dep)) return;
-      seen.add(dep);
-      let body = this.ephemeralSql.get(dep);
-      if (!body) {
-        body = this.finish(dep, r, diagnostics)?.sql ?? 'select 1';
-        this.ephemeralSql.set(dep, body);
-      }
+      if (!r || r.config.materialized !== 'ephemeral') continue;
+      const body = this.finishNode(dep)?.sql ?? 'select 1';
       ctes.push(`${quoteIdent(`__lake_eph__${r.relation.name}`)} as (\n${body}\n)`);
-    };
-    for (const d of deps) visit(d);
+    }
     if (ctes.length === 0) return sql;
     const m = /^\s*with\s+(recursive\s+)?/i.exec(sql);
     if (m) return `with ${m[1] ?? ''}${ctes.join(',\n')},\n${sql.slice(m[0].length)}`;
     return `with ${ctes.join(',\n')}\n${sql}`;
   }
+}
+
+function idOf(r: Rendered): NodeId {
+  return `${r.config.schema}.${r.node.name}`;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Trim whitespace and one trailing semicolon (without a regex that rescans long SQL). */
+function trimSql(sql: string): string {
+  let s = sql.trim();
+  if (s.endsWith(';')) s = s.slice(0, -1).trimEnd();
+  return s;
 }
 
 /** Compile the whole project (convenience over `new Compiler(project).compileAll()`). */

@@ -4,7 +4,7 @@
  * whatever it writes (ledger rows, watermarks, quarantine) commits or rolls back with the rows.
  */
 import type { Adapter } from '../adapter/types.js';
-import type { Column, CompiledNode } from '../core/types.js';
+import type { Column, CompiledNode, ModelConfig } from '../core/types.js';
 
 export interface HookContext {
   /** The model's connection, inside its transaction. */
@@ -22,6 +22,8 @@ export interface HookContext {
 export interface HookOutcome {
   /** A replacement for the model's SELECT (e.g. filtered by expectations). */
   readonly sql?: string;
+  /** Config the model is planned with for this build (e.g. on_schema_change for landing sources that add columns). */
+  readonly config?: Partial<ModelConfig>;
   /** Runs after the model's statements, still inside the transaction. */
   readonly finalize?: (tx: Adapter, rowsWritten: number) => Promise<void>;
   /** Figures for the run output and run_results (files, bad_records, ...). */

@@ -116,7 +116,8 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
         sql = `select * replace (${ctx.batchId}::bigint as _lake_batch) from (\n${sql}\n) as __lake_batch_src`;
         incoming = incoming.map((c) => (c.name === '_lake_batch' ? { ...c, type: 'BIGINT' } : c));
       }
-      const statements = materializationFor(mat).plan({ ...node, sql }, {
+      const config = outcomes.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
+      const statements = materializationFor(mat).plan({ ...node, sql, config }, {
         dialect: tx.dialect, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
       });
       if (mat === 'external' && node.config.location) {

@@ -4,12 +4,17 @@
  */
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult } from '../reporter/types.js';
+import { INGEST_DDL } from '../ingest/ledger.js';
 
 export const STATE_DDL = [
   `create schema if not exists _lake`,
   `create table if not exists _lake.runs (run_id varchar primary key, batch_id bigint not null, command varchar, started_at timestamp, finished_at timestamp, status varchar, args varchar, lake_version varchar)`,
   `create table if not exists _lake.node_runs (run_id varchar, node_id varchar, status varchar, materialized varchar, rows bigint, started_at timestamp, duration_ms double, error varchar, message varchar, stats json)`,
   `create table if not exists _lake.watermarks (consumer varchar, upstream varchar, batch_id bigint, updated_at timestamp, primary key (consumer, upstream))`,
+  // Written by dq's expectations hook inside model transactions; created here, once, so parallel models never race to create it.
+  `create table if not exists _lake.expectation_results (run_id varchar, batch_id bigint, node_id varchar, expectation varchar, condition varchar, action varchar, passed bigint, failed bigint, recorded_at timestamp)`,
+  // The landing-zone ledger and ingestion state (ingest/ledger.ts), created once for the same reason.
+  ...INGEST_DDL,
 ];
 
 export async function ensureState(db: Adapter): Promise<void> {

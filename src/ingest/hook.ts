@@ -1,19 +1,326 @@
 /**
- * Landing-zone sources in models: defines the `__lake_source__<source>__<table>` view a model reads,
- * over every file (table/view models) or only the files this model has not consumed (incremental),
- * and writes the ledger in the model's transaction. (Being written: issue 3.)
+ * Landing-zone sources in models. Before a model that reads `{{ source('x', 'y') }}` of a source
+ * with `landing:` runs, this hook (inside the model's transaction, on its connection):
+ * 1. picks the files to read — every file for table and view models; for an incremental model
+ *    only the files it has not consumed yet (the `_lake.files` ledger), oldest first, at most
+ *    `max_files_per_trigger` (the rest are reported as `pending_files`, and `lake run` runs
+ *    another micro-batch);
+ * 2. reads them into a stage (readers.ts → stage.ts), applies schema evolution and the
+ *    bad-records mode, drops Kafka duplicates (kafka.ts);
+ * 3. defines the temp view `__lake_source__<source>__<table>` the model's SQL reads;
+ * 4. on finalize — still in the transaction — writes the ledger, quarantine, offsets and the
+ *    consumer's schema, so a crash at any point neither loses nor repeats a file.
+ *
+ * Columns a source adds (`schema_evolution: add_new_columns`) reach an incremental target through
+ * on_schema_change: a model left at the default (`ignore`) is built with `append_new_columns`,
+ * because the source already states that new fields become columns; `fail` and
+ * `sync_all_columns` set on the model are kept. (To drop new fields, say `schema_evolution: none`.)
  */
-import type { NodeHook } from '../executor/hooks.js';
-import type { Session } from '../app/session.js';
+import type { Adapter } from '../adapter/types.js';
+import type { Column, LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
+import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
+import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
+import { discover, type LandingFile } from './files.js';
+import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
+import { readRecords } from './readers.js';
+import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, reservedNames, rescue, unknownKeys } from './stage.js';
+import { markDuplicates, saveOffsets } from './kafka.js';
+import { lit, qi, listLit } from './sql.js';
 
-export function landingHook(session: Session): NodeHook {
+/** What one landing source contributed to a model's build. */
+export interface SourceStats {
+  files: number;
+  rows: number;
+  bad_records: number;
+  duplicates: number;
+  pending_files: number;
+  waiting_files: number;
+  changed_files: string[];
+  new_columns: string[];
+}
+
+interface Prepared {
+  readonly stats: SourceStats;
+  readonly warnings: string[];
+  readonly view: string;
+  finalize(tx: Adapter): Promise<void>;
+}
+
+/** Landing sources whose view the model's SQL reads (also through inlined ephemeral models). */
+export function landingSourcesOf(project: Pick<LoadedProject, 'sources'>, landingReads: readonly string[], sql: string): SourceNode[] {
+  const out: SourceNode[] = [];
+  for (const s of project.sources.values()) {
+    if (!s.landing) continue;
+    if (landingReads.includes(s.id) || sql.includes(quoteIdent(landingViewName(s.sourceName, s.name)))) out.push(s);
+  }
+  return out;
+}
+
+function token(s: string): string {
+  return s.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+function ingestError(src: SourceNode, message: string, hint: string, file?: string, line?: number): LakeError {
+  return new LakeError('ingest', { code: 'LAKE-I010', severity: 'error', file: file ?? src.path, line: file ? (line || undefined) : src.line, message, hint }, 1);
+}
+
+/** Types DuckDB accepted already (in this process): checked once. */
+const validTypes = new Set<string>();
+
+/** Declared types must be DuckDB types; checked on a separate connection (an error would abort the model's transaction). */
+async function checkDeclaredTypes(tx: Adapter, src: SourceNode, all: readonly Column[]): Promise<void> {
+  const declared = all.filter((c) => !validTypes.has(c.type));
+  if (declared.length === 0) return;
+  const probe = await tx.fork();
+  try {
+    try {
+      await probe.query(`select ${declared.map((c, i) => `null::${c.type} as c${i}`).join(', ')}`);
+      for (const c of declared) validTypes.add(c.type);
+      return;
+    } catch {
+      // Find which one.
+    }
+    for (const c of declared) {
+      try {
+        await probe.query(`select null::${c.type} as x`);
+      } catch {
+        throw ingestError(src, `source ${src.sourceName}.${src.name}: column ${c.name} has type '${c.type}', which DuckDB does not know`, 'use a DuckDB type such as BIGINT, DOUBLE, VARCHAR, TIMESTAMP, DATE, BOOLEAN, JSON or DECIMAL(18,2)');
+      }
+    }
+  } finally {
+    await probe.close();
+  }
+}
+
+async function prepareSource(ctx: HookContext, root: string, src: SourceNode): Promise<Prepared> {
+  const spec = src.landing!;
+  const tx = ctx.tx;
+  const consumer = ctx.node.id;
+  const source = src.id;
+  const kafka = spec.format === 'kafka';
+  const mat = ctx.node.config.materialized;
+  // Only an incremental model that already has its table reads just the new files.
+  const incrementalRead = mat === 'incremental' && ctx.incremental;
+  const freshConsumer = ctx.fullRefresh || (mat === 'incremental' && !ctx.incremental);
+  const prefix = `__lake_${token(src.sourceName)}__${token(src.name)}__`;
+  const stage = `${prefix}stage`;
+  const view = landingViewName(src.sourceName, src.name);
+  const warnings: string[] = [];
+
+  // 1. Files.
+  const found = await discover(tx, root, spec);
+  if (found.missingDir) warnings.push(`${src.sourceName}.${src.name}: the landing folder ${spec.relDir} does not exist (yet)`);
+  const changed: string[] = [];
+  let batch: LandingFile[];
+  let pending = 0;
+  if (incrementalRead) {
+    const ledger = await readLedger(tx, consumer, source);
+    const todo: LandingFile[] = [];
+    for (const f of found.files) {
+      const seen = ledger.get(f.rel);
+      if (!seen) todo.push(f);
+      else if (seen.size !== f.size || seen.mtimeUs !== f.mtimeUs) {
+        changed.push(f.rel);
+        if (spec.allowOverwrites) todo.push(f);
+      }
+    }
+    batch = todo.slice(0, Math.max(1, spec.maxFilesPerTrigger));
+    pending = todo.length - batch.length;
+    for (const rel of changed) {
+      warnings.push(spec.allowOverwrites
+        ? `${rel} changed after ${consumer} consumed it: read again (allow_overwrites)`
+        : `${rel} changed after ${consumer} consumed it; it is not read again (set allow_overwrites: true on ${src.sourceName}.${src.name} to re-read changed files, or --full-refresh ${consumer})`);
+    }
+  } else if (mat === 'incremental') {
+    // First build or full refresh: from the oldest file, still in micro-batches.
+    batch = found.files.slice(0, Math.max(1, spec.maxFilesPerTrigger));
+    pending = found.files.length - batch.length;
+  } else {
+    batch = found.files;
+  }
+
+  // 2. Schema: declared columns, then what this consumer already holds, else inferred.
+  const declared: Column[] | undefined = spec.columns ? Object.entries(spec.columns).map(([name, type]) => ({ name, type })) : undefined;
+  if (declared) await checkDeclaredTypes(tx, src, declared);
+  const stored = freshConsumer ? undefined : await readSchema(tx, consumer, source);
+  const reserved = reservedNames(kafka);
+  let known: Column[] | undefined;
+  if (declared || stored) {
+    const byLower = new Set((declared ?? []).map((c) => c.name.toLowerCase()));
+    known = [...(declared ?? []), ...(stored ?? []).filter((c) => !byLower.has(c.name.toLowerCase()))];
+  }
+  const recs = await readRecords(tx, spec, batch, prefix);
+  let inferred = false;
+  if (!known) {
+    inferred = batch.length > 0;
+    if (!batch.length) known = [];
+    else if (spec.format === 'csv' || spec.format === 'parquet') known = (recs.sniffed ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
+    else known = await inferJsonColumns(tx, recs.sql, kafka);
+  }
+  known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
+  const evolution = spec.schemaEvolution;
+  await createStage(tx, { name: stage, recordsSql: recs.sql, spec, known, detectUnknown: evolution !== 'none', rescue: evolution === 'rescue' });
+  for (const t of recs.temps) await tx.execute(`drop table if exists ${t}`);
+
+  // 3. Schema evolution.
+  const added: Column[] = [];
+  if (evolution !== 'none') {
+    const unknown = await unknownKeys(tx, stage);
+    if (unknown.length && evolution === 'fail') {
+      const u = unknown[0]!;
+      throw ingestError(src, `new field '${u.key}' in source ${src.sourceName}.${src.name}, and its schema_evolution is fail${unknown.length > 1 ? ` (also: ${unknown.slice(1, 6).map((x) => x.key).join(', ')})` : ''}`,
+        `add ${u.key} to the columns of ${src.sourceName}.${src.name}, or set schema_evolution to add_new_columns, rescue or none`, batch[u.f - 1]?.rel, u.line);
+    }
+    if (unknown.length && evolution === 'add_new_columns') {
+      const keys = unknown.map((u) => u.key);
+      const types = spec.format === 'csv' || spec.format === 'parquet'
+        ? new Map(keys.map((k) => [k, recs.sniffed?.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
+        : await inferNewKeyTypes(tx, stage, keys);
+      const taken = new Set(known.map((c) => c.name.toLowerCase()));
+      for (const k of keys) {
+        if (taken.has(k.toLowerCase())) continue;
+        taken.add(k.toLowerCase());
+        added.push({ name: k, type: types.get(k) ?? 'VARCHAR' });
+      }
+      await addColumns(tx, stage, added);
+    }
+    if (unknown.length && evolution === 'rescue') await rescue(tx, stage);
+  }
+  const columns = [...known, ...added];
+
+  // 4. Bad records: `fail` stops here, naming the first one.
+  const s = qi(stage);
+  if (spec.badRecords === 'fail') {
+    const [bad] = await tx.query<{ f: number; l: number; r: string }>(`select _f as f, _lake_line as l, _reason as r from ${s} where _reason is not null order by _f, _lake_line limit 1`);
+    if (bad) {
+      const file = batch[Number(bad.f) - 1]?.rel;
+      throw ingestError(src, `bad record in source ${src.sourceName}.${src.name}: ${bad.r} (bad_records is fail; nothing was changed)`,
+        `fix or remove the record, or set bad_records: quarantine (or drop) on ${src.sourceName}.${src.name}`, file, Number(bad.l));
+    }
+  }
+
+  // 5. Kafka duplicates.
+  const duplicates = kafka ? await markDuplicates(tx, stage, consumer, source, incrementalRead) : 0;
+  const keep = kafka ? '_reason is null and not _dup' : '_reason is null';
+
+  // 6. The view the model reads. Origin and envelope first, then the payload: columns a source
+  // adds later are appended by ALTER TABLE at the end, so a table built in one run and one built
+  // in micro-batches (where a column arrives in a later batch) have the same column order.
+  const fileList = batch.length ? `${listLit(batch.map((f) => f.rel))}[_f]` : 'null::varchar';
+  const select = [
+    `${fileList} as _lake_file`, '_lake_line', `${ctx.batchId}::bigint as _lake_batch`,
+    ...(kafka ? KAFKA_COLUMNS.map((c) => c.name) : []),
+    ...columns.map((c) => qi(c.name)),
+    ...(evolution === 'rescue' ? ['_rescued_data'] : []),
+  ];
+  await tx.execute(`create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s} where ${keep}`);
+
+  const perFile = await tx.query<{ f: number; rows: number; bad: number }>(
+    `select _f as f, count(*) filter (where ${keep}) as rows, count(*) filter (where _reason is not null) as bad from ${s} group by _f`,
+  );
+  const counts = new Map(perFile.map((r) => [Number(r.f), { rows: Number(r.rows), bad: Number(r.bad) }]));
+  const rows = perFile.reduce((n, r) => n + Number(r.rows), 0);
+  const badRecords = perFile.reduce((n, r) => n + Number(r.bad), 0);
+
+  const stats: SourceStats = {
+    files: batch.length, rows, bad_records: badRecords, duplicates, pending_files: pending, waiting_files: found.young,
+    changed_files: changed, new_columns: added.map((c) => c.name),
+  };
+
+  return {
+    stats, warnings, view,
+    async finalize(t: Adapter) {
+      const c = lit(consumer);
+      const src_ = lit(source);
+      if (!incrementalRead) await t.execute(resetSql(consumer, source, 'files'));
+      if (batch.length) {
+        const values = batch.map((f, i) => {
+          const n = counts.get(i + 1) ?? { rows: 0, bad: 0 };
+          return `(${c}, ${src_}, ${lit(f.rel)}, ${f.size}, make_timestamp(${f.mtimeUs}::bigint), ${n.rows}, ${n.bad}, ${ctx.batchId}, now()::timestamp)`;
+        });
+        await t.execute(`insert or replace into _lake.files values ${values.join(', ')}`);
+      }
+      if (spec.badRecords === 'quarantine') await quarantine(t, ctx, src, stage, batch, !incrementalRead, badRecords);
+      if (kafka && mat === 'incremental') {
+        if (!incrementalRead) await t.execute(resetSql(consumer, source, 'offsets'));
+        await saveOffsets(t, stage, consumer, source);
+      }
+      if (declared || stored || inferred) await t.execute(writeSchemaSql(consumer, source, columns, ctx.batchId));
+      else if (freshConsumer) await t.execute(resetSql(consumer, source, 'schema'));
+      await t.execute(`drop view if exists ${qi(view)}`);
+      await t.execute(`drop table if exists ${s}`);
+    },
+  };
+}
+
+/** `<schema>.<model>__quarantine`: one row per bad record with file, line, raw text and reason. */
+async function quarantine(tx: Adapter, ctx: HookContext, src: SourceNode, stage: string, batch: readonly LandingFile[], replace: boolean, bad: number): Promise<void> {
+  if (!replace && bad === 0) return;
+  const rel = ctx.node.relation;
+  const q = `${qi(rel.schema)}.${qi(`${rel.name}__quarantine`)}`;
+  const exists = (await tx.query(`select 1 from information_schema.tables where table_schema = $1 and table_name = $2`, [rel.schema, `${rel.name}__quarantine`])).length > 0;
+  if (!exists && bad === 0) return;
+  if (!exists) {
+    await tx.execute(`create schema if not exists ${qi(rel.schema)}`);
+    await tx.execute(`create table ${q} (source varchar, file varchar, line bigint, raw varchar, reason varchar, batch bigint, quarantined_at timestamp)`);
+  }
+  if (replace) await tx.execute(`delete from ${q} where source = ${lit(src.id)}`);
+  if (bad === 0) return;
+  await tx.execute(`insert into ${q} select ${lit(src.id)}, ${listLit(batch.map((f) => f.rel))}[_f], _lake_line, _raw, _reason, ${ctx.batchId}, now()::timestamp
+    from ${qi(stage)} where _reason is not null order by _f, _lake_line`);
+}
+
+/** Sum of the figures of several sources (a model may read more than one). */
+function total(all: readonly SourceStats[]): SourceStats {
+  const out: SourceStats = { files: 0, rows: 0, bad_records: 0, duplicates: 0, pending_files: 0, waiting_files: 0, changed_files: [], new_columns: [] };
+  for (const s of all) {
+    out.files += s.files; out.rows += s.rows; out.bad_records += s.bad_records; out.duplicates += s.duplicates;
+    out.pending_files += s.pending_files; out.waiting_files += s.waiting_files;
+    out.changed_files.push(...s.changed_files); out.new_columns.push(...s.new_columns);
+  }
+  return out;
+}
+
+export function landingHook(session: { readonly project: LoadedProject }): NodeHook {
   return {
     name: 'landing',
-    async prepare(ctx) {
-      if (ctx.node.landingReads.length === 0) return undefined;
-      const src = session.project.sources.get(ctx.node.landingReads[0]!)!;
-      throw new LakeError('ingest', { code: 'LAKE-I000', severity: 'error', node: ctx.node.id, message: `landing-zone source ${src.sourceName}.${src.name} cannot be read yet`, hint: 'landing-zone ingestion is being built' }, 1);
+    async prepare(ctx: HookContext, sql: string): Promise<HookOutcome | undefined> {
+      const sources = landingSourcesOf(session.project, ctx.node.landingReads, sql);
+      if (sources.length === 0) return undefined;
+      const prepared: Prepared[] = [];
+      for (const src of sources) prepared.push(await prepareSource(ctx, session.project.root, src));
+
+      let outSql: string | undefined;
+      if (ctx.node.config.materialized === 'view') {
+        // A view outlives the connection, so it cannot read a temp view: it reads a snapshot
+        // of the rows lake keeps in `_lake` (refreshed at each build of the view).
+        outSql = sql;
+        for (const p of prepared) {
+          const snap = `_lake.${qi(`landing__${ctx.node.relation.schema}__${ctx.node.relation.name}__${p.view.replace(/^__lake_source__/, '')}`)}`;
+          await ctx.tx.execute(`create or replace table ${snap} as select * from ${qi(p.view)}`);
+          outSql = outSql.split(quoteIdent(p.view)).join(snap);
+        }
+      }
+      let config: Partial<ModelConfig> | undefined;
+      if (ctx.node.config.materialized === 'incremental' && ctx.node.config.on_schema_change === 'ignore' && sources.some((s) => s.landing!.schemaEvolution === 'add_new_columns')) {
+        config = { on_schema_change: 'append_new_columns' };
+      }
+      const sum = total(prepared.map((p) => p.stats));
+      const warnings = prepared.flatMap((p) => p.warnings);
+      const stats: Record<string, unknown> = {
+        ...sum,
+        landing: Object.fromEntries(sources.map((s, i) => [s.id, prepared[i]!.stats])),
+        ...(warnings.length ? { warnings } : {}),
+      };
+      return {
+        sql: outSql,
+        config,
+        stats,
+        finalize: async (tx) => {
+          for (const p of prepared) await p.finalize(tx);
+        },
+      };
     },
   };
 }

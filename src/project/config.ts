@@ -62,35 +62,30 @@ export function defaultConfig(schema: string): ModelConfig {
   return { materialized: 'view', schema, enabled: true, tags: [], on_schema_change: 'ignore', pre_hook: [], post_hook: [] };
 }
 
+const STRATEGIES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'cdc']);
+const KEYED_STRATEGIES = new Set(['merge', 'delete+insert', 'insert_new', 'cdc']);
+const SCHEMA_CHANGE = new Set(['ignore', 'append_new_columns', 'sync_all_columns', 'fail']);
+
 /** Problems with a final config, as messages (the caller adds file and line). */
 export function configProblems(c: ModelConfig): { message: string; hint: string }[] {
-  const out: { message: string; hint: string }[] = [];
+  // Runs once per model: the common case (a valid view or table) allocates nothing.
+  let out: { message: string; hint: string }[] | undefined;
+  const add = (message: string, hint: string) => (out ??= []).push({ message, hint });
   if (!MATERIALIZED.has(c.materialized)) {
-    out.push({ message: `unknown materialized '${String(c.materialized)}'`, hint: 'use one of view, table, incremental, ephemeral, external' });
+    add(`unknown materialized '${String(c.materialized)}'`, 'use one of view, table, incremental, ephemeral, external');
   }
   if (c.materialized === 'incremental') {
     const s = c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
-    if (!['append', 'merge', 'delete+insert', 'insert_new', 'cdc'].includes(s)) {
-      out.push({ message: `unknown incremental_strategy '${s}'`, hint: 'use append, merge, delete+insert, insert_new or cdc' });
-    }
-    if (['merge', 'delete+insert', 'insert_new', 'cdc'].includes(s) && !c.unique_key?.length) {
-      out.push({ message: `incremental_strategy '${s}' needs a unique_key`, hint: "add unique_key='id' (or a list) to the model's config" });
-    }
-    if (s === 'cdc' && !c.sequence_by?.length) {
-      out.push({ message: "incremental_strategy 'cdc' needs sequence_by", hint: "add sequence_by='updated_at' (the column that orders changes)" });
-    }
-    if (c.scd_type !== undefined && c.scd_type !== 1 && c.scd_type !== 2) {
-      out.push({ message: `scd_type must be 1 or 2, not ${String(c.scd_type)}`, hint: 'set scd_type to 1 (overwrite) or 2 (keep history)' });
-    }
+    if (!STRATEGIES.has(s)) add(`unknown incremental_strategy '${s}'`, 'use append, merge, delete+insert, insert_new or cdc');
+    if (KEYED_STRATEGIES.has(s) && !c.unique_key?.length) add(`incremental_strategy '${s}' needs a unique_key`, "add unique_key='id' (or a list) to the model's config");
+    if (s === 'cdc' && !c.sequence_by?.length) add("incremental_strategy 'cdc' needs sequence_by", "add sequence_by='updated_at' (the column that orders changes)");
+    if (c.scd_type !== undefined && c.scd_type !== 1 && c.scd_type !== 2) add(`scd_type must be 1 or 2, not ${String(c.scd_type)}`, 'set scd_type to 1 (overwrite) or 2 (keep history)');
   }
-  if (!['ignore', 'append_new_columns', 'sync_all_columns', 'fail'].includes(c.on_schema_change)) {
-    out.push({ message: `unknown on_schema_change '${c.on_schema_change}'`, hint: 'use ignore, append_new_columns, sync_all_columns or fail' });
-  }
-  if (c.materialized === 'external' && !c.location) {
-    out.push({ message: "materialized 'external' needs a location", hint: "add location='exports/name.parquet'" });
-  }
-  return out;
+  if (!SCHEMA_CHANGE.has(c.on_schema_change)) add(`unknown on_schema_change '${c.on_schema_change}'`, 'use ignore, append_new_columns, sync_all_columns or fail');
+  if (c.materialized === 'external' && !c.location) add("materialized 'external' needs a location", "add location='exports/name.parquet'");
+  return out ?? NO_PROBLEMS;
 }
+const NO_PROBLEMS: { message: string; hint: string }[] = [];
 
 /** Effective incremental strategy (dbt default: merge with a unique_key, else append). */
 export function strategyOf(c: ModelConfig): NonNullable<ModelConfig['incremental_strategy']> {

@@ -7,16 +7,29 @@ export function listFiles(root: string, dir: string, exts: readonly string[]): s
   const abs = path.resolve(root, dir);
   if (!fs.existsSync(abs)) return [];
   const out: string[] = [];
+  // Relative folder per parent, computed once per folder rather than once per file (10,000 models).
+  const relDirs = new Map<string, string | null>();
   for (const entry of fs.readdirSync(abs, { recursive: true, withFileTypes: true })) {
     if (!entry.isFile()) continue;
     const name = entry.name;
     if (name.startsWith('.') || !exts.some((e) => name.endsWith(e))) continue;
     const parent = (entry as unknown as { parentPath?: string; path?: string }).parentPath ?? (entry as unknown as { path: string }).path;
-    const rel = path.relative(root, path.join(parent, name)).split(path.sep).join('/');
-    if (rel.split('/').some((seg) => seg === 'node_modules' || seg.startsWith('.'))) continue;
-    out.push(rel);
+    let relDir = relDirs.get(parent);
+    if (relDir === undefined) {
+      const r = path.relative(root, parent).split(path.sep).join('/');
+      // Hidden folders and node_modules are never project files.
+      relDir = r.split('/').some((seg) => seg === 'node_modules' || (seg.startsWith('.') && seg !== '.' && seg !== '..')) ? null : r;
+      relDirs.set(parent, relDir);
+    }
+    if (relDir === null) continue;
+    out.push(relDir ? `${relDir}/${name}` : name);
   }
   return out.sort();
+}
+
+/** `root` + a relative path with forward slashes (what path.join does, without re-normalising). */
+export function underRoot(root: string, rel: string): string {
+  return root.endsWith('/') || root.endsWith(path.sep) ? `${root}${rel}` : `${root}/${rel}`;
 }
 
 /** "2s", "500ms", "1m", 3 (seconds) → milliseconds. */

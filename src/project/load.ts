@@ -4,11 +4,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
 import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
-import { listFiles } from './files.js';
+import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
@@ -38,10 +38,10 @@ export function folderConfig(tree: Record<string, unknown>, folders: readonly st
   return out;
 }
 
+/** sha256 (hex) of the parts, each followed by a NUL. */
 export function checksum(...parts: string[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p).update('\0');
-  return h.digest('hex');
+  // One-shot hash of the joined text: the same digest as update() per part, without a Hash object per call.
+  return hash('sha256', `${parts.join('\0')}\0`, 'hex');
 }
 
 interface YamlDecls {
@@ -93,30 +93,20 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
   const decls = readYamlDecls(settings, [...new Set(yamlFiles)], diags);
 
+  const factory = new ModelFactory(settings, decls.models);
   const models = new Map<string, ModelNode>();
   const usedPatches = new Set<string>();
   for (const rel of modelFiles) {
-    const modelsDir = settings.paths.models.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
-    const inner = rel.slice(modelsDir ? modelsDir.replace(/\/$/, '').length + 1 : 0);
-    const folders = inner.split('/').slice(0, -1);
-    const name = path.basename(rel, '.sql');
-    const patch = decls.models.get(name);
-    if (patch) usedPatches.add(name);
-    const layered = mergeConfig(defaultConfig(settings.defaultSchema(folders)), normaliseConfig(folderConfig(settings.modelConfigs, folders)), patch?.config ?? {});
-    const config = withSchema(layered, settings, folderConfig(settings.modelConfigs, folders).schema, patch?.config.schema);
-    const id = `${config.schema}.${name}`;
-    const abs = path.join(root, rel);
-    const rawSql = fs.readFileSync(abs, 'utf8');
-    const prev = models.get(id);
+    const rawSql = fs.readFileSync(underRoot(root, rel), 'utf8');
+    const node = factory.build(rel, rawSql);
+    if (decls.models.has(node.name)) usedPatches.add(node.name);
+    const prev = models.get(node.id);
     if (prev) {
-      diags.push({ code: 'LAKE-P021', severity: 'error', message: `two models are named ${id}: ${prev.path} and ${rel}`, file: rel, line: 1, hint: 'rename one of the files (a model is named after its file)' });
+      diags.push(duplicateModel(node.id, prev.path, rel));
       continue;
     }
-    if (config.enabled === false) continue;
-    models.set(id, {
-      kind: 'model', id, name, path: rel, absPath: abs, rawSql, config,
-      description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,
-    });
+    if (node.config.enabled === false) continue;
+    models.set(node.id, node);
   }
   for (const [name, patch] of decls.models) {
     if (!usedPatches.has(name)) {
@@ -160,11 +150,72 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const singularTests = new Map<string, string>();
   for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.sql'])) singularTests.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
 
-  return {
+  const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
     vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests,
     unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, diagnostics: diags,
   };
+  factories.set(project, factory);
+  return project;
+}
+
+/** The diagnostic for two model files that get the same id. */
+export function duplicateModel(id: string, first: string, second: string): Diagnostic {
+  return { code: 'LAKE-P021', severity: 'error', message: `two models are named ${id}: ${first} and ${second}`, file: second, line: 1, hint: 'rename one of the files (a model is named after its file)' };
+}
+
+/**
+ * Builds a ModelNode from a model file's path and text: name from the file stem, schema from the
+ * top folder (or `schema` config), config from folder defaults and the YAML beside the models.
+ * Kept per loaded project so one changed file can be re-read without loading everything again.
+ */
+export class ModelFactory {
+  private readonly folderCache = new Map<string, { config: Partial<ModelConfig>; schema: unknown; defaultSchema: string }>();
+
+  constructor(private readonly settings: ProjectSettings, private readonly patches: ReadonlyMap<string, ModelPatch>) {}
+
+  /** Is `rel` (relative, forward slashes) a model file of this project? */
+  isModelPath(rel: string): boolean {
+    return rel.endsWith('.sql') && this.settings.paths.models.some((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`));
+  }
+
+  build(rel: string, rawSql: string): ModelNode {
+    const settings = this.settings;
+    const modelsDir = settings.paths.models.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
+    const inner = rel.slice(modelsDir ? modelsDir.replace(/\/$/, '').length + 1 : 0);
+    const slash = inner.lastIndexOf('/');
+    const folderKey = slash < 0 ? '' : inner.slice(0, slash);
+    let folder = this.folderCache.get(folderKey);
+    if (!folder) {
+      const folders = folderKey ? folderKey.split('/') : [];
+      const fc = folderConfig(settings.modelConfigs, folders);
+      folder = { config: normaliseConfig(fc), schema: fc.schema, defaultSchema: settings.defaultSchema(folders) };
+      this.folderCache.set(folderKey, folder);
+    }
+    const name = inner.slice(slash + 1, -'.sql'.length);
+    const patch = this.patches.get(name);
+    const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, patch?.config ?? {});
+    const config = withSchema(layered, settings, folder.schema, patch?.config.schema);
+    return {
+      kind: 'model', id: `${config.schema}.${name}`, name, path: rel, absPath: underRoot(settings.root, rel), rawSql, config,
+      description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,
+    };
+  }
+}
+
+const factories = new WeakMap<LoadedProject, ModelFactory>();
+
+/** The ModelFactory of a project returned by loadProject (or derived with withModels). */
+export function modelFactory(project: LoadedProject): ModelFactory | undefined {
+  return factories.get(project);
+}
+
+/** A copy of `project` with another set of models (same settings, YAML and macros). */
+export function withModels(project: LoadedProject, models: ReadonlyMap<string, ModelNode>): LoadedProject {
+  const next: LoadedProject = { ...project, models };
+  const f = factories.get(project);
+  if (f) factories.set(next, f);
+  return next;
 }
 
 function withSchema(c: ModelConfig, settings: ProjectSettings, folderSchema: unknown, yamlSchema: unknown): ModelConfig {

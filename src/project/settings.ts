@@ -141,7 +141,8 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const seeds = isRecord(data.seeds) ? data.seeds : {};
   return {
     root, name, flavor: 'dbt', target, targets,
-    vars: { ...(isRecord(data.vars) ? data.vars : {}), ...(opts.vars ?? {}) },
+    // dbt allows vars scoped to the project (`vars: {jaffle_shop: {...}}`): flatten ours.
+    vars: { ...flatVars(data.vars, name), ...(opts.vars ?? {}) },
     paths: {
       models: data['model-paths'] ? asList(data['model-paths']) : ['models'],
       seeds: data['seed-paths'] ? asList(data['seed-paths']) : ['seeds'],
@@ -158,6 +159,14 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
     seedSchema: targetSchema,
     projectFile: file,
   };
+}
+
+function flatVars(raw: unknown, project: string): Record<string, unknown> {
+  if (!isRecord(raw)) return {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (k !== project) out[k] = v;
+  if (isRecord(raw[project])) Object.assign(out, raw[project]);
+  return out;
 }
 
 export function readSettings(root: string, opts: SettingsOptions = {}): ProjectSettings {

@@ -1,10 +1,27 @@
 /**
  * YAML reading with positions: parse errors become diagnostics with the file's line, and values
- * can be mapped back to the line they were written on.
+ * can be mapped back to the line they were written on. Plain project YAML goes through the fast
+ * reader (yaml-fast.ts); anything else, errors included, through the `yaml` package, which is
+ * loaded only then (it costs ~25 ms to load).
  */
-import { parseDocument, isMap, isSeq, isScalar, LineCounter, type Node as YamlNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../errors/index.js';
 import { codeFrame } from '../errors/index.js';
+import { parseYamlFast, fastLineOf } from './yaml-fast.js';
+
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | undefined;
+function yamlLib(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
+  return yamlModule;
+}
+
+/** Use the fast reader where it applies (tests turn it off to compare; LAKE_FAST_YAML=0 too). */
+let fastYaml = process.env.LAKE_FAST_YAML !== '0';
+export function setFastYaml(on: boolean): void {
+  fastYaml = on;
+}
 
 export interface YamlFile {
   readonly path: string;
@@ -14,11 +31,17 @@ export interface YamlFile {
 }
 
 export function parseYamlFile(relPath: string, text: string, diagnostics: Diagnostic[]): YamlFile | undefined {
+  if (fastYaml) {
+    const fast = parseYamlFast(text);
+    if (fast) return { path: relPath, data: fast.value, lineOf: (keyPath) => fastLineOf(fast.root, keyPath) };
+  }
+  const { parseDocument, isMap, isSeq, isScalar, LineCounter } = yamlLib();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
-      const pos = err.linePos?.[0];
+      // Without prettyErrors, `linePos` is not filled in: map the offset ourselves.
+      const pos = err.linePos?.[0] ?? (err.pos ? lc.linePos(err.pos[0]) : undefined);
       diagnostics.push({
         code: 'LAKE-P001',
         severity: 'error',

@@ -26,6 +26,7 @@ function statsText(r: NodeResult): string {
   if (typeof s.files === 'number' && s.files > 0) parts.push(`${s.files} files`);
   if (typeof s.bad_records === 'number' && s.bad_records > 0) parts.push(`${s.bad_records} bad records`);
   if (typeof s.dropped === 'number' && s.dropped > 0) parts.push(`${s.dropped} dropped by expectations`);
+  if (typeof s.warned === 'number' && s.warned > 0) parts.push(`${s.warned} kept with failed expectations`);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 

@@ -6,6 +6,10 @@
  * `ref()` and `this` render to placeholders (`__lake_ref_N__`, `__lake_this__`) that the compiler
  * replaces once every model's final config (and so its relation) is known; this keeps rendering
  * independent of render order.
+ *
+ * Most models render through the fast path (fast.ts: an interpreter for the common subset of
+ * Nunjucks that gives the same text); the rest, and any render the fast path is not sure about,
+ * go through Nunjucks. Parsed templates of both kinds are cached by their text.
  */
 import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
@@ -14,7 +18,7 @@ import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, relationSql, quoteIdent } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
-import { createHash } from 'node:crypto';
+import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 
 nunjucks.installJinjaCompat();
 
@@ -33,6 +37,8 @@ export interface RenderResult {
   readonly macros: readonly string[];
   readonly usedIncremental: boolean;
   readonly diagnostics: readonly Diagnostic[];
+  /** The output depends on more than the text and the project: env_var(), run_started_at, today's date. */
+  readonly volatile?: boolean;
 }
 
 export interface RenderOptions {
@@ -45,6 +51,19 @@ export interface RenderOptions {
   readonly extra?: Record<string, unknown>;
 }
 
+export interface EngineOptions {
+  /** Use the fast path where it applies (default true; tests turn it off to compare). */
+  readonly fastPath?: boolean;
+}
+
+/** How renders went, for benchmarks and tests. */
+export interface RenderStats {
+  fast: number;
+  nunjucks: number;
+  /** Fast-path renders that handed over to Nunjucks at run time. */
+  bailed: number;
+}
+
 interface RenderState {
   opts: RenderOptions;
   source: string;
@@ -55,6 +74,9 @@ interface RenderState {
   macros: Set<string>;
   usedIncremental: boolean;
   diagnostics: Diagnostic[];
+  volatile?: boolean;
+  /** A diagnostic thrown by one of lake's functions (Nunjucks drops the thrown error's fields when it wraps it). */
+  thrown?: Diagnostic;
 }
 
 class DoExtension {
@@ -81,18 +103,27 @@ export class TemplateEngine {
   private readonly env: nunjucks.Environment;
   private state: RenderState | undefined;
   private readonly cache = new Map<string, nunjucks.Template>();
+  private readonly fastPath: boolean;
+  readonly stats: RenderStats = { fast: 0, nunjucks: 0, bailed: 0 };
   readonly macroNames = new Set<string>();
   readonly macroDiagnostics: Diagnostic[] = [];
   /** Macro name → file and line, for the manifest. */
   readonly macroIndex = new Map<string, { path: string; line: number }>();
   private readonly sourcesByName = new Map<string, SourceNode>();
 
-  constructor(private readonly project: LoadedProject, private readonly runStartedAt = new Date()) {
+  constructor(private readonly project: LoadedProject, private readonly runStartedAt = new Date(), opts: EngineOptions = {}) {
+    this.fastPath = opts.fastPath ?? process.env.LAKE_FAST_PATH !== '0';
     this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
     this.env.addExtension('do', new DoExtension());
     for (const s of project.sources.values()) this.sourcesByName.set(`${s.sourceName}.${s.name}`, s);
     this.installGlobals();
     this.loadMacros();
+  }
+
+  /** Throw `d` out of a render; the render reports it as is. */
+  private raise(st: RenderState, d: Diagnostic): Error {
+    st.thrown = d;
+    return lakeTemplateError(d);
   }
 
   private st(): RenderState {
@@ -156,31 +187,55 @@ export class TemplateEngine {
       if (st.opts.extra && name in (st.opts.extra.__vars as Record<string, unknown> ?? {})) return (st.opts.extra.__vars as Record<string, unknown>)[name];
       if (name in project.vars) return project.vars[name];
       if (dflt !== undefined) return dflt;
-      throw lakeTemplateError({ code: 'LAKE-T003', severity: 'error', message: `var '${name}' is not set`, file: st.opts.file, ...locate(st.source, new RegExp(`var\\s*\\(\\s*['"]${escapeRe(name)}`)), hint: `set it under vars: in project.yml, pass --vars '{"${name}": ...}', or give a default: var('${name}', ...)` });
+      throw self.raise(st, { code: 'LAKE-T003', severity: 'error', message: `var '${name}' is not set`, file: st.opts.file, ...locate(st.source, new RegExp(`var\\s*\\(\\s*['"]${escapeRe(name)}`)), hint: `set it under vars: in project.yml, pass --vars '{"${name}": ...}', or give a default: var('${name}', ...)` });
     });
     env.addGlobal('env_var', (name: string, dflt?: unknown) => {
+      if (self.state) self.state.volatile = true;
       const v = process.env[name];
       if (v !== undefined) return v;
       if (dflt !== undefined) return dflt;
       const st = self.st();
-      throw lakeTemplateError({ code: 'LAKE-T004', severity: 'error', message: `environment variable '${name}' is not set`, file: st.opts.file, ...locate(st.source, new RegExp(`env_var\\s*\\(\\s*['"]${escapeRe(name)}`)), hint: `export ${name}=... or give a default: env_var('${name}', ...)` });
+      throw self.raise(st, { code: 'LAKE-T004', severity: 'error', message: `environment variable '${name}' is not set`, file: st.opts.file, ...locate(st.source, new RegExp(`env_var\\s*\\(\\s*['"]${escapeRe(name)}`)), hint: `export ${name}=... or give a default: env_var('${name}', ...)` });
     });
     // `globals` is not in @types/nunjucks, but it is the object lookups fall back to.
-    Object.defineProperty((env as unknown as { globals: object }).globals, 'this', { get: () => THIS_PLACEHOLDER, enumerable: true, configurable: true });
+    // `{{ this }}` renders a placeholder (the final relation is known after every config() call);
+    // `this.schema`, `this.name`, `this.identifier` give the relation as it stands at that point.
+    Object.defineProperty((env as unknown as { globals: object }).globals, 'this', {
+      get: () => {
+        const st = self.state;
+        const [nodeSchema, ...rest] = (st?.opts.node ?? '.').split('.');
+        const schema = typeof st?.config.schema === 'string' ? project.customSchemaPrefix + st.config.schema : nodeSchema;
+        const name = typeof st?.config.alias === 'string' ? st.config.alias : rest.join('.');
+        return new ThisRelation(schema ?? '', name);
+      },
+      enumerable: true, configurable: true,
+    });
+    // dbt's filters for vars and env_vars given as text.
+    env.addFilter('as_bool', (v: unknown) => (typeof v === 'string' ? ['true', 'True', 'TRUE', '1', 'yes'].includes(v.trim()) : Boolean(v)));
+    env.addFilter('as_number', (v: unknown) => (typeof v === 'string' ? Number(v) : v));
+    env.addFilter('as_text', (v: unknown) => (v === undefined || v === null ? '' : String(v)));
+    env.addFilter('as_native', (v: unknown) => {
+      if (typeof v !== 'string') return v;
+      try { return JSON.parse(v) as unknown; } catch { return v; }
+    });
+    env.addFilter('tojson', (v: unknown) => JSON.stringify(v));
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
-    env.addGlobal('run_started_at', this.runStartedAt.toISOString().replace('T', ' ').replace('Z', ''));
+    const startedAt = this.runStartedAt.toISOString().replace('T', ' ').replace('Z', '');
+    Object.defineProperty((env as unknown as { globals: object }).globals, 'run_started_at', {
+      get: () => { if (self.state) self.state.volatile = true; return startedAt; }, enumerable: true, configurable: true,
+    });
     env.addGlobal('project_name', project.name);
     env.addGlobal('log', () => '');
     env.addGlobal('return', (v: unknown) => v);
     env.addGlobal('exceptions', {
       raise_compiler_error: (msg: string) => {
         const st = self.st();
-        throw lakeTemplateError({ code: 'LAKE-T005', severity: 'error', message: String(msg), file: st.opts.file, node: st.opts.node, hint: 'raised by the project\'s own template code' });
+        throw self.raise(st, { code: 'LAKE-T005', severity: 'error', message: String(msg), file: st.opts.file, node: st.opts.node, hint: 'raised by the project\'s own template code' });
       },
       warn: () => '',
     });
     env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string) => env.getGlobal(name) });
-    env.addGlobal('modules', { datetime: { date: { today: () => new Date().toISOString().slice(0, 10) } } });
+    env.addGlobal('modules', { datetime: { date: { today: () => { if (self.state) self.state.volatile = true; return new Date().toISOString().slice(0, 10); } } } });
   }
 
   private loadMacros(): void {
@@ -234,14 +289,51 @@ export class TemplateEngine {
 
   /** Render `text` as a model or any SQL template. Never throws for template errors: they come back as diagnostics. */
   render(text: string, opts: RenderOptions): RenderResult {
+    const fast = this.fastPath ? this.fastTemplate(text) : null;
+    if (fast) {
+      try {
+        const r = this.withState(opts, text, () => renderFast(fast, this.fastScope(opts.extra))).result;
+        this.stats.fast++;
+        return r;
+      } catch (e) {
+        if (!(e instanceof FastPathBail)) throw e;
+        this.stats.bailed++;
+      }
+    }
+    this.stats.nunjucks++;
     return this.withState(opts, text, () => {
       const tmpl = this.template(text, opts.file);
-      return tmpl.render(opts.extra ?? {});
+      try {
+        return tmpl.render(opts.extra ?? {});
+      } catch (e) {
+        throw new RenderTimeError(e);
+      }
     }).result;
   }
 
+  /** Whether `text` can take the fast path (it may still hand over to Nunjucks at run time). */
+  isFastPathTemplate(text: string): boolean {
+    return !!this.fastTemplate(text);
+  }
+
+  private fastTemplate(text: string): FastTemplate | null {
+    // Nothing is cached: parsing costs microseconds (and stops at the first construct it does not
+    // take), while keeping 10,000 trees, or hashing 10,000 texts for a cache, costs more.
+    return parseFast(text) ?? null;
+  }
+
+  private fastScope(extra: Record<string, unknown> | undefined): FastScope {
+    return {
+      // `globals` and `runtime.memberLookup` (as patched by installJinjaCompat) are Nunjucks internals missing from its types.
+      globals: (this.env as unknown as { globals: Record<string, unknown> }).globals,
+      ctx: extra ?? {},
+      memberLookup: (nunjucks as unknown as { runtime: { memberLookup: FastScope['memberLookup'] } }).runtime.memberLookup,
+    };
+  }
+
   private template(text: string, file: string): nunjucks.Template {
-    const key = createHash('sha1').update(file).update('\0').update(text).digest('hex');
+    // The path is part of the key: Nunjucks puts it in its error messages.
+    const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
       t = new nunjucks.Template(text, this.env, file, true);
@@ -258,14 +350,52 @@ export class TemplateEngine {
     try {
       sql = fn();
     } catch (e) {
-      st.diagnostics.push({ ...templateDiagnostic(e, opts.file, source, opts.node) });
+      if (e instanceof FastPathBail) throw e;
+      const runtime = e instanceof RenderTimeError;
+      if (st.thrown) st.diagnostics.push(st.thrown);
+      else st.diagnostics.push(templateDiagnostic(runtime ? e.inner : e, opts.file, source, opts.node, {
+        runtime, macroFiles: this.project.macroFiles, callable: [...this.macroNames, ...LAKE_FUNCTIONS],
+      }));
     } finally {
       this.state = prev;
     }
-    const result: RenderResult = { sql, refs: st.refs, streamed: st.streamed, sources: st.sources, config: st.config as Partial<ModelConfig>, macros: [...st.macros], usedIncremental: st.usedIncremental, diagnostics: st.diagnostics };
+    // Results live as long as the compiler: share the empty collections (10,000 models × six of them
+    // is a lot of garbage-collector work for nothing).
+    const result: RenderResult = {
+      sql, refs: st.refs, streamed: st.streamed.size ? st.streamed : NO_INDEXES, sources: st.sources.length ? st.sources : NONE,
+      config: st.config as Partial<ModelConfig>, macros: st.macros.size ? [...st.macros] : NONE,
+      usedIncremental: st.usedIncremental, diagnostics: st.diagnostics.length ? st.diagnostics : NONE,
+      ...(st.volatile ? { volatile: true } : {}),
+    };
     return { sql, result };
   }
 }
+
+/**
+ * What `{{ this }}` is: it prints as the placeholder the compiler replaces with the final relation,
+ * and has dbt's Relation fields for templates that look inside it.
+ */
+class ThisRelation {
+  readonly database = 'main';
+  constructor(readonly schema: string, readonly name: string) {}
+  get identifier(): string {
+    return this.name;
+  }
+  toString(): string {
+    return THIS_PLACEHOLDER;
+  }
+}
+
+/** Wraps an error thrown by a Nunjucks render (its positions are 0-based, unlike parse errors). */
+class RenderTimeError extends Error {
+  constructor(readonly inner: unknown) {
+    super((inner as Error)?.message ?? String(inner));
+  }
+}
+
+const LAKE_FUNCTIONS = ['ref', 'source', 'stream', 'config', 'var', 'env_var', 'is_incremental'];
+const NO_INDEXES: ReadonlySet<number> = new Set();
+const NONE: readonly never[] = Object.freeze([]);
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -1,29 +1,67 @@
 /** Turns Nunjucks errors into diagnostics with file:line:col and a code frame. */
 import type { Diagnostic } from '../errors/index.js';
-import { codeFrame } from '../errors/index.js';
+import { codeFrame, closest } from '../errors/index.js';
 
 const POS = /\[Line (\d+), Column (\d+)\]/;
 
+/** What a template diagnostic can use beyond the error itself. */
+export interface TemplateErrorContext {
+  /** The error was thrown while rendering (Nunjucks reports 0-based positions then), not while parsing. */
+  readonly runtime?: boolean;
+  /** Macro files (path → text), to point at the macro where an unknown name is called. */
+  readonly macroFiles?: ReadonlyMap<string, string>;
+  /** Names that can be called (macros, lake's functions), for "did you mean". */
+  readonly callable?: Iterable<string>;
+}
+
 /** A diagnostic for a template error thrown while compiling or rendering `source`. */
-export function templateDiagnostic(err: unknown, file: string, source: string, node?: string): Diagnostic {
+export function templateDiagnostic(err: unknown, file: string, source: string, node?: string, ctx: TemplateErrorContext = {}): Diagnostic {
   const e = err as { message?: string; lineno?: number; colno?: number; lakeDiagnostic?: Diagnostic };
   const carried = e.lakeDiagnostic ?? (e as { cause?: { lakeDiagnostic?: Diagnostic } }).cause?.lakeDiagnostic;
   if (carried) return carried;
   const raw = String(e.message ?? err);
   const m = POS.exec(raw);
-  const line = m ? Number(m[1]) : e.lineno;
-  const col = m ? Number(m[2]) : e.colno;
+  let line = m ? Number(m[1]) : e.lineno;
+  let col = m ? Number(m[2]) : e.colno;
+  // Render-time positions are 0-based (parse errors are 1-based).
+  if (ctx.runtime && line !== undefined) { line += 1; col = col !== undefined ? col + 1 : col; }
   // Nunjucks prefixes "(path) [Line, Column]" and may nest "Error: ..." lines; keep the last meaningful line.
   const lines = raw.split('\n').map((l) => l.trim()).filter((l) => l && !POS.test(l) && !/^\(.*\)$/.test(l));
-  let message = (lines[lines.length - 1] ?? raw).replace(/^(Template render error|Error|TypeError):\s*/i, '');
-  if (/unable to call `(\w+)`/.test(message)) {
-    const fn = /unable to call `(\w+)`/.exec(message)![1];
-    message = `'${fn}' is not a macro or function here`;
+  const message = (lines[lines.length - 1] ?? raw).replace(/^(Template render error|Error|TypeError):\s*/i, '');
+  const call = /unable to call `([\w.]+)`/i.exec(message);
+  if (call) {
+    // An unknown macro or function: point at the call, in the model or in the macro that makes it.
+    const fn = call[1]!;
+    const re = new RegExp(`(?<![\\w.])${fn.replace(/\./g, '\\.')}\\s*\\(`);
+    let where = { file, source, pos: locate(source, re) };
+    if (!where.pos && ctx.macroFiles) {
+      for (const [mf, text] of ctx.macroFiles) {
+        const pos = locate(text, re);
+        if (pos) { where = { file: mf, source: text, pos }; break; }
+      }
+    }
+    const near = ctx.callable ? closest(fn, ctx.callable) : [];
+    return {
+      code: 'LAKE-T002', severity: 'error', message: `unknown macro or function '${fn}'`,
+      file: where.file, line: where.pos?.line ?? line, col: where.pos?.col ?? col, node,
+      frame: where.pos ? codeFrame(where.source, where.pos.line, where.pos.col) : line ? codeFrame(source, line, col) : undefined,
+      hint: near.length ? `did you mean ${near.join(' or ')}?` : `define it with {% macro ${fn}(...) %} in a file under macros/`,
+    };
+  }
+  if (line === undefined && /end of file/.test(message)) {
+    // "expected endif, got end of file" has no position: point at the block left open.
+    const open = unclosedBlock(source);
+    if (open) {
+      return {
+        code: 'LAKE-T001', severity: 'error', message: `template error: {% ${open.tag} %} is never closed`, file, line: open.line, col: open.col, node,
+        frame: codeFrame(source, open.line, open.col), hint: `add {% end${open.tag} %} where the ${open.tag} block ends`,
+      };
+    }
   }
   return {
     code: 'LAKE-T001', severity: 'error', message: `template error: ${message}`, file, line, col, node,
     frame: line ? codeFrame(source, line, col) : undefined,
-    hint: 'check the {{ }} / {% %} syntax near this line; macros must be defined in macros/',
+    hint: 'check the {{ }} / {% %} syntax near this line (every {% if %} / {% for %} needs its {% endif %} / {% endfor %})',
   };
 }
 
@@ -42,4 +80,26 @@ export function lakeTemplateError(d: Diagnostic): Error {
   const e = new Error(d.message) as Error & { lakeDiagnostic: Diagnostic };
   e.lakeDiagnostic = d;
   return e;
+}
+
+const BLOCK_TAGS = new Set(['if', 'for', 'macro', 'call', 'filter', 'raw', 'block', 'test']);
+
+/** The innermost block tag (`{% if %}`, `{% for %}`, ...) that has no end tag. */
+export function unclosedBlock(source: string): { tag: string; line: number; col: number } | undefined {
+  const stack: { tag: string; index: number }[] = [];
+  const re = /\{%-?\s*(end)?(\w+)/g;
+  for (let m = re.exec(source); m; m = re.exec(source)) {
+    const tag = m[2]!;
+    if (m[1]) {
+      if (BLOCK_TAGS.has(tag) && stack.length && stack[stack.length - 1]!.tag === tag) stack.pop();
+    } else if (BLOCK_TAGS.has(tag)) {
+      stack.push({ tag, index: m.index });
+    } else if (tag === 'set' && !/^\{%-?\s*set[^%]*=/.test(source.slice(m.index, source.indexOf('%}', m.index) + 2))) {
+      stack.push({ tag, index: m.index });
+    }
+  }
+  const top = stack[stack.length - 1];
+  if (!top) return undefined;
+  const pos = locate(source.slice(0, top.index + 1) + '\u0000', /\u0000/)!;
+  return { tag: top.tag, line: pos.line, col: pos.col - 1 };
 }

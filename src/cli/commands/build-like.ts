@@ -1,18 +1,25 @@
-/** `lake run`, `lake seed`: build nodes of the selection. */
+/** `lake run` (once, or `--continuous`), `lake seed`: build nodes of the selection. */
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
+import { LakeError } from '../../errors/index.js';
 
-interface RunFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean }
+interface RunFlags {
+  select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean;
+  continuous?: boolean; interval?: string; maxBatches?: string;
+}
 
 export function registerRun(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('run')
-    .description('build the selected models (and missing seeds) in graph order')
+    .description('build the selected models (and missing seeds) in graph order; landing zones are read to the end in micro-batches')
     .option('-s, --select <selector>', 'nodes to build (repeatable; space = union, comma = intersection)', collect)
     .option('--exclude <selector>', 'nodes to leave out', collect)
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .option('--fail-fast', 'stop starting new nodes after the first error')
-    .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'run')));
+    .option('--continuous', 'keep watching the landing folders and run the models downstream of sources that receive files')
+    .option('--interval <duration>', 'with --continuous: how often to look for new files (e.g. 10s, 500ms)', '10s')
+    .option('--max-batches <n>', 'with --continuous: stop after N batches')
+    .action((flags: RunFlags) => setCode(flags.continuous ? continuousCommand(ctx(), flags) : runCommand(ctx(), flags, 'run')));
   program.command('seed')
     .description('load seeds/*.csv into tables')
     .option('-s, --select <selector>', 'seeds to load', collect)
@@ -30,14 +37,72 @@ async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | '
   };
   process.on('SIGINT', onSig);
   try {
-    // `lake seed -s x` means the seeds among x.
-    const sel = command === 'seed' ? (flags.select ?? ['']).map((x) => (x ? `${x},resource_type:seed` : 'resource_type:seed')) : flags.select;
-    const out = await s.run(c.reporter, {
-      select: sel, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      command, seeds: command === 'seed' ? 'all' : 'missing', stopRequested: () => stop,
+    if (command === 'seed') {
+      // `lake seed -s x` means the seeds among x.
+      const sel = (flags.select ?? ['']).map((x) => (x ? `${x},resource_type:seed` : 'resource_type:seed'));
+      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: 'all', stopRequested: () => stop });
+      return out.results.some((r) => r.status === 'error') ? 1 : 0;
+    }
+    const { runAvailableNow } = await import('../../app/continuous.js');
+    const out = await runAvailableNow(s, c.reporter, {
+      select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
+      threads: c.threads(), command, seeds: 'missing', stopRequested: () => stop,
     });
-    return out.results.some((r) => r.status === 'error') ? 1 : 0;
+    return out.failed ? 1 : 0;
   } finally {
     process.off('SIGINT', onSig);
+  }
+}
+
+async function continuousCommand(c: CommandContext, flags: RunFlags): Promise<number> {
+  const { runContinuous, parseInterval, QuietReporter, statusText } = await import('../../app/continuous.js');
+  const intervalMs = parseInterval(flags.interval ?? '10s');
+  if (intervalMs === undefined) {
+    throw new LakeError('usage', { code: 'LAKE-U030', severity: 'error', message: `--interval must be a duration, not ${flags.interval}`, hint: 'e.g. --interval 10s, --interval 500ms, --interval 1m' });
+  }
+  let maxBatches: number | undefined;
+  if (flags.maxBatches !== undefined) {
+    maxBatches = Number(flags.maxBatches);
+    if (!Number.isInteger(maxBatches) || maxBatches < 1) {
+      throw new LakeError('usage', { code: 'LAKE-U031', severity: 'error', message: `--max-batches must be a positive integer, not ${flags.maxBatches}`, hint: 'e.g. --max-batches 10' });
+    }
+  }
+  const s = await c.session();
+  // A TTY with text output gets one status line rewritten in place; otherwise a line per batch.
+  const tty = c.opts.logFormat !== 'json' && !!process.stdout.isTTY;
+  let dirty = false;
+  const clear = () => {
+    if (tty && dirty) process.stdout.write('\r\x1b[2K');
+    dirty = false;
+  };
+  const reporter = c.opts.logFormat === 'json' ? c.reporter : new QuietReporter(c.reporter, clear);
+  let stop = false;
+  const onSig = (sig: NodeJS.Signals) => {
+    if (stop) process.exit(130);
+    stop = true;
+    clear();
+    c.reporter.error(`${sig}: finishing the current batch, then stopping (again to abort)`);
+  };
+  process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
+  try {
+    const out = await runContinuous(s, reporter, {
+      select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, threads: c.threads(), command: 'run', seeds: 'missing',
+      intervalMs, maxBatches, stopRequested: () => stop,
+      status: (st) => {
+        const text = statusText(st);
+        if (tty) {
+          process.stdout.write(`\r\x1b[2K${text}`);
+          dirty = true;
+        } else if (st.nodes > 0) {
+          c.reporter.record('batch', { ...st, at: st.at.toISOString() }, text);
+        }
+      },
+    });
+    if (tty && dirty) process.stdout.write('\n');
+    return out.failed && !stop ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
   }
 }

@@ -78,9 +78,11 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
         const manifest = s.manifest(lineageForManifest(l));
         const { writeJson } = await import('../../app/artifacts.js');
         writeJson(path.join(s.targetDir, 'manifest.json'), manifest);
+        // Seeds and sources have no lineage of their own: check their columns in the database.
         const own = l.models.get(id);
-        if (own && !own.some((x) => x.column.toLowerCase() === column.toLowerCase())) {
-          throw new LakeError('usage', { code: 'LAKE-U032', severity: 'error', message: `${id} has no column '${column}'`, hint: `columns: ${own.map((x) => x.column).join(', ')}` });
+        const known = own?.length ? own.map((x) => x.column) : l.columnsOf(id);
+        if (known && !known.some((x) => x.toLowerCase() === column.toLowerCase())) {
+          throw new LakeError('usage', { code: 'LAKE-U032', severity: 'error', message: `${id} has no column '${column}'`, hint: `columns: ${known.join(', ')}` });
         }
         const both = !flags.upstream && !flags.downstream;
         const sections: [string, ReturnType<typeof upstreamOf>][] = [];

@@ -65,9 +65,11 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       const limit = Math.max(0, Number(flags.limit) || 10);
       const opened = await s.openDb('show');
       try {
-        const rows = await opened.db.query(`select * from (${sql}) as __lake_show limit ${limit}`);
+        const query = `select * from (${sql}) as __lake_show limit ${limit}`;
+        const rows = await opened.db.query(query);
+        const types = Object.fromEntries((await opened.db.describeQuery(query)).map((col) => [col.name, col.type]));
         if (c.opts.logFormat === 'json') for (const r of rows) c.reporter.record('row', r);
-        else c.reporter.info(formatTable(rows));
+        else c.reporter.info(formatTable(rows, undefined, types));
       } catch (e) {
         throw new LakeError('execute', { code: 'LAKE-X040', severity: 'error', message: (e as Error).message.split('\n')[0]!, hint: model ? `has ${model} been built? run lake run -s ${model}` : 'check the SQL' }, 1);
       } finally {

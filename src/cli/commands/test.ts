@@ -1,5 +1,51 @@
-/** `lake test` and `lake build` (issue 5). */
+/**
+ * `lake test` (data tests and unit tests of the selection) and `lake build` (models and their
+ * tests in graph order; a failing error-severity test skips the model's descendants).
+ * Exit 0 when everything passed (warnings included), 1 on a failed or errored test or model,
+ * 2 when the project or the command line is wrong.
+ */
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
+import { collect } from '../context.js';
 
-export function registerTest(_program: Command, _ctx: () => CommandContext, _setCode: (n: Promise<number>) => void): void {}
+interface Flags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean }
+
+export function registerTest(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
+  program.command('test')
+    .description('run the data tests and unit tests of the selected nodes')
+    .option('-s, --select <selector>', 'nodes whose tests run (repeatable); also test names, test_type:unit|data|singular|generic, test_name:<kind>', collect)
+    .option('--exclude <selector>', 'nodes or tests to leave out', collect)
+    .option('--store-failures', 'keep the failing rows of every test in _lake_tests.<test name>')
+    .option('--fail-fast', 'stop starting new tests after the first failure')
+    .action((flags: Flags) => setCode(qualityCommand(ctx(), flags, 'test')));
+  program.command('build')
+    .description('build the selected models and run their tests in graph order (unit tests before a model, data tests right after it)')
+    .option('-s, --select <selector>', 'nodes to build and test (repeatable)', collect)
+    .option('--exclude <selector>', 'nodes or tests to leave out', collect)
+    .option('--full-refresh', 'rebuild incremental models from scratch')
+    .option('--store-failures', 'keep the failing rows of every test in _lake_tests.<test name>')
+    .option('--fail-fast', 'stop starting new nodes after the first error')
+    .action((flags: Flags) => setCode(qualityCommand(ctx(), flags, 'build')));
+}
+
+async function qualityCommand(c: CommandContext, flags: Flags, mode: 'test' | 'build'): Promise<number> {
+  const s = await c.session();
+  const { QualityRun } = await import('../../dq/quality-run.js');
+  const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter });
+  let stop = false;
+  const onSig = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    c.reporter.error('interrupt: finishing the running nodes, starting no new ones (press Ctrl-C again to abort)');
+  };
+  process.on('SIGINT', onSig);
+  try {
+    const out = await s.run(c.reporter, {
+      select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
+      command: mode, seeds: mode === 'build' ? 'all' : 'none', stopRequested: () => stop, extend: q,
+    });
+    return out.results.some((r) => r.status === 'error') || q.failed() ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+}

@@ -1,0 +1,230 @@
+/**
+ * Turns what the project declares into runnable data tests: the `data_tests:` (or `tests:`) of
+ * models, seeds, sources and their columns, custom generic tests written as `{% test %}` macros,
+ * and the singular tests in data_tests/*.sql. Every problem (unknown test, missing argument, bad
+ * threshold, duplicate name) becomes a diagnostic naming the YAML file and line.
+ */
+import * as path from 'node:path';
+import type { Diagnostic } from '../errors/index.js';
+import { closest } from '../errors/index.js';
+import type { CompiledProject, NodeId, TestDecl } from '../core/types.js';
+import { quoteIdent, relationSql } from '../core/types.js';
+import type { Compiler } from '../compiler/compile.js';
+import { BUILTIN_TESTS, TEST_ALIASES, synthesizeTestName, type GenericInput } from './generic-tests.js';
+import { readTestConfig } from './test-config.js';
+import type { DataTest } from './types.js';
+
+const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** Where a declared test points: a model, seed or source, and the relation to read. */
+interface Target {
+  readonly id: NodeId;
+  /** Name used in synthesized test names (`users`, or `kafka_bpm` for sources). */
+  readonly nameForTests: string;
+  readonly prefix: '' | 'source_';
+  /** SQL of the relation; undefined with skipReason when there is nothing to read. */
+  readonly relation?: string;
+  readonly skipReason?: string;
+}
+
+export interface CollectedTests {
+  readonly tests: DataTest[];
+  readonly diagnostics: Diagnostic[];
+}
+
+/** Every enabled data test of the project, with its SQL. Pure: no database. */
+export function collectDataTests(compiler: Compiler, compiled: CompiledProject): CollectedTests {
+  const diagnostics: Diagnostic[] = [];
+  const tests: DataTest[] = [];
+  const project = compiled.project;
+  const add = (target: Target, decls: readonly TestDecl[], column?: string) => {
+    for (const decl of decls) {
+      const t = instantiate(compiler, compiled, target, decl, column, diagnostics);
+      if (t) tests.push(t);
+    }
+  };
+  for (const node of compiled.nodes.values()) {
+    const eph = node.config.materialized === 'ephemeral';
+    const target: Target = {
+      id: node.id, nameForTests: node.node.name, prefix: '',
+      relation: eph ? `(\n${node.sql}\n) as ${quoteIdent(`__lake_eph__${node.relation.name}`)}` : relationSql(node.relation),
+    };
+    add(target, node.node.tests);
+    for (const c of node.node.columns) add(target, c.tests, c.name);
+  }
+  for (const seed of project.seeds.values()) {
+    const target: Target = { id: seed.id, nameForTests: seed.name, prefix: '', relation: relationSql({ schema: seed.schema, name: seed.name }) };
+    add(target, seed.tests);
+    for (const c of seed.columns) add(target, c.tests, c.name);
+  }
+  for (const src of project.sources.values()) {
+    const target: Target = {
+      id: src.id, nameForTests: `${src.sourceName}_${src.name}`, prefix: 'source_',
+      relation: src.landing ? undefined : relationSql({ schema: src.schema, name: src.identifier }),
+      skipReason: src.landing ? `source ${src.sourceName}.${src.name} is a landing zone (files, no table): test the bronze model that reads it` : undefined,
+    };
+    add(target, src.tests);
+    for (const c of src.columns) add(target, c.tests, c.name);
+  }
+  for (const [file, text] of project.singularTests) {
+    const t = singular(compiler, file, text, diagnostics);
+    if (t) tests.push(t);
+  }
+  const seen = new Map<string, DataTest>();
+  for (const t of tests) {
+    const prev = seen.get(t.name);
+    if (prev) {
+      diagnostics.push({
+        code: 'LAKE-Q009', severity: 'error', file: t.file, line: t.line,
+        message: `two data tests are named ${t.name} (the other is at ${prev.file ?? '?'}:${prev.line ?? 1})`,
+        hint: 'remove the duplicate, or give one of them a name: (config name: my_test_name)',
+      });
+    } else seen.set(t.name, t);
+  }
+  return { tests: tests.filter((t) => seen.get(t.name) === t), diagnostics };
+}
+
+function instantiate(compiler: Compiler, compiled: CompiledProject, target: Target, decl: TestDecl, column: string | undefined, diags: Diagnostic[]): DataTest | undefined {
+  const where = { file: decl.file, line: decl.line };
+  const problems: { message: string; hint: string }[] = [];
+  const cfg = readTestConfig(decl.config, problems);
+  if (!cfg.enabled) return undefined;
+  const report = (code: string, message: string, hint: string) => diags.push({ code, severity: 'error', ...where, node: target.id, message: `${target.id}: ${message}`, hint });
+  for (const p of problems) report('LAKE-Q002', `test ${decl.name}: ${p.message}`, p.hint);
+
+  const testName = TEST_ALIASES[decl.name] ?? decl.name;
+  const macro = `test_${testName}`;
+  const custom = compiler.engine.hasMacro(macro);
+  const builtin = custom ? undefined : BUILTIN_TESTS.get(testName);
+  if (!custom && !builtin) {
+    const known = [...BUILTIN_TESTS.keys(), ...[...compiler.engine.macroNames].filter((m) => m.startsWith('test_')).map((m) => m.slice(5))];
+    const near = closest(decl.name, known);
+    report('LAKE-Q001', `unknown test '${decl.name}'`, near.length ? `did you mean ${near.join(' or ')}?` : `use one of ${[...BUILTIN_TESTS.keys()].join(', ')}, or write {% test ${decl.name}(model, column_name) %} ... {% endtest %} in macros/`);
+    return undefined;
+  }
+  const col = column ?? (typeof decl.args.column_name === 'string' ? decl.args.column_name : undefined);
+  const namingArgs: Record<string, unknown> = { ...decl.args };
+  if (column) namingArgs.column_name = column;
+  const name = cfg.name ?? synthesizeTestName(`${target.prefix}${decl.name}`, target.nameForTests, namingArgs);
+  const base = { id: `test.${name}`, name, kind: 'generic' as const, testName, node: target.id, column: col, config: cfg, file: decl.file, line: decl.line };
+  if (problems.length) return undefined;
+  if (!target.relation) return { ...base, parents: [target.id], sql: '', skipReason: target.skipReason };
+
+  let whereSql = cfg.where;
+  if (whereSql && /\{[{%]/.test(whereSql)) {
+    const r = renderText(compiler, whereSql, decl.file ?? target.id);
+    diags.push(...r.diagnostics);
+    whereSql = r.sql;
+  }
+  const model = whereSql ? `(select * from ${target.relation} where ${whereSql}) dbt_subquery` : target.relation;
+  const parents: NodeId[] = [target.id];
+
+  if (builtin) {
+    const bad = builtin.check(decl.args);
+    for (const p of bad) report('LAKE-Q003', `test ${decl.name}: ${p.message}`, p.hint);
+    if (builtin.needsColumn && !col) {
+      report('LAKE-Q004', `test ${decl.name} needs a column`, `declare it under the column (columns: - name: x, data_tests: [${decl.name}]) or pass column_name`);
+      return undefined;
+    }
+    if (bad.length) return undefined;
+    let to: string | undefined;
+    if (testName === 'relationships') {
+      const rel = resolveRelationArg(compiler, compiled, decl.args.to, decl.file ?? target.id);
+      if ('problem' in rel) {
+        report('LAKE-Q005', `test relationships: ${rel.problem.message}`, rel.problem.hint);
+        return undefined;
+      }
+      if (rel.skipReason) return { ...base, parents: [target.id], sql: '', skipReason: rel.skipReason };
+      to = rel.sql;
+      if (rel.id && !parents.includes(rel.id)) parents.push(rel.id);
+    }
+    const input: GenericInput = { relation: target.relation, model, where: whereSql, column: col, args: decl.args, to, literal };
+    const agg = builtin.aggregate?.(input);
+    return { ...base, parents, sql: builtin.sql(input), aggregate: agg, batchRelation: agg ? target.relation : undefined };
+  }
+
+  // A custom generic test: call the macro with dbt's arguments (model, column_name, the rest).
+  const args: Record<string, unknown> = { model };
+  if (col) args.column_name = col;
+  for (const [k, v] of Object.entries(decl.args)) {
+    if (k === 'column_name') continue;
+    if (typeof v === 'string' && /^\s*(ref|source)\s*\(/.test(v)) {
+      const rel = resolveRelationArg(compiler, compiled, v, decl.file ?? target.id);
+      if ('problem' in rel) {
+        report('LAKE-Q005', `test ${decl.name}, argument ${k}: ${rel.problem.message}`, rel.problem.hint);
+        return undefined;
+      }
+      if (rel.skipReason) return { ...base, parents: [target.id], sql: '', skipReason: rel.skipReason };
+      args[k] = rel.sql;
+      if (rel.id && !parents.includes(rel.id)) parents.push(rel.id);
+    } else args[k] = v;
+  }
+  const call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
+  const r = compiler.resolvePlaceholders(call.result, decl.file ?? target.id);
+  if (r.diagnostics.length) {
+    diags.push(...r.diagnostics.map((d) => ({ ...d, file: d.file ?? decl.file, line: d.line ?? decl.line, message: `test ${decl.name} on ${target.id}: ${d.message}` })));
+    if (r.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  }
+  for (const id of r.refs) if (!parents.includes(id)) parents.push(id);
+  for (const s of call.result.sources) if (!parents.includes(s.id)) parents.push(s.id);
+  return { ...base, parents, sql: trimSql(r.sql) };
+}
+
+function singular(compiler: Compiler, file: string, text: string, diags: Diagnostic[]): DataTest | undefined {
+  const name = path.basename(file, '.sql');
+  const r = compiler.engine.render(text, { incremental: false, materialized: 'test', file, node: `test.${name}` });
+  const resolved = compiler.resolvePlaceholders(r, file);
+  diags.push(...resolved.diagnostics);
+  if (resolved.diagnostics.some((d) => d.severity === 'error')) return undefined;
+  const problems: { message: string; hint: string }[] = [];
+  const cfg = readTestConfig(r.config as Record<string, unknown>, problems);
+  for (const p of problems) diags.push({ code: 'LAKE-Q002', severity: 'error', file, line: 1, message: `singular test ${name}: ${p.message}`, hint: p.hint });
+  if (problems.length || !cfg.enabled) return undefined;
+  const parents: NodeId[] = [...resolved.refs];
+  for (const s of r.sources) if (!parents.includes(s.id)) parents.push(s.id);
+  const landing = r.sources.find((s) => s.landing);
+  const sql = trimSql(resolved.sql);
+  if (!sql) {
+    diags.push({ code: 'LAKE-Q006', severity: 'error', file, line: 1, message: `singular test ${name} is empty`, hint: 'write a SELECT that returns the failing rows' });
+    return undefined;
+  }
+  return {
+    id: `test.${cfg.name ?? name}`, name: cfg.name ?? name, kind: 'singular', testName: name, node: parents[0], parents, config: cfg, sql, file, line: 1,
+    skipReason: landing ? `reads the landing-zone source ${landing.sourceName}.${landing.name}, which has no table: test the bronze model instead` : undefined,
+  };
+}
+
+/** Render a small template (a `where`, an argument) with refs resolved. */
+function renderText(compiler: Compiler, text: string, file: string): { sql: string; diagnostics: Diagnostic[]; refs: NodeId[]; sources: NodeId[]; landing?: string } {
+  const r = compiler.engine.render(text, { incremental: false, materialized: 'test', file });
+  const out = compiler.resolvePlaceholders(r, file);
+  const landing = r.sources.find((s) => s.landing);
+  return { ...out, sources: r.sources.map((s) => s.id), landing: landing ? `${landing.sourceName}.${landing.name}` : undefined };
+}
+
+type RelationArg = { sql: string; id?: NodeId; skipReason?: string } | { problem: { message: string; hint: string } };
+
+/** `ref('customers')`, `source('crm', 'customers')` or a bare model name → relation SQL. */
+function resolveRelationArg(compiler: Compiler, compiled: CompiledProject, value: unknown, file: string): RelationArg {
+  if (typeof value !== 'string' || value.trim() === '') return { problem: { message: '`to` must name a model', hint: "write to: ref('customers')" } };
+  if (value.includes('(')) {
+    const r = renderText(compiler, `{{ ${value} }}`, file);
+    const err = r.diagnostics.find((d) => d.severity === 'error');
+    if (err) return { problem: { message: err.message, hint: err.hint ?? "write ref('model') or source('source', 'table')" } };
+    if (r.landing) return { sql: '', skipReason: `reads the landing-zone source ${r.landing}, which has no table` };
+    return { sql: r.sql.trim(), id: r.refs[0] ?? r.sources[0] };
+  }
+  const res = compiler.resolveRef(value.trim());
+  if (!res.id) return { problem: res.problem! };
+  return { sql: relationSqlOf(compiler, compiled, res.id), id: res.id };
+}
+
+function relationSqlOf(compiler: Compiler, compiled: CompiledProject, id: NodeId): string {
+  const node = compiled.nodes.get(id);
+  if (node?.config.materialized === 'ephemeral') return `(\n${node.sql}\n) as ${quoteIdent(`__lake_eph__${node.relation.name}`)}`;
+  return relationSql(compiler.relationOf(id)!);
+}
+
+function trimSql(sql: string): string {
+  return sql.trim().replace(/;\s*$/, '');
+}

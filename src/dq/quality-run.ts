@@ -1,0 +1,269 @@
+/**
+ * `lake test` and `lake build` as one extension of a session's run: data tests and unit tests
+ * become jobs in the same scheduler as the models, on a graph where
+ *   - a model's data tests depend on the model (and on every other node they read), and the
+ *     model's children depend on its tests — so an error-severity failure skips the descendants;
+ *   - a model's unit tests come before it (they need no warehouse), so a failing unit test skips
+ *     the model, as in dbt.
+ * For `lake test` the model jobs are dropped and only tests run. Tests of one model run as one
+ * job (one shared scan, see run-data-tests.ts); a test reading several models gets its own job,
+ * which waits for all of them.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Adapter } from '../adapter/types.js';
+import type { NodeId } from '../core/types.js';
+import { LakeError, type Diagnostic } from '../errors/index.js';
+import { Dag, type DagNode } from '../graph/index.js';
+import type { NodeResult, Reporter } from '../reporter/types.js';
+import type { Job } from '../executor/scheduler.js';
+import type { RunExtension, Session } from '../app/session.js';
+import { collectDataTests } from './collect.js';
+import { collectUnitTests, UnitTestRunner, type UnitTestDef } from './unit-tests.js';
+import { ensureFailuresSchema, runDataTests } from './run-data-tests.js';
+import type { DataTest, TestResult } from './types.js';
+
+export interface QualityOptions {
+  readonly mode: 'build' | 'test';
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** Keep the failing rows of every test (`--store-failures`). */
+  readonly storeFailures?: boolean;
+  readonly reporter: Reporter;
+}
+
+type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string }) => boolean;
+
+/** Selectors only tests understand (`test_type:unit`, `test_name:unique`, a test's own name) are split off. */
+function splitSelection(items: readonly string[] | undefined, testNames: ReadonlySet<string>): { nodes: string[]; filters: TestFilter[] } {
+  const nodes: string[] = [];
+  const filters: TestFilter[] = [];
+  for (const item of items ?? []) {
+    const keep: string[] = [];
+    for (const sel of item.split(/\s+/).filter(Boolean)) {
+      if (sel.startsWith('test_type:')) {
+        const v = sel.slice('test_type:'.length);
+        filters.push((t) => v === t.kind || (v === 'data' && t.kind !== 'unit'));
+      } else if (sel.startsWith('test_name:')) {
+        const v = sel.slice('test_name:'.length);
+        filters.push((t) => t.testName === v || t.name === v);
+      } else if (testNames.has(sel)) filters.push((t) => t.name === sel);
+      else keep.push(sel);
+    }
+    if (keep.length) nodes.push(keep.join(' '));
+  }
+  return { nodes, filters };
+}
+
+/** The planned tests of one command, the jobs that run them, and their results. */
+export class QualityRun implements RunExtension {
+  /** Model selection to hand to `Session.run` (test-only selectors removed). */
+  readonly nodeSelect: string[];
+  readonly nodeExclude: string[];
+  readonly dataTests: DataTest[];
+  readonly unitTests: UnitTestDef[];
+  private readonly results = new Map<string, TestResult>();
+  private readonly groups = new Map<string, { data: DataTest[]; unit: UnitTestDef[] }>();
+  private runner?: UnitTestRunner;
+
+  private constructor(private readonly session: Session, private readonly opts: QualityOptions, data: DataTest[], unit: UnitTestDef[], nodeSelect: string[], nodeExclude: string[], private readonly buildModels: boolean) {
+    this.dataTests = data;
+    this.unitTests = unit;
+    this.nodeSelect = nodeSelect;
+    this.nodeExclude = nodeExclude;
+  }
+
+  /**
+   * Collect, validate and select the tests (no database). Throws LakeError('test') with every
+   * problem in the project's tests; warnings go to the reporter.
+   */
+  static plan(session: Session, opts: QualityOptions): QualityRun {
+    const data = collectDataTests(session.compiler, session.compiled);
+    const unit = collectUnitTests(session.project, session.compiler, session.compiled);
+    const diags: Diagnostic[] = [...data.diagnostics, ...unit.diagnostics];
+    if (diags.some((d) => d.severity === 'error')) throw new LakeError('test', diags);
+    if (diags.length) opts.reporter.diagnostics(diags);
+
+    const names = new Set([...data.tests.map((t) => t.name), ...unit.tests.map((t) => t.name)]);
+    const sel = splitSelection(opts.select, names);
+    const exc = splitSelection(opts.exclude, names);
+    const anySelection = (opts.select ?? []).some((s) => s.trim() !== '');
+    // Nodes chosen by node selectors; with no selector at all, every node; with test selectors alone, none.
+    const nodeIds = sel.nodes.length || !sel.filters.length ? new Set(session.select({ select: sel.nodes, exclude: exc.nodes })) : new Set<NodeId>();
+    const excluded = exc.nodes.length ? new Set(session.select({ select: exc.nodes })) : new Set<NodeId>();
+    const matches = (filters: TestFilter[], t: Parameters<TestFilter>[0]) => filters.some((f) => f(t));
+    const pickData = data.tests.filter((t) => {
+      if (matches(exc.filters, t) || (t.node && excluded.has(t.node))) return false;
+      if (matches(sel.filters, t)) return true;
+      if (sel.filters.length && !sel.nodes.length) return false;
+      if (t.parents.length === 0) return !anySelection;
+      return t.parents.some((p) => nodeIds.has(p));
+    });
+    const pickUnit = unit.tests.filter((t) => {
+      const u = { name: t.name, kind: 'unit' as const };
+      if (matches(exc.filters, u) || excluded.has(t.model)) return false;
+      if (matches(sel.filters, u)) return true;
+      if (sel.filters.length && !sel.nodes.length) return false;
+      return nodeIds.has(t.model);
+    });
+    // Only test selectors (`lake build -s test_type:unit`): run those tests, build no model.
+    const buildModels = opts.mode === 'build' && !(sel.filters.length && !sel.nodes.length);
+    const q = new QualityRun(session, opts, pickData, pickUnit, sel.nodes, exc.nodes, buildModels);
+    q.writeCompiled();
+    return q;
+  }
+
+  /** Any test failed or errored (exit code 1). */
+  failed(): boolean {
+    return [...this.results.values()].some((r) => r.status === 'fail' || r.status === 'error');
+  }
+
+  /** Results so far, sorted by node then name. */
+  testResults(): TestResult[] {
+    return [...this.results.values()].sort((a, b) => (a.node ?? '').localeCompare(b.node ?? '') || a.name.localeCompare(b.name));
+  }
+
+  private compiledPathOf(t: DataTest): string {
+    const abs = path.join(this.session.targetDir, 'compiled', '_tests', fileName(t));
+    return path.relative(process.cwd(), abs) || abs;
+  }
+
+  private writeCompiled(): void {
+    if (this.dataTests.length === 0) return;
+    const dir = path.join(this.session.targetDir, 'compiled', '_tests');
+    fs.mkdirSync(dir, { recursive: true });
+    for (const t of this.dataTests) if (t.sql) fs.writeFileSync(path.join(dir, fileName(t)), `${t.sql}\n`);
+  }
+
+  async prepare(p: { readonly db: Adapter; readonly jobs: Map<NodeId, Job>; readonly order: readonly NodeId[] }): Promise<{ dag: Dag; order: NodeId[] }> {
+    const base = this.session.dag;
+    const build = this.opts.mode === 'build';
+    if (!this.buildModels) p.jobs.clear();
+    if (this.dataTests.some((t) => t.config.storeFailures) || this.opts.storeFailures) await ensureFailuresSchema(p.db);
+
+    const nodes: DagNode[] = base.nodes();
+    const edges: [NodeId, NodeId][] = [];
+    for (const id of base.ids()) for (const parent of base.parents(id)) edges.push([parent, id]);
+    const add = (id: string, path: string) => nodes.push({ id, kind: 'model', name: id, schema: 'test', path, tags: [], config: { materialized: 'test' } });
+
+    for (const t of this.dataTests) {
+      const key = build && t.parents.length > 1 ? `test:${t.node}:${t.name}` : `test:${t.node ?? '(no model)'}`;
+      const g = this.groups.get(key) ?? { data: [], unit: [] };
+      g.data.push(t);
+      this.groups.set(key, g);
+    }
+    for (const u of this.unitTests) {
+      const key = `unit:${u.model}`;
+      const g = this.groups.get(key) ?? { data: [], unit: [] };
+      g.unit.push(u);
+      this.groups.set(key, g);
+    }
+    for (const [key, g] of this.groups) {
+      add(key, g.data[0]?.file ?? g.unit[0]?.file ?? '');
+      if (g.unit.length) {
+        if (build && base.has(g.unit[0]!.model)) edges.push([key, g.unit[0]!.model]);
+        continue;
+      }
+      const parents = [...new Set(g.data.flatMap((t) => t.parents))].filter((x) => base.has(x));
+      for (const parent of parents) edges.push([parent, key]);
+      const attached = g.data[0]!.node;
+      if (build && attached && base.has(attached)) {
+        // The model's readers wait for its tests — unless a reader is upstream of what the tests read (a cycle).
+        const upstream = new Set([...base.ancestors(parents), ...parents]);
+        for (const child of base.children(attached)) if (!upstream.has(child)) edges.push([key, child]);
+      }
+    }
+    const dag = new Dag(nodes, edges);
+    for (const [key, g] of this.groups) {
+      p.jobs.set(key, { id: key, materialized: g.unit.length ? 'unit test' : 'test', run: (conn) => this.runGroup(conn, g) });
+    }
+    const models = new Set(p.order);
+    const order = dag.topoOrder().filter((id) => p.jobs.has(id) && (this.groups.has(id) || models.has(id)));
+    return { dag, order };
+  }
+
+  private async runGroup(conn: Adapter, g: { data: DataTest[]; unit: UnitTestDef[] }): Promise<{ stats: Record<string, unknown> }> {
+    const out: TestResult[] = [];
+    if (g.data.length) {
+      out.push(...await runDataTests(conn, g.data, { storeFailures: this.opts.storeFailures, compiledPath: (t) => this.compiledPathOf(t) }));
+    }
+    if (g.unit.length) {
+      this.runner ??= new UnitTestRunner(this.session.project, this.session.compiler, this.session.compiled);
+      for (const u of g.unit) out.push(await this.runner.run(u));
+    }
+    for (const r of out) this.results.set(r.id, r);
+    const bad = out.filter((r) => r.status === 'fail' || r.status === 'error');
+    if (bad.length) {
+      const first = bad.slice(0, 5).map((r) => `${r.name} (${r.status === 'error' ? 'error' : `${r.failures} failure${r.failures === 1 ? '' : 's'}`})`);
+      throw new Error(`${bad.length} of ${out.length} test${out.length === 1 ? '' : 's'} failed: ${first.join(', ')}${bad.length > 5 ? ', ...' : ''}`);
+    }
+    return { stats: { tests: out.length, test_warnings: out.filter((r) => r.status === 'warn').length } };
+  }
+
+  async finish(results: readonly NodeResult[]): Promise<{ results: NodeResult[]; extra: Record<string, unknown> }> {
+    await this.runner?.close();
+    for (const r of results) {
+      const g = this.groups.get(r.id);
+      if (!g || r.status !== 'skipped') continue;
+      const message = r.message?.replace(/^skipped: /, '').replace(/^unit:(\S+) failed$/, 'a unit test of $1 failed').replace(/^test:(\S+?)(:\S+)? failed$/, 'a test of $1 failed');
+      for (const t of g.data) this.results.set(t.id, { id: t.id, name: t.name, kind: t.kind, node: t.node, column: t.column, status: 'skipped', failures: 0, severity: t.config.severity, durationMs: 0, message });
+      for (const u of g.unit) this.results.set(u.id, { id: u.id, name: u.name, kind: 'unit', node: u.model, status: 'skipped', failures: 0, severity: 'error', durationMs: 0, message });
+    }
+    const tests = this.testResults();
+    this.report(tests);
+    const models = results.filter((r) => !this.groups.has(r.id));
+    const failed = models.some((r) => r.status === 'error') || this.failed();
+    return {
+      results: models,
+      extra: {
+        status: failed ? 'error' : 'success',
+        tests: tests.map((t) => ({
+          id: t.id, name: t.name, kind: t.kind, node: t.node ?? null, column: t.column ?? null, status: t.status, failures: t.failures,
+          severity: t.severity, duration_ms: Math.round(t.durationMs * 10) / 10, message: t.message ?? null, batched: !!t.batched,
+          stored_in: t.storedIn ?? null,
+        })),
+      },
+    };
+  }
+
+  private report(tests: readonly TestResult[]): void {
+    const rep = this.opts.reporter;
+    // `kind` names the record in JSON lines, so the test's own kind travels as test_kind.
+    for (const { kind, ...t } of tests) rep.record('test_result', { ...t, test_kind: kind });
+    if (tests.length === 0) {
+      rep.record('test_summary', { tests: 0 }, 'no tests selected');
+      return;
+    }
+    rep.record('test_summary', summaryCounts(tests), formatResults(tests));
+  }
+}
+
+/** A test's compiled-SQL file name (a configured `name:` may hold any character). */
+function fileName(t: DataTest): string {
+  return `${t.name.replace(/[^\w.-]+/g, '_')}.sql`;
+}
+
+function summaryCounts(tests: readonly TestResult[]): Record<string, number> {
+  const n = (s: string) => tests.filter((t) => t.status === s).length;
+  return { tests: tests.length, pass: n('pass'), warn: n('warn'), fail: n('fail'), error: n('error'), skipped: n('skipped') };
+}
+
+const STATUS: Record<string, string> = { pass: 'PASS', warn: 'WARN', fail: 'FAIL', error: 'ERROR', skipped: 'SKIP' };
+
+/** The results table, then the details of everything that did not pass, then counts. */
+export function formatResults(tests: readonly TestResult[]): string {
+  const rows = tests.map((t) => [STATUS[t.status]!, t.name, t.node ?? '', t.status === 'skipped' ? '' : String(t.failures), `${Math.round(t.durationMs)} ms`]);
+  const head = ['status', 'test', 'node', 'failures', 'time'];
+  const widths = head.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const fit = (s: string, w: number) => (s.length > w ? `${s.slice(0, w - 1)}…` : s.padEnd(w));
+  const line = (r: string[]) => r.map((c, i) => fit(c, widths[i]!)).join(' | ').trimEnd();
+  const out = [line(head), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(line)];
+  const details = tests.filter((t) => t.status !== 'pass' && t.status !== 'skipped' && t.message);
+  if (details.length) {
+    out.push('');
+    for (const t of details) out.push(`${STATUS[t.status]} ${t.name}: ${t.message!.split('\n').join('\n    ')}`);
+  }
+  const c = summaryCounts(tests);
+  out.push('', `Tests: ${c.pass} passed, ${c.warn} warned, ${c.fail} failed, ${c.error} errored, ${c.skipped} skipped (of ${c.tests})`);
+  return out.join('\n');
+}

@@ -1,0 +1,118 @@
+/**
+ * Runs data tests against the warehouse. Tests of one relation that reduce to a count (not_null,
+ * accepted_values, accepted_range, expression_is_true, row_count, recency, and a fast check for
+ * unique / unique_combination_of_columns) share ONE scan: a single SELECT with one filtered
+ * aggregate per test. Everything else — relationships, custom and singular tests, a fast check
+ * that found a problem, store_failures — runs its own failing-rows query.
+ */
+import type { Adapter } from '../adapter/types.js';
+import { quoteIdent } from '../core/types.js';
+import { statusFor } from './test-config.js';
+import type { DataTest, TestResult } from './types.js';
+
+/** The schema that `store_failures` tables go to. */
+export const FAILURES_SCHEMA = '_lake_tests';
+
+export interface RunDataTestsOptions {
+  /** `--store-failures`: keep the failing rows of every test. */
+  readonly storeFailures?: boolean;
+  /** Where the test's compiled SQL was written (for error messages). */
+  readonly compiledPath?: (t: DataTest) => string | undefined;
+}
+
+/** Create the schema for stored failures once, before tests run on several connections. */
+export async function ensureFailuresSchema(db: Adapter): Promise<void> {
+  await db.execute(`create schema if not exists ${FAILURES_SCHEMA}`);
+}
+
+/** `"_lake_tests"."<test name>"` */
+export function failuresRelation(t: DataTest): string {
+  return `${FAILURES_SCHEMA}.${quoteIdent(t.name)}`;
+}
+
+/** The query that counts a test's failures (dbt's: failing rows, capped by `limit`). */
+export function countSql(t: DataTest): string {
+  return `select count(*) as failures from (\n${limited(t)}\n) as dbt_internal_test`;
+}
+
+function limited(t: DataTest): string {
+  return t.config.limit !== undefined ? `select * from (\n${t.sql}\n) as __lake_failing limit ${t.config.limit}` : t.sql;
+}
+
+/** The single-scan query for tests of one relation: one aggregate per test, `f0`, `f1`, ... */
+export function batchSql(relation: string, tests: readonly DataTest[]): string {
+  return `select\n${tests.map((t, i) => `  ${t.aggregate!.expr} as f${i}`).join(',\n')}\nfrom ${relation}`;
+}
+
+/** Run tests on one connection; results come back in the order of `tests`. */
+export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts: RunDataTestsOptions = {}): Promise<TestResult[]> {
+  const out = new Map<DataTest, TestResult>();
+  const store = (t: DataTest) => t.config.storeFailures || !!opts.storeFailures;
+  const base = (t: DataTest) => ({
+    id: t.id, name: t.name, kind: t.kind, node: t.node, column: t.column, severity: t.config.severity, compiledPath: opts.compiledPath?.(t),
+  });
+  const finish = (t: DataTest, failures: number, durationMs: number, extra: Partial<TestResult> = {}) => {
+    const status = statusFor(failures, t.config);
+    const threshold = status === 'fail' ? t.config.errorIf : t.config.warnIf;
+    const message = status === 'pass' ? undefined : `got ${failures} result${failures === 1 ? '' : 's'}, configured to ${status} if ${threshold.text}`;
+    out.set(t, { ...base(t), status, failures, durationMs, message, ...extra });
+  };
+  const individual: DataTest[] = [];
+  const byRelation = new Map<string, DataTest[]>();
+  for (const t of tests) {
+    if (t.skipReason) out.set(t, { ...base(t), status: 'skipped', failures: 0, durationMs: 0, message: t.skipReason });
+    else if (t.aggregate && t.batchRelation) {
+      const list = byRelation.get(t.batchRelation) ?? [];
+      list.push(t);
+      byRelation.set(t.batchRelation, list);
+    } else individual.push(t);
+  }
+
+  for (const [relation, group] of byRelation) {
+    const t0 = performance.now();
+    let row: Record<string, unknown>;
+    try {
+      [row] = (await db.query(batchSql(relation, group))) as [Record<string, unknown>];
+    } catch {
+      // One bad test (a typo in a column) must not hide the others: run each on its own to say which.
+      individual.push(...group);
+      continue;
+    }
+    const share = (performance.now() - t0) / group.length;
+    for (let i = 0; i < group.length; i++) {
+      const t = group[i]!;
+      const n = Number(row[`f${i}`] ?? 0);
+      if ((n > 0 && !t.aggregate!.exact) || store(t)) {
+        individual.push(t);
+        continue;
+      }
+      finish(t, t.config.limit !== undefined ? Math.min(n, t.config.limit) : n, share, { batched: true });
+    }
+  }
+
+  for (const t of individual) {
+    const t0 = performance.now();
+    try {
+      let failures: number;
+      if (store(t)) {
+        await db.execute(`create or replace table ${failuresRelation(t)} as\n${limited(t)}`);
+        const [r] = await db.query<{ n: number }>(`select count(*) as n from ${failuresRelation(t)}`);
+        failures = Number(r?.n ?? 0);
+      } else {
+        const [r] = await db.query<{ failures: number }>(countSql(t));
+        failures = Number(r?.failures ?? 0);
+      }
+      finish(t, failures, performance.now() - t0, store(t) ? { storedIn: `${FAILURES_SCHEMA}.${t.name}` } : {});
+    } catch (e) {
+      const where = opts.compiledPath?.(t);
+      const first = (e as Error).message.split('\n')[0]!;
+      const missing = /does not exist/i.test(first) && t.node;
+      const hint = !missing ? '' : t.node!.startsWith('source:') ? `\n  hint: the table of ${t.node} is not in the database` : `\n  hint: has ${t.node} been built? run lake build -s ${t.node}`;
+      out.set(t, {
+        ...base(t), status: 'error', failures: 0, durationMs: performance.now() - t0,
+        message: `${first}${where ? `\n  compiled SQL: ${where}` : ''}${hint}`,
+      });
+    }
+  }
+  return tests.map((t) => out.get(t)!);
+}

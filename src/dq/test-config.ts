@@ -1,0 +1,70 @@
+/**
+ * A data test's configuration (severity, warn_if / error_if, limit, store_failures, where) read
+ * from YAML or `config()`, validated with messages for a person, and the rule that turns a
+ * number of failures into pass / warn / fail — dbt's rule, so projects move over unchanged.
+ */
+import type { Severity, TestConfig, TestStatus, Threshold } from './types.js';
+
+const THRESHOLD = /^\s*(>=|<=|!=|<>|==|=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/;
+
+/** Parse `>10`, `!= 0`, `>=5` (dbt syntax). */
+export function parseThreshold(raw: unknown): Threshold | undefined {
+  const text = String(raw);
+  const m = THRESHOLD.exec(text);
+  if (!m) return undefined;
+  const op = m[1] === '<>' ? '!=' : m[1] === '==' ? '=' : (m[1] as Threshold['op']);
+  return { op, value: Number(m[2]), text: text.trim() };
+}
+
+export function meets(n: number, t: Threshold): boolean {
+  switch (t.op) {
+    case '>': return n > t.value;
+    case '>=': return n >= t.value;
+    case '<': return n < t.value;
+    case '<=': return n <= t.value;
+    case '=': return n === t.value;
+    case '!=': return n !== t.value;
+  }
+}
+
+/** dbt: with severity error, error_if decides a failure, else warn_if a warning; severity warn only warns. */
+export function statusFor(failures: number, c: TestConfig): Exclude<TestStatus, 'error' | 'skipped'> {
+  if (c.severity === 'error' && meets(failures, c.errorIf)) return 'fail';
+  if (meets(failures, c.warnIf)) return 'warn';
+  return 'pass';
+}
+
+const DEFAULT_THRESHOLD: Threshold = { op: '!=', value: 0, text: '!=0' };
+
+/**
+ * Read a test's config. `problems` gets one message + hint per bad value; defaults stand in for
+ * them so the rest of the test can still be checked.
+ */
+export function readTestConfig(raw: Readonly<Record<string, unknown>>, problems: { message: string; hint: string }[]): TestConfig & { enabled: boolean; name?: string } {
+  let severity: Severity = 'error';
+  if (raw.severity !== undefined) {
+    const s = String(raw.severity).toLowerCase();
+    if (s === 'error' || s === 'warn') severity = s;
+    else problems.push({ message: `severity '${String(raw.severity)}' is not error or warn`, hint: 'write severity: warn (report only) or severity: error (fail the run)' });
+  }
+  const threshold = (key: 'warn_if' | 'error_if'): Threshold => {
+    if (raw[key] === undefined) return DEFAULT_THRESHOLD;
+    const t = parseThreshold(raw[key]);
+    if (!t) problems.push({ message: `${key} '${String(raw[key])}' is not a comparison`, hint: `write ${key}: '>10' (one of > >= < <= = != and a number)` });
+    return t ?? DEFAULT_THRESHOLD;
+  };
+  let limit: number | undefined;
+  if (raw.limit !== undefined && raw.limit !== null) {
+    const n = Number(raw.limit);
+    if (!Number.isInteger(n) || n < 0) problems.push({ message: `limit '${String(raw.limit)}' is not a whole number`, hint: 'write limit: 100' });
+    else limit = n;
+  }
+  const where = raw.where === undefined || raw.where === null ? undefined : String(raw.where);
+  const tags = Array.isArray(raw.tags) ? raw.tags.map(String) : raw.tags !== undefined ? [String(raw.tags)] : [];
+  const storeFailures = raw.store_failures === true || raw.store_failures === 'true' || raw.store_failures_as === 'table';
+  return {
+    severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, where, tags,
+    enabled: raw.enabled !== false && raw.enabled !== 'false',
+    name: typeof raw.name === 'string' && raw.name ? raw.name : undefined,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The shapes data quality works with: a data test ready to run (its failing-rows SQL and, when it
+ * can share a scan with the other tests of its model, an aggregate), its configuration, and the
+ * result of running it. Unit tests and expectations have their own modules; their results use
+ * the same `TestResult` shape so one table and one run_results array hold them all.
+ */
+import type { NodeId } from '../core/types.js';
+
+/** `warn_if` / `error_if`: a comparison against the number of failures (`>10`, `!=0`). */
+export interface Threshold {
+  readonly op: '>' | '>=' | '<' | '<=' | '=' | '!=';
+  readonly value: number;
+  /** As written, for messages. */
+  readonly text: string;
+}
+
+export type Severity = 'error' | 'warn';
+
+export interface TestConfig {
+  readonly severity: Severity;
+  readonly warnIf: Threshold;
+  readonly errorIf: Threshold;
+  readonly limit?: number;
+  readonly storeFailures: boolean;
+  readonly where?: string;
+  readonly tags: readonly string[];
+}
+
+/** One failure count computed inside the shared scan of a model's batch query. */
+export interface BatchAggregate {
+  /** A SQL expression over the tested relation that yields a count. */
+  readonly expr: string;
+  /**
+   * true: the count is the test's number of failures. false: 0 means pass, anything else means
+   * "failing, count unknown" (e.g. `unique` counts surplus rows, dbt counts duplicated values),
+   * so the runner asks the test's own query for the exact count.
+   */
+  readonly exact: boolean;
+}
+
+export type DataTestKind = 'generic' | 'singular';
+
+/** A data test with its SQL, ready to run against the warehouse. */
+export interface DataTest {
+  /** `test.<name>`, as in run_results. */
+  readonly id: string;
+  /** dbt-style name: `unique_users_user_id`, `source_not_null_kafka_bpm_id`, or the file name. */
+  readonly name: string;
+  readonly kind: DataTestKind;
+  /** unique, not_null, ... or the custom test's name; the file name for singular tests. */
+  readonly testName: string;
+  /** The node the test is declared on (singular tests: their first parent, if any). */
+  readonly node?: NodeId;
+  /** Every node the test reads. */
+  readonly parents: readonly NodeId[];
+  readonly column?: string;
+  readonly config: TestConfig;
+  /** The query returning the failing rows (where already applied, limit not). */
+  readonly sql: string;
+  /** Present when the test can share one scan of `batchRelation` with the model's other tests. */
+  readonly aggregate?: BatchAggregate;
+  /** The relation the aggregate reads (SQL text). */
+  readonly batchRelation?: string;
+  /** Set when the test cannot run at all (e.g. on a landing-zone source); it is reported skipped. */
+  readonly skipReason?: string;
+  readonly file?: string;
+  readonly line?: number;
+}
+
+export type TestStatus = 'pass' | 'warn' | 'fail' | 'error' | 'skipped';
+
+/** The outcome of one data test or unit test. */
+export interface TestResult {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: 'generic' | 'singular' | 'unit';
+  readonly node?: NodeId;
+  readonly column?: string;
+  readonly status: TestStatus;
+  readonly failures: number;
+  readonly severity: Severity;
+  readonly durationMs: number;
+  /** Why it failed, errored or was skipped; the unit-test diff. */
+  readonly message?: string;
+  /** Counted in the model's shared scan. */
+  readonly batched?: boolean;
+  /** Where the failing rows were stored. */
+  readonly storedIn?: string;
+  readonly compiledPath?: string;
+}

@@ -1,0 +1,465 @@
+/**
+ * Unit tests (YAML `unit_tests:`): a model, its inputs given as rows, and the rows expected. Each
+ * runs in its own in-memory DuckDB — never the warehouse: the given inputs become tables under the
+ * real relation names, `this` (if given) is the model's current table, and the model is built by
+ * the executor's real path (hooks, is_incremental() re-render, the materialization's plan). So for
+ * an incremental model `expect` is the FINAL table after the change is applied — append, merge,
+ * insert_new, delete+insert or cdc — not only the new rows.
+ *
+ * Input schemas: lake derives the columns of a ref'd model (its SQL over its own inputs' schemas,
+ * recursively, in a scratch in-memory database), of a seed (its CSV) and of a documented source;
+ * given values are cast to those types and left-out columns are NULL, like dbt. When a schema
+ * cannot be derived the types come from the values.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Diagnostic } from '../errors/index.js';
+import { formatDiagnostic } from '../errors/index.js';
+import type { Column, CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
+import { landingViewName, quoteIdent, relationSql, streamViewName } from '../core/types.js';
+import type { Adapter } from '../adapter/types.js';
+import { DuckDBAdapter } from '../adapter/duckdb/adapter.js';
+import { Compiler } from '../compiler/compile.js';
+import { runModel, type NodeRunContext } from '../executor/run-node.js';
+import { ensureState } from '../executor/state.js';
+import { expectationsHook } from './expectations-hook.js';
+import { createFixtureTable, insertFixture, parseCsv, valueSql, type Fixture } from './unit-fixtures.js';
+import { cdcStateRelation } from '../materialize/index.js';
+import { strategyOf } from '../project/config.js';
+import { diffCount, diffRows, formatDiff, type TextRow } from './unit-diff.js';
+import type { TestResult } from './types.js';
+
+/** What a `given` entry feeds: the model's own table, a model or seed, or a source. */
+export type InputRef = { readonly kind: 'this' } | { readonly kind: 'node' | 'source'; readonly id: NodeId };
+
+export interface GivenInput {
+  readonly input: InputRef;
+  /** As written (`ref('users')`), for messages. */
+  readonly label: string;
+  readonly fixture: Fixture;
+}
+
+export interface UnitTestDef {
+  /** `unit_test.<model name>.<test name>` */
+  readonly id: string;
+  readonly name: string;
+  readonly model: NodeId;
+  readonly file: string;
+  readonly line?: number;
+  readonly description?: string;
+  readonly given: readonly GivenInput[];
+  readonly expect: Fixture;
+  readonly vars?: Readonly<Record<string, unknown>>;
+  /** overrides: is_incremental (or overrides.macros.is_incremental, dbt's spelling). */
+  readonly isIncremental?: boolean;
+  readonly tags: readonly string[];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Parse and validate the project's `unit_tests:` entries. */
+export function collectUnitTests(project: LoadedProject, compiler: Compiler, compiled: CompiledProject): { tests: UnitTestDef[]; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const tests: UnitTestDef[] = [];
+  const seen = new Set<string>();
+  for (const raw of project.unitTests) {
+    const file = String(raw.__file ?? 'unit_tests');
+    const line = typeof raw.__line === 'number' ? raw.__line : undefined;
+    const problems: { message: string; hint: string }[] = [];
+    const bad = (message: string, hint: string) => problems.push({ message, hint });
+    const name = typeof raw.name === 'string' ? raw.name : '';
+    if (!name) bad('a unit test needs a name', 'write `- name: test_valid_emails`');
+    const label = name || '(unnamed)';
+    const enabled = !(isRecord(raw.config) && raw.config.enabled === false);
+    let model: CompiledNode | undefined;
+    if (typeof raw.model !== 'string' || !raw.model) bad(`unit test ${label} needs a model`, 'write `model: users` (the model under test)');
+    else {
+      const res = compiler.resolveRef(raw.model);
+      model = res.id ? compiled.nodes.get(res.id) : undefined;
+      if (!res.id) bad(`unit test ${label}: ${res.problem!.message.replace(/^ref\('(.*?)'\)/, "model '$1'")}`, res.problem!.hint);
+      else if (!model) bad(`unit test ${label}: ${res.id} is a seed, not a model`, 'unit tests test models');
+    }
+    const given: GivenInput[] = [];
+    if (raw.given !== undefined && !Array.isArray(raw.given)) bad(`unit test ${label}: given must be a list`, "write given: [{input: ref('users'), rows: [{id: 1}]}]");
+    const reads = model ? readsOf(compiled, model.id) : [];
+    for (const [i, g] of (Array.isArray(raw.given) ? raw.given : []).entries()) {
+      if (!isRecord(g) || typeof g.input !== 'string') {
+        bad(`unit test ${label}: given #${i + 1} needs an input`, "write - input: ref('users') (or source('crm', 'users'), or this)");
+        continue;
+      }
+      const input = parseInput(g.input, compiler, project);
+      if ('problem' in input) {
+        bad(`unit test ${label}: given ${g.input}: ${input.problem.message}`, input.problem.hint);
+        continue;
+      }
+      if (input.kind !== 'this' && model && !reads.some((r) => r.id === input.id)) {
+        bad(`unit test ${label}: given ${g.input}, but ${model.id} does not read it`, `the model reads ${reads.map((r) => r.label).join(', ') || 'nothing'}`);
+        continue;
+      }
+      const fx = parseFixture(g, project, `given ${g.input}`);
+      if ('problem' in fx) bad(`unit test ${label}: ${fx.problem.message}`, fx.problem.hint);
+      else given.push({ input, label: g.input, fixture: fx });
+    }
+    let expect: Fixture | undefined;
+    if (!isRecord(raw.expect)) bad(`unit test ${label} needs expect: with rows`, 'write expect: {rows: [{id: 1, name: a}]}');
+    else {
+      const fx = parseFixture(raw.expect, project, 'expect');
+      if ('problem' in fx) bad(`unit test ${label}: ${fx.problem.message}`, fx.problem.hint);
+      else expect = fx;
+    }
+    const ov = isRecord(raw.overrides) ? raw.overrides : {};
+    const macros = isRecord(ov.macros) ? ov.macros : {};
+    const inc = ov.is_incremental ?? macros.is_incremental;
+    for (const k of Object.keys(macros)) if (k !== 'is_incremental') bad(`unit test ${label}: overrides.macros.${k} is not supported`, 'only is_incremental can be overridden; set vars with overrides.vars');
+    if (ov.vars !== undefined && !isRecord(ov.vars)) bad(`unit test ${label}: overrides.vars must be a map`, 'write overrides: {vars: {min_bpm: 20}}');
+    const id = model ? `unit_test.${model.node.name}.${name}` : '';
+    if (model && seen.has(id)) bad(`unit test ${name} of ${model.id} is defined twice`, 'give each unit test of a model its own name');
+    seen.add(id);
+    for (const p of problems) diagnostics.push({ code: 'LAKE-Q101', severity: 'error', file, line, message: p.message, hint: p.hint });
+    if (problems.length || !model || !expect || !enabled) continue;
+    tests.push({
+      id, name, model: model.id, file, line, given, expect,
+      description: typeof raw.description === 'string' ? raw.description : undefined,
+      vars: isRecord(ov.vars) ? ov.vars : undefined,
+      isIncremental: inc === undefined ? undefined : inc === true || inc === 'true',
+      tags: isRecord(raw.config) && Array.isArray(raw.config.tags) ? raw.config.tags.map(String) : [],
+    });
+  }
+  return { tests, diagnostics };
+}
+
+const REF = /^\s*ref\s*\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$/;
+const SOURCE = /^\s*source\s*\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/;
+
+function parseInput(text: string, compiler: Compiler, project: LoadedProject): InputRef | { problem: { message: string; hint: string } } {
+  if (/^\s*(this|\{\{\s*this\s*\}\})\s*$/.test(text)) return { kind: 'this' };
+  const r = REF.exec(text);
+  if (r) {
+    const res = compiler.resolveRef(r[2] ? `${r[1]}.${r[2]}` : r[1]!);
+    return res.id ? { kind: 'node', id: res.id } : { problem: res.problem! };
+  }
+  const s = SOURCE.exec(text);
+  if (s) {
+    const id = `source:${s[1]}.${s[2]}`;
+    return project.sources.has(id) ? { kind: 'source', id } : { problem: { message: `unknown source '${s[1]}.${s[2]}'`, hint: 'declare it under sources: in a YAML file' } };
+  }
+  return { problem: { message: 'not an input', hint: "write ref('model'), source('source', 'table') or this" } };
+}
+
+function parseFixture(g: Record<string, unknown>, project: LoadedProject, what: string): Fixture | { problem: { message: string; hint: string } } {
+  const format = String(g.format ?? 'dict');
+  let rows = g.rows;
+  if (g.fixture !== undefined) {
+    const ext = format === 'sql' ? '.sql' : '.csv';
+    const name = String(g.fixture);
+    const candidates = project.paths.tests.map((t) => path.join(project.root, t, 'fixtures', name.endsWith(ext) ? name : `${name}${ext}`));
+    const found = candidates.find((c) => fs.existsSync(c));
+    if (!found) return { problem: { message: `${what}: fixture '${name}' not found`, hint: `put it in ${path.relative(project.root, candidates[0] ?? 'data_tests/fixtures')}` } };
+    rows = fs.readFileSync(found, 'utf8');
+  }
+  if (format === 'dict') {
+    if (rows === undefined || rows === null) rows = [];
+    if (!Array.isArray(rows) || !rows.every(isRecord)) return { problem: { message: `${what}: rows must be a list of maps`, hint: 'write rows: [{id: 1, name: a}] (or format: csv with CSV text)' } };
+    const columns: string[] = [];
+    for (const r of rows as Record<string, unknown>[]) for (const k of Object.keys(r)) if (!columns.includes(k)) columns.push(k);
+    return { format, columns, rows: rows as Record<string, unknown>[] };
+  }
+  if (format === 'csv') {
+    if (typeof rows !== 'string') return { problem: { message: `${what}: with format: csv, rows must be CSV text`, hint: 'write rows: |\n  id,name\n  1,a' } };
+    const csv = parseCsv(rows);
+    return { format, columns: csv.columns, rows: csv.rows };
+  }
+  if (format === 'sql') {
+    if (typeof rows !== 'string' || !rows.trim()) return { problem: { message: `${what}: with format: sql, rows must be a query`, hint: "write rows: select 1 as id, 'a' as name" } };
+    return { format, columns: [], rows: [], sql: rows.trim().replace(/;\s*$/, '') };
+  }
+  return { problem: { message: `${what}: unknown format '${format}'`, hint: 'use dict (the default), csv or sql' } };
+}
+
+/** A relation a model reads, seen through ephemeral models (which are inlined as CTEs). */
+interface Read {
+  readonly kind: 'node' | 'source';
+  readonly id: NodeId;
+  readonly label: string;
+  readonly stream: boolean;
+}
+
+export function readsOf(compiled: CompiledProject, id: NodeId, seen = new Set<NodeId>()): Read[] {
+  const node = compiled.nodes.get(id);
+  if (!node) return [];
+  const out: Read[] = [];
+  const push = (r: Read) => {
+    const prev = out.findIndex((x) => x.id === r.id);
+    if (prev < 0) out.push(r);
+    else if (r.stream && !out[prev]!.stream) out[prev] = r;
+  };
+  for (const dep of node.dependsOn.nodes) {
+    const up = compiled.nodes.get(dep);
+    if (up?.config.materialized === 'ephemeral') {
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      for (const r of readsOf(compiled, dep, seen)) push(r);
+    } else push({ kind: 'node', id: dep, label: `ref('${up?.node.name ?? dep.slice(dep.indexOf('.') + 1)}')`, stream: node.streamReads.includes(dep) });
+  }
+  for (const s of node.dependsOn.sources) {
+    const src = compiled.project.sources.get(s);
+    push({ kind: 'source', id: s, label: src ? `source('${src.sourceName}', '${src.name}')` : s, stream: false });
+  }
+  return out;
+}
+
+class UnitTestError extends Error {}
+
+/** Runs unit tests; keeps a scratch database for deriving input schemas across tests. */
+export class UnitTestRunner {
+  private scratch?: Adapter;
+  private readonly scratchMade = new Map<NodeId, Column[] | null>();
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly compilers = new Map<string, { compiler: Compiler; compiled: CompiledProject }>();
+
+  constructor(private readonly project: LoadedProject, private readonly compiler: Compiler, private readonly compiled: CompiledProject) {}
+
+  async close(): Promise<void> {
+    await this.scratch?.close();
+    this.scratch = undefined;
+  }
+
+  /** Run one unit test in a fresh in-memory database. Never throws: problems are an `error` result. */
+  async run(def: UnitTestDef): Promise<TestResult> {
+    const t0 = performance.now();
+    const base = { id: def.id, name: def.name, kind: 'unit' as const, node: def.model, severity: 'error' as const };
+    const where = `${def.file}${def.line ? `:${def.line}` : ''}`;
+    let db: Adapter | undefined;
+    try {
+      db = await DuckDBAdapter.open(':memory:');
+      const out = await this.execute(db, def);
+      const n = diffCount(out);
+      return {
+        ...base, failures: n, status: n === 0 ? 'pass' : 'fail', durationMs: performance.now() - t0,
+        message: n === 0 ? undefined : `unit test ${def.name} of ${def.model} (${where}): ${formatDiff(out)}`,
+      };
+    } catch (e) {
+      const msg = e instanceof UnitTestError ? e.message : (e as Error).message.split('\n').slice(0, 3).join('\n');
+      return { ...base, failures: 0, status: 'error', durationMs: performance.now() - t0, message: `unit test ${def.name} of ${def.model} (${where}): ${msg}` };
+    } finally {
+      await db?.close();
+    }
+  }
+
+  private compilerFor(vars: Readonly<Record<string, unknown>> | undefined): { compiler: Compiler; compiled: CompiledProject } {
+    if (!vars || Object.keys(vars).length === 0) return { compiler: this.compiler, compiled: this.compiled };
+    const key = JSON.stringify(vars);
+    let c = this.compilers.get(key);
+    if (!c) {
+      const compiler = new Compiler({ ...this.project, vars: { ...this.project.vars, ...vars } });
+      const compiled = compiler.compileAll();
+      const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+      if (errors.length) throw new UnitTestError(`with overrides.vars the project does not compile:\n${errors.map(formatDiagnostic).join('\n')}`);
+      c = { compiler, compiled };
+      this.compilers.set(key, c);
+    }
+    return c;
+  }
+
+  private async execute(db: Adapter, def: UnitTestDef) {
+    await ensureState(db);
+    const { compiler, compiled } = this.compilerFor(def.vars);
+    const node = compiled.nodes.get(def.model);
+    if (!node) throw new UnitTestError(`${def.model} is not enabled with these vars`);
+
+    for (const r of readsOf(compiled, node.id)) {
+      const given = def.given.find((g) => g.input.kind !== 'this' && g.input.id === r.id);
+      const known = await this.knownColumns(r.kind, r.id);
+      if (!given && !known) {
+        throw new UnitTestError(`the model reads ${r.label}, which is not given and whose columns lake cannot work out; add it under given: (rows: [] with format: sql, e.g. rows: "select 1::int as id where false", for an empty input)`);
+      }
+      const rel = this.inputRelation(r.kind, r.id);
+      await db.execute(`create schema if not exists ${quoteIdent(rel.schema)}`);
+      try {
+        await createFixtureTable(db, relationSql(rel), given?.fixture ?? { format: 'dict', columns: [], rows: [] }, known ?? undefined);
+      } catch (e) {
+        throw new UnitTestError(`given ${r.label}: ${(e as Error).message.split('\n')[0]}`);
+      }
+      if (r.stream) await db.execute(`create view ${quoteIdent(streamViewName(rel))} as select * from ${relationSql(rel)}`);
+    }
+
+    const mat = node.config.materialized;
+    const thisGiven = def.given.find((g) => g.input.kind === 'this');
+    const incremental = def.isIncremental ?? thisGiven !== undefined;
+    if (thisGiven || (mat === 'incremental' && incremental)) {
+      try {
+        await this.createThis(db, node, thisGiven?.fixture ?? { format: 'dict', columns: [], rows: [] });
+      } catch (e) {
+        throw new UnitTestError(`given this: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+
+    let actualSql: string;
+    if (mat === 'ephemeral' || mat === 'external') {
+      // Nothing to build in memory (external would write files): the model's rows are its SELECT.
+      actualSql = node.sql;
+    } else {
+      const ctx: NodeRunContext = {
+        compiler: withoutModelHooks(compiler), hooks: [expectationsHook()], fullRefresh: mat === 'incremental' && !incremental,
+        runId: `unit-test:${def.id}`, batchId: 1, projectRoot: this.project.root, compiledPath: () => node.node.path,
+      };
+      try {
+        await runModel(db, stripHooks(node), ctx);
+      } catch (e) {
+        const msg = (e as Error).message.split('\n')[0]!;
+        const hint = /not found|does not have a column|Referenced column/i.test(msg) ? '\n  (a column the model reads is missing from the given rows: add it, or document the input\'s columns)' : '';
+        throw new UnitTestError(`the model failed: ${msg}${hint}`);
+      }
+      actualSql = `select * from ${relationSql(node.relation)}`;
+    }
+    return this.compare(db, def, node, actualSql);
+  }
+
+  /**
+   * The model's current table. For an incremental model the real first build (over no rows) makes
+   * it, so it has exactly the columns the strategy keeps (scd 2's valid_from/valid_to, no
+   * except_columns) and the CDC state table exists; the given rows are then inserted.
+   */
+  private async createThis(db: Adapter, node: CompiledNode, fixture: Fixture): Promise<void> {
+    const rel = relationSql(node.relation);
+    await db.execute(`create schema if not exists ${quoteIdent(node.relation.schema)}`);
+    let built = false;
+    if (node.config.materialized === 'incremental') {
+      const empty = { ...stripHooks(node), sql: `select * from (\n${node.sql}\n) as __lake_empty limit 0` };
+      try {
+        await runModel(db, empty, {
+          compiler: this.compiler, hooks: [], fullRefresh: true, runId: 'unit-test', batchId: 0, projectRoot: this.project.root, compiledPath: () => node.node.path,
+        });
+        built = true;
+      } catch { /* e.g. the first-build SQL reads {{ this }}: fall back to the given rows' own columns */ }
+    }
+    if (!built) {
+      let cols: Column[] | undefined;
+      try {
+        cols = await db.describeQuery(node.sql);
+      } catch { /* reads {{ this }} */ }
+      await createFixtureTable(db, rel, fixture, cols);
+      return;
+    }
+    await insertFixture(db, rel, fixture, (await db.describe(node.relation)) ?? []);
+    await seedCdcState(db, node);
+  }
+
+  private async compare(db: Adapter, def: UnitTestDef, node: CompiledNode, actualSql: string) {
+    const actualCols = await db.describeQuery(actualSql);
+    const byName = new Map(actualCols.map((c) => [c.name.toLowerCase(), c]));
+    let expectSql: string | undefined;
+    let columns: string[];
+    if (def.expect.format === 'sql') {
+      expectSql = def.expect.sql!;
+      try {
+        columns = (await db.describeQuery(expectSql)).map((c) => c.name);
+      } catch (e) {
+        throw new UnitTestError(`expect: ${(e as Error).message.split('\n')[0]}`);
+      }
+    } else columns = [...def.expect.columns];
+    const unknown = columns.filter((c) => !byName.has(c.toLowerCase()));
+    if (unknown.length) {
+      throw new UnitTestError(`expect names ${unknown.map((c) => `'${c}'`).join(', ')}, which the model does not return (it returns ${actualCols.map((c) => c.name).join(', ')})`);
+    }
+    if (columns.length === 0) columns = actualCols.map((c) => c.name);
+    const cast = (c: string) => `cast(${quoteIdent(c)} as varchar) as ${quoteIdent(c)}`;
+    const actual = await db.query(`select ${columns.map(cast).join(', ')} from (\n${actualSql}\n) as __lake_actual`);
+    let expected: Record<string, unknown>[] = [];
+    try {
+      if (expectSql) expected = await db.query(`select ${columns.map(cast).join(', ')} from (\n${expectSql}\n) as __lake_expect`);
+      else if (def.expect.rows.length) {
+        const cells = def.expect.rows.map((r) => `(${columns.map((c) => `cast(cast(${valueSql(r[c])} as ${byName.get(c.toLowerCase())!.type}) as varchar)`).join(', ')})`);
+        expected = await db.query(`select * from (values ${cells.join(',\n')}) as __lake_expect(${columns.map((c) => quoteIdent(c)).join(', ')})`);
+      }
+    } catch (e) {
+      throw new UnitTestError(`expect: a value does not fit the model's column type: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const text = (rows: Record<string, unknown>[]): TextRow[] => rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? null : String(r[c]))));
+    return diffRows(columns, text(expected), text(actual), node.config.unique_key ?? []);
+  }
+
+  private inputRelation(kind: 'node' | 'source', id: NodeId): Relation {
+    if (kind === 'source') {
+      const s = this.project.sources.get(id)!;
+      return s.landing ? { schema: 'main', name: landingViewName(s.sourceName, s.name) } : { schema: s.schema, name: s.identifier };
+    }
+    return this.compiler.relationOf(id)!;
+  }
+
+  /** Columns of an input, derived without the warehouse; undefined when lake cannot tell. */
+  private async knownColumns(kind: 'node' | 'source', id: NodeId): Promise<Column[] | undefined> {
+    const run = this.lock.then(() => this.derive(kind, id, new Set()));
+    this.lock = run.catch(() => undefined);
+    return (await run) ?? undefined;
+  }
+
+  private async derive(kind: 'node' | 'source', id: NodeId, visiting: Set<NodeId>): Promise<Column[] | null> {
+    if (this.scratchMade.has(id)) return this.scratchMade.get(id)!;
+    if (visiting.has(id)) return null;
+    visiting.add(id);
+    this.scratch ??= await DuckDBAdapter.open(':memory:');
+    const db = this.scratch;
+    const rel = this.inputRelation(kind, id);
+    let cols: Column[] | null = null;
+    try {
+      if (kind === 'source') {
+        const s = this.project.sources.get(id)!;
+        if (s.columns.length) cols = s.columns.map((c) => ({ name: c.name, type: c.dataType ?? 'VARCHAR' }));
+      } else if (this.project.seeds.has(id)) {
+        const seed = this.project.seeds.get(id)!;
+        const types = Object.entries(seed.columnTypes);
+        const typeArg = types.length ? `, types = {${types.map(([k, v]) => `'${k}': '${v}'`).join(', ')}}` : '';
+        cols = await db.describeQuery(`select * from read_csv('${seed.absPath.replace(/'/g, "''")}', header = true, auto_detect = true${typeArg})`);
+      } else {
+        const node = this.compiled.nodes.get(id);
+        if (node) {
+          let ok = true;
+          for (const r of readsOf(this.compiled, id)) if (!(await this.derive(r.kind, r.id, visiting))) ok = false;
+          if (ok) cols = await db.describeQuery(node.sql);
+        }
+      }
+      if (cols) {
+        await db.execute(`create schema if not exists ${quoteIdent(rel.schema)}`);
+        await db.execute(`create or replace table ${relationSql(rel)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+        if (kind === 'node') await db.execute(`create or replace view ${quoteIdent(streamViewName(rel))} as select * from ${relationSql(rel)}`);
+      }
+    } catch {
+      cols = null;
+    }
+    this.scratchMade.set(id, cols);
+    return cols;
+  }
+}
+
+/**
+ * CDC type 1 keeps each key's sequence in a state table; seeded from the given `this`, so a late
+ * change older than a given row loses against it as it would in the warehouse.
+ */
+async function seedCdcState(db: Adapter, node: CompiledNode): Promise<void> {
+  const c = node.config;
+  if (strategyOf(c) !== 'cdc' || Number(c.scd_type ?? 1) !== 1) return;
+  const state = cdcStateRelation(node.relation);
+  if (!(await db.describe(state))) return;
+  const have = new Set(((await db.describe(node.relation)) ?? []).map((x) => x.name.toLowerCase()));
+  const seq = c.sequence_by ?? [];
+  const keys = c.unique_key ?? [];
+  if (!seq.length || !keys.length || ![...seq, ...keys].every((x) => have.has(x.toLowerCase()))) return;
+  const q = quoteIdent;
+  const seqExpr = seq.length === 1 ? q(seq[0]!) : `{${seq.map((x) => `'${x.replace(/'/g, "''")}': ${q(x)}`).join(', ')}}`;
+  await db.execute(`insert into ${relationSql(state)} select ${keys.map(q).join(', ')}, ${seqExpr}, false from ${relationSql(node.relation)}`);
+}
+
+function stripHooks(n: CompiledNode): CompiledNode {
+  return { ...n, config: { ...n.config, pre_hook: [], post_hook: [] } };
+}
+
+/** The compiler as the executor sees it, minus the model's pre/post hooks (unit tests test the SELECT and its materialization). */
+function withoutModelHooks(c: Compiler): Compiler {
+  const w = Object.create(c) as Compiler;
+  w.compileOne = (id, incremental) => {
+    const r = c.compileOne(id, incremental);
+    return r.node ? { ...r, node: stripHooks(r.node) } : r;
+  };
+  return w;
+}

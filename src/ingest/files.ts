@@ -1,0 +1,56 @@
+/**
+ * Landing-zone file discovery: DuckDB's glob() lists the files, Node's stat gives size and mtime
+ * (to the microsecond, which the ledger compares), files too young to be complete are held back,
+ * and the rest are ordered oldest first — the order micro-batches take them in.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Adapter } from '../adapter/types.js';
+import type { LandingSpec } from '../core/types.js';
+import { lit, mtimeMicros } from './sql.js';
+
+export interface LandingFile {
+  readonly abs: string;
+  /** Relative to the project root, forward slashes (what `_lake_file` and the ledger hold). */
+  readonly rel: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly mtimeUs: number;
+}
+
+export interface Discovery {
+  /** Complete files, oldest first (mtime, then path). */
+  readonly files: LandingFile[];
+  /** Files skipped because they are younger than `min_file_age`. */
+  readonly young: number;
+  readonly missingDir: boolean;
+}
+
+/** Names writers use for files in progress or metadata (Spark's rule: leading `_` or `.`). */
+const HIDDEN = /^[._]/;
+
+export async function discover(db: Adapter, root: string, spec: LandingSpec, now = Date.now()): Promise<Discovery> {
+  if (!fs.existsSync(spec.dir)) return { files: [], young: 0, missingDir: true };
+  const pattern = `${spec.dir.split(path.sep).join('/')}/${spec.files.replace(/^\.?\//, '')}`;
+  const rows = await db.query<{ file: string }>(`select file from glob(${lit(pattern)})`);
+  const files: LandingFile[] = [];
+  let young = 0;
+  for (const { file } of rows) {
+    const abs = path.resolve(file);
+    if (HIDDEN.test(path.basename(abs))) continue;
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(abs);
+    } catch {
+      continue; // removed between listing and stat
+    }
+    if (!st.isFile()) continue;
+    if (spec.minFileAgeMs > 0 && now - st.mtimeMs < spec.minFileAgeMs) {
+      young++;
+      continue;
+    }
+    files.push({ abs, rel: path.relative(root, abs).split(path.sep).join('/'), size: st.size, mtimeMs: st.mtimeMs, mtimeUs: mtimeMicros(st.mtimeMs) });
+  }
+  files.sort((a, b) => a.mtimeUs - b.mtimeUs || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return { files, young, missingDir: false };
+}

@@ -1,0 +1,95 @@
+/**
+ * Kafka envelope dedupe: a record is identified by (topic, partition, offset). Within a batch the
+ * first copy (in file order, then line) is kept; across batches, offsets the consumer already
+ * holds (`_lake.ingest_offsets`, merged ranges) are dropped. The ranges are updated in the
+ * consumer's transaction, like the ledger, so a crash neither loses nor repeats a record.
+ */
+import type { Adapter } from '../adapter/types.js';
+import { lit, qi } from './sql.js';
+
+/** Mark duplicates in the stage (`_dup`); returns how many were marked. */
+export async function markDuplicates(tx: Adapter, stage: string, consumer: string, source: string, useHeld: boolean): Promise<number> {
+  const s = qi(stage);
+  let marked = 0;
+  // Per partition, min/max/count decide cheaply: a contiguous run of offsets has no duplicates;
+  // only otherwise is the full (topic, partition, offset) grouping needed.
+  const parts = await tx.query<{ lo: number; hi: number; n: number }>(
+    `select min(_offset) as lo, max(_offset) as hi, count(*) as n from ${s} where _reason is null group by _topic, _partition`,
+  );
+  const maybe = parts.some((p) => Number(p.hi) - Number(p.lo) + 1 !== Number(p.n));
+  const [dups] = maybe
+    ? await tx.query<{ n: number }>(`select count(*)::bigint as n from (select 1 from ${s} where _reason is null group by _topic, _partition, _offset having count(*) > 1)`)
+    : [{ n: 0 }];
+  if (Number(dups?.n ?? 0) > 0) {
+    marked += await tx.execute(`update ${s} set _dup = true where rowid in (
+      select rowid from (select rowid, row_number() over (partition by _topic, _partition, _offset order by _f, _lake_line) as rn from ${s} where _reason is null) where rn > 1)`);
+  }
+  if (useHeld) {
+    const held = `(select topic, "partition", lo, hi from _lake.ingest_offsets where consumer = ${lit(consumer)} and source = ${lit(source)})`;
+    // Cheap test first: does any held range overlap this batch's offsets at all?
+    const [overlap] = await tx.query<{ n: number }>(
+      `select count(*)::bigint as n from (select _topic, _partition, min(_offset) as lo, max(_offset) as hi from ${s} where _reason is null group by all) as b
+       join ${held} as r on r.topic = b._topic and r."partition" = b._partition and b.lo <= r.hi and b.hi >= r.lo`,
+    );
+    if (Number(overlap?.n ?? 0) > 0) {
+      marked += await tx.execute(`update ${s} set _dup = true from ${held} as r
+        where ${s}._reason is null and not ${s}._dup and r.topic = ${s}._topic and r."partition" = ${s}._partition and ${s}._offset between r.lo and r.hi`);
+    }
+  }
+  return marked;
+}
+
+interface Range { topic: string; partition: number; lo: number; hi: number }
+
+/** Sorted, merged ranges: touching or overlapping ones become one. */
+export function mergeRanges(ranges: readonly Range[]): Range[] {
+  const sorted = [...ranges].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition || a.lo - b.lo || a.hi - b.hi));
+  const out: Range[] = [];
+  for (const r of sorted) {
+    const last = out[out.length - 1];
+    if (last && last.topic === r.topic && last.partition === r.partition && r.lo <= last.hi + 1) last.hi = Math.max(last.hi, r.hi);
+    else out.push({ ...r });
+  }
+  return out;
+}
+
+/** Record the offsets ingested from the stage, merging them into the consumer's ranges. */
+export async function saveOffsets(tx: Adapter, stage: string, consumer: string, source: string): Promise<void> {
+  const s = qi(stage);
+  const c = lit(consumer);
+  const src = lit(source);
+  const parts = await tx.query<{ t: string; p: number; lo: number; hi: number; n: number }>(
+    `select _topic as t, _partition as p, min(_offset) as lo, max(_offset) as hi, count(*) as n from ${s} where _reason is null and not _dup group by all`,
+  );
+  if (parts.length === 0) return;
+  // Kept records are unique per offset, so a count equal to the span means one contiguous run.
+  if (parts.every((r) => Number(r.hi) - Number(r.lo) + 1 === Number(r.n))) {
+    // The usual case: each partition's new offsets are one contiguous run; merge the few ranges here.
+    const held = await tx.query<{ topic: string; partition: number; lo: number; hi: number }>(
+      `select topic, "partition" as partition, lo, hi from _lake.ingest_offsets where consumer = ${c} and source = ${src}`,
+    );
+    const merged = mergeRanges([
+      ...held.map((r) => ({ topic: r.topic, partition: Number(r.partition), lo: Number(r.lo), hi: Number(r.hi) })),
+      ...parts.map((r) => ({ topic: r.t, partition: Number(r.p), lo: Number(r.lo), hi: Number(r.hi) })),
+    ]);
+    if (held.length) await tx.execute(`delete from _lake.ingest_offsets where consumer = ${c} and source = ${src}`);
+    for (let i = 0; i < merged.length; i += 1000) {
+      const values = merged.slice(i, i + 1000).map((r) => `(${c}, ${src}, ${lit(r.topic)}, ${r.partition}, ${r.lo}, ${r.hi})`);
+      await tx.execute(`insert into _lake.ingest_offsets values ${values.join(', ')}`);
+    }
+    return;
+  }
+  // Gaps: the runs of consecutive offsets (gaps and islands), then a merge with what is held, in SQL.
+  await tx.execute(`insert into _lake.ingest_offsets select ${c}, ${src}, _topic, _partition, min(_offset), max(_offset) from (
+      select _topic, _partition, _offset, _offset - dense_rank() over (partition by _topic, _partition order by _offset) as g from ${s} where _reason is null and not _dup
+    ) group by _topic, _partition, g`);
+  await tx.execute(`create or replace temp table __lake_offsets_merged as
+    select topic, "partition", min(lo) as lo, max(hi) as hi from (
+      select *, sum(case when prev_hi is not null and lo <= prev_hi + 1 then 0 else 1 end) over (partition by topic, "partition" order by lo, hi rows unbounded preceding) as grp from (
+        select topic, "partition", lo, hi, max(hi) over (partition by topic, "partition" order by lo, hi rows between unbounded preceding and 1 preceding) as prev_hi
+        from _lake.ingest_offsets where consumer = ${c} and source = ${src}))
+    group by topic, "partition", grp`);
+  await tx.execute(`delete from _lake.ingest_offsets where consumer = ${c} and source = ${src}`);
+  await tx.execute(`insert into _lake.ingest_offsets select ${c}, ${src}, topic, "partition", lo, hi from __lake_offsets_merged`);
+  await tx.execute(`drop table __lake_offsets_merged`);
+}

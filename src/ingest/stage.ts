@@ -1,0 +1,247 @@
+/**
+ * The JSON pipeline every format goes through: records (readers.ts) → a connection-local stage
+ * table holding, per record, its typed columns, its Kafka envelope, and why it is bad (`_reason`,
+ * NULL for a good record).
+ *
+ * Cost matters here (it is most of an ingestion's time), so the common path parses a record once:
+ * `try(from_json(line, <structure>))` with the known columns' types in the structure gives typed
+ * values directly (DuckDB's JSON casts: the rules of try_cast), and is NULL for malformed JSON —
+ * no separate json_valid pass. Everything else is computed lazily, inside CASE branches DuckDB
+ * evaluates only for the rows that reach them: a NULL typed value is looked up in the raw JSON to
+ * tell "absent or null" from "wrong type" (a bad record); `json_keys` finds keys outside the known
+ * schema (`_unknown`, for schema evolution), and the full key list is filtered only for records
+ * with more keys than non-NULL known values; a Kafka value that is a JSON string (not an object)
+ * is unwrapped and parsed a second time, for those records only.
+ */
+import type { Adapter } from '../adapter/types.js';
+import type { Column, LandingSpec } from '../core/types.js';
+import { lit, qi, listLit } from './sql.js';
+
+/** Envelope columns of `format: kafka`, in the order they appear in the source's rows. */
+export const KAFKA_COLUMNS: readonly Column[] = [
+  { name: '_key', type: 'VARCHAR' },
+  { name: '_topic', type: 'VARCHAR' },
+  { name: '_partition', type: 'INTEGER' },
+  { name: '_offset', type: 'BIGINT' },
+  { name: '_timestamp', type: 'TIMESTAMP' },
+];
+
+/** Names lake owns in a landing source's rows: payload keys with these names are ignored. */
+export function reservedNames(kafka: boolean): Set<string> {
+  const out = new Set(['_lake_file', '_lake_line', '_lake_batch', '_rescued_data']);
+  if (kafka) for (const c of KAFKA_COLUMNS) out.add(c.name);
+  return out;
+}
+
+const MAP = lit(JSON.stringify('MAP(VARCHAR, JSON)'));
+
+/** A JSON pointer (`/key`) that addresses one top-level key, whatever characters it holds. */
+function pointer(key: string): string {
+  return `/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
+}
+
+/** `{"a": "BIGINT", ...}`; a placeholder field when nothing is known (from_json needs one). */
+function typedStructure(known: readonly Column[]): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const c of known) o[c.name] = c.type;
+  if (known.length === 0) o.__lake_nothing_known__ = 'VARCHAR';
+  return o;
+}
+
+const OBJ = `(_pre_reason is null and case when starts_with(line, '{') then true else starts_with(ltrim(line), '{') end)`;
+const SHAPE = `case when json_valid(line) then 'not a JSON object' else 'malformed JSON' end`;
+
+/** The SQL pieces that differ between Kafka envelopes and plain records. */
+interface Chain {
+  /** CTEs from `rec` to `pay`, which has `_x` (typed struct), `_k` (key list or NULL), `_pok`, `_tomb`. */
+  readonly ctes: string;
+  /** Expression for the payload's JSON text (used lazily: unknown keys, inference). */
+  readonly praw: string;
+  /** Expression for the raw JSON value at a pointer into the payload (used lazily: type errors). */
+  at(ptr: string): string;
+  /** Reason branches for records that are not usable payloads. */
+  readonly shapeChecks: string;
+  /** Extra stage columns (the envelope). */
+  readonly extra: string;
+}
+
+function chain(recordsSql: string, known: readonly Column[], kafka: boolean, keys: boolean): Chain {
+  const typed = typedStructure(known);
+  const rec = `rec as (\n${recordsSql}\n), obj as (select *, ${OBJ} as _obj from rec)`;
+  if (!kafka) {
+    return {
+      ctes: `${rec},
+pay as (select *, _x is not null as _pok, false as _tomb, ${keys ? 'case when _x is not null then json_keys(line) end' : 'null::varchar[]'} as _k
+  from (select *, case when _obj then try(from_json(line, ${lit(JSON.stringify(typed))})) end as _x from obj))`,
+      praw: 'line',
+      at: (ptr) => `json_extract(line, ${lit(ptr)})`,
+      shapeChecks: `when not _obj or _x is null then ${SHAPE}`,
+      extra: '',
+    };
+  }
+  // key and timestamp as VARCHAR: a JSON string comes unquoted, anything else as its JSON text.
+  const env = lit(JSON.stringify({ key: 'VARCHAR', value: typed, topic: 'VARCHAR', partition: 'INTEGER', offset: 'BIGINT', timestamp: 'VARCHAR' }));
+  // _vt: 'object' (an object with keys: the fast path), else the JSON type of the value, looked up
+  // only then ('OBJECT' for {}, 'VARCHAR' for a string that may hold an object, 'NULL' for a tombstone).
+  const ok = `(json_valid(_inner) and starts_with(ltrim(_inner), '{'))`;
+  return {
+    ctes: `${rec},
+env as (select *, case when _obj then try(from_json(line, ${env})) end as _e from obj),
+kind as (select *, case when _e is null then null
+    when len(k0) > 0 then 'object' else coalesce(json_type(line, '$.value'), 'NULL') end as _vt
+  from (select *, case when _e is not null then json_keys(line, '$.value') end as k0 from env)),
+inner_ as (select *, case when _vt = 'VARCHAR' then line->>'$.value' end as _inner from kind),
+pay as (select *,
+    case when _vt = 'VARCHAR' then ${ok} else _vt in ('object', 'OBJECT', 'NULL') end as _pok,
+    coalesce(_vt = 'NULL', false) as _tomb,
+    case when _vt = 'VARCHAR' then (case when ${ok} then from_json(_inner, ${lit(JSON.stringify(typed))}) end) else _e.value end as _x,
+    ${keys ? `case when _vt = 'VARCHAR' then (case when ${ok} then json_keys(_inner) end) else k0 end` : 'null::varchar[]'} as _k
+  from inner_)`,
+    praw: `(case when _vt = 'VARCHAR' then _inner else json_extract(line, '$.value')::varchar end)`,
+    at: (ptr) => `(case when _vt = 'VARCHAR' then json_extract(_inner, ${lit(ptr)}) else json_extract(line, ${lit(`/value${ptr}`)}) end)`,
+    shapeChecks: `when not _obj or _e is null then ${SHAPE}
+    when _e.topic is null or _e.partition is null or _e.offset is null then 'Kafka envelope without topic, partition or offset'
+    when not _pok then 'Kafka value is not a JSON object'`,
+    // Kafka timestamps are epoch milliseconds; an ISO string is accepted too.
+    extra: `, _e.key as _key, _e.topic as _topic, _e.partition as _partition, _e.offset as _offset,
+       case when try_cast(_e.timestamp as double) is not null then epoch_ms(try_cast(_e.timestamp as double)::bigint)
+            else try_cast(_e.timestamp as timestamp) end as _timestamp, false as _dup`,
+  };
+}
+
+export interface StageOptions {
+  readonly name: string;
+  readonly recordsSql: string;
+  readonly spec: LandingSpec;
+  /** Columns already known (declared, held by the consumer, or inferred). */
+  readonly known: readonly Column[];
+  /** Collect keys outside `known` (not needed when schema_evolution is none). */
+  readonly detectUnknown: boolean;
+  readonly rescue: boolean;
+}
+
+/** Create the stage table (see the module comment). */
+export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
+  const kafka = o.spec.format === 'kafka';
+  const known = o.known;
+  const reserved = reservedNames(kafka);
+  const c = chain(o.recordsSql, known, kafka, o.detectUnknown);
+  const knownLower = listLit([...known.map((k) => k.name.toLowerCase()), ...reserved]);
+  // Each non-NULL known value stands for one key: a record with no more keys than that has no unknown key.
+  const nonNull = known.length ? known.map((k) => `(_x.${qi(k.name)} is not null)::integer`).join(' + ') : '0';
+  const unknown = o.detectUnknown
+    ? `case when _k is null or len(_k) = ${nonNull} then null else list_filter(_k, lambda k: not list_contains(${knownLower}, lower(k))) end`
+    : 'null::varchar[]';
+  const typeChecks = known.map((k) => {
+    const raw = c.at(pointer(k.name));
+    return `when _x.${qi(k.name)} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
+      then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}`;
+  }).join('\n    ');
+  const reason = `case
+    when _pre_reason is not null then _pre_reason
+    ${c.shapeChecks}
+    ${typeChecks}
+  end`;
+  const cols = known.map((k) => `, _x.${qi(k.name)} as ${qi(k.name)}`).join('');
+  const sql = `create or replace temp table ${qi(o.name)} as
+with ${c.ctes},
+judged as (select *, ${reason} as _reason, ${unknown} as _unk from pay)
+select _f, _lake_line${cols}${o.rescue ? ', null::json as _rescued_data' : ''}${c.extra},
+  _reason,
+  case when _reason is not null or len(_unk) > 0 then coalesce(_pre_raw, line) end as _raw,
+  case when _reason is null and len(_unk) > 0 then from_json(${c.praw}, ${MAP}) end as _payload,
+  case when _reason is null and len(_unk) > 0 then _unk end as _unknown
+from judged`;
+  await tx.execute(sql);
+}
+
+/** A key outside the known schema, with the record that first carried it. */
+export interface UnknownKey {
+  readonly key: string;
+  readonly f: number;
+  readonly line: number;
+}
+
+export async function unknownKeys(tx: Adapter, stage: string): Promise<UnknownKey[]> {
+  const rows = await tx.query<{ k: string; f: number; l: number }>(
+    `select k, min(struct_pack(f := _f, l := _lake_line, p := pos)).f as f, min(struct_pack(f := _f, l := _lake_line, p := pos)).l as l
+     from (select _f, _lake_line, unnest(_unknown) as k, generate_subscripts(_unknown, 1) as pos from ${qi(stage)} where _unknown is not null)
+     group by k order by min(struct_pack(f := _f, l := _lake_line, p := pos))`,
+  );
+  return rows.map((r) => ({ key: r.k, f: Number(r.f), line: Number(r.l) }));
+}
+
+/** SQL type for the JSON types a key's values had. */
+export function typeOfJsonTypes(types: readonly string[]): string {
+  const s = new Set(types.filter((t) => t && t !== 'NULL'));
+  const all = (ok: string[]) => [...s].every((t) => ok.includes(t));
+  if (s.size === 0) return 'VARCHAR';
+  if (all(['UBIGINT', 'BIGINT'])) return 'BIGINT';
+  if (all(['UBIGINT', 'BIGINT', 'DOUBLE'])) return 'DOUBLE';
+  if (all(['BOOLEAN'])) return 'BOOLEAN';
+  if (all(['VARCHAR'])) return 'VARCHAR';
+  if (s.has('OBJECT') || s.has('ARRAY')) return 'JSON';
+  return 'VARCHAR';
+}
+
+/**
+ * Columns of a batch read with nothing known yet (a consumer's first read without declared
+ * columns): every top-level key, typed from its JSON values, in order of first appearance.
+ */
+export async function inferJsonColumns(tx: Adapter, recordsSql: string, kafka: boolean): Promise<Column[]> {
+  const reserved = reservedNames(kafka);
+  const c = chain(recordsSql, [], kafka, false);
+  const rows = await tx.query<{ k: string; types: string[] }>(
+    `with ${c.ctes},
+     maps as (select _f, _lake_line, from_json(${c.praw}, ${MAP}) as m from pay where _pok and not _tomb),
+     kv as (select _f, _lake_line, unnest(map_keys(m)) as k, unnest(map_values(m)) as v, generate_subscripts(map_keys(m), 1) as pos from maps where m is not null)
+     select k, list(distinct json_type(v)) as types from kv
+     group by k order by min(struct_pack(f := _f, l := _lake_line, p := pos))`,
+  );
+  const out: Column[] = [];
+  const seen = new Set<string>();
+  for (const r of rows) {
+    const lower = r.k.toLowerCase();
+    if (reserved.has(lower) || seen.has(lower)) continue;
+    seen.add(lower);
+    out.push({ name: r.k, type: typeOfJsonTypes(r.types) });
+  }
+  return out;
+}
+
+/** A typed value from a MAP(VARCHAR, JSON) of a payload (DuckDB's JSON casts, like try_cast). */
+export function typedFrom(map: string, c: Column): string {
+  const v = `${map}[${lit(c.name)}]`;
+  const t = c.type.trim().toUpperCase();
+  if (t === 'JSON') return v;
+  if (t === 'VARCHAR' || t === 'TEXT' || t === 'STRING') return `(${v}->>'$')`;
+  return `try_cast(${v} as ${c.type})`;
+}
+
+/** Types of new keys from their JSON values in the stage. */
+export async function inferNewKeyTypes(tx: Adapter, stage: string, keys: readonly string[]): Promise<Map<string, string>> {
+  const rows = await tx.query<{ k: string; types: string[] }>(
+    `select k, list(distinct json_type(_payload[k])) as types
+     from (select unnest(_unknown) as k, _payload from ${qi(stage)} where _unknown is not null)
+     where list_contains(${listLit(keys)}, k) group by k`,
+  );
+  return new Map(rows.map((r) => [r.k, typeOfJsonTypes(r.types)]));
+}
+
+/** Add new keys as stage columns, typed; records whose value does not fit become bad. */
+export async function addColumns(tx: Adapter, stage: string, columns: readonly Column[]): Promise<void> {
+  const s = qi(stage);
+  for (const c of columns) {
+    const v = `_payload[${lit(c.name)}]`;
+    await tx.execute(`alter table ${s} add column ${qi(c.name)} ${c.type}`);
+    await tx.execute(`update ${s} set ${qi(c.name)} = ${typedFrom('_payload', c)} where _unknown is not null and list_contains(_unknown, ${lit(c.name)})`);
+    await tx.execute(`update ${s} set _reason = ${lit(`column ${c.name}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${c.type}`)}
+      where _reason is null and _unknown is not null and list_contains(_unknown, ${lit(c.name)}) and ${qi(c.name)} is null and ${v} is not null and json_type(${v}) <> 'NULL'`);
+  }
+}
+
+/** rescue: unknown keys of each record go to `_rescued_data` as a JSON object. */
+export async function rescue(tx: Adapter, stage: string): Promise<void> {
+  await tx.execute(`update ${qi(stage)} set _rescued_data = to_json(map_from_entries(list_filter(map_entries(_payload), lambda e: list_contains(_unknown, e.key))))
+    where _reason is null and _unknown is not null and len(_unknown) > 0`);
+}

@@ -1,0 +1,68 @@
+/**
+ * Which project files the watch cares about and what kind each one is. Editors leave swap files,
+ * backups and temp files beside the real ones; anything that is not a model, macro, seed, YAML or
+ * project file is ignored here so it never triggers a rebuild.
+ */
+import * as path from 'node:path';
+import type { ProjectPaths } from '../core/types.js';
+
+/** What a changed file is, which decides how far a change reaches. */
+export type FileKind = 'project' | 'model' | 'seed' | 'macro' | 'test' | 'yaml';
+
+/** One file that changed on disk, as the watch saw it after debouncing. */
+export interface FileChange {
+  /** Relative to the project root, forward slashes. */
+  readonly path: string;
+  readonly kind: FileKind;
+  /** The file is gone (deleted or renamed away) when the change is handled. */
+  readonly deleted: boolean;
+}
+
+/** Files at the project root that change the whole project. */
+export const PROJECT_FILES: readonly string[] = ['project.yml', 'dbt_project.yml', 'profiles.yml'];
+
+const YAML = /\.ya?ml$/;
+
+function under(rel: string, dirs: readonly string[]): boolean {
+  return dirs.some((d) => {
+    const dir = d.replace(/^\.\//, '').replace(/\/+$/, '');
+    return dir === '' || dir === '.' || rel.startsWith(`${dir}/`);
+  });
+}
+
+/** The kind of `rel` (relative, forward slashes), or undefined when the watch ignores it. */
+export function classify(rel: string, paths: ProjectPaths): FileKind | undefined {
+  if (PROJECT_FILES.includes(rel)) return 'project';
+  const base = rel.slice(rel.lastIndexOf('/') + 1);
+  if (base.startsWith('.') || rel.split('/').some((seg) => seg === 'node_modules' || seg.startsWith('.'))) return undefined;
+  const target = paths.target.replace(/^\.\//, '').replace(/\/+$/, '');
+  if (target && (rel === target || rel.startsWith(`${target}/`))) return undefined;
+  if (under(rel, paths.models)) {
+    if (rel.endsWith('.sql')) return 'model';
+    if (YAML.test(rel)) return 'yaml';
+  }
+  if (under(rel, paths.seeds)) {
+    if (rel.endsWith('.csv')) return 'seed';
+    if (YAML.test(rel)) return 'yaml';
+  }
+  if (under(rel, paths.macros)) {
+    if (/\.(sql|jinja|njk)$/.test(rel)) return 'macro';
+    if (YAML.test(rel)) return 'yaml';
+  }
+  if (under(rel, paths.tests)) {
+    if (rel.endsWith('.sql')) return 'test';
+    if (YAML.test(rel)) return 'yaml';
+  }
+  return undefined;
+}
+
+/** Absolute paths to hand to the file watcher: the project files and every project folder. */
+export function watchTargets(root: string, paths: ProjectPaths): string[] {
+  const dirs = [...paths.models, ...paths.seeds, ...paths.macros, ...paths.tests].map((d) => path.resolve(root, d));
+  return [...new Set([...PROJECT_FILES.map((f) => path.join(root, f)), ...dirs])];
+}
+
+/** `root`-relative, forward-slash form of an absolute path. */
+export function relPath(root: string, abs: string): string {
+  return path.relative(root, abs).split(path.sep).join('/');
+}

@@ -1,0 +1,543 @@
+/**
+ * The authoring loop behind `lake watch`. It keeps three things for the whole session: the last
+ * compiled project that compiled, one open database, and the fingerprint of every node as last
+ * built. A debounced batch of file changes goes through one cycle:
+ *
+ *   classify files → recompile (ProjectCompiler) → drop relations whose model is gone →
+ *   plan (plan.ts: changed nodes; the graph adds descendants; the selection filters) →
+ *   Session.run on the open database → SQL errors located in the model file → preview, tests.
+ *
+ * Nothing a user can do to a file ends the loop: a project that does not compile prints its
+ * diagnostics and the loop waits for the next save (changes are carried over until one compiles);
+ * a model that fails prints its error and the rest goes on. Cycles never overlap: changes that
+ * arrive during one are handled right after it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Adapter, Row } from '../adapter/types.js';
+import type { NodeId, ProjectPaths } from '../core/types.js';
+import { relationId, relationSql } from '../core/types.js';
+import { LakeError, type Diagnostic } from '../errors/index.js';
+import type { NodeResult, Reporter, RunSummary } from '../reporter/types.js';
+import type { RunExtension, Session, SessionOptions } from '../app/session.js';
+import { readSettings } from '../project/settings.js';
+import { openDatabase, type OpenDatabase } from '../executor/open.js';
+import { existingRelation } from '../executor/run-node.js';
+import { classify, relPath, watchTargets, type FileChange } from './files.js';
+import { FileWatcher } from './file-watcher.js';
+import { ReloadingCompiler, type ProjectCompiler } from './project-compiler.js';
+import { directlyAffected, fingerprints, removedRelations, type ProjectView, type Removed } from './plan.js';
+import { sqlErrorDiagnostic } from './sql-error.js';
+import { LandingPoller } from './landing.js';
+
+/**
+ * The tests of the nodes a cycle rebuilds, as an extension of its run (`lake watch --test` passes
+ * dq's QualityRun in build mode: data tests right after their model, unit tests before it).
+ */
+export type TestPlanner = (session: Session, ids: readonly NodeId[], reporter: Reporter) => RunExtension;
+
+export interface WatchOptions extends SessionOptions {
+  readonly select?: readonly string[];
+  readonly exclude?: readonly string[];
+  /** Show the first N rows of each changed model after it is rebuilt. */
+  readonly preview?: number;
+  /** Run the tests of rebuilt models with each rebuild. */
+  readonly tests?: TestPlanner;
+  /** Also poll the landing folders of sources and build the models that read new files. */
+  readonly landing?: boolean;
+  /** Quiet time that ends a burst of writes (default 10 ms). */
+  readonly debounceMs?: number;
+  /**
+   * How long a file found missing or empty is given to reappear or fill before the watch takes
+   * it as deleted or empty (default 100 ms, as chokidar's atomic-write handling).
+   */
+  readonly graceMs?: number;
+  /** Longest a burst is held (default 300 ms). */
+  readonly maxWaitMs?: number;
+  /** Landing-folder poll interval (default 1000 ms). */
+  readonly landingPollMs?: number;
+  /**
+   * Rebuild models reached by a file change from scratch (default true): after an edit an
+   * incremental model must show the new SQL over all its rows, not only over new ones. Builds
+   * caused by new landing files stay incremental either way.
+   */
+  readonly fullRefresh?: boolean;
+  /** Build the whole selection when the watch starts (default true). */
+  readonly initialBuild?: boolean;
+  /** How the project is recompiled after a change (default: reload and recompile everything). */
+  readonly compiler?: ProjectCompiler;
+  /** Turns preview rows into text (the CLI's table); JSON lines otherwise. */
+  readonly formatRows?: (rows: readonly Row[]) => string;
+}
+
+/** What one cycle did (for tests, the benchmark and JSON output). */
+export interface CycleReport {
+  readonly files: readonly FileChange[];
+  /** Sources whose landing folders had new files. */
+  readonly landing: readonly NodeId[];
+  /** The project compiled. */
+  readonly compiled: boolean;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly results: readonly NodeResult[];
+  readonly dropped: readonly Removed[];
+  /** Files or nodes whose errors are gone. */
+  readonly fixed: readonly string[];
+  readonly compileMs: number;
+  readonly totalMs: number;
+}
+
+const viewOf = (s: Session): ProjectView => ({ compiled: s.compiled, macroIndex: s.compiler.engine.macroIndex });
+
+/** JSON-safe copy of preview rows (HUGEINTs come back as bigint). */
+function plainRows(rows: readonly Row[]): Row[] {
+  return rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'bigint' ? v.toString() : v])));
+}
+
+/**
+ * dq prints a table of every test; in a loop that repeats on each save, a run where every test
+ * passed gets one line instead (the table still comes when something fails or warns).
+ */
+class QuietPassingTests implements Reporter {
+  constructor(private readonly r: Reporter) {}
+  diagnostics(list: readonly Diagnostic[]): void { this.r.diagnostics(list); }
+  runStart(command: string, nodes: number, target: string): void { this.r.runStart(command, nodes, target); }
+  nodeStart(id: string, index: number, total: number): void { this.r.nodeStart(id, index, total); }
+  nodeEnd(result: NodeResult, index: number, total: number): void { this.r.nodeEnd(result, index, total); }
+  runEnd(summary: RunSummary): void { this.r.runEnd(summary); }
+  info(text: string): void { this.r.info(text); }
+  error(text: string): void { this.r.error(text); }
+  record(kind: string, data: Readonly<Record<string, unknown>>, text?: string): void {
+    const n = (k: string) => (typeof data[k] === 'number' ? (data[k] as number) : 0);
+    if (kind === 'test_summary' && text !== undefined && n('tests') > 0 && n('fail') + n('error') + n('warn') === 0) {
+      text = `tests: ${n('pass')} passed${n('skipped') ? `, ${n('skipped')} skipped` : ''}`;
+    }
+    this.r.record(kind, data, text);
+  }
+}
+
+export class Watch {
+  private session: Session | undefined;
+  private opened: OpenDatabase | undefined;
+  private dbPath = '';
+  private paths: ProjectPaths;
+  private watcher: FileWatcher | undefined;
+  private poller: LandingPoller | undefined;
+  private readonly compiler: ProjectCompiler;
+  /** Fingerprint of each node when it was last built (attempted) in this database. */
+  private readonly built = new Map<NodeId, string>();
+  private readonly failing = new Set<NodeId>();
+  private errorFiles = new Set<string>();
+  private broken = false;
+  /** Changes not applied yet because the project did not compile. */
+  private carried: FileChange[] = [];
+  /** Relations dropped while the project did not compile (not to be announced twice). */
+  private readonly droppedEarly = new Set<string>();
+  private readonly pendingPaths = new Set<string>();
+  /** Size, mtime and inode of each file when last handled. */
+  private readonly seen = new Map<string, string>();
+  /** Files found missing or empty, waiting out the grace period ('expired': take them as they are). */
+  private readonly held = new Map<string, 'waiting' | 'expired'>();
+  private readonly pendingSources = new Set<NodeId>();
+  private busy: Promise<void> | undefined;
+  private starting: Promise<void> | undefined;
+  private stopped: Promise<void> | undefined;
+  private stopping = false;
+  /** Cycles wait for the initial build: one run at a time on the database. */
+  private ready = false;
+  private readonly listeners = new Set<(r: CycleReport) => void>();
+
+  constructor(private readonly reporter: Reporter, private readonly o: WatchOptions) {
+    this.compiler = o.compiler ?? new ReloadingCompiler(o);
+    this.paths = { models: [], seeds: [], macros: [], tests: [], target: 'target' };
+  }
+
+  /** The database the watch holds open (undefined before start and after stop). */
+  get db(): Adapter | undefined {
+    return this.opened?.db;
+  }
+
+  /** The last session that compiled. */
+  get current(): Session | undefined {
+    return this.session;
+  }
+
+  /** Called after every cycle; returns a function that unsubscribes. */
+  onCycle(fn: (r: CycleReport) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Load, open the database, build the selection, then watch. Throws LakeError (exit 2) only for
+   * what a save cannot fix: an unreadable project.yml, a bad selector, a locked database.
+   */
+  async start(): Promise<void> {
+    this.starting = this.begin();
+    await this.starting;
+  }
+
+  private async begin(): Promise<void> {
+    const root = this.o.projectDir;
+    const settings = readSettings(root, this.o);
+    this.paths = settings.paths;
+    this.dbPath = settings.target.path;
+    const targetDir = path.resolve(root, settings.paths.target);
+    this.watcher = await FileWatcher.start({
+      targets: watchTargets(root, settings.paths),
+      debounceMs: this.o.debounceMs ?? 10,
+      maxWaitMs: this.o.maxWaitMs ?? 300,
+      ignored: (p) => {
+        if (p === targetDir || p.startsWith(`${targetDir}${path.sep}`)) return true;
+        return path.relative(root, p).split(path.sep).some((seg) => seg === 'node_modules' || (seg.startsWith('.') && seg !== '..' && seg !== '.'));
+      },
+      onBatch: (paths) => {
+        for (const p of paths) this.pendingPaths.add(p);
+        this.kick();
+      },
+      onError: (e) => this.reporter.error(`watch: ${e.message}`),
+    });
+    try {
+      try {
+        this.session = this.compiler.load();
+        this.reportWarnings(this.session.warnings);
+        // A selector that matches nothing is a typo on the command line: say so now, not on every save.
+        this.session.select(this.selection());
+      } catch (e) {
+        if (!(e instanceof LakeError) || e.phase === 'usage') throw e;
+        this.compileFailed(e.diagnostics);
+      }
+      this.opened = await openDatabase(this.dbPath, 'watch');
+      if (this.o.landing) {
+        this.poller = new LandingPoller(this.o.landingPollMs ?? 1000, (ids) => {
+          for (const id of ids) this.pendingSources.add(id);
+          this.kick();
+        });
+        if (this.session) this.poller.setSources(this.session.project.sources.values());
+        this.poller.start();
+      }
+      if (this.session && this.o.initialBuild !== false) {
+        const s = this.session;
+        const ids = this.inSelection(s, s.dag.topoOrder());
+        await this.build(s, ids, new Set(), 'missing');
+      } else if (this.session) {
+        for (const [id, fp] of fingerprints(this.session.compiled)) this.built.set(id, fp);
+      }
+    } catch (e) {
+      this.stopping = true;
+      await this.shutdown();
+      throw e;
+    }
+    if (this.stopping) return;
+    this.ready = true;
+    const folders = new Set([...this.paths.models, ...this.paths.macros, ...this.paths.seeds]).size;
+    this.reporter.record('watch_ready', { folders, landing_sources: this.poller?.count ?? 0 },
+      `watching ${folders} folder${folders === 1 ? '' : 's'} and project.yml${this.poller?.count ? ` and ${this.poller.count} landing folder${this.poller.count === 1 ? '' : 's'}` : ''} (Ctrl-C to stop)`);
+    // Saves made during the initial build.
+    this.kick();
+  }
+
+  /** Stop watching, let a running rebuild finish its current nodes, close the database. */
+  stop(): Promise<void> {
+    this.stopped ??= this.halt();
+    return this.stopped;
+  }
+
+  private async halt(): Promise<void> {
+    this.stopping = true;
+    // The initial build checks `stopping` between models; let it end before the database closes.
+    await this.starting?.catch(() => undefined);
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.poller?.stop();
+    await this.watcher?.close();
+    this.watcher = undefined;
+    await this.busy;
+    const opened = this.opened;
+    this.opened = undefined;
+    await opened?.release();
+  }
+
+  private selection(): { select?: readonly string[]; exclude?: readonly string[] } {
+    return { select: this.o.select, exclude: this.o.exclude };
+  }
+
+  private kick(): void {
+    if (this.busy || this.stopping || !this.ready) return;
+    this.busy = this.drain().finally(() => { this.busy = undefined; });
+  }
+
+  private async drain(): Promise<void> {
+    while (!this.stopping && (this.pendingPaths.size || this.pendingSources.size)) {
+      const paths = [...this.pendingPaths];
+      const sources = [...this.pendingSources];
+      this.pendingPaths.clear();
+      this.pendingSources.clear();
+      try {
+        await this.cycle(paths, sources);
+      } catch (e) {
+        // Nothing ends the user's session, not even a bug of ours: say what happened and go on.
+        if (e instanceof LakeError) this.reporter.diagnostics(e.diagnostics);
+        else this.reporter.error(`watch: internal error: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private async cycle(absPaths: readonly string[], sources: readonly NodeId[]): Promise<void> {
+    const t0 = performance.now();
+    const root = this.o.projectDir;
+    const fresh: FileChange[] = [];
+    for (const abs of absPaths) {
+      const rel = relPath(root, abs);
+      const kind = classify(rel, this.paths);
+      if (!kind) continue;
+      const st = fs.statSync(abs, { throwIfNoEntry: false });
+      if (!st || st.size === 0) {
+        // A save caught halfway looks like this: a safe-write's rename dance leaves the file missing
+        // for a moment, a truncate-then-write leaves it empty. Look again after a grace period.
+        const held = this.held.get(rel);
+        if (held !== 'expired') {
+          if (held === undefined) this.holdBack(rel, abs);
+          continue;
+        }
+      }
+      this.held.delete(rel);
+      // The same write reported twice (raw event, then chokidar's) is handled once.
+      const sig = st ? `${st.size}:${st.mtimeMs}:${st.ino}` : 'deleted';
+      if (this.seen.get(rel) === sig) continue;
+      this.seen.set(rel, sig);
+      fresh.push({ path: rel, kind, deleted: !st });
+    }
+    if (fresh.length === 0 && sources.length === 0) return;
+    if (fresh.length) {
+      const text = fresh.map((f) => (f.deleted ? `${f.path} (deleted)` : f.path)).join(', ');
+      this.reporter.record('watch_change', { files: fresh.map((f) => ({ path: f.path, kind: f.kind, deleted: f.deleted })) }, `\nchanged: ${text}`);
+    }
+    if (sources.length) this.reporter.record('watch_landing', { sources }, `\nnew landing files: ${sources.map((s) => s.replace(/^source:/, '')).join(', ')}`);
+    const byPath = new Map<string, FileChange>();
+    for (const c of [...this.carried, ...fresh]) byPath.set(c.path, c);
+    const changes = [...byPath.values()];
+
+    const tc = performance.now();
+    let next: Session | undefined;
+    let failure: readonly Diagnostic[] = [];
+    try {
+      next = this.compiler.update(this.session, changes);
+    } catch (e) {
+      if (!(e instanceof LakeError)) throw e;
+      failure = e.diagnostics;
+    }
+    const compileMs = performance.now() - tc;
+    const prev = this.session;
+    const deleted = new Set(changes.filter((c) => c.deleted).map((c) => c.path));
+    const report = (r: Partial<CycleReport>) => {
+      const full: CycleReport = { files: fresh, landing: sources, compiled: !!next, diagnostics: failure, results: [], dropped: [], fixed: [], compileMs, totalMs: performance.now() - t0, ...r };
+      this.reporter.record('watch_cycle', { files: full.files.length, compiled: full.compiled, rebuilt: full.results.length, compile_ms: Math.round(compileMs), total_ms: Math.round(full.totalMs) });
+      for (const l of this.listeners) l(full);
+    };
+
+    if (!next) {
+      this.carried = changes;
+      this.compileFailed(failure);
+      // A deleted model's relation goes now, even though something else does not compile.
+      const dropped = prev ? await this.drop(removedRelations(viewOf(prev), undefined, deleted).filter((r) => !this.droppedEarly.has(relationId(r.relation))), deleted) : [];
+      for (const d of dropped) this.droppedEarly.add(relationId(d.relation));
+      report({ dropped });
+      return;
+    }
+
+    const fixed: string[] = [];
+    if (this.broken) {
+      fixed.push(...this.errorFiles);
+      this.reporter.record('fixed', { files: [...this.errorFiles] }, `fixed${this.errorFiles.size ? `: ${[...this.errorFiles].join(', ')}` : ''}`);
+      this.broken = false;
+      this.errorFiles.clear();
+    }
+    this.carried = [];
+    const touched = new Set(changes.map((c) => c.path));
+    this.reportWarnings(next.warnings.filter((d) => !d.file || touched.has(d.file) || changes.some((c) => c.kind === 'project')));
+
+    // project.yml may move folders or the database.
+    if (changes.some((c) => c.kind === 'project')) {
+      this.paths = next.project.paths;
+      this.watcher?.setTargets(watchTargets(root, next.project.paths));
+      if (next.project.target.path !== this.dbPath) {
+        this.reporter.info(`target database is now ${next.project.target.path}`);
+        await this.opened?.release();
+        this.opened = undefined;
+        this.dbPath = next.project.target.path;
+        this.built.clear();
+      }
+    }
+
+    const removed = prev ? removedRelations(viewOf(prev), viewOf(next), deleted).filter((r) => !this.droppedEarly.has(relationId(r.relation))) : [];
+    const dropped = await this.drop(removed, deleted);
+    this.droppedEarly.clear();
+    for (const r of removed) this.built.delete(r.id);
+
+    const direct = directlyAffected(prev ? viewOf(prev) : undefined, viewOf(next), changes, this.built);
+    const landed = new Set<NodeId>();
+    for (const src of sources) {
+      for (const n of next.compiled.nodes.values()) if (n.landingReads.includes(src)) landed.add(n.id);
+    }
+    this.session = next;
+    this.poller?.setSources(next.project.sources.values());
+
+    const reach = (start: ReadonlySet<NodeId>) => new Set([...start, ...next.dag.descendants([...start].filter((id) => next.dag.has(id)))]);
+    let fileIds: NodeId[] = [];
+    let landingIds: NodeId[] = [];
+    try {
+      const order = next.dag.topoOrder();
+      const fromFiles = reach(direct);
+      const fromLanding = reach(landed);
+      fileIds = this.inSelection(next, order.filter((id) => fromFiles.has(id)));
+      landingIds = this.inSelection(next, order.filter((id) => fromLanding.has(id) && !fromFiles.has(id)));
+    } catch (e) {
+      if (!(e instanceof LakeError)) throw e;
+      this.reporter.diagnostics(e.diagnostics);
+    }
+    if (fileIds.length === 0 && landingIds.length === 0) {
+      this.reporter.record('watch_idle', {}, 'nothing in the selection to rebuild');
+      report({ dropped, fixed });
+      return;
+    }
+    const results: NodeResult[] = [];
+    if (fileIds.length) {
+      // A seed built before is here because it changed: reload it. Seeds never built load if missing.
+      const reload = fileIds.some((id) => next.project.seeds.has(id) && this.built.has(id));
+      // New SQL over all rows: an incremental model rebuilt incrementally would show its old rows.
+      const out = await this.build(next, fileIds, direct, reload ? 'all' : 'missing', this.o.fullRefresh !== false);
+      results.push(...out.results);
+      fixed.push(...out.fixed);
+    }
+    if (landingIds.length) {
+      // New files are new rows: the incremental path is the point.
+      const out = await this.build(next, landingIds, landed, 'missing', false);
+      results.push(...out.results);
+      fixed.push(...out.fixed);
+    }
+    report({ dropped, fixed, results });
+  }
+
+  private holdBack(rel: string, abs: string): void {
+    this.held.set(rel, 'waiting');
+    setTimeout(() => {
+      if (this.held.get(rel) !== 'waiting') return;
+      this.held.set(rel, 'expired');
+      this.pendingPaths.add(abs);
+      this.kick();
+    }, this.o.graceMs ?? 100).unref();
+  }
+
+  /** `ids` that are models or seeds within the user's selection, in the given order. */
+  private inSelection(s: Session, ids: readonly NodeId[]): NodeId[] {
+    const chosen = new Set(s.select(this.selection()));
+    return ids.filter((id) => chosen.has(id) && (s.compiled.nodes.has(id) || s.project.seeds.has(id)));
+  }
+
+  private compileFailed(diagnostics: readonly Diagnostic[]): void {
+    this.broken = true;
+    this.reporter.diagnostics(diagnostics);
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    this.errorFiles = new Set(errors.map((d) => d.file).filter((f): f is string => !!f));
+    this.reporter.record('watch_waiting', { errors: errors.length }, `${errors.length} error${errors.length === 1 ? '' : 's'}; still watching — save a fix to rebuild`);
+  }
+
+  private reportWarnings(list: readonly Diagnostic[]): void {
+    if (list.length) this.reporter.diagnostics(list);
+  }
+
+  /** Drop relations whose model or seed is gone, saying so first. */
+  private async drop(removed: readonly Removed[], deleted: ReadonlySet<string>): Promise<Removed[]> {
+    const db = this.opened?.db;
+    if (!db) return [];
+    const done: Removed[] = [];
+    for (const r of removed) {
+      const existing = await existingRelation(db, r.relation);
+      if (!existing) continue;
+      const why = deleted.has(r.path) ? `${r.path} was deleted` : `${r.path} no longer builds it`;
+      this.reporter.record('drop', { id: r.id, relation: relationId(r.relation), kind: existing.kind, path: r.path }, `${why}: dropping ${existing.kind} ${relationId(r.relation)}`);
+      try {
+        await db.execute(`drop ${existing.kind} if exists ${relationSql(r.relation)}`);
+        done.push(r);
+      } catch (e) {
+        this.reporter.diagnostics([{ code: 'LAKE-X051', severity: 'error', message: `could not drop ${relationId(r.relation)}: ${(e as Error).message.split('\n')[0]}`, file: r.path, hint: `drop it by hand: drop ${existing.kind} ${relationSql(r.relation)}` }]);
+      }
+    }
+    return done;
+  }
+
+  /**
+   * Build `ids` (in order) on the open database. `changed` are the nodes changed directly (for
+   * --preview); seeds load when missing ('missing') or always ('all'); `fullRefresh` rebuilds
+   * incremental models from scratch.
+   */
+  private async build(s: Session, ids: readonly NodeId[], changed: ReadonlySet<NodeId>, seeds: 'missing' | 'all', fullRefresh = false): Promise<{ results: NodeResult[]; fixed: string[] }> {
+    if (!this.opened) {
+      // The target moved (project.yml) and its database could not be opened last time: try again.
+      try {
+        this.opened = await openDatabase(this.dbPath, 'watch');
+      } catch (e) {
+        if (!(e instanceof LakeError)) throw e;
+        this.reporter.diagnostics(e.diagnostics);
+        return { results: [], fixed: [] };
+      }
+    }
+    const db = this.opened.db;
+    const now = fingerprints(s.compiled);
+    let results: NodeResult[] = [];
+    let extend: RunExtension | undefined;
+    if (this.o.tests) {
+      try {
+        extend = this.o.tests(s, ids, new QuietPassingTests(this.reporter));
+      } catch (e) {
+        // Broken test declarations must not stop the models from building.
+        if (!(e instanceof LakeError)) throw e;
+        this.reporter.diagnostics(e.diagnostics);
+      }
+    }
+    try {
+      const out = await s.run(this.reporter, { select: ids, db, command: 'watch', seeds, fullRefresh, threads: this.o.threads, stopRequested: () => this.stopping, extend });
+      results = out.results;
+    } catch (e) {
+      if (!(e instanceof LakeError)) throw e;
+      this.reporter.diagnostics(e.diagnostics);
+      return { results, fixed: [] };
+    }
+    for (const id of ids) {
+      const fp = now.get(id);
+      if (fp !== undefined) this.built.set(id, fp);
+    }
+    const fixed: string[] = [];
+    const located: Diagnostic[] = [];
+    for (const r of results) {
+      if (r.status === 'error') {
+        this.failing.add(r.id);
+        const node = s.compiled.nodes.get(r.id);
+        if (node && r.error && r.error.includes('compiled SQL:')) located.push(await sqlErrorDiagnostic(db, node, r.error, s.compiledPath(r.id)));
+      } else if (r.status === 'success' && this.failing.delete(r.id)) {
+        fixed.push(r.id);
+      }
+    }
+    if (located.length) this.reporter.diagnostics(located);
+    if (fixed.length) this.reporter.record('fixed', { nodes: fixed }, `fixed: ${fixed.join(', ')}`);
+    const ok = results.filter((r) => r.status === 'success').map((r) => r.id);
+    if (this.o.preview && this.o.preview > 0) await this.preview(db, s, ok.filter((id) => changed.has(id)), this.o.preview);
+    return { results, fixed };
+  }
+
+  private async preview(db: Adapter, s: Session, ids: readonly NodeId[], limit: number): Promise<void> {
+    for (const id of ids) {
+      const rel = s.compiler.relationOf(id);
+      if (!rel || s.compiled.nodes.get(id)?.config.materialized === 'ephemeral') continue;
+      try {
+        const rows = plainRows(await db.query(`select * from ${relationSql(rel)} limit ${Math.floor(limit)}`));
+        const text = this.o.formatRows ? this.o.formatRows(rows) : rows.map((r) => JSON.stringify(r)).join('\n');
+        this.reporter.record('preview', { id, rows }, `${id} (first ${limit} rows):\n${text}`);
+      } catch (e) {
+        this.reporter.error(`preview of ${id}: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
+  }
+}

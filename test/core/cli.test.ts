@@ -1,0 +1,212 @@
+/**
+ * The `lake` CLI end to end, as a user runs it (child processes, real DuckDB files): init, run,
+ * selection, threads, failures, state tables, hooks, vars, full refresh, show, exit codes, output.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describe, it, expect } from 'vitest';
+import { writeProject, projectYml, lake, query, jsonLines, LAKE } from './helpers.js';
+
+describe('lake init', () => {
+  it('scaffolds a project that lake run builds at once, and again', async () => {
+    const dir = path.join(writeProject({}), 'shop');
+    const init = lake(path.dirname(dir), ['init', 'shop']);
+    expect(init.code).toBe(0);
+    expect(init.stdout).toContain('created');
+    const first = lake(dir, ['run']);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toMatch(/4 ok, 0 errors, 0 skipped/);
+    const second = lake(dir, ['run']);
+    expect(second.code).toBe(0);
+    const rows = await query<{ customer: string; orders: number }>(path.join(dir, 'target/shop.duckdb'), 'select customer, orders from gold.revenue_by_customer order by customer');
+    expect(rows).toEqual([{ customer: 'ada', orders: 2 }, { customer: 'grace', orders: 1 }, { customer: 'linus', orders: 1 }]);
+    expect(lake(path.dirname(dir), ['init', 'shop']).code).toBe(2);
+  });
+});
+
+const SELECT_PROJECT = {
+  'project.yml': projectYml('models:\n  silver: { materialized: incremental, unique_key: id }\n  gold: { tags: [report] }\n'),
+  'seeds/raw.csv': 'id\n1\n',
+  'models/bronze/a.sql': "select * from {{ ref('raw') }}",
+  'models/bronze/z.sql': 'select 1 as id',
+  'models/silver/b.sql': "select * from {{ ref('a') }}",
+  'models/silver/c.sql': "select * from {{ ref('b') }}",
+  'models/gold/d.sql': "{{ config(tags=['daily']) }}select * from {{ ref('c') }} join {{ ref('z') }} using (id)",
+};
+
+describe('lake ls', () => {
+  const dir = writeProject(SELECT_PROJECT);
+  const ls = (...args: string[]) => {
+    const r = lake(dir, ['ls', ...args, '--output', 'json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    return jsonLines(r.stdout).map((x) => x.id as string).sort();
+  };
+
+  it('selects with dbt syntax: name, schema.name, graph operators, tags, paths, config, union and intersection', () => {
+    expect(ls('-s', 'b')).toEqual(['silver.b']);
+    expect(ls('-s', 'silver.c')).toEqual(['silver.c']);
+    expect(ls('-s', '+c')).toEqual(['bronze.a', 'seeds.raw', 'silver.b', 'silver.c']);
+    expect(ls('-s', 'b+')).toEqual(['gold.d', 'silver.b', 'silver.c']);
+    expect(ls('-s', '1+c')).toEqual(['silver.b', 'silver.c']);
+    expect(ls('-s', '@b')).toEqual(['bronze.a', 'bronze.z', 'gold.d', 'seeds.raw', 'silver.b', 'silver.c']);
+    expect(ls('-s', 'tag:report')).toEqual(['gold.d']);
+    expect(ls('-s', 'tag:daily,tag:report')).toEqual(['gold.d']);
+    expect(ls('-s', 'tag:daily,silver.b')).toEqual([]);
+    expect(ls('-s', 'path:models/bronze')).toEqual(['bronze.a', 'bronze.z']);
+    expect(ls('-s', 'config.materialized:incremental')).toEqual(['silver.b', 'silver.c']);
+    expect(ls('-s', 'a z')).toEqual(['bronze.a', 'bronze.z']);
+    expect(ls('-s', 'a', '-s', 'z')).toEqual(['bronze.a', 'bronze.z']);
+    expect(ls('-s', 'b+', '--exclude', 'd')).toEqual(['silver.b', 'silver.c']);
+  });
+
+  it('prints the node details as JSON lines', () => {
+    const r = lake(dir, ['ls', '-s', 'd', '--output', 'json']);
+    const [d] = jsonLines(r.stdout);
+    expect({ ...d, depends_on: (d!.depends_on as string[]).sort() }).toEqual({
+      id: 'gold.d', resource_type: 'model', name: 'd', schema: 'gold', path: 'models/gold/d.sql', tags: ['report', 'daily'], materialized: 'view', depends_on: ['bronze.z', 'silver.c'],
+    });
+  });
+
+  it('rejects a selector that matches nothing with a hint, exit 2', () => {
+    const r = lake(dir, ['ls', '-s', 'bb']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/did you mean/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+/** Two slow independent models, one that fails (with descendants), and one with hooks. */
+const RUN_PROJECT = {
+  'project.yml': projectYml('on_run_start:\n  - "create table if not exists main.audit (event varchar, ts timestamp)"\n  - "insert into main.audit values (\'start\', now())"\non_run_end: "insert into main.audit values (\'end\', now())"\n', 2),
+  'models/bronze/p.sql': "{{ config(materialized='table') }}select count(*) as n from range(3000000)",
+  'models/bronze/q.sql': "{{ config(materialized='table') }}select count(*) as n from range(3000000)",
+  'models/bronze/bad.sql': "{{ config(materialized='table') }}select no_such_column from range(3)",
+  'models/silver/after_bad.sql': "select * from {{ ref('bad') }}",
+  'models/gold/after_after.sql': "select * from {{ ref('after_bad') }}",
+  'models/silver/after_p.sql': "{{ config(materialized='table', pre_hook=\"create table if not exists main.hook_log (what varchar)\", post_hook=[\"insert into main.hook_log values ('post ' || (select count(*) from {{ this }}))\"]) }}select n + 1 as n from {{ ref('p') }}",
+};
+
+describe('lake run', () => {
+  it('runs independent nodes concurrently, skips the descendants of a failure and goes on, exit 1', async () => {
+    const dir = writeProject(RUN_PROJECT);
+    const r = lake(dir, ['run', '--log-format', 'json']);
+    expect(r.code).toBe(1);
+    const events = jsonLines(r.stdout);
+    // Every line is JSON; two threads: a second node starts before the first one ends.
+    const kinds = events.map((e) => e.kind as string);
+    const firstEnd = kinds.indexOf('node_end');
+    expect(kinds.slice(0, firstEnd).filter((k) => k === 'node_start').length).toBe(2);
+    const ends = Object.fromEntries(events.filter((e) => e.kind === 'node_end').map((e) => [e.id as string, e]));
+    expect(ends['bronze.bad']).toMatchObject({ status: 'error' });
+    expect(String(ends['bronze.bad']!.error)).toContain('no_such_column');
+    expect(String(ends['bronze.bad']!.error)).toContain('target/compiled/bronze/bad.sql');
+    expect(ends['silver.after_bad']).toMatchObject({ status: 'skipped', message: 'skipped: bronze.bad failed' });
+    expect(ends['gold.after_after']).toMatchObject({ status: 'skipped' });
+    for (const id of ['bronze.p', 'bronze.q', 'silver.after_p']) expect(ends[id]).toMatchObject({ status: 'success' });
+    expect(events.at(-1)).toMatchObject({ kind: 'run_end', success: 3, error: 1, skipped: 2 });
+
+    const db = path.join(dir, 'target/t.duckdb');
+    const runs = await query<{ status: string; command: string; batch_id: number }>(db, 'select status, command, batch_id from _lake.runs');
+    expect(runs).toEqual([{ status: 'error', command: 'run', batch_id: 1 }]);
+    const nodeRuns = await query<{ node_id: string; status: string; rows: number | null }>(db, 'select node_id, status, rows from _lake.node_runs order by node_id');
+    expect(nodeRuns).toEqual([
+      { node_id: 'bronze.bad', status: 'error', rows: null },
+      { node_id: 'bronze.p', status: 'success', rows: 1 },
+      { node_id: 'bronze.q', status: 'success', rows: 1 },
+      { node_id: 'gold.after_after', status: 'skipped', rows: null },
+      { node_id: 'silver.after_bad', status: 'skipped', rows: null },
+      { node_id: 'silver.after_p', status: 'success', rows: 1 },
+    ]);
+    const results = JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8'));
+    expect(results).toMatchObject({ command: 'run', status: 'error' });
+    expect(results.run_id).toBe((await query<{ run_id: string }>(db, 'select run_id from _lake.runs'))[0]!.run_id);
+    expect(results.results.map((x: { id: string; status: string }) => `${x.id}:${x.status}`).sort()).toEqual(nodeRuns.map((n) => `${n.node_id}:${n.status}`));
+
+    // Hooks: on_run_start/end around the run, pre/post around the model (post sees the new table).
+    expect((await query<{ event: string }>(db, 'select event from main.audit order by ts, event desc')).map((x) => x.event)).toEqual(['start', 'end']);
+    expect(await query(db, 'select what from main.hook_log')).toEqual([{ what: 'post 1' }]);
+  });
+
+  it('runs one node at a time with --threads 1, and --fail-fast starts nothing after an error', () => {
+    const dir = writeProject(RUN_PROJECT);
+    const seq = jsonLines(lake(dir, ['run', '--threads', '1', '--log-format', 'json', '-s', 'p q']).stdout).filter((e) => e.kind === 'node_start' || e.kind === 'node_end').map((e) => e.kind);
+    expect(seq).toEqual(['node_start', 'node_end', 'node_start', 'node_end']);
+    const ff = lake(dir, ['run', '--threads', '1', '--fail-fast', '--log-format', 'json', '-s', 'bad p q']);
+    expect(ff.code).toBe(1);
+    const ends = jsonLines(ff.stdout).filter((e) => e.kind === 'node_end');
+    expect(ends[0]).toMatchObject({ id: 'bronze.bad', status: 'error' });
+    expect(ends.slice(1).map((e) => `${e.id as string}:${e.status as string}:${e.message as string}`)).toEqual([
+      'bronze.p:skipped:skipped: --fail-fast after an error',
+      'bronze.q:skipped:skipped: --fail-fast after an error',
+    ]);
+  });
+
+  it('applies --vars and --full-refresh to incremental models', async () => {
+    const dir = writeProject({
+      'project.yml': projectYml('vars:\n  batch: 1\n'),
+      'models/silver/events.sql': `{{ config(materialized='incremental') }}
+select {{ var('batch') }} as batch
+{% if is_incremental() %}where {{ var('batch') }} > (select max(batch) from {{ this }}){% endif %}`,
+    });
+    const db = path.join(dir, 'target/t.duckdb');
+    expect(lake(dir, ['run']).code).toBe(0);
+    expect(lake(dir, ['run', '--vars', '{"batch": 2}']).code).toBe(0);
+    expect(lake(dir, ['run', '--vars', '{"batch": 2}']).code).toBe(0);
+    expect(await query(db, 'select batch from silver.events order by batch')).toEqual([{ batch: 1 }, { batch: 2 }]);
+    expect(lake(dir, ['run', '--full-refresh', '--vars', '{"batch": 5}']).code).toBe(0);
+    expect(await query(db, 'select batch from silver.events')).toEqual([{ batch: 5 }]);
+    const bad = lake(dir, ['run', '--vars', '{not json']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--vars is not a JSON object');
+  });
+});
+
+describe('lake show, exit codes and output', () => {
+  it('previews rows of a model, with --limit, and JSON rows with --log-format json', () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/nums.sql': "{{ config(materialized='table') }}select range as n, 'v' || range as label from range(20)" });
+    expect(lake(dir, ['run']).code).toBe(0);
+    const r = lake(dir, ['show', 'nums', '--limit', '3']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('n | label');
+    expect(r.stdout).toContain('2 | v2');
+    expect(r.stdout).toContain('(3 rows)');
+    const j = jsonLines(lake(dir, ['show', 'nums', '--limit', '2', '--log-format', 'json']).stdout);
+    expect(j.map((x) => [x.kind, x.n, x.label])).toEqual([['row', 0, 'v0'], ['row', 1, 'v1']]);
+    const unknown = lake(dir, ['show', 'numz']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("did you mean ref('main.nums')");
+  });
+
+  it('exits 2 for usage and project errors, without a stack trace', () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/a.sql': 'select 1' });
+    for (const args of [['run', '--no-such-flag'], ['frobnicate'], ['run', '--threads', 'zero'], ['run', '-s', 'nope']]) {
+      const r = lake(dir, args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
+    }
+    const empty = writeProject({});
+    const r = lake(empty, ['run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no project.yml or dbt_project.yml');
+    expect(r.stderr).toContain('lake init');
+    expect(lake(dir, ['--version']).code).toBe(0);
+  });
+
+  it('writes colour to a terminal unless NO_COLOR is set', () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/a.sql': 'select 1' });
+    const base = { ...process.env };
+    delete base.NO_COLOR;
+    delete base.FORCE_COLOR;
+    const inTty = (env: NodeJS.ProcessEnv) => {
+      // `script` gives the child a pseudo-terminal, as a user's shell would.
+      const r = spawnSync('script', ['-qec', `${process.execPath} ${LAKE} run`, '/dev/null'], { cwd: dir, encoding: 'utf8', env });
+      expect(r.status).toBe(0);
+      return r.stdout;
+    };
+    expect(inTty(base)).toMatch(/\u001b\[/);
+    expect(inTty({ ...base, NO_COLOR: '1' })).not.toMatch(/\u001b\[/);
+  });
+});

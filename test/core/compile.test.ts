@@ -1,0 +1,324 @@
+/** The compiler: refs, config(), ephemerals, templates, `lake compile` output, one-file updates. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it, expect } from 'vitest';
+import { loadProject } from '../../src/project/load.js';
+import { Compiler } from '../../src/compiler/compile.js';
+import { writeProject, projectYml, lake } from './helpers.js';
+
+function compile(files: Record<string, string>, opts: { vars?: Record<string, unknown> } = {}) {
+  const dir = writeProject({ 'project.yml': projectYml(), ...files });
+  const project = loadProject(dir, opts);
+  const compiler = new Compiler(project);
+  return { dir, compiler, compiled: compiler.compileAll() };
+}
+
+describe('refs', () => {
+  it('resolves ref by name, by schema.name and to seeds', () => {
+    const { compiled } = compile({
+      'seeds/raw.csv': 'id\n1\n',
+      'models/bronze/a.sql': "select * from {{ ref('raw') }}",
+      'models/silver/b.sql': "select * from {{ ref('a') }} join {{ ref('bronze.a') }} using (id)",
+      'models/gold/c.sql': "select * from {{ ref('silver', 'b') }}",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('bronze.a')!.sql).toBe('select * from "seeds"."raw"');
+    expect(compiled.nodes.get('silver.b')!.sql).toBe('select * from "bronze"."a" join "bronze"."a" using (id)');
+    expect(compiled.nodes.get('silver.b')!.dependsOn.nodes).toEqual(['bronze.a']);
+    expect(compiled.nodes.get('gold.c')!.dependsOn.nodes).toEqual(['silver.b']);
+  });
+
+  it('reports an ambiguous ref with the candidates, and an unknown one with "did you mean", at their line', () => {
+    const { compiled } = compile({
+      'models/bronze/users.sql': 'select 1 as id',
+      'models/silver/users.sql': 'select 1 as id',
+      'models/gold/report.sql': "select *\nfrom {{ ref('users') }}\njoin {{ ref('user') }} using (id)\njoin {{ ref('nothing_like_it') }} using (id)",
+    });
+    const diags = compiled.diagnostics.filter((d) => d.code === 'LAKE-C001');
+    expect(diags).toHaveLength(3);
+    const [amb, typo, none] = diags;
+    expect(amb).toMatchObject({ file: 'models/gold/report.sql', line: 2, node: 'gold.report' });
+    expect(amb!.message).toBe("ref('users') is ambiguous: bronze.users, silver.users");
+    expect(amb!.hint).toBe("write ref('bronze.users') or ref('silver.users') to choose one");
+    expect(typo).toMatchObject({ line: 3 });
+    expect(typo!.message).toBe("ref('user') matches no model or seed");
+    expect(typo!.hint).toMatch(/^did you mean ref\('(bronze|silver)\.users'\) or ref\('(bronze|silver)\.users'\)\?$/);
+    expect(none).toMatchObject({ line: 4 });
+    expect(none!.hint).toContain('model file name');
+    // An unresolved ref does not become a dependency.
+    expect(compiled.nodes.get('gold.report')!.dependsOn.nodes).toEqual([]);
+  });
+
+  it('reports a model that refs itself, and the same id twice', () => {
+    const { compiled } = compile({
+      'models/a.sql': "select * from {{ ref('a') }}",
+      'models/x/b.sql': "{{ config(schema='y') }} select 1",
+      'models/y/b.sql': 'select 2',
+    });
+    expect(compiled.diagnostics.find((d) => d.code === 'LAKE-C003')!.hint).toContain('{{ this }}');
+    expect(compiled.diagnostics.find((d) => d.code === 'LAKE-C011')!.message).toContain('y.b');
+  });
+});
+
+describe('templates', () => {
+  it('merges config() over folder and YAML config, and config(schema/alias) moves the relation', () => {
+    const { compiled } = compile({
+      'models/silver/a.sql': "{{ config(materialized='table', schema='marts', alias='a_v2', tags=['x']) }}\nselect 1 as id",
+      'models/silver/schema.yml': 'models:\n  - name: a\n    config:\n      tags: [y]\n      materialized: view\n',
+      'models/gold/b.sql': "select * from {{ ref('a') }}",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    const a = compiled.nodes.get('marts.a')!;
+    expect(a.config).toMatchObject({ materialized: 'table', schema: 'marts', alias: 'a_v2', tags: ['y', 'x'] });
+    expect(a.relation).toEqual({ schema: 'marts', name: 'a_v2' });
+    expect(compiled.nodes.get('gold.b')!.sql).toBe('select * from "marts"."a_v2"');
+  });
+
+  it('renders var (with default, overridden by --vars), env_var, this, target and is_incremental', () => {
+    process.env.LAKE_TEST_ENV = 'from-env';
+    const files = {
+      'models/silver/m.sql': `{{ config(materialized='incremental', unique_key='id') }}
+select {{ var('n') }} as n, '{{ var('missing', 'dflt') }}' as d, '{{ env_var('LAKE_TEST_ENV') }}' as e,
+  '{{ env_var('LAKE_TEST_UNSET', 'x') }}' as f, '{{ target.name }}' as t
+from {{ this }}
+{% if is_incremental() %}where n > 0{% endif %}`,
+    };
+    const dir = writeProject({ 'project.yml': projectYml('vars:\n  n: 1\n'), ...files });
+    const compiler = new Compiler(loadProject(dir, { vars: { n: 7 } }));
+    const c = compiler.compileAll();
+    expect(c.diagnostics).toEqual([]);
+    const sql = c.nodes.get('silver.m')!.sql;
+    expect(sql).toBe(`select 7 as n, 'dflt' as d, 'from-env' as e,\n  'x' as f, 'dev' as t\nfrom "silver"."m"`);
+    const inc = compiler.compileOne('silver.m', true);
+    expect(inc.node!.sql.endsWith('where n > 0')).toBe(true);
+    expect(inc.node!.renderedIncremental).toBe(true);
+  });
+
+  it('makes macros callable by name, with defaults, and records them as dependencies', () => {
+    const { compiled } = compile({
+      'macros/money.sql': '{% macro cents(col, scale=2) -%}\nround({{ col }} / 100.0, {{ scale }})\n{%- endmacro %}\n{% macro unused() %}x{% endmacro %}',
+      'models/a.sql': "select {{ cents('amount') }} as a, {{ cents('b', scale=0) }} as b, {{ cents('c', 1) }} as c",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    const a = compiled.nodes.get('main.a')!;
+    expect(a.sql).toBe('select round(amount / 100.0, 2) as a, round(b / 100.0, 0) as b, round(c / 100.0, 1) as c');
+    expect(a.dependsOn.macros).toEqual(['cents']);
+  });
+
+  it('inlines ephemeral models as CTEs, nested ones inside their consumers', () => {
+    const { compiled } = compile({
+      'models/e1.sql': "{{ config(materialized='ephemeral') }}select 1 as id",
+      'models/e2.sql': "{{ config(materialized='ephemeral') }}select id + 1 as id from {{ ref('e1') }}",
+      'models/v.sql': "with x as (select 5 as id)\nselect * from {{ ref('e2') }} union all select * from x",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.v')!.sql).toBe([
+      'with "__lake_eph__e2" as (',
+      'with "__lake_eph__e1" as (',
+      'select 1 as id',
+      ')',
+      'select id + 1 as id from "__lake_eph__e1"',
+      '),',
+      'x as (select 5 as id)',
+      'select * from "__lake_eph__e2" union all select * from x',
+    ].join('\n'));
+    expect(compiled.nodes.get('main.v')!.dependsOn.nodes).toEqual(['main.e2']);
+  });
+});
+
+describe('lake compile', () => {
+  it('writes target/compiled/<schema>/<name>.sql and a manifest without opening a database', () => {
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'seeds/raw.csv': 'id,name\n1,a\n',
+      'macros/m.sql': '{% macro up(x) %}upper({{ x }}){% endmacro %}',
+      'models/bronze/b.sql': "select id, {{ up('name') }} as name from {{ ref('raw') }}",
+      'models/silver/s.sql': "{{ config(materialized='table', tags=['t']) }}\nselect * from {{ ref('b') }} join {{ source('crm', 'accounts') }} using (id)",
+      'models/silver/schema.yml': `models:
+  - name: s
+    description: Silver.
+    columns:
+      - name: id
+        data_type: BIGINT
+        data_tests: [unique]
+sources:
+  - name: crm
+    tables:
+      - name: accounts
+`,
+    });
+    const r = lake(dir, ['compile']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/compiled 2 models/);
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/bronze/b.sql'), 'utf8')).toBe('select id, upper(name) as name from "seeds"."raw"\n');
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/silver/s.sql'), 'utf8')).toBe('select * from "bronze"."b" join "crm"."accounts" using (id)\n');
+    expect(fs.existsSync(path.join(dir, 'target/t.duckdb'))).toBe(false);
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'target/manifest.json'), 'utf8'));
+    expect(m.metadata).toMatchObject({ project: 't', flavor: 'lake' });
+    expect(m.metadata.lake_version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Number.isNaN(Date.parse(m.metadata.generated_at))).toBe(false);
+    const s = m.nodes['silver.s'];
+    expect(s).toMatchObject({
+      id: 'silver.s', resource_type: 'model', name: 's', schema: 'silver', path: 'models/silver/s.sql',
+      compiled_sql: 'select * from "bronze"."b" join "crm"."accounts" using (id)', description: 'Silver.', tags: ['t'],
+      depends_on: { nodes: ['bronze.b'], sources: ['source:crm.accounts'], macros: [] },
+      columns: { id: { name: 'id', description: '', data_type: 'BIGINT' } },
+      tests: [{ name: 'unique', column: 'id', args: {}, config: {} }],
+    });
+    expect(s.raw_sql).toContain("{{ config(materialized='table'");
+    expect(s.config).toMatchObject({ materialized: 'table', schema: 'silver' });
+    expect(s.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(m.nodes['bronze.b'].depends_on).toEqual({ nodes: ['seeds.raw'], sources: [], macros: ['up'] });
+    expect(m.nodes['seeds.raw']).toMatchObject({ resource_type: 'seed', raw_sql: '', compiled_sql: '' });
+    expect(m.sources['source:crm.accounts']).toMatchObject({ resource_type: 'source', source_name: 'crm', name: 'accounts', relation: '"crm"."accounts"', landing: null, path: 'models/silver/schema.yml' });
+    expect(m.macros.up).toEqual({ name: 'up', path: 'macros/m.sql', line: 1 });
+    expect(m.parent_map['silver.s'].sort()).toEqual(['bronze.b', 'source:crm.accounts']);
+    expect(m.child_map['bronze.b']).toEqual(['silver.s']);
+    expect(m.child_map['seeds.raw']).toEqual(['bronze.b']);
+  });
+
+  it('writes only the selection, and rewrites a compiled file only when it changed', () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/a.sql': 'select 1', 'models/b.sql': 'select 2' });
+    expect(lake(dir, ['compile', '-s', 'a']).code).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'target/compiled/main/a.sql'))).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'target/compiled/main/b.sql'))).toBe(false);
+    expect(lake(dir, ['compile']).code).toBe(0);
+    const b = path.join(dir, 'target/compiled/main/b.sql');
+    const old = new Date('2020-01-01');
+    fs.utimesSync(b, old, old);
+    expect(lake(dir, ['compile']).code).toBe(0);
+    expect(fs.statSync(b).mtime.getTime()).toBe(old.getTime());
+    fs.writeFileSync(path.join(dir, 'models/b.sql'), 'select 3');
+    fs.rmSync(path.join(dir, 'target/compiled/main/a.sql'));
+    expect(lake(dir, ['compile']).code).toBe(0);
+    expect(fs.readFileSync(b, 'utf8')).toBe('select 3\n');
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/main/a.sql'), 'utf8')).toBe('select 1\n');
+  });
+});
+
+describe('Compiler.updateModel', () => {
+  const files = {
+    'models/bronze/a.sql': 'select 1 as id',
+    'models/bronze/e.sql': "{{ config(materialized='ephemeral') }}select id from {{ ref('a') }}",
+    'models/silver/b.sql': "select * from {{ ref('a') }}",
+    'models/silver/c.sql': "select * from {{ ref('e') }}",
+    'models/gold/d.sql': "select * from {{ ref('b') }}",
+  };
+
+  it('recompiles an edited model alone when nothing others see changed', () => {
+    const { dir, compiler } = compile(files);
+    const u = compiler.updateModel(path.join(dir, 'models/silver/b.sql'), "select *, 2 as two from {{ ref('a') }}");
+    expect(u).toMatchObject({ changed: ['silver.b'], added: [], removed: [], graphChanged: false, diagnostics: [] });
+    expect(compiler.compiledNode('silver.b')!.sql).toBe('select *, 2 as two from "bronze"."a"');
+    expect(compiler.result().nodes.get('silver.b')!.sql).toBe('select *, 2 as two from "bronze"."a"');
+  });
+
+  it('says the graph changed when refs change', () => {
+    const { compiler } = compile(files);
+    const u = compiler.updateModel('models/gold/d.sql', "select * from {{ ref('b') }} join {{ ref('a') }} using (id)");
+    expect(u.changed).toEqual(['gold.d']);
+    expect(u.graphChanged).toBe(true);
+    expect(compiler.compiledNode('gold.d')!.dependsOn.nodes).toEqual(['silver.b', 'bronze.a']);
+  });
+
+  it('re-inlines an edited ephemeral model into its consumers', () => {
+    const { compiler } = compile(files);
+    const u = compiler.updateModel('models/bronze/e.sql', "{{ config(materialized='ephemeral') }}select id * 10 as id from {{ ref('a') }}");
+    expect(u.changed).toEqual(['bronze.e', 'silver.c']);
+    expect(compiler.compiledNode('silver.c')!.sql).toContain('select id * 10 as id from "bronze"."a"');
+  });
+
+  it('follows a relation change (alias) into the models that ref it', () => {
+    const { compiler } = compile(files);
+    const u = compiler.updateModel('models/bronze/a.sql', "{{ config(alias='a2') }}select 1 as id");
+    expect(new Set(u.changed)).toEqual(new Set(['bronze.a', 'silver.b', 'bronze.e', 'silver.c']));
+    expect(compiler.compiledNode('silver.b')!.sql).toBe('select * from "bronze"."a2"');
+    expect(compiler.compiledNode('silver.c')!.sql).toContain('from "bronze"."a2"');
+  });
+
+  it('handles a new file and a deleted one (refs to it become diagnostics)', () => {
+    const { compiler } = compile(files);
+    const add = compiler.updateModel('models/gold/f.sql', "select * from {{ ref('d') }}");
+    expect(add).toMatchObject({ changed: ['gold.f'], added: ['gold.f'], removed: [], graphChanged: true, diagnostics: [] });
+    const del = compiler.updateModel('models/silver/b.sql', undefined);
+    expect(del.removed).toEqual(['silver.b']);
+    expect(del.changed).toEqual(['gold.d']);
+    expect(del.diagnostics.map((d) => `${d.code} ${d.file}`)).toEqual(['LAKE-C001 models/gold/d.sql']);
+    expect(compiler.result().nodes.has('silver.b')).toBe(false);
+    expect(compiler.project.models.has('silver.b')).toBe(false);
+    // Putting it back clears the diagnostic.
+    const back = compiler.updateModel('models/silver/b.sql', "select * from {{ ref('a') }}");
+    expect(back.added).toEqual(['silver.b']);
+    expect(back.diagnostics).toEqual([]);
+    expect(compiler.compiledNode('gold.d')!.sql).toBe('select * from "silver"."b"');
+  });
+
+  it('gives the same result as a fresh compile after a series of edits', () => {
+    const { dir, compiler } = compile(files);
+    const edits: [string, string | undefined][] = [
+      ['models/silver/b.sql', "{{ config(materialized='ephemeral') }}select * from {{ ref('a') }} where id > 0"],
+      ['models/gold/d.sql', "select * from {{ ref('b') }} union all select * from {{ ref('c') }}"],
+      ['models/bronze/a.sql', "{{ config(schema='raw') }}select 2 as id"],
+      ['models/bronze/e.sql', undefined],
+      ['models/silver/c.sql', "select * from {{ ref('a') }}"],
+    ];
+    for (const [file, text] of edits) {
+      compiler.updateModel(file, text);
+      if (text === undefined) fs.rmSync(path.join(dir, file));
+      else fs.writeFileSync(path.join(dir, file), text);
+    }
+    const fresh = new Compiler(loadProject(dir)).compileAll();
+    const now = compiler.result();
+    expect([...now.nodes.keys()].sort()).toEqual([...fresh.nodes.keys()].sort());
+    for (const [id, n] of fresh.nodes) {
+      expect(now.nodes.get(id)!.sql, id).toBe(n.sql);
+      expect(now.nodes.get(id)!.dependsOn, id).toEqual(n.dependsOn);
+    }
+    expect(now.diagnostics).toEqual(fresh.diagnostics);
+  });
+});
+
+describe('render cache', () => {
+  it('reuses renders of unchanged models and gives the same result as rendering everything', () => {
+    const dir = writeProject({
+      'project.yml': projectYml('vars:\n  n: 1\n'),
+      'macros/m.sql': '{% macro twice(x) %}({{ x }} * 2){% endmacro %}',
+      'models/a.sql': 'select {{ twice(1) }} as a',
+      'models/b.sql': "select {{ var('n') }} as n from {{ ref('a') }}",
+      'models/c.sql': "select '{{ env_var('LAKE_CACHE_TEST', 'x') }}' as e, '{{ run_started_at }}' as t",
+      'models/d.sql': "select * from {{ ref('b') }}",
+    });
+    const cacheDir = path.join(dir, 'target/.lake');
+    const run = (vars?: Record<string, unknown>) => {
+      const runStartedAt = new Date();
+      const cached = new Compiler(loadProject(dir, { vars }), { cacheDir, runStartedAt });
+      const c = cached.compileAll();
+      const fresh = new Compiler(loadProject(dir, { vars }), { runStartedAt }).compileAll();
+      for (const [id, n] of fresh.nodes) expect(c.nodes.get(id)!.sql, id).toBe(n.sql);
+      expect(c.diagnostics).toEqual(fresh.diagnostics);
+      return { hits: cached.cache!.hits, c };
+    };
+    expect(run().hits).toBe(0);
+    // Everything but the volatile model (env_var, run_started_at) comes from the cache.
+    expect(run().hits).toBe(3);
+    fs.writeFileSync(path.join(dir, 'models/d.sql'), "select *, 1 as one from {{ ref('b') }}");
+    expect(run().hits).toBe(2);
+    // A macro, a var or the environment: everything is rendered again, and right.
+    fs.writeFileSync(path.join(dir, 'macros/m.sql'), '{% macro twice(x) %}({{ x }} + {{ x }}){% endmacro %}');
+    const afterMacro = run();
+    expect(afterMacro.hits).toBe(0);
+    expect(afterMacro.c.nodes.get('main.a')!.sql).toBe('select (1 + 1) as a');
+    expect(run({ n: 5 }).c.nodes.get('main.b')!.sql).toBe('select 5 as n from "main"."a"');
+    process.env.LAKE_CACHE_TEST = 'changed';
+    expect(run().c.nodes.get('main.c')!.sql).toContain("'changed' as e");
+    delete process.env.LAKE_CACHE_TEST;
+    // A deleted model leaves the cache; a broken one is not kept.
+    fs.rmSync(path.join(dir, 'models/d.sql'));
+    fs.writeFileSync(path.join(dir, 'models/a.sql'), 'select {{ twice(1) }');
+    const broken = run();
+    expect(broken.c.diagnostics.some((d) => d.code === 'LAKE-T001')).toBe(true);
+    const kept = JSON.parse(fs.readFileSync(path.join(cacheDir, 'render-cache.json'), 'utf8'));
+    expect(Object.keys(kept.entries).sort()).toEqual(['models/b.sql']);
+  });
+});

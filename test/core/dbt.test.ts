@@ -1,0 +1,75 @@
+/**
+ * dbt compatibility: test/fixtures/dbt_jaffle is a dbt project (dbt_project.yml + profiles.yml,
+ * folder configs with +materialized/+schema, schema.yml, seeds) written with the Jinja that public
+ * dbt projects use. `lake run` must build it as is, with dbt's schema naming.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it, expect } from 'vitest';
+import { copyFixture, lake, query } from './helpers.js';
+import { loadProject } from '../../src/project/load.js';
+import { Compiler } from '../../src/compiler/compile.js';
+
+describe('a dbt project', () => {
+  it('loads dbt_project.yml and profiles.yml: paths, folder configs, schemas, YAML and vars', () => {
+    const dir = copyFixture('dbt_jaffle');
+    const p = loadProject(dir);
+    expect(p.flavor).toBe('dbt');
+    expect(p.name).toBe('jaffle_shop');
+    expect(p.target).toMatchObject({ name: 'dev', path: path.join(dir, 'target/jaffle_shop.duckdb'), threads: 4 });
+    expect(p.diagnostics).toEqual([]);
+    expect([...p.models.keys()].sort()).toEqual(['main.customers', 'main.order_events', 'main.orders', 'main_staging.stg_customers', 'main_staging.stg_orders', 'main_staging.stg_payments']);
+    expect(p.models.get('main_staging.stg_orders')!.config).toMatchObject({ materialized: 'view', schema: 'main_staging' });
+    expect(p.models.get('main.orders')!.config).toMatchObject({ materialized: 'table', tags: ['marts'] });
+    expect(p.models.get('main.customers')!.columns.map((c) => c.name)).toEqual(['customer_id', 'customer_lifetime_value']);
+    expect(p.models.get('main.orders')!.columns[1]!.tests[1]).toMatchObject({ name: 'relationships', args: { to: "ref('customers')", field: 'customer_id' } });
+    expect([...p.seeds.keys()].sort()).toEqual(['main_raw.raw_customers', 'main_raw.raw_orders', 'main_raw.raw_payments']);
+    expect(p.seeds.get('main_raw.raw_orders')!.columnTypes).toEqual({ order_date: 'date' });
+    expect(p.vars.payment_methods).toEqual(['credit_card', 'coupon', 'bank_transfer', 'gift_card']);
+    const c = new Compiler(p).compileAll();
+    expect(c.diagnostics).toEqual([]);
+    const orders = c.nodes.get('main.orders')!;
+    // {% for %} with whitespace control: one line per payment method, no blank lines between them.
+    expect(orders.sql).toContain([
+      "        sum(case when payment_method = 'credit_card' then amount else 0 end) as credit_card_amount,",
+      "        sum(case when payment_method = 'coupon' then amount else 0 end) as coupon_amount,",
+      "        sum(case when payment_method = 'bank_transfer' then amount else 0 end) as bank_transfer_amount,",
+      "        sum(case when payment_method = 'gift_card' then amount else 0 end) as gift_card_amount,",
+      '        sum(amount) as total_amount',
+    ].join('\n'));
+    expect(c.nodes.get('main_staging.stg_orders')!.sql).toContain("where status in ('placed', 'shipped', 'completed', 'return_pending', 'returned')");
+    expect(c.nodes.get('main_staging.stg_payments')!.sql).toContain('round(amount / 100.0, 2) as amount');
+    expect(c.nodes.get('main_staging.stg_customers')!.sql).not.toContain('Normally we would');
+  });
+
+  it('builds with lake run, then runs incremental models incrementally', async () => {
+    const dir = copyFixture('dbt_jaffle');
+    const r = lake(dir, ['run']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/9 ok, 0 errors, 0 skipped/);
+    const db = path.join(dir, 'target/jaffle_shop.duckdb');
+    expect(await query(db, 'select customer_id, number_of_orders, customer_lifetime_value from main.customers order by customer_id')).toEqual([
+      { customer_id: 1, number_of_orders: 2, customer_lifetime_value: 14 },
+      { customer_id: 2, number_of_orders: 1, customer_lifetime_value: 25 },
+      { customer_id: 3, number_of_orders: 2, customer_lifetime_value: 37.5 },
+      { customer_id: 4, number_of_orders: 1, customer_lifetime_value: 6 },
+      { customer_id: 5, number_of_orders: 1, customer_lifetime_value: 16 },
+    ]);
+    expect(await query(db, 'select order_id, coupon_amount, gift_card_amount, amount from main.orders where order_id in (3, 5) order by 1')).toEqual([
+      { order_id: 3, coupon_amount: 1, gift_card_amount: 3, amount: 4 },
+      { order_id: 5, coupon_amount: 0, gift_card_amount: 0.5, amount: 17.5 },
+    ]);
+    expect(await query(db, "select count(*) as n from information_schema.tables where table_schema = 'main_staging' and table_type = 'VIEW'")).toEqual([{ n: 3 }]);
+    expect(await query(db, 'select distinct loaded_from, target_relation from main.order_events')).toEqual([{ loaded_from: 'seed', target_relation: '"main"."order_events"' }]);
+
+    // A new order arrives; the incremental model adds only it (is_incremental(), {{ this }}, env_var()).
+    fs.appendFileSync(path.join(dir, 'seeds/raw_orders.csv'), '8,2,2018-01-11,placed\n');
+    expect(lake(dir, ['seed', '-s', 'raw_orders']).code).toBe(0);
+    const inc = lake(dir, ['run', '-s', 'order_events'], { JAFFLE_SOURCE: 'env' });
+    expect(inc.code).toBe(0);
+    expect(inc.stdout).toMatch(/order_events\s+incremental 1 rows/);
+    expect(await query(db, 'select loaded_from, count(*) as n from main.order_events group by 1 order by 1')).toEqual([{ loaded_from: 'env', n: 1 }, { loaded_from: 'seed', n: 7 }]);
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/main/order_events.sql'), 'utf8')).toContain("'env' as loaded_from");
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { makeProject, query, runQuality } from './helpers.js';
+
+describe('lake build', () => {
+  it('runs tests right after their model and skips the descendants of an error-severity failure', async () => {
+    const dir = makeProject({
+      'models/silver/bad.sql': "{{ config(materialized='table') }}\nselect * from (values (1), (null)) t(id)",
+      'models/silver/bad_child.sql': "select * from {{ ref('bad') }}",
+      'models/gold/bad_grandchild.sql': "select * from {{ ref('bad_child') }}",
+      'models/silver/warned.sql': "{{ config(materialized='table') }}\nselect * from (values (1), (null)) t(id)",
+      'models/silver/warned_child.sql': "select * from {{ ref('warned') }}",
+      'models/silver/broken.sql': 'select nope from nowhere',
+      'models/silver/unit_tested.sql': "select id * 2 as doubled from {{ ref('warned') }}",
+      'models/silver/unit_tested_child.sql': "select * from {{ ref('unit_tested') }}",
+      'models/silver/schema.yml': `models:
+  - name: bad
+    columns: [{name: id, data_tests: [not_null]}]
+  - name: bad_child
+    columns: [{name: id, data_tests: [unique]}]
+  - name: warned
+    columns: [{name: id, data_tests: [{not_null: {severity: warn}}]}]
+  - name: broken
+    columns: [{name: id, data_tests: [not_null]}]
+unit_tests:
+  - name: doubles_wrongly_expected
+    model: unit_tested
+    given: [{input: ref('warned'), rows: [{id: 2}]}]
+    expect: {rows: [{doubled: 5}]}
+`,
+    });
+    const r = await runQuality(dir, 'build');
+    const node = (id: string) => r.nodes.get(id)?.status;
+    expect(node('silver.bad')).toBe('success');
+    expect(r.tests.get('not_null_bad_id')?.status).toBe('fail');
+    expect(node('test:silver.bad')).toBe('error');
+    expect(node('silver.bad_child')).toBe('skipped');
+    expect(node('gold.bad_grandchild')).toBe('skipped');
+    expect(r.tests.get('unique_bad_child_id')).toMatchObject({ status: 'skipped' });
+    // A warning does not block.
+    expect(r.tests.get('not_null_warned_id')?.status).toBe('warn');
+    expect(node('silver.warned_child')).toBe('success');
+    // A model that fails: its tests are skipped.
+    expect(node('silver.broken')).toBe('error');
+    expect(r.tests.get('not_null_broken_id')?.status).toBe('skipped');
+    // A failing unit test runs before its model and skips it.
+    expect(r.tests.get('doubles_wrongly_expected')?.status).toBe('fail');
+    expect(node('silver.unit_tested')).toBe('skipped');
+    expect(node('silver.unit_tested_child')).toBe('skipped');
+    // Order: a model's test job starts after the model finished.
+    const ends = r.reporter.events.filter((e) => e.kind === 'node_end').map((e) => (e.data as { id: string }).id);
+    expect(ends.indexOf('test:silver.bad')).toBeGreaterThan(ends.indexOf('silver.bad'));
+    expect(ends.indexOf('unit:silver.unit_tested')).toBeLessThan(ends.indexOf('silver.unit_tested'));
+    // run_results: models in results, tests in tests.
+    const results = r.runResults.results as { id: string }[];
+    expect(results.map((x) => x.id)).not.toContain('test:silver.bad');
+    expect(results.map((x) => x.id)).toContain('silver.bad_child');
+    expect((r.runResults.tests as unknown[]).length).toBe(5);
+    expect(await query(dir, `select count(*) as n from information_schema.tables where table_name = 'bad_child'`)).toEqual([{ n: 0 }]);
+  });
+
+  it('selects a model and its tests, and by test name or test_type', async () => {
+    const dir = makeProject({
+      'models/silver/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/silver/b.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/silver/schema.yml': `models:
+  - name: a
+    columns: [{name: id, data_tests: [unique, not_null]}]
+  - name: b
+    columns: [{name: id, data_tests: [unique]}]
+unit_tests:
+  - name: a_is_one
+    model: a
+    expect: {rows: [{id: 1}]}
+`,
+    });
+    const onlyA = await runQuality(dir, 'build', { select: ['a'] });
+    expect([...onlyA.tests.keys()].sort()).toEqual(['a_is_one', 'not_null_a_id', 'unique_a_id']);
+    expect(onlyA.nodes.has('silver.b')).toBe(false);
+    const byName = await runQuality(dir, 'test', { select: ['unique_b_id'] });
+    expect([...byName.tests.keys()]).toEqual(['unique_b_id']);
+    const units = await runQuality(dir, 'test', { select: ['test_type:unit'] });
+    expect([...units.tests.keys()]).toEqual(['a_is_one']);
+    const excluded = await runQuality(dir, 'test', { exclude: ['test_name:unique'] });
+    expect([...excluded.tests.keys()].sort()).toEqual(['a_is_one', 'not_null_a_id']);
+  });
+});

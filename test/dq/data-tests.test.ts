@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest';
+import { makeProject, query, runModels, runQuality } from './helpers.js';
+
+/** Two tables with the same columns: `good` passes every test, `bad` fails every test. */
+const GOOD = `{{ config(materialized='table') }}
+select * from (values
+  (1, 'a@x.com', 'active', 30, 'DE', 10, now()::timestamp),
+  (2, 'b@x.com', 'paused', 45, 'FR', 10, now()::timestamp),
+  (3, 'c@x.com', 'active', 60, 'DE', 20, now()::timestamp - interval 2 hour)
+) as t(user_id, email, status, age, country, team_id, updated_at)`;
+
+const BAD = `{{ config(materialized='table') }}
+select * from (values
+  (1, 'a@x.com', 'active', 30, 'DE', 10, timestamp '2020-01-01'),
+  (1, null, 'deleted', 300, 'DE', 99, timestamp '2020-01-01'),
+  (3, null, 'zombie', -5, 'DE', 10, timestamp '2020-01-02'),
+  (3, 'c@x.com', 'active', 60, 'DE', 10, timestamp '2020-01-02')
+) as t(user_id, email, status, age, country, team_id, updated_at)`;
+
+const TEAMS = `{{ config(materialized='table') }}
+select * from (values (10, 'red'), (20, 'blue')) as t(team_id, name)`;
+
+const columnsYaml = (name: string) => `
+  - name: ${name}
+    data_tests:
+      - row_count: {min: 3, max: 3}
+      - unique_combination_of_columns: {combination_of_columns: [user_id, country]}
+      - expression_is_true: {expression: "age >= 0"}
+      - recency: {field: updated_at, max_age: '1 day'}
+      - recency: {field: updated_at, datepart: hour, interval: 24}
+    columns:
+      - name: user_id
+        data_tests: [unique, not_null]
+      - name: email
+        data_tests: [not_null]
+      - name: status
+        data_tests:
+          - accepted_values: {values: [active, paused]}
+      - name: age
+        data_tests:
+          - accepted_range: {min: 0, max: 120}
+      - name: team_id
+        data_tests:
+          - relationships: {to: ref('teams'), field: team_id}
+          - relationships: {to: teams, field: team_id, config: {name: bare_to_${name}}}
+`;
+
+describe('built-in data tests', () => {
+  it('pass on good data and fail on bad data, with dbt names and dbt failure counts', async () => {
+    const dir = makeProject({
+      'models/silver/good.sql': GOOD,
+      'models/silver/bad.sql': BAD,
+      'models/silver/teams.sql': TEAMS,
+      'models/silver/schema.yml': `models:${columnsYaml('good')}${columnsYaml('bad')}`,
+    });
+    const r = await runQuality(dir, 'build');
+    const status = (name: string) => r.tests.get(name)?.status;
+    const failures = (name: string) => r.tests.get(name)?.failures;
+    const kinds = ['row_count_{m}_3__3', 'unique_combination_of_columns_{m}_user_id__country', 'expression_is_true_{m}_age_0', 'recency_{m}_updated_at__1_day',
+      'unique_{m}_user_id', 'not_null_{m}_email', 'accepted_values_{m}_status__active__paused',
+      'accepted_range_{m}_age__120__0', 'relationships_{m}_team_id__team_id__ref_teams_', 'recency_{m}_hour__updated_at__24', 'bare_to_{m}'];
+    for (const k of kinds) {
+      expect(status(k.replace('{m}', 'good')), k).toBe('pass');
+      expect(status(k.replace('{m}', 'bad')), k).toBe('fail');
+    }
+    expect(status('not_null_good_user_id')).toBe('pass');
+    // dbt's counts: duplicated values (not rows) for unique, distinct bad values for accepted_values.
+    expect(failures('unique_bad_user_id')).toBe(2);
+    expect(failures('not_null_bad_email')).toBe(2);
+    expect(failures('accepted_values_bad_status__active__paused')).toBe(2);
+    expect(failures('accepted_range_bad_age__120__0')).toBe(2);
+    expect(failures('relationships_bad_team_id__team_id__ref_teams_')).toBe(1);
+    expect(failures('row_count_bad_3__3')).toBe(1);
+    expect(failures('unique_combination_of_columns_bad_user_id__country')).toBe(2);
+    expect(failures('expression_is_true_bad_age_0')).toBe(1);
+    // Column checks of one model share one scan; relationships runs its own query.
+    expect(r.tests.get('not_null_good_email')?.batched).toBe(true);
+    expect(r.tests.get('relationships_good_team_id__team_id__ref_teams_')?.batched).toBeFalsy();
+    // run_results has the tests array, and the run is an error (exit 1).
+    const tests = r.runResults.tests as { id: string; status: string; node: string }[];
+    expect(tests.find((t) => t.id === 'test.unique_bad_user_id')).toMatchObject({ status: 'fail', node: 'silver.bad' });
+    expect(r.runResults.status).toBe('error');
+    expect(r.q.failed()).toBe(true);
+    // The results table is printed.
+    expect(r.reporter.lines.join('\n')).toMatch(/FAIL\s+\| unique_bad_user_id\s+\| silver\.bad\s+\| 2/);
+  });
+
+  it('applies severity, warn_if / error_if, where, limit and store_failures', async () => {
+    const dir = makeProject({
+      'models/silver/bad.sql': BAD,
+      'models/silver/schema.yml': `models:
+  - name: bad
+    columns:
+      - name: email
+        data_tests:
+          - not_null: {config: {severity: warn}}
+          - not_null: {config: {name: email_few_nulls, warn_if: '>1', error_if: '>5'}}
+          - not_null: {config: {name: email_many_nulls, error_if: '>1'}}
+          - not_null: {config: {name: email_nulls_where, where: "user_id = 1"}}
+          - not_null: {config: {name: email_nulls_where_none, where: "user_id = 99"}}
+          - not_null: {config: {name: email_nulls_limited, limit: 1}}
+          - not_null: {config: {name: email_nulls_stored, store_failures: true}}
+      - name: status
+        data_tests:
+          - accepted_values: {values: [active, paused, zombie, deleted], config: {name: status_ok_stored, store_failures: true}}
+`,
+    });
+    await runModels(dir);
+    const r = await runQuality(dir, 'test', { select: ['bad'] });
+    const t = (n: string) => r.tests.get(n)!;
+    expect(t('not_null_bad_email')).toMatchObject({ status: 'warn', failures: 2, severity: 'warn' });
+    expect(t('email_few_nulls')).toMatchObject({ status: 'warn', failures: 2 });
+    expect(t('email_many_nulls')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(t('email_nulls_where')).toMatchObject({ status: 'fail', failures: 1 });
+    expect(t('email_nulls_where_none')).toMatchObject({ status: 'pass', failures: 0 });
+    expect(t('email_nulls_limited')).toMatchObject({ status: 'fail', failures: 1 });
+    expect(t('email_nulls_stored')).toMatchObject({ status: 'fail', failures: 2, storedIn: '_lake_tests.email_nulls_stored' });
+    expect(t('status_ok_stored').status).toBe('pass');
+    const stored = await query(dir, 'select user_id, email from _lake_tests.email_nulls_stored order by user_id');
+    expect(stored).toEqual([{ user_id: 1, email: null }, { user_id: 3, email: null }]);
+    expect(await query(dir, 'select count(*) as n from _lake_tests.status_ok_stored')).toEqual([{ n: 0 }]);
+  });
+
+  it('warnings alone do not fail the run', async () => {
+    const dir = makeProject({
+      'models/silver/bad.sql': BAD,
+      'models/silver/schema.yml': 'models:\n  - name: bad\n    columns:\n      - name: email\n        data_tests:\n          - not_null: {severity: warn}\n',
+    });
+    const r = await runQuality(dir, 'build');
+    expect(r.tests.get('not_null_bad_email')?.status).toBe('warn');
+    expect(r.q.failed()).toBe(false);
+    expect(r.runResults.status).toBe('success');
+  });
+
+  it('tests sources and seeds, with source_ names', async () => {
+    const dir = makeProject({
+      'seeds/countries.csv': 'code,name\nDE,Germany\nFR,France\nFR,Francia\n',
+      'seeds/schema.yml': 'seeds:\n  - name: countries\n    columns:\n      - name: code\n        data_tests: [unique, not_null]\n',
+      'models/sources.yml': "sources:\n  - name: crm\n    schema: raw\n    tables:\n      - name: users\n        columns:\n          - name: id\n            data_tests: [not_null]\n",
+      'models/silver/users.sql': "select * from {{ source('crm', 'users') }}",
+      'models/silver/schema.yml': 'models:\n  - name: users\n',
+    });
+    const { DuckDBAdapter } = await import('../../src/adapter/duckdb/adapter.js');
+    const path = await import('node:path');
+    const fs = await import('node:fs');
+    fs.mkdirSync(path.join(dir, 'target'), { recursive: true });
+    const db = await DuckDBAdapter.open(path.join(dir, 'target', 'lake.duckdb'));
+    await db.execute('create schema raw; create table raw.users as select * from (values (1), (null)) t(id)');
+    await db.close();
+    const r = await runQuality(dir, 'build');
+    expect(r.tests.get('source_not_null_crm_users_id')).toMatchObject({ status: 'fail', failures: 1, node: 'source:crm.users' });
+    expect(r.tests.get('unique_countries_code')).toMatchObject({ status: 'fail', failures: 1 });
+    expect(r.tests.get('not_null_countries_code')?.status).toBe('pass');
+  });
+});
+
+describe('singular and custom generic tests', () => {
+  it('runs data_tests/*.sql and {% test %} macros like built-ins', async () => {
+    const dir = makeProject({
+      'models/silver/bad.sql': BAD,
+      'models/silver/teams.sql': TEAMS,
+      'macros/tests.sql': `{% test is_even(model, column_name) %}
+select * from {{ model }} where {{ column_name }} % 2 <> 0
+{% endtest %}
+{% test at_most(model, column_name, max_value=10) %}
+select * from {{ model }} where {{ column_name }} > {{ max_value }}
+{% endtest %}
+{% test has_team(model, column_name, teams) %}
+select * from {{ model }} where {{ column_name }} not in (select team_id from {{ teams }})
+{% endtest %}`,
+      'models/silver/schema.yml': `models:
+  - name: bad
+    columns:
+      - name: team_id
+        data_tests:
+          - is_even
+          - at_most: {max_value: 50}
+          - has_team: {teams: "ref('teams')"}
+  - name: teams
+    columns:
+      - name: team_id
+        data_tests: [is_even]
+`,
+      'data_tests/no_old_rows.sql': "select * from {{ ref('bad') }} where updated_at < timestamp '2020-01-02'",
+      'data_tests/teams_named.sql': "{{ config(severity='warn') }}\nselect * from {{ ref('teams') }} where name is null",
+      'data_tests/broken.sql': "select nope from {{ ref('teams') }}",
+    });
+    const r = await runQuality(dir, 'build');
+    expect(r.tests.get('is_even_bad_team_id')).toMatchObject({ status: 'fail', failures: 1 });
+    expect(r.tests.get('is_even_teams_team_id')?.status).toBe('pass');
+    expect(r.tests.get('at_most_bad_team_id__50')).toMatchObject({ status: 'fail', failures: 1 });
+    expect(r.tests.get('has_team_bad_team_id__ref_teams_')).toMatchObject({ status: 'fail', failures: 1 });
+    expect(r.tests.get('has_team_bad_team_id__ref_teams_')?.node).toBe('silver.bad');
+    expect(r.tests.get('no_old_rows')).toMatchObject({ status: 'fail', failures: 2, kind: 'singular', node: 'silver.bad' });
+    expect(r.tests.get('teams_named')).toMatchObject({ status: 'pass', severity: 'warn' });
+    const broken = r.tests.get('broken')!;
+    expect(broken.status).toBe('error');
+    expect(broken.message).toMatch(/nope/);
+    expect(broken.message).toMatch(/compiled SQL: .*_tests.broken\.sql/);
+  });
+
+  it('reports unknown tests and bad configs with file and line', async () => {
+    const dir = makeProject({
+      'models/silver/a.sql': 'select 1 as id',
+      'models/silver/schema.yml': `models:
+  - name: a
+    columns:
+      - name: id
+        data_tests:
+          - uniqe
+          - not_null: {warn_if: 'lots'}
+          - accepted_values: {}
+`,
+    });
+    const { LakeError } = await import('../../src/errors/index.js');
+    const err = await runQuality(dir, 'test').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LakeError);
+    const d = (err as InstanceType<typeof LakeError>).diagnostics;
+    expect(d.find((x) => x.code === 'LAKE-Q001')).toMatchObject({ file: 'models/silver/schema.yml', line: 6, hint: 'did you mean unique?' });
+    expect(d.find((x) => x.message.includes("warn_if 'lots'"))).toMatchObject({ line: 7 });
+    expect(d.find((x) => x.message.includes('accepted_values needs a list'))).toMatchObject({ line: 8 });
+  });
+});
+
+describe('the shared scan', () => {
+  it('gives every test the failure count of its own query, with and without where', async () => {
+    const numeric = ['not_null', 'unique', 'accepted_range: {min: 0, max: 100}', 'accepted_range: {min: 0, max: 100, inclusive: false}'];
+    const text = ['not_null', 'unique', 'accepted_values: {values: [active, paused]}', "accepted_values: {values: ['a@x.com'], quote: true}"];
+    const modelTests = [
+      "expression_is_true: {expression: 'age >= 0'}", 'row_count: {min: 2, max: 3}', 'row_count: {max: 1}',
+      'unique_combination_of_columns: {combination_of_columns: [user_id, country]}', "recency: {field: updated_at, max_age: '3 days'}",
+    ];
+    const wheres = ['', "country = 'DE'", 'user_id > 1', 'false'];
+    let n = 0;
+    const entry = (t: string, where: string) => {
+      const [name, args] = t.includes(':') ? [t.slice(0, t.indexOf(':')), t.slice(t.indexOf(':') + 1).trim().replace(/^\{|\}$/g, '')] : [t, ''];
+      const cfg = `config: {name: t${n++}${where ? `, where: "${where}"` : ''}}`;
+      return `- ${name}: {${args ? `${args}, ` : ''}${cfg}}`;
+    };
+    const cols = (c: string, ks: string[]) => `      - name: ${c}\n        data_tests:\n${ks.flatMap((k) => wheres.map((w) => `          ${entry(k, w)}`)).join('\n')}`;
+    const dir = makeProject({
+      'models/silver/bad.sql': BAD.replace("timestamp '2020-01-02'", 'now()::timestamp'),
+      'models/silver/schema.yml': `models:\n  - name: bad\n    data_tests:\n${modelTests.flatMap((k) => wheres.map((w) => `      ${entry(k, w)}`)).join('\n')}\n    columns:\n${cols('user_id', numeric)}\n${cols('email', text)}\n${cols('status', text)}\n${cols('age', numeric)}`,
+    });
+    await runModels(dir);
+    const { Session } = await import('../../src/app/session.js');
+    const { collectDataTests } = await import('../../src/dq/collect.js');
+    const { runDataTests, countSql } = await import('../../src/dq/run-data-tests.js');
+    const { DuckDBAdapter } = await import('../../src/adapter/duckdb/adapter.js');
+    const s = Session.open({ projectDir: dir });
+    const { tests, diagnostics } = collectDataTests(s.compiler, s.compiled);
+    expect(diagnostics).toEqual([]);
+    expect(tests.length).toBe(84);
+    const db = await DuckDBAdapter.open(`${dir}/target/lake.duckdb`);
+    try {
+      const results = await runDataTests(db, tests);
+      expect(results.filter((r) => r.batched).length).toBeGreaterThan(50);
+      for (const [i, t] of tests.entries()) {
+        const [own] = await db.query<{ failures: number }>(countSql(t));
+        expect(results[i]!.failures, `${t.name}: ${t.testName} where ${t.config.where ?? '-'}`).toBe(Number(own!.failures));
+        expect(results[i]!.status).not.toBe('error');
+      }
+      expect(results.some((r) => r.failures > 0)).toBe(true);
+      expect(results.some((r) => r.failures === 0)).toBe(true);
+      // A test that breaks at run time (a text value compared with an integer column) does not hide the others.
+      const broken = { ...tests[0]!, name: 'broken', id: 'test.broken', sql: "select * from silver.bad where user_id in ('x')", aggregate: { expr: "count_if(user_id in ('x'))", exact: true } };
+      const mixed = await runDataTests(db, [broken, ...tests.slice(1)]);
+      expect(mixed[0]!.status).toBe('error');
+      expect(mixed.slice(1).map((r) => r.failures)).toEqual(results.slice(1).map((r) => r.failures));
+    } finally {
+      await db.close();
+    }
+  });
+});

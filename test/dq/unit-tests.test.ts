@@ -1,0 +1,318 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { makeProject, query, runQuality } from './helpers.js';
+
+const SOURCES = `sources:
+  - name: crm
+    schema: raw
+    tables:
+      - name: users
+        columns:
+          - {name: id, data_type: integer}
+          - {name: name, data_type: varchar}
+          - {name: country, data_type: varchar}
+          - {name: updated_at, data_type: timestamp}
+`;
+
+const STG = "select id, upper(name) as name, country, updated_at from {{ source('crm', 'users') }}";
+
+const incremental = (strategy: string, extra = '') => `{{ config(materialized='incremental', incremental_strategy='${strategy}'${extra}) }}
+select id, name, updated_at from {{ ref('stg_users') }}
+{% if is_incremental() %}where updated_at > (select max(updated_at) from {{ this }}){% endif %}`;
+
+/** Existing table (this) has ids 1, 2; new source rows: 1 (old, filtered), 2 (changed), 3 (new). */
+const GIVEN_INC = `    given:
+      - input: ref('stg_users')
+        rows:
+          - {id: 1, name: A, updated_at: '2024-01-01 00:00:00'}
+          - {id: 2, name: B2, updated_at: '2024-01-03 00:00:00'}
+          - {id: 3, name: C, updated_at: '2024-01-03 00:00:00'}
+      - input: this
+        rows:
+          - {id: 1, name: A, updated_at: '2024-01-01 00:00:00'}
+          - {id: 2, name: B, updated_at: '2024-01-02 00:00:00'}
+`;
+
+const rows = (list: [number, string][]) => `    expect:\n      rows:\n${list.map(([id, name]) => `        - {id: ${id}, name: ${name}}`).join('\n')}\n`;
+
+function project(unitTests: string, extraFiles: Record<string, string> = {}): string {
+  return makeProject({
+    'models/sources.yml': SOURCES,
+    'models/staging/stg_users.sql': STG,
+    'models/silver/users_append.sql': incremental('append'),
+    'models/silver/users_merge.sql': incremental('merge', ", unique_key='id'"),
+    'models/silver/users_insert_new.sql': incremental('insert_new', ", unique_key='id'"),
+    'models/silver/users_delete_insert.sql': incremental('delete+insert', ", unique_key='id'"),
+    'models/silver/by_country.sql': "{{ config(materialized='table') }}\nselect country, count(*) as users, max(updated_at) as last_update from {{ ref('stg_users') }} where id >= {{ var('min_id', 0) }} group by country",
+    'models/silver/by_country_view.sql': "select country, count(*) as users from {{ ref('stg_users') }} group by country",
+    'models/silver/unit.yml': `unit_tests:\n${unitTests}`,
+    ...extraFiles,
+  });
+}
+
+describe('unit tests', () => {
+  it('check table and view models against given inputs, typed from the real schemas', async () => {
+    const dir = project(`  - name: counts_per_country
+    model: by_country
+    given:
+      - input: ref('stg_users')
+        rows:
+          - {id: 1, country: DE, updated_at: '2024-01-01 10:00:00'}
+          - {id: 2, country: DE, updated_at: '2024-01-02 10:00:00'}
+          - {id: 3, country: FR}
+    expect:
+      rows:
+        - {country: DE, users: 2, last_update: '2024-01-02 10:00:00'}
+        - {country: FR, users: 1, last_update: null}
+  - name: view_counts
+    model: by_country_view
+    given:
+      - input: ref('stg_users')
+        format: csv
+        rows: |
+          id,country
+          1,DE
+          2,FR
+          3,FR
+    expect:
+      format: csv
+      rows: |
+        country,users
+        FR,2
+        DE,1
+  - name: with_vars
+    model: by_country
+    overrides:
+      vars: {min_id: 2}
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1, country: DE}, {id: 2, country: DE}]
+    expect:
+      rows: [{country: DE, users: 1}]
+  - name: staging_from_source
+    model: stg_users
+    given:
+      - input: source('crm', 'users')
+        rows: [{id: 7, name: ada}]
+    expect:
+      rows: [{id: 7, name: ADA, country: null}]
+  - name: seed_typed_from_csv
+    model: with_country_names
+    given:
+      - input: ref('countries')
+        rows: [{code: DE}]
+      - input: ref('stg_users')
+        rows: [{id: 1, country: DE}]
+    expect:
+      rows: [{id: 1, country_name: null, population: null}]
+`, {
+      'seeds/countries.csv': 'code,country_name,population\nDE,Germany,84000000\n',
+      'models/silver/with_country_names.sql': "select u.id, c.country_name, c.population + 0 as population from {{ ref('stg_users') }} u join {{ ref('countries') }} c on c.code = u.country",
+    });
+    const r = await runQuality(dir, 'test');
+    for (const name of ['counts_per_country', 'view_counts', 'with_vars', 'staging_from_source', 'seed_typed_from_csv']) {
+      expect(r.tests.get(name), `${name}: ${r.tests.get(name)?.message}`).toMatchObject({ status: 'pass', kind: 'unit' });
+    }
+    expect(r.tests.get('counts_per_country')?.id).toBe('unit_test.by_country.counts_per_country');
+    // Unit tests never touch the warehouse: nothing was built there.
+    const built = await query(dir, `select table_schema || '.' || table_name as t from information_schema.tables where table_schema not in ('_lake', '_lake_tests')`);
+    expect(built).toEqual([]);
+  });
+
+  it('shows a readable diff: differing cells, missing and unexpected rows', async () => {
+    const dir = project(`  - name: wrong_expectations
+    model: users_merge
+${GIVEN_INC}${rows([[1, 'A'], [2, 'B'], [4, 'D']])}`);
+    const r = await runQuality(dir, 'test');
+    const t = r.tests.get('wrong_expectations')!;
+    expect(t.status).toBe('fail');
+    expect(t.failures).toBe(3);
+    const lines = t.message!.split('\n').map((l) => l.trimEnd());
+    expect(lines[0]).toBe('unit test wrong_expectations of silver.users_merge (models/silver/unit.yml:2): 1 differing, 1 missing, 1 unexpected rows');
+    expect(lines.slice(1, 6)).toEqual([
+      '    id | name',
+      '    ---+-------',
+      '  ~ 2  | B → B2',
+      '  - 4  | D',
+      '  + 3  | C',
+    ]);
+    expect(r.q.failed()).toBe(true);
+    expect(r.reporter.lines.join('\n')).toContain('~ 2  | B → B2');
+  });
+
+  it('expect is the final table of each incremental strategy', async () => {
+    const dir = project(`  - name: append_final
+    model: users_append
+${GIVEN_INC}${rows([[1, 'A'], [2, 'B'], [2, 'B2'], [3, 'C']])}  - name: merge_final
+    model: users_merge
+${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}  - name: insert_new_final
+    model: users_insert_new
+${GIVEN_INC}${rows([[1, 'A'], [2, 'B'], [3, 'C']])}  - name: delete_insert_final
+    model: users_delete_insert
+${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}  - name: first_build
+    model: users_merge
+    overrides:
+      is_incremental: false
+${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}  - name: incremental_without_this
+    model: users_append
+    overrides:
+      macros: {is_incremental: true}
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 5, name: E, updated_at: '2024-01-01 00:00:00'}]
+${rows([])}`);
+    const r = await runQuality(dir, 'test');
+    for (const name of ['append_final', 'merge_final', 'insert_new_final', 'delete_insert_final', 'first_build', 'incremental_without_this']) {
+      expect(r.tests.get(name), `${name}: ${r.tests.get(name)?.message}`).toMatchObject({ status: 'pass' });
+    }
+  });
+
+  it('a wrong expectation of a strategy is caught (append is not merge)', async () => {
+    const dir = project(`  - name: append_is_not_merge
+    model: users_append
+${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}`);
+    const r = await runQuality(dir, 'test');
+    const t = r.tests.get('append_is_not_merge')!;
+    expect(t.status).toBe('fail');
+    expect(t.message).toMatch(/1 unexpected row/);
+    expect(t.message).toMatch(/\+ 2\s+\| B\n/);
+  });
+
+  it('explains a bad unit test: unknown model, input not read, unknown expect column, model errors', async () => {
+    const bad = project(`  - name: no_model
+    model: nope
+    expect: {rows: []}
+  - name: not_an_input
+    model: by_country
+    given:
+      - input: ref('users_merge')
+        rows: []
+    expect: {rows: []}
+`);
+    const { LakeError } = await import('../../src/errors/index.js');
+    const err = (await runQuality(bad, 'test').catch((e: unknown) => e)) as InstanceType<typeof LakeError>;
+    expect(err).toBeInstanceOf(LakeError);
+    expect(err.diagnostics.map((d) => d.message)).toEqual([
+      "unit test no_model: model 'nope' matches no model or seed",
+      "unit test not_an_input: given ref('users_merge'), but silver.by_country does not read it",
+    ]);
+    expect(err.diagnostics[0]).toMatchObject({ file: 'models/silver/unit.yml', line: 2 });
+
+    const dir = project(`  - name: unknown_column
+    model: by_country
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1, country: DE}]
+    expect:
+      rows: [{country: DE, people: 1}]
+  - name: bad_value
+    model: by_country
+    given:
+      - input: ref('stg_users')
+        rows: [{id: not_a_number, country: DE}]
+    expect:
+      rows: [{country: DE}]
+`);
+    const r = await runQuality(dir, 'test');
+    expect(r.tests.get('unknown_column')).toMatchObject({ status: 'error' });
+    expect(r.tests.get('unknown_column')?.message).toMatch(/expect names 'people', which the model does not return \(it returns country, users, last_update\)/);
+    expect(r.tests.get('bad_value')?.status).toBe('error');
+    expect(r.tests.get('bad_value')?.message).toMatch(/given ref\('stg_users'\): .*not_a_number/);
+  });
+
+  it('reads CSV fixtures from data_tests/fixtures and SQL rows', async () => {
+    const dir = project(`  - name: from_fixture
+    model: by_country_view
+    given:
+      - input: ref('stg_users')
+        format: csv
+        fixture: three_users
+    expect:
+      format: sql
+      rows: "select 'DE' as country, 3 as users"
+`, { 'data_tests/fixtures/three_users.csv': 'id,name,country\n1,"Smith, Ann",DE\n2,Bo,DE\n3,,DE\n' });
+    const r = await runQuality(dir, 'test');
+    expect(r.tests.get('from_fixture'), r.tests.get('from_fixture')?.message).toMatchObject({ status: 'pass' });
+    expect(fs.existsSync(path.join(dir, 'target', 'run_results.json'))).toBe(true);
+  });
+});
+
+describe('unit tests of CDC models', () => {
+  const cdc = (scd: number) => `{{ config(materialized='incremental', incremental_strategy='cdc', unique_key='id', sequence_by='seq', delete_when="op = 'D'", except_columns=['op'], scd_type=${scd}) }}
+select id, name, seq, op from {{ ref('changes') }}`;
+  const files = {
+    'models/bronze/changes.sql': "select * from (values (0, 'x', 0, 'U')) t(id, name, seq, op)",
+    'models/silver/users_scd1.sql': cdc(1),
+    'models/silver/users_scd2.sql': cdc(2),
+  };
+
+  it('type 1: upserts, deletes, and a late change never beats what the table holds', async () => {
+    const dir = makeProject({
+      ...files,
+      'models/silver/unit.yml': `unit_tests:
+  - name: scd1_final
+    model: users_scd1
+    given:
+      - input: this
+        rows:
+          - {id: 1, name: A, seq: 5}
+          - {id: 2, name: B, seq: 5}
+          - {id: 4, name: D, seq: 5}
+      - input: ref('changes')
+        rows:
+          - {id: 1, name: A2, seq: 6, op: U}
+          - {id: 2, name: null, seq: 6, op: D}
+          - {id: 3, name: C, seq: 1, op: U}
+          - {id: 4, name: D_late, seq: 3, op: U}
+    expect:
+      rows:
+        - {id: 1, name: A2, seq: 6}
+        - {id: 3, name: C, seq: 1}
+        - {id: 4, name: D, seq: 5}
+  - name: scd1_wrong
+    model: users_scd1
+    given:
+      - input: this
+        rows: [{id: 4, name: D, seq: 5}]
+      - input: ref('changes')
+        rows: [{id: 4, name: D_late, seq: 3, op: U}]
+    expect:
+      rows: [{id: 4, name: D_late}]
+`,
+    });
+    const r = await runQuality(dir, 'test');
+    expect(r.tests.get('scd1_final'), r.tests.get('scd1_final')?.message).toMatchObject({ status: 'pass' });
+    const wrong = r.tests.get('scd1_wrong')!;
+    expect(wrong.status).toBe('fail');
+    expect(wrong.message).toMatch(/~ 4\s+\| D_late → D/);
+  });
+
+  it('type 2: the final history, with a late change put where its sequence belongs', async () => {
+    const dir = makeProject({
+      ...files,
+      'models/silver/unit.yml': `unit_tests:
+  - name: scd2_history
+    model: users_scd2
+    given:
+      - input: this
+        rows:
+          - {id: 1, name: A, seq: 1, valid_from: 1, valid_to: null}
+      - input: ref('changes')
+        rows:
+          - {id: 1, name: A3, seq: 3, op: U}
+          - {id: 1, name: A2, seq: 2, op: U}
+          - {id: 2, name: B, seq: 1, op: U}
+          - {id: 2, name: null, seq: 4, op: D}
+    expect:
+      rows:
+        - {id: 1, name: A, valid_from: 1, valid_to: 2}
+        - {id: 1, name: A2, valid_from: 2, valid_to: 3}
+        - {id: 1, name: A3, valid_from: 3, valid_to: null}
+        - {id: 2, name: B, valid_from: 1, valid_to: 4}
+`,
+    });
+    const r = await runQuality(dir, 'test');
+    expect(r.tests.get('scd2_history'), r.tests.get('scd2_history')?.message).toMatchObject({ status: 'pass' });
+  });
+});

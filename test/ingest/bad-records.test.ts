@@ -1,0 +1,123 @@
+/**
+ * bad_records modes with real malformed files: quarantine (file, line, raw text, reason), drop
+ * (only counted), fail (file:line of the first, nothing changed). Never a row of NULLs.
+ */
+import { describe, it, expect } from 'vitest';
+import { makeProject, writeFile, run, query, jsonl, clock, plain } from './helpers.js';
+
+function project(mode: string, materialized = 'incremental'): string {
+  return makeProject({
+    'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: ${mode}\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: { id: BIGINT, at: TIMESTAMP, v: DOUBLE }\n`,
+    'models/bronze/ev.sql': `{{ config(materialized='${materialized}') }}\nselect * from {{ source('raw', 'ev') }}`,
+  });
+}
+
+// Line 2: wrong type; line 3: malformed JSON; line 4: a JSON array, not an object;
+// line 5: truncated (a writer cut off mid-record); line 6: a bad timestamp.
+const MIXED = [
+  '{"id": 1, "at": "2024-01-01 00:00:00", "v": 1.5}',
+  '{"id": "one", "at": "2024-01-01 00:00:00", "v": 1}',
+  '{"id": 3, "at": "2024-01-01 00:00:00", v: 2}',
+  '[4, "2024-01-01", 3]',
+  '{"id": 6, "at": "2024-01-01 00:00:00", "v": 3.25}',
+  '{"id": 7, "at": "yesterday"}',
+  '{"id": 8, "at": "2024-01-0',
+].join('\n');
+// The last line has no newline: a truncated final record.
+
+describe('bad records', () => {
+  it('quarantine: bad lines go to <schema>.<model>__quarantine with file, line, raw text and reason', async () => {
+    const dir = project('quarantine');
+    writeFile(dir, 'landing/ev/a.jsonl', MIXED);
+    const r = await run(dir);
+    expect(r.node('bronze.ev').status).toBe('success');
+    expect(r.node('bronze.ev').stats).toMatchObject({ files: 1, rows: 2, bad_records: 5 });
+    expect(plain(await query(dir, 'select id, v, _lake_line from bronze.ev order by id'))).toEqual([
+      { id: 1, v: 1.5, _lake_line: 1 }, { id: 6, v: 3.25, _lake_line: 5 },
+    ]);
+    // Never a row of NULLs standing in for a bad line.
+    expect(await query(dir, 'select count(*) as n from bronze.ev where id is null')).toEqual([{ n: 0 }]);
+    const q = plain(await query(dir, 'select source, file, line, raw, reason, batch from bronze.ev__quarantine order by line'));
+    expect(q.map((x) => [x.line, x.raw])).toEqual([
+      [2, '{"id": "one", "at": "2024-01-01 00:00:00", "v": 1}'],
+      [3, '{"id": 3, "at": "2024-01-01 00:00:00", v: 2}'],
+      [4, '[4, "2024-01-01", 3]'],
+      [6, '{"id": 7, "at": "yesterday"}'],
+      [7, '{"id": 8, "at": "2024-01-0'],
+    ]);
+    expect(q.map((x) => x.reason)).toEqual([
+      'column id: "one" is not a valid BIGINT',
+      'malformed JSON',
+      'not a JSON object',
+      'column at: "yesterday" is not a valid TIMESTAMP',
+      'malformed JSON',
+    ]);
+    expect(new Set(q.map((x) => x.file))).toEqual(new Set(['landing/ev/a.jsonl']));
+    expect(new Set(q.map((x) => x.source))).toEqual(new Set(['source:raw.ev']));
+    const [runRow] = await query(dir, 'select max(batch_id) as b from _lake.runs');
+    expect(q[0]!.batch).toBe(runRow!.b);
+    // Counted in the ledger and in run_results (node_runs stats).
+    expect(await query(dir, `select rows, bad_rows from _lake.files`)).toEqual([{ rows: 2, bad_rows: 5 }]);
+    const [nr] = await query(dir, `select stats->>'bad_records' as bad from _lake.node_runs where node_id = 'bronze.ev'`);
+    expect(nr!.bad).toBe('5');
+  });
+
+  it('quarantine accumulates for incremental models and is rebuilt for table models', async () => {
+    const t = clock();
+    const inc = project('quarantine');
+    const tab = project('quarantine', 'table');
+    for (const dir of [inc, tab]) writeFile(dir, 'landing/ev/a.jsonl', '{"id": 1}\n{bad\n', t());
+    for (const dir of [inc, tab]) await run(dir);
+    for (const dir of [inc, tab]) writeFile(dir, 'landing/ev/b.jsonl', '{"id": 2}\n{worse\n', t());
+    for (const dir of [inc, tab]) await run(dir);
+    for (const dir of [inc, tab]) {
+      expect((await query(dir, 'select file, line from bronze.ev__quarantine order by file')).map((x) => `${x.file}:${x.line}`)).toEqual(['landing/ev/a.jsonl:2', 'landing/ev/b.jsonl:2']);
+      expect((await query(dir, 'select id from bronze.ev order by id')).map((x) => x.id)).toEqual([1, 2]);
+    }
+  });
+
+  it('drop: bad lines are counted, not kept anywhere', async () => {
+    const dir = project('drop');
+    writeFile(dir, 'landing/ev/a.jsonl', MIXED);
+    const r = await run(dir);
+    expect(r.node('bronze.ev').stats).toMatchObject({ rows: 2, bad_records: 5 });
+    expect(await query(dir, 'select count(*) as n from bronze.ev')).toEqual([{ n: 2 }]);
+    expect(await query(dir, `select count(*) as n from information_schema.tables where table_name = 'ev__quarantine'`)).toEqual([{ n: 0 }]);
+    expect(await query(dir, `select bad_rows from _lake.files`)).toEqual([{ bad_rows: 5 }]);
+  });
+
+  it('fail: the model fails with file:line of the first bad record and nothing changes', async () => {
+    const t = clock();
+    const dir = project('fail');
+    writeFile(dir, 'landing/ev/a.jsonl', jsonl([{ id: 1 }, { id: 2 }]), t());
+    expect(r0(await run(dir))).toBe('success');
+    writeFile(dir, 'landing/ev/b.jsonl', jsonl([{ id: 3 }]), t());
+    writeFile(dir, 'landing/ev/c.jsonl', MIXED, t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').status).toBe('error');
+    expect(r.node('bronze.ev').error).toContain('landing/ev/c.jsonl:2');
+    expect(r.node('bronze.ev').error).toContain('column id: "one" is not a valid BIGINT');
+    expect(r.failed).toBe(true);
+    // Nothing changed: not the rows, not the ledger (b.jsonl, read in the same batch, is not consumed either).
+    expect((await query(dir, 'select id from bronze.ev order by id')).map((x) => x.id)).toEqual([1, 2]);
+    expect((await query(dir, 'select path from _lake.files order by path')).map((x) => x.path)).toEqual(['landing/ev/a.jsonl']);
+    // Once the bad file is fixed, the next run reads both.
+    writeFile(dir, 'landing/ev/c.jsonl', jsonl([{ id: 4 }]), t());
+    expect(r0(await run(dir))).toBe('success');
+    expect((await query(dir, 'select id from bronze.ev order by id')).map((x) => x.id)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a file that is not UTF-8 text is one bad record, and the other files are read', async () => {
+    const t = clock();
+    const dir = project('quarantine');
+    writeFile(dir, 'landing/ev/a.jsonl', Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0xff, 0xfe, 0x7d, 0x0a]), t());
+    writeFile(dir, 'landing/ev/b.jsonl', jsonl([{ id: 1 }]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').stats).toMatchObject({ rows: 1, bad_records: 1 });
+    expect(plain(await query(dir, 'select file, line, reason from bronze.ev__quarantine'))).toEqual([{ file: 'landing/ev/a.jsonl', line: 0, reason: 'file is not valid UTF-8 text' }]);
+  });
+});
+
+function r0(r: Awaited<ReturnType<typeof run>>): string {
+  return r.node('bronze.ev').status;
+}

@@ -1,0 +1,185 @@
+/**
+ * Exactly once per consuming model, across runs and micro-batches; changed and young files.
+ */
+import { describe, it, expect } from 'vitest';
+import { makeProject, writeFile, run, query, jsonl, envelopes, clock, plain } from './helpers.js';
+
+const SOURCES = (extra = '') => `sources:\n  - name: kafka\n    landing: landing\n    format: kafka\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n${extra}`;
+
+/** bronze (incremental append) → silver (stream + merge: latest reading per device) → gold (table). */
+function pipeline(maxFiles: number, extra = ''): Record<string, string> {
+  return {
+    'models/sources.yml': SOURCES(`        max_files_per_trigger: ${maxFiles}\n${extra}`),
+    'models/bronze/bpm.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('kafka', 'bpm') }}`,
+    'models/silver/latest.sql': `{{ config(materialized='incremental', unique_key='device_id') }}
+select device_id, heartrate, _offset, _lake_batch from {{ stream(ref('bpm')) }}
+qualify row_number() over (partition by device_id order by _offset desc) = 1`,
+    'models/silver/readings.sql': `{{ config(materialized='incremental') }}\nselect device_id, heartrate, _offset, _lake_batch from {{ stream(ref('bpm')) }}`,
+    'models/gold/summary.sql': `{{ config(materialized='table') }}
+select device_id, count(*) as readings, avg(heartrate) as avg_hr, max(_offset) as last_offset from {{ ref('readings') }} group by device_id`,
+  };
+}
+
+/** 7 files of kafka records over 4 devices, with redeliveries across files. */
+function landFiles(dir: string): void {
+  const t = clock();
+  let offset = 0;
+  for (let f = 0; f < 7; f++) {
+    const payloads = Array.from({ length: 6 }, (_, i) => ({ device_id: (f * 6 + i) % 4, heartrate: 60 + f * 6 + i }));
+    const recs = envelopes(payloads, { first: offset });
+    offset += payloads.length;
+    // Each file after the first also redelivers the last two records of the file before it.
+    const redelivered = f > 0 ? envelopes(Array.from({ length: 2 }, (_, i) => ({ device_id: (f * 6 - 2 + i) % 4, heartrate: 60 + f * 6 - 2 + i })), { first: offset - 8 }) : [];
+    writeFile(dir, `landing/bpm/part-${f}.jsonl`, jsonl([...redelivered, ...recs]), t());
+  }
+}
+
+async function tables(dir: string): Promise<Record<string, unknown[]>> {
+  return {
+    bronze: plain(await query(dir, 'select * exclude (_lake_batch) from bronze.bpm order by _partition, _offset')),
+    latest: plain(await query(dir, 'select * exclude (_lake_batch) from silver.latest order by device_id')),
+    readings: plain(await query(dir, 'select * exclude (_lake_batch) from silver.readings order by _offset')),
+    summary: plain(await query(dir, 'select * from gold.summary order by device_id')),
+    ledger: plain(await query(dir, 'select consumer, source, path, rows, bad_rows from _lake.files order by all')),
+  };
+}
+
+describe('exactly once', () => {
+  it('micro-batches of max_files_per_trigger give the same tables as one run', async () => {
+    const one = makeProject(pipeline(1000));
+    const micro = makeProject(pipeline(2));
+    landFiles(one);
+    landFiles(micro);
+    const r1 = await run(one);
+    const r2 = await run(micro);
+    expect(r1.runs.length).toBe(1);
+    expect(r2.runs.length).toBe(4); // 7 files, 2 per trigger
+    expect(r2.runs.map((r) => r.results.find((x) => x.id === 'bronze.bpm')?.stats?.files)).toEqual([2, 2, 2, 1]);
+    const a = await tables(one);
+    const b = await tables(micro);
+    expect(a.bronze.length).toBe(42);
+    expect(b).toEqual(a);
+    // The downstream incremental model consumed every bronze batch exactly once.
+    expect(b.readings.length).toBe(42);
+  });
+
+  it('a field that first appears in a later micro-batch gives the same table, column order included', async () => {
+    const make = (maxFiles: number) => {
+      const t = clock();
+      const dir = makeProject({
+        'models/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        max_files_per_trigger: ${maxFiles}\n`,
+        'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+      });
+      writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ a: 1, b: 'x' }]), t());
+      writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ a: 2, b: 'y', c: 2.5 }]), t());
+      writeFile(dir, 'landing/ev/3.jsonl', jsonl([{ a: 3, d: true, c: 1 }]), t());
+      return dir;
+    };
+    const one = make(1000);
+    const micro = make(1);
+    await run(one);
+    expect((await run(micro)).runs.length).toBe(3);
+    const shape = async (dir: string) => ({
+      columns: await query(dir, `select column_name, data_type from information_schema.columns where table_name = 'ev' order by ordinal_position`),
+      rows: plain(await query(dir, 'select * exclude (_lake_batch) from bronze.ev order by a')),
+    });
+    const a = await shape(one);
+    expect(a.columns.map((c) => c.column_name)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'a', 'b', 'c', 'd']);
+    expect(await shape(micro)).toEqual(a);
+  });
+
+  it('a second run without new files reads nothing and changes nothing; new files are read once', async () => {
+    const t = clock(Date.UTC(2025, 0, 1));
+    const dir = makeProject(pipeline(1000));
+    landFiles(dir);
+    await run(dir);
+    const before = await tables(dir);
+    const again = await run(dir);
+    expect(again.node('bronze.bpm').stats).toMatchObject({ files: 0, rows: 0 });
+    expect(await tables(dir)).toEqual(before);
+    writeFile(dir, 'landing/bpm/late.jsonl', jsonl(envelopes([{ device_id: 9, heartrate: 99 }], { first: 1000 })), t());
+    const late = await run(dir);
+    expect(late.node('bronze.bpm').stats).toMatchObject({ files: 1, rows: 1 });
+    const after = await tables(dir);
+    expect(after.bronze.length).toBe(before.bronze.length + 1);
+    expect(after.readings.length).toBe(before.readings.length + 1);
+  });
+
+  it('a consumed file that changes is reported, not read again', async () => {
+    const t = clock();
+    const dir = makeProject(pipeline(1000));
+    writeFile(dir, 'landing/bpm/a.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 1 }])), t());
+    await run(dir);
+    writeFile(dir, 'landing/bpm/a.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 1 }, { device_id: 2, heartrate: 2 }], { first: 0 })), t());
+    const r = await run(dir);
+    expect(r.node('bronze.bpm').stats).toMatchObject({ files: 0, changed_files: ['landing/bpm/a.jsonl'] });
+    const warned = r.reporter.events.filter((e) => e.kind === 'diagnostics').flatMap((e) => e.data as { severity: string; message: string }[]);
+    expect(warned.some((d) => d.severity === 'warn' && d.message.includes('landing/bpm/a.jsonl changed after bronze.bpm consumed it'))).toBe(true);
+    expect((await query(dir, 'select device_id from bronze.bpm')).map((x) => x.device_id)).toEqual([1]);
+  });
+
+  it('allow_overwrites: a changed file is read again (and its already-held offsets are still dropped)', async () => {
+    const t = clock();
+    const dir = makeProject(pipeline(1000, '        allow_overwrites: true\n'));
+    writeFile(dir, 'landing/bpm/a.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 1 }])), t());
+    await run(dir);
+    writeFile(dir, 'landing/bpm/a.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 1 }, { device_id: 2, heartrate: 2 }])), t());
+    const r = await run(dir);
+    expect(r.node('bronze.bpm').stats).toMatchObject({ files: 1, rows: 1, duplicates: 1 });
+    expect((await query(dir, 'select device_id from bronze.bpm order by 1')).map((x) => x.device_id)).toEqual([1, 2]);
+    expect(await query(dir, `select rows from _lake.files where consumer = 'bronze.bpm'`)).toEqual([{ rows: 1 }]);
+  });
+
+  it('files younger than min_file_age wait for a later run', async () => {
+    const t = clock();
+    const dir = makeProject(pipeline(1000, '        min_file_age: 1h\n'));
+    writeFile(dir, 'landing/bpm/old.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 1 }])), t());
+    writeFile(dir, 'landing/bpm/new.jsonl', jsonl(envelopes([{ device_id: 2, heartrate: 2 }], { first: 1 })));
+    const r = await run(dir);
+    expect(r.node('bronze.bpm').stats).toMatchObject({ files: 1, waiting_files: 1 });
+    writeFile(dir, 'landing/bpm/new.jsonl', jsonl(envelopes([{ device_id: 2, heartrate: 2 }], { first: 1 })), new Date(Date.now() - 2 * 3600_000));
+    const r2 = await run(dir);
+    expect(r2.node('bronze.bpm').stats).toMatchObject({ files: 1, waiting_files: 0 });
+    expect((await query(dir, 'select device_id from bronze.bpm order by 1')).map((x) => x.device_id)).toEqual([1, 2]);
+  });
+
+  it('--full-refresh reads every file again, once', async () => {
+    const dir = makeProject(pipeline(3));
+    landFiles(dir);
+    await run(dir);
+    const before = await tables(dir);
+    const r = await run(dir, { fullRefresh: true });
+    expect(r.runs.length).toBe(3);
+    expect(await tables(dir)).toEqual(before);
+  });
+
+  it('each consuming model keeps its own ledger', async () => {
+    const dir = makeProject({
+      ...pipeline(1000),
+      'models/bronze/bpm_copy.sql': `{{ config(materialized='incremental') }}\nselect device_id from {{ source('kafka', 'bpm') }}`,
+    });
+    landFiles(dir);
+    await run(dir, { select: ['bronze.bpm'] });
+    expect(await query(dir, `select count(distinct consumer) as n from _lake.files`)).toEqual([{ n: 1 }]);
+    const r = await run(dir, { select: ['bronze.bpm_copy'] });
+    expect(r.node('bronze.bpm_copy').stats).toMatchObject({ files: 7, rows: 42 });
+    expect(await query(dir, `select consumer, count(*) as files from _lake.files group by 1 order by 1`)).toEqual([
+      { consumer: 'bronze.bpm', files: 7 }, { consumer: 'bronze.bpm_copy', files: 7 },
+    ]);
+  });
+
+  it('two models reading the same source at once (two threads) each get every record once', async () => {
+    const dir = makeProject({
+      ...pipeline(3),
+      'models/bronze/bpm_copy.sql': `{{ config(materialized='incremental') }}\nselect device_id, _offset from {{ source('kafka', 'bpm') }}`,
+    });
+    landFiles(dir);
+    const r = await run(dir);
+    expect(r.failed).toBe(false);
+    expect(await query(dir, 'select count(*) as n, count(distinct _offset) as d from bronze.bpm_copy')).toEqual([{ n: 42, d: 42 }]);
+    expect(await query(dir, 'select count(*) as n from bronze.bpm')).toEqual([{ n: 42 }]);
+    expect(await query(dir, `select consumer, count(*) as files, sum(rows) as rows from _lake.files group by 1 order by 1`)).toEqual([
+      { consumer: 'bronze.bpm', files: 7, rows: 42 }, { consumer: 'bronze.bpm_copy', files: 7, rows: 42 },
+    ]);
+  });
+});

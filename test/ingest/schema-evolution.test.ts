@@ -1,0 +1,122 @@
+/**
+ * schema_evolution modes with real files: a second file brings a field the consumer does not hold.
+ */
+import { describe, it, expect } from 'vitest';
+import { makeProject, writeFile, run, query, jsonl, clock, plain } from './helpers.js';
+
+function project(mode: string, format = 'jsonl', materialized = 'incremental', declare = true): string {
+  const cols = declare ? '        columns: { id: BIGINT, name: VARCHAR }\n' : '';
+  return makeProject({
+    'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: ${format}\n    schema_evolution: ${mode}\n    tables:\n      - name: ev\n        files: ev/*\n${cols}`,
+    'models/bronze/ev.sql': `{{ config(materialized='${materialized}') }}\nselect * from {{ source('raw', 'ev') }}`,
+  });
+}
+
+async function columns(dir: string): Promise<string[]> {
+  return (await query(dir, `select column_name as c from information_schema.columns where table_schema = 'bronze' and table_name = 'ev' order by ordinal_position`)).map((r) => String(r.c));
+}
+
+describe('schema evolution', () => {
+  it('add_new_columns: a new field becomes a column of the target (ALTER TABLE), typed from its values', async () => {
+    const t = clock();
+    const dir = project('add_new_columns');
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }]), t());
+    await run(dir);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name']);
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, name: 'b', score: 7 }, { id: 3, name: 'c', score: 8, meta: { k: 'v' } }]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').stats).toMatchObject({ new_columns: ['score', 'meta'] });
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name', 'score', 'meta']);
+    const types = await query(dir, `select column_name as c, data_type as t from information_schema.columns where table_name = 'ev' and column_name in ('score', 'meta') order by 1`);
+    expect(types).toEqual([{ c: 'meta', t: 'JSON' }, { c: 'score', t: 'BIGINT' }]);
+    expect(plain(await query(dir, 'select id, score, meta::varchar as meta from bronze.ev order by id'))).toEqual([
+      { id: 1, score: null, meta: null }, { id: 2, score: 7, meta: null }, { id: 3, score: 8, meta: '{"k":"v"}' },
+    ]);
+    // The column is now part of what the consumer holds: a later value of another type is a bad record.
+    writeFile(dir, 'landing/ev/3.jsonl', jsonl([{ id: 4, score: 'high' }]), t());
+    const r3 = await run(dir);
+    expect(r3.node('bronze.ev').stats).toMatchObject({ bad_records: 1, new_columns: [] });
+  });
+
+  it('add_new_columns works for csv (types as DuckDB detects them)', async () => {
+    const t = clock();
+    const dir = project('add_new_columns', 'csv');
+    writeFile(dir, 'landing/ev/1.csv', 'id,name\n1,a\n', t());
+    await run(dir);
+    writeFile(dir, 'landing/ev/2.csv', 'id,name,qty\n2,b,5\n', t());
+    await run(dir);
+    expect(plain(await query(dir, 'select id, name, qty from bronze.ev order by id'))).toEqual([{ id: 1, name: 'a', qty: null }, { id: 2, name: 'b', qty: 5 }]);
+  });
+
+  it('rescue: unknown fields are kept in _rescued_data as JSON', async () => {
+    const t = clock();
+    const dir = project('rescue');
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }]), t());
+    await run(dir);
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, name: 'b', score: 7, tags: ['x', 'y'] }]), t());
+    await run(dir);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name', '_rescued_data']);
+    const rows = await query(dir, 'select id, _rescued_data::varchar as r from bronze.ev order by id');
+    expect(rows[0]).toEqual({ id: 1, r: null });
+    expect(JSON.parse(String(rows[1]!.r))).toEqual({ score: 7, tags: ['x', 'y'] });
+  });
+
+  it('rescue without declared columns: the first read sets the schema, later fields are rescued', async () => {
+    const t = clock();
+    const dir = project('rescue', 'jsonl', 'incremental', false);
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }]), t());
+    await run(dir);
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, extra: true }]), t());
+    await run(dir);
+    const rows = await query(dir, 'select id, name, _rescued_data::varchar as r from bronze.ev order by id');
+    expect(rows).toEqual([{ id: 1, name: 'a', r: null }, { id: 2, name: null, r: '{"extra":true}' }]);
+  });
+
+  it('fail: stops with the file:line that introduced the field, and changes nothing', async () => {
+    const t = clock();
+    const dir = project('fail');
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }]), t());
+    await run(dir);
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, name: 'b' }, { id: 3, name: 'c', score: 1 }]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').status).toBe('error');
+    expect(r.node('bronze.ev').error).toContain('landing/ev/2.jsonl:2');
+    expect(r.node('bronze.ev').error).toContain("new field 'score'");
+    expect((await query(dir, 'select id from bronze.ev')).map((x) => x.id)).toEqual([1]);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name']);
+  });
+
+  it('fail also holds for a table model, against the schema it read before', async () => {
+    const t = clock();
+    const dir = project('fail', 'jsonl', 'table', false);
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }]), t());
+    expect((await run(dir)).node('bronze.ev').status).toBe('success');
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, zip: '1000' }]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').error).toContain('landing/ev/2.jsonl:1');
+  });
+
+  it('none: unknown fields are ignored', async () => {
+    const t = clock();
+    const dir = project('none');
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a', score: 3 }]), t());
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, name: 'b', other: 'x' }]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').stats).toMatchObject({ rows: 2, bad_records: 0, new_columns: [] });
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name']);
+  });
+
+  it('an explicit on_schema_change: fail on the model still wins over add_new_columns', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: ev\n        files: ev/*\n        columns: { id: BIGINT }\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental', on_schema_change='fail') }}\nselect * from {{ source('raw', 'ev') }}`,
+    });
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1 }]), t());
+    await run(dir);
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, more: 1 }]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').status).toBe('error');
+    expect(r.node('bronze.ev').error).toMatch(/on_schema_change is 'fail'/);
+  });
+});
