@@ -1,7 +1,7 @@
 /**
  * Benchmark of `lake watch`: from a real file write to the rebuilt model, end to end.
  *
- *   node dist/bench/watch.js [--model silver.workout_bpm] [--saves 20] [--debounce 30] [--generated]
+ *   node dist/bench/watch.js [--model silver.workout_bpm] [--saves 20] [--debounce 10] [--generated] [--reload]
  *
  * Copies the reference project at the repository root (project.yml, models, macros, seeds,
  * landing, data_tests) to a temp folder — or, with --generated or when there is none, writes a
@@ -11,14 +11,16 @@
  * descendants are rebuilt). For each save it takes the time from just before `writeFileSync` to:
  * the watch starting its cycle (file event + debounce), the end of recompiling, the changed
  * model's result being reported, and the whole cycle (descendants included) ending; and the
- * model's own build time as the executor reports it.
+ * model's own build time as the executor reports it. The watch's default compiler patches the
+ * saved file into the compiled project (IncrementalCompiler); --reload measures the first
+ * version, which re-loaded and recompiled the whole project on every save (ReloadingCompiler).
  * Prints one JSON line with p50 and p95 of each.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Watch, type CycleReport } from '../src/watch/index.js';
+import { ReloadingCompiler, Watch, type CycleReport } from '../src/watch/index.js';
 import type { NodeResult, Reporter, RunSummary } from '../src/reporter/types.js';
 import type { Diagnostic } from '../src/errors/index.js';
 import { formatDiagnostic } from '../src/errors/index.js';
@@ -119,6 +121,8 @@ function percentile(values: readonly number[], p: number): number {
 export interface WatchBenchResult {
   readonly bench: 'watch';
   readonly project: 'reference' | 'generated';
+  /** How a save is recompiled: the watch's default (patch the file in) or a whole re-load. */
+  readonly compiler: 'incremental' | 'reload';
   readonly model: string;
   readonly saves: number;
   readonly debounce_ms: number;
@@ -141,6 +145,8 @@ export interface WatchBenchOptions {
   readonly saves?: number;
   readonly debounceMs?: number;
   readonly generated?: boolean;
+  /** Re-load the whole project on every save (the first version of the watch), to compare. */
+  readonly reload?: boolean;
 }
 
 /** Run the benchmark once; the temp project is removed afterwards. */
@@ -152,7 +158,7 @@ export async function benchWatch(o: WatchBenchOptions = {}): Promise<WatchBenchR
   const reference = !o.generated && copyReference(dir);
   if (!reference) generateProject(dir);
   const rep = new TimingReporter();
-  const w = new Watch(rep, { projectDir: dir, debounceMs });
+  const w = new Watch(rep, { projectDir: dir, debounceMs, compiler: o.reload ? new ReloadingCompiler({ projectDir: dir }) : undefined });
   try {
     await w.start();
     const s = w.current;
@@ -198,7 +204,7 @@ export async function benchWatch(o: WatchBenchOptions = {}): Promise<WatchBenchR
     const round = (x: number) => Math.round(x * 10) / 10;
     const p50 = percentile(modelMs, 50);
     return {
-      bench: 'watch', project: reference ? 'reference' : 'generated', model, saves, debounce_ms: debounceMs, rebuilt_per_save: rebuilt,
+      bench: 'watch', project: reference ? 'reference' : 'generated', compiler: o.reload ? 'reload' : 'incremental', model, saves, debounce_ms: debounceMs, rebuilt_per_save: rebuilt,
       pickup_p50_ms: round(percentile(pickup, 50)), compiled_p50_ms: round(percentile(compiled, 50)),
       model_build_p50_ms: round(percentile(nodeMs, 50)),
       model_p50_ms: round(p50), model_p95_ms: round(percentile(modelMs, 95)),
@@ -222,6 +228,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     saves: arg('--saves') ? Number(arg('--saves')) : undefined,
     debounceMs: arg('--debounce') ? Number(arg('--debounce')) : undefined,
     generated: process.argv.includes('--generated'),
+    reload: process.argv.includes('--reload'),
   }).then(
     (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); },
     (e) => { process.stderr.write(`${(e as Error).message}\n`); process.exitCode = 1; },

@@ -16,6 +16,11 @@ export interface FileChange {
   readonly kind: FileKind;
   /** The file is gone (deleted or renamed away) when the change is handled. */
   readonly deleted: boolean;
+  /**
+   * A model file's text as read when the change was confirmed, so the compiler compiles exactly
+   * the state the watch looked at (not a later, half-written one). Absent for other kinds.
+   */
+  readonly text?: string;
 }
 
 /** Files at the project root that change the whole project. */

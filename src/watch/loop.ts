@@ -3,9 +3,15 @@
  * compiled project that compiled, one open database, and the fingerprint of every node as last
  * built. A debounced batch of file changes goes through one cycle:
  *
- *   classify files → recompile (ProjectCompiler) → drop relations whose model is gone →
- *   plan (plan.ts: changed nodes; the graph adds descendants; the selection filters) →
- *   Session.run on the open database → SQL errors located in the model file → preview, tests.
+ *   classify files → hold files found missing or empty → recompile (ProjectCompiler) →
+ *   drop relations whose model is gone → plan (plan.ts: changed nodes; the graph adds
+ *   descendants; the selection filters) → Session.run on the open database → SQL errors located
+ *   in the model file → preview, tests.
+ *
+ * A file found missing or empty is usually a save caught halfway (safe-write renames, truncate
+ * then write). It is held for a grace period after its latest event and looked at again; only a
+ * file still missing (or empty) then counts as deleted (or empty). While any file is held, no
+ * cycle compiles — the compiler might read that file mid-save — so changes wait for it.
  *
  * Nothing a user can do to a file ends the loop: a project that does not compile prints its
  * diagnostics and the loop waits for the next save (changes are carried over until one compiles);
@@ -25,7 +31,7 @@ import { openDatabase, type OpenDatabase } from '../executor/open.js';
 import { existingRelation } from '../executor/run-node.js';
 import { classify, relPath, watchTargets, type FileChange } from './files.js';
 import { FileWatcher } from './file-watcher.js';
-import { ReloadingCompiler, type ProjectCompiler } from './project-compiler.js';
+import { IncrementalCompiler, type ProjectCompiler } from './project-compiler.js';
 import { directlyAffected, fingerprints, removedRelations, type ProjectView, type Removed } from './plan.js';
 import { sqlErrorDiagnostic } from './sql-error.js';
 import { LandingPoller } from './landing.js';
@@ -49,7 +55,8 @@ export interface WatchOptions extends SessionOptions {
   readonly debounceMs?: number;
   /**
    * How long a file found missing or empty is given to reappear or fill before the watch takes
-   * it as deleted or empty (default 100 ms, as chokidar's atomic-write handling).
+   * it as deleted or empty (default 100 ms, as chokidar's atomic-write handling). It counts from
+   * the file's latest event, and the file is looked at again when it ends.
    */
   readonly graceMs?: number;
   /** Longest a burst is held (default 300 ms). */
@@ -64,7 +71,10 @@ export interface WatchOptions extends SessionOptions {
   readonly fullRefresh?: boolean;
   /** Build the whole selection when the watch starts (default true). */
   readonly initialBuild?: boolean;
-  /** How the project is recompiled after a change (default: reload and recompile everything). */
+  /**
+   * How the project is recompiled after a change (default: IncrementalCompiler — a saved model
+   * file is patched into the compiled project, anything else re-loads it).
+   */
   readonly compiler?: ProjectCompiler;
   /** Turns preview rows into text (the CLI's table); JSON lines otherwise. */
   readonly formatRows?: (rows: readonly Row[]) => string;
@@ -115,6 +125,50 @@ class QuietPassingTests implements Reporter {
   }
 }
 
+/** A file held while it is missing or empty. */
+interface Hold {
+  /** When it was first found missing or empty. */
+  readonly since: number;
+  /** The grace period ended with nothing newer: the next look takes the file as it is. */
+  expired: boolean;
+  readonly timer: NodeJS.Timeout;
+}
+
+/**
+ * A file as it is now: a signature (size, mtime, inode), its size and, for a model, its text, read
+ * through one descriptor so they agree. Undefined when it does not exist; null when it is not a
+ * readable file (a folder, no permission: the compiler's own read reports that one).
+ */
+function observe(abs: string, withText: boolean): { sig: string; size: number; text?: string } | undefined | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(abs, 'r');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : null;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) return null;
+    const sig = `${st.size}:${st.mtimeMs}:${st.ino}`;
+    if (!withText) return { sig, size: st.size };
+    const text = fs.readFileSync(fd, 'utf8');
+    return { sig, size: text.length, text };
+  } catch {
+    return null;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** `later` over `earlier`, one change per path (the latest wins). */
+function mergeChanges(earlier: readonly FileChange[], later: readonly FileChange[]): FileChange[] {
+  if (earlier.length === 0) return [...later];
+  const byPath = new Map<string, FileChange>();
+  for (const c of [...earlier, ...later]) byPath.set(c.path, c);
+  return [...byPath.values()];
+}
+
 export class Watch {
   private session: Session | undefined;
   private opened: OpenDatabase | undefined;
@@ -135,8 +189,14 @@ export class Watch {
   private readonly pendingPaths = new Set<string>();
   /** Size, mtime and inode of each file when last handled. */
   private readonly seen = new Map<string, string>();
-  /** Files found missing or empty, waiting out the grace period ('expired': take them as they are). */
-  private readonly held = new Map<string, 'waiting' | 'expired'>();
+  /**
+   * Files found missing or empty, waiting out the grace period. While any file is held no cycle
+   * compiles: a re-load would read it halfway through its save.
+   */
+  private readonly held = new Map<string, Hold>();
+  /** Changes and landing sources that arrived while a file was held, handled once none is. */
+  private deferredFiles: FileChange[] = [];
+  private deferredSources: NodeId[] = [];
   private readonly pendingSources = new Set<NodeId>();
   private busy: Promise<void> | undefined;
   private starting: Promise<void> | undefined;
@@ -147,7 +207,7 @@ export class Watch {
   private readonly listeners = new Set<(r: CycleReport) => void>();
 
   constructor(private readonly reporter: Reporter, private readonly o: WatchOptions) {
-    this.compiler = o.compiler ?? new ReloadingCompiler(o);
+    this.compiler = o.compiler ?? new IncrementalCompiler(o);
     this.paths = { models: [], seeds: [], macros: [], tests: [], target: 'target' };
   }
 
@@ -251,6 +311,8 @@ export class Watch {
 
   private async shutdown(): Promise<void> {
     this.poller?.stop();
+    for (const h of this.held.values()) clearTimeout(h.timer);
+    this.held.clear();
     await this.watcher?.close();
     this.watcher = undefined;
     await this.busy;
@@ -284,39 +346,54 @@ export class Watch {
     }
   }
 
-  private async cycle(absPaths: readonly string[], sources: readonly NodeId[]): Promise<void> {
+  private async cycle(absPaths: readonly string[], arrived: readonly NodeId[]): Promise<void> {
     const t0 = performance.now();
     const root = this.o.projectDir;
     const fresh: FileChange[] = [];
     for (const abs of absPaths) {
       const rel = relPath(root, abs);
       const kind = classify(rel, this.paths);
-      if (!kind) continue;
-      const st = fs.statSync(abs, { throwIfNoEntry: false });
-      if (!st || st.size === 0) {
+      const now = kind ? observe(abs, kind === 'model') : null;
+      if (!kind || now === null) {
+        this.release(rel);
+        continue;
+      }
+      const sig = now ? now.sig : 'deleted';
+      // The same write reported twice (raw event, then chokidar's) is handled once; so is a
+      // deletion already taken, when a late event about it comes.
+      if (this.seen.get(rel) === sig) {
+        this.release(rel);
+        continue;
+      }
+      if (!now || now.size === 0) {
         // A save caught halfway looks like this: a safe-write's rename dance leaves the file missing
         // for a moment, a truncate-then-write leaves it empty. Look again after a grace period.
-        const held = this.held.get(rel);
-        if (held !== 'expired') {
-          if (held === undefined) this.holdBack(rel, abs);
-          continue;
-        }
+        if (!this.confirmed(rel, abs)) continue;
+      } else {
+        this.release(rel);
       }
-      this.held.delete(rel);
-      // The same write reported twice (raw event, then chokidar's) is handled once.
-      const sig = st ? `${st.size}:${st.mtimeMs}:${st.ino}` : 'deleted';
-      if (this.seen.get(rel) === sig) continue;
       this.seen.set(rel, sig);
-      fresh.push({ path: rel, kind, deleted: !st });
+      fresh.push(now?.text !== undefined ? { path: rel, kind, deleted: false, text: now.text } : { path: rel, kind, deleted: !now });
     }
-    if (fresh.length === 0 && sources.length === 0) return;
-    if (fresh.length) {
-      const text = fresh.map((f) => (f.deleted ? `${f.path} (deleted)` : f.path)).join(', ');
-      this.reporter.record('watch_change', { files: fresh.map((f) => ({ path: f.path, kind: f.kind, deleted: f.deleted })) }, `\nchanged: ${text}`);
+    const files = mergeChanges(this.deferredFiles, fresh);
+    const sources = [...new Set([...this.deferredSources, ...arrived])];
+    if (files.length === 0 && sources.length === 0) return;
+    if (this.held.size > 0) {
+      // Another file is mid-save: compiling now would read it as deleted or empty. Its grace
+      // period ends within graceMs and starts the next cycle.
+      this.deferredFiles = files;
+      this.deferredSources = sources;
+      return;
+    }
+    this.deferredFiles = [];
+    this.deferredSources = [];
+    if (files.length) {
+      const text = files.map((f) => (f.deleted ? `${f.path} (deleted)` : f.path)).join(', ');
+      this.reporter.record('watch_change', { files: files.map((f) => ({ path: f.path, kind: f.kind, deleted: f.deleted })) }, `\nchanged: ${text}`);
     }
     if (sources.length) this.reporter.record('watch_landing', { sources }, `\nnew landing files: ${sources.map((s) => s.replace(/^source:/, '')).join(', ')}`);
     const byPath = new Map<string, FileChange>();
-    for (const c of [...this.carried, ...fresh]) byPath.set(c.path, c);
+    for (const c of [...this.carried, ...files]) byPath.set(c.path, c);
     const changes = [...byPath.values()];
 
     const tc = performance.now();
@@ -325,14 +402,18 @@ export class Watch {
     try {
       next = this.compiler.update(this.session, changes);
     } catch (e) {
-      if (!(e instanceof LakeError)) throw e;
+      if (!(e instanceof LakeError)) {
+        // Reported by drain; the changes still count once something compiles.
+        this.carried = changes;
+        throw e;
+      }
       failure = e.diagnostics;
     }
     const compileMs = performance.now() - tc;
     const prev = this.session;
     const deleted = new Set(changes.filter((c) => c.deleted).map((c) => c.path));
     const report = (r: Partial<CycleReport>) => {
-      const full: CycleReport = { files: fresh, landing: sources, compiled: !!next, diagnostics: failure, results: [], dropped: [], fixed: [], compileMs, totalMs: performance.now() - t0, ...r };
+      const full: CycleReport = { files, landing: sources, compiled: !!next, diagnostics: failure, results: [], dropped: [], fixed: [], compileMs, totalMs: performance.now() - t0, ...r };
       this.reporter.record('watch_cycle', { files: full.files.length, compiled: full.compiled, rebuilt: full.results.length, compile_ms: Math.round(compileMs), total_ms: Math.round(full.totalMs) });
       for (const l of this.listeners) l(full);
     };
@@ -420,14 +501,40 @@ export class Watch {
     report({ dropped, fixed, results });
   }
 
-  private holdBack(rel: string, abs: string): void {
-    this.held.set(rel, 'waiting');
-    setTimeout(() => {
-      if (this.held.get(rel) !== 'waiting') return;
-      this.held.set(rel, 'expired');
+  /**
+   * Whether `rel`, found missing or empty, is to be taken as it is now. Not the first time: the
+   * file is held and looked at again `graceMs` after its latest event (each event while it is
+   * held starts the grace period again, so a slow save is seen through to its end). Yes once a
+   * grace period has ended with nothing newer, or when the file has stayed in flux for five grace
+   * periods (a file emptied over and over is empty).
+   */
+  private confirmed(rel: string, abs: string): boolean {
+    const h = this.held.get(rel);
+    if (h) clearTimeout(h.timer);
+    const grace = this.o.graceMs ?? 100;
+    const now = performance.now();
+    if (h && (h.expired || now - h.since >= grace * 5)) {
+      this.held.delete(rel);
+      return true;
+    }
+    const entry: Hold = { since: h?.since ?? now, expired: false, timer: setTimeout(() => {
+      // Only this entry's own timer may end it (a file held again has a new entry).
+      if (this.held.get(rel) !== entry) return;
+      entry.expired = true;
       this.pendingPaths.add(abs);
       this.kick();
-    }, this.o.graceMs ?? 100).unref();
+    }, grace) };
+    entry.timer.unref();
+    this.held.set(rel, entry);
+    return false;
+  }
+
+  /** `rel` is back (or no longer watched): stop holding it. */
+  private release(rel: string): void {
+    const h = this.held.get(rel);
+    if (!h) return;
+    clearTimeout(h.timer);
+    this.held.delete(rel);
   }
 
   /** `ids` that are models or seeds within the user's selection, in the given order. */

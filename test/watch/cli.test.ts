@@ -46,6 +46,21 @@ function lake(args: string[]) {
     exited,
     get out() { return out; },
     get err() { return err; },
+    /**
+     * Resolves when stderr matches `re`. Waiting on stdout says nothing about stderr: the two pipes
+     * are read separately, so a line the child wrote to stderr first can still be on its way.
+     */
+    waitForErr(re: RegExp, timeoutMs = 30_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const started = Date.now();
+        const poll = () => {
+          if (re.test(err)) resolve();
+          else if (Date.now() - started > timeoutMs) reject(new Error(`no ${re} on stderr within ${timeoutMs} ms; stderr:\n${err}`));
+          else setTimeout(poll, 10);
+        };
+        poll();
+      });
+    },
     /** Resolves when stdout written after `from` (default: from now on) matches `re`. */
     waitFor(re: RegExp, from = out.length, timeoutMs = 30_000): Promise<void> {
       return new Promise((resolve, reject) => {
@@ -96,6 +111,7 @@ describe('lake watch (child process)', () => {
     const good = fs.readFileSync(file, 'utf8');
     fs.writeFileSync(file, good.replace('group by', '{% if %} group by'));
     await p.waitFor(/still watching/, from);
+    await p.waitForErr(/> 3 \| /);
     expect(p.err).toContain('models/gold/users_by_band.sql:3:7: error LAKE-T001');
     expect(p.err).toContain('> 3 | {% if %} group by age_band');
 

@@ -367,4 +367,39 @@ select user_id, bpm, 'v1' as version from {{ ref('bpm_raw') }}
     expect(rep.lines.some((l) => l.includes('dropping'))).toBe(false);
     expect(await rows(w, 'select distinct v from gold.users_by_band')).toEqual([{ v: 2 }]);
   });
+
+  it('holds a re-load while another file is mid-save, so neither is read halfway or dropped', async () => {
+    const dir = makeProject();
+    const { w, rep } = await startWatch(dir, { debounceMs: 10 });
+    const band = path.join(dir, 'models/gold/users_by_band.sql');
+    const good = fs.readFileSync(band, 'utf8');
+    const yml = path.join(dir, 'models/silver/schema.yml');
+    const cycles: CycleReport[] = [];
+    const off = w.onCycle((r) => cycles.push(r));
+    // A safe-write of users_by_band starts; a YAML file (which re-loads the project) is saved meanwhile.
+    let c = nextCycle(w);
+    fs.renameSync(band, `${band}.old`);
+    fs.writeFileSync(yml, fs.readFileSync(yml, 'utf8').replace('  - name: bpm\n', '  - name: bpm\n    config: { materialized: view }\n'));
+    await new Promise((r) => setTimeout(r, 40));
+    fs.writeFileSync(`${band}.tmp`, good.replace('count(*) as users', 'count(*) as users, 3 as v'));
+    fs.renameSync(`${band}.tmp`, band);
+    fs.rmSync(`${band}.old`);
+    const r = await c;
+    expect(r.files.map((f) => [f.path, f.deleted]).sort()).toEqual([['models/gold/users_by_band.sql', false], ['models/silver/schema.yml', false]]);
+    expect(r.dropped).toEqual([]);
+    expect(new Set(built(r))).toEqual(new Set(['silver.bpm', 'gold.bpm_summary', 'gold.users_by_band']));
+    expect(await rows(w, 'select distinct v from gold.users_by_band')).toEqual([{ v: 3 }]);
+    expect(await rows(w, "select table_type from information_schema.tables where table_schema = 'silver' and table_name = 'bpm'")).toEqual([{ table_type: 'VIEW' }]);
+    // A real deletion saved along with a YAML edit: dropped once its grace period ends, in the same cycle.
+    c = nextCycle(w);
+    fs.rmSync(band);
+    fs.writeFileSync(yml, fs.readFileSync(yml, 'utf8').replace('One row per user.', 'One row per registered user.'));
+    const r2 = await c;
+    off();
+    expect(r2.files.map((f) => [f.path, f.deleted]).sort()).toEqual([['models/gold/users_by_band.sql', true], ['models/silver/schema.yml', false]]);
+    expect(r2.dropped.map((x) => x.id)).toEqual(['gold.users_by_band']);
+    expect(await relationExists(w, 'gold', 'users_by_band')).toBe(false);
+    expect(cycles).toHaveLength(2);
+    expect(rep.lines.filter((l) => l.includes('dropping'))).toEqual(['models/gold/users_by_band.sql was deleted: dropping table gold.users_by_band']);
+  });
 });
