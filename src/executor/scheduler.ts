@@ -1,13 +1,13 @@
 /**
  * Runs selected nodes in graph order with N connections: a node starts when its selected parents
  * have finished; a failure skips its descendants and the rest goes on (or, with --fail-fast,
- * nothing new starts). Every result is reported and recorded in `_lake.node_runs`.
+ * nothing new starts). Every result is reported as it comes and recorded in `_lake.node_runs` at the end (in few statements).
  */
 import type { Adapter } from '../adapter/types.js';
 import type { NodeId } from '../core/types.js';
 import type { Dag } from '../graph/index.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
-import { recordNode } from './state.js';
+import { recordNodes } from './state.js';
 
 export interface Job {
   readonly id: NodeId;
@@ -43,12 +43,11 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
   const conns: Adapter[] = [];
   for (let i = 0; i < Math.max(1, Math.min(o.threads, total)); i++) conns.push(await o.db.fork());
 
-  const finish = async (r: NodeResult) => {
+  const finish = async (r: NodeResult): Promise<void> => {
     if (results.has(r.id)) return;
     results.set(r.id, r);
     finished++;
     o.reporter.nodeEnd(r, finished, total);
-    await recordNode(o.db, o.runId, r);
   };
 
   const skipDescendants = async (id: NodeId, reason: string) => {
@@ -110,5 +109,7 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
       await finish({ id, status: 'skipped', materialized: o.jobs.get(id)!.materialized, startedAt: new Date().toISOString(), durationMs: 0, message: why });
     }
   }
-  return o.order.map((id) => results.get(id)!);
+  const ordered = o.order.map((id) => results.get(id)!);
+  await recordNodes(o.db, o.runId, ordered);
+  return ordered;
 }

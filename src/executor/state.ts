@@ -35,11 +35,21 @@ export async function endRun(db: Adapter, runId: string, status: string): Promis
   await db.query(`update _lake.runs set finished_at = now()::timestamp, status = $2 where run_id = $1`, [runId, status]);
 }
 
-export async function recordNode(db: Adapter, runId: string, r: NodeResult): Promise<void> {
-  await db.query(
-    `insert into _lake.node_runs values ($1, $2, $3, $4, $5, $6::timestamp, $7, $8, $9, $10::json)`,
-    [runId, r.id, r.status, r.materialized, r.rows ?? null, r.startedAt.replace('T', ' ').replace('Z', ''), r.durationMs, r.error ?? null, r.message ?? null, JSON.stringify(r.stats ?? {})],
-  );
+/** Record node results, 500 per statement (a round trip per node costs more than the node for small views). */
+export async function recordNodes(db: Adapter, runId: string, results: readonly NodeResult[]): Promise<void> {
+  for (let i = 0; i < results.length; i += 500) await recordChunk(db, runId, results.slice(i, i + 500));
+}
+
+async function recordChunk(db: Adapter, runId: string, results: readonly NodeResult[]): Promise<void> {
+  if (results.length === 0) return;
+  const params: unknown[] = [];
+  const rows = results.map((r) => {
+    const base = params.length;
+    params.push(runId, r.id, r.status, r.materialized, r.rows ?? null, r.startedAt.replace('T', ' ').replace('Z', ''), r.durationMs, r.error ?? null, r.message ?? null, JSON.stringify(r.stats ?? {}));
+    const p = (i: number) => `$${base + i}`;
+    return `(${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}::timestamp, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}::json)`;
+  });
+  await db.query(`insert into _lake.node_runs values ${rows.join(', ')}`, params);
 }
 
 export async function getWatermark(db: Adapter, consumer: string, upstream: string): Promise<number> {
