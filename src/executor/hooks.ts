@@ -26,6 +26,8 @@ export interface HookOutcome {
   readonly config?: Partial<ModelConfig>;
   /** Runs after the model's statements, still inside the transaction. */
   readonly finalize?: (tx: Adapter, rowsWritten: number) => Promise<void>;
+  /** Runs once the model's transaction has ended (committed or rolled back): release scratch resources. */
+  readonly cleanup?: () => Promise<void>;
   /** Figures for the run output and run_results (files, bad_records, ...). */
   readonly stats?: Readonly<Record<string, unknown>>;
 }

@@ -100,38 +100,43 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
       if (!re.node || re.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(re.diagnostics.map(formatDiagnostic).join('\n'));
       node = re.node;
     }
-    return await db.transaction(async (tx) => {
-      for (const hook of node.config.pre_hook) await runHookSql(tx, ctx, node, hook);
-      let sql = node.sql;
-      const outcomes: HookOutcome[] = [];
-      for (const hook of ctx.hooks) {
-        const o = await hook.prepare({ tx, node, incremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing, projectRoot: ctx.projectRoot }, sql);
-        if (!o) continue;
-        outcomes.push(o);
-        if (o.sql) sql = o.sql;
-      }
-      let incoming = await tx.describeQuery(sql);
-      if (incoming.some((c) => c.name === '_lake_batch')) {
-        // Rows written now belong to this run's batch: that is what stream() consumers read by.
-        sql = `select * replace (${ctx.batchId}::bigint as _lake_batch) from (\n${sql}\n) as __lake_batch_src`;
-        incoming = incoming.map((c) => (c.name === '_lake_batch' ? { ...c, type: 'BIGINT' } : c));
-      }
-      const config = outcomes.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
-      const statements = materializationFor(mat).plan({ ...node, sql, config }, {
-        dialect: tx.dialect, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
+    const outcomes: HookOutcome[] = [];
+    try {
+      return await db.transaction(async (tx) => {
+        for (const hook of node.config.pre_hook) await runHookSql(tx, ctx, node, hook);
+        let sql = node.sql;
+        for (const hook of ctx.hooks) {
+          const o = await hook.prepare({ tx, node, incremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing, projectRoot: ctx.projectRoot }, sql);
+          if (!o) continue;
+          outcomes.push(o);
+          if (o.sql) sql = o.sql;
+        }
+        let incoming = await tx.describeQuery(sql);
+        if (incoming.some((c) => c.name === '_lake_batch')) {
+          // Rows written now belong to this run's batch: that is what stream() consumers read by.
+          sql = `select * replace (${ctx.batchId}::bigint as _lake_batch) from (\n${sql}\n) as __lake_batch_src`;
+          incoming = incoming.map((c) => (c.name === '_lake_batch' ? { ...c, type: 'BIGINT' } : c));
+        }
+        const config = outcomes.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
+        const statements = materializationFor(mat).plan({ ...node, sql, config }, {
+          dialect: tx.dialect, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
+        });
+        if (mat === 'external' && node.config.location) {
+          // COPY does not create the parent folder of a single-file location.
+          const loc = path.resolve(ctx.projectRoot, String(node.config.location));
+          fs.mkdirSync(node.config.partition_by?.length ? loc : path.dirname(loc), { recursive: true });
+        }
+        const rows = await runStatements(tx, statements);
+        for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
+        for (const hook of node.config.post_hook) await runHookSql(tx, ctx, node, hook);
+        const stats: Record<string, unknown> = {};
+        for (const o of outcomes) Object.assign(stats, o.stats ?? {});
+        return { rows: mat === 'view' ? undefined : rows, stats };
       });
-      if (mat === 'external' && node.config.location) {
-        // COPY does not create the parent folder of a single-file location.
-        const loc = path.resolve(ctx.projectRoot, String(node.config.location));
-        fs.mkdirSync(node.config.partition_by?.length ? loc : path.dirname(loc), { recursive: true });
-      }
-      const rows = await runStatements(tx, statements);
-      for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
-      for (const hook of node.config.post_hook) await runHookSql(tx, ctx, node, hook);
-      const stats: Record<string, unknown> = {};
-      for (const o of outcomes) Object.assign(stats, o.stats ?? {});
-      return { rows: mat === 'view' ? undefined : rows, stats };
-    });
+    } finally {
+      // After commit or rollback: hooks release what they held for the build (ingest's scratch tables).
+      for (const o of outcomes) if (o.cleanup) await o.cleanup().catch(() => undefined);
+    }
   } catch (e) {
     if (e instanceof EngineError) throw new NodeError(`${compiled.id}: ${e.message.split('\n')[0]}\n  compiled SQL: ${ctx.compiledPath(compiled.id)}`);
     if (e instanceof PlanError) throw new NodeError(formatDiagnostic(e.diagnostic));

@@ -6,10 +6,13 @@
  *    `max_files_per_trigger` (the rest are reported as `pending_files`, and `lake run` runs
  *    another micro-batch);
  * 2. reads them into a stage (readers.ts → stage.ts), applies schema evolution and the
- *    bad-records mode, drops Kafka duplicates (kafka.ts);
+ *    bad-records mode, drops Kafka duplicates (kafka.ts) — on a second, autocommit connection, in
+ *    the in-memory scratch database (sql.ts says why: parallel scans), reading the `_lake` state
+ *    as committed (one lake process writes the database, and one build per model at a time);
  * 3. defines the temp view `__lake_source__<source>__<table>` the model's SQL reads;
- * 4. on finalize — still in the transaction — writes the ledger, quarantine, offsets and the
- *    consumer's schema, so a crash at any point neither loses nor repeats a file.
+ * 4. on finalize — in the model's transaction — writes the ledger, quarantine, offsets and the
+ *    consumer's schema, so a crash at any point neither loses nor repeats a file (the scratch
+ *    tables are a disposable cache of parsed files; cleanup drops them).
  *
  * Columns a source adds (`schema_evolution: add_new_columns`) reach an incremental target through
  * on_schema_change: a model left at the default (`ignore`) is built with `append_new_columns`,
@@ -26,7 +29,7 @@ import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { readRecords } from './readers.js';
 import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, reservedNames, rescue, unknownKeys } from './stage.js';
 import { markDuplicates, saveOffsets } from './kafka.js';
-import { lit, qi, listLit } from './sql.js';
+import { lit, qi, listLit, scratchTable, ATTACH_SCRATCH } from './sql.js';
 
 /** What one landing source contributed to a model's build. */
 export interface SourceStats {
@@ -44,7 +47,16 @@ interface Prepared {
   readonly stats: SourceStats;
   readonly warnings: string[];
   readonly view: string;
+  /** Defines the view in the model's transaction — after every scratch table is committed: the
+   * transaction sees the scratch database as it is when it first reads it. */
+  readonly viewSql: string;
   finalize(tx: Adapter): Promise<void>;
+}
+
+/** The autocommit connection and scratch tables a model's landing reads use. */
+interface Work {
+  readonly db: Adapter;
+  readonly tables: string[];
 }
 
 /** Landing sources whose view the model's SQL reads (also through inlined ephemeral models). */
@@ -68,34 +80,30 @@ function ingestError(src: SourceNode, message: string, hint: string, file?: stri
 /** Types DuckDB accepted already (in this process): checked once. */
 const validTypes = new Set<string>();
 
-/** Declared types must be DuckDB types; checked on a separate connection (an error would abort the model's transaction). */
-async function checkDeclaredTypes(tx: Adapter, src: SourceNode, all: readonly Column[]): Promise<void> {
+/** Declared types must be DuckDB types (checked on the work connection: an error there aborts nothing). */
+async function checkDeclaredTypes(db: Adapter, src: SourceNode, all: readonly Column[]): Promise<void> {
   const declared = all.filter((c) => !validTypes.has(c.type));
   if (declared.length === 0) return;
-  const probe = await tx.fork();
   try {
+    await db.query(`select ${declared.map((c, i) => `null::${c.type} as c${i}`).join(', ')}`);
+    for (const c of declared) validTypes.add(c.type);
+    return;
+  } catch {
+    // Find which one.
+  }
+  for (const c of declared) {
     try {
-      await probe.query(`select ${declared.map((c, i) => `null::${c.type} as c${i}`).join(', ')}`);
-      for (const c of declared) validTypes.add(c.type);
-      return;
+      await db.query(`select null::${c.type} as x`);
     } catch {
-      // Find which one.
+      throw ingestError(src, `source ${src.sourceName}.${src.name}: column ${c.name} has type '${c.type}', which DuckDB does not know`, 'use a DuckDB type such as BIGINT, DOUBLE, VARCHAR, TIMESTAMP, DATE, BOOLEAN, JSON or DECIMAL(18,2)');
     }
-    for (const c of declared) {
-      try {
-        await probe.query(`select null::${c.type} as x`);
-      } catch {
-        throw ingestError(src, `source ${src.sourceName}.${src.name}: column ${c.name} has type '${c.type}', which DuckDB does not know`, 'use a DuckDB type such as BIGINT, DOUBLE, VARCHAR, TIMESTAMP, DATE, BOOLEAN, JSON or DECIMAL(18,2)');
-      }
-    }
-  } finally {
-    await probe.close();
   }
 }
 
-async function prepareSource(ctx: HookContext, root: string, src: SourceNode): Promise<Prepared> {
+async function prepareSource(ctx: HookContext, root: string, src: SourceNode, work: Work): Promise<Prepared> {
   const spec = src.landing!;
   const tx = ctx.tx;
+  const w = work.db;
   const consumer = ctx.node.id;
   const source = src.id;
   const kafka = spec.format === 'kafka';
@@ -103,13 +111,19 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
   // Only an incremental model that already has its table reads just the new files.
   const incrementalRead = mat === 'incremental' && ctx.incremental;
   const freshConsumer = ctx.fullRefresh || (mat === 'incremental' && !ctx.incremental);
-  const prefix = `__lake_${token(src.sourceName)}__${token(src.name)}__`;
-  const stage = `${prefix}stage`;
+  // Scratch names per consumer and source: models run in parallel on the same instance.
+  const prefix = `${token(consumer)}__${token(src.sourceName)}__${token(src.name)}__`;
+  const name = (n: string) => {
+    const t = scratchTable(`${prefix}${n}`);
+    if (!work.tables.includes(t)) work.tables.push(t);
+    return t;
+  };
+  const stage = name('stage');
   const view = landingViewName(src.sourceName, src.name);
   const warnings: string[] = [];
 
   // 1. Files.
-  const found = await discover(tx, root, spec);
+  const found = await discover(w, root, spec);
   if (found.missingDir) warnings.push(`${src.sourceName}.${src.name}: the landing folder ${spec.relDir} does not exist (yet)`);
   const changed: string[] = [];
   let batch: LandingFile[];
@@ -142,7 +156,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
 
   // 2. Schema: declared columns, then what this consumer already holds, else inferred.
   const declared: Column[] | undefined = spec.columns ? Object.entries(spec.columns).map(([name, type]) => ({ name, type })) : undefined;
-  if (declared) await checkDeclaredTypes(tx, src, declared);
+  if (declared) await checkDeclaredTypes(w, src, declared);
   const stored = freshConsumer ? undefined : await readSchema(tx, consumer, source);
   const reserved = reservedNames(kafka);
   let known: Column[] | undefined;
@@ -150,23 +164,23 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
     const byLower = new Set((declared ?? []).map((c) => c.name.toLowerCase()));
     known = [...(declared ?? []), ...(stored ?? []).filter((c) => !byLower.has(c.name.toLowerCase()))];
   }
-  const recs = await readRecords(tx, spec, batch, prefix);
+  const recs = await readRecords(w, spec, batch, name);
   let inferred = false;
   if (!known) {
     inferred = batch.length > 0;
     if (!batch.length) known = [];
     else if (spec.format === 'csv' || spec.format === 'parquet') known = (recs.sniffed ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
-    else known = await inferJsonColumns(tx, recs.sql, kafka);
+    else known = await inferJsonColumns(w, recs.sql, kafka);
   }
   known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
   const evolution = spec.schemaEvolution;
-  await createStage(tx, { name: stage, recordsSql: recs.sql, spec, known, detectUnknown: evolution !== 'none', rescue: evolution === 'rescue' });
-  for (const t of recs.temps) await tx.execute(`drop table if exists ${t}`);
+  await createStage(w, { name: stage, recordsSql: recs.sql, spec, known, detectUnknown: evolution !== 'none', rescue: evolution === 'rescue' });
+  for (const t of recs.temps) await w.execute(`drop table if exists ${t}`);
 
   // 3. Schema evolution.
   const added: Column[] = [];
   if (evolution !== 'none') {
-    const unknown = await unknownKeys(tx, stage);
+    const unknown = await unknownKeys(w, stage);
     if (unknown.length && evolution === 'fail') {
       const u = unknown[0]!;
       throw ingestError(src, `new field '${u.key}' in source ${src.sourceName}.${src.name}, and its schema_evolution is fail${unknown.length > 1 ? ` (also: ${unknown.slice(1, 6).map((x) => x.key).join(', ')})` : ''}`,
@@ -176,23 +190,23 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
       const keys = unknown.map((u) => u.key);
       const types = spec.format === 'csv' || spec.format === 'parquet'
         ? new Map(keys.map((k) => [k, recs.sniffed?.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
-        : await inferNewKeyTypes(tx, stage, keys);
+        : await inferNewKeyTypes(w, stage, keys);
       const taken = new Set(known.map((c) => c.name.toLowerCase()));
       for (const k of keys) {
         if (taken.has(k.toLowerCase())) continue;
         taken.add(k.toLowerCase());
         added.push({ name: k, type: types.get(k) ?? 'VARCHAR' });
       }
-      await addColumns(tx, stage, added);
+      await addColumns(w, stage, added);
     }
-    if (unknown.length && evolution === 'rescue') await rescue(tx, stage);
+    if (unknown.length && evolution === 'rescue') await rescue(w, stage);
   }
   const columns = [...known, ...added];
 
   // 4. Bad records: `fail` stops here, naming the first one.
-  const s = qi(stage);
+  const s = stage;
   if (spec.badRecords === 'fail') {
-    const [bad] = await tx.query<{ f: number; l: number; r: string }>(`select _f as f, _lake_line as l, _reason as r from ${s} where _reason is not null order by _f, _lake_line limit 1`);
+    const [bad] = await w.query<{ f: number; l: number; r: string }>(`select _f as f, _lake_line as l, _reason as r from ${s} where _reason is not null order by _f, _lake_line limit 1`);
     if (bad) {
       const file = batch[Number(bad.f) - 1]?.rel;
       throw ingestError(src, `bad record in source ${src.sourceName}.${src.name}: ${bad.r} (bad_records is fail; nothing was changed)`,
@@ -201,7 +215,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
   }
 
   // 5. Kafka duplicates.
-  const duplicates = kafka ? await markDuplicates(tx, stage, consumer, source, incrementalRead) : 0;
+  const duplicates = kafka ? await markDuplicates(w, stage, consumer, source, incrementalRead) : 0;
   const keep = kafka ? '_reason is null and not _dup' : '_reason is null';
 
   // 6. The view the model reads. Origin and envelope first, then the payload: columns a source
@@ -214,9 +228,9 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
     ...columns.map((c) => qi(c.name)),
     ...(evolution === 'rescue' ? ['_rescued_data'] : []),
   ];
-  await tx.execute(`create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s} where ${keep}`);
+  const viewSql = `create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s} where ${keep}`;
 
-  const perFile = await tx.query<{ f: number; rows: number; bad: number }>(
+  const perFile = await w.query<{ f: number; rows: number; bad: number }>(
     `select _f as f, count(*) filter (where ${keep}) as rows, count(*) filter (where _reason is not null) as bad from ${s} group by _f`,
   );
   const counts = new Map(perFile.map((r) => [Number(r.f), { rows: Number(r.rows), bad: Number(r.bad) }]));
@@ -229,7 +243,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
   };
 
   return {
-    stats, warnings, view,
+    stats, warnings, view, viewSql,
     async finalize(t: Adapter) {
       const c = lit(consumer);
       const src_ = lit(source);
@@ -249,7 +263,6 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode): P
       if (declared || stored || inferred) await t.execute(writeSchemaSql(consumer, source, columns, ctx.batchId));
       else if (freshConsumer) await t.execute(resetSql(consumer, source, 'schema'));
       await t.execute(`drop view if exists ${qi(view)}`);
-      await t.execute(`drop table if exists ${s}`);
     },
   };
 }
@@ -268,7 +281,7 @@ async function quarantine(tx: Adapter, ctx: HookContext, src: SourceNode, stage:
   if (replace) await tx.execute(`delete from ${q} where source = ${lit(src.id)}`);
   if (bad === 0) return;
   await tx.execute(`insert into ${q} select ${lit(src.id)}, ${listLit(batch.map((f) => f.rel))}[_f], _lake_line, _raw, _reason, ${ctx.batchId}, now()::timestamp
-    from ${qi(stage)} where _reason is not null order by _f, _lake_line`);
+    from ${stage} where _reason is not null order by _f, _lake_line`);
 }
 
 /** Sum of the figures of several sources (a model may read more than one). */
@@ -288,8 +301,24 @@ export function landingHook(session: { readonly project: LoadedProject }): NodeH
     async prepare(ctx: HookContext, sql: string): Promise<HookOutcome | undefined> {
       const sources = landingSourcesOf(session.project, ctx.node.landingReads, sql);
       if (sources.length === 0) return undefined;
+      const work: Work = { db: await ctx.tx.fork(), tables: [] };
+      const cleanup = async () => {
+        try {
+          for (const t of work.tables) await work.db.execute(`drop table if exists ${t}`);
+        } finally {
+          await work.db.close();
+        }
+      };
       const prepared: Prepared[] = [];
-      for (const src of sources) prepared.push(await prepareSource(ctx, session.project.root, src));
+      try {
+        // Attached by the run's state setup; a caller that skipped it gets it here.
+        await work.db.execute(ATTACH_SCRATCH).catch(() => undefined);
+        for (const src of sources) prepared.push(await prepareSource(ctx, session.project.root, src, work));
+        for (const p of prepared) await ctx.tx.execute(p.viewSql);
+      } catch (e) {
+        await cleanup();
+        throw e;
+      }
 
       let outSql: string | undefined;
       if (ctx.node.config.materialized === 'view') {
@@ -320,6 +349,7 @@ export function landingHook(session: { readonly project: LoadedProject }): NodeH
         finalize: async (tx) => {
           for (const p of prepared) await p.finalize(tx);
         },
+        cleanup,
       };
     },
   };

@@ -5,11 +5,11 @@
  * consumer's transaction, like the ledger, so a crash neither loses nor repeats a record.
  */
 import type { Adapter } from '../adapter/types.js';
-import { lit, qi } from './sql.js';
+import { lit } from './sql.js';
 
 /** Mark duplicates in the stage (`_dup`); returns how many were marked. */
 export async function markDuplicates(tx: Adapter, stage: string, consumer: string, source: string, useHeld: boolean): Promise<number> {
-  const s = qi(stage);
+  const s = stage;
   let marked = 0;
   // Per partition, min/max/count decide cheaply: a contiguous run of offsets has no duplicates;
   // only otherwise is the full (topic, partition, offset) grouping needed.
@@ -55,7 +55,7 @@ export function mergeRanges(ranges: readonly Range[]): Range[] {
 
 /** Record the offsets ingested from the stage, merging them into the consumer's ranges. */
 export async function saveOffsets(tx: Adapter, stage: string, consumer: string, source: string): Promise<void> {
-  const s = qi(stage);
+  const s = stage;
   const c = lit(consumer);
   const src = lit(source);
   const parts = await tx.query<{ t: string; p: number; lo: number; hi: number; n: number }>(

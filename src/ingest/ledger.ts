@@ -7,18 +7,17 @@
  */
 import type { Adapter } from '../adapter/types.js';
 import type { Column } from '../core/types.js';
-import { lit } from './sql.js';
+import { lit, ATTACH_SCRATCH } from './sql.js';
 
+/** Created by the executor's state setup (executor/state.ts) before any model runs. */
 export const INGEST_DDL = [
   `create schema if not exists _lake`,
   `create table if not exists _lake.files (consumer varchar not null, source varchar not null, path varchar not null, size bigint, mtime timestamp, rows bigint, bad_rows bigint, batch bigint, ingested_at timestamp, primary key (consumer, source, path))`,
   `create table if not exists _lake.ingest_schemas (consumer varchar not null, source varchar not null, columns json, batch bigint, updated_at timestamp, primary key (consumer, source))`,
   `create table if not exists _lake.ingest_offsets (consumer varchar not null, source varchar not null, topic varchar, "partition" integer, lo bigint, hi bigint)`,
+  // The scratch database, attached once per run before models start (not by each, in parallel).
+  ATTACH_SCRATCH,
 ];
-
-export async function ensureIngestState(db: Adapter): Promise<void> {
-  for (const sql of INGEST_DDL) await db.execute(sql);
-}
 
 /** One consumed file as the ledger remembers it. */
 export interface LedgerEntry {
@@ -28,6 +27,7 @@ export interface LedgerEntry {
   readonly mtimeUs: number;
 }
 
+/** The files a consumer has consumed from a source, by path. */
 export async function readLedger(tx: Adapter, consumer: string, source: string): Promise<Map<string, LedgerEntry>> {
   const rows = await tx.query<{ path: string; size: number; us: number }>(
     `select path, size, epoch_us(mtime) as us from _lake.files where consumer = $1 and source = $2`, [consumer, source],

@@ -37,27 +37,41 @@ function splitLines(content: string): string {
   return `string_split(case when contains(${content}, chr(13)) then replace(${content}, chr(13) || ${LF}, ${LF}) else ${content} end, ${LF})`;
 }
 
-async function textRecords(tx: Adapter, spec: LandingSpec, files: readonly LandingFile[], prefix: string): Promise<Records> {
-  const paths = listLit(files.map((f) => f.abs));
+const RECORDS_TABLE = '(_f integer, _lake_line bigint, line varchar, _pre_reason varchar, _pre_raw varchar)';
+
+async function textRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
+  const all = listLit(files.map((f) => f.abs));
   const split = spec.format === 'json'
     ? `case when regexp_matches(text, '^\\s*\\[') and json_valid(text) then json_extract(text, '$[*]')::varchar[]
             when regexp_matches(text, '^\\s*\\{') and json_valid(text) then [text]
             else ${splitLines('text')} end`
     : splitLines('text');
   // read_blob + try(decode()): a file that is not UTF-8 becomes one bad record (line 0) instead of
-  // failing the whole batch (read_text would), since a failed statement aborts the transaction.
-  // The lines land in a temp table first: a scan of the files feeds its pipeline from one thread,
-  // while a scan of a table is split by row groups, so the parsing that follows runs on every core.
-  const rec = qi(`${prefix}rec`);
-  await tx.execute(`create or replace temp table ${rec} as
+  // failing the whole batch (read_text would).
+  const insert = (table: string, part: readonly LandingFile[]) => `insert into ${table}
 select _f, case when line is null then 0 else ln end as _lake_line, line,
     case when line is null then 'file is not valid UTF-8 text' end as _pre_reason, null::varchar as _pre_raw from (
   select _f, unnest(s) as line, generate_subscripts(s, 1) as ln from (
     select _f, case when text is null then [null::varchar] else ${split} end as s from (
-      select list_position(${paths}, filename)::integer as _f, try(decode(content)) as text from read_blob(${paths})
+      select list_position(${all}, filename)::integer as _f, try(decode(content)) as text from read_blob(${listLit(part.map((f) => f.abs))})
     )
   )
-) where line is null or line >= '!' or trim(line) <> ''`);
+) where line is null or line >= '!' or trim(line) <> ''`;
+  // The lines land in a table first. A scan of files feeds its pipeline from one thread (and
+  // parsing straight from it measured dearer than splitting into lines, storing them and parsing
+  // a table scan, which DuckDB splits by row groups over every core). The split itself runs as one
+  // insert per core, each on its own connection: concurrent appends to one table never conflict.
+  const rec = name('rec');
+  await db.execute(`create or replace table ${rec} ${RECORDS_TABLE}`);
+  const [threads] = await db.query<{ t: string }>(`select current_setting('threads')::varchar as t`);
+  const n = Math.max(1, Math.min(Number(threads?.t ?? 1) || 1, 16, Math.ceil(files.length / 4)));
+  const conns: Adapter[] = [db];
+  try {
+    for (let i = 1; i < n; i++) conns.push(await db.fork());
+    await Promise.all(conns.map((c, i) => c.execute(insert(rec, files.filter((_f, j) => j % n === i)))));
+  } finally {
+    for (const c of conns.slice(1)) await c.close();
+  }
   return { sql: `select * from ${rec}`, temps: [rec] };
 }
 
@@ -73,10 +87,10 @@ function csvOptions(spec: LandingSpec): string {
   return parts.map((p) => `, ${p}`).join('');
 }
 
-/** Column types DuckDB detects over the files (tried on the probe connection). */
-async function sniff(probe: Adapter, sql: string): Promise<Column[] | undefined> {
+/** Column types DuckDB detects over the files. */
+async function sniff(db: Adapter, sql: string): Promise<Column[] | undefined> {
   try {
-    return (await probe.describeQuery(sql)).map((c) => ({ name: c.name, type: c.type }));
+    return (await db.describeQuery(sql)).map((c) => ({ name: c.name, type: c.type }));
   } catch {
     return undefined; // files DuckDB cannot sniff as a whole: new columns are inferred as VARCHAR
   }
@@ -87,104 +101,82 @@ function unreadable(e: unknown): string {
   return msg.split('\n')[0]!.replace(/^[A-Za-z ]+Error: /, '');
 }
 
-/**
- * Whether DuckDB can read a file with `sql`, tried on a separate connection: a failed statement
- * would abort the model's transaction, so unreadable files are found before reading in it.
+/*
+ * CSV and parquet files are read one by one on the work connection (autocommit): a file DuckDB
+ * cannot read fails its own statement only, and becomes one bad record for the whole file.
  */
-async function readable(probe: Adapter, sql: string): Promise<string | undefined> {
-  try {
-    await probe.query(sql);
-    return undefined;
-  } catch (e) {
-    return unreadable(e);
-  }
-}
 
-const RECORDS_TABLE = '(_f integer, _lake_line bigint, line varchar, _pre_reason varchar, _pre_raw varchar)';
-
-async function csvRecords(tx: Adapter, spec: LandingSpec, files: readonly LandingFile[], prefix: string): Promise<Records> {
-  const rec = qi(`${prefix}rec`);
-  const rj = `${prefix}rej`;
-  const rs = `${prefix}rejscan`;
-  const rejl = qi(`${prefix}rejl`);
+async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
+  const rec = name('rec');
+  const rejl = name('rejl');
+  const rj = '__lake_csv_rejects';
+  const rs = '__lake_csv_rejects_scan';
   const opts = csvOptions(spec);
   const header = spec.options.header === false ? 0 : 1;
-  const scan = (file: string, rejTable: string, rejScan: string) =>
-    `read_csv(${lit(file)}, all_varchar = true, store_rejects = true, rejects_table = ${lit(rejTable)}, rejects_scan = ${lit(rejScan)}, parallel = false${opts}) with ordinality`;
   const row = 'to_json(struct_pack(*COLUMNS(* exclude (ordinality))))';
-  await tx.execute(`create or replace temp table ${rec} ${RECORDS_TABLE}`);
-  const probe = await tx.fork();
+  await db.execute(`create or replace table ${rec} ${RECORDS_TABLE}`);
   const good: string[] = [];
-  let sniffed: Column[] | undefined;
-  try {
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      const n = i + 1;
-      const problem = await readable(probe, `select count(*), max(length(j)) from (select ${row} as j from ${scan(f.abs, `${rj}_probe`, `${rs}_probe`)})`);
-      if (problem) {
-        await tx.execute(`insert into ${rec} values (${n}, 0, null, ${lit(`unreadable CSV file: ${problem}`)}, null)`);
-        continue;
-      }
-      good.push(f.abs);
-      await tx.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
-      await tx.execute(`insert into ${rec} select ${n}, ordinality + ${header}, ${row}, null, null from ${scan(f.abs, rj, rs)}`);
-      const [rej] = await tx.query<{ n: number }>(`select count(*)::bigint as n from ${qi(rj)}`);
-      if (Number(rej?.n ?? 0) === 0) continue;
-      // Rejected records are not numbered by the scan: renumber the good ones around them.
-      await tx.execute(`create or replace temp table ${rejl} as
-        select line, first(csv_line order by column_idx) as raw, string_agg(error_type || ': ' || error_message, '; ' order by column_idx) as reason from ${qi(rj)} group by line`);
-      await tx.execute(`update ${rec} set _lake_line = m.n from (
-          select row_number() over (order by r.n) + ${header} as k, r.n from range(${header + 1}, (select count(*) from ${rec} where _f = ${n}) + (select count(*) from ${rejl}) + ${header + 1}) as r(n)
-          where r.n not in (select line from ${rejl})
-        ) as m where ${rec}._f = ${n} and ${rec}._lake_line = m.k`);
-      await tx.execute(`insert into ${rec} select ${n}, line, null, 'CSV ' || reason, raw from ${rejl}`);
-      await tx.execute(`drop table ${rejl}`);
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    const n = i + 1;
+    await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
+    try {
+      await db.execute(`insert into ${rec} select ${n}, ordinality + ${header}, ${row}, null, null
+        from read_csv(${lit(f.abs)}, all_varchar = true, store_rejects = true, rejects_table = ${lit(rj)}, rejects_scan = ${lit(rs)}, parallel = false${opts}) with ordinality`);
+    } catch (e) {
+      await db.execute(`insert into ${rec} values (${n}, 0, null, ${lit(`unreadable CSV file: ${unreadable(e)}`)}, null)`);
+      continue;
     }
-    await tx.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
-    if (good.length) sniffed = await sniff(probe, `select * from read_csv(${listLit(good)}, union_by_name = true${opts})`);
-  } finally {
-    await probe.close();
+    good.push(f.abs);
+    const [rej] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${qi(rj)}`);
+    if (Number(rej?.n ?? 0) === 0) continue;
+    // Rejected records are not numbered by the scan: renumber the good ones around them.
+    await db.execute(`create or replace table ${rejl} as
+      select line, first(csv_line order by column_idx) as raw, string_agg(error_type || ': ' || error_message, '; ' order by column_idx) as reason from ${qi(rj)} group by line`);
+    await db.execute(`update ${rec} set _lake_line = m.n from (
+        select row_number() over (order by r.n) + ${header} as k, r.n from range(${header + 1}, (select count(*) from ${rec} where _f = ${n}) + (select count(*) from ${rejl}) + ${header + 1}) as r(n)
+        where r.n not in (select line from ${rejl})
+      ) as m where ${rec}._f = ${n} and ${rec}._lake_line = m.k`);
+    await db.execute(`insert into ${rec} select ${n}, line, null, 'CSV ' || reason, raw from ${rejl}`);
+    await db.execute(`drop table ${rejl}`);
   }
+  await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
+  const sniffed = good.length ? await sniff(db, `select * from read_csv(${listLit(good)}, union_by_name = true${opts})`) : undefined;
   return { sql: `select * from ${rec}`, temps: [rec], sniffed };
 }
 
-async function parquetRecords(tx: Adapter, files: readonly LandingFile[], prefix: string): Promise<Records> {
-  const rec = qi(`${prefix}rec`);
+async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
+  const rec = name('rec');
   const row = 'to_json(struct_pack(*COLUMNS(* exclude (file_row_number))))';
-  await tx.execute(`create or replace temp table ${rec} ${RECORDS_TABLE}`);
-  const probe = await tx.fork();
+  await db.execute(`create or replace table ${rec} ${RECORDS_TABLE}`);
   const good: string[] = [];
-  let sniffed: Column[] | undefined;
-  try {
-    for (let i = 0; i < files.length; i++) {
-      const f = files[i]!;
-      const scan = `read_parquet(${lit(f.abs)}, file_row_number = true)`;
-      const problem = await readable(probe, `select count(*), max(length(j)) from (select ${row} as j from ${scan})`);
-      if (problem) {
-        await tx.execute(`insert into ${rec} values (${i + 1}, 0, null, ${lit(`unreadable parquet file: ${problem}`)}, null)`);
-        continue;
-      }
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    try {
+      await db.execute(`insert into ${rec} select ${i + 1}, file_row_number + 1, ${row}, null, null from read_parquet(${lit(f.abs)}, file_row_number = true)`);
       good.push(f.abs);
-      await tx.execute(`insert into ${rec} select ${i + 1}, file_row_number + 1, ${row}, null, null from ${scan}`);
+    } catch (e) {
+      await db.execute(`insert into ${rec} values (${i + 1}, 0, null, ${lit(`unreadable parquet file: ${unreadable(e)}`)}, null)`);
     }
-    if (good.length) sniffed = await sniff(probe, `select * from read_parquet(${listLit(good)}, union_by_name = true)`);
-  } finally {
-    await probe.close();
   }
+  const sniffed = good.length ? await sniff(db, `select * from read_parquet(${listLit(good)}, union_by_name = true)`) : undefined;
   return { sql: `select * from ${rec}`, temps: [rec], sniffed };
 }
 
-/** Records of a batch of files (see the module comment). */
-export async function readRecords(tx: Adapter, spec: LandingSpec, files: readonly LandingFile[], prefix: string): Promise<Records> {
+/**
+ * Records of a batch of files, built on `db` — an autocommit connection, not the model's
+ * transaction — into scratch tables named by `name`.
+ */
+export async function readRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
   if (files.length === 0) {
     return { sql: `select null::integer as _f, null::bigint as _lake_line, null::varchar as line, null::varchar as _pre_reason, null::varchar as _pre_raw where false`, temps: [] };
   }
   switch (spec.format) {
     case 'csv':
-      return csvRecords(tx, spec, files, prefix);
+      return csvRecords(db, spec, files, name);
     case 'parquet':
-      return parquetRecords(tx, files, prefix);
+      return parquetRecords(db, files, name);
     default:
-      return textRecords(tx, spec, files, prefix);
+      return textRecords(db, spec, files, name);
   }
 }

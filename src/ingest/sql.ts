@@ -21,3 +21,18 @@ export function listLit(values: readonly string[]): string {
 export function mtimeMicros(mtimeMs: number): number {
   return Math.round(mtimeMs * 1000);
 }
+
+/**
+ * The in-memory database (attached to the instance, so every connection sees it) where ingestion
+ * stages what it reads. Tables there are scratch: built and committed on a separate connection
+ * before the model reads them — a table created inside the model's own transaction would be
+ * scanned by one thread only — and dropped afterwards; the ledger and the rows stay in the model's
+ * transaction.
+ */
+export const SCRATCH = '__lake_scratch';
+export const ATTACH_SCRATCH = `attach if not exists ':memory:' as ${SCRATCH}`;
+
+/** `__lake_scratch.main."name"` */
+export function scratchTable(name: string): string {
+  return `${SCRATCH}.main.${quoteIdent(name)}`;
+}

@@ -1,7 +1,7 @@
 /**
- * The JSON pipeline every format goes through: records (readers.ts) → a connection-local stage
- * table holding, per record, its typed columns, its Kafka envelope, and why it is bad (`_reason`,
- * NULL for a good record).
+ * The JSON pipeline every format goes through: records (readers.ts) → a stage table (in the
+ * scratch database) holding, per record, its typed columns, its Kafka envelope, and why it is bad
+ * (`_reason`, NULL for a good record).
  *
  * Cost matters here (it is most of an ingestion's time), so the common path parses a record once:
  * `try(from_json(line, <structure>))` with the known columns' types in the structure gives typed
@@ -110,6 +110,7 @@ pay as (select *,
 }
 
 export interface StageOptions {
+  /** Qualified name of the stage table to create (scratch). */
   readonly name: string;
   readonly recordsSql: string;
   readonly spec: LandingSpec;
@@ -143,8 +144,7 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
     ${typeChecks}
   end`;
   const cols = known.map((k) => `, _x.${qi(k.name)} as ${qi(k.name)}`).join('');
-  const sql = `create or replace temp table ${qi(o.name)} as
-with ${c.ctes},
+  const body = (cc: Chain) => `with ${cc.ctes},
 judged as (select *, ${reason} as _reason, ${unknown} as _unk from pay)
 select _f, _lake_line${cols}${o.rescue ? ', null::json as _rescued_data' : ''}${c.extra},
   _reason,
@@ -152,7 +152,7 @@ select _f, _lake_line${cols}${o.rescue ? ', null::json as _rescued_data' : ''}${
   case when _reason is null and len(_unk) > 0 then from_json(${c.praw}, ${MAP}) end as _payload,
   case when _reason is null and len(_unk) > 0 then _unk end as _unknown
 from judged`;
-  await tx.execute(sql);
+  await tx.execute(`create or replace table ${o.name} as\n${body(c)}`);
 }
 
 /** A key outside the known schema, with the record that first carried it. */
@@ -165,7 +165,7 @@ export interface UnknownKey {
 export async function unknownKeys(tx: Adapter, stage: string): Promise<UnknownKey[]> {
   const rows = await tx.query<{ k: string; f: number; l: number }>(
     `select k, min(struct_pack(f := _f, l := _lake_line, p := pos)).f as f, min(struct_pack(f := _f, l := _lake_line, p := pos)).l as l
-     from (select _f, _lake_line, unnest(_unknown) as k, generate_subscripts(_unknown, 1) as pos from ${qi(stage)} where _unknown is not null)
+     from (select _f, _lake_line, unnest(_unknown) as k, generate_subscripts(_unknown, 1) as pos from ${stage} where _unknown is not null)
      group by k order by min(struct_pack(f := _f, l := _lake_line, p := pos))`,
   );
   return rows.map((r) => ({ key: r.k, f: Number(r.f), line: Number(r.l) }));
@@ -222,7 +222,7 @@ export function typedFrom(map: string, c: Column): string {
 export async function inferNewKeyTypes(tx: Adapter, stage: string, keys: readonly string[]): Promise<Map<string, string>> {
   const rows = await tx.query<{ k: string; types: string[] }>(
     `select k, list(distinct json_type(_payload[k])) as types
-     from (select unnest(_unknown) as k, _payload from ${qi(stage)} where _unknown is not null)
+     from (select unnest(_unknown) as k, _payload from ${stage} where _unknown is not null)
      where list_contains(${listLit(keys)}, k) group by k`,
   );
   return new Map(rows.map((r) => [r.k, typeOfJsonTypes(r.types)]));
@@ -230,7 +230,7 @@ export async function inferNewKeyTypes(tx: Adapter, stage: string, keys: readonl
 
 /** Add new keys as stage columns, typed; records whose value does not fit become bad. */
 export async function addColumns(tx: Adapter, stage: string, columns: readonly Column[]): Promise<void> {
-  const s = qi(stage);
+  const s = stage;
   for (const c of columns) {
     const v = `_payload[${lit(c.name)}]`;
     await tx.execute(`alter table ${s} add column ${qi(c.name)} ${c.type}`);
@@ -242,6 +242,6 @@ export async function addColumns(tx: Adapter, stage: string, columns: readonly C
 
 /** rescue: unknown keys of each record go to `_rescued_data` as a JSON object. */
 export async function rescue(tx: Adapter, stage: string): Promise<void> {
-  await tx.execute(`update ${qi(stage)} set _rescued_data = to_json(map_from_entries(list_filter(map_entries(_payload), lambda e: list_contains(_unknown, e.key))))
+  await tx.execute(`update ${stage} set _rescued_data = to_json(map_from_entries(list_filter(map_entries(_payload), lambda e: list_contains(_unknown, e.key))))
     where _reason is null and _unknown is not null and len(_unknown) > 0`);
 }

@@ -249,6 +249,25 @@ describe('kafka', () => {
   });
 });
 
+describe('several landing sources in one model', () => {
+  it('a model reading two landing sources sees both', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: a\n        files: a/*\n        columns: { id: BIGINT }\n      - name: b\n        files: b/*\n        format: csv\n        columns: { id: BIGINT, label: VARCHAR }\n`,
+      'models/bronze/ab.sql': `{{ config(materialized='incremental') }}
+select a.id, b.label, a._lake_file as a_file, b._lake_file as b_file from {{ source('raw', 'a') }} as a join {{ source('raw', 'b') }} as b using (id)`,
+    });
+    writeFile(dir, 'landing/a/1.jsonl', jsonl([{ id: 1 }, { id: 2 }]));
+    writeFile(dir, 'landing/b/1.csv', 'id,label\n1,one\n2,two\n3,three\n');
+    const r = await run(dir);
+    expect(r.node('bronze.ab').stats).toMatchObject({ files: 2, rows: 5 });
+    expect(plain(await query(dir, 'select * from bronze.ab order by id'))).toEqual([
+      { id: 1, label: 'one', a_file: 'landing/a/1.jsonl', b_file: 'landing/b/1.csv' },
+      { id: 2, label: 'two', a_file: 'landing/a/1.jsonl', b_file: 'landing/b/1.csv' },
+    ]);
+    expect(await query(dir, 'select source, count(*) as n from _lake.files group by 1 order by 1')).toEqual([{ source: 'source:raw.a', n: 1 }, { source: 'source:raw.b', n: 1 }]);
+  });
+});
+
 describe('view models', () => {
   it('a view over a landing source reads every file, and keeps working after the run', async () => {
     const dir = makeProject({
