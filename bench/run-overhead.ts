@@ -5,7 +5,8 @@
  * executed directly through @duckdb/node-api by one script. Both run in fresh processes on fresh
  * database files; median wall time of --runs (default 3) each, interleaved. The ratio lake /
  * direct is lake's cost per model (planning, transactions, state rows, reporting) on top of the
- * engine's. Goal: at most 1.2.
+ * engine's. Goal: at most 1.2. Also reported: the same script with all statements in one
+ * transaction (`ratio_vs_one_tx`), the floor for a run that commits once.
  *
  * `node dist/bench/run-overhead.js [--models 500] [--runs 3] [--threads 4] [--keep]`
  * Prints one JSON line of figures on stdout (details on stderr).
@@ -47,11 +48,13 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 const require = createRequire(${JSON.stringify(path.join(repoRoot, 'package.json'))});
 const { DuckDBInstance } = require('@duckdb/node-api');
-const [dbFile, stmtFile] = process.argv.slice(2);
+const [dbFile, stmtFile, mode] = process.argv.slice(2);
 const statements = JSON.parse(fs.readFileSync(stmtFile, 'utf8'));
 const instance = await DuckDBInstance.create(dbFile);
 const conn = await instance.connect();
+if (mode === 'tx') await conn.run('begin transaction');
 for (const sql of statements) await conn.run(sql);
+if (mode === 'tx') await conn.run('commit');
 conn.closeSync();
 instance.closeSync();
 `;
@@ -87,26 +90,32 @@ async function main(): Promise<void> {
 
     const lakeMs: number[] = [];
     const directMs: number[] = [];
+    const directTxMs: number[] = [];
     // One untimed round of each warms the OS caches (binary, node_modules).
     for (let k = -1; k < runs; k++) {
       fs.rmSync(path.join(dir, 'target', 'lake.duckdb'), { force: true });
       fs.rmSync(path.join(dir, 'target', 'lake.duckdb.wal'), { force: true });
-      fs.rmSync(path.join(dir, 'direct.duckdb'), { force: true });
+      for (const f of ['direct.duckdb', 'direct.duckdb.wal', 'direct-tx.duckdb', 'direct-tx.duckdb.wal']) fs.rmSync(path.join(dir, f), { force: true });
       const l = timed([lakeBin, 'run'], dir);
-      const d = timed([script, path.join(dir, 'direct.duckdb'), stmtFile], dir);
-      if (k >= 0) { lakeMs.push(l); directMs.push(d); }
+      const d = timed([script, path.join(dir, 'direct.duckdb'), stmtFile, 'each'], dir);
+      const dt = timed([script, path.join(dir, 'direct-tx.duckdb'), stmtFile, 'tx'], dir);
+      if (k >= 0) { lakeMs.push(l); directMs.push(d); directTxMs.push(dt); }
     }
     // What a process costs before any model: `lake --version` and an empty DuckDB script.
     const lake = median(lakeMs);
     const direct = median(directMs);
+    const directTx = median(directTxMs);
     const result = {
       bench: 'run-overhead', models: n, threads, runs,
       lake_ms: Math.round(lake), direct_ms: Math.round(direct), ratio: +(lake / direct).toFixed(2),
       lake_per_model_ms: +((lake - direct) / n).toFixed(2),
+      // The same script with every statement in one transaction (one commit): the engine's floor.
+      direct_one_tx_ms: Math.round(directTx), ratio_vs_one_tx: +(lake / directTx).toFixed(2),
       goal: 'ratio <= 1.2', ok: lake / direct <= 1.2,
-      lake_runs_ms: lakeMs.map(Math.round), direct_runs_ms: directMs.map(Math.round),
+      lake_runs_ms: lakeMs.map(Math.round), direct_runs_ms: directMs.map(Math.round), direct_one_tx_runs_ms: directTxMs.map(Math.round),
+      load: +os.loadavg()[0]!.toFixed(1),
     };
-    console.error(`run overhead, ${n} views: lake run ${result.lake_ms} ms, direct ${result.direct_ms} ms, ratio ${result.ratio} (${result.lake_per_model_ms} ms per model on top)`);
+    console.error(`run overhead, ${n} views: lake run ${result.lake_ms} ms, direct ${result.direct_ms} ms, ratio ${result.ratio} (${result.lake_per_model_ms} ms per model on top); direct in one transaction ${result.direct_one_tx_ms} ms, ratio ${result.ratio_vs_one_tx}`);
     console.log(JSON.stringify(result));
   } finally {
     if (process.argv.includes('--keep')) console.error(`kept ${dir}`);

@@ -76,7 +76,8 @@ async function drain(session: Session, reporter: Reporter, db: Adapter, o: RunOp
     if (pending.length === 0) break;
     const ids = [...new Set([...pending, ...session.dag.descendants(pending)])].filter((id) => allowed.has(id) && !id.startsWith('source:'));
     // Later micro-batches continue from what the first one (maybe a full refresh) committed.
-    out = await session.run(reporter, { ...o, db, select: selectors(session, ids), exclude: undefined, seeds: 'none', fullRefresh: false });
+    const select = selectors(session, ids);
+    out = await session.run(reporter, { ...o, db, select, exclude: undefined, seeds: 'none', fullRefresh: false, extend: o.extendMicroBatch?.(select) });
     reportWarnings(reporter, out.results);
     runs.push(out);
   }

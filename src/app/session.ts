@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
 import { LakeError } from '../errors/index.js';
-import type { CompiledProject, LoadedProject, NodeId } from '../core/types.js';
+import type { CompiledNode, CompiledProject, LoadedProject, NodeId } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
 import { Dag, select, type DagNode } from '../graph/index.js';
@@ -15,13 +15,13 @@ import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { OpenDatabase } from '../executor/open.js';
 import { ensureState, beginRun, endRun } from '../executor/state.js';
 import { schedule, type Job } from '../executor/scheduler.js';
-import { runModel, runSeed, existingRelation, type NodeRunContext } from '../executor/run-node.js';
+import { runModel, runSeed, quickViewSql, CatalogSnapshot, type NodeRunContext } from '../executor/run-node.js';
 import type { NodeHook } from '../executor/hooks.js';
 import { streamHook } from '../executor/stream-hook.js';
 import { renderAdhoc } from '../compiler/compile.js';
 import { buildManifest, compiledPathOf, runResultsJson, writeCompiled, writeJson, type Manifest } from './artifacts.js';
 import { VERSION } from './version.js';
-import { landingHook } from '../ingest/hook.js';
+import { landingHook, landingSourcesOf } from '../ingest/hook.js';
 import { expectationsHook } from '../dq/expectations-hook.js';
 
 export interface SessionOptions extends LoadOptions {
@@ -42,6 +42,12 @@ export interface RunOptions {
   readonly db?: Adapter;
   /** More nodes to schedule with the models (tests: `lake build`, `lake test`). */
   readonly extend?: RunExtension;
+  /**
+   * For the later micro-batches of `runAvailableNow` (a landing zone with files left over): the
+   * extension of a micro-batch over these selectors (`lake build`: their tests). Without it, later
+   * micro-batches build models only.
+   */
+  readonly extendMicroBatch?: (select: readonly string[]) => RunExtension;
 }
 
 /** Adds nodes (tests) to a run's schedule: how `lake build` and `lake test` reuse `run`. */
@@ -132,6 +138,15 @@ export class Session {
     return [landingHook(this), streamHook(rel), expectationsHook(this)];
   }
 
+  /**
+   * True when none of `hooks()` applies to the node: no landing source, no stream() read, no
+   * expectations (what each hook checks before doing anything).
+   */
+  hookFree(node: CompiledNode): boolean {
+    return node.streamReads.length === 0 && node.config.expectations === undefined
+      && landingSourcesOf(this.project, node.landingReads, node.sql).length === 0;
+  }
+
   /** Build the selected models (and seeds) in graph order. */
   async run(reporter: Reporter, o: RunOptions = {}): Promise<RunOutcome> {
     const startedAt = new Date();
@@ -145,28 +160,33 @@ export class Session {
       await ensureState(db);
       const batchId = await beginRun(db, runId, command, JSON.stringify({ select: o.select ?? [], exclude: o.exclude ?? [], full_refresh: !!o.fullRefresh }), VERSION);
       for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
-      const ctx: NodeRunContext = {
-        compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
-        projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),
-      };
-      const jobs = new Map<NodeId, Job>();
-      const order: NodeId[] = [];
+      // One catalog query for the run instead of a lookup per node: each node is built once and changes only its own relation.
+      const catalog = await CatalogSnapshot.read(db);
       const seedMode = o.seeds ?? 'missing';
-      for (const id of ids) {
+      const order = ids.filter((id) => {
         const seed = this.project.seeds.get(id);
-        if (seed) {
-          if (seedMode === 'none') continue;
-          if (seedMode === 'missing' && !o.fullRefresh && (await existingRelation(db, { schema: seed.schema, name: seed.name }))) continue;
-          jobs.set(id, { id, materialized: 'seed', run: (conn) => runSeed(conn, seed) });
-        } else {
-          const node = this.compiled.nodes.get(id)!;
-          jobs.set(id, { id, materialized: node.config.materialized, compiledPath: this.compiledPath(id), run: (conn) => runModel(conn, node, ctx) });
-        }
-        order.push(id);
-      }
+        if (!seed) return true;
+        if (seedMode === 'none') return false;
+        return seedMode === 'all' || !!o.fullRefresh || !catalog.get({ schema: seed.schema, name: seed.name });
+      });
       // Schemas up front: concurrent `create schema` in several transactions is a catalog conflict in DuckDB.
       const schemas = new Set(order.map((id) => this.compiler.relationOf(id)?.schema).filter((x): x is string => !!x));
       for (const schema of schemas) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
+      const ctx: NodeRunContext = {
+        compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
+        projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),
+        catalog, schemasReady: schemas, hookFree: (node) => this.hookFree(node),
+      };
+      const jobs = new Map<NodeId, Job>();
+      for (const id of order) {
+        const seed = this.project.seeds.get(id);
+        if (seed) {
+          jobs.set(id, { id, materialized: 'seed', run: (conn) => runSeed(conn, seed, catalog) });
+        } else {
+          const node = this.compiled.nodes.get(id)!;
+          jobs.set(id, { id, materialized: node.config.materialized, compiledPath: this.compiledPath(id), run: (conn) => runModel(conn, node, ctx), batchSql: (conn) => quickViewSql(node, ctx, conn.dialect) });
+        }
+      }
       let dag = this.dag;
       let runOrder = order;
       if (o.extend) ({ dag, order: runOrder } = await o.extend.prepare({ db, jobs, order, ctx }));

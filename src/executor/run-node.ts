@@ -1,13 +1,15 @@
 /**
  * Builds one model (or seed) on one connection: decides is_incremental(), runs hooks, plans with
  * the model's materialization and runs the plan — all in one transaction, so a failure or a kill
- * leaves the previous table as it was.
+ * leaves the previous table as it was. The exception is a view that is one statement with nothing
+ * around it (`quickViewSql`): that statement is atomic by itself, and the scheduler may send
+ * several of them to the engine in one call.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Adapter } from '../adapter/types.js';
+import type { Adapter, Dialect } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
-import type { CompiledNode, Relation, SeedNode, Column } from '../core/types.js';
+import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../core/types.js';
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { materializationFor, planSeed, PlanError, type Statement } from '../materialize/index.js';
 import type { Compiler } from '../compiler/compile.js';
@@ -22,6 +24,20 @@ export interface NodeRunContext {
   readonly batchId: number;
   readonly projectRoot: string;
   readonly compiledPath: (id: string) => string;
+  /**
+   * The catalog as the run found it (one query for the whole run, `CatalogSnapshot.read`). Valid
+   * for a run because each node is built once and changes only its own relation. Without it (a
+   * standalone build, e.g. dq's unit tests) each node looks its relation up itself.
+   */
+  readonly catalog?: CatalogSnapshot;
+  /** Schemas the caller created before the run: the plans' `create schema if not exists` for them is skipped. */
+  readonly schemasReady?: ReadonlySet<string>;
+  /**
+   * True when none of `hooks` can apply to the node (the caller knows its hooks). A view whose plan
+   * is then one statement runs it in autocommit, without BEGIN/COMMIT; anything else keeps the
+   * transaction (landing reads, stream reads and expectations always do: exactly-once needs it).
+   */
+  readonly hookFree?: (node: CompiledNode) => boolean;
 }
 
 export interface NodeOutcome {
@@ -37,7 +53,47 @@ export class NodeError extends Error {
   }
 }
 
-export async function existingRelation(db: Adapter, rel: Relation): Promise<{ kind: 'table' | 'view'; columns: Column[] } | undefined> {
+/** A relation as it exists in the database. */
+export interface ExistingRelation {
+  readonly kind: 'table' | 'view';
+  readonly columns: Column[];
+}
+
+/** Tables and views of the current database with their columns, read in one query. */
+export class CatalogSnapshot {
+  private constructor(private readonly rels: ReadonlyMap<string, ExistingRelation>) {}
+
+  static async read(db: Adapter): Promise<CatalogSnapshot> {
+    // Same source as `existingRelation` (information_schema), so types compare equal; the
+    // current catalog only (ingest attaches a scratch database).
+    const rows = await db.query<{ s: string; n: string; t: string; c: string | null; ty: string | null; nl: string | null }>(
+      `select t.table_schema as s, t.table_name as n, t.table_type as t, c.column_name as c, c.data_type as ty, c.is_nullable as nl
+       from information_schema.tables t
+       left join information_schema.columns c
+         on c.table_catalog = t.table_catalog and c.table_schema = t.table_schema and c.table_name = t.table_name
+       where t.table_catalog = current_database()
+       order by t.table_schema, t.table_name, c.ordinal_position`,
+    );
+    const rels = new Map<string, ExistingRelation>();
+    for (const r of rows) {
+      const key = CatalogSnapshot.key(r.s, r.n);
+      let rel = rels.get(key);
+      if (!rel) rels.set(key, (rel = { kind: r.t === 'VIEW' ? 'view' : 'table', columns: [] }));
+      if (r.c !== null) rel.columns.push({ name: r.c, type: r.ty ?? '', nullable: r.nl === 'YES' });
+    }
+    return new CatalogSnapshot(rels);
+  }
+
+  private static key(schema: string, name: string): string {
+    return `${schema}\u0000${name}`;
+  }
+
+  get(rel: Relation): ExistingRelation | undefined {
+    return this.rels.get(CatalogSnapshot.key(rel.schema, rel.name));
+  }
+}
+
+export async function existingRelation(db: Adapter, rel: Relation): Promise<ExistingRelation | undefined> {
   const rows = await db.query<{ t: string }>(`select table_type as t from information_schema.tables where table_schema = $1 and table_name = $2`, [rel.schema, rel.name]);
   if (rows.length === 0) return undefined;
   const columns = (await db.describe(rel)) ?? [];
@@ -64,9 +120,10 @@ async function runStatements(tx: Adapter, statements: readonly Statement[]): Pro
   return rows;
 }
 
-export async function runSeed(db: Adapter, seed: SeedNode): Promise<NodeOutcome> {
+export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnapshot): Promise<NodeOutcome> {
   try {
-    const existing = await existingRelation(db, { schema: seed.schema, name: seed.name });
+    const rel = { schema: seed.schema, name: seed.name };
+    const existing = catalog ? catalog.get(rel) : await existingRelation(db, rel);
     return await db.transaction(async (tx) => ({ rows: await runStatements(tx, planSeed(seed, tx.dialect, existing ? { kind: existing.kind, columns: [] } : undefined)) }));
   } catch (e) {
     if (e instanceof EngineError) throw new NodeError(`seed ${seed.path}: ${e.message}`);
@@ -88,17 +145,45 @@ export async function runModel(db: Adapter, compiled: CompiledNode, ctx: NodeRun
   }
 }
 
+/** The materialization's plan, without the schema statements the caller already ran. */
+function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext): Statement[] {
+  const statements = materializationFor(mat).plan(node, {
+    dialect: d, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
+  });
+  // The plan stays complete on its own (standalone builds need it); the session has created these schemas.
+  return ctx.schemasReady?.has(node.relation.schema) ? statements.filter((st) => st.label !== 'schema') : statements;
+}
+
+/**
+ * The one statement that builds a view with nothing around it (no pre/post hooks, no node hook
+ * applies, known catalog, a plan of one statement: no old table to drop), or undefined. Such a
+ * statement is atomic on its own: it needs no BEGIN/COMMIT of its own, may run in autocommit, and
+ * the scheduler may send several at once. A view needs no incoming columns (no DESCRIBE): it
+ * stores no rows, so nothing is compared or stamped with `_lake_batch`.
+ */
+export function quickViewSql(compiled: CompiledNode, ctx: NodeRunContext, d: Dialect): string | undefined {
+  const c = compiled.config;
+  if (c.materialized !== 'view' || !ctx.catalog || c.pre_hook.length > 0 || c.post_hook.length > 0 || !ctx.hookFree?.(compiled)) return undefined;
+  const statements = planModel(d, 'view', compiled, ctx.catalog.get(compiled.relation), [], ctx);
+  return statements.length === 1 && statements[0]!.kind === 'exec' ? statements[0]!.sql : undefined;
+}
+
 async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunContext): Promise<NodeOutcome> {
   const mat = compiled.config.materialized;
   if (mat === 'ephemeral') return {};
   try {
-    const existing = await existingRelation(db, compiled.relation);
+    const existing = ctx.catalog ? ctx.catalog.get(compiled.relation) : await existingRelation(db, compiled.relation);
     const incremental = mat === 'incremental' && !!existing && existing.kind === 'table' && !ctx.fullRefresh;
     let node = compiled;
     if (incremental) {
       const re = ctx.compiler.compileOne(compiled.id, true);
       if (!re.node || re.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(re.diagnostics.map(formatDiagnostic).join('\n'));
       node = re.node;
+    }
+    const quick = quickViewSql(compiled, ctx, db.dialect);
+    if (quick !== undefined) {
+      await db.execute(quick);
+      return { stats: {} };
     }
     const outcomes: HookOutcome[] = [];
     try {
@@ -111,16 +196,15 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
           outcomes.push(o);
           if (o.sql) sql = o.sql;
         }
-        let incoming = await tx.describeQuery(sql);
+        // Views store no rows: their incoming columns are neither compared nor stamped.
+        let incoming = mat === 'view' ? [] : await tx.describeQuery(sql);
         if (incoming.some((c) => c.name === '_lake_batch')) {
           // Rows written now belong to this run's batch: that is what stream() consumers read by.
           sql = `select * replace (${ctx.batchId}::bigint as _lake_batch) from (\n${sql}\n) as __lake_batch_src`;
           incoming = incoming.map((c) => (c.name === '_lake_batch' ? { ...c, type: 'BIGINT' } : c));
         }
         const config = outcomes.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
-        const statements = materializationFor(mat).plan({ ...node, sql, config }, {
-          dialect: tx.dialect, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
-        });
+        const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx);
         if (mat === 'external' && node.config.location) {
           // COPY does not create the parent folder of a single-file location.
           const loc = path.resolve(ctx.projectRoot, String(node.config.location));

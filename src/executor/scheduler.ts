@@ -14,6 +14,11 @@ export interface Job {
   readonly materialized: string;
   readonly compiledPath?: string;
   run(db: Adapter): Promise<{ rows?: number; stats?: Record<string, unknown> }>;
+  /**
+   * The one statement that builds the node when it needs nothing around it (see `quickViewSql`),
+   * else undefined. Ready nodes that have one are sent to the engine together, in one transaction.
+   */
+  batchSql?(db: Adapter): string | undefined;
 }
 
 export interface ScheduleOptions {
@@ -58,6 +63,33 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
     }
   };
 
+  const runOne = async (conn: Adapter, id: NodeId, job: Job): Promise<NodeResult> => {
+    const startedAt = new Date().toISOString();
+    const t0 = performance.now();
+    try {
+      const out = await job.run(conn);
+      return { id, status: 'success', materialized: job.materialized, rows: out.rows, stats: out.stats, startedAt, durationMs: performance.now() - t0 };
+    } catch (e) {
+      return { id, status: 'error', materialized: job.materialized, startedAt, durationMs: performance.now() - t0, error: (e as Error).message, compiledPath: job.compiledPath };
+    }
+  };
+
+  /** Report a result and release (or skip) the node's children. */
+  const settle = async (r: NodeResult): Promise<void> => {
+    await finish(r);
+    if (r.status === 'error') {
+      failed = true;
+      await skipDescendants(r.id, `skipped: ${r.id} failed`);
+    } else {
+      for (const c of o.dag.children(r.id)) {
+        if (!pending.has(c) || pending.get(c)! < 0) continue;
+        const left = pending.get(c)! - 1;
+        pending.set(c, left);
+        if (left === 0) ready.push(c);
+      }
+    }
+  };
+
   let wake: (() => void) | undefined;
   const signal = () => { const w = wake; wake = undefined; w?.(); };
 
@@ -73,30 +105,39 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
         continue;
       }
       const job = o.jobs.get(id)!;
+      const sql = o.stopRequested?.() ? undefined : job.batchSql?.(conn);
       running++;
-      o.reporter.nodeStart(id, finished + 1, total);
-      const startedAt = new Date().toISOString();
-      const t0 = performance.now();
-      let r: NodeResult;
-      try {
-        const out = await job.run(conn);
-        r = { id, status: 'success', materialized: job.materialized, rows: out.rows, stats: out.stats, startedAt, durationMs: performance.now() - t0 };
-      } catch (e) {
-        r = { id, status: 'error', materialized: job.materialized, startedAt, durationMs: performance.now() - t0, error: (e as Error).message, compiledPath: job.compiledPath };
+      if (sql !== undefined) {
+        // Every other ready node that is one statement goes with it: none depends on another (all are ready).
+        const batch: { id: NodeId; job: Job; sql: string }[] = [{ id, job, sql }];
+        for (let i = 0; i < ready.length; ) {
+          const other = o.jobs.get(ready[i]!)!;
+          const s = other.batchSql?.(conn);
+          if (s === undefined) { i++; continue; }
+          batch.push({ id: ready[i]!, job: other, sql: s });
+          ready.splice(i, 1);
+        }
+        for (const [k, b] of batch.entries()) o.reporter.nodeStart(b.id, finished + 1 + k, total);
+        const startedAt = new Date().toISOString();
+        const t0 = performance.now();
+        let ok = true;
+        try {
+          await conn.transaction((tx) => tx.execute(batch.map((b) => b.sql).join(';\n')));
+        } catch {
+          ok = false;
+        }
+        const each = (performance.now() - t0) / batch.length;
+        for (const b of batch) {
+          if (!ok && failed && o.failFast) break; // the rest are reported as skipped at the end
+          // On an error the batch rolled back: each node is built again on its own, which names the failing one.
+          const r = ok ? { id: b.id, status: 'success' as const, materialized: b.job.materialized, startedAt, durationMs: each, stats: {} } : await runOne(conn, b.id, b.job);
+          await settle(r);
+        }
+      } else {
+        o.reporter.nodeStart(id, finished + 1, total);
+        await settle(await runOne(conn, id, job));
       }
       running--;
-      await finish(r);
-      if (r.status === 'error') {
-        failed = true;
-        await skipDescendants(id, `skipped: ${id} failed`);
-      } else {
-        for (const c of o.dag.children(id)) {
-          if (!pending.has(c) || pending.get(c)! < 0) continue;
-          const left = pending.get(c)! - 1;
-          pending.set(c, left);
-          if (left === 0) ready.push(c);
-        }
-      }
       signal();
     }
   };

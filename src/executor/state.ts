@@ -17,8 +17,12 @@ export const STATE_DDL = [
   ...INGEST_DDL,
 ];
 
+/**
+ * Create lake's state tables if missing: one call and one commit (on a fresh database a commit
+ * per statement costs more than the statements; on an existing one they change nothing).
+ */
 export async function ensureState(db: Adapter): Promise<void> {
-  for (const sql of STATE_DDL) await db.execute(sql);
+  await db.transaction((tx) => tx.execute(STATE_DDL.join(';\n')));
 }
 
 /** Start a run: a new batch id, one higher than any before (monotonic across runs). */

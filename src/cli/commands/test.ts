@@ -40,11 +40,27 @@ async function qualityCommand(c: CommandContext, flags: Flags, mode: 'test' | 'b
   };
   process.on('SIGINT', onSig);
   try {
-    const out = await s.run(c.reporter, {
+    const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      command: mode, seeds: mode === 'build' ? 'all' : 'none', stopRequested: () => stop, extend: q,
+      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested: () => stop, extend: q,
+    };
+    if (mode === 'test') {
+      const out = await s.run(c.reporter, opts);
+      return out.results.some((r) => r.status === 'error') || q.failed() ? 1 : 0;
+    }
+    // `lake build` reads landing zones to the end like `lake run`: while a model leaves files for
+    // the next trigger, another micro-batch of it and its descendants, each with its tests.
+    const { runAvailableNow } = await import('../../app/continuous.js');
+    const quality = [q];
+    const out = await runAvailableNow(s, c.reporter, {
+      ...opts,
+      extendMicroBatch: (select) => {
+        const next = QualityRun.plan(s, { mode, select: [...select], exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter });
+        quality.push(next);
+        return next;
+      },
     });
-    return out.results.some((r) => r.status === 'error') || q.failed() ? 1 : 0;
+    return out.failed || quality.some((x) => x.failed()) ? 1 : 0;
   } finally {
     process.off('SIGINT', onSig);
   }
