@@ -60,3 +60,22 @@ export class CommandContext {
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
+
+/**
+ * Run `fn` with Ctrl-C meaning "finish the running nodes, start no new ones" (a second Ctrl-C
+ * aborts). `fn` receives the flag to poll.
+ */
+export async function withInterrupt<T>(c: CommandContext, fn: (stopRequested: () => boolean) => Promise<T>): Promise<T> {
+  let stop = false;
+  const onSig = () => {
+    if (stop) process.exit(130);
+    stop = true;
+    c.reporter.error('interrupt: finishing the running nodes, starting no new ones (press Ctrl-C again to abort)');
+  };
+  process.on('SIGINT', onSig);
+  try {
+    return await fn(() => stop);
+  } finally {
+    process.off('SIGINT', onSig);
+  }
+}

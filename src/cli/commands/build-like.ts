@@ -1,7 +1,7 @@
 /** `lake run` (once, or `--continuous`), `lake seed`: build nodes of the selection. */
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { collect } from '../context.js';
+import { collect, withInterrupt } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 
 interface RunFlags {
@@ -29,29 +29,20 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
 
 async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed'): Promise<number> {
   const s = await c.session();
-  let stop = false;
-  const onSig = () => {
-    if (stop) process.exit(130);
-    stop = true;
-    c.reporter.error('interrupt: finishing the running nodes, starting no new ones (press Ctrl-C again to abort)');
-  };
-  process.on('SIGINT', onSig);
-  try {
+  return withInterrupt(c, async (stopRequested) => {
     if (command === 'seed') {
       // `lake seed -s x` means the seeds among x.
       const sel = (flags.select ?? ['']).map((x) => (x ? `${x},resource_type:seed` : 'resource_type:seed'));
-      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: 'all', stopRequested: () => stop });
+      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: 'all', stopRequested });
       return out.results.some((r) => r.status === 'error') ? 1 : 0;
     }
     const { runAvailableNow } = await import('../../app/continuous.js');
     const out = await runAvailableNow(s, c.reporter, {
       select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      threads: c.threads(), command, seeds: 'missing', stopRequested: () => stop,
+      threads: c.threads(), command, seeds: 'missing', stopRequested,
     });
     return out.failed ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSig);
-  }
+  });
 }
 
 async function continuousCommand(c: CommandContext, flags: RunFlags): Promise<number> {

@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { collect } from '../context.js';
+import { collect, withInterrupt } from '../context.js';
 
 interface Flags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean }
 
@@ -32,17 +32,10 @@ async function qualityCommand(c: CommandContext, flags: Flags, mode: 'test' | 'b
   const s = await c.session();
   const { QualityRun } = await import('../../dq/quality-run.js');
   const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter });
-  let stop = false;
-  const onSig = () => {
-    if (stop) process.exit(130);
-    stop = true;
-    c.reporter.error('interrupt: finishing the running nodes, starting no new ones (press Ctrl-C again to abort)');
-  };
-  process.on('SIGINT', onSig);
-  try {
+  return withInterrupt(c, async (stopRequested) => {
     const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested: () => stop, extend: q,
+      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q,
     };
     if (mode === 'test') {
       const out = await s.run(c.reporter, opts);
@@ -61,7 +54,5 @@ async function qualityCommand(c: CommandContext, flags: Flags, mode: 'test' | 'b
       },
     });
     return out.failed || quality.some((x) => x.failed()) ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSig);
-  }
+  });
 }
