@@ -23,23 +23,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomStream } from '../tools/generate/prng.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (this file runs from dist/bench/). */
 export const repoRoot = path.resolve(here, '..', '..');
 const lakeBin = path.join(repoRoot, 'bin', 'lake.js');
 
-/** A small deterministic PRNG so every run generates the same project. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = randomStream;
 
 const LAYERS = ['bronze', 'silver', 'gold'] as const;
 

@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { randomStream } from '../tools/generate/prng.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Repository root (this file runs from dist/bench/). */
@@ -32,17 +33,7 @@ const lakeBin = path.join(repoRoot, 'bin', 'lake.js');
 const dist = (rel: string): string => pathToFileURL(path.join(repoRoot, 'dist', rel)).href;
 const CHROMIUM = '/usr/bin/chromium';
 
-/** Deterministic PRNG, so every run generates the same project. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = randomStream;
 
 const pad = (i: number): string => String(i).padStart(4, '0');
 

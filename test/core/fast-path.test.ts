@@ -17,18 +17,9 @@ import { parseYamlFile, setFastYaml } from '../../src/project/yaml-file.js';
 import type { LoadedProject } from '../../src/core/types.js';
 import { generateProject, modelText } from '../../bench/compile.js';
 import { writeProject, projectYml } from './helpers.js';
+import { randomStream } from '../../tools/generate/prng.js';
 
-/** A deterministic PRNG for the generated cases. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = randomStream;
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 
 let project: LoadedProject;

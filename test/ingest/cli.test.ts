@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 import { plain, jsonl, envelopes } from './helpers.js';
+import { randomStream } from '../../tools/generate/prng.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 const OUT = path.join(ROOT, 'test-artifacts/ingest-cli');
@@ -105,17 +106,8 @@ async function exitOf(p: ChildProcess): Promise<{ code: number | null; signal: N
   return new Promise((resolve) => p.on('close', (code, signal) => resolve({ code, signal, out, err })));
 }
 
-/** A small seeded PRNG, so a failing sequence of kill moments can be replayed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so a failing sequence of kill moments can be replayed. */
+const prng = randomStream;
 
 describe('crash safety', () => {
   it('SIGKILL at 22 random moments during ingestion and merges never loses or repeats a row', async () => {

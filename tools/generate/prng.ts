@@ -86,3 +86,9 @@ export class Rng {
     return out;
   }
 }
+
+/** A seeded stream of uniform numbers in [0, 1), for benchmarks and tests that need repeatable randomness. */
+export function randomStream(seed: number | string): () => number {
+  const r = new Rng(`stream:${seed}`);
+  return () => r.next();
+}
