@@ -175,7 +175,6 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
   const evolution = spec.schemaEvolution;
   await createStage(w, { name: stage, recordsSql: recs.sql, spec, known, detectUnknown: evolution !== 'none', rescue: evolution === 'rescue' });
-  for (const t of recs.temps) await w.execute(`drop table if exists ${t}`);
 
   // 3. Schema evolution.
   const added: Column[] = [];
@@ -197,11 +196,13 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
         taken.add(k.toLowerCase());
         added.push({ name: k, type: types.get(k) ?? 'VARCHAR' });
       }
-      await addColumns(w, stage, added);
+      await addColumns(w, stage, added, recs.sql);
     }
     if (unknown.length && evolution === 'rescue') await rescue(w, stage);
   }
   const columns = [...known, ...added];
+  // The records are kept until here: a record that a new column makes bad needs its raw text.
+  for (const t of recs.temps) await w.execute(`drop table if exists ${t}`);
 
   // 4. Bad records: `fail` stops here, naming the first one.
   const s = stage;
@@ -295,13 +296,30 @@ function total(all: readonly SourceStats[]): SourceStats {
   return out;
 }
 
+/** `LAKE_INGEST_TRACE=1`: each statement of the work connection and its time, on stderr (profiling). */
+function traced(db: Adapter): Adapter {
+  if (process.env.LAKE_INGEST_TRACE !== '1') return db;
+  const timed = <T>(sql: string, p: Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    return p.finally(() => process.stderr.write(`[ingest ${(performance.now() - t0).toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.LAKE_INGEST_TRACE_CHARS ?? 160))}\n`));
+  };
+  return new Proxy(db, {
+    get(target, prop, recv) {
+      if (prop === 'execute') return (sql: string) => timed(sql, target.execute(sql));
+      if (prop === 'query') return (sql: string, params?: readonly unknown[]) => timed(sql, target.query(sql, params));
+      const v: unknown = Reflect.get(target, prop, recv);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 export function landingHook(session: { readonly project: LoadedProject }): NodeHook {
   return {
     name: 'landing',
     async prepare(ctx: HookContext, sql: string): Promise<HookOutcome | undefined> {
       const sources = landingSourcesOf(session.project, ctx.node.landingReads, sql);
       if (sources.length === 0) return undefined;
-      const work: Work = { db: await ctx.tx.fork(), tables: [] };
+      const work: Work = { db: traced(await ctx.tx.fork()), tables: [] };
       const cleanup = async () => {
         try {
           for (const t of work.tables) await work.db.execute(`drop table if exists ${t}`);

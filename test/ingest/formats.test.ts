@@ -223,6 +223,28 @@ describe('kafka', () => {
     ]);
   });
 
+  it('judges values held as JSON strings like objects, with malformed lines spread through the file', async () => {
+    const dir = makeProject({ 'models/bronze/sources.yml': sources, 'models/bronze/bpm.sql': model });
+    const env = (offset: number, value: unknown) => JSON.stringify({ key: String(offset), value, topic: 'bpm', partition: 0, offset });
+    // 5,000 lines: every 7th is truncated, so most of DuckDB's 2,048-row vectors hold a bad one.
+    const lines: string[] = [];
+    for (let i = 1; i <= 5000; i++) lines.push(i % 7 === 0 ? env(i, { device_id: i }).slice(0, 30) : env(i, i % 2 ? { device_id: i, heartrate: 60 } : JSON.stringify({ device_id: i, heartrate: 61 })));
+    lines.push(env(5001, '  {"device_id": 5001}'), env(5002, '{"device_id": '), env(5003, JSON.stringify({ device_id: 'x' })), env(5004, '"{}"'));
+    writeFile(dir, 'landing/bpm/a.jsonl', `${lines.join('\n')}\n`);
+    const r = await run(dir);
+    const bad = Math.floor(5000 / 7);
+    expect(r.node('bronze.bpm').stats).toMatchObject({ rows: 5000 - bad + 1, bad_records: bad + 3 });
+    expect(plain(await query(dir, 'select count(*) as n, sum(device_id) as s, count(heartrate) as h from bronze.bpm'))).toEqual([
+      { n: 5000 - bad + 1, s: lines.slice(0, 5000).reduce((a, _l, i) => ((i + 1) % 7 ? a + i + 1 : a), 0) + 5001, h: 5000 - bad },
+    ]);
+    expect(plain(await query(dir, `select line, reason from bronze.bpm__quarantine where line > 5000 order by line`))).toEqual([
+      { line: 5002, reason: 'Kafka value is not a JSON object' },
+      { line: 5003, reason: 'column device_id: "x" is not a valid BIGINT' },
+      { line: 5004, reason: 'Kafka value is not a JSON object' },
+    ]);
+    expect(plain(await query(dir, `select count(*) as n from bronze.bpm__quarantine where reason = 'malformed JSON'`))).toEqual([{ n: bad }]);
+  });
+
   it('offsets with gaps: held as ranges, a late record fills the gap once, redeliveries around it are dropped', async () => {
     const t = clock();
     const dir = makeProject({ 'models/bronze/sources.yml': sources, 'models/bronze/bpm.sql': model });

@@ -38,6 +38,28 @@ describe('schema evolution', () => {
     expect(r3.node('bronze.ev').stats).toMatchObject({ bad_records: 1, new_columns: [] });
   });
 
+  it('add_new_columns: a record whose new field does not fit the inferred type is quarantined with its raw line', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*\n        columns: { id: BIGINT }\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+    });
+    // BIGINT and UBIGINT values make a BIGINT column; 2^64 - 1 does not fit it. `value` as a JSON
+    // string (the second line) and as an object (the others) take the same path.
+    const lines = [
+      JSON.stringify({ key: 'a', value: { id: 1, big: 5 }, topic: 't', partition: 0, offset: 1 }),
+      JSON.stringify({ key: 'b', value: JSON.stringify({ id: 2, big: -6 }), topic: 't', partition: 0, offset: 2 }),
+      '{"key":"c","value":{"id":3,"big":18446744073709551615},"topic":"t","partition":0,"offset":3}',
+      JSON.stringify({ key: 'd', value: { id: 4 }, topic: 't', partition: 0, offset: 4 }),
+    ];
+    writeFile(dir, 'landing/ev/1.jsonl', `${lines.join('\n')}\n`);
+    const r = await run(dir);
+    expect(r.node('bronze.ev').stats).toMatchObject({ rows: 3, bad_records: 1, new_columns: ['big'] });
+    expect(plain(await query(dir, 'select id, big from bronze.ev order by id'))).toEqual([{ id: 1, big: 5 }, { id: 2, big: -6 }, { id: 4, big: null }]);
+    expect(plain(await query(dir, 'select line, raw, reason from bronze.ev__quarantine'))).toEqual([
+      { line: 3, raw: lines[2], reason: 'column big: 18446744073709551615 is not a valid BIGINT' },
+    ]);
+  });
+
   it('add_new_columns works for csv (types as DuckDB detects them)', async () => {
     const t = clock();
     const dir = project('add_new_columns', 'csv');
