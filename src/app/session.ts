@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
-import { LakeError } from '../errors/index.js';
+import { LakeError, codeFrame } from '../errors/index.js';
+import { locate } from '../template/errors.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
@@ -98,7 +99,7 @@ export class Session {
     const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
     const dag = buildDag(compiled);
     // Unresolved refs have no edge, so the graph exists even with errors: report cycles along with them.
-    const cycles = dag.cycleDiagnostics();
+    const cycles = dag.cycleDiagnostics().map((d) => withRefLine(compiled, d));
     if (errors.length || cycles.length) throw new LakeError('compile', [...compiled.diagnostics, ...cycles]);
     return new Session(compiler.project, compiler, compiled, dag);
   }
@@ -218,6 +219,20 @@ async function runProjectHook(s: Session, db: Adapter, text: string, what: strin
       throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: `${what} hook failed: ${(e as Error).message}`, file: 'project.yml', hint: 'fix the SQL of the hook' }, 1);
     }
   }
+}
+
+/**
+ * Point a cycle diagnostic at the line of the first node's SQL that refs the node before it in
+ * the cycle (`a > b > a`: a reads b), with a code frame.
+ */
+function withRefLine(compiled: CompiledProject, d: Diagnostic): Diagnostic {
+  const path = /^cycle: (.*)$/.exec(d.message)?.[1]?.split(' > ');
+  const first = d.node ? compiled.nodes.get(d.node) : undefined;
+  if (!path || path.length < 2 || !first) return d;
+  const read = path[path.length - 2]!;
+  const name = read.slice(read.lastIndexOf('.') + 1).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const at = locate(first.node.rawSql, new RegExp(`ref\\s*\\(\\s*['"]([\\w]+\\.)?${name}['"]`));
+  return at ? { ...d, line: at.line, col: at.col, frame: codeFrame(first.node.rawSql, at.line, at.col) } : d;
 }
 
 /** Graph of models, seeds and sources from a compiled project. */

@@ -15,7 +15,7 @@ const EXPECTED: { code: string; where: string; message: RegExp; hint: RegExp }[]
   { code: 'LAKE-C001', where: 'models/gold/ambiguous_ref.sql:2', message: /ref\('orders'\) is ambiguous: bronze\.orders, silver\.orders/, hint: /ref\('bronze\.orders'\) or ref\('silver\.orders'\)/ },
   { code: 'LAKE-T001', where: 'models/gold/syntax_error.sql:4', message: /\{% if %\} is never closed/, hint: /\{% endif %\}/ },
   { code: 'LAKE-T002', where: 'models/gold/unknown_macro.sql:2', message: /unknown macro or function 'cents_to_dollar'/, hint: /did you mean cents_to_dollars\?/ },
-  { code: 'LAKE-G001', where: 'models/gold/cycle_a.sql', message: /cycle: gold\.cycle_a > gold\.cycle_b > gold\.cycle_a/, hint: /remove one of these refs/ },
+  { code: 'LAKE-G001', where: 'models/gold/cycle_a.sql:1', message: /cycle: gold\.cycle_a > gold\.cycle_b > gold\.cycle_a/, hint: /remove one of these refs/ },
   { code: 'LAKE-C010', where: 'models/gold/unknown_materialization.sql:1', message: /unknown materialized 'tabel'/, hint: /view, table, incremental, ephemeral, external/ },
   { code: 'LAKE-C010', where: 'models/gold/missing_unique_key.sql:1', message: /incremental_strategy 'merge' needs a unique_key/, hint: /unique_key=/ },
   { code: 'LAKE-C002', where: 'models/gold/unknown_source.sql:2', message: /unknown source 'crm\.acounts'/, hint: /did you mean source\('crm', 'accounts'\)\?/ },
