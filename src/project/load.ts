@@ -51,10 +51,21 @@ interface YamlDecls {
   unitTests: Record<string, unknown>[];
 }
 
+/** A file's text, or undefined when it was deleted between listing the folder and reading it (an editor's save). */
+function readIfPresent(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
 function readYamlDecls(settings: ProjectSettings, files: readonly string[], diags: Diagnostic[]): YamlDecls {
   const out: YamlDecls = { models: new Map(), seeds: new Map(), sources: [], unitTests: [] };
   for (const rel of files) {
-    const text = fs.readFileSync(path.join(settings.root, rel), 'utf8');
+    const text = readIfPresent(path.join(settings.root, rel));
+    if (text === undefined) continue;
     const y = parseYamlFile(rel, text, diags);
     if (!y || !isRecord(y.data)) continue;
     for (const key of ['models', 'seeds'] as const) {
@@ -97,7 +108,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const models = new Map<string, ModelNode>();
   const usedPatches = new Set<string>();
   for (const rel of modelFiles) {
-    const rawSql = fs.readFileSync(underRoot(root, rel), 'utf8');
+    const rawSql = readIfPresent(underRoot(root, rel));
+    if (rawSql === undefined) continue;
     const node = factory.build(rel, rawSql);
     if (decls.models.has(node.name)) usedPatches.add(node.name);
     const prev = models.get(node.id);
@@ -146,9 +158,19 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   }
 
   const macroFiles = new Map<string, string>();
-  for (const dir of settings.paths.macros) for (const f of listFiles(root, dir, ['.sql', '.jinja', '.njk'])) macroFiles.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
+  for (const dir of settings.paths.macros) {
+    for (const f of listFiles(root, dir, ['.sql', '.jinja', '.njk'])) {
+      const text = readIfPresent(path.join(root, f));
+      if (text !== undefined) macroFiles.set(f, text);
+    }
+  }
   const singularTests = new Map<string, string>();
-  for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.sql'])) singularTests.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
+  for (const dir of settings.paths.tests) {
+    for (const f of listFiles(root, dir, ['.sql'])) {
+      const text = readIfPresent(path.join(root, f));
+      if (text !== undefined) singularTests.set(f, text);
+    }
+  }
 
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
