@@ -1,5 +1,5 @@
 /**
- * Hand-made manifest, catalog and run results in the shapes of .notes/manifest-format.md: the
+ * Hand-made manifest, catalog and run results in the shapes of docs/target-files.md: the
  * wearables lakehouse of seed 002 in 12 nodes (3 sources + 1 seed → 3 bronze → 3 silver → 2 gold)
  * with column lineage; and a generator of large projects for manual measurements.
  */
