@@ -9,6 +9,8 @@
  *    bad-records mode, drops Kafka duplicates (kafka.ts) — on a second, autocommit connection, in
  *    the in-memory scratch database (sql.ts says why: parallel scans), reading the `_lake` state
  *    as committed (one lake process writes the database, and one build per model at a time);
+ *    a large batch of JSON/Kafka files with a known schema is staged in slices of files of about
+ *    256 MB (`LAKE_INGEST_SLICE_BYTES`), so only one slice's lines are in memory next to the stage;
  * 3. defines the temp view `__lake_source__<source>__<table>` the model's SQL reads;
  * 4. on finalize — in the model's transaction — writes the ledger, quarantine, offsets and the
  *    consumer's schema, so a crash at any point neither loses nor repeats a file (the scratch
@@ -26,7 +28,7 @@ import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
 import { discover, type LandingFile } from './files.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
-import { readRecords } from './readers.js';
+import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
 import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, reservedNames, rescue, unknownKeys } from './stage.js';
 import { markDuplicates, saveOffsets } from './kafka.js';
 import { lit, qi, listLit, scratchTable, ATTACH_SCRATCH } from './sql.js';
@@ -41,6 +43,8 @@ export interface SourceStats {
   waiting_files: number;
   changed_files: string[];
   new_columns: string[];
+  /** Slices of files the batch was staged in (1 unless it was large). */
+  slices: number;
 }
 
 interface Prepared {
@@ -66,6 +70,30 @@ export function landingSourcesOf(project: Pick<LoadedProject, 'sources'>, landin
     if (!s.landing) continue;
     if (landingReads.includes(s.id) || sql.includes(quoteIdent(landingViewName(s.sourceName, s.name)))) out.push(s);
   }
+  return out;
+}
+
+/** Input bytes staged at a time when a batch is staged in slices (`LAKE_INGEST_SLICE_BYTES` overrides). */
+function sliceBytes(): number {
+  const v = Number(process.env.LAKE_INGEST_SLICE_BYTES);
+  return Number.isFinite(v) && v > 0 ? v : 256 * 1024 * 1024;
+}
+
+/** Consecutive runs of files of at most `bytes` together (a larger file alone). */
+function slicesOf(files: readonly LandingFile[], bytes: number): LandingFile[][] {
+  const out: LandingFile[][] = [];
+  let cur: LandingFile[] = [];
+  let size = 0;
+  for (const f of files) {
+    if (cur.length && size + f.size > bytes) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(f);
+    size += f.size;
+  }
+  if (cur.length) out.push(cur);
   return out;
 }
 
@@ -164,17 +192,43 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     const byLower = new Set((declared ?? []).map((c) => c.name.toLowerCase()));
     known = [...(declared ?? []), ...(stored ?? []).filter((c) => !byLower.has(c.name.toLowerCase()))];
   }
-  const recs = await readRecords(w, spec, batch, name);
-  let inferred = false;
-  if (!known) {
-    inferred = batch.length > 0;
-    if (!batch.length) known = [];
-    else if (spec.format === 'csv' || spec.format === 'parquet') known = (recs.sniffed ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
-    else known = await inferJsonColumns(w, recs.sql, kafka);
-  }
-  known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
   const evolution = spec.schemaEvolution;
-  await createStage(w, { name: stage, recordsSql: recs.sql, spec, known, detectUnknown: evolution !== 'none', rescue: evolution === 'rescue' });
+  const stageOptions = { name: stage, spec, detectUnknown: evolution !== 'none', rescue: evolution === 'rescue' };
+  // A large batch of text files whose schema is known is staged in slices of files: only one
+  // slice's lines are held at a time next to the stage (the whole batch's lines and its stage
+  // together were twice the batch in memory). Same rows, same transaction: only the scratch work
+  // is sliced. (Inferring a schema reads every record of the batch, so that case is not sliced.)
+  const slices = known && isTextFormat(spec) ? slicesOf(batch, sliceBytes()) : [batch];
+  let recs: Records;
+  // Records of some files of the batch again (raw text of records a new column makes bad).
+  let recordsOf: (files: readonly number[]) => string;
+  let inferred = false;
+  let staged = 1;
+  if (known && slices.length > 1) {
+    staged = slices.length;
+    const cols = known.filter((c) => !reserved.has(c.name.toLowerCase()));
+    known = cols;
+    const rec = name('rec');
+    for (let i = 0; i < slices.length; i++) {
+      await textRecordsInto(w, spec, batch, slices[i]!, rec);
+      await createStage(w, { ...stageOptions, recordsSql: `select * from ${rec}`, known: cols, append: i > 0 });
+    }
+    await w.execute(`drop table if exists ${rec}`);
+    recs = { sql: '', temps: [] };
+    recordsOf = (files) => textRecordsSql(spec, batch, files);
+  } else {
+    recs = await readRecords(w, spec, batch, name);
+    const all = recs.sql;
+    recordsOf = () => all;
+    if (!known) {
+      inferred = batch.length > 0;
+      if (!batch.length) known = [];
+      else if (spec.format === 'csv' || spec.format === 'parquet') known = (recs.sniffed ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
+      else known = await inferJsonColumns(w, recs.sql, kafka);
+    }
+    known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
+    await createStage(w, { ...stageOptions, recordsSql: recs.sql, known });
+  }
 
   // 3. Schema evolution.
   const added: Column[] = [];
@@ -196,7 +250,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
         taken.add(k.toLowerCase());
         added.push({ name: k, type: types.get(k) ?? 'VARCHAR' });
       }
-      await addColumns(w, stage, added, recs.sql);
+      await addColumns(w, stage, added, recordsOf);
     }
     if (unknown.length && evolution === 'rescue') await rescue(w, stage);
   }
@@ -240,7 +294,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
 
   const stats: SourceStats = {
     files: batch.length, rows, bad_records: badRecords, duplicates, pending_files: pending, waiting_files: found.young,
-    changed_files: changed, new_columns: added.map((c) => c.name),
+    changed_files: changed, new_columns: added.map((c) => c.name), slices: staged,
   };
 
   return {
@@ -287,10 +341,10 @@ async function quarantine(tx: Adapter, ctx: HookContext, src: SourceNode, stage:
 
 /** Sum of the figures of several sources (a model may read more than one). */
 function total(all: readonly SourceStats[]): SourceStats {
-  const out: SourceStats = { files: 0, rows: 0, bad_records: 0, duplicates: 0, pending_files: 0, waiting_files: 0, changed_files: [], new_columns: [] };
+  const out: SourceStats = { files: 0, rows: 0, bad_records: 0, duplicates: 0, pending_files: 0, waiting_files: 0, changed_files: [], new_columns: [], slices: 0 };
   for (const s of all) {
     out.files += s.files; out.rows += s.rows; out.bad_records += s.bad_records; out.duplicates += s.duplicates;
-    out.pending_files += s.pending_files; out.waiting_files += s.waiting_files;
+    out.pending_files += s.pending_files; out.waiting_files += s.waiting_files; out.slices += s.slices;
     out.changed_files.push(...s.changed_files); out.new_columns.push(...s.new_columns);
   }
   return out;

@@ -11,28 +11,22 @@ import { lit } from './sql.js';
 export async function markDuplicates(tx: Adapter, stage: string, consumer: string, source: string, useHeld: boolean): Promise<number> {
   const s = stage;
   let marked = 0;
-  // Per partition, min/max/count decide cheaply: a contiguous run of offsets has no duplicates;
-  // only otherwise is the full (topic, partition, offset) grouping needed.
-  const parts = await tx.query<{ lo: number; hi: number; n: number }>(
-    `select min(_offset) as lo, max(_offset) as hi, count(*) as n from ${s} where _reason is null group by _topic, _partition`,
-  );
-  const maybe = parts.some((p) => Number(p.hi) - Number(p.lo) + 1 !== Number(p.n));
-  if (maybe) {
-    // The offsets held more than once, each with the row of its first copy: a small table, so the
-    // update is a hash join against it (a window over the whole stage sorted every record).
-    const d = stage.endsWith('"') ? `${stage.slice(0, -1)}__dups"` : `${stage}__dups`;
-    await tx.execute(`create or replace table ${d} as
-      select _topic, _partition, _offset, arg_min(rowid, struct_pack(f := _f, l := _lake_line)) as keep
-      from ${s} where _reason is null group by _topic, _partition, _offset having count(*) > 1`);
-    try {
-      const [dups] = await tx.query<{ n: number }>(`select count(*)::bigint as n from ${d}`);
-      if (Number(dups?.n ?? 0) > 0) {
-        marked += await tx.execute(`update ${s} set _dup = true from ${d} as d
-          where ${s}._reason is null and d._topic = ${s}._topic and d._partition = ${s}._partition and d._offset = ${s}._offset and ${s}.rowid <> d.keep`);
-      }
-    } finally {
-      await tx.execute(`drop table if exists ${d}`);
+  // The offsets held more than once, each with the row of its first copy: a small table, so the
+  // update is a hash join against it (a window over the whole stage sorted every record). Always
+  // grouped: a min/max/count shortcut ("a contiguous run has no duplicates") is fooled when gaps
+  // (offsets never delivered, or bad records) and redeliveries balance out.
+  const d = stage.endsWith('"') ? `${stage.slice(0, -1)}__dups"` : `${stage}__dups`;
+  await tx.execute(`create or replace table ${d} as
+    select _topic, _partition, _offset, arg_min(rowid, struct_pack(f := _f, l := _lake_line)) as keep
+    from ${s} where _reason is null group by _topic, _partition, _offset having count(*) > 1`);
+  try {
+    const [dups] = await tx.query<{ n: number }>(`select count(*)::bigint as n from ${d}`);
+    if (Number(dups?.n ?? 0) > 0) {
+      marked += await tx.execute(`update ${s} set _dup = true from ${d} as d
+        where ${s}._reason is null and d._topic = ${s}._topic and d._partition = ${s}._partition and d._offset = ${s}._offset and ${s}.rowid <> d.keep`);
     }
+  } finally {
+    await tx.execute(`drop table if exists ${d}`);
   }
   if (useHeld) {
     const held = `(select topic, "partition", lo, hi from _lake.ingest_offsets where consumer = ${lit(consumer)} and source = ${lit(source)})`;

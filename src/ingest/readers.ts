@@ -39,7 +39,8 @@ function splitLines(content: string): string {
 
 const RECORDS_TABLE = '(_f integer, _lake_line bigint, line varchar, _pre_reason varchar, _pre_raw varchar)';
 
-async function textRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
+/** SELECT of the records of `part` (files of `files`, numbered by their place in `files`). */
+function textRecordsSelect(spec: LandingSpec, files: readonly LandingFile[], part: readonly LandingFile[]): string {
   const all = listLit(files.map((f) => f.abs));
   const split = spec.format === 'json'
     ? `case when regexp_matches(text, '^\\s*\\[') and json_valid(text) then json_extract(text, '$[*]')::varchar[]
@@ -48,8 +49,7 @@ async function textRecords(db: Adapter, spec: LandingSpec, files: readonly Landi
     : splitLines('text');
   // read_blob + try(decode()): a file that is not UTF-8 becomes one bad record (line 0) instead of
   // failing the whole batch (read_text would).
-  const insert = (table: string, part: readonly LandingFile[]) => `insert into ${table}
-select _f, case when line is null then 0 else ln end as _lake_line, line,
+  return `select _f, case when line is null then 0 else ln end as _lake_line, line,
     case when line is null then 'file is not valid UTF-8 text' end as _pre_reason, null::varchar as _pre_raw from (
   select _f, unnest(s) as line, generate_subscripts(s, 1) as ln from (
     select _f, case when text is null then [null::varchar] else ${split} end as s from (
@@ -57,21 +57,46 @@ select _f, case when line is null then 0 else ln end as _lake_line, line,
     )
   )
 ) where line is null or line >= '!' or trim(line) <> ''`;
-  // The lines land in a table first. A scan of files feeds its pipeline from one thread (and
-  // parsing straight from it measured dearer than splitting into lines, storing them and parsing
-  // a table scan, which DuckDB splits by row groups over every core). The split itself runs as one
-  // insert per core, each on its own connection: concurrent appends to one table never conflict.
-  const rec = name('rec');
+}
+
+/**
+ * Records of `part` (a slice of the batch `files`; `_f` numbers files in `files`) into a new
+ * table `rec`. The lines land in a table first: a scan of files feeds its pipeline from one
+ * thread (and parsing straight from it measured dearer than splitting into lines, storing them
+ * and parsing a table scan, which DuckDB splits by row groups over every core). The split itself
+ * runs as one insert per core, each on its own connection: concurrent appends to one table never
+ * conflict.
+ */
+export async function textRecordsInto(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], part: readonly LandingFile[], rec: string): Promise<void> {
   await db.execute(`create or replace table ${rec} ${RECORDS_TABLE}`);
+  if (part.length === 0) return;
   const [threads] = await db.query<{ t: string }>(`select current_setting('threads')::varchar as t`);
-  const n = Math.max(1, Math.min(Number(threads?.t ?? 1) || 1, 16, Math.ceil(files.length / 4)));
+  const n = Math.max(1, Math.min(Number(threads?.t ?? 1) || 1, 16, Math.ceil(part.length / 4)));
   const conns: Adapter[] = [db];
   try {
     for (let i = 1; i < n; i++) conns.push(await db.fork());
-    await Promise.all(conns.map((c, i) => c.execute(insert(rec, files.filter((_f, j) => j % n === i)))));
+    await Promise.all(conns.map((c, i) => c.execute(`insert into ${rec} ${textRecordsSelect(spec, files, part.filter((_f, j) => j % n === i))}`)));
   } finally {
     for (const c of conns.slice(1)) await c.close();
   }
+}
+
+/**
+ * The records of the batch read again from the files, not stored: for the rare lookup of raw
+ * text after the stage was built slice by slice (the slices' line tables are gone by then).
+ */
+export function textRecordsSql(spec: LandingSpec, files: readonly LandingFile[], ordinals: readonly number[]): string {
+  return textRecordsSelect(spec, files, ordinals.map((i) => files[i - 1]!).filter((f) => f !== undefined));
+}
+
+/** Formats read as text and split into lines (the ones a batch can be staged in slices of files). */
+export function isTextFormat(spec: LandingSpec): boolean {
+  return spec.format === 'json' || spec.format === 'jsonl' || spec.format === 'kafka';
+}
+
+async function textRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
+  const rec = name('rec');
+  await textRecordsInto(db, spec, files, files, rec);
   return { sql: `select * from ${rec}`, temps: [rec] };
 }
 

@@ -130,9 +130,11 @@ export interface StageOptions {
   /** Collect keys outside `known` (not needed when schema_evolution is none). */
   readonly detectUnknown: boolean;
   readonly rescue: boolean;
+  /** Append to a stage an earlier slice of the same batch created (same options but the records). */
+  readonly append?: boolean;
 }
 
-/** Create the stage table (see the module comment). */
+/** Create the stage table (see the module comment), or append a slice of records to it. */
 export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   const kafka = o.spec.format === 'kafka';
   const known = o.known;
@@ -163,7 +165,7 @@ select _f, _lake_line${cols}${o.rescue ? ', null::json as _rescued_data' : ''}${
   case when _reason is null and len(_unk) > 0 then ${c.praw} end as _payload,
   case when _reason is null and len(_unk) > 0 then _unk end as _unknown
 from judged`;
-  await tx.execute(`create or replace table ${o.name} as\n${body(c)}`);
+  await tx.execute(o.append ? `insert into ${o.name}\n${body(c)}` : `create or replace table ${o.name} as\n${body(c)}`);
 }
 
 /** A key outside the known schema, with the record that first carried it. */
@@ -246,10 +248,11 @@ export async function inferNewKeyTypes(tx: Adapter, stage: string, keys: readonl
 
 /**
  * Add new keys as stage columns, typed; records whose value does not fit become bad, and get
- * their raw text from `recordsSql` (the stage keeps raw text only for records bad from the start:
+ * their raw text from `recordsSql` of the files (1-based ordinals) holding them (the stage keeps
+ * raw text only for records bad from the start:
  * copying every record with a new key, half a stream's, was a large share of memory and time).
  */
-export async function addColumns(tx: Adapter, stage: string, columns: readonly Column[], recordsSql: string): Promise<void> {
+export async function addColumns(tx: Adapter, stage: string, columns: readonly Column[], recordsSql: (files: readonly number[]) => string): Promise<void> {
   const s = stage;
   let bad = 0;
   for (const c of columns) {
@@ -260,7 +263,14 @@ export async function addColumns(tx: Adapter, stage: string, columns: readonly C
       where _reason is null and _unknown is not null and list_contains(_unknown, ${lit(c.name)}) and ${qi(c.name)} is null and ${v} is not null and json_type(${v}) <> 'NULL'`);
   }
   if (bad > 0) {
-    await tx.execute(`update ${s} set _raw = coalesce(r._pre_raw, r.line) from (${recordsSql}) as r
+    // Only the files holding such records are read, and only their lines kept (a semi join
+    // against the few records, not a hash table of every line).
+    const need = `(select _f, _lake_line from ${s} where _reason is not null and _raw is null)`;
+    const files = (await tx.query<{ f: number }>(`select distinct _f as f from ${need} order by 1`)).map((r) => Number(r.f));
+    await tx.execute(`update ${s} set _raw = r.raw from (
+        select r._f, r._lake_line, coalesce(r._pre_raw, r.line) as raw from (${recordsSql(files)}) as r
+        semi join ${need} as k on r._f = k._f and r._lake_line = k._lake_line
+      ) as r
       where ${s}._reason is not null and ${s}._raw is null and r._f = ${s}._f and r._lake_line = ${s}._lake_line`);
   }
 }

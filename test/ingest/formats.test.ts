@@ -193,6 +193,19 @@ describe('kafka', () => {
     ]);
   });
 
+  it('drops a redelivery even when gaps in the offsets make the count look contiguous', async () => {
+    const t = clock();
+    const dir = makeProject({ 'models/bronze/sources.yml': sources, 'models/bronze/bpm.sql': model });
+    // Offsets 0, 1, 1, 3: four records over the range 0..3 — as many as a contiguous run would have.
+    const recs = envelopes([1, 2, 3, 4].map((d) => ({ device_id: d, heartrate: d * 10 })));
+    writeFile(dir, 'landing/bpm/a.jsonl', jsonl([recs[0], recs[1], recs[1], recs[3]]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.bpm').stats).toMatchObject({ rows: 3, duplicates: 1 });
+    expect(plain(await query(dir, 'select _offset, device_id from bronze.bpm order by _offset'))).toEqual([
+      { _offset: 0, device_id: 1 }, { _offset: 1, device_id: 2 }, { _offset: 3, device_id: 4 },
+    ]);
+  });
+
   it('judges envelopes: malformed lines, missing offsets, values that are not objects; keeps tombstones', async () => {
     const dir = makeProject({ 'models/bronze/sources.yml': sources, 'models/bronze/bpm.sql': model });
     const lines = [

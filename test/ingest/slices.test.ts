@@ -1,0 +1,58 @@
+/**
+ * A large batch staged in slices of files (LAKE_INGEST_SLICE_BYTES, tiny here) gives the same
+ * tables, quarantine, ledger and offsets as the batch staged at once.
+ */
+import { describe, it, expect, afterEach } from 'vitest';
+import { makeProject, writeFile, run, query, plain, clock } from './helpers.js';
+
+const SOURCES = `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n`;
+
+const env = (topic: string, offset: number, value: unknown) => JSON.stringify({ key: String(offset), value, topic, partition: 0, offset });
+
+/** Four files: a malformed line, a wrong type, redeliveries across files, a new field (one value of which does not fit its type). */
+function land(dir: string): void {
+  const t = clock();
+  writeFile(dir, 'landing/bpm/1.jsonl', [env('t', 1, { device_id: 1, heartrate: 60 }), '{"key": "broken', env('t', 2, { device_id: 2, heartrate: 61 })].join('\n') + '\n', t());
+  writeFile(dir, 'landing/bpm/2.jsonl', [env('t', 2, { device_id: 2, heartrate: 61 }), env('t', 3, { device_id: 1, heartrate: 'abc' }), env('t', 4, { device_id: 3, heartrate: 62 })].join('\n') + '\n', t());
+  writeFile(dir, 'landing/bpm/3.jsonl', [env('t', 5, { device_id: 1, heartrate: 63, battery: 90 }), '{"key":"6","value":{"device_id":2,"heartrate":64,"battery":18446744073709551615},"topic":"t","partition":0,"offset":6}'].join('\n') + '\n', t());
+  writeFile(dir, 'landing/bpm/4.jsonl', [env('t', 7, { device_id: 3, heartrate: 65, battery: -1 }), env('t', 5, { device_id: 1, heartrate: 63, battery: 90 }), env('t', 1, { device_id: 1, heartrate: 60 })].join('\n') + '\n', t());
+}
+
+async function tables(dir: string): Promise<Record<string, unknown[]>> {
+  return {
+    bronze: plain(await query(dir, 'select * exclude (_lake_batch) from bronze.bpm order by _offset, _lake_file')),
+    quarantine: plain(await query(dir, 'select source, file, line, raw, reason from bronze.bpm__quarantine order by file, line')),
+    ledger: plain(await query(dir, 'select consumer, source, path, rows, bad_rows from _lake.files order by all')),
+    offsets: plain(await query(dir, 'select * exclude (batch) from _lake.ingest_offsets order by all').catch(() => [])),
+  };
+}
+
+describe('staging a batch in slices of files', () => {
+  const before = process.env.LAKE_INGEST_SLICE_BYTES;
+  afterEach(() => {
+    if (before === undefined) delete process.env.LAKE_INGEST_SLICE_BYTES;
+    else process.env.LAKE_INGEST_SLICE_BYTES = before;
+  });
+
+  it('gives the same tables as staging it at once', async () => {
+    const files = { 'models/sources.yml': SOURCES, 'models/bronze/bpm.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'bpm') }}` };
+    const whole = makeProject(files);
+    const sliced = makeProject(files);
+    land(whole);
+    land(sliced);
+    process.env.LAKE_INGEST_SLICE_BYTES = String(1e12); // one slice, whatever the environment says
+    const r1 = await run(whole);
+    process.env.LAKE_INGEST_SLICE_BYTES = '200'; // about one file per slice
+    const r2 = await run(sliced);
+    expect(r1.node('bronze.bpm').stats).toMatchObject({ slices: 1, files: 4, duplicates: 3 });
+    expect(Number(r2.node('bronze.bpm').stats?.slices)).toBeGreaterThanOrEqual(3);
+    expect(r2.node('bronze.bpm').stats).toMatchObject({ files: 4, bad_records: 3, duplicates: 3, new_columns: ['battery'] });
+    const a = await tables(whole);
+    const b = await tables(sliced);
+    expect(a.bronze.map((r) => r._offset)).toEqual(['1', '2', '4', '5', '7'].map(Number));
+    expect(a.quarantine.map((r) => r.reason)).toEqual([
+      expect.stringMatching(/./), 'column heartrate: "abc" is not a valid DOUBLE', 'column battery: 18446744073709551615 is not a valid BIGINT',
+    ]);
+    expect(b).toEqual(a);
+  });
+});
