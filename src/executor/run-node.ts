@@ -100,7 +100,8 @@ export async function existingRelation(db: Adapter, rel: Relation): Promise<Exis
   return { kind: rows[0]!.t === 'VIEW' ? 'view' : 'table', columns };
 }
 
-async function runStatements(tx: Adapter, statements: readonly Statement[]): Promise<number | undefined> {
+/** Run a plan's statements (exec / count / assert-empty) on `tx`; returns the node's row count. */
+export async function runStatements(tx: Adapter, statements: readonly Statement[]): Promise<number | undefined> {
   let rows: number | undefined;
   for (const st of statements) {
     if (st.kind === 'exec') {

@@ -13,6 +13,7 @@ import { materializationFor, type PlanContext, type Statement } from '../../src/
 import { Session } from '../../src/app/session.js';
 import { MemoryReporter } from '../../src/reporter/reporters.js';
 import type { NodeResult } from '../../src/reporter/types.js';
+import { runStatements } from '../../src/executor/run-node.js';
 
 export type Row = Record<string, unknown>;
 
@@ -46,24 +47,9 @@ export async function planContext(db: Adapter, node: CompiledNode, fullRefresh =
   return { dialect: db.dialect, relation: rel, existing, incoming: await db.describeQuery(node.sql), fullRefresh, projectRoot: '/project' };
 }
 
-/** Run statements like executor/run-node.ts does (exec / count / assert-empty) in one transaction. */
+/** Run statements as the executor does (exec / count / assert-empty), in one transaction. */
 export async function runPlan(db: Adapter, statements: readonly Statement[]): Promise<number | undefined> {
-  return db.transaction(async (tx) => {
-    let rows: number | undefined;
-    for (const st of statements) {
-      if (st.kind === 'exec') {
-        const n = await tx.execute(st.sql);
-        if (st.countRows) rows = (rows ?? 0) + n;
-      } else if (st.kind === 'count') {
-        const [r] = await tx.query<{ n: number }>(st.sql);
-        rows = Number(r?.n ?? 0);
-      } else {
-        const found = await tx.query(st.sql);
-        if (found.length > 0) throw new Error(`${st.message ?? 'check failed'} (e.g. ${JSON.stringify(found[0])})`);
-      }
-    }
-    return rows;
-  });
+  return db.transaction((tx) => runStatements(tx, statements));
 }
 
 /** Plan `node` against the database as it is now and run the plan. */
