@@ -117,10 +117,17 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
   };
 }
 
-export function writeJson(file: string, data: unknown, compact = false): void {
+export function writeJson(file: string, data: unknown, compact = false, skipUnchanged = false): void {
+  const text = compact ? JSON.stringify(data) : JSON.stringify(data, null, 1);
+  if (skipUnchanged) {
+    // Same bytes already there (a re-run of an unchanged project): leave the file alone.
+    try {
+      if (fs.statSync(file).size === Buffer.byteLength(text) && fs.readFileSync(file, 'utf8') === text) return;
+    } catch { /* missing: write it */ }
+  }
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, compact ? JSON.stringify(data) : JSON.stringify(data, null, 1));
+  fs.writeFileSync(tmp, text);
   fs.renameSync(tmp, file);
 }
 

@@ -124,7 +124,7 @@ export class Session {
   writeArtifacts(ids: Iterable<NodeId> = this.compiled.nodes.keys()): void {
     writeCompiled(this.targetDir, this.compiled, ids);
     // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
-    writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest(), true);
+    writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest(), true, true);
   }
 
   async openDb(command: string): Promise<OpenDatabase> {
@@ -172,7 +172,9 @@ export class Session {
       });
       // Schemas up front: concurrent `create schema` in several transactions is a catalog conflict in DuckDB.
       const schemas = new Set(order.map((id) => this.compiler.relationOf(id)?.schema).filter((x): x is string => !!x));
-      for (const schema of schemas) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
+      // A schema holding one of the selected relations already exists (the usual re-run): no statement for it.
+      const present = new Set(order.map((id) => this.compiler.relationOf(id)).filter((r) => !!r && !!catalog.get(r)).map((r) => r!.schema));
+      for (const schema of schemas) if (!present.has(schema)) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
       const ctx: NodeRunContext = {
         compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
         projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),

@@ -5,6 +5,7 @@
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult } from '../reporter/types.js';
 import { INGEST_DDL } from '../ingest/ledger.js';
+import { ATTACH_SCRATCH } from '../ingest/sql.js';
 
 export const STATE_DDL = [
   `create schema if not exists _lake`,
@@ -22,17 +23,33 @@ export const STATE_DDL = [
  * per statement costs more than the statements; on an existing one they change nothing).
  */
 export async function ensureState(db: Adapter): Promise<void> {
+  // Usually every table is there already: one catalog query instead of a write transaction and
+  // its commit. The scratch database is attached either way (it lives only as long as the instance).
+  const tables = STATE_TABLES.map((t) => `'${t}'`).join(', ');
+  const [row] = await db.query<{ n: number }>(
+    `select count(*) as n from duckdb_tables() where database_name = current_database() and schema_name = '_lake' and table_name in (${tables})`,
+  );
+  if (Number(row?.n ?? 0) === STATE_TABLES.length) {
+    await db.execute(ATTACH_SCRATCH);
+    return;
+  }
   await db.transaction((tx) => tx.execute(STATE_DDL.join(';\n')));
 }
 
+/** The tables STATE_DDL creates in `_lake` (derived from it, so the two cannot drift). */
+const STATE_TABLES = STATE_DDL.flatMap((sql) => {
+  const m = /^create table if not exists _lake\.(\w+)/.exec(sql);
+  return m ? [m[1]!] : [];
+});
+
 /** Start a run: a new batch id, one higher than any before (monotonic across runs). */
 export async function beginRun(db: Adapter, runId: string, command: string, args: string, version: string): Promise<number> {
-  return db.transaction(async (tx) => {
-    const [row] = await tx.query<{ b: number }>(`select coalesce(max(batch_id), 0) + 1 as b from _lake.runs`);
-    const batch = Number(row!.b);
-    await tx.query(`insert into _lake.runs values ($1, $2, $3, now()::timestamp, null, 'running', $4, $5)`, [runId, batch, command, args, version]);
-    return batch;
-  });
+  // One statement (atomic on its own): no begin/commit round trips around a read and a write.
+  const [row] = await db.query<{ b: number }>(
+    `insert into _lake.runs select $1, coalesce(max(batch_id), 0) + 1, $2, now()::timestamp, null, 'running', $3, $4 from _lake.runs returning batch_id as b`,
+    [runId, command, args, version],
+  );
+  return Number(row!.b);
 }
 
 export async function endRun(db: Adapter, runId: string, status: string): Promise<void> {
