@@ -8,6 +8,7 @@ import type { DocsData, DocsNode, lineageClosure } from './docs-data.js';
 /** Helpers the page receives; each is embedded with toString() too. */
 export interface ClientHelpers {
   readonly lineageClosure: typeof lineageClosure;
+  readonly statusClass: (s: string | undefined) => string;
 }
 
 /** Runs in the browser: wires the pre-rendered SVG graph, search, side panel and timeline. */
@@ -45,14 +46,7 @@ export function docsClient(helpers: ClientHelpers): void {
     if (ms < 60000) return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
     return `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`;
   };
-  const statusClass = (s: string | undefined): string => {
-    const v = (s ?? '').toLowerCase();
-    if (v === 'success' || v === 'pass') return 'ok';
-    if (v === 'error' || v === 'fail') return 'bad';
-    if (v === 'warn') return 'warn';
-    if (v === 'skipped') return 'skip';
-    return 'none';
-  };
+  const statusClass = helpers.statusClass;
   const pill = (text: string, cls: string): string => `<span class="pill ${cls}">${esc(text)}</span>`;
 
   // ---------- adjacency (lazy) ----------

@@ -10,7 +10,7 @@ import { lineageClosure, type DocsData, type DocsNode } from './docs-data.js';
 
 /** Render the whole page. */
 export function renderSite(data: DocsData): string {
-  const script = `(${docsClient.toString()})({ lineageClosure: ${lineageClosure.toString()} });`;
+  const script = `(${docsClient.toString()})({ lineageClosure: ${lineageClosure.toString()}, statusClass: ${statusClass.toString()} });`;
   if (/<\/script/i.test(script)) throw new Error('docs client script must not contain a closing script tag');
   const json = JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
   const counts = { model: 0, seed: 0, source: 0 };
@@ -112,7 +112,8 @@ function nodeStatus(n: DocsNode): string {
   return testFailed ? 'warn' : 'ok';
 }
 
-function statusClass(s: string | undefined): string {
+/** CSS class of a run or test status; also embedded in the page for the client. */
+export function statusClass(s: string | undefined): string {
   const v = (s ?? '').toLowerCase();
   if (v === 'success' || v === 'pass') return 'ok';
   if (v === 'error' || v === 'fail') return 'bad';

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
+import { openDocsPage } from '../docs/open-page.js';
 import { buildCli, freePort, lake, makeProject, rawRequest, startLake, tryConnect, type CliResult } from './project.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -328,16 +329,7 @@ describe('lake lineage and lake docs (child processes)', () => {
       page.$$eval('#panel tr.col', (trs) => trs.map((tr) => [tr.querySelector('.cn')!.childNodes[0]!.textContent ?? '', tr.querySelector('.ct')!.textContent ?? '']));
 
     it('shows compiled SQL and database types of this project, and highlights the lineage lake computed', async () => {
-      const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-      const errors: string[] = [];
-      const requests: string[] = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      page.on('console', (m) => {
-        if (m.type() === 'error') errors.push(m.text());
-      });
-      page.on('request', (r) => requests.push(r.url()));
-      await page.goto(pathToFileURL(path.join(dir, 'target/docs/index.html')).href);
-      await page.waitForFunction(() => (window as unknown as { lakeDocsReady?: boolean }).lakeDocsReady === true);
+      const { page, errors, requests } = await openDocsPage(browser, pathToFileURL(path.join(dir, 'target/docs/index.html')).href);
 
       expect(
         (await page.$$eval('#graph g.n', (els) => els.map((e) => (e as SVGGElement).dataset.id ?? ''))).sort(),

@@ -13,6 +13,7 @@ import { buildDocsData, type DocsData } from '../../src/docs/docs-data.js';
 import { serveDocs } from '../../src/docs/serve.js';
 import { writeSite } from '../../src/docs/site.js';
 import { smallFixture } from './fixture.js';
+import { openDocsPage } from './open-page.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = fs.existsSync(CHROMIUM);
@@ -45,20 +46,7 @@ describe.skipIf(skip)('docs site in headless Chromium', () => {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A fresh page that records errors and every request it makes. */
-  async function open(url: string): Promise<{ page: Page; errors: string[]; requests: string[] }> {
-    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('request', (r) => requests.push(r.url()));
-    await page.goto(url);
-    await page.waitForFunction(() => (window as unknown as { lakeDocsReady?: boolean }).lakeDocsReady === true);
-    return { page, errors, requests };
-  }
+  const open = (url: string) => openDocsPage(browser, url);
 
   const highlighted = (page: Page, cls: string): Promise<string[]> =>
     page.$$eval(`#graph g.n.${cls}`, (els) => els.map((e) => (e as SVGGElement).dataset.id ?? '').sort());
