@@ -10,7 +10,7 @@ import { locate } from '../template/errors.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
-import { Dag, select, type DagNode } from '../graph/index.js';
+import { Dag, select, type DagNode, type Selection } from '../graph/index.js';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { OpenDatabase } from '../executor/open.js';
@@ -29,9 +29,7 @@ export interface SessionOptions extends LoadOptions {
   readonly projectDir: string;
 }
 
-export interface RunOptions {
-  readonly select?: readonly string[];
-  readonly exclude?: readonly string[];
+export interface RunOptions extends Selection {
   readonly fullRefresh?: boolean;
   readonly failFast?: boolean;
   readonly threads?: number;

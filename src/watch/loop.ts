@@ -26,6 +26,7 @@ import { relationId, relationSql } from '../core/types.js';
 import { LakeError, type Diagnostic } from '../errors/index.js';
 import type { NodeResult, Reporter, RunSummary } from '../reporter/types.js';
 import type { RunExtension, Session, SessionOptions } from '../app/session.js';
+import type { Selection } from '../graph/index.js';
 import { readSettings } from '../project/settings.js';
 import { openDatabase, type OpenDatabase } from '../executor/open.js';
 import { existingRelation } from '../executor/run-node.js';
@@ -42,9 +43,7 @@ import { LandingPoller } from './landing.js';
  */
 export type TestPlanner = (session: Session, ids: readonly NodeId[], reporter: Reporter) => RunExtension;
 
-export interface WatchOptions extends SessionOptions {
-  readonly select?: readonly string[];
-  readonly exclude?: readonly string[];
+export interface WatchOptions extends SessionOptions, Selection {
   /** Show the first N rows of each changed model after it is rebuilt. */
   readonly preview?: number;
   /** Run the tests of rebuilt models with each rebuild. */
