@@ -128,6 +128,30 @@ async function checkDeclaredTypes(db: Adapter, src: SourceNode, all: readonly Co
   }
 }
 
+/**
+ * add_new_columns: fields outside `known` held by records of the files `range` (1-based
+ * ordinals, inclusive) become stage columns, typed from their values (csv and parquet: the type
+ * DuckDB sniffed); returns them in order of first appearance.
+ */
+async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, number], known: readonly Column[],
+  sniffed: readonly Column[] | undefined, recordsOf: (files: readonly number[]) => string): Promise<Column[]> {
+  if (range[0] > range[1]) return [];
+  const taken = new Set(known.map((c) => c.name.toLowerCase()));
+  const keys = (await unknownKeys(w, stage, range)).map((u) => u.key).filter((k) => !taken.has(k.toLowerCase()));
+  if (keys.length === 0) return [];
+  const types = sniffed
+    ? new Map(keys.map((k) => [k, sniffed.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
+    : await inferNewKeyTypes(w, stage, keys, range);
+  const out: Column[] = [];
+  for (const k of keys) {
+    if (taken.has(k.toLowerCase())) continue;
+    taken.add(k.toLowerCase());
+    out.push({ name: k, type: types.get(k) ?? 'VARCHAR' });
+  }
+  await addColumns(w, stage, out, recordsOf);
+  return out;
+}
+
 async function prepareSource(ctx: HookContext, root: string, src: SourceNode, work: Work): Promise<Prepared> {
   const spec = src.landing!;
   const tx = ctx.tx;
@@ -204,18 +228,33 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   let recordsOf: (files: readonly number[]) => string;
   let inferred = false;
   let staged = 1;
+  // Columns schema evolution adds (add_new_columns), and the last file ordinal already checked for new fields.
+  const added: Column[] = [];
+  let checkedUpTo = 0;
   if (known && slices.length > 1) {
     staged = slices.length;
     const cols = known.filter((c) => !reserved.has(c.name.toLowerCase()));
     known = cols;
     const rec = name('rec');
+    recordsOf = (files) => textRecordsSql(spec, batch, files);
+    let first = 1;
     for (let i = 0; i < slices.length; i++) {
       await textRecordsInto(w, spec, batch, slices[i]!, rec);
-      await createStage(w, { ...stageOptions, recordsSql: `select * from ${rec}`, known: cols, append: i > 0 });
+      await createStage(w, { ...stageOptions, recordsSql: `select * from ${rec}`, known: [...cols, ...added], append: i > 0 });
+      const last = first + slices[i]!.length - 1;
+      // add_new_columns: a field seen in this slice becomes a column before the next slice, which
+      // then parses it directly — instead of keeping the payload text of every later record that
+      // has it and typing them all at the end (half the stream, for a field that appears midway).
+      // Its type comes from the slices that had it so far: later values that do not fit are bad
+      // records, as they are when the files arrive in separate runs.
+      if (evolution === 'add_new_columns' && i < slices.length - 1) {
+        added.push(...await adoptNewKeys(w, stage, [first, last], [...cols, ...added], undefined, recordsOf));
+        checkedUpTo = last;
+      }
+      first = last + 1;
     }
     await w.execute(`drop table if exists ${rec}`);
     recs = { sql: '', temps: [] };
-    recordsOf = (files) => textRecordsSql(spec, batch, files);
   } else {
     recs = await readRecords(w, spec, batch, name);
     const all = recs.sql;
@@ -231,26 +270,15 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   }
 
   // 3. Schema evolution.
-  const added: Column[] = [];
-  if (evolution !== 'none') {
+  if (evolution === 'add_new_columns') {
+    const sniffed = spec.format === 'csv' || spec.format === 'parquet' ? recs.sniffed ?? [] : undefined;
+    added.push(...await adoptNewKeys(w, stage, [checkedUpTo + 1, batch.length], [...known, ...added], sniffed, recordsOf));
+  } else if (evolution !== 'none') {
     const unknown = await unknownKeys(w, stage);
     if (unknown.length && evolution === 'fail') {
       const u = unknown[0]!;
       throw ingestError(src, `new field '${u.key}' in source ${src.sourceName}.${src.name}, and its schema_evolution is fail${unknown.length > 1 ? ` (also: ${unknown.slice(1, 6).map((x) => x.key).join(', ')})` : ''}`,
         `add ${u.key} to the columns of ${src.sourceName}.${src.name}, or set schema_evolution to add_new_columns, rescue or none`, batch[u.f - 1]?.rel, u.line);
-    }
-    if (unknown.length && evolution === 'add_new_columns') {
-      const keys = unknown.map((u) => u.key);
-      const types = spec.format === 'csv' || spec.format === 'parquet'
-        ? new Map(keys.map((k) => [k, recs.sniffed?.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
-        : await inferNewKeyTypes(w, stage, keys);
-      const taken = new Set(known.map((c) => c.name.toLowerCase()));
-      for (const k of keys) {
-        if (taken.has(k.toLowerCase())) continue;
-        taken.add(k.toLowerCase());
-        added.push({ name: k, type: types.get(k) ?? 'VARCHAR' });
-      }
-      await addColumns(w, stage, added, recordsOf);
     }
     if (unknown.length && evolution === 'rescue') await rescue(w, stage);
   }
@@ -419,7 +447,7 @@ export function landingHook(session: { readonly project: LoadedProject }): NodeH
         config,
         stats,
         finalize: async (tx) => {
-          for (const p of prepared) await p.finalize(tx);
+          for (const p of prepared) await p.finalize(traced(tx));
         },
         cleanup,
       };

@@ -55,4 +55,28 @@ describe('staging a batch in slices of files', () => {
     ]);
     expect(b).toEqual(a);
   });
+
+  it('types a field that appears mid-batch from the slices that had it so far, as micro-batches do', async () => {
+    const sources = (extra: string) => `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT }\n${extra}`;
+    const model = { 'models/bronze/bpm.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'bpm') }}` };
+    const land3 = (dir: string) => {
+      const t = clock();
+      writeFile(dir, 'landing/bpm/1.jsonl', `${env('t', 1, { device_id: 1 })}\n`, t());
+      writeFile(dir, 'landing/bpm/2.jsonl', `${env('t', 2, { device_id: 2, battery: 5 })}\n`, t());
+      writeFile(dir, 'landing/bpm/3.jsonl', `${env('t', 3, { device_id: 3, battery: 'full' })}\n${env('t', 4, { device_id: 4, battery: 6 })}\n`, t());
+    };
+    const sliced = makeProject({ 'models/sources.yml': sources(''), ...model });
+    const batches = makeProject({ 'models/sources.yml': sources('        max_files_per_trigger: 1\n'), ...model });
+    land3(sliced);
+    land3(batches);
+    process.env.LAKE_INGEST_SLICE_BYTES = '50'; // one file per slice
+    const r = await run(sliced);
+    expect(r.node('bronze.bpm').stats).toMatchObject({ slices: 3, new_columns: ['battery'], bad_records: 1 });
+    await run(batches);
+    const a = await tables(sliced);
+    expect(a.bronze.map((x) => [x.device_id, x.battery])).toEqual([[1, null], [2, 5], [4, 6]]);
+    expect(a.quarantine.map((x) => x.reason)).toEqual(['column battery: "full" is not a valid BIGINT']);
+    const b = await tables(batches);
+    expect({ bronze: b.bronze, quarantine: b.quarantine }).toEqual({ bronze: a.bronze, quarantine: a.quarantine });
+  });
 });
