@@ -69,6 +69,13 @@ function measure(args: readonly string[], cwd: string): Measured {
   return { ms, cpuMs: u.cpuMs, maxRssMb: u.maxRssKb / 1024, stdout: r.stdout };
 }
 
+/** Copy a DuckDB database with its write-ahead log, if it has one (a stale WAL beside a copied file would be replayed into it). */
+function copyDatabase(from: string, to: string): void {
+  fs.copyFileSync(from, to);
+  fs.rmSync(`${to}.wal`, { force: true });
+  if (fs.existsSync(`${from}.wal`)) fs.copyFileSync(`${from}.wal`, `${to}.wal`);
+}
+
 function countNewlines(file: string): number {
   const text = fs.readFileSync(file);
   let n = 0;
@@ -231,14 +238,15 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
   }
   const extra = { files: extraFiles, lines: extraLines };
   const saved = path.join(work, 'after-full.duckdb');
-  fs.copyFileSync(lakeDb, saved);
+  copyDatabase(lakeDb, saved);
   const incs: { m: Measured; nodes: Record<string, number> }[] = [];
   for (let i = 0; i < 3; i++) {
-    if (i > 0) fs.copyFileSync(saved, lakeDb);
+    if (i > 0) copyDatabase(saved, lakeDb);
     const m = measure([lakeBin, 'run', '--project-dir', project], project);
     incs.push({ m, nodes: nodeSeconds(project) });
   }
   fs.rmSync(saved, { force: true });
+  fs.rmSync(`${saved}.wal`, { force: true });
   const { m: inc, nodes: incNodes } = [...incs].sort((a, b) => a.m.ms - b.m.ms)[1]!;
   log(`lake run (incremental, +${extra.files.length} files, ${extra.lines.toLocaleString('en-US')} records): ${fmt(inc.ms)} wall (median of ${incs.map((x) => fmt(x.m.ms)).join(', ')}), ${fmt(inc.cpuMs)} CPU, peak ${inc.maxRssMb.toFixed(0)} MB`);
   log(`  slowest nodes: ${slowest(incNodes)}`);

@@ -134,11 +134,12 @@ async function checkDeclaredTypes(db: Adapter, src: SourceNode, all: readonly Co
  * DuckDB sniffed); returns them in order of first appearance.
  */
 async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, number], known: readonly Column[],
-  sniffed: readonly Column[] | undefined, recordsOf: (files: readonly number[]) => string): Promise<Column[]> {
+  sniff: (() => Promise<readonly Column[] | undefined>) | undefined, recordsOf: (files: readonly number[]) => string): Promise<Column[]> {
   if (range[0] > range[1]) return [];
   const taken = new Set(known.map((c) => c.name.toLowerCase()));
   const keys = (await unknownKeys(w, stage, range)).map((u) => u.key).filter((k) => !taken.has(k.toLowerCase()));
   if (keys.length === 0) return [];
+  const sniffed = sniff ? (await sniff()) ?? [] : undefined;
   const types = sniffed
     ? new Map(keys.map((k) => [k, sniffed.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
     : await inferNewKeyTypes(w, stage, keys, range);
@@ -262,7 +263,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     if (!known) {
       inferred = batch.length > 0;
       if (!batch.length) known = [];
-      else if (spec.format === 'csv' || spec.format === 'parquet') known = (recs.sniffed ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
+      else if (spec.format === 'csv' || spec.format === 'parquet') known = ((await recs.sniff?.()) ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
       else known = await inferJsonColumns(w, recs.sql, kafka);
     }
     known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
@@ -271,8 +272,8 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
 
   // 3. Schema evolution.
   if (evolution === 'add_new_columns') {
-    const sniffed = spec.format === 'csv' || spec.format === 'parquet' ? recs.sniffed ?? [] : undefined;
-    added.push(...await adoptNewKeys(w, stage, [checkedUpTo + 1, batch.length], [...known, ...added], sniffed, recordsOf));
+    const sniff = spec.format === 'csv' || spec.format === 'parquet' ? recs.sniff ?? (async () => []) : undefined;
+    added.push(...await adoptNewKeys(w, stage, [checkedUpTo + 1, batch.length], [...known, ...added], sniff, recordsOf));
   } else if (evolution !== 'none') {
     const unknown = await unknownKeys(w, stage);
     if (unknown.length && evolution === 'fail') {
@@ -383,7 +384,12 @@ function traced(db: Adapter): Adapter {
   if (process.env.LAKE_INGEST_TRACE !== '1') return db;
   const timed = <T>(sql: string, p: Promise<T>): Promise<T> => {
     const t0 = performance.now();
-    return p.finally(() => process.stderr.write(`[ingest ${(performance.now() - t0).toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.LAKE_INGEST_TRACE_CHARS ?? 160))}\n`));
+    const c0 = process.cpuUsage();
+    return p.finally(() => {
+      // CPU of the whole process (DuckDB's threads included) while the statement ran.
+      const c = process.cpuUsage(c0);
+      process.stderr.write(`[ingest ${(performance.now() - t0).toFixed(0)} ms, cpu ${((c.user + c.system) / 1000).toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.LAKE_INGEST_TRACE_CHARS ?? 160))}\n`);
+    });
   };
   return new Proxy(db, {
     get(target, prop, recv) {

@@ -26,8 +26,11 @@ export interface Records {
   readonly sql: string;
   /** Temp tables to drop afterwards. */
   readonly temps: readonly string[];
-  /** Column types DuckDB detected in the files (csv, parquet), used when inferring new columns. */
-  readonly sniffed?: readonly Column[];
+  /**
+   * Column types DuckDB detects in the files (csv, parquet), used when inferring columns. Asked
+   * only when needed: sniffing a hundred CSV files as one union costs about as much as reading them.
+   */
+  readonly sniff?: () => Promise<readonly Column[] | undefined>;
 }
 
 const LF = 'chr(10)';
@@ -166,8 +169,7 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
     await db.execute(`drop table ${rejl}`);
   }
   await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
-  const sniffed = good.length ? await sniff(db, `select * from read_csv(${listLit(good)}, union_by_name = true${opts})`) : undefined;
-  return { sql: `select * from ${rec}`, temps: [rec], sniffed };
+  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (good.length ? sniff(db, `select * from read_csv(${listLit(good)}, union_by_name = true${opts})`) : undefined) };
 }
 
 async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
@@ -184,8 +186,7 @@ async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: 
       await db.execute(`insert into ${rec} values (${i + 1}, 0, null, ${lit(`unreadable parquet file: ${unreadable(e)}`)}, null)`);
     }
   }
-  const sniffed = good.length ? await sniff(db, `select * from read_parquet(${listLit(good)}, union_by_name = true)`) : undefined;
-  return { sql: `select * from ${rec}`, temps: [rec], sniffed };
+  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (good.length ? sniff(db, `select * from read_parquet(${listLit(good)}, union_by_name = true)`) : undefined) };
 }
 
 /**
