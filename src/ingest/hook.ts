@@ -344,7 +344,9 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
         if (!incrementalRead) await t.execute(resetSql(consumer, source, 'offsets'));
         await saveOffsets(t, stage, consumer, source);
       }
-      if (declared || stored || inferred) await t.execute(writeSchemaSql(consumer, source, columns, ctx.batchId));
+      // Written when it changed (the row says in which batch the consumer's schema last changed).
+      const same = stored !== undefined && stored.length === columns.length && stored.every((c, i) => c.name === columns[i]!.name && c.type === columns[i]!.type);
+      if ((declared || stored || inferred) && !same) await t.execute(writeSchemaSql(consumer, source, columns, ctx.batchId));
       else if (freshConsumer) await t.execute(resetSql(consumer, source, 'schema'));
       await t.execute(`drop view if exists ${qi(view)}`);
     },
