@@ -12,13 +12,17 @@
  *  - bare: `insert into t select * from read_json('<dir>/*.jsonl')` into a table created empty
  *    beforehand (autocommit), then CHECKPOINT (lake's run ends by closing the database, which
  *    checkpoints; without it the bare load would not be on disk yet);
- *  - lake incremental: after a full run, one new file, `lake run` again.
+ *  - lake incremental: after a full run, one new file, `lake run` again;
+ *  - the same two as whole processes (`node bin/lake.js run`, wall time of the child: Node's start,
+ *    loading lake and DuckDB, the run, closing the database), in the same rounds (`process`).
  *
  * `node dist/bench/ingest.js [--records 1000000] [--files 100] [--runs 3] [--value object|string] [--keep]`
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Session } from '../src/app/session.js';
 import { runAvailableNow } from '../src/app/continuous.js';
 import { MemoryReporter } from '../src/reporter/reporters.js';
@@ -36,6 +40,7 @@ const VALUE = arg('value', 'object');
 const KEEP = process.argv.includes('--keep');
 const PER = Math.ceil(RECORDS / FILES);
 const T0 = Date.UTC(2024, 0, 1);
+const LAKE_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'lake.js');
 
 function envelopeFile(file: number): string {
   const lines: string[] = [];
@@ -95,6 +100,15 @@ async function lakeRun(dir: string): Promise<{ ms: number; cpu: number; modelMs:
   return { ms, cpu, modelMs: r.durationMs, rows: r.rows ?? 0, files: Number(r.stats?.files ?? 0), bad: Number(r.stats?.bad_records ?? 0) };
 }
 
+/** `lake run` as a child process: its wall time, from spawn to exit. */
+function lakeProcess(dir: string): number {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [LAKE_BIN, 'run', '--project-dir', dir, '--threads', '2'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const ms = performance.now() - t;
+  if (r.status !== 0) throw new Error(`lake run (process) failed: ${r.stdout}\n${r.stderr}`);
+  return ms;
+}
+
 async function bare(dir: string): Promise<{ ms: number; cpu: number; insertMs: number; insertCpu: number }> {
   const file = path.join(dir, 'bare.duckdb');
   fs.rmSync(file, { force: true });
@@ -130,7 +144,10 @@ async function main(): Promise<void> {
     await bare(dir);
     freshDb(dir);
     await lakeRun(dir);
+    lakeProcess(dir);
     const lakeMs: number[] = [];
+    const procFull: number[] = [];
+    const procInc: number[] = [];
     const bareMs: number[] = [];
     const incMs: number[] = [];
     const lakeCpu: number[] = [];
@@ -163,6 +180,12 @@ async function main(): Promise<void> {
       incCpu.push(inc.cpu);
       modelInc.push(inc.modelMs);
       fs.rmSync(path.join(dir, 'landing/bpm', `part-${String(FILES + i).padStart(5, '0')}.jsonl`));
+      // The same two as whole processes.
+      freshDb(dir);
+      procFull.push(lakeProcess(dir));
+      writeLanding(dir, FILES + i);
+      procInc.push(lakeProcess(dir));
+      fs.rmSync(path.join(dir, 'landing/bpm', `part-${String(FILES + i).padStart(5, '0')}.jsonl`));
     }
     const lake = median(lakeMs);
     const b = median(bareMs);
@@ -179,6 +202,11 @@ async function main(): Promise<void> {
         lake_full_ms: Math.round(median(lakeCpu)), bare_ms: Math.round(median(bareCpu)), ratio: Number((median(lakeCpu) / median(bareCpu)).toFixed(2)),
         bare_without_checkpoint_ms: Math.round(median(insertCpu)), ratio_without_checkpoint: Number((median(lakeCpu) / median(insertCpu)).toFixed(2)),
         lake_incremental_ms: Math.round(median(incCpu)), incremental_share: Number((median(incCpu) / median(lakeCpu)).toFixed(3)),
+      },
+      process: {
+        lake_full_ms: Math.round(median(procFull)), lake_incremental_ms: Math.round(median(procInc)),
+        incremental_share: Number((median(procInc) / median(procFull)).toFixed(3)),
+        all: { full: procFull.map(Math.round), incremental: procInc.map(Math.round) },
       },
       goal: { ratio: 1.5, incremental_share: 0.05 },
       ok: lake / b <= 1.5 && inc / lake <= 0.05,

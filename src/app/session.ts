@@ -7,14 +7,14 @@ import { randomUUID } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
 import { LakeError, codeFrame } from '../errors/index.js';
 import { locate } from '../template/errors.js';
-import type { CompiledNode, CompiledProject, LoadedProject, NodeId } from '../core/types.js';
+import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
 import { Dag, select, type DagNode, type Selection } from '../graph/index.js';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { OpenDatabase } from '../executor/open.js';
-import { ensureState, beginRun, endRun } from '../executor/state.js';
+import { startRun, endRun, finishRun, recordNodes } from '../executor/state.js';
 import { schedule, type Job } from '../executor/scheduler.js';
 import { runModel, runSeed, quickViewSql, CatalogSnapshot, type NodeRunContext } from '../executor/run-node.js';
 import type { NodeHook } from '../executor/hooks.js';
@@ -156,22 +156,29 @@ export class Session {
     const db = o.db ?? opened!.db;
     const runId = randomUUID();
     try {
-      await ensureState(db);
-      const batchId = await beginRun(db, runId, command, JSON.stringify({ select: o.select ?? [], exclude: o.exclude ?? [], full_refresh: !!o.fullRefresh }), VERSION);
+      // One catalog query for the run instead of a lookup per node: each node is built once and changes
+      // only its own relation. Only the schemas the selection builds into, and `_lake` (which says
+      // whether lake's state tables need creating).
+      const relations = ids.map((id) => this.compiler.relationOf(id)).filter((r): r is Relation => !!r);
+      const readCatalog = () => CatalogSnapshot.read(db, { schemas: [...relations.map((r) => r.schema), '_lake'], relations });
+      const args = JSON.stringify({ select: o.select ?? [], exclude: o.exclude ?? [], full_refresh: !!o.fullRefresh });
+      const started = await startRun(db, readCatalog, runId, command, args, VERSION);
+      const batchId = started.batchId;
+      let catalog = started.catalog;
       for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
-      // One catalog query for the run instead of a lookup per node: each node is built once and changes only its own relation.
-      const catalog = await CatalogSnapshot.read(db);
+      // on_run_start hooks may create or drop relations.
+      if (this.project.onRunStart.length > 0) catalog = await readCatalog();
       const seedMode = o.seeds ?? 'missing';
       const order = ids.filter((id) => {
         const seed = this.project.seeds.get(id);
         if (!seed) return true;
         if (seedMode === 'none') return false;
-        return seedMode === 'all' || !!o.fullRefresh || !catalog.get({ schema: seed.schema, name: seed.name });
+        return seedMode === 'all' || !!o.fullRefresh || !catalog.exists({ schema: seed.schema, name: seed.name });
       });
       // Schemas up front: concurrent `create schema` in several transactions is a catalog conflict in DuckDB.
       const schemas = new Set(order.map((id) => this.compiler.relationOf(id)?.schema).filter((x): x is string => !!x));
       // A schema holding one of the selected relations already exists (the usual re-run): no statement for it.
-      const present = new Set(order.map((id) => this.compiler.relationOf(id)).filter((r) => !!r && !!catalog.get(r)).map((r) => r!.schema));
+      const present = new Set(order.map((id) => this.compiler.relationOf(id)).filter((r) => !!r && !!catalog.exists(r)).map((r) => r!.schema));
       for (const schema of schemas) if (!present.has(schema)) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
       const ctx: NodeRunContext = {
         compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
@@ -194,11 +201,17 @@ export class Session {
       reporter.runStart(command, runOrder.length, this.project.target.name);
       const results = await schedule({
         db, dag, jobs, order: runOrder, threads: o.threads ?? this.project.target.threads, failFast: !!o.failFast,
-        reporter, runId, stopRequested: o.stopRequested,
+        reporter, stopRequested: o.stopRequested,
       });
-      for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end');
       const status = results.some((r) => r.status === 'error') ? 'error' : 'success';
-      await endRun(db, runId, status);
+      if (this.project.onRunEnd.length === 0) {
+        await finishRun(db, runId, status, results);
+      } else {
+        // The hooks may read this run's node results: recorded before them.
+        await recordNodes(db, runId, results);
+        for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end');
+        await endRun(db, runId, status);
+      }
       const fin = o.extend ? await o.extend.finish(results) : { results, extra: {} };
       reporter.runEnd({ command, runId, elapsedMs: Date.now() - startedAt.getTime(), results });
       writeJson(path.join(this.targetDir, 'run_results.json'), runResultsJson(command, runId, startedAt, fin.results, { batch_id: batchId, ...fin.extra }));

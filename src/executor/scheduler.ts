@@ -1,13 +1,12 @@
 /**
  * Runs selected nodes in graph order with N connections: a node starts when its selected parents
  * have finished; a failure skips its descendants and the rest goes on (or, with --fail-fast,
- * nothing new starts). Every result is reported as it comes and recorded in `_lake.node_runs` at the end (in few statements).
+ * nothing new starts). Every result is reported as it comes; the caller records them (`finishRun`).
  */
 import type { Adapter } from '../adapter/types.js';
 import type { NodeId } from '../core/types.js';
 import type { Dag } from '../graph/index.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
-import { recordNodes } from './state.js';
 
 export interface Job {
   readonly id: NodeId;
@@ -30,7 +29,6 @@ export interface ScheduleOptions {
   readonly threads: number;
   readonly failFast: boolean;
   readonly reporter: Reporter;
-  readonly runId: string;
   /** Returns true when the user asked to stop (SIGINT): nothing new starts. */
   readonly stopRequested?: () => boolean;
 }
@@ -44,7 +42,7 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
   const ready: NodeId[] = o.order.filter((id) => pending.get(id) === 0);
   let finished = 0;
   let failed = false;
-  // Workers get their own connections: `o.db` records results and must stay outside their transactions.
+  // Workers get their own connections: `o.db` (the caller's, which records the run) stays outside their transactions.
   const conns: Adapter[] = [];
   for (let i = 0; i < Math.max(1, Math.min(o.threads, total)); i++) conns.push(await o.db.fork());
 
@@ -150,7 +148,5 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
       await finish({ id, status: 'skipped', materialized: o.jobs.get(id)!.materialized, startedAt: new Date().toISOString(), durationMs: 0, message: why });
     }
   }
-  const ordered = o.order.map((id) => results.get(id)!);
-  await recordNodes(o.db, o.runId, ordered);
-  return ordered;
+  return o.order.map((id) => results.get(id)!);
 }
