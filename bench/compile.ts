@@ -254,6 +254,23 @@ async function oneFileChange(dir: string, paths: readonly string[]): Promise<{ m
   return { median: median(times), p95: sorted[Math.ceil(sorted.length * 0.95) - 1]!, withSession: median(sessionTimes), fastShare: stats.fast / (stats.fast + stats.nunjucks) };
 }
 
+/**
+ * The timed compiles must have left complete output (the process writes files off its main
+ * thread and must not exit before they are done): every model's compiled file is its SQL from
+ * manifest.json plus a newline, and the index lists every one of them.
+ */
+function verifyOutput(dir: string): void {
+  const target = path.join(dir, 'target');
+  const manifest = JSON.parse(fs.readFileSync(path.join(target, 'manifest.json'), 'utf8')) as { nodes: Record<string, { resource_type: string; schema: string; name: string; compiled_sql: string }> };
+  const index = JSON.parse(fs.readFileSync(path.join(target, 'compiled', '.lake-index.json'), 'utf8')) as Record<string, string>;
+  for (const node of Object.values(manifest.nodes)) {
+    if (node.resource_type !== 'model') continue;
+    const rel = `${node.schema}/${node.name}.sql`;
+    if (fs.readFileSync(path.join(target, 'compiled', rel), 'utf8') !== `${node.compiled_sql}\n`) throw new Error(`target/compiled/${rel} is not the model's compiled SQL`);
+    if (!index[rel]) throw new Error(`target/compiled/${rel} is missing from the index`);
+  }
+}
+
 /** Run the benchmark for one project size. */
 export async function benchSize(n: number, keep = false, runs = 3): Promise<CompileBenchResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lake-bench-compile-${n}-`));
@@ -285,6 +302,8 @@ export async function benchSize(n: number, keep = false, runs = 3): Promise<Comp
       // Interleaved, so a burst of load on a shared machine hits every series alike.
       moveAside(path.join(dir, 'target'));
       cold.push(timeProcess([lakeBin, 'compile'], dir));
+      // Untimed: the first compile's own output is complete once its process has exited.
+      if (k === 0) verifyOutput(dir);
       recompile.push(timeProcess([lakeBin, 'compile'], dir));
       noCache.push(timeProcess([lakeBin, 'compile'], dir, { LAKE_RENDER_CACHE: '0' }));
       naive.push(timeProcess([naiveFile, dir], dir));
@@ -296,6 +315,7 @@ export async function benchSize(n: number, keep = false, runs = 3): Promise<Comp
     }
     const count = fs.readdirSync(path.join(dir, 'target', 'compiled'), { recursive: true }).filter((f) => String(f).endsWith('.sql')).length;
     if (count !== n) throw new Error(`lake compile wrote ${count} compiled files, expected ${n}`);
+    verifyOutput(dir);
     const one = await oneFileChange(dir, paths);
     return {
       models: n, coldMs: median(cold), recompileMs: median(recompile), noCacheMs: median(noCache), naiveMs: median(naive), readMs: median(read),

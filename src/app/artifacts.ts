@@ -1,11 +1,11 @@
 /** The files lake writes under target/: compiled SQL, manifest.json, run_results.json. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { CompiledProject, NodeId } from '../core/types.js';
+import type { CompiledNode, CompiledProject, NodeId } from '../core/types.js';
 import type { Dag } from '../graph/index.js';
 import type { NodeResult } from '../reporter/types.js';
 import { VERSION } from './version.js';
-import { contentHash } from '../compiler/render-cache.js';
+import { writeCompiledFiles } from './compiled-files.js';
 
 export function compiledPathOf(targetDir: string, id: NodeId): string {
   const [schema, ...rest] = id.split('.');
@@ -14,50 +14,15 @@ export function compiledPathOf(targetDir: string, id: NodeId): string {
 
 /**
  * Write target/compiled/<schema>/<name>.sql for `ids`, skipping files whose content is unchanged
- * since the last write (a hash per file in target/compiled/.lake-index.json, and the file still
- * there): creating or rewriting 10,000 small files costs 0.3-1 s of file-system time, which is
- * most of a re-compile when only a few models changed.
+ * since the last write (compiler/compiled-files.ts: the index and its crash guarantees).
  */
 export function writeCompiled(targetDir: string, compiled: CompiledProject, ids: Iterable<NodeId>): void {
-  const root = path.join(targetDir, 'compiled');
-  const indexFile = path.join(root, '.lake-index.json');
-  let index: Record<string, string> = {};
-  try {
-    index = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as Record<string, string>;
-  } catch { /* first compile, or the index is unreadable: write everything */ }
-  const listed = new Map<string, Set<string>>();
-  const filesIn = (dir: string): Set<string> => {
-    let names = listed.get(dir);
-    if (!names) {
-      try {
-        names = new Set(fs.readdirSync(dir));
-      } catch {
-        fs.mkdirSync(dir, { recursive: true });
-        names = new Set();
-      }
-      listed.set(dir, names);
-    }
-    return names;
-  };
-  let dirty = false;
+  const nodes: CompiledNode[] = [];
   for (const id of ids) {
     const n = compiled.nodes.get(id);
-    if (!n) continue;
-    // String paths rather than path.join/relative: this loop runs once per model.
-    const dot = id.indexOf('.');
-    const schema = id.slice(0, dot);
-    const base = `${id.slice(dot + 1)}.sql`;
-    const key = `${schema}/${base}`;
-    const dir = `${root}${path.sep}${schema}`;
-    const content = `${n.sql}\n`;
-    const hash = contentHash(content);
-    const names = filesIn(dir);
-    if (index[key] === hash && names.has(base)) continue;
-    fs.writeFileSync(`${dir}${path.sep}${base}`, content);
-    index[key] = hash;
-    dirty = true;
+    if (n) nodes.push(n);
   }
-  if (dirty) writeJson(indexFile, index, true);
+  writeCompiledFiles(targetDir, nodes);
 }
 
 export interface Manifest {

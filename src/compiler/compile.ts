@@ -42,10 +42,22 @@ export interface CompileOptions {
    * the last compile. Unset (the default): no cache is read or written.
    */
   readonly cacheDir?: string;
+  /**
+   * How the render cache file is written, when the caller has a better way than writing it
+   * (atomically) on this thread before compileAll returns — `lake compile` hands it to the
+   * thread that writes the compiled files.
+   */
+  readonly writeCacheFile?: (file: string, text: string) => void;
 }
 
 /** What `updateModel` changed. */
 export interface ModelUpdate {
+  /**
+   * False when the update was refused (the file's new id clashes with another model's): the
+   * compiler kept the project as it was, so it no longer mirrors the file on disk, and
+   * `diagnostics` says why. True when the compiler now reflects the file.
+   */
+  readonly applied: boolean;
   /** Ids whose compiled node changed (SQL, config or dependencies), the edited model first. */
   readonly changed: readonly NodeId[];
   /** Ids that appeared (a new file, or the edited model's id changed). */
@@ -93,7 +105,13 @@ export class Compiler {
     return this.current;
   }
 
-  compileAll(): CompiledProject {
+  /**
+   * Render and finish every model. `onNode`, when given, sees each compiled node as soon as its
+   * SQL is known — most of them while later models still render, so their compiled files can be
+   * written meanwhile — and again whenever what it saw turns out to be stale; the last call for an
+   * id carries the node of the result. (Every node of the result is passed at least once.)
+   */
+  compileAll(onNode?: (node: CompiledNode) => void): CompiledProject {
     this.rendered.clear();
     this.idByPath.clear();
     this.compiled.clear();
@@ -101,6 +119,13 @@ export class Compiler {
     const dupes: Diagnostic[] = [];
     const cache = this.opts.cacheDir ? RenderCache.open(this.opts.cacheDir, this.cacheKey()) : undefined;
     this.cache = cache;
+    // Finishing a model (resolving its refs) needs every model's id and relation, which config()
+    // calls can change, so it normally waits for all renders. With onNode, models are finished
+    // early against the ids and relations the load predicts (as good as always right); the first
+    // render that contradicts the prediction ends this, and everything is finished again at the
+    // end, reporting the nodes whose SQL came out different.
+    let early = onNode ? this.predictIndexes() : undefined;
+    const emitted = new Map<NodeId, string>();
     for (const node of this.current.models.values()) {
       const incremental = this.opts.incremental?.(node.id) ?? false;
       let r: Rendered;
@@ -116,16 +141,79 @@ export class Compiler {
       const prev = this.rendered.get(id);
       if (prev) {
         dupes.push({ code: 'LAKE-C011', severity: 'error', message: `two models resolve to ${id}: ${prev.node.path} and ${node.path}`, file: node.path, line: 1, hint: 'rename one of them or change its schema' });
+        early = undefined;
         continue;
       }
       this.rendered.set(id, r);
       this.idByPath.set(node.path, id);
+      if (early) {
+        if (id !== node.id || !early.matches(node, r)) {
+          early = undefined;
+        } else if (early.canFinish(r)) {
+          const c = this.finishNode(id);
+          if (c) {
+            emitted.set(id, c.sql);
+            onNode!(c);
+          }
+        }
+      }
+    }
+    if (!early) {
+      // The prediction failed (or was not made): nothing finished so far can be trusted.
+      this.compiled.clear();
+      this.finishDiags.clear();
     }
     this.buildIndexes();
     for (const id of this.rendered.keys()) this.finishNode(id);
     this.extraDiags = dupes;
-    cache?.save();
+    cache?.save(this.opts.writeCacheFile);
+    if (onNode) {
+      for (const [id, c] of this.compiled) {
+        const sent = emitted.get(id);
+        if (sent === undefined || sent !== c.sql) onNode(c);
+      }
+    }
     return this.result();
+  }
+
+  /**
+   * Name indexes as the loaded project predicts them (each model's id, relation and whether it
+   * is ephemeral before any config() call), installed as the compiler's own for early finishing.
+   */
+  private predictIndexes(): { matches(node: ModelNode, r: Rendered): boolean; canFinish(r: Rendered): boolean } {
+    this.byName.clear();
+    this.relations.clear();
+    this.relationSqls.clear();
+    const add = (name: string, id: NodeId) => {
+      const list = this.byName.get(name);
+      if (list) list.push(id);
+      else this.byName.set(name, [id]);
+    };
+    const ephemeral = new Set<NodeId>();
+    const relationOf = (node: ModelNode): Relation => ({ schema: node.config.schema, name: (node.config.alias as string | undefined) ?? node.name });
+    for (const node of this.current.models.values()) {
+      add(node.name, node.id);
+      this.relations.set(node.id, relationOf(node));
+      if (node.config.materialized === 'ephemeral') ephemeral.add(node.id);
+    }
+    // Seeds come after models, as in buildIndexes (the order of ambiguous candidates).
+    for (const sd of this.current.seeds.values()) {
+      add(sd.name, sd.id);
+      this.relations.set(sd.id, { schema: sd.schema, name: sd.name });
+    }
+    return {
+      // The render agrees with the prediction in everything other models see.
+      matches: (node, r) => {
+        const want = this.relations.get(node.id)!;
+        return r.relation.schema === want.schema && r.relation.name === want.name
+          && (r.config.materialized === 'ephemeral') === ephemeral.has(node.id);
+      },
+      // An ephemeral ref inlines the target's finished SQL, which may not be rendered yet: left for the end.
+      canFinish: (r) => ephemeral.size === 0 || r.result.refs.every((name) => {
+        const res = this.resolveRef(name);
+        return !res.id || !ephemeral.has(res.id);
+      }),
+    };
   }
 
   /** The render cache of the last compileAll (hits and misses, for benchmarks), if one was used. */
@@ -223,7 +311,7 @@ export class Compiler {
       const clash = models.get(node.id);
       if (clash && clash.path !== rel) {
         // Keep the project as it was and report the clash, like a fresh load would.
-        return { changed: [], added: [], removed: [], graphChanged: false, diagnostics: [...this.diagnostics(), duplicateModel(node.id, clash.path, rel)] };
+        return { applied: false, changed: [], added: [], removed: [], graphChanged: false, diagnostics: [...this.diagnostics(), duplicateModel(node.id, clash.path, rel)] };
       }
       models.set(node.id, node);
       next = this.renderNode(node, this.opts.incremental?.(node.id) ?? false);
@@ -231,9 +319,12 @@ export class Compiler {
     const newId = next ? idOf(next) : undefined;
     if (newId && newId !== oldId && this.rendered.has(newId)) {
       const other = this.rendered.get(newId)!;
-      return { changed: [], added: [], removed: [], graphChanged: false, diagnostics: [...this.diagnostics(), { code: 'LAKE-C011', severity: 'error', message: `two models resolve to ${newId}: ${other.node.path} and ${rel}`, file: rel, line: 1, hint: 'rename one of them or change its schema' }] };
+      return { applied: false, changed: [], added: [], removed: [], graphChanged: false, diagnostics: [...this.diagnostics(), { code: 'LAKE-C011', severity: 'error', message: `two models resolve to ${newId}: ${other.node.path} and ${rel}`, file: rel, line: 1, hint: 'rename one of them or change its schema' }] };
     }
-    this.current = withModels(this.current, models);
+    // What loading said about this file (e.g. it clashed with another file's name) described its
+    // old text: the file as it is now is in the project, so those diagnostics no longer hold.
+    const loadDiags = this.current.diagnostics.some((d) => d.file === rel) ? this.current.diagnostics.filter((d) => d.file !== rel) : undefined;
+    this.current = withModels(this.current, models, loadDiags);
 
     // Does anything that other models see change: the id, the relation, being ephemeral?
     const identityChanged = !old || !next || oldId !== newId
@@ -303,7 +394,7 @@ export class Compiler {
       if (!before || depsChanged || before.sql !== after.sql || before.checksum !== after.checksum) changed.push(id);
     }
     changed.sort((a, b) => (a === newId ? -1 : b === newId ? 1 : 0));
-    return { changed, added, removed, graphChanged, diagnostics: this.diagnostics() };
+    return { applied: true, changed, added, removed, graphChanged, diagnostics: this.diagnostics() };
   }
 
   private renderNode(node: ModelNode, incremental: boolean): Rendered {

@@ -102,8 +102,11 @@ export class RenderCache {
     this.dirty = true;
   }
 
-  /** Write the cache back if anything changed; entries of models not seen in this compile are dropped. */
-  save(): void {
+  /**
+   * Write the cache back if anything changed; entries of models not seen in this compile are
+   * dropped. `write` (file, text) replaces the atomic write on this thread.
+   */
+  save(write?: (file: string, text: string) => void): void {
     for (const file of Object.keys(this.entries)) {
       if (!this.seen.has(file)) {
         delete this.entries[file];
@@ -112,10 +115,15 @@ export class RenderCache {
     }
     if (!this.dirty) return;
     try {
-      fs.mkdirSync(this.dir, { recursive: true });
-      const tmp = path.join(this.dir, `${FILE}.tmp-${process.pid}`);
-      fs.writeFileSync(tmp, JSON.stringify({ format: FORMAT, key: this.key, entries: this.entries } satisfies CacheFile));
-      fs.renameSync(tmp, path.join(this.dir, FILE));
+      const text = JSON.stringify({ format: FORMAT, key: this.key, entries: this.entries } satisfies CacheFile);
+      if (write) {
+        write(path.join(this.dir, FILE), text);
+      } else {
+        fs.mkdirSync(this.dir, { recursive: true });
+        const tmp = path.join(this.dir, `${FILE}.tmp-${process.pid}`);
+        fs.writeFileSync(tmp, text);
+        fs.renameSync(tmp, path.join(this.dir, FILE));
+      }
       this.dirty = false;
     } catch { /* a cache that cannot be written only costs speed */ }
   }

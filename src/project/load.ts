@@ -232,9 +232,12 @@ export function modelFactory(project: LoadedProject): ModelFactory | undefined {
   return factories.get(project);
 }
 
-/** A copy of `project` with another set of models (same settings, YAML and macros). */
-export function withModels(project: LoadedProject, models: ReadonlyMap<string, ModelNode>): LoadedProject {
-  const next: LoadedProject = { ...project, models };
+/**
+ * A copy of `project` with another set of models (same settings, YAML and macros), and its load
+ * diagnostics replaced when `diagnostics` is given.
+ */
+export function withModels(project: LoadedProject, models: ReadonlyMap<string, ModelNode>, diagnostics?: readonly Diagnostic[]): LoadedProject {
+  const next: LoadedProject = diagnostics ? { ...project, models, diagnostics } : { ...project, models };
   const f = factories.get(project);
   if (f) factories.set(next, f);
   return next;

@@ -89,7 +89,7 @@ export class IncrementalCompiler implements ProjectCompiler {
         if (e instanceof LakeError) throw e;
         return this.reload(previous, changes);
       }
-      if (u.diagnostics.length > compiler.diagnostics().length) {
+      if (!u.applied) {
         // Refused (the new id clashes with another file): the compiler kept the old model, so it no
         // longer mirrors the disk. Report the clash; the next change re-loads everything.
         this.stale = true;
