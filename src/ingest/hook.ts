@@ -358,7 +358,7 @@ async function quarantine(tx: Adapter, ctx: HookContext, src: SourceNode, stage:
   if (!replace && bad === 0) return;
   const rel = ctx.node.relation;
   const q = `${qi(rel.schema)}.${qi(`${rel.name}__quarantine`)}`;
-  const exists = (await tx.query(`select 1 from information_schema.tables where table_schema = $1 and table_name = $2`, [rel.schema, `${rel.name}__quarantine`])).length > 0;
+  const exists = (await tx.query(`select 1 from duckdb_tables() where database_name = current_database() and schema_name = $1 and table_name = $2`, [rel.schema, `${rel.name}__quarantine`])).length > 0;
   if (!exists && bad === 0) return;
   if (!exists) {
     await tx.execute(`create schema if not exists ${qi(rel.schema)}`);

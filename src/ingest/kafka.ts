@@ -11,28 +11,20 @@ import { lit } from './sql.js';
 export async function markDuplicates(tx: Adapter, stage: string, consumer: string, source: string, useHeld: boolean): Promise<number> {
   const s = stage;
   let marked = 0;
-  // The offsets held more than once, each with the row of its first copy: a small table, so the
-  // update is a hash join against it (a window over the whole stage sorted every record). Always
-  // grouped: a min/max/count shortcut ("a contiguous run has no duplicates") is fooled when gaps
-  // (offsets never delivered, or bad records) and redeliveries balance out. Two steps: a bare
-  // count per offset over every record, then the first copy only among the few repeated ones
-  // (computing the first copy for every offset took twice as long).
-  const d = stage.endsWith('"') ? `${stage.slice(0, -1)}__dups"` : `${stage}__dups`;
-  await tx.execute(`create or replace table ${d} as
-    select s._topic, s._partition, s._offset, arg_min(s.rowid, struct_pack(f := s._f, l := s._lake_line)) as keep
-    from ${s} as s semi join (
-      select _topic, _partition, _offset from ${s} where _reason is null group by _topic, _partition, _offset having count(*) > 1
-    ) as r on r._topic = s._topic and r._partition = s._partition and r._offset = s._offset
-    where s._reason is null group by s._topic, s._partition, s._offset`);
-  try {
-    const [dups] = await tx.query<{ n: number }>(`select count(*)::bigint as n from ${d}`);
-    if (Number(dups?.n ?? 0) > 0) {
-      marked += await tx.execute(`update ${s} set _dup = true from ${d} as d
-        where ${s}._reason is null and d._topic = ${s}._topic and d._partition = ${s}._partition and d._offset = ${s}._offset and ${s}.rowid <> d.keep`);
-    }
-  } finally {
-    await tx.execute(`drop table if exists ${d}`);
-  }
+  // The offsets held more than once, each with the row of its first copy: a small set, so the
+  // update is a hash join against it (a window over the whole stage sorted every record), in one
+  // statement. Always grouped: a min/max/count shortcut ("a contiguous run has no duplicates") is
+  // fooled when gaps (offsets never delivered, or bad records) and redeliveries balance out. Two
+  // steps: a bare count per offset over every record, then the first copy only among the few
+  // repeated ones (computing the first copy for every offset took twice as long).
+  marked += await tx.execute(`update ${s} set _dup = true from (
+      select s._topic, s._partition, s._offset, arg_min(s.rowid, struct_pack(f := s._f, l := s._lake_line)) as keep
+      from ${s} as s semi join (
+        select _topic, _partition, _offset from ${s} where _reason is null group by _topic, _partition, _offset having count(*) > 1
+      ) as r on r._topic = s._topic and r._partition = s._partition and r._offset = s._offset
+      where s._reason is null group by s._topic, s._partition, s._offset
+    ) as d
+    where ${s}._reason is null and d._topic = ${s}._topic and d._partition = ${s}._partition and d._offset = ${s}._offset and ${s}.rowid <> d.keep`);
   if (useHeld) {
     const held = `(select topic, "partition", lo, hi from _lake.ingest_offsets where consumer = ${lit(consumer)} and source = ${lit(source)})`;
     // Cheap test first: does any held range overlap this batch's offsets at all?
