@@ -1,7 +1,8 @@
 /**
  * DLT-style expectations applied while a model is written: `config(expectations={'valid_rate':
- * 'heartrate between 20 and 250'}, on_violation='drop')`. Inside the model's transaction the new
- * rows are evaluated once into a temp stage with one flag per expectation; then
+ * 'heartrate between 20 and 250'}, on_violation='drop')`. Inside the model's transaction, before
+ * it is built, the new rows get one flag per expectation (in a temp stage, or inline for a model
+ * that is a scan and a filter: see cheapToRepeat); then
  *   - warn: the row is written and counted;
  *   - drop: the row is kept out and written to `<schema>.<model>__quarantine` — the table ingest
  *     writes bad landing records to, with the same columns: `source` = 'expectations', `reason` =
@@ -100,6 +101,16 @@ function fail(node: CompiledNode, message: string, hint: string): LakeError {
 }
 
 const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/**
+ * Whether a model's SQL is cheap and safe to evaluate more than once: no join, aggregate, window,
+ * set operation or DISTINCT (a scan and a filter), and nothing that differs between evaluations.
+ * A false answer only costs a temp stage.
+ */
+export function cheapToRepeat(sql: string): boolean {
+  const text = sql.replace(/--[^\n]*/g, ' ').replace(/'(?:[^']|'')*'/g, "''");
+  return !/\b(join|group\s+by|over|union|intersect|except|distinct|having|qualify|pivot|unpivot|random|uuid|gen_random_uuid|setseed|nextval|using\s+sample|tablesample|limit)\b/i.test(text);
+}
 const flag = (i: number) => quoteIdent(`__lake_exp_${i}`);
 
 /** The node hook. `_session` is unused: everything needed comes with the hook context. */
@@ -128,54 +139,69 @@ export function expectationsHook(_session?: Session): NodeHook {
         throw e;
       }
       columns = columns.filter((c) => !c.name.startsWith('__lake_exp_'));
+      const flags = list.map((e, i) => `coalesce((${e.condition}), false) as ${flag(i)}`).join(', ');
+      // The flagged rows: a temp stage evaluated once, or — for a model that is a single scan and
+      // filter — the model's SQL itself, evaluated again by each statement below. A table created in
+      // this transaction is scanned by one thread, and copying every row into it cost more than the
+      // extra scans (silver.heart_rate, 10M readings: 3.6 s -> 1.9 s). Joins, aggregates, windows
+      // and set operations are worth computing once; so is anything not deterministic.
+      const staged = !cheapToRepeat(sql);
       const stage = quoteIdent(`__lake_exp__${node.relation.schema}__${node.relation.name}`);
-      await tx.execute(`create or replace temp table ${stage} as select *, ${list.map((e, i) => `coalesce((${e.condition}), false) as ${flag(i)}`).join(', ')} from ${src}`);
-      const [counts] = await tx.query(`select count(*) as n, ${list.map((_, i) => `count(*) filter (where not ${flag(i)}) as f${i}`).join(', ')} from ${stage}`);
+      const rows = staged ? stage : `(select *, ${flags} from ${src}) as __lake_exp_rows`;
+      if (staged) await tx.execute(`create or replace temp table ${stage} as select *, ${flags} from ${src}`);
+      const drops = list.map((e, i) => ({ e, i })).filter((x) => x.e.action === 'drop');
+      const warns = list.map((e, i) => ({ e, i })).filter((x) => x.e.action === 'warn');
+      const allOf = (xs: readonly { i: number }[]) => xs.map((x) => flag(x.i)).join(' and ');
+      // Every count in one pass: per expectation, rows dropped, rows kept but warned about.
+      const [counts] = await tx.query(`select count(*) as n, ${list.map((_, i) => `count_if(not ${flag(i)}) as f${i}`).join(', ')}
+        , ${drops.length ? `count_if(not (${allOf(drops)}))` : '0'} as dropped
+        , ${warns.length ? `count_if(not (${allOf(warns)})${drops.length ? ` and ${allOf(drops)}` : ''})` : '0'} as warned
+        from ${rows}`);
       const total = Number(counts!.n);
       const results: ExpectationCount[] = list.map((e, i) => ({ name: e.name, action: e.action, failed: Number(counts![`f${i}`]), passed: total - Number(counts![`f${i}`]) }));
       const exclude = `* exclude (${list.map((_, i) => flag(i)).join(', ')})`;
+      const dropStage = async (db: Adapter) => {
+        if (staged) await db.execute(`drop table if exists ${stage}`);
+      };
 
       const failing = list.map((e, i) => ({ e, i, r: results[i]! })).filter((x) => x.e.action === 'fail' && x.r.failed > 0);
       if (failing.length) {
-        const [sample] = await tx.query(`select ${exclude} from ${stage} where not ${flag(failing[0]!.i)} limit 1`);
+        const [sample] = await tx.query(`select ${exclude} from ${rows} where not ${flag(failing[0]!.i)} limit 1`);
         const shown = Object.entries(sample ?? {}).slice(0, 8).map(([k, v]) => `${k}=${v instanceof Date ? v.toISOString() : String(v)}`).join(', ');
         throw fail(node,
           `${failing.map((x) => `expectation '${x.e.name}' (${x.e.condition}) failed for ${x.r.failed} of ${total} rows`).join('; ')} (e.g. ${shown}); the table was left unchanged`,
           "fix the data upstream, or set on_violation to 'drop' (quarantine the rows) or 'warn' (keep and count them)");
       }
-      const drops = list.map((e, i) => ({ e, i })).filter((x) => x.e.action === 'drop');
-      const keep = drops.length ? ` where ${drops.map((x) => flag(x.i)).join(' and ')}` : '';
-      const dropped = drops.length
-        ? Number((await tx.query(`select count(*) as n from ${stage} where not (${drops.map((x) => flag(x.i)).join(' and ')})`))[0]!.n)
-        : 0;
-      const warns = list.map((e, i) => ({ e, i })).filter((x) => x.e.action === 'warn');
-      const warned = warns.length
-        ? Number((await tx.query(`select count(*) as n from ${stage} where not (${warns.map((x) => flag(x.i)).join(' and ')})${keep ? ` and ${drops.map((x) => flag(x.i)).join(' and ')}` : ''}`))[0]!.n)
-        : 0;
+      const keep = drops.length ? ` where ${allOf(drops)}` : '';
+      const dropped = Number(counts!.dropped);
+      const warned = Number(counts!.warned);
+
+      // Before the model is built: its SQL, evaluated again here when not staged, must see the
+      // tables (its own, with `this`) and temp views (landing sources) as the build does.
+      if (drops.length) await quarantine(tx, ctx, rows, columns, list, drops.map((x) => x.i), dropped > 0);
 
       // A view is not written now: it keeps the conditions inline instead of reading the stage.
       const isView = node.config.materialized === 'view';
       const newSql = !drops.length ? sql
         : isView ? `select * from ${src} where ${drops.map((x) => `coalesce((${x.e.condition}), false)`).join(' and ')}`
-          : `select ${exclude} from ${stage}${keep}`;
+          : `select ${exclude} from ${rows}${keep}`;
       return {
         sql: isView && !drops.length ? undefined : newSql,
         stats: { expectations: results, dropped, warned },
         finalize: async (db: Adapter) => {
-          if (drops.length) await quarantine(db, ctx, stage, columns, list, drops.map((x) => x.i), dropped > 0);
           for (const r of results) {
             const e = list.find((x) => x.name === r.name)!;
             await db.query(`insert into _lake.expectation_results values ($1, $2, $3, $4, $5, $6, $7, $8, now()::timestamp)`,
               [ctx.runId, ctx.batchId, node.id, r.name, e.condition, r.action, r.passed, r.failed]);
           }
-          await db.execute(`drop table if exists ${stage}`);
+          await dropStage(db);
         },
       };
     },
   };
 }
 
-async function quarantine(db: Adapter, ctx: HookContext, stage: string, columns: readonly Column[], list: readonly Expectation[], dropIdx: readonly number[], hasRows: boolean): Promise<void> {
+async function quarantine(db: Adapter, ctx: HookContext, rows: string, columns: readonly Column[], list: readonly Expectation[], dropIdx: readonly number[], hasRows: boolean): Promise<void> {
   const q = quarantineRelation(ctx.node.relation);
   const qSql = relationSql(q);
   if (!hasRows && !(await db.describe(q))) return;
@@ -191,6 +217,6 @@ async function quarantine(db: Adapter, ctx: HookContext, stage: string, columns:
   const record = `to_json(struct_pack(${columns.map((c) => `${quoteIdent(c.name)} := ${quoteIdent(c.name)}`).join(', ')}))::varchar`;
   await db.execute(
     `insert into ${qSql} (source, raw, reason, batch, quarantined_at)\n` +
-    `select ${lit(EXPECTATIONS_SOURCE)}, ${record}, ${reason}, ${ctx.batchId}, now()::timestamp from ${stage} where not (${dropIdx.map(flag).join(' and ')})`,
+    `select ${lit(EXPECTATIONS_SOURCE)}, ${record}, ${reason}, ${ctx.batchId}, now()::timestamp from ${rows} where not (${dropIdx.map(flag).join(' and ')})`,
   );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makeProject, query, runModels, writeFile } from './helpers.js';
+import { cheapToRepeat } from '../../src/dq/expectations-hook.js';
 
 const ROWS = `select * from (values
   (1, 'u1', 80),
@@ -69,6 +70,46 @@ describe('expectations', () => {
     expect(await query(dir, 'select id from silver.v order by id')).toEqual([{ id: 1 }, { id: 2 }, { id: 4 }]);
     expect(await query(dir, 'select count(*) as n from silver.v__quarantine')).toEqual([{ n: 1 }]);
     expect(await query(dir, 'select reason from silver.v__quarantine')).toEqual([{ reason: 'has_user' }]);
+  });
+
+  it('gives the same rows, counts and quarantine whether the rows are flagged inline or in a stage', async () => {
+    const cfg = "materialized='incremental', incremental_strategy='append', expectations={'valid_rate': 'heartrate between 20 and 250', 'has_user': 'user_id is not null'}, on_violation={'valid_rate': 'drop', 'has_user': 'warn'}";
+    // Inline: a scan and a filter that reads the model's own table (later runs add only new ids).
+    const scan = `{{ config(${cfg}) }}\nselect * from {{ ref('src') }}{% if is_incremental() %} where id > (select coalesce(max(id), 0) from {{ this }}){% endif %}`;
+    // Staged: the same rows through a join.
+    const joined = `{{ config(${cfg}) }}\nselect s.* from {{ ref('src') }} as s join {{ ref('src') }} as k using (id){% if is_incremental() %} where s.id > (select coalesce(max(id), 0) from {{ this }}){% endif %}`;
+    expect(cheapToRepeat(scan)).toBe(true);
+    expect(cheapToRepeat(joined)).toBe(false);
+    const files = (m: string) => ({ 'models/silver/src.sql': `{{ config(materialized='table') }}\n${ROWS}`, 'models/silver/m.sql': m });
+    const outcome = async (dir: string) => {
+      const first = await runModels(dir);
+      writeFile(dir, 'models/silver/src.sql', `{{ config(materialized='table') }}\n${ROWS} union all select 5, 'u5', 10 union all select 6, 'u6', 70`);
+      const second = await runModels(dir);
+      return {
+        stats: [first, second].map((r) => r.nodes.get('silver.m')?.stats),
+        rows: await query(dir, 'select id from silver.m order by id'),
+        quarantine: await query(dir, 'select reason, raw from silver.m__quarantine order by raw'),
+        results: await query(dir, 'select expectation, passed, failed from _lake.expectation_results order by batch_id, expectation'),
+      };
+    };
+    const a = await outcome(makeProject(files(scan)));
+    const b = await outcome(makeProject(files(joined)));
+    expect(a.stats).toEqual([
+      expect.objectContaining({ dropped: 2, warned: 1 }),
+      expect.objectContaining({ dropped: 2, warned: 0 }), // ids 4 (again: above the max kept id) and 5
+    ]);
+    expect(a.rows).toEqual([{ id: 1 }, { id: 3 }, { id: 6 }]);
+    expect(a.quarantine.map((r) => r.raw)).toEqual(['{"id":2,"user_id":"u2","heartrate":300}', '{"id":4,"user_id":"u4","heartrate":null}', '{"id":4,"user_id":"u4","heartrate":null}', '{"id":5,"user_id":"u5","heartrate":10}']);
+    expect(b).toEqual(a);
+  });
+
+  it('evaluates a model inline only when it is a scan and a filter', () => {
+    expect(cheapToRepeat('select a, b from t where a > 1')).toBe(true);
+    expect(cheapToRepeat("select a from t where b = 'left join'")).toBe(true);
+    for (const sql of ['select a from t group by a', 'select a from t left join u using (a)', 'select row_number() over () from t', 'select a from t union all select a from u',
+      'select distinct a from t', 'select random() as r from t', 'select * from t limit 5', 'select * from t using sample 10%']) {
+      expect(cheapToRepeat(sql)).toBe(false);
+    }
   });
 
   it('fail fails the model and leaves its table unchanged', async () => {
