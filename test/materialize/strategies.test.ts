@@ -94,6 +94,19 @@ describe('insert_new, delete+insert, append', () => {
     expect(after[2]!.name).toBe('c');
   });
 
+  test('insert_new matches keys NULL-safely: a key with a NULL part already held is not inserted again', async () => {
+    await feed(`(1, 'a', 10, null), (null, 'b', 20, '2024-01-01'), (2, 'c', 30, '2024-01-01')`);
+    const m = () => inc('gold.k', { incremental_strategy: 'insert_new', unique_key: ['id', 'day'] });
+    await build(db, m());
+    // The same three keys again (new names), plus (1, 2024-01-01), (null, null) and (2, null), which are new.
+    await feed(`(1, 'a2', 11, null), (null, 'b2', 21, '2024-01-01'), (2, 'c2', 31, '2024-01-01'), (1, 'd', 40, '2024-01-01'), (null, 'e', 50, null), (2, 'f', 60, null)`);
+    expect(await build(db, m())).toBe(3);
+    expect(await rows(db, `select id, name, strftime(day, '%d') as d from gold.k order by name`)).toEqual([
+      { id: 1, name: 'a', d: null }, { id: null, name: 'b', d: '01' }, { id: 2, name: 'c', d: '01' },
+      { id: 1, name: 'd', d: '01' }, { id: null, name: 'e', d: null }, { id: 2, name: 'f', d: null },
+    ]);
+  });
+
   test('delete+insert replaces every row of a key present in the new rows', async () => {
     await feed(`(1, 'a', 1, '2024-01-01'), (2, 'b', 2, '2024-01-01'), (3, 'c', 3, '2024-01-02')`);
     const m = () => inc('gold.d', { incremental_strategy: 'delete+insert', unique_key: ['day'] });

@@ -8,7 +8,8 @@ select id, name, amount, day from "silver"."orders";
 -- insert new keys [exec, rows]
 insert into "gold"."i" ("id", "name", "amount", "day")
 select "id", "name", "amount", "day" from "__lake_new__gold__i" as DBT_INTERNAL_SOURCE
-where not exists (select 1 from "gold"."i" as DBT_INTERNAL_DEST where DBT_INTERNAL_DEST."id" is not distinct from DBT_INTERNAL_SOURCE."id" and DBT_INTERNAL_DEST."day" is not distinct from DBT_INTERNAL_SOURCE."day")
+where not exists (select 1 from (select t.* from "gold"."i" as t semi join "__lake_new__gold__i" as n on t."id" = n."id" and t."day" = n."day"
+  union all select t.* from "gold"."i" as t where t."id" is null or t."day" is null) as DBT_INTERNAL_DEST where DBT_INTERNAL_DEST."id" is not distinct from DBT_INTERNAL_SOURCE."id" and DBT_INTERNAL_DEST."day" is not distinct from DBT_INTERNAL_SOURCE."day")
 qualify row_number() over (partition by "id", "day" order by "name", "amount") = 1;
 
 -- drop stage [exec]
