@@ -323,7 +323,10 @@ export class Compiler {
     }
     // What loading said about this file (e.g. it clashed with another file's name) described its
     // old text: the file as it is now is in the project, so those diagnostics no longer hold.
-    const loadDiags = this.current.diagnostics.some((d) => d.file === rel) ? this.current.diagnostics.filter((d) => d.file !== rel) : undefined;
+    // Likewise a YAML entry that documented this model while it had no file (LAKE-P022).
+    const undocumented = node ? `YAML documents model '${node.name}',` : undefined;
+    const stale = (d: Diagnostic) => d.file === rel || (undocumented !== undefined && d.code === 'LAKE-P022' && d.message.startsWith(undocumented));
+    const loadDiags = this.current.diagnostics.some(stale) ? this.current.diagnostics.filter((d) => !stale(d)) : undefined;
     this.current = withModels(this.current, models, loadDiags);
 
     // Does anything that other models see change: the id, the relation, being ephemeral?

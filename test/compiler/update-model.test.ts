@@ -98,4 +98,19 @@ describe('load-time diagnostics after an update', () => {
     expect(compiler.updateModel('models/bronze/a.sql', 'select 4 as id').applied).toBe(true);
     expect(compiler.diagnostics().map((d) => d.file)).toEqual(['models/silver/x/b.sql']);
   });
+
+  it('drop the YAML warning about a documented model without a file once that file is added', () => {
+    const { dir, compiler, compiled } = compile({
+      'models/bronze/a.sql': 'select 1 as id',
+      'models/silver/schema.yml': 'models:\n  - name: c\n    description: Documented before it exists.\n  - name: d\n    description: Never written.\n',
+    });
+    expect(compiled.diagnostics.map((d) => d.code)).toEqual(['LAKE-P022', 'LAKE-P022']);
+    fs.writeFileSync(path.join(dir, 'models/silver/c.sql'), 'select 3 as id');
+    const u = compiler.updateModel('models/silver/c.sql', 'select 3 as id');
+    expect(u).toMatchObject({ applied: true, added: ['silver.c'] });
+    // The warning about c goes, the one about d stays: what a fresh load says.
+    expect(compiler.diagnostics().map((d) => d.message)).toEqual([expect.stringContaining("model 'd'")]);
+    expect(compiler.result().diagnostics).toEqual(freshDiagnostics(dir));
+    expect(compiler.project.models.get('silver.c')!.description).toBe('Documented before it exists.');
+  });
 });
