@@ -79,6 +79,9 @@ export function configProblems(c: ModelConfig): { message: string; hint: string 
     if (!STRATEGIES.has(s)) add(`unknown incremental_strategy '${s}'`, 'use append, merge, delete+insert, insert_new or cdc');
     if (KEYED_STRATEGIES.has(s) && !c.unique_key?.length) add(`incremental_strategy '${s}' needs a unique_key`, "add unique_key='id' (or a list) to the model's config");
     if (s === 'cdc' && !c.sequence_by?.length) add("incremental_strategy 'cdc' needs sequence_by", "add sequence_by='updated_at' (the column that orders changes)");
+    if (s === 'cdc' && c.incremental_predicates?.length) {
+      add("incremental_predicates cannot be used with incremental_strategy 'cdc'", 'remove them: cdc compares every change with the current row of its key, wherever that row is, so that a late change never wins');
+    }
     if (c.scd_type !== undefined && c.scd_type !== 1 && c.scd_type !== 2) add(`scd_type must be 1 or 2, not ${String(c.scd_type)}`, 'set scd_type to 1 (overwrite) or 2 (keep history)');
   }
   if (!SCHEMA_CHANGE.has(c.on_schema_change)) add(`unknown on_schema_change '${c.on_schema_change}'`, 'use ignore, append_new_columns, sync_all_columns or fail');

@@ -10,6 +10,7 @@ import type { ModelConfig } from '../../src/core/types.js';
 import { PlanError } from '../../src/materialize/index.js';
 import { build, compiled, memoryDb, planContext, rows, columnsOf } from './helpers.js';
 import { materializationFor } from '../../src/materialize/index.js';
+import { configProblems, defaultConfig } from '../../src/project/config.js';
 import { canonical, rng, scd1, scd2, type Change } from './cdc-oracle.js';
 
 let db: DuckDBAdapter;
@@ -348,6 +349,13 @@ describe('cdc: configuration and schema', () => {
     expect(err).toBeInstanceOf(PlanError);
     expect((err as PlanError).diagnostic).toMatchObject({ node: 'gold.b', file: 'models/gold/b.sql' });
     expect((err as PlanError).message).toMatch(/except_columns entry 'opp' is not a column of the change records \(id, seq, op, name, amount\)/);
+  });
+
+  test('incremental_predicates with cdc is a config error (a late change must meet its key\'s current row)', () => {
+    const cfg = (extra: Partial<ModelConfig>) => ({ ...defaultConfig('gold'), materialized: 'incremental' as const, incremental_strategy: 'cdc' as const, unique_key: ['id'], sequence_by: ['seq'], ...extra });
+    expect(configProblems(cfg({}))).toEqual([]);
+    expect(configProblems(cfg({ incremental_predicates: ["DBT_INTERNAL_DEST.day > date '2024-01-01'"] })).map((p) => p.message))
+      .toEqual(["incremental_predicates cannot be used with incremental_strategy 'cdc'"]);
   });
 
   test('config mistakes are plan errors with a hint', async () => {
