@@ -29,7 +29,7 @@ import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
 import { discover, type LandingFile } from './files.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
-import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, reservedNames, rescue, unknownKeys } from './stage.js';
+import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
 import { markDuplicates, saveOffsets } from './kafka.js';
 import { lit, qi, listLit, scratchTable, ATTACH_SCRATCH } from './sql.js';
 
@@ -241,7 +241,8 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     let first = 1;
     for (let i = 0; i < slices.length; i++) {
       await textRecordsInto(w, spec, batch, slices[i]!, rec);
-      await createStage(w, { ...stageOptions, recordsSql: `select * from ${rec}`, known: [...cols, ...added], append: i > 0 });
+      const recSql = `select * from ${rec}`;
+      await createStage(w, { ...stageOptions, recordsSql: recSql, known: [...cols, ...added], append: i > 0, guarded: !(await looksClean(w, recSql)) });
       const last = first + slices[i]!.length - 1;
       // add_new_columns: a field seen in this slice becomes a column before the next slice, which
       // then parses it directly — instead of keeping the payload text of every later record that
@@ -267,7 +268,9 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
       else known = await inferJsonColumns(w, recs.sql, kafka);
     }
     known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
-    await createStage(w, { ...stageOptions, recordsSql: recs.sql, known });
+    // CSV and parquet records are JSON lake made (to_json): valid by construction.
+    const guarded = isTextFormat(spec) && batch.length > 0 && !(await looksClean(w, recs.sql));
+    await createStage(w, { ...stageOptions, recordsSql: recs.sql, known, guarded });
   }
 
   // 3. Schema evolution.

@@ -236,6 +236,25 @@ describe('kafka', () => {
     ]);
   });
 
+  it('judges bad lines the same when the sample of the batch is clean (the unguarded parse)', async () => {
+    const dir = makeProject({ 'models/bronze/sources.yml': sources, 'models/bronze/bpm.sql': model });
+    const env = (offset: number, value: unknown) => JSON.stringify({ key: String(offset), value, topic: 'bpm', partition: 0, offset });
+    // 20,000 clean lines first (the sample looks at 16,384), then the bad ones.
+    const lines: string[] = [];
+    for (let i = 1; i <= 20000; i++) lines.push(env(i, i % 2 ? { device_id: i, heartrate: 60 } : JSON.stringify({ device_id: i, heartrate: 61 })));
+    lines.push(env(20001, { device_id: 1 }).slice(0, 30), env(20002, '{"device_id": '), env(20003, { device_id: 'x' }), env(20004, 7), env(20005, null));
+    writeFile(dir, 'landing/bpm/a.jsonl', `${lines.join('\n')}\n`);
+    const r = await run(dir);
+    expect(r.node('bronze.bpm').stats).toMatchObject({ rows: 20001, bad_records: 4 });
+    expect(plain(await query(dir, 'select line, reason from bronze.bpm__quarantine order by line'))).toEqual([
+      { line: 20001, reason: 'malformed JSON' },
+      { line: 20002, reason: 'Kafka value is not a JSON object' },
+      { line: 20003, reason: 'column device_id: "x" is not a valid BIGINT' },
+      { line: 20004, reason: 'Kafka value is not a JSON object' },
+    ]);
+    expect(plain(await query(dir, 'select count(*) as n, sum(device_id) as s from bronze.bpm'))).toEqual([{ n: 20001, s: 20000 * 20001 / 2 }]);
+  });
+
   it('judges values held as JSON strings like objects, with malformed lines spread through the file', async () => {
     const dir = makeProject({ 'models/bronze/sources.yml': sources, 'models/bronze/bpm.sql': model });
     const env = (offset: number, value: unknown) => JSON.stringify({ key: String(offset), value, topic: 'bpm', partition: 0, offset });
