@@ -3,10 +3,11 @@
  * ingestion and merges (a normal run afterwards must give exactly the tables of an uninterrupted
  * run), and `lake run --continuous` picking up files as they land and stopping cleanly on a signal.
  *
- * The CLI is compiled into test-artifacts/ingest-cli (not dist/, which others rebuild while they
- * work) and started through a copy of bin/lake.js.
+ * The CLI is compiled into a folder of this run's own under test-artifacts/ (not dist/, which
+ * others rebuild while they work; not a shared folder, which a second test run compiling at the
+ * same time would rewrite under this one's feet) and started through a copy of bin/lake.js.
  */
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,7 +17,8 @@ import { plain, jsonl, envelopes } from './helpers.js';
 import { randomStream } from '../../tools/generate/prng.js';
 
 const ROOT = path.resolve(__dirname, '../..');
-const OUT = path.join(ROOT, 'test-artifacts/ingest-cli');
+// Inside the repository, so the compiled code finds node_modules.
+const OUT = path.join(ROOT, 'test-artifacts', `ingest-cli-${process.pid}`);
 const BIN = path.join(OUT, 'bin/lake.js');
 
 beforeAll(() => {
@@ -29,6 +31,10 @@ beforeAll(() => {
   fs.copyFileSync(path.join(ROOT, 'bin/lake.js'), BIN);
   expect(fs.existsSync(path.join(OUT, 'dist/src/cli/main.js'))).toBe(true);
 }, 180_000);
+
+afterAll(() => {
+  fs.rmSync(OUT, { recursive: true, force: true });
+});
 
 function writeFile(dir: string, rel: string, text: string, mtime?: Date): void {
   const f = path.join(dir, rel);
