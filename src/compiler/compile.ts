@@ -181,14 +181,7 @@ export class Compiler {
    * is ephemeral before any config() call), installed as the compiler's own for early finishing.
    */
   private predictIndexes(): { matches(node: ModelNode, r: Rendered): boolean; canFinish(r: Rendered): boolean } {
-    this.byName.clear();
-    this.relations.clear();
-    this.relationSqls.clear();
-    const add = (name: string, id: NodeId) => {
-      const list = this.byName.get(name);
-      if (list) list.push(id);
-      else this.byName.set(name, [id]);
-    };
+    const add = this.clearIndexes();
     const ephemeral = new Set<NodeId>();
     const relationOf = (node: ModelNode): Relation => ({ schema: node.config.schema, name: (node.config.alias as string | undefined) ?? node.name });
     for (const node of this.current.models.values()) {
@@ -417,15 +410,20 @@ export class Compiler {
     return { node, result, config, relation, diagnostics };
   }
 
-  private buildIndexes(): void {
+  /** Empty the name and relation indexes; returns the function that adds a name's id. */
+  private clearIndexes(): (name: string, id: NodeId) => void {
     this.byName.clear();
     this.relations.clear();
     this.relationSqls.clear();
-    const add = (name: string, id: NodeId) => {
+    return (name, id) => {
       const list = this.byName.get(name);
       if (list) list.push(id);
       else this.byName.set(name, [id]);
     };
+  }
+
+  private buildIndexes(): void {
+    const add = this.clearIndexes();
     for (const [id, r] of this.rendered) {
       add(r.node.name, id);
       this.relations.set(id, r.relation);
