@@ -384,35 +384,13 @@ function total(all: readonly SourceStats[]): SourceStats {
   return out;
 }
 
-/** `LAKE_INGEST_TRACE=1`: each statement of the work connection and its time, on stderr (profiling). */
-function traced(db: Adapter): Adapter {
-  if (process.env.LAKE_INGEST_TRACE !== '1') return db;
-  const timed = <T>(sql: string, p: Promise<T>): Promise<T> => {
-    const t0 = performance.now();
-    const c0 = process.cpuUsage();
-    return p.finally(() => {
-      // CPU of the whole process (DuckDB's threads included) while the statement ran.
-      const c = process.cpuUsage(c0);
-      process.stderr.write(`[ingest ${(performance.now() - t0).toFixed(0)} ms, cpu ${((c.user + c.system) / 1000).toFixed(0)} ms] ${sql.replace(/\s+/g, ' ').slice(0, Number(process.env.LAKE_INGEST_TRACE_CHARS ?? 160))}\n`);
-    });
-  };
-  return new Proxy(db, {
-    get(target, prop, recv) {
-      if (prop === 'execute') return (sql: string) => timed(sql, target.execute(sql));
-      if (prop === 'query') return (sql: string, params?: readonly unknown[]) => timed(sql, target.query(sql, params));
-      const v: unknown = Reflect.get(target, prop, recv);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
 export function landingHook(session: { readonly project: LoadedProject }): NodeHook {
   return {
     name: 'landing',
     async prepare(ctx: HookContext, sql: string): Promise<HookOutcome | undefined> {
       const sources = landingSourcesOf(session.project, ctx.node.landingReads, sql);
       if (sources.length === 0) return undefined;
-      const work: Work = { db: traced(await ctx.tx.fork()), tables: [] };
+      const work: Work = { db: await ctx.tx.fork(), tables: [] };
       const cleanup = async () => {
         try {
           for (const t of work.tables) await work.db.execute(`drop table if exists ${t}`);
@@ -458,7 +436,7 @@ export function landingHook(session: { readonly project: LoadedProject }): NodeH
         config,
         stats,
         finalize: async (tx) => {
-          for (const p of prepared) await p.finalize(traced(tx));
+          for (const p of prepared) await p.finalize(tx);
         },
         cleanup,
       };

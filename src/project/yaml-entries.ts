@@ -64,6 +64,27 @@ export function parseTests(raw: unknown, file: YamlFile, keyPath: (string | numb
   return out;
 }
 
+/** Keys a column declaration may have (dbt's, plus `type` for `data_type`). */
+const COLUMN_KEYS = new Set(['name', 'description', 'data_type', 'type', 'data_tests', 'tests', 'meta', 'quote', 'constraints', 'tags', 'config', 'policy_tags', 'granularity', 'docs']);
+
+/**
+ * Warn about a key a column declaration does not know. The usual cause is a comma in an unquoted
+ * description inside `{ }`: YAML splits `{ description: When it ran, epoch seconds. }` into a
+ * description "When it ran" and a key "epoch seconds." — the rest of the text would be lost silently.
+ */
+function unknownColumnKeys(c: Record<string, unknown>, column: string, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): void {
+  for (const [k, v] of Object.entries(c)) {
+    if (COLUMN_KEYS.has(k)) continue;
+    const split = v === null && typeof c.description === 'string';
+    diags.push({
+      code: 'LAKE-P024', severity: 'warn',
+      message: `column '${column}' has an unknown key '${k}'${split ? ' (the end of a description cut at a comma?)' : ''}`,
+      file: file.path, line: file.lineOf([...keyPath, k]) ?? file.lineOf(keyPath),
+      hint: split ? 'quote a description that has a comma: description: "text, more text"' : `use one of: ${[...COLUMN_KEYS].join(', ')}`,
+    });
+  }
+}
+
 /** `columns:` as a list of docs, or (sources) a map name → type. */
 export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): { docs: ColumnDoc[]; types?: Record<string, string> } {
   if (raw === undefined || raw === null) return { docs: [] };
@@ -75,6 +96,7 @@ export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | nu
         types[name] = v;
         docs.push({ name, dataType: v, tests: [] });
       } else if (isRecord(v)) {
+        unknownColumnKeys(v, name, file, [...keyPath, name], diags);
         const t = v.data_type ?? v.type;
         if (typeof t === 'string') types[name] = t;
         docs.push({ name, description: v.description as string | undefined, dataType: t as string | undefined, tests: parseTests(v.data_tests ?? v.tests, file, [...keyPath, name, v.data_tests ? 'data_tests' : 'tests'], diags) });
@@ -93,6 +115,7 @@ export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | nu
       diags.push({ code: 'LAKE-P013', severity: 'error', message: 'a column needs a name', file: file.path, line: file.lineOf([...keyPath, i]), hint: 'write `- name: column_name`' });
       return;
     }
+    unknownColumnKeys(c, c.name, file, [...keyPath, i], diags);
     const dt = (c.data_type ?? c.type) as string | undefined;
     if (dt) types[c.name] = dt;
     const testsKey = c.data_tests !== undefined ? 'data_tests' : 'tests';

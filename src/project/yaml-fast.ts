@@ -6,10 +6,12 @@
  *
  * Why: the `yaml` package needs 150–300 ms (mostly before the JIT warms up) for the few thousand
  * lines of schema.yml a large project has, a third of the compile budget. This reader gives the
- * same data and the same line numbers, and returns undefined for anything else — anchors, tags,
- * multi-line plain or quoted scalars, nested flow collections, duplicate keys, tabs in indentation,
- * anything malformed — so the caller hands that file to the `yaml` package, which also produces the
- * error messages. Tests compare both readers on many documents.
+ * same data and the same line numbers, and returns undefined for anything else — tags, merge keys,
+ * anchors inside flow collections or before a key on the same line, multi-line plain or quoted
+ * scalars, duplicate keys, tabs in indentation, anything malformed — so the caller hands that file
+ * to the `yaml` package, which also produces the error messages. Anchors on a value (`- &cols`,
+ * `key: &a value`) and aliases as a whole value (`- *cols`) are read: shared column docs use them.
+ * Tests compare both readers on many documents.
  */
 
 /** One parsed value and the line (1-based) its node starts on, as `yaml`'s ranges report it. */
@@ -171,9 +173,41 @@ function flow(rest: string, line: number): { node: FastYamlNode; after: string }
   return { node, after: rest.slice(i) };
 }
 
+/** `&name` at the start of a value, and the text after it. */
+const ANCHOR = /^&([^\s,[\]{}]+)(?:[ \t]+|$)/;
+/** `*name` as a whole value (an optional comment after it). */
+const ALIAS = /^\*([^\s,[\]{}]+)[ \t]*(?:#.*)?$/;
+
 class Reader {
   private i = 0;
+  /** Anchored nodes by name, as far as the document has been read (a later anchor replaces one). */
+  private readonly anchors = new Map<string, FastYamlNode>();
   constructor(private readonly lines: Line[], private readonly raw: readonly string[]) {}
+
+  /** Split a leading anchor off a value's text. */
+  private anchorOf(rest: string): { name?: string; rest: string } {
+    const m = ANCHOR.exec(rest);
+    if (m && m[1]!.endsWith(':')) no('anchor or key');
+    return m ? { name: m[1]!, rest: rest.slice(m[0].length) } : { rest };
+  }
+
+  /** Remember `node` under `name` (when there is one) and return it. */
+  private anchored(name: string | undefined, node: FastYamlNode): FastYamlNode {
+    if (name !== undefined) this.anchors.set(name, node);
+    return node;
+  }
+
+  /** An alias value: the anchored node's value, on the alias's line, without children (as `yaml`'s lineOf sees an Alias). */
+  private alias(rest: string, l: Line, parentIndent: number): FastYamlNode | undefined {
+    const m = ALIAS.exec(rest);
+    if (!m) return undefined;
+    if (m[1]!.endsWith(':')) no('alias or key');
+    const target = this.anchors.get(m[1]!);
+    if (!target) no('unknown alias');
+    const nx = this.peek();
+    if (nx && nx.indent > parentIndent) no('continuation line');
+    return { line: l.no, value: target!.value };
+  }
 
   /** The next content line (skipping blanks and comment-only lines), without consuming it. */
   private peek(): Line | undefined {
@@ -214,14 +248,24 @@ class Reader {
       let rest = l.text.slice(1);
       const pad = rest.length - rest.replace(/^ +/, '').length;
       rest = rest.slice(pad);
+      const a = this.anchorOf(rest);
+      rest = a.rest;
       if (rest === '' || rest[0] === '#') {
         const nx = this.peek();
-        if (nx && nx.indent > indent) items.push(this.block(nx));
-        else items.push({ line: l.no, value: null });
+        if (nx && nx.indent > indent) items.push(this.anchored(a.name, this.block(nx)));
+        else items.push(this.anchored(a.name, { line: l.no, value: null }));
         continue;
       }
       if (rest === '-' || rest.startsWith('- ')) no('compact nested sequence');
+      const alias = this.alias(rest, l, indent);
+      if (alias) {
+        if (a.name !== undefined) no('anchored alias');
+        items.push(alias);
+        continue;
+      }
       if (this.isKeyLine(rest)) {
+        // `- &a key: value` starts the mapping after the anchor: left to `yaml`.
+        if (a.name !== undefined) no('anchor before a key');
         // `- key: value`: a mapping indented at the key's column, starting on this line.
         const col = indent + 1 + pad;
         // The dash line is consumed: put the key's part back in its place (no array shifting).
@@ -229,7 +273,7 @@ class Reader {
         items.push(this.mapping(col));
         continue;
       }
-      items.push(this.inlineValue(rest, l, indent));
+      items.push(this.anchored(a.name, this.inlineValue(rest, l, indent)));
     }
     if (first === undefined) no('empty sequence');
     return { line: first!, value: items.map((x) => x.value), children: items };
@@ -279,6 +323,8 @@ class Reader {
       }
       if (children.has(key) || key === '__proto__' || key === '<<') no('duplicate or special key');
       rest = rest.replace(/^[ \t]+/, '');
+      const a = this.anchorOf(rest);
+      rest = a.rest;
       let node: FastYamlNode;
       if (rest === '' || rest[0] === '#') {
         const nx = this.peek();
@@ -286,8 +332,11 @@ class Reader {
         else if (nx && nx.indent === indent && (nx.text === '-' || nx.text.startsWith('- '))) node = this.sequence(indent);
         else node = { line: l.no, value: null };
       } else {
-        node = this.inlineValue(rest, l, indent);
+        const alias = this.alias(rest, l, indent);
+        if (alias && a.name !== undefined) no('anchored alias');
+        node = alias ?? this.inlineValue(rest, l, indent);
       }
+      this.anchored(a.name, node);
       children.set(key, node);
       obj[key] = node.value;
     }

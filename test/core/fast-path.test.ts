@@ -266,10 +266,19 @@ const YAML_SUPPORTED = [
   '"quoted key": 1\n\'single\': 2\nplain key with spaces: 3\n+materialized: table\npre-hook: "select 1"\n',
   'a:\n\n  # comment between\n\n  b: 1\n',
   'sources:\n  - name: s\n    tables:\n      - name: t\n        columns:\n          id: { data_type: BIGINT, description: The id. }\n',
+  // Anchors on values and aliases as whole values (shared column docs, as in models/bronze/bronze.yml).
+  'a: &x 1\nb: *x\n',
+  'models:\n  - name: a\n    columns:\n      - &lake_file\n        name: _lake_file\n        description: File.\n      - &id # the key\n        name: id\n        data_tests: [unique]\n  - name: b\n    columns:\n      - *lake_file\n      - *id   # same\n      - &n null_one\n      - *n\n',
+  'k: &c\n  p: 1\nk2: *c\nk3: &d [1, {q: 2}]\nk4: &e "q"\nk5: &f |\n  lit\nk6: *f\nk7: &g\nk8: *g\nk9: &h\n- a\n- b\nk10: *h\nk11: &c 2\nk12: *c\n',
 ];
 
 const YAML_HANDED_OVER = [
-  'a: &x 1\nb: *x\n',
+  'a: *x\n',
+  'a: [&x 1, *x]\n',
+  'a:\n  - &x k: 1\n    j: 2\n  - *x\n',
+  'a: &x {k: 1}\nb:\n  <<: *x\n  j: 2\n',
+  'a: &x *y\n',
+  'a: &x 1\nb: *x\n  c: 2\n',
   'a: !!str 1\n',
   'a: b: c\n',
   'a: 1\na: 2\n',

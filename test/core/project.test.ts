@@ -192,6 +192,36 @@ sources:
     expect(codes.some((c) => c.startsWith('LAKE-P020'))).toBe(true);
   });
 
+  it('warns about an unknown column key, naming the comma that cut a description', () => {
+    const p = loadProject(writeProject({
+      'project.yml': projectYml(),
+      'models/silver/a.sql': 'select 1 as login',
+      'models/silver/a.yml': [
+        'models:',
+        '  - name: a',
+        '    columns:',
+        '      - name: login',
+        '        descripton: typo',
+        'sources:',
+        '  - name: s',
+        '    tables:',
+        '      - name: t',
+        '        columns:',
+        '          login: { data_type: DOUBLE, description: Badge-in time, epoch seconds. }',
+        '          logout: { data_type: DOUBLE, description: "Badge-out time, epoch seconds." }',
+        '',
+      ].join('\n'),
+    }));
+    const warns = p.diagnostics.filter((d) => d.code === 'LAKE-P024');
+    expect(warns.map((w) => `${w.file}:${w.line} ${w.severity}`)).toEqual(['models/silver/a.yml:5 warn', 'models/silver/a.yml:11 warn']);
+    expect(warns[0]!.message).toContain("column 'login' has an unknown key 'descripton'");
+    expect(warns[0]!.hint).toContain('description');
+    expect(warns[1]!.message).toContain("unknown key 'epoch seconds.' (the end of a description cut at a comma?)");
+    expect(warns[1]!.hint).toContain('quote a description');
+    const src = p.sources.get('source:s.t')!;
+    expect(src.columns.find((c) => c.name === 'logout')!.description).toBe('Badge-out time, epoch seconds.');
+  });
+
   it('reports two model files with the same name in one schema', () => {
     const p = loadProject(writeProject({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1', 'models/silver/deep/a.sql': 'select 2' }));
     const d = p.diagnostics.find((x) => x.code === 'LAKE-P021')!;

@@ -15,6 +15,28 @@ import { duckdbDialect } from './dialect.js';
 const { DuckDBInstance } = createRequire(import.meta.url)('@duckdb/node-api') as typeof import('@duckdb/node-api');
 type DuckDBInstance = DuckDBInstanceType;
 
+/**
+ * `LAKE_SQL_TRACE=1` (or its older name `LAKE_INGEST_TRACE=1`): every statement of every
+ * connection on stderr, with when it started (ms since the process started), the connection, its
+ * wall time and the process's CPU time while it ran (DuckDB's threads included) — for profiling a
+ * run statement by statement. `LAKE_SQL_TRACE_CHARS` sets how much of the SQL is shown (160).
+ */
+const TRACE = process.env.LAKE_SQL_TRACE === '1' || process.env.LAKE_INGEST_TRACE === '1';
+let connections = 0;
+
+async function traced<T>(conn: number, sql: string, run: () => Promise<T>): Promise<T> {
+  if (!TRACE) return run();
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  try {
+    return await run();
+  } finally {
+    const c = process.cpuUsage(c0);
+    const text = sql.replace(/\s+/g, ' ').slice(0, Number(process.env.LAKE_SQL_TRACE_CHARS ?? process.env.LAKE_INGEST_TRACE_CHARS ?? 160));
+    process.stderr.write(`[sql @${t0.toFixed(0)} c${conn} ${(performance.now() - t0).toFixed(1)} ms, cpu ${((c.user + c.system) / 1000).toFixed(0)} ms] ${text}\n`);
+  }
+}
+
 function toJs(v: unknown): unknown {
   if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
   if (Array.isArray(v)) return v.map(toJs);
@@ -29,6 +51,7 @@ function toJs(v: unknown): unknown {
 export class DuckDBAdapter implements Adapter {
   readonly dialect = duckdbDialect;
   private closed = false;
+  private readonly id = ++connections;
 
   private constructor(private readonly instance: DuckDBInstance, private readonly conn: DuckDBConnection, private readonly owner: boolean) {}
 
@@ -54,7 +77,7 @@ export class DuckDBAdapter implements Adapter {
 
   async execute(sql: string): Promise<number> {
     try {
-      const r = await this.conn.run(sql);
+      const r = await traced(this.id, sql, () => this.conn.run(sql));
       return Number(r.rowsChanged);
     } catch (e) {
       throw new EngineError((e as Error).message, sql);
@@ -63,9 +86,9 @@ export class DuckDBAdapter implements Adapter {
 
   async query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]> {
     try {
-      const reader = params && params.length
-        ? await this.conn.runAndReadAll(sql, params as DuckDBValue[])
-        : await this.conn.runAndReadAll(sql);
+      const reader = await traced(this.id, sql, () => (params && params.length
+        ? this.conn.runAndReadAll(sql, params as DuckDBValue[])
+        : this.conn.runAndReadAll(sql)));
       return reader.getRowObjectsJS().map((r) => toJs(r) as R);
     } catch (e) {
       throw new EngineError((e as Error).message, sql);
@@ -116,6 +139,7 @@ export class DuckDBAdapter implements Adapter {
     if (this.closed) return;
     this.closed = true;
     this.conn.closeSync();
-    if (this.owner) this.instance.closeSync();
+    // Closing the instance checkpoints the database file.
+    if (this.owner) await traced(this.id, 'close (checkpoint)', async () => this.instance.closeSync());
   }
 }
