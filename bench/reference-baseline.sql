@@ -171,11 +171,18 @@ join completed_workouts as w on w.user_id = s.user_id and w.workout_id = s.worko
 join user_bins as b on b.user_id = s.user_id;
 
 create or replace table gold.gym_summary as
-with exercise as (
-  select v.mac_address, v.gym, v.login, sum(w.end_time - w.start_time) as secs
+with visits as (
+  select v.*, u.user_id,
+         unnest(generate_series(cast(floor(v.login / 3600) as bigint), cast(floor(v.logout / 3600) as bigint))) as bucket
   from gym_logs as v
   join registered_users as u on u.mac_address = v.mac_address
-  join completed_workouts as w on w.user_id = u.user_id and w.start_time between v.login and v.logout
+),
+exercise as (
+  select v.mac_address, v.gym, v.login, sum(w.end_time - w.start_time) as secs
+  from visits as v
+  join completed_workouts as w
+    on w.user_id = v.user_id and cast(floor(w.start_time / 3600) as bigint) = v.bucket
+   and w.start_time between v.login and v.logout
   group by v.mac_address, v.gym, v.login
 )
 select v.gym, v.mac_address, cast(to_timestamp(v.login) at time zone 'UTC' as date) as "date",

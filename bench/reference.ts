@@ -17,7 +17,9 @@
  * to stderr, the result as one JSON line to stdout (bench/run.ts collects it).
  *
  * `node dist/bench/reference.js [--users 1000] [--days 84] [--arrivals 100] [--seed bench]
- *  [--dir DIR] [--keep]` — a smaller run: `--users 100 --days 14`.
+ *  [--dir DIR] [--keep] [--runs N]` — a smaller run: `--users 100 --days 14`. With `--runs N`
+ * the baseline and the full run are measured N times, interleaved (baseline, full, baseline, ...),
+ * and the median of the per-pair ratios is reported: one pair moves with the machine's load.
  * With --dir, a landing zone already generated there with the same options is reused.
  */
 import * as fs from 'node:fs';
@@ -44,6 +46,8 @@ export interface BenchOptions {
   readonly seed: string;
   readonly dir?: string;
   readonly keep: boolean;
+  /** Baseline/full pairs to measure (median reported). */
+  readonly runs: number;
 }
 
 /** A child process's wall time, CPU time (user + system, all threads) and peak resident memory. */
@@ -160,6 +164,10 @@ function slowest(nodes: Record<string, number>, n = 5): string {
 }
 
 const fmt = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const median = (xs: readonly number[]): number => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+};
 const per = (n: number, ms: number): string => `${Math.round(n / (ms / 1000)).toLocaleString('en-US')}/s`;
 
 export async function runBench(o: BenchOptions): Promise<Record<string, unknown>> {
@@ -217,12 +225,30 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
   log(`landing zone: ${o.users} users x ${o.days} days in ${o.arrivals} arrivals: ${files} files, ${(bytes / 1e6).toFixed(0)} MB, ${total.toLocaleString('en-US')} records (${(lines.bpm ?? 0).toLocaleString('en-US')} heart-rate readings)${genMs ? `, generated in ${fmt(genMs)}` : ' (reused)'}`);
 
   // 2. Baseline and full run, each in a fresh process.
+  //    With --runs N, N interleaved pairs; the figures are the pair with the median wall ratio.
   const baseDb = path.join(work, 'baseline.duckdb');
-  const baseline = measure([fileURLToPath(import.meta.url), '--baseline-child', landing, baseDb], work);
-  log(`baseline (one DuckDB SQL script): ${fmt(baseline.ms)} wall, ${fmt(baseline.cpuMs)} CPU, ${per(total, baseline.ms)} records, peak ${baseline.maxRssMb.toFixed(0)} MB`);
-  const full = measure([lakeBin, 'run', '--project-dir', project], project);
-  log(`lake run (full):                  ${fmt(full.ms)} wall, ${fmt(full.cpuMs)} CPU, ${per(total, full.ms)} records, peak ${full.maxRssMb.toFixed(0)} MB`);
-  const fullNodes = nodeSeconds(project);
+  const pairs: { baseline: Measured; full: Measured; nodes: Record<string, number> }[] = [];
+  for (let r = 0; r < o.runs; r++) {
+    fs.rmSync(baseDb, { force: true });
+    fs.rmSync(path.join(project, 'target'), { recursive: true, force: true });
+    const b = measure([fileURLToPath(import.meta.url), '--baseline-child', landing, baseDb], work);
+    log(`baseline (one DuckDB SQL script): ${fmt(b.ms)} wall, ${fmt(b.cpuMs)} CPU, ${per(total, b.ms)} records, peak ${b.maxRssMb.toFixed(0)} MB`);
+    const f = measure([lakeBin, 'run', '--project-dir', project], project);
+    log(`lake run (full):                  ${fmt(f.ms)} wall, ${fmt(f.cpuMs)} CPU, ${per(total, f.ms)} records, peak ${f.maxRssMb.toFixed(0)} MB (ratio ${(f.ms / b.ms).toFixed(2)} wall, ${(f.cpuMs / b.cpuMs).toFixed(2)} CPU)`);
+    pairs.push({ baseline: b, full: f, nodes: nodeSeconds(project) });
+  }
+  const ratios = pairs.map((p) => p.full.ms / p.baseline.ms);
+  const cpuRatios = pairs.map((p) => p.full.cpuMs / p.baseline.cpuMs);
+  const mid = [...pairs].sort((a, b) => a.full.ms / a.baseline.ms - b.full.ms / b.baseline.ms)[Math.floor((pairs.length - 1) / 2)]!;
+  const { baseline, full } = mid;
+  if (pairs.length > 1) {
+    log(`median of ${pairs.length} pairs: ratio ${median(ratios).toFixed(2)} wall, ${median(cpuRatios).toFixed(2)} CPU (each: ${ratios.map((x) => x.toFixed(2)).join(', ')})`);
+    // The database of the last full run is the one the incremental run starts from.
+  }
+  const fullNodes = pairs[pairs.length - 1]!.nodes;
+  // The incremental run is compared with the median full run.
+  const fullMs = median(pairs.map((p) => p.full.ms));
+  const fullCpuMs = median(pairs.map((p) => p.full.cpuMs));
   log(`  slowest nodes: ${slowest(fullNodes)}`);
   const lakeDb = path.join(project, 'target', 'lakehouse.duckdb');
   const diffFull = await goldDifferences(lakeDb, baseDb);
@@ -255,13 +281,15 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
 
   const goldEqual = diffFull.workoutBpmSummary + diffFull.gymSummary + diffInc.workoutBpmSummary + diffInc.gymSummary === 0;
   const result = {
-    ratio: full.ms / baseline.ms,
-    cpu_ratio: full.cpuMs / baseline.cpuMs,
+    ratio: median(ratios),
+    cpu_ratio: median(cpuRatios),
+    all_ratios: ratios,
+    all_cpu_ratios: cpuRatios,
     goal_ratio: 1.5,
-    ok_ratio: full.ms / baseline.ms <= 1.5,
-    incremental_percent: (100 * inc.ms) / full.ms,
+    ok_ratio: median(ratios) <= 1.5,
+    incremental_percent: (100 * inc.ms) / fullMs,
     goal_incremental_percent: 5,
-    ok_incremental: (100 * inc.ms) / full.ms <= 5,
+    ok_incremental: (100 * inc.ms) / fullMs <= 5,
     ok_gold_equal: goldEqual,
     landing: { users: o.users, days: o.days, arrivals: o.arrivals, files, megabytes: Math.round(bytes / 1e6), records: total, heart_rate_readings: lines.bpm ?? 0 },
     baseline: { seconds: baseline.ms / 1000, cpu_seconds: baseline.cpuMs / 1000, records_per_second: Math.round(total / (baseline.ms / 1000)), peak_rss_mb: Math.round(baseline.maxRssMb) },
@@ -269,7 +297,7 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
     incremental: {
       new_files: extra.files.length, new_records: extra.lines, seconds: inc.ms / 1000, all_seconds: incs.map((x) => x.m.ms / 1000),
       cpu_seconds: inc.cpuMs / 1000, peak_rss_mb: Math.round(inc.maxRssMb),
-      percent_of_full: (100 * inc.ms) / full.ms, cpu_percent_of_full: (100 * inc.cpuMs) / full.cpuMs,
+      percent_of_full: (100 * inc.ms) / fullMs, cpu_percent_of_full: (100 * inc.cpuMs) / fullCpuMs,
     },
     baseline_after_increment_seconds: baseline2.ms / 1000,
     node_seconds: { full: fullNodes, incremental: incNodes },
@@ -288,8 +316,8 @@ export async function runBench(o: BenchOptions): Promise<Record<string, unknown>
 }
 
 function parseArgs(argv: readonly string[]): BenchOptions {
-  const o: { users: number; days: number; arrivals: number; seed: string; dir?: string; keep: boolean } = {
-    users: 1000, days: 84, arrivals: 100, seed: 'bench', keep: false,
+  const o: { users: number; days: number; arrivals: number; seed: string; dir?: string; keep: boolean; runs: number } = {
+    users: 1000, days: 84, arrivals: 100, seed: 'bench', keep: false, runs: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -309,7 +337,8 @@ function parseArgs(argv: readonly string[]): BenchOptions {
     else if (a === '--seed') o.seed = next();
     else if (a === '--dir') o.dir = next();
     else if (a === '--keep') o.keep = true;
-    else throw new Error(`unknown option ${a}: use --users N --days D --arrivals K --seed S --dir DIR --keep`);
+    else if (a === '--runs') o.runs = int();
+    else throw new Error(`unknown option ${a}: use --users N --days D --arrivals K --seed S --dir DIR --keep --runs N`);
   }
   return o;
 }

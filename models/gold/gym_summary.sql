@@ -3,17 +3,32 @@
 -- when none). Visits are kept by a LEFT join - the seed's inner join dropped visits without
 -- workouts and counted a visit once per workout (docs/reference-semantics.md). A table: its
 -- inputs are visits and workouts (small), and a late stop or a late visit changes old rows.
-with exercise as (
+-- A workout is matched to a visit through the hour buckets the visit covers (macros/time_windows.sql):
+-- joined on the user alone, every visit of a user met every workout of that user before the
+-- `between` (2.5M pairs for 48k visits; 125 -> 42 ms on the benchmark's zone, same rows).
+with visits as (
+  select
+    v.mac_address,
+    v.gym,
+    v.login,
+    v.logout,
+    u.user_id,
+    unnest(generate_series({{ time_bucket('v.login') }}, {{ time_bucket('v.logout') }})) as bucket
+  from {{ ref('gym_logs') }} as v
+  join {{ ref('users') }} as u
+    on u.mac_address = v.mac_address
+),
+
+exercise as (
   select
     v.mac_address,
     v.gym,
     v.login,
     sum(w.end_time - w.start_time) as exercise_seconds
-  from {{ ref('gym_logs') }} as v
-  join {{ ref('users') }} as u
-    on u.mac_address = v.mac_address
+  from visits as v
   join {{ ref('completed_workouts') }} as w
-    on w.user_id = u.user_id
+    on w.user_id = v.user_id
+   and {{ time_bucket('w.start_time') }} = v.bucket
    and w.start_time between v.login and v.logout
   group by v.mac_address, v.gym, v.login
 )
