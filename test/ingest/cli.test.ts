@@ -192,7 +192,11 @@ describe('lake run --continuous', () => {
     p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     const done = exitOf(p);
     await waitFor(() => out, /batch 1 .*kafka\.bpm: \+1 files, \+2 rows/);
-    writeFile(dir, 'landing/bpm/b.jsonl', jsonl(envelopes([{ device_id: 3, heartrate: 80 }], { first: 2 })));
+    // Landed whole, as a producer should (written under a hidden name, then renamed: discovery skips
+    // names starting with '.'): written in place, a poll between creating and filling the file could
+    // consume it empty (min_file_age is 0 here).
+    writeFile(dir, 'landing/bpm/.b.jsonl.tmp', jsonl(envelopes([{ device_id: 3, heartrate: 80 }], { first: 2 })));
+    fs.renameSync(path.join(dir, 'landing/bpm/.b.jsonl.tmp'), path.join(dir, 'landing/bpm/b.jsonl'));
     await waitFor(() => out, /batch 2 .*2 nodes.*kafka\.bpm: \+1 files, \+1 rows, lag/);
     p.kill('SIGTERM');
     const r = await done;
