@@ -26,7 +26,7 @@ all_windows as (
 
 select *, cast(null as bigint) as _lake_batch  -- stamped with the run's batch by lake
 from (
-  {{ readings_in_windows('windows_to_fill', ref('heart_rate')) }}
+  {{ readings_in_windows('windows_to_fill', ref('heart_rate'), within_span=true) }}
   union all
   {{ readings_in_windows('all_windows', stream(ref('heart_rate'))) }}
 ) as readings
