@@ -13,16 +13,21 @@ export async function markDuplicates(tx: Adapter, stage: string, consumer: strin
   let marked = 0;
   // The offsets held more than once, each with the row of its first copy: a small set, so the
   // update is a hash join against it (a window over the whole stage sorted every record), in one
-  // statement. Always grouped: a min/max/count shortcut ("a contiguous run has no duplicates") is
-  // fooled when gaps (offsets never delivered, or bad records) and redeliveries balance out. Two
-  // steps: a bare count per offset over every record, then the first copy only among the few
-  // repeated ones (computing the first copy for every offset took twice as long).
+  // statement. Two steps, so that the expensive grouping by offset only sees the few records that
+  // can be copies: first, per block of 64 consecutive offsets (`_offset >> 6`, a floor division
+  // also for negative offsets), a count and the OR of one bit per offset (`_offset & 63`): a block
+  // holds a repeated offset exactly when its count exceeds the number of bits set (a min/max/count
+  // test would be fooled when gaps and redeliveries balance out; the bits are not). Then the
+  // first copy of each repeated offset, among the rows of those blocks only. (A count per offset
+  // over every record, the previous first step, grouped 10 million keys: 1.3-2.3 s against
+  // ~0.8 s for both steps now, on 10.4M records with 0.3% redelivered.)
   marked += await tx.execute(`update ${s} set _dup = true from (
       select s._topic, s._partition, s._offset, arg_min(s.rowid, struct_pack(f := s._f, l := s._lake_line)) as keep
       from ${s} as s semi join (
-        select _topic, _partition, _offset from ${s} where _reason is null group by _topic, _partition, _offset having count(*) > 1
-      ) as r on r._topic = s._topic and r._partition = s._partition and r._offset = s._offset
-      where s._reason is null group by s._topic, s._partition, s._offset
+        select _topic, _partition, _offset >> 6 as blk from ${s} where _reason is null group by all
+        having count(*) <> bit_count(bit_or(1::ubigint << (_offset & 63)::ubigint))
+      ) as r on r._topic = s._topic and r._partition = s._partition and r.blk = s._offset >> 6
+      where s._reason is null group by s._topic, s._partition, s._offset having count(*) > 1
     ) as d
     where ${s}._reason is null and d._topic = ${s}._topic and d._partition = ${s}._partition and d._offset = ${s}._offset and ${s}.rowid <> d.keep`);
   if (useHeld) {

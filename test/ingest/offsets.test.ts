@@ -2,12 +2,14 @@
  * The Kafka offsets a consumer holds (`_lake.ingest_offsets`), saved from a stage by saveOffsets:
  * merged ranges must be exactly the runs of consecutive offsets of what is held before plus what
  * the stage keeps — checked against a TypeScript oracle on random offsets with gaps, across
- * blocks, partitions and held ranges, on a real DuckDB.
+ * blocks, partitions and held ranges, on a real DuckDB. And the copies markDuplicates marks in a
+ * stage: exactly every copy of an offset after its first (in file, then line order), checked against
+ * the same kind of oracle.
  */
 import { describe, it, expect } from 'vitest';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 import { INGEST_DDL } from '../../src/ingest/ledger.js';
-import { saveOffsets } from '../../src/ingest/kafka.js';
+import { markDuplicates, saveOffsets } from '../../src/ingest/kafka.js';
 import { randomStream } from '../../tools/generate/prng.js';
 
 type Range = [topic: string, partition: number, lo: number, hi: number];
@@ -68,6 +70,65 @@ describe('saveOffsets', () => {
           `select topic, "partition" as partition, lo, hi from _lake.ingest_offsets where consumer = 'silver.m' order by topic, "partition", lo`,
         )).map((r): Range => [r.topic, Number(r.partition), Number(r.lo), Number(r.hi)]);
         expect(got).toEqual(runs(held));
+      }
+    } finally {
+      await db.close();
+    }
+  });
+});
+
+describe('markDuplicates', () => {
+  it('marks every copy after the first of an offset, and nothing else, whatever the gaps', async () => {
+    const db = await DuckDBAdapter.open(':memory:');
+    try {
+      const rng = randomStream('duplicates');
+      for (let round = 0; round < 4; round++) {
+        await db.execute(`create or replace table stage (_f integer, _lake_line bigint, _topic varchar, _partition integer, _offset bigint, _reason varchar, _dup boolean)`);
+        // Deliveries in landing order: each offset once or several times (copies near or far,
+        // in the same file or a later one), gaps of every density, negative offsets, bad records
+        // that share an offset with a good one (a bad record is never a copy nor a first copy).
+        type Row = { f: number; line: number; topic: string; p: number; o: number; bad: boolean };
+        const deliveries: Omit<Row, 'f' | 'line'>[] = [];
+        for (const topic of ['a', 'b']) {
+          for (const p of [0, 1]) {
+            const base = p === 1 ? -500 : round * 1000;
+            const gapRate = [0, 0.01, 0.3, 0.7][(round + p) % 4]!;
+            const copyRate = [0.003, 0.05, 0.3][(round + p + (topic === 'b' ? 1 : 0)) % 3]!;
+            for (let o = base; o < base + 1500; o++) {
+              if (rng() < gapRate) continue;
+              deliveries.push({ topic, p, o, bad: rng() < 0.02 });
+              while (rng() < copyRate) deliveries.push({ topic, p, o, bad: rng() < 0.1 });
+            }
+          }
+        }
+        // Shuffle a little (copies may land before their neighbours), then number files and lines.
+        for (let i = deliveries.length - 1; i > 0; i--) {
+          if (rng() < 0.2) {
+            const j = Math.max(0, i - Math.floor(rng() * 200));
+            [deliveries[i], deliveries[j]] = [deliveries[j]!, deliveries[i]!];
+          }
+        }
+        const rows: Row[] = deliveries.map((d, i) => ({ ...d, f: 1 + Math.floor(i / 700), line: 1 + (i % 700) }));
+        // The stage's row order is not the landing order (rows arrive from parallel readers).
+        const inserted = [...rows].sort(() => rng() - 0.5);
+        for (let i = 0; i < inserted.length; i += 2000) {
+          await db.execute(`insert into stage values ${inserted.slice(i, i + 2000).map((r) =>
+            `(${r.f}, ${r.line}, '${r.topic}', ${r.p}, ${r.o}, ${r.bad ? "'malformed'" : 'null'}, false)`).join(', ')}`);
+        }
+        const seen = new Set<string>();
+        const expected: string[] = [];
+        for (const r of rows) {
+          if (r.bad) continue;
+          const k = `${r.topic}/${r.p}/${r.o}`;
+          if (seen.has(k)) expected.push(`${r.f}:${r.line}`);
+          seen.add(k);
+        }
+        const marked = await markDuplicates(db, 'stage', 'bronze.m', 'source:k.t', false);
+        const got = (await db.query<{ f: number; l: bigint }>(`select _f as f, _lake_line as l from stage where _dup order by _f, _lake_line`))
+          .map((r) => `${r.f}:${Number(r.l)}`);
+        expect(got).toEqual(expected);
+        expect(marked).toBe(expected.length);
+        expect(expected.length).toBeGreaterThan(round === 0 ? 10 : 50);
       }
     } finally {
       await db.close();
