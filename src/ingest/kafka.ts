@@ -86,19 +86,27 @@ export async function saveOffsets(tx: Adapter, stage: string, consumer: string, 
     return;
   }
   // Gaps (offsets never delivered, or lost in bad records): the runs of consecutive offsets, then
-  // a merge with what is held, in SQL. Offsets are grouped in blocks of 64: a block whose count
-  // spans its min..max is one run; only the rows of the other blocks go through the sort that
-  // finds runs (sorting every offset took ~1 s per 10 million). Runs of neighbouring blocks touch
-  // and become one in the merge below.
+  // a merge with what is held, in SQL. Offsets are grouped in blocks of 64 (`_offset >> 6`), each
+  // with one bit per offset it holds (`_offset & 63`): a block whose count spans its min..max is
+  // one run; in the others, a run starts at a set bit whose lower neighbour is clear and ends at a
+  // set bit whose upper neighbour is clear, so the runs come from the block's bits without
+  // touching its rows (sorting the rows of those blocks took ~0.75 s per 10 million offsets with
+  // a bad record every ~700). Runs of neighbouring blocks touch and become one in the merge below.
   await tx.execute(`insert into _lake.ingest_offsets
-    with k as (select _topic, _partition, _offset from ${s} where _reason is null and not _dup),
-    b as (select _topic, _partition, _offset // 64 as blk, min(_offset) as lo, max(_offset) as hi, count(*) as n from k group by all)
+    with b as (
+      select _topic, _partition, _offset >> 6 as blk, min(_offset) as lo, max(_offset) as hi, count(*) as n,
+        bit_or(1::ubigint << (_offset & 63)::ubigint) as m
+      from ${s} where _reason is null and not _dup group by all),
+    g as (
+      select _topic, _partition, blk, m & ~((m & 9223372036854775807::ubigint) << 1) as st, m & ~(m >> 1) as en
+      from b where hi - lo + 1 <> n)
     select ${c}, ${src}, _topic, _partition, lo, hi from b where hi - lo + 1 = n
     union all
-    select ${c}, ${src}, _topic, _partition, min(_offset), max(_offset) from (
-      select k._topic, k._partition, k._offset, k._offset - row_number() over (partition by k._topic, k._partition order by k._offset) as g
-      from k semi join (select _topic, _partition, blk from b where hi - lo + 1 <> n) as x on x._topic = k._topic and x._partition = k._partition and x.blk = k._offset // 64
-    ) group by _topic, _partition, g`);
+    select ${c}, ${src}, _topic, _partition, blk * 64 + s, blk * 64 + e from (
+      select _topic, _partition, blk,
+        unnest(list_filter(range(64), lambda i: ((st >> i) & 1::ubigint) = 1)) as s,
+        unnest(list_filter(range(64), lambda i: ((en >> i) & 1::ubigint) = 1)) as e
+      from g)`);
   await tx.execute(`create or replace temp table __lake_offsets_merged as
     select topic, "partition", min(lo) as lo, max(hi) as hi from (
       select *, sum(case when prev_hi is not null and lo <= prev_hi + 1 then 0 else 1 end) over (partition by topic, "partition" order by lo, hi rows unbounded preceding) as grp from (
