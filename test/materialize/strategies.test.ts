@@ -107,6 +107,40 @@ describe('insert_new, delete+insert, append', () => {
     ]);
   });
 
+  test('insert_new first build: one row per key, the same as a window over every row, and single rows kept in their order', async () => {
+    // 20,000 rows in a known order (seq), ~5% of keys repeated (some parts NULL, some rows exact copies).
+    await db.execute(`create table raw.big as
+      select i::integer as seq, case when i % 97 = 0 then null else (i * 7919) % 19000 end as id,
+        case when i % 89 = 0 then null else date '2024-01-01' + ((i * 31) % 3)::integer end as day,
+        'n' || ((i * 13) % 5)::varchar as name, ((i * 17) % 4)::integer as amount
+      from range(20000) t(i)`);
+    await db.execute(`insert into raw.big select seq + 100000, id, day, name, amount from raw.big where seq % 50 = 0`);
+    const sql = 'select seq, id, name, amount, day from raw.big';
+    await build(db, inc('gold.u', { incremental_strategy: 'insert_new', unique_key: ['id', 'day'] }, sql));
+    const node2 = inc('gold.u2', { incremental_strategy: 'insert_new', unique_key: ['id', 'day'] }, sql);
+    const plan = materializationFor('incremental').plan(node2, await planContext(db, node2));
+    expect(plan.map((st) => st.sql).join('\n')).toContain('anti join __lake_repeated');
+    // The reference: a window over every row, ordered like keepOrder (the other columns).
+    const expected = await rows(db, `select * from (${sql}) qualify row_number() over (partition by id, day order by seq, name, amount) = 1 order by seq`);
+    expect(await rows(db, 'select * from gold.u order by seq')).toEqual(expected);
+    expect(expected.length).toBeGreaterThan(18000);
+    // Rows whose key is not repeated come first, in the SELECT's order.
+    const single = await rows(db, `select seq from (select seq, rowid as r from gold.u semi join
+      (select id, day from raw.big group by all having count(*) = 1) as k on gold.u.id is not distinct from k.id and gold.u.day is not distinct from k.day) order by r`);
+    expect(single.length).toBeGreaterThan(15000);
+    expect(single.map((r) => r.seq)).toEqual([...single.map((r) => r.seq as number)].sort((a, b) => a - b));
+  });
+
+  test('insert_new first build of a SELECT that may differ between runs (random, limit) uses the window over every row', async () => {
+    for (const sql of ['select id, random() as r from raw.src', 'select id, name from raw.src order by name limit 5', 'select id from raw.src using sample 10%']) {
+      const node = inc('gold.v', { incremental_strategy: 'insert_new', unique_key: ['id'] }, sql);
+      const plan = materializationFor('incremental').plan(node, await planContext(db, node));
+      const text = plan.map((st) => st.sql).join('\n');
+      expect(text).toContain('qualify row_number() over (partition by "id"');
+      expect(text).not.toContain('__lake_repeated');
+    }
+  });
+
   test('delete+insert replaces every row of a key present in the new rows', async () => {
     await feed(`(1, 'a', 1, '2024-01-01'), (2, 'b', 2, '2024-01-01'), (3, 'c', 3, '2024-01-02')`);
     const m = () => inc('gold.d', { incremental_strategy: 'delete+insert', unique_key: ['day'] });
