@@ -15,6 +15,7 @@
  * - parquet: `read_parquet` per file with `file_row_number`; a file DuckDB cannot read (truncated,
  *   not parquet) becomes one bad record for the whole file (line 0).
  */
+import * as fs from 'node:fs';
 import type { Adapter } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { Column, LandingSpec } from '../core/types.js';
@@ -131,8 +132,46 @@ function unreadable(e: unknown): string {
 
 /*
  * CSV and parquet files are read one by one on the work connection (autocommit): a file DuckDB
- * cannot read fails its own statement only, and becomes one bad record for the whole file.
+ * cannot read fails its own statement only, and becomes one bad record for the whole file. CSV
+ * files with the same header line are first read together, in one statement (an extract of 101
+ * files of 500 rows: 1.1 s one by one, 0.14 s together, the same records); a group with a
+ * rejected row or an unreadable file is read again one by one, which numbers lines around
+ * rejected rows and isolates the file that fails.
  */
+
+/** The first line of a file (up to 64 KiB), or undefined when it cannot be read. */
+function firstLine(file: string): string | undefined {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const buf = Buffer.alloc(64 * 1024);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const text = buf.toString('utf8', 0, n);
+    const end = text.indexOf('\n');
+    return end < 0 ? (n < buf.length ? text : undefined) : text.slice(0, end);
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Ordinals (1-based, in `files`) grouped by identical header line; a file whose header cannot be
+ * read, or that has a column named like DuckDB's virtual `filename`, is left out (read alone).
+ */
+function sameHeaderGroups(files: readonly LandingFile[]): { groups: number[][]; alone: number[] } {
+  const byHeader = new Map<string, number[]>();
+  const alone: number[] = [];
+  files.forEach((f, i) => {
+    const h = firstLine(f.abs);
+    if (h === undefined || /(^|[^A-Za-z0-9_])filename([^A-Za-z0-9_]|$)/i.test(h)) alone.push(i + 1);
+    else byHeader.set(h, [...(byHeader.get(h) ?? []), i + 1]);
+  });
+  const groups: number[][] = [];
+  for (const g of byHeader.values()) (g.length > 1 ? groups.push(g) : alone.push(...g));
+  return { groups, alone };
+}
 
 async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
   const rec = name('rec');
@@ -142,20 +181,45 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
   const opts = csvOptions(spec);
   const header = spec.options.header === false ? 0 : 1;
   const row = 'to_json(struct_pack(*COLUMNS(* exclude (ordinality))))';
+  const rejects = `store_rejects = true, rejects_table = ${lit(rj)}, rejects_scan = ${lit(rs)}`;
   await db.execute(`create or replace table ${rec} ${RECORDS_TABLE}`);
-  const good: string[] = [];
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i]!;
-    const n = i + 1;
+  // Ordinals of the files read (for sniffing their types), in batch order at the end.
+  const good: number[] = [];
+  // Without a header line there is nothing to tell files of different shapes apart: one by one.
+  const { groups, alone } = header ? sameHeaderGroups(files) : { groups: [], alone: files.map((_f, i) => i + 1) };
+  const oneByOne = [...alone];
+  const all = listLit(files.map((f) => f.abs));
+  for (const g of groups) {
+    const abs = g.map((n) => files[n - 1]!.abs);
+    await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
+    try {
+      // One file after the other (parallel = false), so ordinality counts each file's rows in order.
+      await db.execute(`insert into ${rec} select list_position(${all}, filename)::integer, row_number() over (partition by filename order by ordinality) + ${header},
+          to_json(struct_pack(*COLUMNS(* exclude (ordinality, filename)))), null, null
+        from (select *, filename from read_csv(${listLit(abs)}, all_varchar = true, ${rejects}, parallel = false${opts}) with ordinality)`);
+      const [rej] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${qi(rj)}`);
+      if (Number(rej?.n ?? 0) === 0) {
+        good.push(...g);
+        continue;
+      }
+      await db.execute(`delete from ${rec} where _f in (${g.join(', ')})`);
+    } catch {
+      // An unreadable file among them: each is read alone below.
+    }
+    oneByOne.push(...g);
+  }
+  oneByOne.sort((a, b) => a - b);
+  for (const n of oneByOne) {
+    const f = files[n - 1]!;
     await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
     try {
       await db.execute(`insert into ${rec} select ${n}, ordinality + ${header}, ${row}, null, null
-        from read_csv(${lit(f.abs)}, all_varchar = true, store_rejects = true, rejects_table = ${lit(rj)}, rejects_scan = ${lit(rs)}, parallel = false${opts}) with ordinality`);
+        from read_csv(${lit(f.abs)}, all_varchar = true, ${rejects}, parallel = false${opts}) with ordinality`);
     } catch (e) {
       await db.execute(`insert into ${rec} values (${n}, 0, null, ${lit(`unreadable CSV file: ${unreadable(e)}`)}, null)`);
       continue;
     }
-    good.push(f.abs);
+    good.push(n);
     const [rej] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${qi(rj)}`);
     if (Number(rej?.n ?? 0) === 0) continue;
     // Rejected records are not numbered by the scan: renumber the good ones around them.
@@ -169,7 +233,8 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
     await db.execute(`drop table ${rejl}`);
   }
   await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
-  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (good.length ? sniff(db, `select * from read_csv(${listLit(good)}, union_by_name = true${opts})`) : undefined) };
+  const read = good.sort((a, b) => a - b).map((n) => files[n - 1]!.abs);
+  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (read.length ? sniff(db, `select * from read_csv(${listLit(read)}, union_by_name = true${opts})`) : undefined) };
 }
 
 async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {

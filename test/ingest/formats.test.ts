@@ -7,6 +7,8 @@ import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { makeProject, writeFile, run, query, jsonl, envelopes, clock, plain } from './helpers.js';
+import { readRecords } from '../../src/ingest/readers.js';
+import type { LandingSpec } from '../../src/core/types.js';
 
 function source(format: string, table: string, extra = ''): string {
   return `sources:\n  - name: raw\n    landing: landing\n    format: ${format}\n    tables:\n      - name: ${table}\n        files: ${table}/*\n${extra}`;
@@ -104,6 +106,56 @@ describe('csv', () => {
     expect(String(q[0]!.reason)).toMatch(/MISSING COLUMNS/);
     expect(String(q[1]!.reason)).toMatch(/TOO MANY COLUMNS/);
     expect(String(q[2]!.reason)).toMatch(/column gym: "four" is not a valid BIGINT/);
+  });
+
+  it('reads files with the same header together, and a group with a rejected row one by one: same rows, lines and quarantine', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('csv', 'gyms', '        columns: { gym: BIGINT, name: VARCHAR, opened: DATE, filename: VARCHAR }\n'),
+      'models/bronze/gyms.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'gyms') }}`,
+    });
+    const files: [string, string][] = [
+      ['a.csv', 'gym,name,opened\n1,North,2020-01-01\n2,South,2020-02-02\n'],
+      ['b.csv', 'gym,name,opened\n3,East,2021-01-01\n4,West,2021-02-02\n'],
+      // A truncated row: this group of three is read again one file at a time.
+      ['c.csv', 'gym,name,opened\n5,Central,2022-01-01\n6,Short\n7,Late,2022-03-03\n'],
+      // Another header (columns in another order): a group of its own, read in one statement.
+      ['d.csv', 'name,gym,opened\nHarbor,8,2023-01-01\n'],
+      ['e.csv', 'name,gym,opened\nPark,9,2023-02-02\nRiver,10,2023-03-03\n'],
+      // A column named like DuckDB's virtual `filename`: read alone, its values kept.
+      ['f.csv', 'gym,filename,name,opened\n11,scan.pdf,Tower,2024-01-01\n'],
+    ];
+    for (const [f, text] of files) writeFile(dir, `landing/gyms/${f}`, text, t());
+    const r = await run(dir);
+    expect(r.node('bronze.gyms').stats).toMatchObject({ files: 6, rows: 10, bad_records: 1 });
+    const got = plain(await query(dir, `select gym, name, opened::varchar as opened, filename, replace(_lake_file, 'landing/gyms/', '') as f, _lake_line as l from bronze.gyms order by gym`));
+    expect(got.map((x) => [x.gym, x.name, x.opened, x.filename, x.f, x.l])).toEqual([
+      [1, 'North', '2020-01-01', null, 'a.csv', 2], [2, 'South', '2020-02-02', null, 'a.csv', 3],
+      [3, 'East', '2021-01-01', null, 'b.csv', 2], [4, 'West', '2021-02-02', null, 'b.csv', 3],
+      [5, 'Central', '2022-01-01', null, 'c.csv', 2], [7, 'Late', '2022-03-03', null, 'c.csv', 4],
+      [8, 'Harbor', '2023-01-01', null, 'd.csv', 2], [9, 'Park', '2023-02-02', null, 'e.csv', 2], [10, 'River', '2023-03-03', null, 'e.csv', 3],
+      [11, 'Tower', '2024-01-01', 'scan.pdf', 'f.csv', 2],
+    ]);
+    expect(plain(await query(dir, 'select file, line, raw from bronze.gyms__quarantine'))).toEqual([{ file: 'landing/gyms/c.csv', line: 3, raw: '6,Short' }]);
+
+    // Which files were read together: the statements the reader sent.
+    const db = await DuckDBAdapter.open(':memory:');
+    try {
+      const sent: string[] = [];
+      const execute = db.execute.bind(db);
+      db.execute = async (sql: string) => { sent.push(sql); return execute(sql); };
+      const spec = { format: 'csv', options: {} } as unknown as LandingSpec;
+      const landing = files.map(([f]) => ({ abs: path.join(dir, 'landing/gyms', f), rel: `landing/gyms/${f}`, size: 0, mtimeMs: 0, mtimeUs: 0 }));
+      const recs = await readRecords(db, spec, landing, (n) => `rec_${n}`);
+      // The files each read_csv reads (its first argument: a path or a list of paths).
+      const reads = sent.map((q) => /read_csv\((\[[^\]]*\]|'[^']*')/.exec(q)?.[1]).filter((a) => a !== undefined)
+        .map((a) => [...a!.matchAll(/gyms\/(\w)\.csv/g)].map((m) => m[1]).join(''));
+      // a+b+c together (rejected, so again one by one), d+e together, f alone.
+      expect(reads).toEqual(['abc', 'de', 'a', 'b', 'c', 'f']);
+      expect((await db.query<{ n: bigint }>(`select count(*) as n from (${recs.sql}) where line is not null`)).map((x) => Number(x.n))).toEqual([10]);
+    } finally {
+      await db.close();
+    }
   });
 
   it('honours delimiter and header options', async () => {
