@@ -129,6 +129,17 @@ describe('insert_new, delete+insert, append', () => {
       (select id, day from raw.big group by all having count(*) = 1) as k on gold.u.id is not distinct from k.id and gold.u.day is not distinct from k.day) order by r`);
     expect(single.length).toBeGreaterThan(15000);
     expect(single.map((r) => r.seq)).toEqual([...single.map((r) => r.seq as number)].sort((a, b) => a - b));
+    // Other keys: repeated keys found through blocks of an integer key (id, amount) or, without
+    // one, by grouping every row (name, day); the same rows as the window either way.
+    for (const [i, keys] of [['day', 'id'], ['name', 'day'], ['day', 'amount'], ['amount', 'name']].entries()) {
+      const node = inc(`gold.k${i}`, { incremental_strategy: 'insert_new', unique_key: keys }, sql);
+      const text = materializationFor('incremental').plan(node, await planContext(db, node)).map((st) => st.sql).join('\n');
+      expect(text.includes('__lake_block')).toBe(keys.some((k) => k === 'id' || k === 'amount'));
+      await build(db, node);
+      const rest = ['seq', 'id', 'name', 'amount', 'day'].filter((c) => !keys.includes(c)).join(', ');
+      expect(await rows(db, `select * from gold.k${i} order by seq`)).toEqual(
+        await rows(db, `select * from (${sql}) qualify row_number() over (partition by ${keys.join(', ')} order by ${rest}) = 1 order by seq`));
+    }
   });
 
   test('insert_new first build of a SELECT that may differ between runs (random, limit) uses the window over every row', async () => {

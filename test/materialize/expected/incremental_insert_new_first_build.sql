@@ -7,9 +7,15 @@ drop table if exists "gold"."i__lake_tmp";
 -- build [exec]
 create table "gold"."i__lake_tmp" as
 with __lake_repeated as materialized (
-  select "id", "day" from (
+  select s."id", s."day" from (
 select id, name, amount, day from "silver"."orders"
-) as __lake_src group by "id", "day" having count(*) > 1
+) as s semi join (
+    select "day", "id" >> 6 as __lake_block from (
+select id, name, amount, day from "silver"."orders"
+) as __lake_src group by all
+    having count(*) <> coalesce(bit_count(bit_or(1::ubigint << ("id" & 63)::ubigint)), 0)
+  ) as b on s."day" is not distinct from b."day" and (s."id" >> 6) is not distinct from b.__lake_block
+  group by all having count(*) > 1
 )
 select s.* from (
 select id, name, amount, day from "silver"."orders"
