@@ -166,7 +166,8 @@ function sameHeaderGroups(files: readonly LandingFile[]): { groups: number[][]; 
   files.forEach((f, i) => {
     const h = firstLine(f.abs);
     if (h === undefined || /(^|[^A-Za-z0-9_])filename([^A-Za-z0-9_]|$)/i.test(h)) alone.push(i + 1);
-    else byHeader.set(h, [...(byHeader.get(h) ?? []), i + 1]);
+    else if (byHeader.has(h)) byHeader.get(h)!.push(i + 1);
+    else byHeader.set(h, [i + 1]);
   });
   const groups: number[][] = [];
   for (const g of byHeader.values()) (g.length > 1 ? groups.push(g) : alone.push(...g));

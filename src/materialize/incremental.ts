@@ -55,12 +55,10 @@ export function keepOrder(d: Dialect, incoming: readonly Column[], keys: readonl
  * which measured no slower than the window: 10.3M readings 2.4-3.2 s either way, the 8.4M-row
  * workout join 3.1-3.6 -> 2.1-2.4 s (before the blocks of `repeatedKeys`).
  */
-export function firstOfEachKey(d: Dialect, sql: string, keys: readonly string[], order: string, incoming: readonly Column[] = []): string {
-  const k = cols(d, keys);
-  const window = `qualify row_number() over (partition by ${k} order by ${order}) = 1`;
+export function firstOfEachKey(d: Dialect, sql: string, keys: readonly string[], order: string, incoming: readonly Column[]): string {
+  const window = `qualify row_number() over (partition by ${cols(d, keys)} order by ${order}) = 1`;
   if (!repeatable(sql)) return `select * from (\n${sql}\n) as __lake_src\n${window}`;
-  const same = (cs: readonly string[], l: string, r: string) => cs.map((c) => `${l}.${d.quote(c)} is not distinct from ${r}.${d.quote(c)}`);
-  const on = same(keys, 's', 'r').join(' and ');
+  const on = keys.map((c) => `s.${d.quote(c)} is not distinct from r.${d.quote(c)}`).join(' and ');
   return `with __lake_repeated as materialized (
 ${repeatedKeys(d, sql, keys, incoming)}
 )
@@ -101,7 +99,7 @@ function repeatedKeys(d: Dialect, sql: string, keys: readonly string[], incoming
  * tells: no volatile function (random, uuid, nextval, ...) and no LIMIT or SAMPLE, whose rows
  * may differ between runs (ties, sampling). now() is the transaction's start and repeats.
  */
-export function repeatable(sql: string): boolean {
+function repeatable(sql: string): boolean {
   return !/\b(random|uuid|uuidv4|uuidv7|gen_random_uuid|nextval|currval|setseed)\s*\(|\b(limit|sample|tablesample)\b/i.test(sql);
 }
 
