@@ -59,13 +59,16 @@ export function mergeRanges(ranges: readonly Range[]): Range[] {
   return out;
 }
 
-/** Record the offsets ingested from the stage, merging them into the consumer's ranges. */
-export async function saveOffsets(tx: Adapter, stage: string, consumer: string, source: string): Promise<void> {
+/**
+ * Record the offsets ingested from the stage, merging them into the consumer's ranges. `kept` is
+ * the condition of the rows ingested (`true` once the stage holds only those).
+ */
+export async function saveOffsets(tx: Adapter, stage: string, consumer: string, source: string, kept = '_reason is null and not _dup'): Promise<void> {
   const s = stage;
   const c = lit(consumer);
   const src = lit(source);
   const parts = await tx.query<{ t: string; p: number; lo: number; hi: number; n: number }>(
-    `select _topic as t, _partition as p, min(_offset) as lo, max(_offset) as hi, count(*) as n from ${s} where _reason is null and not _dup group by all`,
+    `select _topic as t, _partition as p, min(_offset) as lo, max(_offset) as hi, count(*) as n from ${s} where ${kept} group by all`,
   );
   if (parts.length === 0) return;
   // Kept records are unique per offset, so a count equal to the span means one contiguous run.
@@ -96,7 +99,7 @@ export async function saveOffsets(tx: Adapter, stage: string, consumer: string, 
     with b as (
       select _topic, _partition, _offset >> 6 as blk, min(_offset) as lo, max(_offset) as hi, count(*) as n,
         bit_or(1::ubigint << (_offset & 63)::ubigint) as m
-      from ${s} where _reason is null and not _dup group by all),
+      from ${s} where ${kept} group by all),
     g as (
       select _topic, _partition, blk, m & ~((m & 9223372036854775807::ubigint) << 1) as st, m & ~(m >> 1) as en
       from b where hi - lo + 1 <> n)
