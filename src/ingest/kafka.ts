@@ -61,9 +61,9 @@ export function mergeRanges(ranges: readonly Range[]): Range[] {
 
 /**
  * Record the offsets ingested from the stage, merging them into the consumer's ranges. `kept` is
- * the condition of the rows ingested (`true` once the stage holds only those).
+ * the condition of the rows ingested (`true` once the stage holds only those, as ingest's does).
  */
-export async function saveOffsets(tx: Adapter, stage: string, consumer: string, source: string, kept = '_reason is null and not _dup'): Promise<void> {
+export async function saveOffsets(tx: Adapter, stage: string, consumer: string, source: string, kept: string): Promise<void> {
   const s = stage;
   const c = lit(consumer);
   const src = lit(source);

@@ -10,8 +10,8 @@
  * input vector holds one malformed line evaluates that whole vector again row by row, and a
  * landing zone with a bad line every thousand or so has one in most vectors (measured: 5.6 s vs
  * 0.9 s for 2.5M envelopes with 0.1% malformed lines); a clean batch skips the extra parse.
- * A Kafka envelope is parsed once, with `value` as JSON: its minified text is the payload parsed
- * next (a string value is unwrapped first). Everything else is computed lazily, inside CASE branches DuckDB
+ * A Kafka envelope is parsed once, with `value` as VARCHAR: a string value arrives unwrapped and an
+ * object value as its JSON text, the payload parsed next. Everything else is computed lazily, inside CASE branches DuckDB
  * evaluates only for the rows that reach them: a NULL typed value is looked up in the raw JSON to
  * tell "absent or null" from "wrong type" (a bad record); `json_keys` finds keys outside the known
  * schema (`_unknown`, for schema evolution), and the full key list is filtered only for records

@@ -61,7 +61,7 @@ describe('saveOffsets', () => {
           }
         }
         await db.execute(`insert into stage values ${rows.join(', ')}`);
-        await saveOffsets(db, 'stage', 'silver.m', 'source:k.t');
+        await saveOffsets(db, 'stage', 'silver.m', 'source:k.t', '_reason is null and not _dup');
         for (const [k, set] of news) {
           if (!held.has(k)) held.set(k, new Set());
           for (const o of set) held.get(k)!.add(o);
