@@ -17,6 +17,15 @@ export function listLit(values: readonly string[]): string {
   return values.length ? `[${values.map(lit).join(', ')}]` : `[]::VARCHAR[]`;
 }
 
+/**
+ * The rows of several tables with the same role as one relation (a table alone stays itself): a
+ * stage built in slices is one table per slice, and columns one slice lacks (dropped once it was
+ * settled, or added by a later slice) read as NULL.
+ */
+export function unionOf(tables: readonly string[]): string {
+  return tables.length === 1 ? tables[0]! : `(${tables.map((t) => `select * from ${t}`).join(' union all by name ')})`;
+}
+
 /** Microseconds since the epoch of a file's mtime (what the ledger stores and compares). */
 export function mtimeMicros(mtimeMs: number): number {
   return Math.round(mtimeMs * 1000);

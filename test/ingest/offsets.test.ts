@@ -129,6 +129,18 @@ describe('markDuplicates', () => {
         expect(got).toEqual(expected);
         expect(marked).toBe(expected.length);
         expect(expected.length).toBeGreaterThan(round === 0 ? 10 : 50);
+        // The same stage in three tables by ranges of files (a batch staged in slices): the same marks.
+        const maxF = rows[rows.length - 1]!.f;
+        const cuts = [0, Math.floor(maxF / 3), Math.floor((2 * maxF) / 3), maxF];
+        const parts = [0, 1, 2].map((i) => `part${i}`);
+        for (const [i, t] of parts.entries()) {
+          await db.execute(`create or replace table ${t} as select * replace (false as _dup) from stage where _f > ${cuts[i]} and _f <= ${cuts[i + 1]}`);
+        }
+        const markedInParts = await markDuplicates(db, parts, 'bronze.m', 'source:k.t', false);
+        const gotInParts = (await db.query<{ f: number; l: bigint }>(`select _f as f, _lake_line as l from (${parts.map((t) => `select * from ${t}`).join(' union all ')}) where _dup order by _f, _lake_line`))
+          .map((r) => `${r.f}:${Number(r.l)}`);
+        expect(gotInParts).toEqual(expected);
+        expect(markedInParts).toBe(expected.length);
       }
     } finally {
       await db.close();
