@@ -116,6 +116,38 @@ describe('bad records', () => {
     expect(r.node('bronze.ev').stats).toMatchObject({ rows: 1, bad_records: 1 });
     expect(plain(await query(dir, 'select file, line, reason from bronze.ev__quarantine'))).toEqual([{ file: 'landing/ev/a.jsonl', line: 0, reason: 'file is not valid UTF-8 text' }]);
   });
+
+  it('an integer column takes integers only, and a time with an offset is held in UTC', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: { id: BIGINT, qty: INTEGER, at: TIMESTAMP }\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+    });
+    const t = clock();
+    writeFile(dir, 'landing/ev/a.jsonl', [
+      '{"id": 1, "qty": 2.7}',
+      '{"id": 2, "qty": true}',
+      '{"id": 3, "qty": 99999999999}',
+      '{"id": 4, "qty": 2.0, "at": "2024-03-01T10:00:00+02:00"}',
+      '{"id": 9007199254740993, "qty": 1e3, "at": "2024-03-01T10:00:00Z"}',
+      '{"id": 6, "qty": "12", "at": "2024-03-01 10:00:00", "score": 1}',
+    ].join('\n'), t());
+    await run(dir);
+    expect(plain(await query(dir, 'select id::varchar as id, qty, "at", score from bronze.ev order by _lake_line'))).toEqual([
+      { id: '4', qty: 2, at: '2024-03-01T08:00:00.000Z', score: null },
+      { id: '9007199254740993', qty: 1000, at: '2024-03-01T10:00:00.000Z', score: null },
+      { id: '6', qty: 12, at: '2024-03-01T10:00:00.000Z', score: 1 },
+    ]);
+    // A new column typed BIGINT from its first values takes integers only in later batches too.
+    writeFile(dir, 'landing/ev/b.jsonl', '{"id": 7, "score": 2.5}\n{"id": 8, "score": 3}\n', t());
+    await run(dir);
+    expect(plain(await query(dir, 'select id, score from bronze.ev where id in (7, 8) order by id'))).toEqual([{ id: 8, score: 3 }]);
+    expect(plain(await query(dir, 'select line, reason from bronze.ev__quarantine order by file, line'))).toEqual([
+      { line: 1, reason: 'column qty: 2.7 is not a valid INTEGER' },
+      { line: 2, reason: 'column qty: true is not a valid INTEGER' },
+      { line: 3, reason: 'column qty: 99999999999 is not a valid INTEGER' },
+      { line: 1, reason: 'column score: 2.5 is not a valid BIGINT' },
+    ]);
+  });
 });
 
 function r0(r: Awaited<ReturnType<typeof run>>): string {

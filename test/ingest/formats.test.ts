@@ -270,14 +270,19 @@ describe('kafka', () => {
       '   ',
       '{"key": "f", "value": {"device_id": 9}, "topic": "bpm", "partition": 0, "offset": 7',
       JSON.stringify({ key: 'g', value: {}, topic: 'bpm', partition: 0, offset: 8 }),
+      // Epoch seconds (what our users' producers write) and an ISO time with an offset.
+      JSON.stringify({ key: 'h', value: {}, topic: 'bpm', partition: 0, offset: 9, timestamp: 1678538830 }),
+      JSON.stringify({ key: 'i', value: {}, topic: 'bpm', partition: 0, offset: 10, timestamp: '2024-05-06T09:08:09+02:00' }),
     ];
     writeFile(dir, 'landing/bpm/a.jsonl', `${lines.join('\n')}\n`);
     const r = await run(dir);
-    expect(r.node('bronze.bpm').stats).toMatchObject({ rows: 3, bad_records: 5 });
+    expect(r.node('bronze.bpm').stats).toMatchObject({ rows: 5, bad_records: 5 });
     expect(plain(await query(dir, 'select _key, device_id, _offset, _timestamp, _lake_line from bronze.bpm order by _offset'))).toEqual([
       { _key: 'a', device_id: 1, _offset: 1, _timestamp: '2024-05-06T07:08:09.000Z', _lake_line: 1 },
       { _key: 'e', device_id: null, _offset: 5, _timestamp: '2023-11-14T22:13:20.000Z', _lake_line: 5 },
       { _key: 'g', device_id: null, _offset: 8, _timestamp: null, _lake_line: 9 },
+      { _key: 'h', device_id: null, _offset: 9, _timestamp: '2023-03-11T12:47:10.000Z', _lake_line: 10 },
+      { _key: 'i', device_id: null, _offset: 10, _timestamp: '2024-05-06T07:08:09.000Z', _lake_line: 11 },
     ]);
     expect(plain(await query(dir, 'select line, reason from bronze.bpm__quarantine order by line'))).toEqual([
       { line: 2, reason: 'Kafka envelope without topic, partition or offset' },
