@@ -22,6 +22,32 @@ import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope 
 
 nunjucks.installJinjaCompat();
 
+/**
+ * dbt's `{{ return(value) }}`: a macro that calls it gives `value` (a list, a dict, a number...)
+ * instead of its rendered text, so `{% for m in payment_methods() %}` iterates the list. Every
+ * macro Nunjucks makes (in macros/, in a model, nested, `caller`) is wrapped: a call opens a slot
+ * that `return()` fills (the first call wins, as dbt stops there) and the call gives the slot's
+ * value when it was filled. (Nunjucks' own runtime object: compiled templates look makeMacro up
+ * on it when they run.)
+ */
+const NO_RETURN = Symbol('no return');
+const returnSlots: unknown[] = [];
+const runtime = (nunjucks as unknown as { runtime: { makeMacro: (a: unknown, k: unknown, f: unknown) => (...args: unknown[]) => unknown } }).runtime;
+const makeMacro = runtime.makeMacro;
+runtime.makeMacro = (argNames, kwargNames, func) => {
+  const macro = makeMacro(argNames, kwargNames, func);
+  return function (this: unknown, ...args: unknown[]) {
+    returnSlots.push(NO_RETURN);
+    try {
+      const out = macro.apply(this, args);
+      const returned = returnSlots[returnSlots.length - 1];
+      return returned === NO_RETURN ? out : returned;
+    } finally {
+      returnSlots.pop();
+    }
+  };
+};
+
 export const REF_PLACEHOLDER = /__lake_(ref|stream)_(\d+)__/g;
 export const THIS_PLACEHOLDER = '__lake_this__';
 
@@ -226,7 +252,12 @@ export class TemplateEngine {
     });
     env.addGlobal('project_name', project.name);
     env.addGlobal('log', () => '');
-    env.addGlobal('return', (v: unknown) => v);
+    env.addGlobal('return', (v: unknown) => {
+      // Inside a macro: its value (see makeMacro above); outside one there is nothing to return from.
+      if (returnSlots.length === 0) return v;
+      if (returnSlots[returnSlots.length - 1] === NO_RETURN) returnSlots[returnSlots.length - 1] = v;
+      return '';
+    });
     env.addGlobal('exceptions', {
       raise_compiler_error: (msg: string) => {
         const st = self.st();

@@ -105,6 +105,22 @@ from {{ this }}
     expect(a.dependsOn.macros).toEqual(['cents']);
   });
 
+  it('gives a macro\'s return() value (a list, a dict) to its caller, also through nested and in-model macros', () => {
+    const { compiled } = compile({
+      'macros/lists.sql': [
+        "{% macro methods() %}{{ return(['card', 'cash']) }}{% endmacro %}",
+        "{% macro more() %}{% set xs = methods() %}{% do xs.append('gift') %}{{ return(xs) }}{% endmacro %}",
+        "{% macro settings() %}ignored text {{ return({'n': 3}) }} and more{% endmacro %}",
+        '{% macro text_only(x) %}select {{ x }}{% endmacro %}',
+      ].join('\n'),
+      'models/a.sql': "{% for m in more() %}select '{{ m }}' as m, {{ settings().n }} as n{% if not loop.last %} union all {% endif %}{% endfor %}",
+      'models/b.sql': "{% macro local() %}{{ return(7) }}{% endmacro %}{{ text_only(local() + 1) }} as v, {{ methods() | length }} as n",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql).toBe("select 'card' as m, 3 as n union all select 'cash' as m, 3 as n union all select 'gift' as m, 3 as n");
+    expect(compiled.nodes.get('main.b')!.sql).toBe('select 8 as v, 2 as n');
+  });
+
   it('inlines ephemeral models as CTEs, nested ones inside their consumers', () => {
     const { compiled } = compile({
       'models/e1.sql': "{{ config(materialized='ephemeral') }}select 1 as id",
