@@ -94,6 +94,8 @@ export class Compiler {
   private finishDiags = new Map<NodeId, Diagnostic[]>();
   /** Nodes being finished (guards ephemeral cycles; the DAG reports the cycle). */
   private finishing = new Set<NodeId>();
+  /** Models disabled by a config() call in their own file: name and id → path (for ref errors). */
+  private disabled = new Map<string, string>();
 
   constructor(project: LoadedProject, private readonly opts: CompileOptions = {}) {
     this.current = project;
@@ -116,6 +118,7 @@ export class Compiler {
     this.idByPath.clear();
     this.compiled.clear();
     this.finishDiags.clear();
+    this.disabled.clear();
     const dupes: Diagnostic[] = [];
     const cache = this.opts.cacheDir ? RenderCache.open(this.opts.cacheDir, this.cacheKey()) : undefined;
     this.cache = cache;
@@ -138,6 +141,13 @@ export class Compiler {
         r = this.renderNode(node, incremental);
       }
       const id = idOf(r);
+      if (r.config.enabled === false) {
+        // `{{ config(enabled=false) }}` in the file: the model is not part of the project (as a
+        // folder or YAML config saying so); refs to it were maybe finished early: not any more.
+        this.disabled.set(node.name, node.path).set(id, node.path);
+        early = undefined;
+        continue;
+      }
       const prev = this.rendered.get(id);
       if (prev) {
         dupes.push({ code: 'LAKE-C011', severity: 'error', message: `two models resolve to ${id}: ${prev.node.path} and ${node.path}`, file: node.path, line: 1, hint: 'rename one of them or change its schema' });
@@ -308,6 +318,13 @@ export class Compiler {
       }
       models.set(node.id, node);
       next = this.renderNode(node, this.opts.incremental?.(node.id) ?? false);
+      if (next.config.enabled === false) {
+        this.disabled.set(node.name, rel).set(idOf(next), rel);
+        next = undefined;
+      } else {
+        this.disabled.delete(node.name);
+        this.disabled.delete(idOf(next));
+      }
     }
     const newId = next ? idOf(next) : undefined;
     if (newId && newId !== oldId && this.rendered.has(newId)) {
@@ -440,6 +457,8 @@ export class Compiler {
     const ids = this.byName.get(name) ?? [];
     if (ids.length === 1) return { id: ids[0] };
     if (ids.length > 1) return { problem: { message: `ref('${name}') is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map((i) => `ref('${i}')`).join(' or ')} to choose one` } };
+    const off = this.disabled.get(name);
+    if (off) return { problem: { message: `ref('${name}') is a disabled model (config(enabled=false) in ${off})`, hint: `enable ${off}, or stop referring to it` } };
     const near = closest(name, this.relations.keys());
     return { problem: { message: `ref('${name}') matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}?` : 'check the model file name (a model is named after its file)' } };
   }

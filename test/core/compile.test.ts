@@ -121,6 +121,24 @@ from {{ this }}
     expect(compiled.nodes.get('main.b')!.sql).toBe('select 8 as v, 2 as n');
   });
 
+  it('leaves out a model whose own file says config(enabled=false), and says so to a ref of it', () => {
+    const { compiled, compiler, dir } = compile({
+      'models/off.sql': "{{ config(enabled=false) }}\nselect * from does_not_exist",
+      'models/on.sql': 'select 1 as id',
+      'models/uses.sql': "select * from {{ ref('off') }}",
+    });
+    expect([...compiled.nodes.keys()].sort()).toEqual(['main.on', 'main.uses']);
+    const d = compiled.diagnostics.find((x) => x.code === 'LAKE-C001');
+    expect(d).toMatchObject({ file: 'models/uses.sql', message: "ref('off') is a disabled model (config(enabled=false) in models/off.sql)" });
+    // Enabled again by an edit (lake watch), then disabled again.
+    const on = compiler.updateModel(path.join(dir, 'models/off.sql'), 'select 2 as id');
+    expect(on.added).toEqual(['main.off']);
+    expect(on.diagnostics.filter((x) => x.severity === 'error')).toEqual([]);
+    const off = compiler.updateModel(path.join(dir, 'models/off.sql'), "{{ config(enabled=false) }}\nselect 2 as id");
+    expect(off.removed).toEqual(['main.off']);
+    expect(off.diagnostics.find((x) => x.code === 'LAKE-C001')?.message).toMatch(/disabled model/);
+  });
+
   it('inlines ephemeral models as CTEs, nested ones inside their consumers', () => {
     const { compiled } = compile({
       'models/e1.sql': "{{ config(materialized='ephemeral') }}select 1 as id",
