@@ -61,6 +61,13 @@ export function hasColumn(columns: readonly Column[], name: string): boolean {
 }
 
 /** Columns in incoming but not in the target, and the reverse (names compared case-insensitively). */
+/** A type as DuckDB names it, for comparing spellings (`int` and `INTEGER` are one type). */
+function normalType(t: string): string {
+  const u = t.trim().toUpperCase().replace(/\s+/g, ' ');
+  const alias: Record<string, string> = { INT: 'INTEGER', INT4: 'INTEGER', INT8: 'BIGINT', LONG: 'BIGINT', INT2: 'SMALLINT', SHORT: 'SMALLINT', INT1: 'TINYINT', FLOAT8: 'DOUBLE', FLOAT4: 'FLOAT', REAL: 'FLOAT', STRING: 'VARCHAR', TEXT: 'VARCHAR', BOOL: 'BOOLEAN', DATETIME: 'TIMESTAMP', NUMERIC: 'DECIMAL(18,3)', DECIMAL: 'DECIMAL(18,3)' };
+  return alias[u] ?? u;
+}
+
 export function schemaDiff(existing: readonly Column[], incoming: readonly Column[]): { added: Column[]; removed: Column[] } {
   return {
     added: incoming.filter((c) => !hasColumn(existing, c.name)),
@@ -78,13 +85,19 @@ export function schemaChange(
 ): { statements: Statement[]; columns: Column[] } {
   const d = ctx.dialect;
   const { added, removed } = schemaDiff(existing, desired);
+  // A column both sides have, with another type (as dbt counts it: a schema change too).
+  const retyped = desired.flatMap((c) => {
+    const e = existing.find((x) => x.name.toLowerCase() === c.name.toLowerCase());
+    return e && normalType(e.type) !== normalType(c.type) ? [{ name: c.name, from: e.type, to: c.type }] : [];
+  });
   const mode = node.config.on_schema_change;
   const rel = d.relation(ctx.relation);
-  if (added.length === 0 && removed.length === 0) return { statements: [], columns: [...desired] };
+  if (added.length === 0 && removed.length === 0 && retyped.length === 0) return { statements: [], columns: [...desired] };
   if (mode === 'fail') {
+    const types = retyped.length ? `; type changed: ${retyped.map((c) => `${c.name} ${c.from} -> ${c.to}`).join(', ')}` : '';
     throw new PlanError({
       code: 'LAKE-X010', severity: 'error', node: node.id, file: node.node.path,
-      message: `${node.id}: the columns changed (added: ${added.map((c) => c.name).join(', ') || 'none'}; removed: ${removed.map((c) => c.name).join(', ') || 'none'}) and on_schema_change is 'fail'`,
+      message: `${node.id}: the columns changed (added: ${added.map((c) => c.name).join(', ') || 'none'}; removed: ${removed.map((c) => c.name).join(', ') || 'none'}${types}) and on_schema_change is 'fail'`,
       hint: 'run with --full-refresh, or set on_schema_change to append_new_columns or sync_all_columns',
     });
   }
@@ -94,6 +107,8 @@ export function schemaChange(
   }
   if (mode === 'sync_all_columns') {
     for (const c of removed) statements.push(exec(`alter table ${rel} drop column ${d.quote(c.name)}`, `drop column ${c.name}`));
+    // The table takes the new type (its rows are cast; one that does not fit fails the build).
+    for (const c of retyped) statements.push(exec(`alter table ${rel} alter column ${d.quote(c.name)} set data type ${c.to}`, `retype column ${c.name}`));
   }
   const writable = mode === 'ignore' ? desired.filter((c) => hasColumn(existing, c.name)) : [...desired];
   return { statements, columns: writable };

@@ -222,6 +222,22 @@ describe('on_schema_change', () => {
     expect(await rows(db, 'select * from gold.s')).toEqual([{ id: 1, name: 'a', legacy: 'L' }]);
   });
 
+  test('a column whose type changed: fail stops, sync_all_columns retypes it, append_new_columns keeps the old type', async () => {
+    // `v` was INTEGER; the SELECT now gives a DOUBLE (dbt counts a type change as a schema change).
+    const before = "select id, 5 as v from raw.src";
+    const after = 'select id, 2.7::double as v from raw.src';
+    await feed(`(1, 'a', 10, '2024-01-01')`);
+    for (const t of ['gold.tf', 'gold.ts', 'gold.ta']) await build(db, inc(t, {}, before));
+    await expect(build(db, inc('gold.tf', { on_schema_change: 'fail' }, after)))
+      .rejects.toThrow(/gold\.tf: the columns changed \(added: none; removed: none; type changed: v INTEGER -> DOUBLE\) and on_schema_change is 'fail'/);
+    expect(await rows(db, 'select v from gold.tf')).toEqual([{ v: 5 }]);
+    await build(db, inc('gold.ts', { on_schema_change: 'sync_all_columns' }, after));
+    expect(await rows(db, `select data_type as t from information_schema.columns where table_name = 'ts' and column_name = 'v'`)).toEqual([{ t: 'DOUBLE' }]);
+    expect(await rows(db, 'select v from gold.ts order by v')).toEqual([{ v: 2.7 }, { v: 5 }]);
+    await build(db, inc('gold.ta', { on_schema_change: 'append_new_columns' }, after));
+    expect(await rows(db, `select data_type as t from information_schema.columns where table_name = 'ta' and column_name = 'v'`)).toEqual([{ t: 'INTEGER' }]);
+  });
+
   test('append with append_new_columns', async () => {
     await feed(`(1, 'a', 10, '2024-01-01')`);
     await build(db, inc('gold.ap', {}, 'select id from raw.src'));
