@@ -59,6 +59,8 @@ describe('lake ls', () => {
     expect(ls('-s', 'config.materialized:incremental')).toEqual(['silver.b', 'silver.c']);
     expect(ls('-s', 'a z')).toEqual(['bronze.a', 'bronze.z']);
     expect(ls('-s', 'a', '-s', 'z')).toEqual(['bronze.a', 'bronze.z']);
+    expect(ls('-s', 'a', 'z')).toEqual(['bronze.a', 'bronze.z']); // dbt's form: several selectors after one -s
+    expect(ls('-s', 'a', 'z', 'b', '--exclude', 'z', 'b')).toEqual(['bronze.a']);
     expect(ls('-s', 'b+', '--exclude', 'd')).toEqual(['silver.b', 'silver.c']);
   });
 
@@ -173,8 +175,17 @@ describe('lake show, exit codes and output', () => {
     expect(r.stdout).toContain('n | label');
     expect(r.stdout).toContain('2 | v2');
     expect(r.stdout).toContain('(3 rows)');
+    expect(r.stdout).toContain('showing the first 3 rows; there are more');
+    const all = lake(dir, ['show', 'nums', '--limit', '20']);
+    expect(all.stdout).toContain('(20 rows)');
+    expect(all.stdout).not.toContain('there are more');
+    for (const bad of ['0', 'abc', '-1']) {
+      const b = lake(dir, ['show', 'nums', '--limit', bad]);
+      expect(b.code).toBe(2);
+      expect(b.stderr).toContain(`LAKE-U012: --limit must be a positive integer, not ${bad}`);
+    }
     const j = jsonLines(lake(dir, ['show', 'nums', '--limit', '2', '--log-format', 'json']).stdout);
-    expect(j.map((x) => [x.kind, x.n, x.label])).toEqual([['row', 0, 'v0'], ['row', 1, 'v1']]);
+    expect(j.map((x) => [x.kind, x.n, x.label])).toEqual([['row', 0, 'v0'], ['row', 1, 'v1'], ['truncated', undefined, undefined]]);
     const unknown = lake(dir, ['show', 'numz']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("did you mean ref('main.nums')");

@@ -12,8 +12,8 @@ interface RunFlags {
 export function registerRun(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('run')
     .description('build the selected models (and missing seeds) in graph order; landing zones are read to the end in micro-batches')
-    .option('-s, --select <selector>', 'nodes to build (repeatable; space = union, comma = intersection)', collect)
-    .option('--exclude <selector>', 'nodes to leave out', collect)
+    .option('-s, --select <selector...>', 'nodes to build (repeatable; space = union, comma = intersection)', collect)
+    .option('--exclude <selector...>', 'nodes to leave out', collect)
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .option('--fail-fast', 'stop starting new nodes after the first error')
     .option('--continuous', 'keep watching the landing folders and run the models downstream of sources that receive files')
@@ -22,8 +22,8 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .action((flags: RunFlags) => setCode(flags.continuous ? continuousCommand(ctx(), flags) : runCommand(ctx(), flags, 'run')));
   program.command('seed')
     .description('load seeds/*.csv into tables')
-    .option('-s, --select <selector>', 'seeds to load', collect)
-    .option('--exclude <selector>', 'seeds to leave out', collect)
+    .option('-s, --select <selector...>', 'seeds to load', collect)
+    .option('--exclude <selector...>', 'seeds to leave out', collect)
     .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'seed')));
 }
 

@@ -10,8 +10,8 @@ import { formatTable } from '../table.js';
 export function registerInspect(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('compile')
     .description('render every model to target/compiled and write target/manifest.json (no database)')
-    .option('-s, --select <selector>', 'models to write', collect)
-    .option('--exclude <selector>', 'models to leave out', collect)
+    .option('-s, --select <selector...>', 'models to write', collect)
+    .option('--exclude <selector...>', 'models to leave out', collect)
     .action((flags: { select?: string[]; exclude?: string[] }) => setCode((async () => {
       const c = ctx();
       const t0 = performance.now();
@@ -50,8 +50,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
 
   program.command('ls')
     .description('list the selected nodes')
-    .option('-s, --select <selector>', 'nodes to list', collect)
-    .option('--exclude <selector>', 'nodes to leave out', collect)
+    .option('-s, --select <selector...>', 'nodes to list', collect)
+    .option('--exclude <selector...>', 'nodes to leave out', collect)
     .option('--output <format>', 'name | path | json', 'name')
     .action((flags: { select?: string[]; exclude?: string[]; output: string }) => setCode((async () => {
       const c = ctx();
@@ -89,14 +89,24 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         if (!res.id) throw new LakeError('usage', { code: 'LAKE-U011', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
         sql = `select * from ${relationSql(s.compiler.relationOf(res.id)!)}`;
       }
-      const limit = Math.max(0, Number(flags.limit) || 10);
+      const limit = Number(flags.limit);
+      if (!/^\d+$/.test(flags.limit.trim()) || limit < 1) {
+        throw new LakeError('usage', { code: 'LAKE-U012', severity: 'error', message: `--limit must be a positive integer, not ${flags.limit}`, hint: 'e.g. lake show silver.users --limit 20' });
+      }
       const opened = await s.openDb('show');
       try {
-        const query = `select * from (${sql}) as __lake_show limit ${limit}`;
-        const rows = await opened.db.query(query);
+        // One row more than shown says whether there are more.
+        const query = `select * from (${sql}) as __lake_show limit ${limit + 1}`;
+        const fetched = await opened.db.query(query);
+        const more = fetched.length > limit;
+        const rows = more ? fetched.slice(0, limit) : fetched;
         const types = Object.fromEntries((await opened.db.describeQuery(query)).map((col) => [col.name, col.type]));
-        if (c.opts.logFormat === 'json') for (const r of rows) c.reporter.record('row', r);
-        else c.reporter.info(formatTable(rows, undefined, types));
+        if (c.opts.logFormat === 'json') {
+          for (const r of rows) c.reporter.record('row', r);
+          if (more) c.reporter.record('truncated', { shown: limit });
+        } else {
+          c.reporter.info(formatTable(rows, undefined, types) + (more ? `\nshowing the first ${limit} rows; there are more (--limit N to see more)` : ''));
+        }
       } catch (e) {
         throw new LakeError('execute', { code: 'LAKE-X040', severity: 'error', message: (e as Error).message.split('\n')[0]!, hint: model ? `has ${model} been built? run lake run -s ${model}` : 'check the SQL' }, 1);
       } finally {

@@ -15,8 +15,8 @@ interface WatchFlags { select?: string[]; exclude?: string[]; preview?: string; 
 export function registerWatch(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('watch')
     .description('build the selection, then rebuild changed models and their descendants on every save')
-    .option('-s, --select <selector>', 'nodes to keep built (repeatable; space = union, comma = intersection)', collect)
-    .option('--exclude <selector>', 'nodes to leave out', collect)
+    .option('-s, --select <selector...>', 'nodes to keep built (repeatable; space = union, comma = intersection)', collect)
+    .option('--exclude <selector...>', 'nodes to leave out', collect)
     .option('--preview <n>', 'show the first N rows of each changed model after it is rebuilt')
     .option('--test', 'run the tests of rebuilt models')
     .option('--landing', 'also build the models that read new landing-zone files as they arrive')
