@@ -120,17 +120,25 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   let targetName = opts.target;
   if (profilesDir) {
     const prel = path.relative(root, path.join(profilesDir, 'profiles.yml')) || 'profiles.yml';
-    const { data: profiles } = readYaml(profilesDir, 'profiles.yml');
+    const { data: profiles, lineOf } = readYaml(profilesDir, 'profiles.yml');
     const profile = profiles[profileName];
     if (!isRecord(profile)) fail(prel, `profile '${profileName}' not found`, `add a '${profileName}:' profile with a duckdb output`);
     const outputs = isRecord(profile.outputs) ? profile.outputs : {};
+    targetName ??= String(renderProfileValue(profile.target, prel, lineOf([profileName, 'target'])) ?? Object.keys(outputs)[0]);
     for (const [n, o] of Object.entries(outputs)) {
       if (!isRecord(o)) continue;
-      targets[n] = makeTarget(root, prel, n, { type: o.type, path: o.path ?? `target/${n}.duckdb`, threads: o.threads }, opts.threads);
+      // dbt renders profiles.yml: {{ env_var('X', 'default') }} in a value is the environment's.
+      const v = (k: string) => renderProfileValue(o[k], prel, lineOf([profileName, 'outputs', n, k]));
+      const type = String(v('type') ?? 'duckdb');
+      // Outputs for other warehouses (prod on Snowflake...) are allowed beside the duckdb one;
+      // only choosing one of them is an error.
+      if (type !== 'duckdb') {
+        if (n === targetName) fail(prel, `target '${n}' has type '${type}', but lake runs on duckdb only`, `choose a duckdb output with --target (${Object.entries(outputs).filter(([, x]) => isRecord(x) && (x.type ?? 'duckdb') === 'duckdb').map(([k]) => k).join(', ') || 'none here'}), or set the profile's target:`, lineOf([profileName, 'outputs', n, 'type']));
+        continue;
+      }
+      targets[n] = makeTarget(root, prel, n, { type, path: v('path') ?? `target/${n}.duckdb`, threads: v('threads') }, opts.threads);
+      if (n === targetName && typeof v('schema') === 'string') targetSchema = String(v('schema'));
     }
-    targetName ??= String(profile.target ?? Object.keys(targets)[0]);
-    const out = outputs[targetName];
-    if (isRecord(out) && typeof out.schema === 'string') targetSchema = out.schema;
   } else {
     targets.dev = makeTarget(root, file, 'dev', { type: 'duckdb', path: 'target/dev.duckdb' }, opts.threads);
     targetName ??= 'dev';
@@ -159,6 +167,25 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
     seedSchema: targetSchema,
     projectFile: file,
   };
+}
+
+/**
+ * A profiles.yml value with its `{{ env_var('NAME') }}` / `{{ env_var('NAME', 'default') }}`
+ * calls (optionally `| int`, `| as_number`) replaced, as dbt renders the file. A value that is
+ * only such a call and ends in `| int` or `| as_number` becomes a number.
+ */
+function renderProfileValue(v: unknown, file: string, line: number | undefined): unknown {
+  if (typeof v !== 'string' || !v.includes('{{')) return v;
+  const call = /\{\{\s*env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:(['"])(.*?)\3|([\w.-]+))\s*)?\)\s*(?:\|\s*(int|as_number|as_text|string)\s*)?\}\}/g;
+  let numeric = false;
+  const out = v.replace(call, (_m, _q, name: string, _q2, quoted: string | undefined, bare: string | undefined, filter: string | undefined) => {
+    const value = process.env[name] ?? quoted ?? bare;
+    if (value === undefined) fail(file, `environment variable '${name}' is not set`, `export ${name}=... or give a default: env_var('${name}', '...')`, line);
+    numeric = filter === 'int' || filter === 'as_number';
+    return value!;
+  });
+  if (out.includes('{{') || out.includes('{%')) fail(file, `only {{ env_var(...) }} is rendered in profiles.yml, not: ${v}`, 'write the value itself, or use env_var()', line);
+  return numeric && /^-?\d+(\.\d+)?$/.test(out.trim()) ? Number(out) : out;
 }
 
 function flatVars(raw: unknown, project: string): Record<string, unknown> {

@@ -165,7 +165,9 @@ export class TemplateEngine {
     env.addGlobal('ref', (...args: unknown[]) => {
       const st = self.st();
       const parts = args.filter((a) => typeof a === 'string') as string[];
-      const name = parts.length >= 2 ? `${parts[0]}.${parts[1]}` : (parts[0] ?? '');
+      // ref('schema', 'name') is lake's; dbt's ref('package', 'model') with this project's own
+      // name is a ref to one of its models.
+      const name = parts.length >= 2 ? (parts[0] === project.name ? parts[1]! : `${parts[0]}.${parts[1]}`) : (parts[0] ?? '');
       st.refs.push(name);
       return `__lake_ref_${st.refs.length - 1}__`;
     });

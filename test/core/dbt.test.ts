@@ -42,6 +42,43 @@ describe('a dbt project', () => {
     expect(c.nodes.get('main_staging.stg_customers')!.sql).not.toContain('Normally we would');
   });
 
+  it('renders env_var() in profiles.yml, allows outputs for other warehouses, and reads ref(\'project\', \'model\')', () => {
+    const dir = copyFixture('dbt_jaffle');
+    fs.writeFileSync(path.join(dir, 'profiles.yml'), [
+      'jaffle_shop:',
+      "  target: \"{{ env_var('LAKE_TEST_TARGET', 'dev') }}\"",
+      '  outputs:',
+      '    dev:',
+      '      type: duckdb',
+      "      path: \"{{ env_var('LAKE_TEST_DB', 'target/default.duckdb') }}\"",
+      '      schema: main',
+      "      threads: \"{{ env_var('LAKE_TEST_THREADS', 3) | int }}\"",
+      '    prod:',
+      '      type: snowflake',
+      '      account: acme',
+      '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(dir, 'models/marts/by_package.sql'), "select * from {{ ref('jaffle_shop', 'orders') }}");
+    const before = { ...process.env };
+    try {
+      expect(loadProject(dir).target).toMatchObject({ name: 'dev', path: path.join(dir, 'target/default.duckdb'), threads: 3 });
+      process.env.LAKE_TEST_DB = path.join(dir, 'elsewhere.duckdb');
+      process.env.LAKE_TEST_THREADS = '2';
+      const p = loadProject(dir);
+      expect(p.target).toMatchObject({ path: path.join(dir, 'elsewhere.duckdb'), threads: 2 });
+      const c = new Compiler(p).compileAll();
+      expect(c.diagnostics).toEqual([]);
+      expect(c.nodes.get('main.by_package')!.dependsOn.nodes).toEqual(['main.orders']);
+      // Choosing the snowflake output is the error, with its line.
+      expect(() => loadProject(dir, { target: 'prod' })).toThrow(/target 'prod' has type 'snowflake', but lake runs on duckdb only/);
+      const r = lake(dir, ['ls', '--target', 'prod']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('profiles.yml:10');
+    } finally {
+      process.env = before;
+    }
+  });
+
   it('builds with lake run, then runs incremental models incrementally', async () => {
     const dir = copyFixture('dbt_jaffle');
     const r = lake(dir, ['run']);
