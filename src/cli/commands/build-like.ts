@@ -18,7 +18,7 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .option('--fail-fast', 'stop starting new nodes after the first error')
     .option('--continuous', 'keep watching the landing folders and run the models downstream of sources that receive files')
     .option('--interval <duration>', 'with --continuous: how often to look for new files (e.g. 10s, 500ms)', '10s')
-    .option('--max-batches <n>', 'with --continuous: stop after N batches')
+    .option('--max-batches <n>', 'with --continuous: stop after N batches that received files (polls that find nothing do not count; plain lake run processes what is there and stops)')
     .action((flags: RunFlags) => setCode(flags.continuous ? continuousCommand(ctx(), flags) : runCommand(ctx(), flags, 'run')));
   program.command('seed')
     .description('load seeds/*.csv into tables')
