@@ -118,9 +118,19 @@ class DoExtension {
   }
 }
 
+/**
+ * Jinja's `{% set ns.attr = value %}` (on a `namespace()`, the way to carry a value out of a
+ * loop), which Nunjucks cannot parse: rewritten to a `do` call that sets the attribute (same
+ * lines, so errors keep their positions).
+ */
+export function rewriteNamespaceSets(text: string): string {
+  if (!/\{%-?\s*set\s+\w+\./.test(text)) return text;
+  return text.replace(/\{%(-?)\s*set\s+(\w+)\.(\w+)\s*=([\s\S]*?)(-?)%\}/g, (_m, l: string, ns: string, attr: string, expr: string, r: string) => `{%${l} do ${ns}.__lake_set('${attr}', ${expr.trim()}) ${r}%}`);
+}
+
 /** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
 export function rewriteTestBlocks(text: string): string {
-  return text
+  return rewriteNamespaceSets(text)
     .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
 }
@@ -252,6 +262,13 @@ export class TemplateEngine {
     Object.defineProperty((env as unknown as { globals: object }).globals, 'run_started_at', {
       get: () => { if (self.state) self.state.volatile = true; return startedAt; }, enumerable: true, configurable: true,
     });
+    // Jinja's namespace(a=1): an object whose attributes `{% set ns.a = ... %}` may change (see rewriteNamespaceSets).
+    env.addGlobal('namespace', (kwargs?: Record<string, unknown>) => {
+      const ns: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(kwargs ?? {})) if (k !== '__keywords') ns[k] = v;
+      Object.defineProperty(ns, '__lake_set', { value: (k: string, v: unknown) => { ns[k] = v; return ''; }, enumerable: false });
+      return ns;
+    });
     env.addGlobal('project_name', project.name);
     env.addGlobal('log', () => '');
     env.addGlobal('return', (v: unknown) => {
@@ -369,7 +386,7 @@ export class TemplateEngine {
     const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
-      t = new nunjucks.Template(text, this.env, file, true);
+      t = new nunjucks.Template(rewriteNamespaceSets(text), this.env, file, true);
       this.cache.set(key, t);
     }
     return t;

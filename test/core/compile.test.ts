@@ -121,6 +121,15 @@ from {{ this }}
     expect(compiled.nodes.get('main.b')!.sql).toBe('select 8 as v, 2 as n');
   });
 
+  it('carries values out of a loop with namespace() and {% set ns.attr = ... %}, in models and macros', () => {
+    const { compiled } = compile({
+      'macros/sum.sql': '{% macro total(xs) %}{% set ns = namespace(n=0) %}{% for x in xs %}{% set ns.n = ns.n + x %}{% endfor %}{{ ns.n }}{% endmacro %}',
+      'models/a.sql': "{% set ns = namespace(total=0, label='') %}\n{% for i in [1, 2, 3] %}\n{%- set ns.total = ns.total + i -%}\n{%- set ns.label = ns.label ~ i -%}\n{% endfor %}\nselect {{ ns.total }} as t, '{{ ns.label }}' as l, {{ total([4, 5]) }} as m",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql.trim()).toBe("select 6 as t, '123' as l, 9 as m");
+  });
+
   it('leaves out a model whose own file says config(enabled=false), and says so to a ref of it', () => {
     const { compiled, compiler, dir } = compile({
       'models/off.sql': "{{ config(enabled=false) }}\nselect * from does_not_exist",
