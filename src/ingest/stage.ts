@@ -110,12 +110,17 @@ interface Chain {
  */
 function chain(recordsSql: string, known: readonly Column[], kafka: boolean, keys: boolean, guarded = true): Chain {
   const typed = typedStructure(known);
+  // The record's keys: for every record when unknown keys are looked for; otherwise only for a
+  // record that lacks a known value, which may be under a key spelled in another case.
+  const keysOf = (p: string) => (keys
+    ? `case when _x is not null then json_keys(${p}) end`
+    : known.length ? `case when _x is not null and (${known.map((k) => `_x.${qi(k.name)} is null`).join(' or ')}) then json_keys(${p}) end` : 'null::varchar[]');
   const valid = (x: string) => (guarded ? ` and json_valid(${x})` : '');
   const rec = `rec as (\n${recordsSql}\n), obj as (select *, ${OBJ} as _obj from rec)`;
   if (!kafka) {
     return {
       ctes: `${rec},
-pay as (select *, _x is not null as _pok, false as _tomb, ${keys ? 'case when _x is not null then json_keys(line) end' : 'null::varchar[]'} as _k
+pay as (select *, _x is not null as _pok, false as _tomb, ${keysOf('line')} as _k
   from (select *, case when _obj${valid('line')} then try(from_json(line, ${lit(JSON.stringify(typed))})) end as _x from obj))`,
       praw: 'line',
       at: (ptr) => `json_extract(line, ${lit(ptr)})`,
@@ -138,7 +143,7 @@ inner_ as (select *, _e.value as _ptext, _e is not null and _e.value is null as 
 typed_ as (select *, case when starts_with(ltrim(_ptext), '{')${valid('_ptext')} then try(from_json(_ptext, ${ts})) end as _x from inner_),
 pay as (select *,
     case when _tomb then true when _x is not null then true when _ptext is null then false else ${isObj} end as _pok,
-    ${keys ? `case when _x is not null then json_keys(_ptext) end` : 'null::varchar[]'} as _k
+    ${keysOf('_ptext')} as _k
   from typed_)`,
     praw: `_ptext`,
     at: (ptr) => `json_extract(_ptext, ${lit(ptr)})`,
@@ -189,9 +194,15 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   const unknown = o.detectUnknown
     ? `case when _k is null or len(_k) = ${nonNull} then null else list_filter(_k, lambda k: not list_contains(${knownLower}, lower(k))) end`
     : 'null::varchar[]';
-  // Each known column's value is computed once (in `vals`), for the stage and for its type check.
+  // Field names match columns whatever their case (as in Spark): a record whose `Id` is not the
+  // declared `id` gives its value there (from_json matches exact names; this lookup runs only for
+  // a record that lacks the value). Each known column's value is computed once (in `vals`), for
+  // the stage and for its type check.
+  const variant = (k: Column) => `case when _x.${qi(k.name)} is null and _k is not null
+      then list_filter(_k, lambda x: lower(x) = ${lit(k.name.toLowerCase())} and x <> ${lit(k.name)})[1] end`;
+  const rawOf = (k: Column, i: number) => `coalesce(${c.at(pointer(k.name))}, case when _ck${i} is not null then json_extract(${c.praw}, '/' || replace(replace(_ck${i}, '~', '~0'), '/', '~1')) end)`;
   const typeChecks = known.map((k, i) => {
-    const raw = c.at(pointer(k.name));
+    const raw = rawOf(k, i);
     return `when _v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
       then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}`;
   }).join('\n    ');
@@ -201,9 +212,11 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
     ${typeChecks}
   end`;
   const cols = known.map((k, i) => `, _v${i} as ${qi(k.name)}`).join('');
-  const vals = known.map((k, i) => `, ${valueOf(k)} as _v${i}`).join('');
+  const variants = known.map((k, i) => `, ${variant(k)} as _ck${i}`).join('');
+  const vals = known.map((k, i) => `, coalesce(${valueOf(k)}, case when _ck${i} is not null then ${typedValue(`json_extract(${c.praw}, '/' || replace(replace(_ck${i}, '~', '~0'), '/', '~1'))`, k)} end) as _v${i}`).join('');
   const body = (cc: Chain) => `with ${cc.ctes},
-vals as (select *${vals} from pay),
+cased as (select *${variants} from pay),
+vals as (select *${vals} from cased),
 judged as (select *, ${reason} as _reason, ${unknown} as _unk from vals)
 select _f, _lake_line${cols}${o.rescue ? ', null::json as _rescued_data' : ''}${c.extra},
   _reason,
@@ -281,7 +294,11 @@ function valueAt(payload: string, key: string): string {
 
 /** A typed value from a payload's JSON text (DuckDB's JSON casts, like try_cast). */
 export function typedFrom(payload: string, c: Column): string {
-  const v = valueAt(payload, c.name);
+  return typedValue(valueAt(payload, c.name), c);
+}
+
+/** A typed value of column `c` from a JSON value `v` (NULL when absent or not of that type). */
+function typedValue(v: string, c: Column): string {
   const t = c.type.trim().toUpperCase();
   if (t === 'JSON') return v;
   if (t === 'VARCHAR' || t === 'TEXT' || t === 'STRING') return `(${v}->>'$')`;

@@ -141,4 +141,24 @@ describe('schema evolution', () => {
     expect(r.node('bronze.ev').status).toBe('error');
     expect(r.node('bronze.ev').error).toMatch(/on_schema_change is 'fail'/);
   });
+
+  // Field names match the declared columns whatever their case, as in Spark; a field that only
+  // differs in case is neither a new column nor rescued, and a wrong-typed one is a bad record.
+  for (const mode of ['add_new_columns', 'rescue', 'none'] as const) {
+    it(`a field named in another case fills the column (${mode}), for JSON lines and CSV headers`, async () => {
+      const dir = project(mode);
+      writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }, { Id: 2, NAME: 'b' }, { ID: 'x', name: 'c' }, { id: 4 }]));
+      const r = await run(dir);
+      expect(r.node('bronze.ev').stats).toMatchObject({ rows: 3, bad_records: 1, new_columns: [] });
+      const extra = mode === 'rescue' ? ', _rescued_data' : '';
+      expect(plain(await query(dir, `select id, name${extra} from bronze.ev order by id`))).toEqual([
+        { id: 1, name: 'a' }, { id: 2, name: 'b' }, { id: 4, name: null },
+      ].map((x) => (mode === 'rescue' ? { ...x, _rescued_data: null } : x)));
+      expect(plain(await query(dir, 'select line, reason from bronze.ev__quarantine'))).toEqual([{ line: 3, reason: 'column id: "x" is not a valid BIGINT' }]);
+      const csv = project(mode, 'csv');
+      writeFile(csv, 'landing/ev/1.csv', 'ID,Name\n10,x\n');
+      await run(csv);
+      expect(plain(await query(csv, 'select id, name from bronze.ev'))).toEqual([{ id: 10, name: 'x' }]);
+    });
+  }
 });
