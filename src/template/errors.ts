@@ -28,6 +28,18 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
   // Nunjucks prefixes "(path) [Line, Column]" and may nest "Error: ..." lines; keep the last meaningful line.
   const lines = raw.split('\n').map((l) => l.trim()).filter((l) => l && !POS.test(l) && !/^\(.*\)$/.test(l));
   const message = (lines[lines.length - 1] ?? raw).replace(/^(Template render error|Error|TypeError):\s*/i, '');
+  const pkg = /unable to call `(\w+)\["(\w+)"\]`/i.exec(message);
+  if (pkg) {
+    // dbt_utils.star(...): a macro of a dbt package, which lake does not install.
+    const [, ns, fn] = pkg;
+    const pos = locate(source, new RegExp(`(?<![\\w.])${ns}\\s*\\.\\s*${fn}\\s*\\(`));
+    return {
+      code: 'LAKE-T002', severity: 'error', message: `unknown macro '${ns}.${fn}': lake does not install dbt packages (${ns})`,
+      file, line: pos?.line ?? line, col: pos?.col ?? col, node,
+      frame: pos ? codeFrame(source, pos.line, pos.col) : undefined,
+      hint: `copy the macro into a file under macros/ and call it as ${fn}(...), or write the SQL it would give`,
+    };
+  }
   const call = /unable to call `([\w.]+)`/i.exec(message);
   if (call) {
     // An unknown macro or function: point at the call, in the model or in the macro that makes it.

@@ -130,6 +130,14 @@ from {{ this }}
     expect(compiled.nodes.get('main.a')!.sql.trim()).toBe("select 6 as t, '123' as l, 9 as m");
   });
 
+  it('says that a dbt package macro (dbt_utils.star) is not installed, at the call', () => {
+    const { compiled } = compile({ 'models/a.sql': "select\n  {{ dbt_utils.star(ref('b')) }}\nfrom {{ ref('b') }}", 'models/b.sql': 'select 1 as x' });
+    expect(compiled.diagnostics).toEqual([expect.objectContaining({
+      code: 'LAKE-T002', file: 'models/a.sql', line: 2, col: 6,
+      message: "unknown macro 'dbt_utils.star': lake does not install dbt packages (dbt_utils)",
+    })]);
+  });
+
   it('leaves out a model whose own file says config(enabled=false), and says so to a ref of it', () => {
     const { compiled, compiler, dir } = compile({
       'models/off.sql': "{{ config(enabled=false) }}\nselect * from does_not_exist",
