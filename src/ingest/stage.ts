@@ -80,6 +80,30 @@ function typedStructure(known: readonly Column[]): Record<string, string> {
   return o;
 }
 
+/** The fields of a `STRUCT(a T, "b c" T2, ...)` type, outermost level only; none for other types. */
+export function structFields(type: string): Column[] {
+  const m = /^\s*STRUCT\s*\(([\s\S]*)\)\s*$/i.exec(type);
+  if (!m) return [];
+  const out: Column[] = [];
+  let depth = 0;
+  let cur = '';
+  const push = () => {
+    const f = /^\s*(?:"((?:[^"]|"")*)"|([^\s"]+))\s+([\s\S]+?)\s*$/.exec(cur);
+    if (f) out.push({ name: f[1] !== undefined ? f[1].replace(/""/g, '"') : f[2]!, type: f[3]! });
+    cur = '';
+  };
+  let quoted = false;
+  for (const ch of m[1]!) {
+    if (ch === '"') quoted = !quoted;
+    if (!quoted && (ch === '(' || ch === '[')) depth++;
+    if (!quoted && (ch === ')' || ch === ']')) depth--;
+    if (!quoted && depth === 0 && ch === ',') push();
+    else cur += ch;
+  }
+  push();
+  return out;
+}
+
 /** A known column's value in the stage, from the parsed record `_x`. */
 function valueOf(c: Column): string {
   return readAs(c).value(`_x.${qi(c.name)}`);
@@ -203,8 +227,15 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   const rawOf = (k: Column, i: number) => `coalesce(${c.at(pointer(k.name))}, case when _ck${i} is not null then json_extract(${c.praw}, '/' || replace(replace(_ck${i}, '~', '~0'), '/', '~1')) end)`;
   const typeChecks = known.map((k, i) => {
     const raw = rawOf(k, i);
+    // A STRUCT column's fields too (one level): DuckDB's JSON cast leaves a field that does not
+    // fit NULL, and the record would pass with its value lost.
+    const fields = structFields(k.type).map((f) => {
+      const v = `json_extract(${raw}, ${lit(pointer(f.name))})`;
+      return `\n    when _v${i} is not null and _v${i}.${qi(f.name)} is null and coalesce(json_type(${v}), 'NULL') <> 'NULL'
+      then ${lit(`column ${k.name}.${f.name}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${f.type}`)}`;
+    }).join('');
     return `when _v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
-      then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}`;
+      then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}${fields}`;
   }).join('\n    ');
   const reason = `case
     when _pre_reason is not null then _pre_reason

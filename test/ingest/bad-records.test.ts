@@ -148,6 +148,24 @@ describe('bad records', () => {
       { line: 1, reason: 'column score: 2.5 is not a valid BIGINT' },
     ]);
   });
+
+  it('a STRUCT column whose field does not fit its type is a bad record, not a NULL field', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: { id: BIGINT, addr: 'STRUCT(city VARCHAR, zip BIGINT, "the state" VARCHAR)' }\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+    });
+    writeFile(dir, 'landing/ev/a.jsonl', [
+      '{"id": 1, "addr": {"city": "Rome", "zip": "abc"}}',
+      '{"id": 2, "addr": {"city": "Oslo", "zip": 1, "the state": "NO"}}',
+      '{"id": 3, "addr": {"city": "Bern"}}',
+      '{"id": 4, "addr": null}',
+    ].join('\n'));
+    await run(dir);
+    expect(plain(await query(dir, 'select id, addr.zip as zip, addr."the state" as st from bronze.ev order by id'))).toEqual([
+      { id: 2, zip: 1, st: 'NO' }, { id: 3, zip: null, st: null }, { id: 4, zip: null, st: null },
+    ]);
+    expect(plain(await query(dir, 'select line, reason from bronze.ev__quarantine'))).toEqual([{ line: 1, reason: 'column addr.zip: "abc" is not a valid BIGINT' }]);
+  });
 });
 
 function r0(r: Awaited<ReturnType<typeof run>>): string {
