@@ -105,8 +105,17 @@ export class CatalogSnapshot {
       return new CatalogSnapshot(await CatalogSnapshot.columnsOfSchemas(db, inSchemas), schemas, undefined);
     }
     if (existing.length > 0) {
-      const rows = await db.query<{ k: number; c: string; ty: string; nn: boolean }>(existing.map(([, r], i) =>
-        `select ${i} as k, cid, name as c, type as ty, "notnull" as nn from pragma_table_info(${d.literal(d.relation(r))})`).join('\nunion all ') + '\norder by k, cid');
+      const pragma = (r: Relation, i: number) => `select ${i} as k, cid, name as c, type as ty, "notnull" as nn from pragma_table_info(${d.literal(d.relation(r))})`;
+      let rows: { k: number; c: string; ty: string; nn: boolean }[];
+      try {
+        rows = await db.query(existing.map(([, r], i) => pragma(r, i)).join('\nunion all ') + '\norder by k, cid');
+      } catch {
+        // A view that no longer binds (its upstream lost a column it reads) fails pragma_table_info,
+        // and with it the whole read: read them one by one; such a view is there with no known
+        // columns, and its build replaces it.
+        rows = [];
+        for (const [i, [, r]] of existing.entries()) rows.push(...await db.query<{ k: number; c: string; ty: string; nn: boolean }>(pragma(r, i)).catch(() => []));
+      }
       for (const r of rows) rels.get(existing[r.k]![0])!.columns.push({ name: r.c, type: r.ty, nullable: !r.nn });
     }
     return new CatalogSnapshot(rels, schemas, new Set(existing.map(([key]) => key)));

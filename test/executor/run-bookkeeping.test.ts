@@ -18,6 +18,7 @@ import { openDatabase } from '../../src/executor/open.js';
 import type { NodeResult } from '../../src/reporter/types.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const LAKE_BIN = path.join(REPO, 'bin', 'lake.js');
 
 function tempDb(): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lake-exec-')), 'x.duckdb');
@@ -55,6 +56,33 @@ describe('the catalog snapshot of a run', () => {
     } finally {
       await db.close();
     }
+  });
+
+  it('reads the other relations when a view no longer binds (its upstream lost a column), and so does lake run', async () => {
+    const db = await DuckDBAdapter.open(tempDb());
+    try {
+      await db.execute(`create schema s; create table s.t (id integer, name varchar); create view s.v as select name from s.t;
+        create or replace table s.t (id integer)`);
+      const snap = await CatalogSnapshot.read(db, { schemas: ['s'], relations: [{ schema: 's', name: 't' }, { schema: 's', name: 'v' }] });
+      expect(snap.get({ schema: 's', name: 't' })!.columns.map((c) => c.name)).toEqual(['id']);
+      expect(snap.get({ schema: 's', name: 'v' })).toEqual({ kind: 'view', columns: [] });
+    } finally {
+      await db.close();
+    }
+    // The same through the CLI: the model was fixed, the run rebuilds the view.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lake-broken-view-'));
+    fs.mkdirSync(path.join(dir, 'models'));
+    fs.writeFileSync(path.join(dir, 'project.yml'), 'name: p\ntargets:\n  dev: { type: duckdb, path: target/p.duckdb }\n');
+    const lake = (...args: string[]) => spawnSync(process.execPath, [LAKE_BIN, ...args, '--project-dir', dir], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    fs.writeFileSync(path.join(dir, 'models/t.sql'), "{{ config(materialized='table') }} select 1 as id, 'a' as name");
+    fs.writeFileSync(path.join(dir, 'models/v.sql'), "select name from {{ ref('t') }}");
+    expect(lake('run').status).toBe(0);
+    fs.writeFileSync(path.join(dir, 'models/t.sql'), "{{ config(materialized='table') }} select 1 as id");
+    expect(lake('run').status).toBe(1);
+    fs.writeFileSync(path.join(dir, 'models/v.sql'), "select id from {{ ref('t') }}");
+    const fixed = lake('run');
+    expect(fixed.stderr).toBe('');
+    expect(fixed.status).toBe(0);
   });
 
   it('reads whole schemas in one scan when a run asks for many relations', async () => {
