@@ -16,6 +16,10 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
       const reads = ctx.node.streamReads;
       if (reads.length === 0) return undefined;
       const marks: [string, number][] = [];
+      // Whether each upstream had rows when read: the watermark only moves past a batch in which
+      // the upstream had rows (an empty upstream's first rows are all new to this model, whatever
+      // their batch).
+      const hadRows = new Map<string, boolean>();
       for (const up of reads) {
         const rel = relationOf(up)!;
         const cols = await ctx.tx.describe(rel);
@@ -25,15 +29,34 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
         if (ctx.incremental) {
           if (!hasBatch) throw streamError(ctx.node, `stream(ref('${up}')) needs a _lake_batch column in ${up}`, `select the _lake_batch column in ${up} (it comes with every landing-zone source), or use ref() instead of stream()`);
           const wm = await getWatermark(ctx.tx, ctx.node.id, up);
+          const [r] = await ctx.tx.query<{ kept: boolean; any: boolean }>(
+            `select exists (select 1 from ${relationSql(rel)} where _lake_batch <= ${wm}) as kept, exists (select 1 from ${relationSql(rel)}) as any`);
+          // Rows this model read before are gone, yet the table has rows: it was rewritten (a
+          // --full-refresh, a table rebuild) and every row carries a new batch. Reading them again
+          // would duplicate what this model holds (DLT fails the same way).
+          if (wm > 0 && r?.any && !r.kept) {
+            throw streamError(ctx.node, `${up} was rebuilt since ${ctx.node.id} last read it with stream(): all its rows are new to the watermark, and reading them again would duplicate what ${ctx.node.id} holds`,
+              `rebuild ${ctx.node.id} from all of ${up}: lake run -s ${ctx.node.node.name} --full-refresh (a table model is rebuilt every run: read it with ref(), not stream())`);
+          }
+          hadRows.set(up, !!r?.any);
           marks.push([up, wm]);
           where = ` where _lake_batch > ${wm}`;
+        } else if (hasBatch) {
+          const [r] = await ctx.tx.query<{ any: boolean }>(`select exists (select 1 from ${relationSql(rel)}) as any`);
+          hadRows.set(up, !!r?.any);
         }
         await ctx.tx.execute(`create or replace temp view ${quoteIdent(streamViewName(rel))} as select * from ${relationSql(rel)}${where}`);
       }
       return {
         stats: ctx.incremental ? { stream_watermarks: Object.fromEntries(marks) } : undefined,
         finalize: async (tx) => {
-          for (const up of reads) await tx.execute(setWatermarkSql(ctx.node.id, up, ctx.batchId));
+          for (const up of reads) {
+            const prev = marks.find(([u]) => u === up)?.[1] ?? 0;
+            // An incremental read of an empty upstream keeps the watermark where it was; a full
+            // read of one starts it over.
+            const batch = hadRows.get(up) === false ? (ctx.incremental ? prev : 0) : ctx.batchId;
+            await tx.execute(setWatermarkSql(ctx.node.id, up, batch));
+          }
         },
       };
     },

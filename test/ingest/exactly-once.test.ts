@@ -153,6 +153,24 @@ describe('exactly once', () => {
     expect(await tables(dir)).toEqual(before);
   });
 
+  it('a stream() consumer of an upstream rebuilt alone stops instead of reading every row again; its own full refresh heals it', async () => {
+    const dir = makeProject(pipeline(1000));
+    landFiles(dir);
+    await run(dir);
+    const before = await tables(dir);
+    await run(dir, { select: ['bpm'], fullRefresh: true });
+    const r = await run(dir);
+    expect(r.node('silver.readings')).toMatchObject({ status: 'error' });
+    expect(String(r.node('silver.readings').error)).toContain('bronze.bpm was rebuilt since silver.readings last read it with stream()');
+    expect(await tables(dir)).toEqual(before); // nothing read twice
+    await run(dir, { select: ['readings', 'latest'], fullRefresh: true });
+    expect(await tables(dir)).toEqual(before);
+    // Later runs read only what arrives.
+    writeFile(dir, 'landing/bpm/part-9.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 99 }], { first: 100 })));
+    const r2 = await run(dir);
+    expect(r2.node('silver.readings')).toMatchObject({ status: 'success', rows: 1 });
+  });
+
   it('each consuming model keeps its own ledger', async () => {
     const dir = makeProject({
       ...pipeline(1000),
