@@ -588,7 +588,8 @@ export function compileProject(project: LoadedProject, opts: CompileOptions = {}
  * Render an ad-hoc SQL template (hooks, data tests, singular tests) against a compiled project:
  * refs resolve to relations, `this` to `self` when given. Template problems come back as diagnostics.
  */
-export function renderAdhoc(compiler: Compiler, text: string, file: string, self?: CompiledNode, extra?: Record<string, unknown>): { sql: string; diagnostics: Diagnostic[]; refs: NodeId[] } {
-  const r = compiler.engine.render(text, { incremental: false, materialized: 'view', file, node: self?.id, extra });
+export function renderAdhoc(compiler: Compiler, text: string, file: string, self?: CompiledNode, extra?: Record<string, unknown>, incremental = false): { sql: string; diagnostics: Diagnostic[]; refs: NodeId[] } {
+  // A model's hooks render in its context: is_incremental() answers as in the model's SQL.
+  const r = compiler.engine.render(text, { incremental, materialized: self?.config.materialized ?? 'view', file, node: self?.id, extra });
   return compiler.resolvePlaceholders(r, file, self);
 }

@@ -272,7 +272,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
     const outcomes: HookOutcome[] = [];
     try {
       return await db.transaction(async (tx) => {
-        for (const hook of node.config.pre_hook) await runHookSql(tx, ctx, node, hook);
+        for (const hook of node.config.pre_hook) await runHookSql(tx, ctx, node, hook, incremental);
         let sql = node.sql;
         for (const hook of ctx.hooks) {
           const o = await hook.prepare({ tx, node, incremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing, projectRoot: ctx.projectRoot }, sql);
@@ -296,7 +296,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
         }
         const rows = await runStatements(tx, statements);
         for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
-        for (const hook of node.config.post_hook) await runHookSql(tx, ctx, node, hook);
+        for (const hook of node.config.post_hook) await runHookSql(tx, ctx, node, hook, incremental);
         const stats: Record<string, unknown> = {};
         for (const o of outcomes) Object.assign(stats, o.stats ?? {});
         return { rows: mat === 'view' ? undefined : rows, stats };
@@ -313,8 +313,8 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
   }
 }
 
-async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string): Promise<void> {
-  const r = renderAdhoc(ctx.compiler, text, node.node.path, node);
+async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean): Promise<void> {
+  const r = renderAdhoc(ctx.compiler, text, node.node.path, node, undefined, incremental);
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(r.diagnostics.map(formatDiagnostic).join('\n'));
   if (r.sql.trim()) await tx.execute(r.sql);
 }

@@ -38,6 +38,22 @@ export function folderConfig(tree: Record<string, unknown>, folders: readonly st
   return out;
 }
 
+/**
+ * Config for one model or seed by name under its folders (`models: {staging: {stg_orders:
+ * {+materialized: table}}}`, as dbt allows), or {} when there is none.
+ */
+export function nodeConfig(tree: Record<string, unknown>, folders: readonly string[], name: string): Record<string, unknown> {
+  let level: unknown = tree;
+  for (const f of folders) {
+    level = isRecord(level) ? level[f] : undefined;
+    if (!isRecord(level)) return {};
+  }
+  const leaf = isRecord(level) ? level[name] : undefined;
+  if (!isRecord(leaf)) return {};
+  const only = folderConfig(leaf, []);
+  return only;
+}
+
 /** sha256 (hex) of the parts, each followed by a NUL. */
 export function checksum(...parts: string[]): string {
   // One-shot hash of the joined text: the same digest as update() per part, without a Hash object per call.
@@ -134,7 +150,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     const patch = decls.seeds.get(name);
     const seedDir = settings.paths.seeds.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
     const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
-    const fc = normaliseConfig(folderConfig(settings.seedConfigs, folders)) as Record<string, unknown>;
+    const fc = normaliseConfig({ ...folderConfig(settings.seedConfigs, folders), ...nodeConfig(settings.seedConfigs, folders, name) }) as Record<string, unknown>;
     const cfg = { ...fc, ...(patch?.config ?? {}) };
     const schema = typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
     const abs = path.join(root, rel);
@@ -216,8 +232,11 @@ export class ModelFactory {
     }
     const name = inner.slice(slash + 1, -'.sql'.length);
     const patch = this.patches.get(name);
-    const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, patch?.config ?? {});
-    const config = withSchema(layered, settings, folder.schema, patch?.config.schema);
+    // The model by name in the project file's tree, over its folders' config.
+    const own = nodeConfig(settings.modelConfigs, folderKey ? folderKey.split('/') : [], name);
+    const hasOwn = Object.keys(own).length > 0;
+    const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, patch?.config ?? {});
+    const config = withSchema(layered, settings, hasOwn && own.schema !== undefined ? own.schema : folder.schema, patch?.config.schema);
     return {
       kind: 'model', id: `${config.schema}.${name}`, name, path: rel, absPath: underRoot(settings.root, rel), rawSql, config,
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,

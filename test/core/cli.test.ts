@@ -164,6 +164,22 @@ select {{ var('batch') }} as batch
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--vars is not a JSON object');
   });
+
+  it('renders a model\'s hooks in its context: is_incremental() answers as in its SQL', async () => {
+    const hook = "create table if not exists main.seen (phase varchar, inc boolean); insert into main.seen values ('PHASE', {{ is_incremental() }})";
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'models/m.sql': `{{ config(materialized='incremental', pre_hook="${hook.replace('PHASE', 'pre')}", post_hook="${hook.replace('PHASE', 'post')}") }}
+select 1 as id, {{ is_incremental() }} as in_model`,
+    });
+    expect(lake(dir, ['run']).code).toBe(0);
+    expect(lake(dir, ['run']).code).toBe(0);
+    const db = path.join(dir, 'target/t.duckdb');
+    expect(await query(db, 'select phase, inc from main.seen order by inc, phase')).toEqual([
+      { phase: 'post', inc: false }, { phase: 'pre', inc: false }, { phase: 'post', inc: true }, { phase: 'pre', inc: true },
+    ]);
+    expect(await query(db, 'select in_model from main.m order by in_model')).toEqual([{ in_model: false }, { in_model: true }]);
+  });
 });
 
 describe('lake show, exit codes and output', () => {

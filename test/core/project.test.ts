@@ -75,6 +75,38 @@ targets:
     expect(cfg('main.top')).toMatchObject({ schema: 'main', materialized: 'view' });
   });
 
+  it('applies config given to one model or seed by name in the project file, over its folder\'s (as dbt does)', () => {
+    const dir = writeProject({
+      'project.yml': projectYml(`models:
+  silver:
+    +materialized: table
+    s2:
+      +materialized: view
+      +tags: [one]
+    marts:
+      m:
+        +enabled: false
+  top:
+    +schema: special
+seeds:
+  typed:
+    +column_types: { zip: varchar }
+`),
+      'models/silver/s.sql': 'select 1 as id',
+      'models/silver/s2.sql': 'select 1 as id',
+      'models/silver/marts/m.sql': 'select 1 as id',
+      'models/top.sql': 'select 1 as id',
+      'seeds/typed.csv': 'zip\n01234\n',
+    });
+    const p = loadProject(dir);
+    expect(p.diagnostics).toEqual([]);
+    expect(p.models.get('silver.s')!.config.materialized).toBe('table');
+    expect(p.models.get('silver.s2')!.config).toMatchObject({ materialized: 'view', tags: ['one'] });
+    expect(p.models.has('silver.m')).toBe(false);
+    expect([...p.models.keys()]).toContain('special.top');
+    expect(p.seeds.get('seeds.typed')!.columnTypes).toEqual({ zip: 'varchar' });
+  });
+
   it('honours custom paths for models, seeds, macros and target', () => {
     const dir = writeProject({
       'project.yml': projectYml('paths:\n  models: [sql]\n  seeds: data\n  macros: [lib]\n  target: out\n'),
