@@ -210,7 +210,13 @@ export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnap
     const existing = await lookUp(db, rel, catalog);
     return await db.transaction(async (tx) => ({ rows: await runStatements(tx, planSeed(seed, tx.dialect, existing ? { kind: existing.kind, columns: [] } : undefined)) }));
   } catch (e) {
-    if (e instanceof EngineError) throw new NodeError(`seed ${seed.path}: ${e.message}`);
+    if (e instanceof EngineError) {
+      // DuckDB's advice names read_csv options (types=..., sample_size=...), which a seed sets
+      // through column_types: say that instead.
+      const first = e.message.split('\n').filter((l) => !/^\s*(Possible fixes|\*|\s*$)/.test(l)).slice(0, 3).join('\n  ');
+      const csv = /CSV Error|Conversion Error|Could not convert/i.test(e.message);
+      throw new NodeError(`seed ${seed.path}: ${first}${csv ? `\n  hint: declare the column's type for this seed (column_types, e.g. seeds: {${seed.name}: {+column_types: {col: varchar}}} in the project file, or config: column_types: in its YAML)` : ''}`);
+    }
     throw e;
   }
 }

@@ -7,6 +7,6 @@ import { buildAndSwap } from './common.js';
 export function planSeed(seed: SeedNode, d: Dialect, existing: { kind: 'table' | 'view'; columns: [] } | undefined): Statement[] {
   const types = Object.entries(seed.columnTypes);
   const typeArg = types.length ? `, types = {${types.map(([k, v]) => `${d.literal(k)}: ${d.literal(v)}`).join(', ')}}` : '';
-  const select = `select * from read_csv(${d.literal(seed.absPath)}, header = true, auto_detect = true${typeArg})`;
+  const select = `select * from read_csv(${d.literal(seed.absPath)}, header = true, auto_detect = true, sample_size = -1${typeArg})`;
   return buildAndSwap({ dialect: d, relation: { schema: seed.schema, name: seed.name }, existing, incoming: [], fullRefresh: true, projectRoot: '' }, select);
 }

@@ -165,6 +165,20 @@ select {{ var('batch') }} as batch
     expect(bad.stderr).toContain('--vars is not a JSON object');
   });
 
+  it('types a seed from the whole file, and a value that does not fit a declared type says how to declare it', async () => {
+    const rows = Array.from({ length: 25_000 }, (_, i) => `${i},x`);
+    const dir = writeProject({ 'project.yml': projectYml(), 'seeds/codes.csv': ['val,label', ...rows, 'A1,x'].join('\n') + '\n' });
+    expect(lake(dir, ['seed']).code).toBe(0);
+    const db = path.join(dir, 'target/t.duckdb');
+    expect(await query(db, `select count(*)::int as n, count(*) filter (where val = 'A1')::int as a from seeds.codes`)).toEqual([{ n: 25_001, a: 1 }]);
+    fs.writeFileSync(path.join(dir, 'project.yml'), projectYml('seeds:\n  codes:\n    +column_types: { val: bigint }\n'));
+    const bad = lake(dir, ['seed']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout + bad.stderr).toContain('Could not convert string "A1"');
+    expect(bad.stdout + bad.stderr).toContain("hint: declare the column's type for this seed (column_types");
+    expect(bad.stdout + bad.stderr).not.toContain('sample_size');
+  });
+
   it('renders a model\'s hooks in its context: is_incremental() answers as in its SQL', async () => {
     const hook = "create table if not exists main.seen (phase varchar, inc boolean); insert into main.seen values ('PHASE', {{ is_incremental() }})";
     const dir = writeProject({

@@ -6,7 +6,7 @@ drop table if exists "seeds"."gyms__lake_tmp";
 
 -- build [exec]
 create table "seeds"."gyms__lake_tmp" as
-select * from read_csv('/project/seeds/gyms.csv', header = true, auto_detect = true, types = {'gym': 'INTEGER'});
+select * from read_csv('/project/seeds/gyms.csv', header = true, auto_detect = true, sample_size = -1, types = {'gym': 'INTEGER'});
 
 -- count [count]
 select count(*) as n from "seeds"."gyms__lake_tmp";
