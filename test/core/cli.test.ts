@@ -216,6 +216,11 @@ describe('lake show, exit codes and output', () => {
     }
     const j = jsonLines(lake(dir, ['show', 'nums', '--limit', '2', '--log-format', 'json']).stdout);
     expect(j.map((x) => [x.kind, x.n, x.label])).toEqual([['row', 0, 'v0'], ['row', 1, 'v1'], ['truncated', undefined, undefined]]);
+    // An ephemeral model has no table: its SQL is previewed (a trailing comment included).
+    fs.writeFileSync(path.join(dir, 'models/eph.sql'), "{{ config(materialized='ephemeral') }}select max(n) as top from {{ ref('nums') }} -- the largest");
+    const eph = lake(dir, ['show', 'eph']);
+    expect(eph.code).toBe(0);
+    expect(eph.stdout).toContain('19');
     const unknown = lake(dir, ['show', 'numz']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("did you mean ref('main.nums')");

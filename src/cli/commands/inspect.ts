@@ -87,7 +87,9 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         if (!model) throw new LakeError('usage', { code: 'LAKE-U010', severity: 'error', message: 'lake show needs a model name (or --inline SQL)', hint: 'e.g. lake show silver.users --limit 5' });
         const res = s.compiler.resolveRef(model);
         if (!res.id) throw new LakeError('usage', { code: 'LAKE-U011', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
-        sql = `select * from ${relationSql(s.compiler.relationOf(res.id)!)}`;
+        const node = s.compiled.nodes.get(res.id);
+        // An ephemeral model has no relation: its SQL (ephemerals it reads inlined) is what to preview.
+        sql = node?.config.materialized === 'ephemeral' ? node.sql.replace(/;\s*$/, '') : `select * from ${relationSql(s.compiler.relationOf(res.id)!)}`;
       }
       const limit = Number(flags.limit);
       if (!/^\d+$/.test(flags.limit.trim()) || limit < 1) {
@@ -96,7 +98,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       const opened = await s.openDb('show');
       try {
         // One row more than shown says whether there are more.
-        const query = `select * from (${sql}) as __lake_show limit ${limit + 1}`;
+        const query = `select * from (\n${sql}\n) as __lake_show limit ${limit + 1}`;
         const fetched = await opened.db.query(query);
         const more = fetched.length > limit;
         const rows = more ? fetched.slice(0, limit) : fetched;
