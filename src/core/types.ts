@@ -186,6 +186,8 @@ export interface LoadedProject {
   readonly customSchemaPrefix: string;
   readonly onRunStart: readonly string[];
   readonly onRunEnd: readonly string[];
+  /** Defaults for every data test (`data_tests:` / `tests:` in the project file: +severity, +store_failures...). */
+  readonly testDefaults?: Readonly<Record<string, unknown>>;
   /** Diagnostics found while loading (the load goes on where it can). */
   readonly diagnostics: readonly import('../errors/index.js').Diagnostic[];
 }

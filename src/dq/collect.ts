@@ -87,7 +87,10 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
 function instantiate(compiler: Compiler, compiled: CompiledProject, target: Target, decl: TestDecl, column: string | undefined, diags: Diagnostic[]): DataTest | undefined {
   const where = { file: decl.file, line: decl.line };
   const problems: { message: string; hint: string }[] = [];
-  const cfg = readTestConfig(decl.config, problems);
+  // Config, weakest first: the project file's data_tests:, the test definition's own config()
+  // (custom generic tests, below), the test's YAML.
+  const defaults = compiled.project.testDefaults ?? {};
+  let cfg = readTestConfig({ ...defaults, ...decl.config }, problems);
   if (!cfg.enabled) return undefined;
   const report = (code: string, message: string, hint: string) => diags.push({ code, severity: 'error', ...where, node: target.id, message: `${target.id}: ${message}`, hint });
   for (const p of problems) report('LAKE-Q002', `test ${decl.name}: ${p.message}`, p.hint);
@@ -159,7 +162,27 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
       if (rel.id && !parents.includes(rel.id)) parents.push(rel.id);
     } else args[k] = v;
   }
-  const call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
+  let call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
+  // `{{ config(severity='warn', where=...) }}` in the {% test %} block: the test's defaults (dbt).
+  const own = call.result.config as Record<string, unknown>;
+  if (Object.keys(own).length) {
+    const ownProblems: { message: string; hint: string }[] = [];
+    cfg = readTestConfig({ ...defaults, ...own, ...decl.config }, ownProblems);
+    for (const p of ownProblems) report('LAKE-Q002', `test ${decl.name} (its config() in the {% test %} block): ${p.message}`, p.hint);
+    if (ownProblems.length) return undefined;
+    if (!cfg.enabled) return undefined;
+    if (cfg.where !== whereSql && cfg.where !== undefined) {
+      // A where the definition sets: the macro reads the filtered model.
+      let w = cfg.where;
+      if (/\{[{%]/.test(w)) {
+        const rw = renderText(compiler, w, decl.file ?? target.id);
+        diags.push(...rw.diagnostics);
+        w = rw.sql;
+      }
+      args.model = `(select * from ${target.relation} where ${w}) dbt_subquery`;
+      call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
+    }
+  }
   const r = compiler.resolvePlaceholders(call.result, decl.file ?? target.id);
   if (r.diagnostics.length) {
     diags.push(...r.diagnostics.map((d) => ({ ...d, file: d.file ?? decl.file, line: d.line ?? decl.line, message: `test ${decl.name} on ${target.id}: ${d.message}` })));
@@ -167,7 +190,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   }
   for (const id of r.refs) if (!parents.includes(id)) parents.push(id);
   for (const s of call.result.sources) if (!parents.includes(s.id)) parents.push(s.id);
-  return { ...base, parents, sql: trimSql(r.sql) };
+  return { ...base, config: cfg, parents, sql: trimSql(r.sql) };
 }
 
 function singular(compiler: Compiler, file: string, text: string, diags: Diagnostic[]): DataTest | undefined {
@@ -177,7 +200,7 @@ function singular(compiler: Compiler, file: string, text: string, diags: Diagnos
   diags.push(...resolved.diagnostics);
   if (resolved.diagnostics.some((d) => d.severity === 'error')) return undefined;
   const problems: { message: string; hint: string }[] = [];
-  const cfg = readTestConfig(r.config as Record<string, unknown>, problems);
+  const cfg = readTestConfig({ ...(compiler.project.testDefaults ?? {}), ...(r.config as Record<string, unknown>) }, problems);
   for (const p of problems) diags.push({ code: 'LAKE-Q002', severity: 'error', file, line: 1, message: `singular test ${name}: ${p.message}`, hint: p.hint });
   if (problems.length || !cfg.enabled) return undefined;
   const parents: NodeId[] = [...resolved.refs];

@@ -191,7 +191,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
     vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests,
-    unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, diagnostics: diags,
+    unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults: Object.fromEntries(Object.entries(settings.testConfigs).filter(([, v]) => !isRecord(v)).map(([k, v]) => [normaliseKey(k), v])), diagnostics: diags,
   };
   factories.set(project, factory);
   return project;

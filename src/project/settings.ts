@@ -20,6 +20,8 @@ export interface ProjectSettings {
   readonly paths: ProjectPaths;
   /** Folder-config tree for models (already stripped of dbt's project-name level). */
   readonly modelConfigs: Record<string, unknown>;
+  /** `data_tests:` (or dbt's older `tests:`) of the project file: config for every data test. */
+  readonly testConfigs: Record<string, unknown>;
   readonly seedConfigs: Record<string, unknown>;
   readonly onRunStart: string[];
   readonly onRunEnd: string[];
@@ -98,6 +100,7 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
     vars: { ...(isRecord(data.vars) ? data.vars : {}), ...(opts.vars ?? {}) },
     paths,
     modelConfigs: isRecord(data.models) ? data.models : {},
+    testConfigs: isRecord(data.data_tests) ? data.data_tests : isRecord(data.tests) ? data.tests : {},
     seedConfigs: isRecord(data.seeds) ? data.seeds : {},
     onRunStart: asList(data.on_run_start ?? data['on-run-start']),
     onRunEnd: asList(data.on_run_end ?? data['on-run-end']),
@@ -159,6 +162,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
       target: typeof data['target-path'] === 'string' ? (data['target-path'] as string) : 'target',
     },
     modelConfigs: isRecord(models[name]) ? (models[name] as Record<string, unknown>) : models,
+    testConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? { ...t, ...(t[name] as Record<string, unknown>) } : t) : {}))(data.data_tests ?? data.tests),
     seedConfigs: isRecord(seeds[name]) ? (seeds[name] as Record<string, unknown>) : seeds,
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),

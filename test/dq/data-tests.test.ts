@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { makeProject, query, runModels, runQuality } from './helpers.js';
 
+const PROJECT = 'name: dq_test\ntargets:\n  dev:\n    type: duckdb\n    path: target/lake.duckdb\n    threads: 2\n';
+
 /** Two tables with the same columns: `good` passes every test, `bad` fails every test. */
 const GOOD = `{{ config(materialized='table') }}
 select * from (values
@@ -197,6 +199,37 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
     expect(broken.status).toBe('error');
     expect(broken.message).toMatch(/nope/);
     expect(broken.message).toMatch(/compiled SQL: .*_tests.broken\.sql/);
+  });
+
+  it('takes a {% test %} block\'s own config() as its defaults, and the project file\'s data_tests: config under both', async () => {
+    const files = {
+      'models/silver/bad.sql': BAD,
+      'macros/tests.sql': `{% test is_odd_id(model, column_name) %}
+{{ config(severity='warn', where='user_id > 1') }}
+select * from {{ model }} where {{ column_name }} % 2 = 0
+{% endtest %}`,
+      'models/silver/schema.yml': `models:
+  - name: bad
+    columns:
+      - name: team_id
+        data_tests:
+          - is_odd_id
+          - is_odd_id: {config: {severity: error, name: odd_strict}}
+      - name: email
+        data_tests: [not_null]
+`,
+    };
+    const dir = makeProject(files);
+    const r = await runQuality(dir, 'build');
+    // Rows 3 and 4 (user_id 3) only: team_id 10 twice.
+    expect(r.tests.get('is_odd_id_bad_team_id')).toMatchObject({ status: 'warn', failures: 2, severity: 'warn' });
+    expect(r.tests.get('odd_strict')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(r.tests.get('not_null_bad_email')).toMatchObject({ status: 'fail', failures: 2 });
+    const withDefaults = makeProject({ ...files, 'project.yml': `${PROJECT}data_tests:\n  +severity: warn\n  +store_failures: true\n` });
+    const w = await runQuality(withDefaults, 'build');
+    expect(w.tests.get('not_null_bad_email')).toMatchObject({ status: 'warn', failures: 2 });
+    expect(w.tests.get('odd_strict')).toMatchObject({ status: 'fail' }); // the YAML's own severity wins
+    expect(await query(withDefaults, 'select count(*)::int as n from _lake_tests.not_null_bad_email')).toEqual([{ n: 2 }]);
   });
 
   it('reports unknown tests and bad configs with file and line', async () => {
