@@ -209,7 +209,9 @@ export class Session {
       } else {
         // The hooks may read this run's node results: recorded before them.
         await recordNodes(db, runId, results);
-        for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end');
+        // dbt's on-run-end context: the run's results and the schemas it built into.
+        const endContext = onRunEndContext(this, results);
+        for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end', endContext);
         await endRun(db, runId, status);
       }
       const fin = o.extend ? await o.extend.finish(results) : { results, extra: {} };
@@ -222,8 +224,24 @@ export class Session {
   }
 }
 
-async function runProjectHook(s: Session, db: Adapter, text: string, what: string): Promise<void> {
-  const r = renderAdhoc(s.compiler, text, `project.yml (${what})`);
+/** `results` (one per node: status, node with name/unique_id/schema, rows, time, message) and `schemas` for on_run_end. */
+function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<string, unknown> {
+  const schemas = new Set<string>();
+  const out = results.map((r) => {
+    const c = s.compiled.nodes.get(r.id);
+    const schema = c?.relation.schema ?? r.id.split('.')[0] ?? '';
+    if (r.status === 'success' && c && c.config.materialized !== 'ephemeral') schemas.add(schema);
+    return {
+      status: r.status, message: r.error ?? r.message ?? null, execution_time: r.durationMs / 1000,
+      adapter_response: { rows_affected: r.rows ?? null },
+      node: { unique_id: r.id, name: c?.node.name ?? r.id.split('.').slice(1).join('.'), schema, resource_type: c ? 'model' : 'seed', config: { materialized: r.materialized } },
+    };
+  });
+  return { results: out, schemas: [...schemas].sort() };
+}
+
+async function runProjectHook(s: Session, db: Adapter, text: string, what: string, extra?: Record<string, unknown>): Promise<void> {
+  const r = renderAdhoc(s.compiler, text, `project.yml (${what})`, undefined, extra);
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new LakeError('execute', r.diagnostics);
   if (r.sql.trim()) {
     try {

@@ -179,6 +179,22 @@ select {{ var('batch') }} as batch
     expect(bad.stdout + bad.stderr).not.toContain('sample_size');
   });
 
+  it('gives on_run_end the run\'s results and schemas, as dbt does', async () => {
+    const dir = writeProject({
+      'project.yml': projectYml(`on_run_end:
+  - "create or replace table main.run_end as select '{{ schemas | join(',') }}' as schemas, {{ results | length }} as n, '{% for r in results %}{{ r.node.name }}:{{ r.status }}:{{ r.adapter_response.rows_affected }} {% endfor %}' as detail"
+`),
+      'models/silver/a.sql': "{{ config(materialized='table') }}select 1 as x union all select 2",
+      'models/gold/b.sql': "select * from {{ ref('a') }}",
+      'models/gold/bad.sql': 'select nope',
+    });
+    expect(lake(dir, ['run']).code).toBe(1);
+    const db = path.join(dir, 'target/t.duckdb');
+    const [row] = await query(db, 'select * from main.run_end');
+    expect(row).toMatchObject({ schemas: 'gold,silver', n: 3 });
+    expect(String(row!.detail).trim().split(' ').sort()).toEqual(['a:success:2', 'b:success:', 'bad:error:']);
+  });
+
   it('renders a model\'s hooks in its context: is_incremental() answers as in its SQL', async () => {
     const hook = "create table if not exists main.seen (phase varchar, inc boolean); insert into main.seen values ('PHASE', {{ is_incremental() }})";
     const dir = writeProject({
