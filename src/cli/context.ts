@@ -4,6 +4,7 @@ import type { Reporter } from '../reporter/types.js';
 import { makeReporter } from '../reporter/reporters.js';
 import type { Session } from '../app/session.js';
 import { findProjectRoot } from '../project/settings.js';
+import { parseYamlValue } from '../project/yaml-file.js';
 
 export interface GlobalOptions {
   projectDir?: string;
@@ -32,11 +33,17 @@ export class CommandContext {
   vars(): Record<string, unknown> | undefined {
     if (!this.opts.vars) return undefined;
     try {
-      const v = JSON.parse(this.opts.vars) as unknown;
+      // JSON, or YAML as dbt takes it ({round: 2}).
+      let v: unknown;
+      try {
+        v = JSON.parse(this.opts.vars) as unknown;
+      } catch {
+        v = parseYamlValue(this.opts.vars);
+      }
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not an object');
       return v as Record<string, unknown>;
     } catch {
-      throw new LakeError('usage', { code: 'LAKE-U002', severity: 'error', message: `--vars is not a JSON object: ${this.opts.vars}`, hint: `write --vars '{"name": "value"}'` });
+      throw new LakeError('usage', { code: 'LAKE-U002', severity: 'error', message: `--vars is not a JSON or YAML mapping: ${this.opts.vars}`, hint: `write --vars '{"name": "value"}' (or YAML: '{name: value}')` });
     }
   }
 

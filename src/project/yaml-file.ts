@@ -12,6 +12,11 @@ import { parseYamlFast, fastLineOf } from './yaml-fast.js';
 
 type YamlModule = typeof import('yaml');
 let yamlModule: YamlModule | undefined;
+/** A YAML value (flow mappings like `{round: 2}` included), for `--vars` given as dbt accepts it. */
+export function parseYamlValue(text: string): unknown {
+  return yamlLib().parse(text);
+}
+
 function yamlLib(): YamlModule {
   yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
   return yamlModule;

@@ -160,9 +160,14 @@ select {{ var('batch') }} as batch
     expect(await query(db, 'select batch from silver.events order by batch')).toEqual([{ batch: 1 }, { batch: 2 }]);
     expect(lake(dir, ['run', '--full-refresh', '--vars', '{"batch": 5}']).code).toBe(0);
     expect(await query(db, 'select batch from silver.events')).toEqual([{ batch: 5 }]);
-    const bad = lake(dir, ['run', '--vars', '{not json']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--vars is not a JSON object');
+    // YAML, as dbt takes it.
+    expect(lake(dir, ['run', '--vars', '{batch: 6}']).code).toBe(0);
+    expect(await query(db, 'select batch from silver.events order by batch')).toEqual([{ batch: 5 }, { batch: 6 }]);
+    for (const v of ['{not json', '[1, 2]', 'just text']) {
+      const bad = lake(dir, ['run', '--vars', v]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('--vars is not a JSON or YAML mapping');
+    }
   });
 
   it('types a seed from the whole file, and a value that does not fit a declared type says how to declare it', async () => {
