@@ -99,10 +99,18 @@ export function valueSql(v: unknown): string {
   return `'${String(v).replace(/'/g, "''")}'`;
 }
 
-/** The types of a fixture's columns: the known schema where it has the column, else inferred. */
+/**
+ * The types of a fixture's columns: the known schema where it has the column, else inferred. A
+ * column the known schema does not have is an error (dbt's "invalid column name"): the model
+ * would never read it, and a test that passes without it proves nothing.
+ */
 export function fixtureColumns(f: Fixture, known?: readonly Column[]): Column[] {
   const out: Column[] = [];
   const byName = new Map((known ?? []).map((c) => [c.name.toLowerCase(), c]));
+  const unknown = known?.length ? f.columns.filter((c) => !byName.has(c.toLowerCase())) : [];
+  if (unknown.length) {
+    throw new Error(`${unknown.map((c) => `'${c}'`).join(', ')} ${unknown.length === 1 ? 'is not a column' : 'are not columns'} of it (it has ${known!.map((c) => c.name).join(', ')})`);
+  }
   for (const c of known ?? []) out.push(c);
   for (const name of f.columns) {
     if (byName.has(name.toLowerCase())) continue;

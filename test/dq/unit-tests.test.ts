@@ -213,12 +213,22 @@ ${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}`);
         rows: [{id: not_a_number, country: DE}]
     expect:
       rows: [{country: DE}]
+  - name: given_column_unknown
+    model: by_country
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1, country: DE, nickname: x}]
+    expect:
+      rows: [{country: DE}]
 `);
     const r = await runQuality(dir, 'test');
     expect(r.tests.get('unknown_column')).toMatchObject({ status: 'error' });
     expect(r.tests.get('unknown_column')?.message).toMatch(/expect names 'people', which the model does not return \(it returns country, users, last_update\)/);
     expect(r.tests.get('bad_value')?.status).toBe('error');
     expect(r.tests.get('bad_value')?.message).toMatch(/given ref\('stg_users'\): .*not_a_number/);
+    // A given column the input does not have would be silently unused (dbt: invalid column name).
+    expect(r.tests.get('given_column_unknown')).toMatchObject({ status: 'error' });
+    expect(r.tests.get('given_column_unknown')?.message).toMatch(/given ref\('stg_users'\): 'nickname' is not a column of it \(it has /);
   });
 
   it('reads CSV fixtures from data_tests/fixtures and SQL rows', async () => {
