@@ -4,7 +4,9 @@
  * real relation names, `this` (if given) is the model's current table, and the model is built by
  * the executor's real path (hooks, is_incremental() re-render, the materialization's plan). So for
  * an incremental model `expect` is the FINAL table after the change is applied — append, merge,
- * insert_new, delete+insert or cdc — not only the new rows.
+ * insert_new, delete+insert or cdc — not only the new rows. In a dbt project (dbt_project.yml)
+ * an incremental-mode test means what it means in dbt: `expect` is what the model's SELECT gives
+ * against the given `this` (the rows the strategy would apply), so dbt's tests move over as they are.
  *
  * Input schemas: lake derives the columns of a ref'd model (its SQL over its own inputs' schemas,
  * recursively, in a scratch in-memory database), of a seed (its CSV) and of a documented source;
@@ -298,6 +300,13 @@ export class UnitTestRunner {
     if (mat === 'ephemeral' || mat === 'external') {
       // Nothing to build in memory (external would write files): the model's rows are its SELECT.
       actualSql = node.sql;
+    } else if (this.project.flavor === 'dbt' && mat === 'incremental' && incremental) {
+      // A dbt project's unit tests mean dbt's semantics: in incremental mode `expect` is what the
+      // model's SELECT gives (the rows to merge or insert), read against the given `this`.
+      const re = compiler.compileOne(node.id, true);
+      const errors = re.diagnostics.filter((d) => d.severity === 'error');
+      if (!re.node || errors.length) throw new UnitTestError(`the model does not compile in incremental mode: ${errors.map((d) => d.message).join('; ')}`);
+      actualSql = re.node.sql;
     } else {
       const ctx: NodeRunContext = {
         compiler: withoutModelHooks(compiler), hooks: [expectationsHook()], fullRefresh: mat === 'incremental' && !incremental,

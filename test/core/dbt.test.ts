@@ -79,6 +79,32 @@ describe('a dbt project', () => {
     }
   });
 
+  it('unit-tests an incremental model the dbt way: expect is what its SELECT gives against the given this', async () => {
+    const dir = copyFixture('dbt_jaffle');
+    fs.writeFileSync(path.join(dir, 'models/marts/unit.yml'), `unit_tests:
+  - name: new_orders_only
+    model: order_events
+    overrides:
+      macros: { is_incremental: true }
+    given:
+      - input: ref('stg_orders')
+        rows:
+          - {order_id: 1, status: placed, order_date: 2018-01-01}
+          - {order_id: 2, status: placed, order_date: 2018-01-02}
+          - {order_id: 3, status: shipped, order_date: 2018-01-03}
+      - input: this
+        rows:
+          - {order_id: 1, status: placed, order_date: 2018-01-01}
+    expect:
+      rows:
+        - {order_id: 2, status: placed}
+        - {order_id: 3, status: shipped}
+`);
+    const r = lake(dir, ['test', '-s', 'test_type:unit']);
+    expect(r.stdout + r.stderr).toMatch(/PASS\s+\|\s+new_orders_only/);
+    expect(r.code).toBe(0);
+  });
+
   it('builds with lake run, then runs incremental models incrementally', async () => {
     const dir = copyFixture('dbt_jaffle');
     const r = lake(dir, ['run']);
