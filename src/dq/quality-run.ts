@@ -32,23 +32,42 @@ export interface QualityOptions {
   readonly reporter: Reporter;
 }
 
-type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string }) => boolean;
+type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[] }) => boolean;
 
-/** Selectors only tests understand (`test_type:unit`, `test_name:unique`, a test's own name) are split off. */
-function splitSelection(items: readonly string[] | undefined, testNames: ReadonlySet<string>): { nodes: string[]; filters: TestFilter[] } {
+/** A selector only tests understand: `test_type:unit`, `test_name:unique`, or a test's own name. */
+function testOnly(sel: string, testNames: ReadonlySet<string>): TestFilter | undefined {
+  if (sel.startsWith('test_type:')) {
+    const v = sel.slice('test_type:'.length);
+    return (t) => v === t.kind || (v === 'data' && t.kind !== 'unit');
+  }
+  if (sel.startsWith('test_name:')) {
+    const v = sel.slice('test_name:'.length);
+    return (t) => t.testName === v || t.name === v;
+  }
+  if (testNames.has(sel)) return (t) => t.name === sel;
+  return undefined;
+}
+
+/**
+ * Selectors only tests understand are split off. An intersection that mixes them with node
+ * selectors (`orders,test_name:not_null`) becomes one filter: tests of those nodes of that kind.
+ */
+function splitSelection(items: readonly string[] | undefined, testNames: ReadonlySet<string>, nodesOf: (sel: string) => ReadonlySet<NodeId>): { nodes: string[]; filters: TestFilter[] } {
   const nodes: string[] = [];
   const filters: TestFilter[] = [];
   for (const item of items ?? []) {
     const keep: string[] = [];
     for (const sel of item.split(/\s+/).filter(Boolean)) {
-      if (sel.startsWith('test_type:')) {
-        const v = sel.slice('test_type:'.length);
-        filters.push((t) => v === t.kind || (v === 'data' && t.kind !== 'unit'));
-      } else if (sel.startsWith('test_name:')) {
-        const v = sel.slice('test_name:'.length);
-        filters.push((t) => t.testName === v || t.name === v);
-      } else if (testNames.has(sel)) filters.push((t) => t.name === sel);
-      else keep.push(sel);
+      const parts = sel.split(',');
+      const tests = parts.map((p) => testOnly(p, testNames));
+      if (tests.every((f) => f === undefined)) {
+        keep.push(sel);
+        continue;
+      }
+      const nodePart = parts.filter((_p, i) => tests[i] === undefined).join(',');
+      const chosen = nodePart ? nodesOf(nodePart) : undefined;
+      const fs_ = tests.filter((f): f is TestFilter => f !== undefined);
+      filters.push((t) => fs_.every((f) => f(t)) && (!chosen || t.nodes.some((n) => chosen.has(n))));
     }
     if (keep.length) nodes.push(keep.join(' '));
   }
@@ -85,14 +104,16 @@ export class QualityRun implements RunExtension {
     if (diags.length) opts.reporter.diagnostics(diags);
 
     const names = new Set([...data.tests.map((t) => t.name), ...unit.tests.map((t) => t.name)]);
-    const sel = splitSelection(opts.select, names);
-    const exc = splitSelection(opts.exclude, names);
+    const nodesOf = (x: string) => new Set(session.select({ select: [x] }));
+    const sel = splitSelection(opts.select, names, nodesOf);
+    const exc = splitSelection(opts.exclude, names, nodesOf);
     const anySelection = (opts.select ?? []).some((s) => s.trim() !== '');
     // Nodes chosen by node selectors; with no selector at all, every node; with test selectors alone, none.
     const nodeIds = sel.nodes.length || !sel.filters.length ? new Set(session.select({ select: sel.nodes, exclude: exc.nodes })) : new Set<NodeId>();
     const excluded = exc.nodes.length ? new Set(session.select({ select: exc.nodes })) : new Set<NodeId>();
     const matches = (filters: TestFilter[], t: Parameters<TestFilter>[0]) => filters.some((f) => f(t));
-    const pickData = data.tests.filter((t) => {
+    const pickData = data.tests.filter((test) => {
+      const t = { ...test, nodes: test.parents };
       if (matches(exc.filters, t) || (t.node && excluded.has(t.node))) return false;
       if (matches(sel.filters, t)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;
@@ -100,7 +121,7 @@ export class QualityRun implements RunExtension {
       return t.parents.some((p) => nodeIds.has(p));
     });
     const pickUnit = unit.tests.filter((t) => {
-      const u = { name: t.name, kind: 'unit' as const };
+      const u = { name: t.name, kind: 'unit' as const, nodes: [t.model] };
       if (matches(exc.filters, u) || excluded.has(t.model)) return false;
       if (matches(sel.filters, u)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;

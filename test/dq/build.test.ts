@@ -82,5 +82,14 @@ unit_tests:
     expect([...units.tests.keys()]).toEqual(['a_is_one']);
     const excluded = await runQuality(dir, 'test', { exclude: ['test_name:unique'] });
     expect([...excluded.tests.keys()].sort()).toEqual(['a_is_one', 'not_null_a_id']);
+    // Intersections of node and test selectors: the tests of those nodes, of that kind.
+    const aUnique = await runQuality(dir, 'test', { select: ['a,test_name:unique'] });
+    expect([...aUnique.tests.keys()]).toEqual(['unique_a_id']);
+    const aData = await runQuality(dir, 'test', { select: ['a,test_type:data'] });
+    expect([...aData.tests.keys()].sort()).toEqual(['not_null_a_id', 'unique_a_id']);
+    const bUnit = await runQuality(dir, 'test', { select: ['b,test_type:unit'] });
+    expect([...bUnit.tests.keys()]).toEqual([]);
+    const notAUnique = await runQuality(dir, 'test', { exclude: ['a,test_name:unique'] });
+    expect([...notAUnique.tests.keys()].sort()).toEqual(['a_is_one', 'not_null_a_id', 'unique_b_id']);
   });
 });
