@@ -69,6 +69,11 @@ function readAs(c: Column): { parse: string; value: (v: string) => string } {
   // Its instant as a TIMESTAMP (epoch microseconds: a cast through the session's time zone costs
   // ~25% of the whole stage statement).
   if (TIMESTAMP_TYPES.has(t)) return { parse: 'TIMESTAMPTZ', value: (v) => `make_timestamp(epoch_us(${v}))` };
+  // A DECIMAL from the number's text: DuckDB's JSON cast goes through a DOUBLE and rounds that
+  // (0.285 → 0.28 for DECIMAL(_,2)); the text is the shortest that gives the same double, so it
+  // rounds as written (0.29). A JSON number with more than ~17 significant digits has lost them
+  // in the parse already: such values must come as strings, which are exact.
+  if (/^(DECIMAL|NUMERIC)\b/.test(t)) return { parse: 'VARCHAR', value: (v) => `try_cast(${v} as ${c.type})` };
   return { parse: c.type, value: (v) => v };
 }
 
@@ -234,7 +239,12 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
       return `\n    when _v${i} is not null and _v${i}.${qi(f.name)} is null and coalesce(json_type(${v}), 'NULL') <> 'NULL'
       then ${lit(`column ${k.name}.${f.name}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${f.type}`)}`;
     }).join('');
-    return `when _v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
+    // A STRUCT column given something other than an object ("Paris", 42) reads as a struct of
+    // NULLs, not as NULL: the JSON type says it.
+    const notObject = /^\s*STRUCT\s*\(/i.test(k.type)
+      ? `when _v${i} is not null and json_type(${raw}) not in ('OBJECT', 'NULL')
+      then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}\n    ` : '';
+    return `${notObject}when _v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
       then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}${fields}`;
   }).join('\n    ');
   const reason = `case
@@ -333,8 +343,8 @@ function typedValue(v: string, c: Column): string {
   const t = c.type.trim().toUpperCase();
   if (t === 'JSON') return v;
   if (t === 'VARCHAR' || t === 'TEXT' || t === 'STRING') return `(${v}->>'$')`;
-  // Integers and timestamps as a record's known columns are (see readAs), from the value's text.
-  if (INTEGER_TYPES.has(t) || TIMESTAMP_TYPES.has(t)) {
+  // Integers, decimals and timestamps as a record's known columns are (see readAs), from the value's text.
+  if (INTEGER_TYPES.has(t) || TIMESTAMP_TYPES.has(t) || /^(DECIMAL|NUMERIC)\b/.test(t)) {
     const r = readAs(c);
     return r.value(`try_cast((${v}->>'$') as ${r.parse})`);
   }

@@ -237,6 +237,11 @@ describe('lake show, exit codes and output', () => {
     }
     const j = jsonLines(lake(dir, ['show', 'nums', '--limit', '2', '--log-format', 'json']).stdout);
     expect(j.map((x) => [x.kind, x.n, x.label])).toEqual([['row', 0, 'v0'], ['row', 1, 'v1'], ['truncated', undefined, undefined]]);
+    // Exact values (DECIMAL, HUGEINT) as DuckDB writes them; a trailing ';' in --inline is fine.
+    const exact = lake(dir, ['show', '--inline', 'select 1234567890123456789.12::DECIMAL(38,2) as x, 170141183460469231731687303715884105727::hugeint as h;']);
+    expect(exact.code).toBe(0);
+    expect(exact.stdout).toContain('1234567890123456789.12');
+    expect(exact.stdout).toContain('170141183460469231731687303715884105727');
     // An ephemeral model has no table: its SQL is previewed (a trailing comment included).
     fs.writeFileSync(path.join(dir, 'models/eph.sql'), "{{ config(materialized='ephemeral') }}select max(n) as top from {{ ref('nums') }} -- the largest");
     const eph = lake(dir, ['show', 'eph']);

@@ -159,12 +159,31 @@ describe('bad records', () => {
       '{"id": 2, "addr": {"city": "Oslo", "zip": 1, "the state": "NO"}}',
       '{"id": 3, "addr": {"city": "Bern"}}',
       '{"id": 4, "addr": null}',
+      '{"id": 5, "addr": "Paris"}',
+      '{"id": 6, "addr": 42}',
     ].join('\n'));
     await run(dir);
     expect(plain(await query(dir, 'select id, addr.zip as zip, addr."the state" as st from bronze.ev order by id'))).toEqual([
       { id: 2, zip: 1, st: 'NO' }, { id: 3, zip: null, st: null }, { id: 4, zip: null, st: null },
     ]);
-    expect(plain(await query(dir, 'select line, reason from bronze.ev__quarantine'))).toEqual([{ line: 1, reason: 'column addr.zip: "abc" is not a valid BIGINT' }]);
+    expect(plain(await query(dir, 'select line, reason from bronze.ev__quarantine order by line'))).toEqual([
+      { line: 1, reason: 'column addr.zip: "abc" is not a valid BIGINT' },
+      { line: 5, reason: 'column addr: "Paris" is not a valid STRUCT(city VARCHAR, zip BIGINT, "the state" VARCHAR)' },
+      { line: 6, reason: 'column addr: 42 is not a valid STRUCT(city VARCHAR, zip BIGINT, "the state" VARCHAR)' },
+    ]);
+  });
+
+  it('a DECIMAL column rounds a JSON number as written (0.285 is 0.29), and takes a string exactly', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: { id: BIGINT, amount: 'DECIMAL(38,2)' }\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+    });
+    writeFile(dir, 'landing/ev/a.jsonl', ['{"id": 1, "amount": 0.285}', '{"id": 2, "amount": "1234567890123456789.12"}', '{"id": 3, "amount": 12.5}', '{"id": 4, "amount": true}'].join('\n'));
+    await run(dir);
+    expect(plain(await query(dir, 'select id, amount::varchar as amount from bronze.ev order by id'))).toEqual([
+      { id: 1, amount: '0.29' }, { id: 2, amount: '1234567890123456789.12' }, { id: 3, amount: '12.50' },
+    ]);
+    expect(plain(await query(dir, 'select line, reason from bronze.ev__quarantine'))).toEqual([{ line: 4, reason: 'column amount: true is not a valid DECIMAL(38,2)' }]);
   });
 });
 

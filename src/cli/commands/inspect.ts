@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
 import { LakeError } from '../../errors/index.js';
-import { relationSql } from '../../core/types.js';
+import { relationSql, quoteIdent } from '../../core/types.js';
 import { formatTable } from '../table.js';
 
 export function registerInspect(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
@@ -82,7 +82,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const { renderAdhoc } = await import('../../compiler/compile.js');
         const r = renderAdhoc(s.compiler, flags.inline, '--inline');
         if (r.diagnostics.length) throw new LakeError('template', r.diagnostics);
-        sql = r.sql;
+        sql = r.sql.replace(/;\s*$/, '');
       } else {
         if (!model) throw new LakeError('usage', { code: 'LAKE-U010', severity: 'error', message: 'lake show needs a model name (or --inline SQL)', hint: 'e.g. lake show silver.users --limit 5' });
         const res = s.compiler.resolveRef(model);
@@ -99,10 +99,16 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       try {
         // One row more than shown says whether there are more.
         const query = `select * from (\n${sql}\n) as __lake_show limit ${limit + 1}`;
-        const fetched = await opened.db.query(query);
+        const described = await opened.db.describeQuery(query);
+        const types = Object.fromEntries(described.map((col) => [col.name, col.type]));
+        // Values JavaScript numbers cannot hold exactly (DECIMAL, HUGEINT...) are shown as DuckDB writes them.
+        const exact = described.some((col) => /^(DECIMAL|NUMERIC|HUGEINT|UHUGEINT|UBIGINT)/i.test(col.type));
+        const shown = exact
+          ? `select ${described.map((col) => (/^(DECIMAL|NUMERIC|HUGEINT|UHUGEINT|UBIGINT)/i.test(col.type) ? `${quoteIdent(col.name)}::varchar as ${quoteIdent(col.name)}` : quoteIdent(col.name))).join(', ')} from (\n${query}\n) as __lake_shown`
+          : query;
+        const fetched = await opened.db.query(shown);
         const more = fetched.length > limit;
         const rows = more ? fetched.slice(0, limit) : fetched;
-        const types = Object.fromEntries((await opened.db.describeQuery(query)).map((col) => [col.name, col.type]));
         if (c.opts.logFormat === 'json') {
           for (const r of rows) c.reporter.record('row', r);
           if (more) c.reporter.record('truncated', { shown: limit });
