@@ -125,7 +125,7 @@ export interface BatchStatus {
 
 export interface ContinuousOptions extends RunOptions {
   readonly intervalMs: number;
-  /** Stop after this many batches (runs), counting the first. */
+  /** Stop after this many batches that received files (all batches when no landing source is selected). */
   readonly maxBatches?: number;
   /** Called after every batch, and after polls that found nothing (with `nodes` 0). */
   readonly status: (s: BatchStatus) => void;
@@ -172,8 +172,10 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
   const allowed = new Set(session.select(o));
   const sources = landingConsumers(session, allowed);
   let batches = 0;
+  // Batches that received files: what --max-batches counts (every batch when no landing source is selected).
+  let fed = 0;
   let failed = false;
-  const room = () => o.maxBatches === undefined || batches < o.maxBatches;
+  const room = () => o.maxBatches === undefined || fed < o.maxBatches;
 
   const status = async (out: RunOutcome | undefined) => {
     const list: SourceStatus[] = [];
@@ -196,6 +198,8 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
 
   const counted = (out: RunOutcome): boolean => {
     batches++;
+    const received = sources.size === 0 || out.results.some((r) => Object.values((r.stats?.landing ?? {}) as Record<string, { files?: number }>).some((l) => (l.files ?? 0) > 0));
+    if (received) fed++;
     if (out.results.some((r) => r.status === 'error')) failed = true;
     return room();
   };

@@ -26,8 +26,12 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
         if (!cols) throw streamError(ctx.node, `stream(ref('${up}')) reads ${up}, which has not been built yet`, `build ${up} first (lake run -s +${ctx.node.node.name})`);
         const hasBatch = cols.some((c) => c.name === '_lake_batch');
         let where = '';
+        // Checked on the first build too (not only once the model is incremental): the second run
+        // would fail, after deployment.
+        if (ctx.node.config.materialized === 'incremental' && !hasBatch) {
+          throw streamError(ctx.node, `stream(ref('${up}')) needs a _lake_batch column in ${up}`, `select the _lake_batch column in ${up} (it comes with every landing-zone source), or use ref() instead of stream()`);
+        }
         if (ctx.incremental) {
-          if (!hasBatch) throw streamError(ctx.node, `stream(ref('${up}')) needs a _lake_batch column in ${up}`, `select the _lake_batch column in ${up} (it comes with every landing-zone source), or use ref() instead of stream()`);
           const wm = await getWatermark(ctx.tx, ctx.node.id, up);
           const [r] = await ctx.tx.query<{ kept: boolean; any: boolean }>(
             `select exists (select 1 from ${relationSql(rel)} where _lake_batch <= ${wm}) as kept, exists (select 1 from ${relationSql(rel)}) as any`);
@@ -64,5 +68,8 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
 }
 
 function streamError(node: CompiledNode, message: string, hint: string): LakeError {
-  return new LakeError('execute', { code: 'LAKE-X020', severity: 'error', node: node.id, file: node.node.path, message, hint }, 1);
+  // The line of the (first) stream() call in the model's file.
+  const at = node.node.rawSql.search(/stream\s*\(/);
+  const line = at < 0 ? undefined : node.node.rawSql.slice(0, at).split('\n').length;
+  return new LakeError('execute', { code: 'LAKE-X020', severity: 'error', node: node.id, file: node.node.path, line, message, hint }, 1);
 }

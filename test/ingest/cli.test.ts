@@ -218,6 +218,19 @@ describe('lake run --continuous', () => {
     const r1 = await exitOf(lake(dir, ['run', '--continuous', '--interval', '100ms', '--max-batches', '1']));
     expect(r1.code, r1.err).toBe(0);
     expect(r1.out).toMatch(/batch 1 /);
+    // Nothing new: the first batch received no files, so it does not count; the next file does.
+    const p0 = lake(dir, ['run', '--continuous', '--interval', '100ms', '--max-batches', '1']);
+    let out0 = '';
+    p0.stdout!.on('data', (d: Buffer) => { out0 += d.toString(); });
+    const done0 = exitOf(p0);
+    await waitFor(() => out0, /batch 1 .*\+0 files/);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(p0.exitCode).toBeNull();
+    writeFile(dir, 'landing/bpm/.c.jsonl.tmp', jsonl(envelopes([{ device_id: 9, heartrate: 90 }], { first: 5 })));
+    fs.renameSync(path.join(dir, 'landing/bpm/.c.jsonl.tmp'), path.join(dir, 'landing/bpm/c.jsonl'));
+    const r0 = await done0;
+    expect(r0.code, r0.err).toBe(0);
+    expect(r0.out).toMatch(/kafka\.bpm: \+1 files, \+1 rows/);
     // Many files, one per trigger: SIGINT arrives while micro-batches run; the running one commits.
     writeFile(dir, 'models/sources.yml', 'sources:\n  - name: kafka\n    landing: landing\n    format: kafka\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        max_files_per_trigger: 1\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n');
     for (let i = 0; i < 8; i++) writeFile(dir, `landing/bpm/n${i}.jsonl`, jsonl(envelopes([{ device_id: 10 + i, heartrate: i }], { first: 10 + i })), new Date(Date.now() - 60_000 + i * 1000));

@@ -171,6 +171,16 @@ describe('exactly once', () => {
     expect(r2.node('silver.readings')).toMatchObject({ status: 'success', rows: 1 });
   });
 
+  it('an incremental stream() of a model without _lake_batch fails on its first build, at the line of the call', async () => {
+    const dir = makeProject({
+      'models/x.sql': "{{ config(materialized='table') }} select 1 as i",
+      'models/y.sql': "{{ config(materialized='incremental') }}\nselect i\nfrom {{ stream(ref('x')) }}",
+    });
+    const r = await run(dir);
+    expect(r.node('main.y').status).toBe('error');
+    expect(String(r.node('main.y').error)).toMatch(/models\/y\.sql:3.*stream\(ref\('main\.x'\)\) needs a _lake_batch column in main\.x/);
+  });
+
   it('each consuming model keeps its own ledger', async () => {
     const dir = makeProject({
       ...pipeline(1000),
