@@ -23,6 +23,15 @@ describe('lake init', () => {
     const rows = await query<{ customer: string; orders: number }>(path.join(dir, 'target/shop.duckdb'), 'select customer, orders from gold.revenue_by_customer order by customer');
     expect(rows).toEqual([{ customer: 'ada', orders: 2 }, { customer: 'grace', orders: 1 }, { customer: 'linus', orders: 1 }]);
     expect(lake(path.dirname(dir), ['init', 'shop']).code).toBe(2);
+    // A folder with anything in it is refused, and nothing in it is touched.
+    const other = path.join(path.dirname(dir), 'mine');
+    fs.mkdirSync(path.join(other, 'seeds'), { recursive: true });
+    fs.writeFileSync(path.join(other, 'seeds/raw_orders.csv'), 'mine\n');
+    const refused = lake(path.dirname(dir), ['init', 'mine']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('LAKE-U021');
+    expect(fs.readFileSync(path.join(other, 'seeds/raw_orders.csv'), 'utf8')).toBe('mine\n');
+    expect(fs.existsSync(path.join(other, 'project.yml'))).toBe(false);
   });
 });
 

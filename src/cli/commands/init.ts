@@ -70,6 +70,14 @@ export function scaffold(dir: string): string[] {
   if (fs.existsSync(path.join(dir, 'project.yml'))) {
     throw new LakeError('usage', { code: 'LAKE-U020', severity: 'error', message: `${dir} already has a project.yml`, hint: 'choose an empty or new folder' });
   }
+  // Never overwrite: a folder with anything in it (a dbt project, a .gitignore, seeds) is refused.
+  let present: string[] = [];
+  try {
+    present = fs.readdirSync(dir);
+  } catch { /* a new folder */ }
+  if (present.length) {
+    throw new LakeError('usage', { code: 'LAKE-U021', severity: 'error', message: `${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): lake init writes a new project and would overwrite files`, hint: 'choose an empty or new folder; a dbt project runs as it is (lake run in its folder)' });
+  }
   const written: string[] = [];
   for (const [rel, make] of Object.entries(FILES)) {
     const file = path.join(dir, rel);
