@@ -184,7 +184,10 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   for (const dir of settings.paths.tests) {
     for (const f of listFiles(root, dir, ['.sql'])) {
       const text = readIfPresent(path.join(root, f));
-      if (text !== undefined) singularTests.set(f, text);
+      if (text === undefined) continue;
+      // dbt's place for generic tests: <test-paths>/generic/*.sql holds {% test %} blocks, read as macros.
+      if (f.slice(dir.replace(/\/$/, '').length + 1).startsWith('generic/')) macroFiles.set(f, text);
+      else singularTests.set(f, text);
     }
   }
 

@@ -204,7 +204,7 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
   it('takes a {% test %} block\'s own config() as its defaults, and the project file\'s data_tests: config under both', async () => {
     const files = {
       'models/silver/bad.sql': BAD,
-      'macros/tests.sql': `{% test is_odd_id(model, column_name) %}
+      'data_tests/generic/is_odd_id.sql': `{% test is_odd_id(model, column_name) %}
 {{ config(severity='warn', where='user_id > 1') }}
 select * from {{ model }} where {{ column_name }} % 2 = 0
 {% endtest %}`,
@@ -221,6 +221,7 @@ select * from {{ model }} where {{ column_name }} % 2 = 0
     };
     const dir = makeProject(files);
     const r = await runQuality(dir, 'build');
+    // (The generic test lives in data_tests/generic/, dbt's place for them.)
     // Rows 3 and 4 (user_id 3) only: team_id 10 twice.
     expect(r.tests.get('is_odd_id_bad_team_id')).toMatchObject({ status: 'warn', failures: 2, severity: 'warn' });
     expect(r.tests.get('odd_strict')).toMatchObject({ status: 'fail', failures: 2 });
