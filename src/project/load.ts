@@ -104,21 +104,55 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
   return out;
 }
 
+/** dbt's docs blocks: `{% docs name %}text{% enddocs %}` in .md files beside the models. */
+function readDocBlocks(root: string, files: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const f of files) {
+    const text = readIfPresent(path.join(root, f));
+    if (text === undefined) continue;
+    for (const m of text.matchAll(/\{%-?\s*docs\s+(\w+)\s*-?%\}([\s\S]*?)\{%-?\s*enddocs\s*-?%\}/g)) out.set(m[1]!, m[2]!.trim());
+  }
+  return out;
+}
+
+/** Descriptions with `{{ doc('name') }}` replaced by the docs block's text (an unknown name is a diagnostic). */
+function withDocBlocks(decls: YamlDecls, blocks: ReadonlyMap<string, string>, diags: Diagnostic[]): YamlDecls {
+  const call = /\{\{\s*doc\(\s*(['"])(\w+)\1\s*\)\s*\}\}/g;
+  const render = <T extends { description?: string }>(o: T, file: string, line: number | undefined): T => {
+    if (!o.description || !o.description.includes('doc(')) return o;
+    const description = o.description.replace(call, (m, _q, name: string) => {
+      const b = blocks.get(name);
+      if (b !== undefined) return b;
+      diags.push({ code: 'LAKE-P030', severity: 'error', message: `doc('${name}') names no docs block`, file, line, hint: `write {% docs ${name} %}...{% enddocs %} in a .md file under the models folder${blocks.size ? ` (blocks: ${[...blocks.keys()].slice(0, 5).join(', ')})` : ''}` });
+      return m;
+    });
+    return { ...o, description };
+  };
+  const patch = (p: ModelPatch): ModelPatch => ({ ...render(p, p.file, p.line), columns: p.columns.map((c) => render(c, p.file, p.line)) });
+  return {
+    ...decls,
+    models: new Map([...decls.models].map(([k, p]) => [k, patch(p)])),
+    seeds: new Map([...decls.seeds].map(([k, p]) => [k, patch(p)])),
+    sources: decls.sources.map((s) => ({ ...render(s, s.path, s.line), columns: s.columns.map((c) => render(c, s.path, s.line)) })),
+  };
+}
+
 /** Load the project at `root` (the folder holding project.yml or dbt_project.yml). */
 export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject {
   const settings = readSettings(root, opts);
   const diags: Diagnostic[] = [];
   const modelFiles: string[] = [];
   const yamlFiles: string[] = [];
+  const docFiles: string[] = [];
   for (const dir of settings.paths.models) {
-    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml'])) (f.endsWith('.sql') ? modelFiles : yamlFiles).push(f);
+    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml', '.md'])) (f.endsWith('.sql') ? modelFiles : f.endsWith('.md') ? docFiles : yamlFiles).push(f);
   }
   const seedFiles: string[] = [];
   for (const dir of settings.paths.seeds) {
     for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
   }
   for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
-  const decls = readYamlDecls(settings, [...new Set(yamlFiles)], diags);
+  const decls = withDocBlocks(readYamlDecls(settings, [...new Set(yamlFiles)], diags), readDocBlocks(root, docFiles), diags);
 
   const factory = new ModelFactory(settings, decls.models);
   const models = new Map<string, ModelNode>();

@@ -107,6 +107,28 @@ seeds:
     expect(p.seeds.get('seeds.typed')!.columnTypes).toEqual({ zip: 'varchar' });
   });
 
+  it('renders {{ doc(\'name\') }} in descriptions from {% docs %} blocks in .md files, and names an unknown one', () => {
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'models/silver/docs.md': '{% docs orders_doc %}\nOne row per **order**.\n{% enddocs %}\n\n{% docs id_doc %}The order id.{% enddocs %}\n',
+      'models/silver/orders.sql': 'select 1 as id',
+      'models/silver/schema.yml': `models:
+  - name: orders
+    description: "{{ doc('orders_doc') }}"
+    columns:
+      - name: id
+        description: 'Key: {{ doc("id_doc") }}'
+      - name: other
+        description: "{{ doc('nope') }}"
+`,
+    });
+    const p = loadProject(dir);
+    const m = p.models.get('silver.orders')!;
+    expect(m.description).toBe('One row per **order**.');
+    expect(m.columns.map((c) => c.description)).toEqual(['Key: The order id.', "{{ doc('nope') }}"]);
+    expect(p.diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P030', file: 'models/silver/schema.yml', message: "doc('nope') names no docs block" })]);
+  });
+
   it('honours custom paths for models, seeds, macros and target', () => {
     const dir = writeProject({
       'project.yml': projectYml('paths:\n  models: [sql]\n  seeds: data\n  macros: [lib]\n  target: out\n'),
