@@ -189,6 +189,10 @@ describe('lake lineage and lake docs (child processes)', () => {
     expect(shape.code).toBe(2);
     expect(shape.stderr).toMatch(/^error LAKE-U030: 'avg_bpm' is not <model>\.<column>/);
     noStack(shape);
+    // A model alone (schema.model): it asks for a column, instead of "'gold' matches no model".
+    const modelOnly = await lake(bin, dir, ['lineage', 'seeds.gyms']);
+    expect(modelOnly.code).toBe(2);
+    expect(modelOnly.stderr).toMatch(/^error LAKE-U030: 'seeds\.gyms' is a model: name one of its columns/);
   });
 
   describe('lake docs generate', () => {

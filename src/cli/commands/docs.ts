@@ -70,7 +70,11 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
       const column = target.slice(dot + 1);
       const res = s.compiler.resolveRef(modelName);
       const sourceId = modelName.startsWith('source:') && s.project.sources.has(modelName) ? modelName : undefined;
-      if (!res.id && !sourceId) throw new LakeError('usage', { code: 'LAKE-U031', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
+      if (!res.id && !sourceId) {
+        // `gold.report` alone is a model, not <model>.<column>: say so.
+        if (s.compiler.resolveRef(target).id) throw new LakeError('usage', { code: 'LAKE-U030', severity: 'error', message: `'${target}' is a model: name one of its columns`, hint: `e.g. lake lineage ${target}.<column>` });
+        throw new LakeError('usage', { code: 'LAKE-U031', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
+      }
       const id = (res.id ?? sourceId)!;
       const opened = await s.openDb('lineage');
       try {
