@@ -188,6 +188,8 @@ export interface LoadedProject {
   readonly onRunEnd: readonly string[];
   /** Defaults for every data test (`data_tests:` / `tests:` in the project file: +severity, +store_failures...). */
   readonly testDefaults?: Readonly<Record<string, unknown>>;
+  /** Per YAML or singular test file: the defaults with the levels of its folders (`data_tests: {staging: {+severity: warn}}`). */
+  readonly testDefaultsByFile?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Diagnostics found while loading (the load goes on where it can). */
   readonly diagnostics: readonly import('../errors/index.js').Diagnostic[];
 }

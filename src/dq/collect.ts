@@ -32,6 +32,11 @@ export interface CollectedTests {
   readonly diagnostics: Diagnostic[];
 }
 
+/** The project file's data_tests config for a test declared in `file` (its folder levels included; see load.ts). */
+function testDefaultsFor(project: CompiledProject['project'], file: string | undefined): Record<string, unknown> {
+  return { ...((file && project.testDefaultsByFile?.[file]) || project.testDefaults || {}) };
+}
+
 /** Every enabled data test of the project, with its SQL. Pure: no database. */
 export function collectDataTests(compiler: Compiler, compiled: CompiledProject): CollectedTests {
   const diagnostics: Diagnostic[] = [];
@@ -89,7 +94,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   const problems: { message: string; hint: string }[] = [];
   // Config, weakest first: the project file's data_tests:, the test definition's own config()
   // (custom generic tests, below), the test's YAML.
-  const defaults = compiled.project.testDefaults ?? {};
+  const defaults = testDefaultsFor(compiled.project, decl.file);
   let cfg = readTestConfig({ ...defaults, ...decl.config }, problems);
   if (!cfg.enabled) return undefined;
   const report = (code: string, message: string, hint: string) => diags.push({ code, severity: 'error', ...where, node: target.id, message: `${target.id}: ${message}`, hint });
@@ -200,7 +205,7 @@ function singular(compiler: Compiler, file: string, text: string, diags: Diagnos
   diags.push(...resolved.diagnostics);
   if (resolved.diagnostics.some((d) => d.severity === 'error')) return undefined;
   const problems: { message: string; hint: string }[] = [];
-  const cfg = readTestConfig({ ...(compiler.project.testDefaults ?? {}), ...(r.config as Record<string, unknown>) }, problems);
+  const cfg = readTestConfig({ ...testDefaultsFor(compiler.project, file), ...(r.config as Record<string, unknown>) }, problems);
   for (const p of problems) diags.push({ code: 'LAKE-Q002', severity: 'error', file, line: 1, message: `singular test ${name}: ${p.message}`, hint: p.hint });
   if (problems.length || !cfg.enabled) return undefined;
   const parents: NodeId[] = [...resolved.refs];

@@ -214,6 +214,17 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       if (text !== undefined) macroFiles.set(f, text);
     }
   }
+  // Data tests' defaults from the project file: the top level for every test, and per file the
+  // levels of the folders it is in under its models, seeds or tests folder (as dbt applies them).
+  const testDefaults = Object.fromEntries(Object.entries(settings.testConfigs).filter(([, v]) => !isRecord(v)).map(([k, v]) => [normaliseKey(k), v]));
+  const testDefaultsByFile: Record<string, Record<string, unknown>> = {};
+  const testRoots = [...settings.paths.models, ...settings.paths.seeds, ...settings.paths.tests].map((d) => d.replace(/\/$/, ''));
+  const defaultsFor = (file: string) => {
+    const root = testRoots.find((d) => file.startsWith(`${d}/`));
+    const folders = root ? file.slice(root.length + 1).split('/').slice(0, -1) : [];
+    if (folders.length) testDefaultsByFile[file] = { ...testDefaults, ...normaliseConfig(folderConfig(settings.testConfigs, folders)) };
+  };
+  for (const f of yamlFiles) defaultsFor(f);
   const singularTests = new Map<string, string>();
   for (const dir of settings.paths.tests) {
     for (const f of listFiles(root, dir, ['.sql'])) {
@@ -221,14 +232,17 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       if (text === undefined) continue;
       // dbt's place for generic tests: <test-paths>/generic/*.sql holds {% test %} blocks, read as macros.
       if (f.slice(dir.replace(/\/$/, '').length + 1).startsWith('generic/')) macroFiles.set(f, text);
-      else singularTests.set(f, text);
+      else {
+        singularTests.set(f, text);
+        defaultsFor(f);
+      }
     }
   }
 
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
     vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests,
-    unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults: Object.fromEntries(Object.entries(settings.testConfigs).filter(([, v]) => !isRecord(v)).map(([k, v]) => [normaliseKey(k), v])), diagnostics: diags,
+    unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);
   return project;

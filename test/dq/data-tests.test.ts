@@ -231,6 +231,16 @@ select * from {{ model }} where {{ column_name }} % 2 = 0
     expect(w.tests.get('not_null_bad_email')).toMatchObject({ status: 'warn', failures: 2 });
     expect(w.tests.get('odd_strict')).toMatchObject({ status: 'fail' }); // the YAML's own severity wins
     expect(await query(withDefaults, 'select count(*)::int as n from _lake_tests.not_null_bad_email')).toEqual([{ n: 2 }]);
+    // A folder level: only the tests declared under models/silver/ (as dbt applies it).
+    const byFolder = makeProject({
+      ...files,
+      'project.yml': `${PROJECT}data_tests:\n  silver:\n    +severity: warn\n`,
+      'models/gold/good.sql': GOOD,
+      'models/gold/schema.yml': 'models:\n  - name: good\n    columns:\n      - name: email\n        data_tests: [{accepted_values: {values: [none]}}]\n',
+    });
+    const f = await runQuality(byFolder, 'build');
+    expect(f.tests.get('not_null_bad_email')).toMatchObject({ status: 'warn' });
+    expect(f.tests.get('accepted_values_good_email__none')).toMatchObject({ status: 'fail' });
   });
 
   it('reports unknown tests and bad configs with file and line', async () => {
