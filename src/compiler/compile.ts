@@ -511,7 +511,9 @@ export class Compiler {
       const res = this.resolveRef(name);
       if (res.problem) {
         const short = name.split('.').pop()!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-        diagnostics.push({ code: 'LAKE-C001', severity: 'error', message: res.problem.message, file: r.node.path, node: id, ...locate(r.node.rawSql, new RegExp(`ref\\s*\\(\\s*['"]([^'"]*\\.)?${short}['"]`)), hint: res.problem.hint });
+        // ref('a.b'), ref('b'), or the two-argument ref('a', 'b') as written.
+        const at = locate(r.node.rawSql, new RegExp(`ref\\s*\\(\\s*(['"][^'"]*['"]\\s*,\\s*)?['"]([^'"]*\\.)?${short}['"]`));
+        diagnostics.push({ code: 'LAKE-C001', severity: 'error', message: res.problem.message, file: r.node.path, node: id, ...at, hint: res.problem.hint });
         return undefined;
       }
       if (res.id === id) {

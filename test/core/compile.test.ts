@@ -32,11 +32,12 @@ describe('refs', () => {
     const { compiled } = compile({
       'models/bronze/users.sql': 'select 1 as id',
       'models/silver/users.sql': 'select 1 as id',
-      'models/gold/report.sql': "select *\nfrom {{ ref('users') }}\njoin {{ ref('user') }} using (id)\njoin {{ ref('nothing_like_it') }} using (id)",
+      'models/gold/report.sql': "select *\nfrom {{ ref('users') }}\njoin {{ ref('user') }} using (id)\njoin {{ ref('nothing_like_it') }} using (id)\njoin {{ ref('some_pkg', 'thing') }} using (id)",
     });
     const diags = compiled.diagnostics.filter((d) => d.code === 'LAKE-C001');
-    expect(diags).toHaveLength(3);
-    const [amb, typo, none] = diags;
+    expect(diags).toHaveLength(4);
+    const [amb, typo, none, pkg] = diags;
+    expect(pkg).toMatchObject({ line: 5, col: 9 });
     expect(amb).toMatchObject({ file: 'models/gold/report.sql', line: 2, node: 'gold.report' });
     expect(amb!.message).toBe("ref('users') is ambiguous: bronze.users, silver.users");
     expect(amb!.hint).toBe("write ref('bronze.users') or ref('silver.users') to choose one");
