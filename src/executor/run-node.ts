@@ -295,12 +295,17 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
         }
         const config = outcomes.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
         const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx);
+        const partitioned = mat === 'external' && !!node.config.location && !!node.config.partition_by?.length;
+        const externalDir = partitioned ? path.resolve(ctx.projectRoot, String(node.config.location)) : undefined;
         if (mat === 'external' && node.config.location) {
           // COPY does not create the parent folder of a single-file location.
           const loc = path.resolve(ctx.projectRoot, String(node.config.location));
-          fs.mkdirSync(node.config.partition_by?.length ? loc : path.dirname(loc), { recursive: true });
+          if (externalDir) claimExternalFolder(externalDir, node.id);
+          fs.mkdirSync(partitioned ? loc : path.dirname(loc), { recursive: true });
         }
         const rows = await runStatements(tx, statements);
+        // The folder is this model's now (COPY ... overwrite emptied it): say so for the next build.
+        if (externalDir) fs.writeFileSync(path.join(externalDir, EXTERNAL_MARK), `${JSON.stringify({ model: node.id })}\n`);
         for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
         for (const hook of node.config.post_hook) await runHookSql(tx, ctx, node, hook, incremental);
         const stats: Record<string, unknown> = {};
@@ -316,6 +321,33 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
     if (e instanceof PlanError) throw new NodeError(formatDiagnostic(e.diagnostic));
     if (e instanceof LakeError) throw new NodeError(e.message);
     throw e;
+  }
+}
+
+/** Marks a partitioned external model's folder as written by lake for that model. */
+const EXTERNAL_MARK = '.lake-external.json';
+
+/**
+ * A partitioned external model's COPY empties its folder first (DuckDB's `overwrite`): refuse a
+ * folder that holds anything lake did not write there for this model — another model's output, a
+ * README, a nested model's folder — instead of deleting it.
+ */
+function claimExternalFolder(dir: string, id: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return; // not there yet
+  }
+  if (entries.length === 0) return;
+  let owner: string | undefined;
+  try {
+    owner = (JSON.parse(fs.readFileSync(path.join(dir, EXTERNAL_MARK), 'utf8')) as { model?: string }).model;
+  } catch { /* no mark: not written by lake */ }
+  const nested = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f !== EXTERNAL_MARK && path.basename(f) === EXTERNAL_MARK);
+  if (owner !== id || nested.length) {
+    const what = owner && owner !== id ? `the output of ${owner}` : nested.length ? `another model's output (${nested[0]})` : `files lake did not write (${entries.filter((e) => e !== EXTERNAL_MARK).slice(0, 3).join(', ')})`;
+    throw new NodeError(`${id}: its location ${dir} holds ${what}, and writing partitions there would delete them\n  hint: point location at a folder of its own (new or empty)`);
   }
 }
 

@@ -45,7 +45,10 @@ export const externalStrategy: Materialization = {
     if (format === 'csv') opts.push('header');
     const reader = format === 'csv' ? 'read_csv_auto' : 'read_parquet';
     const glob = c.partition_by?.length ? `${location}/**/*.${format}` : location;
-    const hive = c.partition_by?.length ? ', hive_partitioning = true' : '';
+    // Partition columns read back with the model's own types (DuckDB would guess from the folder
+    // names: zip codes '12345' came back as BIGINT).
+    const partTypes = (c.partition_by ?? []).map((p) => [p, ctx.incoming.find((col) => col.name.toLowerCase() === p.toLowerCase())?.type] as const).filter(([, t]) => t);
+    const hive = c.partition_by?.length ? `, hive_partitioning = true${partTypes.length ? `, hive_types = {${partTypes.map(([p, t]) => `${d.literal(p)}: ${t}`).join(', ')}}` : ''}` : '';
     const out: Statement[] = [createSchema(d, ctx.relation)];
     if (ctx.existing?.kind === 'table') out.push(exec(`drop table ${d.relation(ctx.relation)}`, 'drop old table'));
     out.push(

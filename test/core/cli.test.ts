@@ -193,6 +193,25 @@ select {{ var('batch') }} as batch
     expect(bad.stdout + bad.stderr).not.toContain('sample_size');
   });
 
+  it('writes a partitioned external model only into a folder of its own, reading partitions back with their types', async () => {
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'models/ext.sql': "{{ config(materialized='external', location='out/ext', partition_by=['zip']) }} select 1 as id, '01234' as zip union all select 2, '67890'",
+      'models/uses.sql': "select left(zip, 2) as z from {{ ref('ext') }} order by z",
+      'models/ext2.sql': "{{ config(materialized='external', location='shared', partition_by=['id']) }} select 1 as id",
+    });
+    fs.mkdirSync(path.join(dir, 'shared'));
+    fs.writeFileSync(path.join(dir, 'shared/README.txt'), 'keep\n');
+    const r = lake(dir, ['run']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain("holds files lake did not write (README.txt)");
+    expect(fs.readFileSync(path.join(dir, 'shared/README.txt'), 'utf8')).toBe('keep\n');
+    const db = path.join(dir, 'target/t.duckdb');
+    expect(await query(db, 'select z from main.uses')).toEqual([{ z: '01' }, { z: '67' }]);
+    // Its own folder again: written over.
+    expect(lake(dir, ['run', '-s', 'ext']).code).toBe(0);
+  });
+
   it('gives on_run_end the run\'s results and schemas, as dbt does', async () => {
     const dir = writeProject({
       'project.yml': projectYml(`on_run_end:

@@ -10,4 +10,4 @@ select id, name, amount, day from "silver"."orders"
 ) to '/project/exports/orders' (format csv, partition_by ("day"), overwrite, header);
 
 -- view over files [exec]
-create or replace view "gold"."e" as select * from read_csv_auto('/project/exports/orders/**/*.csv', hive_partitioning = true);
+create or replace view "gold"."e" as select * from read_csv_auto('/project/exports/orders/**/*.csv', hive_partitioning = true, hive_types = {'day': DATE});
