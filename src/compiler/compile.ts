@@ -541,8 +541,14 @@ export class Compiler {
     sql = this.inlineEphemerals(deps, sql);
     const landingReads = r.result.sources.filter((s) => s.landing).map((s) => s.id);
     const sourceIds = r.result.sources.map((s) => s.id);
+    // `this` in an incremental predicate (dbt projects write `this ~ ".dt >= ..."` for
+    // delete+insert) is the target table, which every strategy's statements alias DBT_INTERNAL_DEST.
+    const preds = r.config.incremental_predicates;
+    const config = preds?.some((p) => p.includes(THIS_PLACEHOLDER))
+      ? { ...r.config, incremental_predicates: preds.map((p) => p.split(THIS_PLACEHOLDER).join('DBT_INTERNAL_DEST')) }
+      : r.config;
     return {
-      id, node: r.node, config: r.config, relation: r.relation, sql: trimSql(sql),
+      id, node: r.node, config, relation: r.relation, sql: trimSql(sql),
       dependsOn: { nodes: deps, sources: sourceIds, macros: r.result.macros },
       landingReads, streamReads,
       checksum: checksum(r.node.rawSql, JSON.stringify(r.config)),

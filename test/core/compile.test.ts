@@ -131,6 +131,14 @@ from {{ this }}
     expect(compiled.nodes.get('main.a')!.sql.trim()).toBe("select 6 as t, '123' as l, 9 as m");
   });
 
+  it('reads `this` in incremental_predicates as the target table (aliased DBT_INTERNAL_DEST)', () => {
+    const { compiled } = compile({
+      'models/m.sql': "{{ config(materialized='incremental', unique_key='id', incremental_strategy='delete+insert', incremental_predicates=[this ~ \".dt >= date '2024-01-04'\"]) }}select 1 as id, date '2024-01-05' as dt",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.m')!.config.incremental_predicates).toEqual(["DBT_INTERNAL_DEST.dt >= date '2024-01-04'"]);
+  });
+
   it('says that a dbt package macro (dbt_utils.star) is not installed, at the call', () => {
     const { compiled } = compile({ 'models/a.sql': "select\n  {{ dbt_utils.star(ref('b')) }}\nfrom {{ ref('b') }}", 'models/b.sql': 'select 1 as x' });
     expect(compiled.diagnostics).toEqual([expect.objectContaining({
