@@ -32,6 +32,13 @@ describe('lake init', () => {
     expect(refused.stderr).toContain('LAKE-U021');
     expect(fs.readFileSync(path.join(other, 'seeds/raw_orders.csv'), 'utf8')).toBe('mine\n');
     expect(fs.existsSync(path.join(other, 'project.yml'))).toBe(false);
+    fs.writeFileSync(path.join(path.dirname(dir), 'afile'), 'x');
+    const file = lake(path.dirname(dir), ['init', 'afile']);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain('afile is a file, not a folder');
+    // A fresh repository (only .git) is a fine place for a project.
+    fs.mkdirSync(path.join(path.dirname(dir), 'repo', '.git'), { recursive: true });
+    expect(lake(path.dirname(dir), ['init', 'repo']).code).toBe(0);
   });
 });
 
@@ -266,7 +273,7 @@ describe('lake show, exit codes and output', () => {
     const j = jsonLines(lake(dir, ['show', 'nums', '--limit', '2', '--log-format', 'json']).stdout);
     expect(j.map((x) => [x.kind, x.n, x.label])).toEqual([['row', 0, 'v0'], ['row', 1, 'v1'], ['truncated', undefined, undefined]]);
     // Exact values (DECIMAL, HUGEINT) as DuckDB writes them; a trailing ';' in --inline is fine.
-    const exact = lake(dir, ['show', '--inline', 'select 1234567890123456789.12::DECIMAL(38,2) as x, 170141183460469231731687303715884105727::hugeint as h;']);
+    const exact = lake(dir, ['show', '--inline', 'select 1234567890123456789.12::DECIMAL(38,2) as x, 170141183460469231731687303715884105727::hugeint as h; -- pasted']);
     expect(exact.code).toBe(0);
     expect(exact.stdout).toContain('1234567890123456789.12');
     expect(exact.stdout).toContain('170141183460469231731687303715884105727');

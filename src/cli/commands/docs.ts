@@ -65,7 +65,10 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
       const { projectLineage, lineageForManifest } = await import('../../app/lineage.js');
       const { upstreamOf, downstreamOf } = await import('../../lineage/index.js');
       const dot = target.lastIndexOf('.');
-      if (dot <= 0) throw new LakeError('usage', { code: 'LAKE-U030', severity: 'error', message: `'${target}' is not <model>.<column>`, hint: 'e.g. lake lineage gold.workout_bpm_summary.avg_bpm' });
+      if (dot <= 0) {
+        const model = s.compiler.resolveRef(target).id;
+        throw new LakeError('usage', { code: 'LAKE-U030', severity: 'error', message: model ? `'${target}' is a model: name one of its columns` : `'${target}' is not <model>.<column>`, hint: `e.g. lake lineage ${model ?? 'silver.orders'}.<column>` });
+      }
       const modelName = target.slice(0, dot);
       const column = target.slice(dot + 1);
       const res = s.compiler.resolveRef(modelName);

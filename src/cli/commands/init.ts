@@ -70,10 +70,14 @@ export function scaffold(dir: string): string[] {
   if (fs.existsSync(path.join(dir, 'project.yml'))) {
     throw new LakeError('usage', { code: 'LAKE-U020', severity: 'error', message: `${dir} already has a project.yml`, hint: 'choose an empty or new folder' });
   }
-  // Never overwrite: a folder with anything in it (a dbt project, a .gitignore, seeds) is refused.
+  if (fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+    throw new LakeError('usage', { code: 'LAKE-U021', severity: 'error', message: `${dir} is a file, not a folder`, hint: 'give lake init a new or empty folder' });
+  }
+  // Never overwrite: a folder with anything in it (a dbt project, a .gitignore, seeds) is refused;
+  // only a fresh repository's .git is fine.
   let present: string[] = [];
   try {
-    present = fs.readdirSync(dir);
+    present = fs.readdirSync(dir).filter((e) => e !== '.git');
   } catch { /* a new folder */ }
   if (present.length) {
     throw new LakeError('usage', { code: 'LAKE-U021', severity: 'error', message: `${dir} is not empty (${present.slice(0, 3).join(', ')}${present.length > 3 ? ', ...' : ''}): lake init writes a new project and would overwrite files`, hint: 'choose an empty or new folder; a dbt project runs as it is (lake run in its folder)' });

@@ -82,7 +82,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const { renderAdhoc } = await import('../../compiler/compile.js');
         const r = renderAdhoc(s.compiler, flags.inline, '--inline');
         if (r.diagnostics.length) throw new LakeError('template', r.diagnostics);
-        sql = r.sql.replace(/;\s*$/, '');
+        // A trailing ';' (and comments after it), as SQL pasted from an editor ends.
+        sql = r.sql.replace(/;(\s|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*$/, '');
       } else {
         if (!model) throw new LakeError('usage', { code: 'LAKE-U010', severity: 'error', message: 'lake show needs a model name (or --inline SQL)', hint: 'e.g. lake show silver.users --limit 5' });
         const res = s.compiler.resolveRef(model);
