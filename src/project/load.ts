@@ -116,14 +116,20 @@ function readDocBlocks(root: string, files: readonly string[]): Map<string, stri
 }
 
 /** Descriptions with `{{ doc('name') }}` replaced by the docs block's text (an unknown name is a diagnostic). */
-function withDocBlocks(decls: YamlDecls, blocks: ReadonlyMap<string, string>, diags: Diagnostic[]): YamlDecls {
+function withDocBlocks(root: string, decls: YamlDecls, blocks: ReadonlyMap<string, string>, diags: Diagnostic[]): YamlDecls {
   const call = /\{\{\s*doc\(\s*(['"])(\w+)\1\s*\)\s*\}\}/g;
+  // The line of an unknown doc() call in its YAML file (the entry's own line is where the model starts).
+  const lineOfCall = (file: string, name: string, fallback: number | undefined): number | undefined => {
+    const text = readIfPresent(path.join(root, file));
+    const at = text?.search(new RegExp(`doc\\(\\s*['"]${name}['"]`)) ?? -1;
+    return text && at >= 0 ? text.slice(0, at).split('\n').length : fallback;
+  };
   const render = <T extends { description?: string }>(o: T, file: string, line: number | undefined): T => {
     if (!o.description || !o.description.includes('doc(')) return o;
     const description = o.description.replace(call, (m, _q, name: string) => {
       const b = blocks.get(name);
       if (b !== undefined) return b;
-      diags.push({ code: 'LAKE-P030', severity: 'error', message: `doc('${name}') names no docs block`, file, line, hint: `write {% docs ${name} %}...{% enddocs %} in a .md file under the models folder${blocks.size ? ` (blocks: ${[...blocks.keys()].slice(0, 5).join(', ')})` : ''}` });
+      diags.push({ code: 'LAKE-P030', severity: 'error', message: `doc('${name}') names no docs block`, file, line: lineOfCall(file, name, line), hint: `write {% docs ${name} %}...{% enddocs %} in a .md file under the models folder${blocks.size ? ` (blocks: ${[...blocks.keys()].slice(0, 5).join(', ')})` : ''}` });
       return m;
     });
     return { ...o, description };
@@ -152,7 +158,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
   }
   for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
-  const decls = withDocBlocks(readYamlDecls(settings, [...new Set(yamlFiles)], diags), readDocBlocks(root, docFiles), diags);
+  const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags), readDocBlocks(root, docFiles), diags);
 
   const factory = new ModelFactory(settings, decls.models);
   const models = new Map<string, ModelNode>();

@@ -126,7 +126,7 @@ seeds:
     const m = p.models.get('silver.orders')!;
     expect(m.description).toBe('One row per **order**.');
     expect(m.columns.map((c) => c.description)).toEqual(['Key: The order id.', "{{ doc('nope') }}"]);
-    expect(p.diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P030', file: 'models/silver/schema.yml', message: "doc('nope') names no docs block" })]);
+    expect(p.diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P030', file: 'models/silver/schema.yml', line: 8, message: "doc('nope') names no docs block" })]);
   });
 
   it('honours custom paths for models, seeds, macros and target', () => {
