@@ -113,7 +113,9 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
 
 function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const file = 'dbt_project.yml';
-  const { data } = readYaml(root, file);
+  // dbt renders dbt_project.yml: {{ env_var('X', 'default') }} in its values is the environment's
+  // (other Jinja, such as var() in a config, is left for the model's render).
+  const data = renderEnvVars(readYaml(root, file).data, file) as Record<string, unknown>;
   const name = String(data.name ?? 'dbt_project');
   const profileName = String(data.profile ?? name);
   const candidates = [process.env.DBT_PROFILES_DIR, root, path.join(os.homedir(), '.dbt')].filter((x): x is string => !!x);
@@ -178,7 +180,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
  * calls (optionally `| int`, `| as_number`) replaced, as dbt renders the file. A value that is
  * only such a call and ends in `| int` or `| as_number` becomes a number.
  */
-function renderProfileValue(v: unknown, file: string, line: number | undefined): unknown {
+function renderProfileValue(v: unknown, file: string, line: number | undefined, strict = true): unknown {
   if (typeof v !== 'string' || !v.includes('{{')) return v;
   const call = /\{\{\s*env_var\(\s*(['"])([^'"]+)\1\s*(?:,\s*(?:(['"])(.*?)\3|([\w.-]+))\s*)?\)\s*(?:\|\s*(int|as_number|as_text|string)\s*)?\}\}/g;
   let numeric = false;
@@ -188,8 +190,15 @@ function renderProfileValue(v: unknown, file: string, line: number | undefined):
     numeric = filter === 'int' || filter === 'as_number';
     return value!;
   });
-  if (out.includes('{{') || out.includes('{%')) fail(file, `only {{ env_var(...) }} is rendered in profiles.yml, not: ${v}`, 'write the value itself, or use env_var()', line);
+  if (strict && (out.includes('{{') || out.includes('{%'))) fail(file, `only {{ env_var(...) }} is rendered in profiles.yml, not: ${v}`, 'write the value itself, or use env_var()', line);
   return numeric && /^-?\d+(\.\d+)?$/.test(out.trim()) ? Number(out) : out;
+}
+
+function renderEnvVars(v: unknown, file: string): unknown {
+  if (typeof v === 'string') return renderProfileValue(v, file, undefined, false);
+  if (Array.isArray(v)) return v.map((x) => renderEnvVars(x, file));
+  if (isRecord(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, renderEnvVars(x, file)]));
+  return v;
 }
 
 function flatVars(raw: unknown, project: string): Record<string, unknown> {

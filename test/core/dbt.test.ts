@@ -59,9 +59,15 @@ describe('a dbt project', () => {
       '',
     ].join('\n'));
     fs.writeFileSync(path.join(dir, 'models/marts/by_package.sql'), "select * from {{ ref('jaffle_shop', 'orders') }}");
+    // dbt_project.yml is rendered too: env_var() in vars and configs.
+    const projectFile = path.join(dir, 'dbt_project.yml');
+    fs.writeFileSync(projectFile, `${fs.readFileSync(projectFile, 'utf8')}\n# test\n`.replace(/^vars:\n/m, "vars:\n  region: \"{{ env_var('LAKE_TEST_REGION', 'eu') }}\"\n"));
     const before = { ...process.env };
     try {
       expect(loadProject(dir).target).toMatchObject({ name: 'dev', path: path.join(dir, 'target/default.duckdb'), threads: 3 });
+      expect(loadProject(dir).vars.region).toBe('eu');
+      process.env.LAKE_TEST_REGION = 'us';
+      expect(loadProject(dir).vars.region).toBe('us');
       process.env.LAKE_TEST_DB = path.join(dir, 'elsewhere.duckdb');
       process.env.LAKE_TEST_THREADS = '2';
       const p = loadProject(dir);
