@@ -12,6 +12,14 @@ function project(mode: string, materialized = 'incremental'): string {
   });
 }
 
+/** A quarantining JSON-lines source `raw.ev` with the given column types, read by bronze.ev. */
+function typedProject(columns: string): string {
+  return makeProject({
+    'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: ${columns}\n`,
+    'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+  });
+}
+
 // Line 2: wrong type; line 3: malformed JSON; line 4: a JSON array, not an object;
 // line 5: truncated (a writer cut off mid-record); line 6: a bad timestamp.
 const MIXED = [
@@ -118,10 +126,7 @@ describe('bad records', () => {
   });
 
   it('an integer column takes integers only, and a time with an offset is held in UTC', async () => {
-    const dir = makeProject({
-      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: { id: BIGINT, qty: INTEGER, at: TIMESTAMP }\n`,
-      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
-    });
+    const dir = typedProject('{ id: BIGINT, qty: INTEGER, at: TIMESTAMP }');
     const t = clock();
     writeFile(dir, 'landing/ev/a.jsonl', [
       '{"id": 1, "qty": 2.7}',
@@ -150,10 +155,7 @@ describe('bad records', () => {
   });
 
   it('a STRUCT column whose field does not fit its type is a bad record, not a NULL field', async () => {
-    const dir = makeProject({
-      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: { id: BIGINT, addr: 'STRUCT(city VARCHAR, zip BIGINT, "the state" VARCHAR)' }\n`,
-      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
-    });
+    const dir = typedProject(`{ id: BIGINT, addr: 'STRUCT(city VARCHAR, zip BIGINT, "the state" VARCHAR)' }`);
     writeFile(dir, 'landing/ev/a.jsonl', [
       '{"id": 1, "addr": {"city": "Rome", "zip": "abc"}}',
       '{"id": 2, "addr": {"city": "Oslo", "zip": 1, "the state": "NO"}}',
@@ -174,10 +176,7 @@ describe('bad records', () => {
   });
 
   it('a DECIMAL column rounds a JSON number as written (0.285 is 0.29), and takes a string exactly', async () => {
-    const dir = makeProject({
-      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: { id: BIGINT, amount: 'DECIMAL(38,2)' }\n`,
-      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
-    });
+    const dir = typedProject("{ id: BIGINT, amount: 'DECIMAL(38,2)' }");
     writeFile(dir, 'landing/ev/a.jsonl', ['{"id": 1, "amount": 0.285}', '{"id": 2, "amount": "1234567890123456789.12"}', '{"id": 3, "amount": 12.5}', '{"id": 4, "amount": true}'].join('\n'));
     await run(dir);
     expect(plain(await query(dir, 'select id, amount::varchar as amount from bronze.ev order by id'))).toEqual([
