@@ -277,6 +277,9 @@ describe('lake show, exit codes and output', () => {
     expect(exact.code).toBe(0);
     expect(exact.stdout).toContain('1234567890123456789.12');
     expect(exact.stdout).toContain('170141183460469231731687303715884105727');
+    const nested = lake(dir, ['show', '--inline', "select {'a': 12345678901234567.89::decimal(38,2)} as st, [2.50::decimal(4,2)] as l"]);
+    expect(nested.stdout).toContain("{'a': 12345678901234567.89}");
+    expect(nested.stdout).toContain('[2.50]');
     // An ephemeral model has no table: its SQL is previewed (a trailing comment included).
     fs.writeFileSync(path.join(dir, 'models/eph.sql'), "{{ config(materialized='ephemeral') }}select max(n) as top from {{ ref('nums') }} -- the largest");
     const eph = lake(dir, ['show', 'eph']);

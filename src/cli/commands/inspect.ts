@@ -103,9 +103,10 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const described = await opened.db.describeQuery(query);
         const types = Object.fromEntries(described.map((col) => [col.name, col.type]));
         // Values JavaScript numbers cannot hold exactly (DECIMAL, HUGEINT...) are shown as DuckDB writes them.
-        const exact = described.some((col) => /^(DECIMAL|NUMERIC|HUGEINT|UHUGEINT|UBIGINT)/i.test(col.type));
-        const shown = exact
-          ? `select ${described.map((col) => (/^(DECIMAL|NUMERIC|HUGEINT|UHUGEINT|UBIGINT)/i.test(col.type) ? `${quoteIdent(col.name)}::varchar as ${quoteIdent(col.name)}` : quoteIdent(col.name))).join(', ')} from (\n${query}\n) as __lake_shown`
+        // Also inside a STRUCT, MAP or list: such a column is shown as DuckDB's text of it.
+        const inexact = (type: string) => /\b(DECIMAL|NUMERIC|HUGEINT|UHUGEINT|UBIGINT)\b/i.test(type);
+        const shown = described.some((col) => inexact(col.type))
+          ? `select ${described.map((col) => (inexact(col.type) ? `${quoteIdent(col.name)}::varchar as ${quoteIdent(col.name)}` : quoteIdent(col.name))).join(', ')} from (\n${query}\n) as __lake_shown`
           : query;
         const fetched = await opened.db.query(shown);
         const more = fetched.length > limit;
