@@ -317,11 +317,23 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
       for (const o of outcomes) if (o.cleanup) await o.cleanup().catch(() => undefined);
     }
   } catch (e) {
-    if (e instanceof EngineError) throw new NodeError(`${compiled.id}: ${e.message.split('\n')[0]}\n  compiled SQL: ${ctx.compiledPath(compiled.id)}`);
+    if (e instanceof EngineError) throw new NodeError(`${compiled.id}: ${e.message.split('\n')[0]}\n  compiled SQL: ${ctx.compiledPath(compiled.id)}${compiledLineOf(e, compiled.sql)}`);
     if (e instanceof PlanError) throw new NodeError(formatDiagnostic(e.diagnostic));
     if (e instanceof LakeError) throw new NodeError(e.message);
     throw e;
   }
+}
+
+/**
+ * `:n`, the line of the compiled file an engine error points at (DuckDB's `LINE n` counts lines of
+ * the statement it ran, which holds the compiled SQL after a prefix), or '' when it cannot be told.
+ */
+function compiledLineOf(e: EngineError, compiledSql: string): string {
+  const m = /^LINE (\d+):/m.exec(e.message);
+  const at = m ? e.sql.indexOf(compiledSql) : -1;
+  if (!m || at < 0) return '';
+  const line = Number(m[1]) - (e.sql.slice(0, at).split('\n').length - 1);
+  return line >= 1 && line <= compiledSql.split('\n').length ? `:${line}` : '';
 }
 
 /** Marks a partitioned external model's folder as written by lake for that model. */

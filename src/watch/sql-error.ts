@@ -81,6 +81,20 @@ export function locateInRaw(node: CompiledNode, message: string, pos: EnginePosi
       return { line: hit.line, col: hit.col + Math.max(0, shift) };
     }
   }
+  // A raw line with templates ({{ ref('x') }}) matches the compiled line when its literal parts do.
+  if (compiledLine !== undefined && text) {
+    const hit = closestLine(raw, near, (l) => {
+      if (!l.includes('{{')) return -1;
+      const pattern = l.trim().split(/\{\{[\s\S]*?\}\}/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*?');
+      return new RegExp(`^${pattern}$`).test(text) ? l.indexOf(l.trim()) : -1;
+    });
+    if (hit) {
+      // The column of the word the engine pointed at, found again in the raw line.
+      const word = pos?.col !== undefined ? wordAt(compiledLine, pos.col) : undefined;
+      const at = word ? raw[hit.line - 1]!.search(new RegExp(`(?<![\\w])${word}(?![\\w])`)) : -1;
+      return { line: hit.line, col: at >= 0 ? at + 1 : hit.col };
+    }
+  }
   const names = [...namesInMessage(message), pos?.col !== undefined && compiledLine !== undefined ? wordAt(compiledLine, pos.col) : undefined];
   for (const name of names) {
     if (!name) continue;

@@ -64,6 +64,10 @@ describe('lake run of cheap views', () => {
     expect([...ff.values()].filter((x) => x.status === 'error').map((x) => x.id)).toEqual(['a.bad']);
     expect(ff.get('a.bad')!.error).toContain('nope');
     expect(ff.get('a.bad')!.error).toContain('compiled SQL');
+    // A table model's SQL error names the line of its compiled file.
+    fs.writeFileSync(path.join(dir, 'models/a/bad.sql'), "{{ config(materialized='table') }}\nselect\n  id,\n  id + 1 as nxt\nfrom {{ ref('v1') }} wher id > 0");
+    const line = await run(dir, { threads: 1, select: ['a.v1', 'a.bad'] });
+    expect(line.get('a.bad')!.error).toMatch(/compiled SQL: .*bad\.sql:4$/m);
   });
 
   it('replaces a table by a view when a model becomes a view (a plan of two statements, in a transaction)', async () => {

@@ -114,6 +114,17 @@ describe('SQL error locations', () => {
     expect(locateInRaw(node("select user_id, nope from {{ ref('t') }}", sql), msg, pos)).toEqual({ line: 1, col: 17 });
   });
 
+  it('finds the template line whose literal parts match the compiled line (a ref on the error\'s line)', async () => {
+    // config() leaves a blank first line that the compiled SQL does not have; `id` also appears a
+    // line above: the line is the one whose text around {{ ref() }} matches.
+    const raw = "{{ config(materialized='table') }}\n\nselect\n  id,\n  id + 1 as nxt\nfrom {{ ref('t') }} wher id > 0\n";
+    const sql = 'select\n  id,\n  id + 1 as nxt\nfrom "main"."t" wher id > 0';
+    const msg = await engineError(sql);
+    const pos = enginePosition(msg, sql, 'describe ');
+    expect(pos?.line).toBe(4);
+    expect(locateInRaw(node(raw, sql), msg, pos)).toEqual({ line: 6, col: 26 });
+  });
+
   it('falls back to the name in the message when the line is rendered differently', async () => {
     const raw = "select *\nfrom {{ ref('missing_table') }}\n";
     const sql = 'select *\nfrom "silver"."missing_table"';
