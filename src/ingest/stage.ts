@@ -236,8 +236,13 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
     // fit NULL, and the record would pass with its value lost.
     const fields = structFields(k.type).map((f) => {
       const v = `json_extract(${raw}, ${lit(pointer(f.name))})`;
+      const bad = `then ${lit(`column ${k.name}.${f.name}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${f.type}`)}`;
+      // An integer field, like an integer column, takes integers only (DuckDB's cast makes 2.7 a 3, true a 1).
+      const integral = INTEGER_TYPES.has(f.type.trim().toUpperCase())
+        ? `\n    when _v${i} is not null and _v${i}.${qi(f.name)} is not null and (json_type(${v}) = 'BOOLEAN' or (json_type(${v}) = 'DOUBLE' and ${v}::double <> trunc(${v}::double)))
+      ${bad}` : '';
       return `\n    when _v${i} is not null and _v${i}.${qi(f.name)} is null and coalesce(json_type(${v}), 'NULL') <> 'NULL'
-      then ${lit(`column ${k.name}.${f.name}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${f.type}`)}`;
+      ${bad}${integral}`;
     }).join('');
     // A STRUCT column given something other than an object ("Paris", 42) reads as a struct of
     // NULLs, not as NULL: the JSON type says it.

@@ -163,15 +163,20 @@ describe('bad records', () => {
       '{"id": 4, "addr": null}',
       '{"id": 5, "addr": "Paris"}',
       '{"id": 6, "addr": 42}',
+      '{"id": 7, "addr": {"zip": 2.7}}',
+      '{"id": 8, "addr": {"zip": true}}',
+      '{"id": 9, "addr": {"zip": 2.0}}',
     ].join('\n'));
     await run(dir);
     expect(plain(await query(dir, 'select id, addr.zip as zip, addr."the state" as st from bronze.ev order by id'))).toEqual([
-      { id: 2, zip: 1, st: 'NO' }, { id: 3, zip: null, st: null }, { id: 4, zip: null, st: null },
+      { id: 2, zip: 1, st: 'NO' }, { id: 3, zip: null, st: null }, { id: 4, zip: null, st: null }, { id: 9, zip: 2, st: null },
     ]);
     expect(plain(await query(dir, 'select line, reason from bronze.ev__quarantine order by line'))).toEqual([
       { line: 1, reason: 'column addr.zip: "abc" is not a valid BIGINT' },
       { line: 5, reason: 'column addr: "Paris" is not a valid STRUCT(city VARCHAR, zip BIGINT, "the state" VARCHAR)' },
       { line: 6, reason: 'column addr: 42 is not a valid STRUCT(city VARCHAR, zip BIGINT, "the state" VARCHAR)' },
+      { line: 7, reason: 'column addr.zip: 2.7 is not a valid BIGINT' },
+      { line: 8, reason: 'column addr.zip: true is not a valid BIGINT' },
     ]);
   });
 
