@@ -66,8 +66,8 @@ function splitSelection(items: readonly string[] | undefined, testNames: Readonl
       }
       const nodePart = parts.filter((_p, i) => tests[i] === undefined).join(',');
       const chosen = nodePart ? nodesOf(nodePart) : undefined;
-      const fs_ = tests.filter((f): f is TestFilter => f !== undefined);
-      filters.push((t) => fs_.every((f) => f(t)) && (!chosen || t.nodes.some((n) => chosen.has(n))));
+      const testFilters = tests.filter((f): f is TestFilter => f !== undefined);
+      filters.push((t) => testFilters.every((f) => f(t)) && (!chosen || t.nodes.some((n) => chosen.has(n))));
     }
     if (keep.length) nodes.push(keep.join(' '));
   }

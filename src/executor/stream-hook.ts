@@ -15,7 +15,7 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
     async prepare(ctx: HookContext): Promise<HookOutcome | undefined> {
       const reads = ctx.node.streamReads;
       if (reads.length === 0) return undefined;
-      const marks: [string, number][] = [];
+      const marks = new Map<string, number>();
       // Whether each upstream had rows when read: the watermark only moves past a batch in which
       // the upstream had rows (an empty upstream's first rows are all new to this model, whatever
       // their batch).
@@ -31,23 +31,22 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
         if (ctx.node.config.materialized === 'incremental' && !hasBatch) {
           throw streamError(ctx.node, `stream(ref('${up}')) needs a _lake_batch column in ${up}`, `select the _lake_batch column in ${up} (it comes with every landing-zone source), or use ref() instead of stream()`);
         }
-        if (ctx.incremental) {
-          const wm = await getWatermark(ctx.tx, ctx.node.id, up);
+        if (hasBatch) {
+          const wm = ctx.incremental ? await getWatermark(ctx.tx, ctx.node.id, up) : 0;
           const [r] = await ctx.tx.query<{ kept: boolean; any: boolean }>(
             `select exists (select 1 from ${relationSql(rel)} where _lake_batch <= ${wm}) as kept, exists (select 1 from ${relationSql(rel)}) as any`);
-          // Rows this model read before are gone, yet the table has rows: it was rewritten (a
-          // --full-refresh, a table rebuild) and every row carries a new batch. Reading them again
-          // would duplicate what this model holds (DLT fails the same way).
-          if (wm > 0 && r?.any && !r.kept) {
-            throw streamError(ctx.node, `${up} was rebuilt since ${ctx.node.id} last read it with stream(): all its rows are new to the watermark, and reading them again would duplicate what ${ctx.node.id} holds`,
-              `rebuild ${ctx.node.id} from all of ${up}: lake run -s ${ctx.node.node.name} --full-refresh (a table model is rebuilt every run: read it with ref(), not stream())`);
+          hadRows.set(up, !!r?.any);
+          if (ctx.incremental) {
+            // Rows this model read before are gone, yet the table has rows: it was rewritten (a
+            // --full-refresh, a table rebuild) and every row carries a new batch. Reading them again
+            // would duplicate what this model holds (DLT fails the same way).
+            if (wm > 0 && r?.any && !r.kept) {
+              throw streamError(ctx.node, `${up} was rebuilt since ${ctx.node.id} last read it with stream(): all its rows are new to the watermark, and reading them again would duplicate what ${ctx.node.id} holds`,
+                `rebuild ${ctx.node.id} from all of ${up}: lake run -s ${ctx.node.node.name} --full-refresh (a table model is rebuilt every run: read it with ref(), not stream())`);
+            }
+            marks.set(up, wm);
+            where = ` where _lake_batch > ${wm}`;
           }
-          hadRows.set(up, !!r?.any);
-          marks.push([up, wm]);
-          where = ` where _lake_batch > ${wm}`;
-        } else if (hasBatch) {
-          const [r] = await ctx.tx.query<{ any: boolean }>(`select exists (select 1 from ${relationSql(rel)}) as any`);
-          hadRows.set(up, !!r?.any);
         }
         await ctx.tx.execute(`create or replace temp view ${quoteIdent(streamViewName(rel))} as select * from ${relationSql(rel)}${where}`);
       }
@@ -55,7 +54,7 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
         stats: ctx.incremental ? { stream_watermarks: Object.fromEntries(marks) } : undefined,
         finalize: async (tx) => {
           for (const up of reads) {
-            const prev = marks.find(([u]) => u === up)?.[1] ?? 0;
+            const prev = marks.get(up) ?? 0;
             // An incremental read of an empty upstream keeps the watermark where it was; a full
             // read of one starts it over.
             const batch = hadRows.get(up) === false ? (ctx.incremental ? prev : 0) : ctx.batchId;

@@ -229,14 +229,18 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   // the stage and for its type check.
   const variant = (k: Column) => `case when _x.${qi(k.name)} is null and _k is not null
       then list_filter(_k, lambda x: lower(x) = ${lit(k.name.toLowerCase())} and x <> ${lit(k.name)})[1] end`;
-  const rawOf = (k: Column, i: number) => `coalesce(${c.at(pointer(k.name))}, case when _ck${i} is not null then json_extract(${c.praw}, '/' || replace(replace(_ck${i}, '~', '~0'), '/', '~1')) end)`;
+  // The JSON value under the case-variant key `_ck<i>` (a JSON pointer built in SQL, like pointer()).
+  const variantValue = (i: number) => `json_extract(${c.praw}, '/' || replace(replace(_ck${i}, '~', '~0'), '/', '~1'))`;
+  const rawOf = (k: Column, i: number) => `coalesce(${c.at(pointer(k.name))}, case when _ck${i} is not null then ${variantValue(i)} end)`;
+  // The reason of a value that does not fit its column (or a STRUCT column's field).
+  const notValid = (label: string, v: string, type: string) => `then ${lit(`column ${label}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${type}`)}`;
   const typeChecks = known.map((k, i) => {
     const raw = rawOf(k, i);
     // A STRUCT column's fields too (one level): DuckDB's JSON cast leaves a field that does not
     // fit NULL, and the record would pass with its value lost.
     const fields = structFields(k.type).map((f) => {
       const v = `json_extract(${raw}, ${lit(pointer(f.name))})`;
-      const bad = `then ${lit(`column ${k.name}.${f.name}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${f.type}`)}`;
+      const bad = notValid(`${k.name}.${f.name}`, v, f.type);
       // An integer field, like an integer column, takes integers only (DuckDB's cast makes 2.7 a 3, true a 1).
       const integral = INTEGER_TYPES.has(f.type.trim().toUpperCase())
         ? `\n    when _v${i} is not null and _v${i}.${qi(f.name)} is not null and (json_type(${v}) = 'BOOLEAN' or (json_type(${v}) = 'DOUBLE' and ${v}::double <> trunc(${v}::double)))
@@ -248,9 +252,9 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
     // NULLs, not as NULL: the JSON type says it.
     const notObject = /^\s*STRUCT\s*\(/i.test(k.type)
       ? `when _v${i} is not null and json_type(${raw}) not in ('OBJECT', 'NULL')
-      then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}\n    ` : '';
+      ${notValid(k.name, raw, k.type)}\n    ` : '';
     return `${notObject}when _v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
-      then ${lit(`column ${k.name}: `)} || left(${raw}::varchar, 200) || ${lit(` is not a valid ${k.type}`)}${fields}`;
+      ${notValid(k.name, raw, k.type)}${fields}`;
   }).join('\n    ');
   const reason = `case
     when _pre_reason is not null then _pre_reason
@@ -259,7 +263,7 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   end`;
   const cols = known.map((k, i) => `, _v${i} as ${qi(k.name)}`).join('');
   const variants = known.map((k, i) => `, ${variant(k)} as _ck${i}`).join('');
-  const vals = known.map((k, i) => `, coalesce(${valueOf(k)}, case when _ck${i} is not null then ${typedValue(`json_extract(${c.praw}, '/' || replace(replace(_ck${i}, '~', '~0'), '/', '~1'))`, k)} end) as _v${i}`).join('');
+  const vals = known.map((k, i) => `, coalesce(${valueOf(k)}, case when _ck${i} is not null then ${typedValue(variantValue(i), k)} end) as _v${i}`).join('');
   const body = (cc: Chain) => `with ${cc.ctes},
 cased as (select *${variants} from pay),
 vals as (select *${vals} from cased),
@@ -348,11 +352,9 @@ function typedValue(v: string, c: Column): string {
   const t = c.type.trim().toUpperCase();
   if (t === 'JSON') return v;
   if (t === 'VARCHAR' || t === 'TEXT' || t === 'STRING') return `(${v}->>'$')`;
-  // Integers, decimals and timestamps as a record's known columns are (see readAs), from the value's text.
-  if (INTEGER_TYPES.has(t) || TIMESTAMP_TYPES.has(t) || /^(DECIMAL|NUMERIC)\b/.test(t)) {
-    const r = readAs(c);
-    return r.value(`try_cast((${v}->>'$') as ${r.parse})`);
-  }
+  // Types a record's known columns read in their own way (see readAs): the same, from the value's text.
+  const r = readAs(c);
+  if (r.parse !== c.type) return r.value(`try_cast((${v}->>'$') as ${r.parse})`);
   return `try_cast(${v} as ${c.type})`;
 }
 

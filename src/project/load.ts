@@ -50,8 +50,7 @@ export function nodeConfig(tree: Record<string, unknown>, folders: readonly stri
   }
   const leaf = isRecord(level) ? level[name] : undefined;
   if (!isRecord(leaf)) return {};
-  const only = folderConfig(leaf, []);
-  return only;
+  return folderConfig(leaf, []);
 }
 
 /** sha256 (hex) of the parts, each followed by a NUL. */
