@@ -13,6 +13,7 @@ import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { materializationFor, planSeed, PlanError, type Statement } from '../materialize/index.js';
 import type { Compiler } from '../compiler/compile.js';
+import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
 import { renderAdhoc } from '../compiler/compile.js';
 import type { NodeHook, HookOutcome } from './hooks.js';
 
@@ -317,7 +318,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
       for (const o of outcomes) if (o.cleanup) await o.cleanup().catch(() => undefined);
     }
   } catch (e) {
-    if (e instanceof EngineError) throw new NodeError(`${compiled.id}: ${e.message.split('\n')[0]}\n  compiled SQL: ${ctx.compiledPath(compiled.id)}${compiledLineOf(e, compiled.sql)}`);
+    if (e instanceof EngineError) throw new NodeError(engineErrorMessage(e, compiled, ctx.compiledPath(compiled.id)));
     if (e instanceof PlanError) throw new NodeError(formatDiagnostic(e.diagnostic));
     if (e instanceof LakeError) throw new NodeError(e.message);
     throw e;
@@ -325,15 +326,33 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
 }
 
 /**
- * `:n`, the line of the compiled file an engine error points at (DuckDB's `LINE n` counts lines of
- * the statement it ran, which holds the compiled SQL after a prefix), or '' when it cannot be told.
+ * A model's engine error for a person: DuckDB's message, the line of the model file it points at
+ * (when the engine gave a position inside the model's own SQL and that line is found again in the
+ * template), and the compiled file with its line.
  */
-function compiledLineOf(e: EngineError, compiledSql: string): string {
-  const m = /^LINE (\d+):/m.exec(e.message);
-  const at = m ? e.sql.indexOf(compiledSql) : -1;
-  if (!m || at < 0) return '';
-  const line = Number(m[1]) - (e.sql.slice(0, at).split('\n').length - 1);
-  return line >= 1 && line <= compiledSql.split('\n').length ? `:${line}` : '';
+function engineErrorMessage(e: EngineError, compiled: CompiledNode, compiledPath: string): string {
+  const pos = compiledPosition(e, compiled.sql);
+  const at = pos ? locateInRaw(compiled, e.message, pos) : undefined;
+  return `${compiled.id}: ${e.message.split('\n')[0]}${at ? `\n  at ${compiled.node.path}:${at.line}:${at.col}` : ''}\n  compiled SQL: ${compiledPath}${pos ? `:${pos.line}` : ''}`;
+}
+
+/**
+ * Where in the compiled SQL an engine error points. DuckDB's `LINE n` counts lines of the
+ * statement it ran, which holds the compiled SQL after a prefix (`create table ... as`); undefined
+ * when the position is outside the compiled SQL (a statement lake wrote around it) or not given.
+ */
+function compiledPosition(e: EngineError, compiledSql: string): EnginePosition | undefined {
+  const at = e.sql.indexOf(compiledSql);
+  const pos = at >= 0 ? enginePosition(e.message, e.sql) : undefined;
+  if (!pos) return undefined;
+  const before = e.sql.slice(0, at);
+  const offset = before.split('\n').length - 1;
+  const line = pos.line - offset;
+  if (line < 1 || line > compiledSql.split('\n').length) return undefined;
+  // On the compiled SQL's first line, columns count from where it starts in the statement's line.
+  const shift = line === 1 ? before.length - before.lastIndexOf('\n') - 1 : 0;
+  const col = pos.col !== undefined && pos.col - shift >= 1 ? pos.col - shift : undefined;
+  return col !== undefined ? { line, col } : { line };
 }
 
 /** Marks a partitioned external model's folder as written by lake for that model. */

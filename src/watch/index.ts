@@ -4,4 +4,5 @@ export { IncrementalCompiler, ReloadingCompiler, type ProjectCompiler } from './
 export { classify, type FileChange, type FileKind } from './files.js';
 export { directlyAffected, removedRelations, fingerprint, type ProjectView, type Removed } from './plan.js';
 export { LandingPoller, globToRegExp } from './landing.js';
-export { sqlErrorDiagnostic, enginePosition, locateInRaw } from './sql-error.js';
+export { sqlErrorDiagnostic } from './sql-error.js';
+export { enginePosition, locateInRaw } from '../compiler/source-position.js';

@@ -68,6 +68,12 @@ describe('lake run of cheap views', () => {
     fs.writeFileSync(path.join(dir, 'models/a/bad.sql'), "{{ config(materialized='table') }}\nselect\n  id,\n  id + 1 as nxt\nfrom {{ ref('v1') }} wher id > 0");
     const line = await run(dir, { threads: 1, select: ['a.v1', 'a.bad'] });
     expect(line.get('a.bad')!.error).toMatch(/compiled SQL: .*bad\.sql:4$/m);
+    // ... and the line of the model file: the `from {{ ref() }} wher` line is line 5 of bad.sql.
+    expect(line.get('a.bad')!.error).toMatch(/^\s*at models\/a\/bad\.sql:5:\d+$/m);
+    // A short line ("id,") is found again too, not the all-template config() line above it.
+    fs.writeFileSync(path.join(dir, 'models/a/bad.sql'), "-- x\n{{ config(materialized='table') }}\nselect\n  idx,\n  id\nfrom {{ ref('v1') }}");
+    const short = await run(dir, { threads: 1, select: ['a.v1', 'a.bad'] });
+    expect(short.get('a.bad')!.error).toMatch(/^\s*at models\/a\/bad\.sql:4:3$/m);
   });
 
   it('replaces a table by a view when a model becomes a view (a plan of two statements, in a transaction)', async () => {
