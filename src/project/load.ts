@@ -12,6 +12,7 @@ import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
+import { propertiesRenderer, renderConfigValues, type ValueRenderer } from '../template/properties.js';
 
 export type LoadOptions = SettingsOptions;
 
@@ -76,7 +77,7 @@ function readIfPresent(file: string): string | undefined {
   }
 }
 
-function readYamlDecls(settings: ProjectSettings, files: readonly string[], diags: Diagnostic[]): YamlDecls {
+function readYamlDecls(settings: ProjectSettings, files: readonly string[], diags: Diagnostic[], render: ValueRenderer): YamlDecls {
   const out: YamlDecls = { models: new Map(), seeds: new Map(), sources: [], unitTests: [] };
   for (const rel of files) {
     const text = readIfPresent(path.join(settings.root, rel));
@@ -84,7 +85,8 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
     const y = parseYamlFile(rel, text, diags);
     if (!y || !isRecord(y.data)) continue;
     for (const key of ['models', 'seeds'] as const) {
-      for (const patch of parseModelPatches(y, key, diags)) {
+      for (const parsed of parseModelPatches(y, key, diags)) {
+        const patch = { ...parsed, config: renderConfigValues(parsed.config, render, rel, parsed.line) };
         const map = key === 'models' ? out.models : out.seeds;
         const prev = map.get(patch.name);
         if (prev) {
@@ -144,7 +146,17 @@ function withDocBlocks(root: string, decls: YamlDecls, blocks: ReadonlyMap<strin
 
 /** Load the project at `root` (the folder holding project.yml or dbt_project.yml). */
 export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject {
-  const settings = readSettings(root, opts);
+  const read = readSettings(root, opts);
+  // Jinja in config values (dbt's properties context: target, var(), env_var()).
+  const render = propertiesRenderer({
+    target: { name: read.target.name, type: read.target.type, path: read.target.path, threads: read.target.threads, schema: read.customSchema('').replace(/_$/, '') || 'main', profile_name: read.name },
+    vars: read.vars,
+  });
+  const settings: ProjectSettings = {
+    ...read,
+    modelConfigs: renderConfigValues(read.modelConfigs, render, read.projectFile),
+    seedConfigs: renderConfigValues(read.seedConfigs, render, read.projectFile),
+  };
   const diags: Diagnostic[] = [];
   const modelFiles: string[] = [];
   const yamlFiles: string[] = [];
@@ -157,7 +169,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
   }
   for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
-  const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags), readDocBlocks(root, docFiles), diags);
+  const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), readDocBlocks(root, docFiles), diags);
 
   const factory = new ModelFactory(settings, decls.models);
   const models = new Map<string, ModelNode>();

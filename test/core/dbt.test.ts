@@ -85,6 +85,41 @@ describe('a dbt project', () => {
     }
   });
 
+  it('renders Jinja in YAML config values with target, var() and env_var() (dbt\'s properties context); hooks stay templates of the build', async () => {
+    const dir = copyFixture('dbt_jaffle');
+    const projectFile = path.join(dir, 'dbt_project.yml');
+    fs.writeFileSync(projectFile, fs.readFileSync(projectFile, 'utf8').replace("      +materialized: table\n", "      +materialized: \"{{ 'view' if target.name == 'dev' else 'table' }}\"\n"));
+    const schemaFile = path.join(dir, 'models/marts/schema.yml');
+    fs.writeFileSync(schemaFile, fs.readFileSync(schemaFile, 'utf8').replace(/^(  - name: customers\n)/m, `$1    config:
+      enabled: "{{ var('customers_enabled', true) }}"
+      tags: ["{{ target.name }}_only", "{{ env_var('LAKE_TEST_TAG', 'plain') }}"]
+      post_hook: "create or replace table main.hooked as select count(*) as n from {{ this }}"
+`));
+    const before = { ...process.env };
+    try {
+      const p = loadProject(dir);
+      expect(p.diagnostics).toEqual([]);
+      expect(p.models.get('main.orders')!.config.materialized).toBe('view');
+      expect(p.models.get('main.customers')!.config).toMatchObject({ materialized: 'view', tags: ['marts', 'dev_only', 'plain'] });
+      // The hook is rendered when the model builds (with `this`), not when the YAML is read.
+      expect(p.models.get('main.customers')!.config.post_hook).toEqual(['create or replace table main.hooked as select count(*) as n from {{ this }}']);
+      // Rendered as YAML reads a value: "False" from var() is the boolean, so the model is off.
+      expect(loadProject(dir, { vars: { customers_enabled: false } }).models.has('main.customers')).toBe(false);
+      process.env.LAKE_TEST_TAG = 'from_env';
+      expect(loadProject(dir).models.get('main.customers')!.config.tags).toContain('from_env');
+      const r = lake(dir, ['run']);
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect(await query(path.join(dir, 'target/jaffle_shop.duckdb'), 'select n from main.hooked')).toEqual(await query(path.join(dir, 'target/jaffle_shop.duckdb'), 'select count(*) as n from main.customers'));
+      // A template that does not render names the file and what to do.
+      fs.writeFileSync(schemaFile, fs.readFileSync(schemaFile, 'utf8').replace("var('customers_enabled', true)", "var('customers_enabled')"));
+      const bad = lake(dir, ['ls']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/models\/marts\/schema\.yml:\d+: error LAKE-P031: enabled: .*var 'customers_enabled' is not set/);
+    } finally {
+      process.env = before;
+    }
+  });
+
   it('unit-tests an incremental model the dbt way: expect is what its SELECT gives against the given this', async () => {
     const dir = copyFixture('dbt_jaffle');
     fs.writeFileSync(path.join(dir, 'models/marts/unit.yml'), `unit_tests:

@@ -1,0 +1,102 @@
+/**
+ * Jinja in YAML config values, as dbt renders them in properties files and in the folder configs
+ * of dbt_project.yml: `materialized: "{{ 'view' if target.name == 'dev' else 'table' }}"`,
+ * `enabled: "{{ target.name == 'prod' }}"`, `schema: "{{ env_var('SCHEMA', 'silver') }}"`. The
+ * context is dbt's properties context: `target`, `var()`, `env_var()` (no refs, no macros). The
+ * result is read as YAML would read it (dbt renders natively): `true`/`false` are booleans, a
+ * number is a number, anything else stays text.
+ *
+ * Keys whose text is SQL rendered later, at build time with `this` (hooks, predicates,
+ * expectations, delete conditions), are left as written — as dbt defers `pre-hook`/`post-hook`.
+ */
+import { createRequire } from 'node:module';
+import type nunjucksType from 'nunjucks';
+import { LakeError } from '../errors/index.js';
+
+/** Config keys whose values are templates of the build (rendered per model, with `this`). */
+const DEFERRED = new Set(['pre_hook', 'post_hook', 'pre-hook', 'post-hook', 'incremental_predicates', 'expectations', 'delete_when', 'sql_header']);
+
+export interface PropertiesContext {
+  readonly target: { readonly name: string; readonly type: string; readonly path: string; readonly threads: number; readonly schema: string; readonly profile_name: string };
+  readonly vars: Readonly<Record<string, unknown>>;
+}
+
+/** Where a value is, for the error of a template that does not render. */
+export interface ValueSite {
+  readonly file: string;
+  readonly line?: number;
+  readonly key: string;
+}
+
+export type ValueRenderer = (text: string, site: ValueSite) => unknown;
+
+export function isTemplated(v: unknown): v is string {
+  return typeof v === 'string' && (v.includes('{{') || v.includes('{%'));
+}
+
+/** A renderer of YAML values over `ctx` (one Nunjucks environment, made on first use). */
+export function propertiesRenderer(ctx: PropertiesContext): ValueRenderer {
+  let env: nunjucksType.Environment | undefined;
+  const make = () => {
+    // Loaded on first use: most projects have no templated YAML value, and `lake --version` loads this module.
+    const nunjucks = createRequire(import.meta.url)('nunjucks') as typeof nunjucksType;
+    const e = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+    e.addGlobal('target', ctx.target);
+    e.addGlobal('var', (name: string, dflt?: unknown) => {
+      if (name in ctx.vars) return ctx.vars[name];
+      if (dflt !== undefined) return dflt;
+      throw new Error(`var '${name}' is not set (set it under vars:, pass --vars, or give a default: var('${name}', ...))`);
+    });
+    e.addGlobal('env_var', (name: string, dflt?: unknown) => {
+      const v = process.env[name];
+      if (v !== undefined) return v;
+      if (dflt !== undefined) return dflt;
+      throw new Error(`environment variable '${name}' is not set (export ${name}=... or give a default: env_var('${name}', ...))`);
+    });
+    e.addFilter('as_bool', (v: unknown) => (typeof v === 'string' ? ['true', 'True', 'TRUE', '1', 'yes'].includes(v.trim()) : Boolean(v)));
+    e.addFilter('as_number', (v: unknown) => (typeof v === 'string' ? Number(v) : v));
+    e.addFilter('int', (v: unknown) => Math.trunc(Number(v)));
+    e.addFilter('as_text', (v: unknown) => (v === undefined || v === null ? '' : String(v)));
+    return e;
+  };
+  return (text, site) => {
+    env ??= make();
+    let out: string;
+    try {
+      out = env.renderString(text, {});
+    } catch (err) {
+      const msg = String((err as Error).message ?? err).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^Error: /, '').trim();
+      throw new LakeError('project', { code: 'LAKE-P031', severity: 'error', message: `${site.key}: the template ${JSON.stringify(text)} does not render: ${msg}`, file: site.file, line: site.line, hint: 'YAML values may use target, var() and env_var() (as in dbt properties files)' });
+    }
+    return nativeValue(out);
+  };
+}
+
+/** The rendered text read as YAML would read a plain value. */
+function nativeValue(text: string): unknown {
+  const t = text.trim();
+  if (/^(true|false)$/i.test(t)) return t.toLowerCase() === 'true';
+  if (/^(none|null)$/i.test(t)) return null;
+  if (/^-?\d+(\.\d+)?$/.test(t) && Number.isFinite(Number(t))) return Number(t);
+  return text;
+}
+
+/**
+ * `config` with its templated values rendered (strings, and strings in lists; nested mappings
+ * such as folder levels and `meta` too), deferred keys left alone. The same object when nothing
+ * in it is templated.
+ */
+export function renderConfigValues<T extends Record<string, unknown>>(config: T, render: ValueRenderer, file: string, line?: number, keyPath = ''): T {
+  let out: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(config)) {
+    const bare = k.startsWith('+') ? k.slice(1) : k;
+    if (DEFERRED.has(bare)) continue;
+    const key = keyPath ? `${keyPath}.${k}` : k;
+    let next: unknown = v;
+    if (isTemplated(v)) next = render(v, { file, line, key });
+    else if (Array.isArray(v) && v.some(isTemplated)) next = v.map((x) => (isTemplated(x) ? render(x, { file, line, key }) : x));
+    else if (v && typeof v === 'object' && !Array.isArray(v)) next = renderConfigValues(v as Record<string, unknown>, render, file, line, key);
+    if (next !== v) (out ??= { ...config })[k] = next;
+  }
+  return (out ?? config) as T;
+}
