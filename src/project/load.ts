@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hash } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
-import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig } from '../core/types.js';
+import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig, TestDecl } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
 import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord } from './yaml-file.js';
@@ -86,7 +86,11 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
     if (!y || !isRecord(y.data)) continue;
     for (const key of ['models', 'seeds'] as const) {
       for (const parsed of parseModelPatches(y, key, diags)) {
-        const patch = { ...parsed, config: renderConfigValues(parsed.config, render, rel, parsed.line) };
+        const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? parsed.line) }));
+        const patch = {
+          ...parsed, config: renderConfigValues(parsed.config, render, rel, parsed.line), tests: tests(parsed.tests),
+          columns: parsed.columns.map((c) => ({ ...c, tests: tests(c.tests) })),
+        };
         const map = key === 'models' ? out.models : out.seeds;
         const prev = map.get(patch.name);
         if (prev) {
@@ -94,7 +98,10 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
         } else map.set(patch.name, patch);
       }
     }
-    out.sources.push(...parseSources(settings.root, y, diags));
+    for (const src of parseSources(settings.root, y, diags)) {
+      const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? src.line) }));
+      out.sources.push({ ...src, tests: tests(src.tests), columns: src.columns.map((c) => ({ ...c, tests: tests(c.tests) })) });
+    }
     const uts = (y.data as Record<string, unknown>).unit_tests;
     if (Array.isArray(uts)) {
       uts.forEach((u, i) => {
@@ -156,6 +163,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     ...read,
     modelConfigs: renderConfigValues(read.modelConfigs, render, read.projectFile),
     seedConfigs: renderConfigValues(read.seedConfigs, render, read.projectFile),
+    testConfigs: renderConfigValues(read.testConfigs, render, read.projectFile),
   };
   const diags: Diagnostic[] = [];
   const modelFiles: string[] = [];

@@ -94,6 +94,11 @@ describe('a dbt project', () => {
       enabled: "{{ var('customers_enabled', true) }}"
       tags: ["{{ target.name }}_only", "{{ env_var('LAKE_TEST_TAG', 'plain') }}"]
       post_hook: "create or replace table main.hooked as select count(*) as n from {{ this }}"
+`).replace("        tests:\n          - unique\n", `        tests:
+          - unique:
+              config:
+                severity: "{{ 'error' if target.name == 'prod' else 'warn' }}"
+                where: "customer_id > {{ var('min_customer', 3) }}"
 `));
     const before = { ...process.env };
     try {
@@ -101,6 +106,8 @@ describe('a dbt project', () => {
       expect(p.diagnostics).toEqual([]);
       expect(p.models.get('main.orders')!.config.materialized).toBe('view');
       expect(p.models.get('main.customers')!.config).toMatchObject({ materialized: 'view', tags: ['marts', 'dev_only', 'plain'] });
+      // Data tests' config too (dbt's documented `severity: "{{ 'error' if target.name == 'prod' else 'warn' }}"`).
+      expect(p.models.get('main.customers')!.columns[0]!.tests[0]!.config).toEqual({ severity: 'warn', where: 'customer_id > 3' });
       // The hook is rendered when the model builds (with `this`), not when the YAML is read.
       expect(p.models.get('main.customers')!.config.post_hook).toEqual(['create or replace table main.hooked as select count(*) as n from {{ this }}']);
       // Rendered as YAML reads a value: "False" from var() is the boolean, so the model is off.
