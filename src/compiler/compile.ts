@@ -473,11 +473,18 @@ export class Compiler {
       else if (!refs.includes(res.id!)) refs.push(res.id!);
       return res.id;
     });
+    // An ephemeral model has no relation: a query gets it as a CTE (as a model would), any other
+    // statement (a hook's CREATE or INSERT) as a subquery.
+    const ephemeral = this.ephemeralsOf(refs);
+    const asQuery = ephemeral.length > 0 && LEADING_QUERY.test(r.sql);
     let sql = r.sql.replace(REF_PLACEHOLDER, (_m, _kind: string, n: string) => {
       const id = ids[Number(n)];
-      return id ? relationSql(this.relations.get(id)!) : '"__unresolved_ref__"';
+      if (!id) return '"__unresolved_ref__"';
+      if (ephemeral.includes(id)) return asQuery ? quoteIdent(`__lake_eph__${this.relations.get(id)!.name}`) : `(\n${this.finishNode(id)?.sql ?? 'select 1'}\n)`;
+      return relationSql(this.relations.get(id)!);
     });
     if (self) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(self.relation));
+    if (asQuery) sql = this.inlineEphemerals(ephemeral, sql);
     return { sql, diagnostics, refs };
   }
 
@@ -566,11 +573,23 @@ export class Compiler {
       ctes.push(`${quoteIdent(`__lake_eph__${r.relation.name}`)} as (\n${body}\n)`);
     }
     if (ctes.length === 0) return sql;
-    const m = /^\s*with\s+(recursive\s+)?/i.exec(sql);
-    if (m) return `with ${m[1] ?? ''}${ctes.join(',\n')},\n${sql.slice(m[0].length)}`;
+    // The query's own WITH, after any leading comments: the CTEs join it (a second WITH is a syntax error).
+    const m = LEADING_WITH.exec(sql);
+    if (m) return `${m[1]}with ${m[2] ?? ''}${ctes.join(',\n')},\n${sql.slice(m[0].length)}`;
     return `with ${ctes.join(',\n')}\n${sql}`;
   }
+
+  /** Ids of `refs` that are ephemeral models. */
+  private ephemeralsOf(refs: readonly NodeId[]): NodeId[] {
+    return refs.filter((id) => this.rendered.get(id)?.config.materialized === 'ephemeral');
+  }
 }
+
+/** Leading blanks and comments (group 1), then `with` and an optional `recursive` (group 2). */
+const LEADING_WITH = /^((?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*)with\s+(recursive\s+)?/i;
+
+/** Does this SQL (after leading comments) start a query, rather than a statement such as CREATE or INSERT? */
+const LEADING_QUERY = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:(?:with|select|from|values|table)\b|\()/i;
 
 function idOf(r: Rendered): NodeId {
   return `${r.config.schema}.${r.node.name}`;

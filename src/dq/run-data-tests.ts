@@ -106,8 +106,8 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
     } catch (e) {
       const where = opts.compiledPath?.(t);
       const first = (e as Error).message.split('\n')[0]!;
-      const missing = /does not exist/i.test(first) && t.node;
-      const hint = !missing ? '' : t.node!.startsWith('source:') ? `\n  hint: the table of ${t.node} is not in the database` : `\n  hint: has ${t.node} been built? run lake build -s ${t.node}`;
+      const missing = /does not exist/i.test(first) ? missingParent(first, t) : undefined;
+      const hint = !missing ? '' : missing.startsWith('source:') ? `\n  hint: the table of ${missing} is not in the database` : `\n  hint: has ${missing} been built? run lake build -s ${missing}`;
       out.set(t, {
         ...base(t), status: 'error', failures: 0, durationMs: performance.now() - t0,
         message: `${first}${where ? `\n  compiled SQL: ${where}` : ''}${hint}`,
@@ -115,4 +115,16 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
     }
   }
   return tests.map((t) => out.get(t)!);
+}
+
+/**
+ * The parent of `t` whose relation an engine error says does not exist ("Table with name x does
+ * not exist"): the one named in the message, else the test's only parent.
+ */
+function missingParent(message: string, t: DataTest): string | undefined {
+  const m = /with name "?([\w.]+?)"? does not exist/i.exec(message);
+  const name = m?.[1]?.toLowerCase();
+  const parents = t.parents.length ? t.parents : t.node ? [t.node] : [];
+  const named = name ? parents.find((p) => { const id = p.toLowerCase(); return id === name || id.endsWith(`.${name}`); }) : undefined;
+  return named ?? (parents.length === 1 ? parents[0] : undefined);
 }

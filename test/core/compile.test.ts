@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { loadProject } from '../../src/project/load.js';
-import { Compiler } from '../../src/compiler/compile.js';
+import { Compiler, renderAdhoc } from '../../src/compiler/compile.js';
 import { writeProject, projectYml, lake } from './helpers.js';
 
 function compile(files: Record<string, string>, opts: { vars?: Record<string, unknown> } = {}) {
@@ -183,6 +183,18 @@ from {{ this }}
       'select * from "__lake_eph__e2" union all select * from x',
     ].join('\n'));
     expect(compiled.nodes.get('main.v')!.dependsOn.nodes).toEqual(['main.e2']);
+  });
+
+  it('joins the CTEs to a WITH that follows leading comments, and inlines ephemerals in ad-hoc SQL', () => {
+    const { compiled, compiler } = compile({
+      'models/e1.sql': "{{ config(materialized='ephemeral') }}select 1 as id",
+      'models/v.sql': "-- first comment\n/* second */\nwith x as (select * from {{ ref('e1') }})\nselect * from x",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.v')!.sql).toBe('-- first comment\n/* second */\nwith "__lake_eph__e1" as (\nselect 1 as id\n),\nx as (select * from "__lake_eph__e1")\nselect * from x');
+    // A query (a data test, lake show --inline) gets the CTE; another statement (a hook) a subquery.
+    expect(renderAdhoc(compiler, "select count(*) from {{ ref('e1') }} as e", 'x.sql').sql).toBe('with "__lake_eph__e1" as (\nselect 1 as id\n)\nselect count(*) from "__lake_eph__e1" as e');
+    expect(renderAdhoc(compiler, "insert into t select * from {{ ref('e1') }}", 'x.sql').sql).toBe('insert into t select * from (\nselect 1 as id\n)');
   });
 });
 

@@ -201,6 +201,39 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
     expect(broken.message).toMatch(/compiled SQL: .*_tests.broken\.sql/);
   });
 
+  it('reads ephemeral models through ref() in singular tests, relationships and custom tests (inlined, as in a model); names the parent that is missing', async () => {
+    const dir = makeProject({
+      'models/silver/teams.sql': TEAMS,
+      'models/silver/bad.sql': BAD,
+      'models/silver/eph_teams.sql': "{{ config(materialized='ephemeral') }}\nselect team_id from {{ ref('teams') }} where team_id > 10",
+      'models/silver/not_built.sql': 'select 1 as team_id',
+      'macros/tests.sql': `{% test in_other(model, column_name, other) %}
+select * from {{ model }} where {{ column_name }} not in (select team_id from {{ other }})
+{% endtest %}`,
+      'models/silver/schema.yml': `models:
+  - name: bad
+    columns:
+      - name: team_id
+        data_tests:
+          - relationships: {to: ref('eph_teams'), field: team_id}
+          - in_other: {other: "ref('eph_teams')"}
+`,
+      // A leading comment, then the test's own WITH: the ephemeral CTE joins it.
+      'data_tests/eph_singular.sql': "-- teams above 10 only\nwith t as (select * from {{ ref('eph_teams') }})\nselect * from t where team_id <= 10",
+      'data_tests/two_parents.sql': "select b.team_id from {{ ref('bad') }} b join {{ ref('not_built') }} n using (team_id)",
+    });
+    // Build what the tests read, but not not_built.
+    await runModels(dir, { select: ['teams', 'bad'] });
+    const q = await runQuality(dir, 'test', { select: ['bad', 'eph_teams'] });
+    // bad's team ids 10, 99, 10, 10: none is in eph_teams (20 only).
+    expect(q.tests.get('relationships_bad_team_id__team_id__ref_eph_teams_')).toMatchObject({ status: 'fail', failures: 4 });
+    expect(q.tests.get('in_other_bad_team_id__ref_eph_teams_')).toMatchObject({ status: 'fail', failures: 4 });
+    expect(q.tests.get('eph_singular')).toMatchObject({ status: 'pass' });
+    const two = q.tests.get('two_parents')!;
+    expect(two.status).toBe('error');
+    expect(two.message).toMatch(/has silver\.not_built been built\? run lake build -s silver\.not_built/);
+  });
+
   it('takes a {% test %} block\'s own config() as its defaults, and the project file\'s data_tests: config under both', async () => {
     const files = {
       'models/silver/bad.sql': BAD,
