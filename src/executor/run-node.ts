@@ -259,7 +259,18 @@ export function quickViewSql(compiled: CompiledNode, ctx: NodeRunContext, d: Dia
   return statements.length === 1 && statements[0]!.kind === 'exec' ? statements[0]!.sql : undefined;
 }
 
-async function runModelOnce(db: Adapter, compiled: CompiledNode, ctx: NodeRunContext): Promise<NodeOutcome> {
+/**
+ * The run's context as this model sees it: dbt's `full_refresh` config wins over the flag —
+ * `false` protects a table that cannot be rebuilt (history over archived landing files) from
+ * `--full-refresh`, `true` rebuilds it on every run.
+ */
+function forModel(compiled: CompiledNode, ctx: NodeRunContext): NodeRunContext {
+  const own = compiled.config.full_refresh;
+  return typeof own === 'boolean' && own !== ctx.fullRefresh ? { ...ctx, fullRefresh: own } : ctx;
+}
+
+async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRunContext): Promise<NodeOutcome> {
+  const ctx = forModel(compiled, runCtx);
   const mat = compiled.config.materialized;
   if (mat === 'ephemeral') return {};
   try {

@@ -1,6 +1,8 @@
 /**
  * Exactly once per consuming model, across runs and micro-batches; changed and young files.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { makeProject, writeFile, run, query, jsonl, envelopes, clock, plain } from './helpers.js';
 
@@ -151,6 +153,28 @@ describe('exactly once', () => {
     const r = await run(dir, { fullRefresh: true });
     expect(r.runs.length).toBe(3);
     expect(await tables(dir)).toEqual(before);
+  });
+
+  it('full_refresh=false keeps a model\'s table through --full-refresh (its files may be gone); full_refresh=true rebuilds it every run', async () => {
+    const dir = makeProject({
+      'models/sources.yml': SOURCES(),
+      'models/bronze/history.sql': `{{ config(materialized='incremental', full_refresh=false) }}\nselect device_id, heartrate from {{ source('kafka', 'bpm') }}`,
+      'models/bronze/always.sql': `{{ config(materialized='incremental', full_refresh=true) }}\nselect device_id, heartrate from {{ source('kafka', 'bpm') }}`,
+    });
+    const t = clock();
+    writeFile(dir, 'landing/bpm/a.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 60 }, { device_id: 2, heartrate: 61 }])), t());
+    await run(dir);
+    // The file is archived away; a new one arrives.
+    fs.rmSync(path.join(dir, 'landing/bpm/a.jsonl'));
+    writeFile(dir, 'landing/bpm/b.jsonl', jsonl(envelopes([{ device_id: 3, heartrate: 62 }], { first: 2 })), t());
+    await run(dir, { fullRefresh: true });
+    expect(plain(await query(dir, 'select device_id from bronze.history order by 1'))).toEqual([{ device_id: 1 }, { device_id: 2 }, { device_id: 3 }]);
+    // full_refresh=true: rebuilt from what is there now, on a run without the flag too.
+    expect(plain(await query(dir, 'select device_id from bronze.always order by 1'))).toEqual([{ device_id: 3 }]);
+    writeFile(dir, 'landing/bpm/c.jsonl', jsonl(envelopes([{ device_id: 4, heartrate: 63 }], { first: 3 })), t());
+    await run(dir);
+    expect(plain(await query(dir, 'select device_id from bronze.always order by 1'))).toEqual([{ device_id: 3 }, { device_id: 4 }]);
+    expect(plain(await query(dir, 'select device_id from bronze.history order by 1'))).toEqual([{ device_id: 1 }, { device_id: 2 }, { device_id: 3 }, { device_id: 4 }]);
   });
 
   it('a stream() consumer of an upstream rebuilt alone stops instead of reading every row again; its own full refresh heals it', async () => {
