@@ -7,7 +7,7 @@ import type { Column, CompiledNode } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import { strategyOf } from '../project/config.js';
 import type { Materialization, PlanContext, Statement } from './types.js';
-import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, schemaChange, stageName } from './common.js';
+import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, schemaChange, stageName, tempRelation } from './common.js';
 import { planCdc } from './incremental-cdc.js';
 
 /** Stage the new rows in a temp table (strategies that read them more than once). */
@@ -132,6 +132,15 @@ export const incrementalStrategy: Materialization = {
     if (strategy === 'cdc') return planCdc(node, ctx, ctx.incoming);
     const rebuild = !ctx.existing || ctx.fullRefresh || ctx.existing.kind === 'view';
     if (rebuild && strategy === 'insert_new') return buildAndSwap(ctx, firstOfEachKey(d, node.sql, keys, keepOrder(d, ctx.incoming, keys), ctx.incoming));
+    if (rebuild && strategy === 'merge' && keys.length) {
+      // The first build (or a full refresh) refuses a repeated key as every later merge does: kept,
+      // the copies would both be updated by each later merge, and one run over a landing zone
+      // would not give the table that micro-batches give.
+      const plan = buildAndSwap(ctx, node.sql);
+      const check = duplicateKeyCheck(d, node, d.relation(tempRelation(ctx.relation)), keys);
+      plan.splice(plan.findIndex((st) => st.label === 'build') + 1, 0, { ...check, message: check.message?.replace('the new rows carry', 'the rows of its first build carry') });
+      return plan;
+    }
     if (rebuild) return buildAndSwap(ctx, node.sql);
     const rel = d.relation(ctx.relation);
     const change = schemaChange(node, ctx, ctx.existing!.columns, ctx.incoming);

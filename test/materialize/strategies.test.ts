@@ -65,6 +65,12 @@ describe('merge', () => {
     expect(await rows(db, 'select id, name from gold.m')).toEqual([{ id: 1, name: 'a' }]);
   });
 
+  test('refuses a first build (and a full refresh) whose rows carry a key twice, as the merges after it would', async () => {
+    await feed(`(1, 'a', 10, '2024-01-01'), (1, 'b', 11, '2024-01-01'), (2, 'c', 12, '2024-01-01')`);
+    await expect(build(db, inc('gold.m', { unique_key: ['id'] }))).rejects.toThrow(/gold\.m: the rows of its first build carry the same unique_key \(id\) more than once \(e\.g\. id=1, copies=2\); nothing was changed/);
+    expect(await rows(db, "select count(*)::int as n from duckdb_tables() where table_name like 'm%'")).toEqual([{ n: 0 }]);
+  });
+
   test('incremental_predicates limit which target rows can match', async () => {
     await feed(`(1, 'old', 1, '2023-12-31'), (2, 'recent', 2, '2024-01-05')`);
     const m = () => inc('gold.m', { unique_key: ['id'], incremental_predicates: ["DBT_INTERNAL_DEST.day >= date '2024-01-01'"] });
