@@ -7,6 +7,7 @@ import type { Column, CompiledNode } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import { strategyOf } from '../project/config.js';
 import type { Materialization, PlanContext, Statement } from './types.js';
+import { PlanError } from './types.js';
 import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, schemaChange, stageName, tempRelation } from './common.js';
 import { planCdc } from './incremental-cdc.js';
 
@@ -117,6 +118,23 @@ function targetRowsMatching(d: Dialect, rel: string, staged: string, keys: reado
   return `(select t.* from ${rel} as t semi join ${staged} as n on ${eq}\n  union all select t.* from ${rel} as t where ${nulls})`;
 }
 
+/**
+ * The columns a merge's match updates: dbt's `merge_update_columns` (only these) or
+ * `merge_exclude_columns` (all but these), else every non-key column. Names compare
+ * case-insensitively; a name the target does not have fails the plan.
+ */
+function updatedColumns(node: CompiledNode, nonKey: readonly Column[]): Column[] {
+  const only = node.config.merge_update_columns as string[] | undefined;
+  const except = node.config.merge_exclude_columns as string[] | undefined;
+  const named = only?.length ? only : except?.length ? except : undefined;
+  if (!named) return [...nonKey];
+  const key = only?.length ? 'merge_update_columns' : 'merge_exclude_columns';
+  const lower = new Set(named.map((n) => n.toLowerCase()));
+  const unknown = named.filter((n) => !nonKey.some((c) => c.name.toLowerCase() === n.toLowerCase()));
+  if (unknown.length) throw new PlanError({ code: 'LAKE-X013', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: ${key} names ${unknown.map((u) => `'${u}'`).join(', ')}, which is not a non-key column of the model`, hint: `use columns of the SELECT other than the unique_key: ${nonKey.map((c) => c.name).join(', ')}` });
+  return nonKey.filter((c) => lower.has(c.name.toLowerCase()) === (key === 'merge_update_columns'));
+}
+
 function predicates(node: CompiledNode): string {
   return (node.config.incremental_predicates ?? []).map((p) => ` and (${p})`).join('');
 }
@@ -153,7 +171,7 @@ export const incrementalStrategy: Materialization = {
         return out;
       case 'merge': {
         const s = stage(d, node, ctx);
-        const nonKey = columns.filter((c) => !keys.includes(c.name));
+        const nonKey = updatedColumns(node, columns.filter((c) => !keys.includes(c.name)));
         const set = nonKey.map((c) => `${d.quote(c.name)} = DBT_INTERNAL_SOURCE.${d.quote(c.name)}`).join(', ');
         out.push(...s.statements, duplicateKeyCheck(d, node, s.name, keys));
         out.push(exec(

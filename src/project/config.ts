@@ -5,7 +5,7 @@
 import type { ModelConfig, Materialized } from '../core/types.js';
 
 const MATERIALIZED = new Set<Materialized>(['view', 'table', 'incremental', 'ephemeral', 'external', 'seed']);
-const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook', 'except_columns']);
+const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook', 'except_columns', 'merge_update_columns', 'merge_exclude_columns']);
 
 /** Keys that are configs (not sub-folders) in folder-config trees. */
 export const CONFIG_KEYS = new Set([
@@ -14,7 +14,7 @@ export const CONFIG_KEYS = new Set([
   'ignore_null_updates', 'location', 'format', 'partition_by', 'pre_hook', 'post_hook',
   'expectations', 'on_violation', 'docs', 'meta', 'persist_docs', 'full_refresh', 'contract',
   'database', 'column_types', 'quote_columns', 'delimiter', 'grants', 'group', 'access',
-  'track_columns', 'except_columns', 'stored_as', 'options',
+  'track_columns', 'except_columns', 'stored_as', 'options', 'merge_update_columns', 'merge_exclude_columns',
 ]);
 
 /** `+materialized` → `materialized`, `pre-hook` → `pre_hook`. */
@@ -83,6 +83,10 @@ export function configProblems(c: ModelConfig): { message: string; hint: string 
       add("incremental_predicates cannot be used with incremental_strategy 'cdc'", 'remove them: cdc compares every change with the current row of its key, wherever that row is, so that a late change never wins');
     }
     if (c.scd_type !== undefined && c.scd_type !== 1 && c.scd_type !== 2) add(`scd_type must be 1 or 2, not ${String(c.scd_type)}`, 'set scd_type to 1 (overwrite) or 2 (keep history)');
+    const listed = (k: string) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0;
+    if (listed('merge_update_columns') && listed('merge_exclude_columns')) add('merge_update_columns and merge_exclude_columns cannot both be set', 'keep one: the columns a match updates, or the columns it leaves alone');
+    if ((listed('merge_update_columns') || listed('merge_exclude_columns')) && s !== 'merge') add(`merge_update_columns / merge_exclude_columns apply to incremental_strategy 'merge', not '${s}'`, "set incremental_strategy='merge', or remove them");
+    if (c.track_columns !== undefined) add('track_columns (DLT\'s track_history_column_list) is not supported yet: every change of a non-key column makes a new version', 'remove track_columns; to leave a column out of the history, drop it from the SELECT or list it in except_columns');
   }
   if (!SCHEMA_CHANGE.has(c.on_schema_change)) add(`unknown on_schema_change '${c.on_schema_change}'`, 'use ignore, append_new_columns, sync_all_columns or fail');
   if (c.materialized === 'external' && !c.location) add("materialized 'external' needs a location", "add location='exports/name.parquet'");

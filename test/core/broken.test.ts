@@ -18,6 +18,8 @@ const EXPECTED: { code: string; where: string; message: RegExp; hint: RegExp }[]
   { code: 'LAKE-G001', where: 'models/gold/cycle_a.sql:1', message: /cycle: gold\.cycle_a > gold\.cycle_b > gold\.cycle_a/, hint: /remove one of these refs/ },
   { code: 'LAKE-C010', where: 'models/gold/unknown_materialization.sql:1', message: /unknown materialized 'tabel'/, hint: /view, table, incremental, ephemeral, external/ },
   { code: 'LAKE-C010', where: 'models/gold/missing_unique_key.sql:1', message: /incremental_strategy 'merge' needs a unique_key/, hint: /unique_key=/ },
+  { code: 'LAKE-C010', where: 'models/gold/merge_columns_both.sql:1', message: /merge_update_columns and merge_exclude_columns cannot both be set/, hint: /keep one/ },
+  { code: 'LAKE-C010', where: 'models/gold/track_columns.sql:1', message: /track_columns .* is not supported yet/, hint: /except_columns/ },
   { code: 'LAKE-C002', where: 'models/gold/unknown_source.sql:2', message: /unknown source 'crm\.acounts'/, hint: /did you mean source\('crm', 'accounts'\)\?/ },
   { code: 'LAKE-T003', where: 'models/gold/var_without_default.sql:3', message: /var 'min_order_id' is not set/, hint: /--vars|default/ },
 ];

@@ -71,6 +71,23 @@ describe('merge', () => {
     expect(await rows(db, "select count(*)::int as n from duckdb_tables() where table_name like 'm%'")).toEqual([{ n: 0 }]);
   });
 
+  test('merge_update_columns updates only those columns on a match; merge_exclude_columns all but those (dbt)', async () => {
+    await feed(`(1, 'a', 10, '2024-01-01')`);
+    await build(db, inc('gold.u', { unique_key: ['id'], merge_update_columns: ['name'] }));
+    await build(db, inc('gold.x', { unique_key: ['id'], merge_exclude_columns: ['DAY'] }));
+    await feed(`(1, 'b', 20, '2024-02-01'), (2, 'c', 30, '2024-02-01')`);
+    await build(db, inc('gold.u', { unique_key: ['id'], merge_update_columns: ['name'] }));
+    await build(db, inc('gold.x', { unique_key: ['id'], merge_exclude_columns: ['DAY'] }));
+    // A new key is inserted whole either way.
+    expect(await rows(db, `select id, name, amount, strftime(day, '%m') as m from gold.u order by id`)).toEqual([
+      { id: 1, name: 'b', amount: 10, m: '01' }, { id: 2, name: 'c', amount: 30, m: '02' },
+    ]);
+    expect(await rows(db, `select id, name, amount, strftime(day, '%m') as m from gold.x order by id`)).toEqual([
+      { id: 1, name: 'b', amount: 20, m: '01' }, { id: 2, name: 'c', amount: 30, m: '02' },
+    ]);
+    await expect(build(db, inc('gold.u', { unique_key: ['id'], merge_update_columns: ['nme'] }))).rejects.toThrow(/merge_update_columns names 'nme', which is not a non-key column/);
+  });
+
   test('incremental_predicates limit which target rows can match', async () => {
     await feed(`(1, 'old', 1, '2023-12-31'), (2, 'recent', 2, '2024-01-05')`);
     const m = () => inc('gold.m', { unique_key: ['id'], incremental_predicates: ["DBT_INTERNAL_DEST.day >= date '2024-01-01'"] });
