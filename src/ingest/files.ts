@@ -26,18 +26,35 @@ export interface Discovery {
   readonly missingDir: boolean;
 }
 
-/** Names writers use for files in progress or metadata (Spark's rule: leading `_` or `.`). */
+/**
+ * Names writers use for files in progress or metadata (Spark's rule: leading `_` or `.`), for the
+ * file and for every folder between the landing folder and it: a job writing under
+ * `_temporary/` or `.staging/` and moving its files on commit would otherwise be read twice.
+ */
 const HIDDEN = /^[._]/;
+
+function hiddenUnder(dir: string, abs: string, fixed: number): boolean {
+  return path.relative(dir, abs).split(path.sep).slice(fixed).some((part) => HIDDEN.test(part));
+}
+
+/** How many leading folders of a `files` glob are written out (no wildcard): a folder named there is meant. */
+function fixedFolders(files: string): number {
+  const parts = files.replace(/^\.?\//, '').split('/').slice(0, -1);
+  const i = parts.findIndex((p) => /[*?[\]{}]/.test(p));
+  return i < 0 ? parts.length : i;
+}
 
 export async function discover(db: Adapter, root: string, spec: LandingSpec, now = Date.now()): Promise<Discovery> {
   if (!fs.existsSync(spec.dir)) return { files: [], young: 0, missingDir: true };
   const pattern = `${spec.dir.split(path.sep).join('/')}/${spec.files.replace(/^\.?\//, '')}`;
   const rows = await db.query<{ file: string }>(`select file from glob(${lit(pattern)})`);
+  const landingDir = path.resolve(spec.dir);
+  const fixed = fixedFolders(spec.files);
   const files: LandingFile[] = [];
   let young = 0;
   for (const { file } of rows) {
     const abs = path.resolve(file);
-    if (HIDDEN.test(path.basename(abs))) continue;
+    if (hiddenUnder(landingDir, abs, fixed)) continue;
     let st: fs.Stats;
     try {
       st = fs.statSync(abs);

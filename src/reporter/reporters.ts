@@ -32,6 +32,8 @@ function statsText(r: NodeResult): string {
   if (typeof s.bad_records === 'number' && s.bad_records > 0) parts.push(`${s.bad_records} bad records`);
   if (typeof s.dropped === 'number' && s.dropped > 0) parts.push(`${s.dropped} dropped by expectations`);
   if (typeof s.warned === 'number' && s.warned > 0) parts.push(`${s.warned} kept with failed expectations`);
+  // Files held back as still being written: without a word, "0 rows" looks like nothing arrived.
+  if (typeof s.waiting_files === 'number' && s.waiting_files > 0) parts.push(`${s.waiting_files} files younger than min_file_age wait`);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 

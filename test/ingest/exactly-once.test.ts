@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { makeProject, writeFile, run, query, jsonl, envelopes, clock, plain } from './helpers.js';
+import { PrettyReporter } from '../../src/reporter/reporters.js';
 
 const SOURCES = (extra = '') => `sources:\n  - name: kafka\n    landing: landing\n    format: kafka\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n${extra}`;
 
@@ -139,6 +140,10 @@ describe('exactly once', () => {
     writeFile(dir, 'landing/bpm/new.jsonl', jsonl(envelopes([{ device_id: 2, heartrate: 2 }], { first: 1 })));
     const r = await run(dir);
     expect(r.node('bronze.bpm').stats).toMatchObject({ files: 1, waiting_files: 1 });
+    // The run's line says so ("0 rows" alone reads as if nothing had arrived).
+    let line = '';
+    new PrettyReporter((x) => { line += x; }, () => undefined, false).nodeEnd({ id: 'bronze.bpm', status: 'success', materialized: 'incremental', rows: 6, startedAt: '', durationMs: 5, stats: r.node('bronze.bpm').stats }, 1, 1);
+    expect(line).toMatch(/6 rows \(1 files, 1 files younger than min_file_age wait\)/);
     writeFile(dir, 'landing/bpm/new.jsonl', jsonl(envelopes([{ device_id: 2, heartrate: 2 }], { first: 1 })), new Date(Date.now() - 2 * 3600_000));
     const r2 = await run(dir);
     expect(r2.node('bronze.bpm').stats).toMatchObject({ files: 1, waiting_files: 0 });

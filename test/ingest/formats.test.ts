@@ -39,6 +39,26 @@ describe('jsonl', () => {
     expect(await query(dir, 'select distinct _lake_batch as b from bronze.events')).toEqual([{ b: batch!.b }]);
   });
 
+  it('skips files under folders named with a leading _ or . below the written-out part of the glob (a job\'s _temporary/, .staging/)', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    tables:\n      - name: ev\n        files: ev/**/*.jsonl\n        columns: { id: BIGINT }\n      - name: inbox\n        files: _inbox/*.jsonl\n        columns: { id: BIGINT }\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect id from {{ source('raw', 'ev') }}`,
+      'models/bronze/inbox.sql': `{{ config(materialized='incremental') }}\nselect id from {{ source('raw', 'inbox') }}`,
+    });
+    writeFile(dir, 'landing/ev/date=2024-01-01/part-0.jsonl', '{"id": 1}\n', t());
+    writeFile(dir, 'landing/ev/_temporary/0/_temporary/attempt_0/part-1.jsonl', '{"id": 42}\n', t());
+    writeFile(dir, 'landing/ev/.staging/part-2.jsonl', '{"id": 43}\n', t());
+    // A folder the glob names itself is meant, whatever its name.
+    writeFile(dir, 'landing/_inbox/a.jsonl', '{"id": 7}\n', t());
+    await run(dir);
+    // The job commits: its file moves out of _temporary.
+    fs.renameSync(path.join(dir, 'landing/ev/_temporary/0/_temporary/attempt_0/part-1.jsonl'), path.join(dir, 'landing/ev/date=2024-01-01/part-1.jsonl'));
+    await run(dir);
+    expect(plain(await query(dir, 'select id from bronze.ev order by id'))).toEqual([{ id: 1 }, { id: 42 }]);
+    expect(plain(await query(dir, 'select id from bronze.inbox'))).toEqual([{ id: 7 }]);
+  });
+
   it('infers column types from the data when none are declared', async () => {
     const dir = makeProject({
       'models/bronze/sources.yml': source('jsonl', 'events'),
