@@ -36,6 +36,8 @@ export interface ColumnDoc {
 /** A data test as declared in YAML: a name (unique, not_null, ...) and its arguments. */
 export interface TestDecl {
   readonly name: string;
+  /** The package a test was written with (`dbt_utils` of `dbt_utils.accepted_range`): part of its dbt name. */
+  readonly namespace?: string;
   readonly args: Readonly<Record<string, unknown>>;
   /** severity, where, warn_if, error_if, limit, store_failures, ... */
   readonly config: Readonly<Record<string, unknown>>;

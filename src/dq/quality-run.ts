@@ -32,7 +32,16 @@ export interface QualityOptions {
   readonly reporter: Reporter;
 }
 
-type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[] }) => boolean;
+type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[] }) => boolean;
+
+/** What the selectors of tests look at besides the tests themselves. */
+interface TestIndex {
+  readonly names: ReadonlySet<string>;
+  /** Tags some test carries (`tag:critical` then selects those tests). */
+  readonly tags: ReadonlySet<string>;
+  /** Does a model or seed carry this tag (then `tag:x` also selects nodes, as dbt does)? */
+  readonly nodeTag: (tag: string) => boolean;
+}
 
 /** A selector only tests understand: `test_type:unit`, `test_name:unique`, or a test's own name. */
 function testOnly(sel: string, testNames: ReadonlySet<string>): TestFilter | undefined {
@@ -52,14 +61,21 @@ function testOnly(sel: string, testNames: ReadonlySet<string>): TestFilter | und
  * Selectors only tests understand are split off. An intersection that mixes them with node
  * selectors (`orders,test_name:not_null`) becomes one filter: tests of those nodes of that kind.
  */
-function splitSelection(items: readonly string[] | undefined, testNames: ReadonlySet<string>, nodesOf: (sel: string) => ReadonlySet<NodeId>): { nodes: string[]; filters: TestFilter[] } {
+function splitSelection(items: readonly string[] | undefined, index: TestIndex, nodesOf: (sel: string) => ReadonlySet<NodeId>): { nodes: string[]; filters: TestFilter[] } {
   const nodes: string[] = [];
   const filters: TestFilter[] = [];
   for (const item of items ?? []) {
     const keep: string[] = [];
     for (const sel of item.split(/\s+/).filter(Boolean)) {
+      // `tag:x` alone: the tests tagged x, and the nodes tagged x (whose tests come with them).
+      const tag = /^tag:(.+)$/.exec(sel)?.[1];
+      if (tag !== undefined && index.tags.has(tag)) {
+        filters.push((t) => t.tags.includes(tag));
+        if (index.nodeTag(tag)) keep.push(sel);
+        continue;
+      }
       const parts = sel.split(',');
-      const tests = parts.map((p) => testOnly(p, testNames));
+      const tests = parts.map((p) => testOnly(p, index.names));
       if (tests.every((f) => f === undefined)) {
         keep.push(sel);
         continue;
@@ -103,17 +119,21 @@ export class QualityRun implements RunExtension {
     if (diags.some((d) => d.severity === 'error')) throw new LakeError('test', diags);
     if (diags.length) opts.reporter.diagnostics(diags);
 
-    const names = new Set([...data.tests.map((t) => t.name), ...unit.tests.map((t) => t.name)]);
+    const index: TestIndex = {
+      names: new Set([...data.tests.map((t) => t.name), ...unit.tests.map((t) => t.name)]),
+      tags: new Set([...data.tests.flatMap((t) => t.config.tags), ...unit.tests.flatMap((t) => t.tags)]),
+      nodeTag: (tag) => [...session.compiled.nodes.values()].some((n) => n.config.tags.includes(tag)) || [...session.project.seeds.values()].some((n) => n.tags.includes(tag)),
+    };
     const nodesOf = (x: string) => new Set(session.select({ select: [x] }));
-    const sel = splitSelection(opts.select, names, nodesOf);
-    const exc = splitSelection(opts.exclude, names, nodesOf);
+    const sel = splitSelection(opts.select, index, nodesOf);
+    const exc = splitSelection(opts.exclude, index, nodesOf);
     const anySelection = (opts.select ?? []).some((s) => s.trim() !== '');
     // Nodes chosen by node selectors; with no selector at all, every node; with test selectors alone, none.
     const nodeIds = sel.nodes.length || !sel.filters.length ? new Set(session.select({ select: sel.nodes, exclude: exc.nodes })) : new Set<NodeId>();
     const excluded = exc.nodes.length ? new Set(session.select({ select: exc.nodes })) : new Set<NodeId>();
     const matches = (filters: TestFilter[], t: Parameters<TestFilter>[0]) => filters.some((f) => f(t));
     const pickData = data.tests.filter((test) => {
-      const t = { ...test, nodes: test.parents };
+      const t = { ...test, nodes: test.parents, tags: test.config.tags };
       if (matches(exc.filters, t) || (t.node && excluded.has(t.node))) return false;
       if (matches(sel.filters, t)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;
@@ -121,7 +141,7 @@ export class QualityRun implements RunExtension {
       return t.parents.some((p) => nodeIds.has(p));
     });
     const pickUnit = unit.tests.filter((t) => {
-      const u = { name: t.name, kind: 'unit' as const, nodes: [t.model] };
+      const u = { name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags };
       if (matches(exc.filters, u) || excluded.has(t.model)) return false;
       if (matches(sel.filters, u)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;

@@ -33,7 +33,7 @@ export function parseTests(raw: unknown, file: YamlFile, keyPath: (string | numb
   raw.forEach((t, i) => {
     const line = file.lineOf([...keyPath, i]);
     if (typeof t === 'string') {
-      out.push({ name: t, args: {}, config: {}, file: file.path, line });
+      out.push({ ...testName(t), args: {}, config: {}, file: file.path, line });
       return;
     }
     if (!isRecord(t) || Object.keys(t).length === 0) {
@@ -59,9 +59,15 @@ export function parseTests(raw: unknown, file: YamlFile, keyPath: (string | numb
       if (TEST_CONFIG_KEYS.has(k)) config[k] = v;
       else args[k] = v;
     }
-    out.push({ name: name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name, args, config, file: file.path, line });
+    out.push({ ...testName(name), args, config, file: file.path, line });
   });
   return out;
+}
+
+/** `dbt_utils.accepted_range` → the test `accepted_range` of package `dbt_utils` (which dbt puts in the test's name). */
+function testName(written: string): { name: string; namespace?: string } {
+  const dot = written.lastIndexOf('.');
+  return dot < 0 ? { name: written } : { name: written.slice(dot + 1), namespace: written.slice(0, dot) };
 }
 
 /** Keys a column declaration may have (dbt's, plus `type` for `data_type`). */

@@ -92,4 +92,30 @@ unit_tests:
     const notAUnique = await runQuality(dir, 'test', { exclude: ['a,test_name:unique'] });
     expect([...notAUnique.tests.keys()].sort()).toEqual(['a_is_one', 'not_null_a_id', 'unique_b_id']);
   });
+
+  it('selects tests by their own tags (tag:x), with the nodes tagged x and their tests', async () => {
+    const dir = makeProject({
+      'models/silver/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/silver/b.sql': "{{ config(materialized='table', tags=['nightly']) }}\nselect 1 as id",
+      'models/silver/schema.yml': `models:
+  - name: a
+    columns: [{name: id, data_tests: [{unique: {config: {tags: [critical]}}}, not_null]}]
+  - name: b
+    columns: [{name: id, data_tests: [{not_null: {config: {tags: [nightly]}}}, unique]}]
+unit_tests:
+  - name: a_is_one
+    model: a
+    config: {tags: [critical]}
+    expect: {rows: [{id: 1}]}
+`,
+    });
+    await runQuality(dir, 'build');
+    const critical = await runQuality(dir, 'test', { select: ['tag:critical'] });
+    expect([...critical.tests.keys()].sort()).toEqual(['a_is_one', 'unique_a_id']);
+    // b carries the tag too: its tests come with it.
+    const nightly = await runQuality(dir, 'test', { select: ['tag:nightly'] });
+    expect([...nightly.tests.keys()].sort()).toEqual(['not_null_b_id', 'unique_b_id']);
+    const notCritical = await runQuality(dir, 'test', { exclude: ['tag:critical'] });
+    expect([...notCritical.tests.keys()].sort()).toEqual(['not_null_a_id', 'not_null_b_id', 'unique_b_id']);
+  });
 });

@@ -234,6 +234,24 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
     expect(two.message).toMatch(/has silver\.not_built been built\? run lake build -s silver\.not_built/);
   });
 
+  it('takes package-qualified tests written as names or mappings, and names them as dbt does (package first)', async () => {
+    const dir = makeProject({
+      'models/silver/bad.sql': BAD,
+      'models/silver/schema.yml': `models:
+  - name: bad
+    columns:
+      - name: email
+        data_tests: [dbt_expectations.expect_column_values_to_not_be_null]
+      - name: age
+        data_tests:
+          - dbt_utils.accepted_range: {min_value: 0, max_value: 120}
+`,
+    });
+    const r = await runQuality(dir, 'build');
+    expect(r.tests.get('dbt_expectations_expect_column_values_to_not_be_null_bad_email')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(r.tests.get('dbt_utils_accepted_range_bad_age__120__0')).toMatchObject({ status: 'fail', failures: 2 });
+  });
+
   it('takes a {% test %} block\'s own config() as its defaults, and the project file\'s data_tests: config under both', async () => {
     const files = {
       'models/silver/bad.sql': BAD,
