@@ -23,7 +23,7 @@ export interface ProjectLineage {
   readonly columnsOf: (id: string) => readonly string[] | undefined;
 }
 
-/** Lineage of every compiled model (ephemeral ones are inlined, so they are skipped). */
+/** Lineage of every compiled model. */
 export async function projectLineage(session: Session, db: Adapter): Promise<ProjectLineage> {
   const catalog = new Map<string, string[]>();
   const rows = await db.query<{ s: string; t: string; c: string }>(
@@ -48,7 +48,11 @@ export async function projectLineage(session: Session, db: Adapter): Promise<Pro
   };
   const models = new Map<string, ColumnLineage[]>();
   const warnings = new Map<string, string[]>();
-  const todo = [...session.compiled.nodes].filter(([, n]) => n.config.materialized !== 'ephemeral');
+  // Ephemeral models too: they have no table, but columns and lineage of their own, and their
+  // consumers (which inline them as CTEs) read them.
+  const todo = [...session.compiled.nodes];
+  const ephemerals = new Map(todo.filter(([, n]) => n.config.materialized === 'ephemeral').map(([id, n]) => [`__lake_eph__${n.relation.name}`.toLowerCase(), id]));
+  const cteModel = ephemerals.size ? (name: string) => ephemerals.get(name.toLowerCase()) : undefined;
   // One parse call for all models: a round trip per model was most of the time on big projects.
   let parsed: Awaited<ReturnType<typeof parseModelSql>> = [];
   try {
@@ -58,7 +62,7 @@ export async function projectLineage(session: Session, db: Adapter): Promise<Pro
   }
   const relationId = (schema: string, table: string): string | undefined => bySourceTable.get(`${schema}.${table}`.toLowerCase());
   for (const [k, [id, n]] of todo.entries()) {
-    const r = await modelColumnLineage(db, n.sql, schemaOf, { relationId, parsed: parsed[k] });
+    const r = await modelColumnLineage(db, n.sql, schemaOf, { relationId, parsed: parsed[k], cteModel });
     models.set(id, r.columns);
     if (r.warnings.length) warnings.set(id, r.warnings);
   }

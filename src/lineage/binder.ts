@@ -155,6 +155,8 @@ export class Binder {
     private readonly functions: FunctionSets,
     private readonly schemaOf: (relationId: string) => readonly string[] | undefined,
     private readonly mapRelation?: (schema: string, table: string) => string | undefined,
+    /** A CTE that stands for a model (an inlined ephemeral): its columns become edges to that model. */
+    private readonly cteModel?: (cteName: string) => string | undefined,
   ) {}
 
   private warn(msg: string): void {
@@ -211,8 +213,11 @@ export class Binder {
     const out = new Map(env);
     for (const e of entries) {
       // A CTE sees the CTEs before it (and itself only when recursive: handled in bindRecursive).
-      const cols = await this.bindQuery(e.value.query.node, out, parent, e.value.aliases);
-      out.set(lc(e.key), applyAliases(cols, e.value.aliases));
+      const cols = applyAliases(await this.bindQuery(e.value.query.node, out, parent, e.value.aliases), e.value.aliases);
+      // An inlined ephemeral model is a model of its own in the lineage graph: its consumer's
+      // columns come from it, not from what it reads (its own lineage says that).
+      const model = this.cteModel?.(e.key);
+      out.set(lc(e.key), model ? cols.map((c) => ({ name: c.name, sources: [{ relation: model, column: c.name }], kind: 'direct' as const })) : cols);
     }
     return out;
   }

@@ -56,3 +56,27 @@ export function downstreamOf(all: LineageMap, relation: string, column: string):
   }
   return walk({ relation, column }, (at) => users.get(key(at.relation, at.column)) ?? []);
 }
+
+/**
+ * The hops of a walk from `start` as the lines of a tree: each column under the column it was
+ * reached from (its `via`), indented two spaces per level — not by depth alone, which puts a
+ * column under whichever column happens to print above it.
+ */
+export function lineageTreeLines(start: LineageEdge, hops: readonly LineageHop[]): string[] {
+  const children = new Map<string, LineageHop[]>();
+  for (const h of hops) {
+    const k = key(h.via.relation, h.via.column);
+    let list = children.get(k);
+    if (!list) children.set(k, (list = []));
+    list.push(h);
+  }
+  const lines: string[] = [];
+  const visit = (at: LineageEdge, level: number) => {
+    for (const h of children.get(key(at.relation, at.column)) ?? []) {
+      lines.push(`${'  '.repeat(level)}${h.relation}.${h.column}`);
+      visit(h, level + 1);
+    }
+  };
+  visit(start, 1);
+  return lines;
+}

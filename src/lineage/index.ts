@@ -10,7 +10,7 @@ import type { ModelLineage } from './types.js';
 
 export type { ColumnLineage, LineageEdge, LineageHop, LineageKind, ModelLineage } from './types.js';
 export type { ParseResult } from './duckdb-ast.js';
-export { downstreamOf, upstreamOf, type LineageMap } from './graph.js';
+export { downstreamOf, upstreamOf, lineageTreeLines, type LineageMap } from './graph.js';
 export { relationIdOf } from './binder.js';
 
 /** Options for `modelColumnLineage`. */
@@ -23,6 +23,8 @@ export interface LineageOptions {
   readonly relationId?: (schema: string, table: string) => string | undefined;
   /** `sql` already parsed by `parseModelSql` (saves one engine round trip per model). */
   readonly parsed?: ParseResult;
+  /** The model a CTE stands for (lake inlines ephemeral models as `__lake_eph__<name>` CTEs). */
+  readonly cteModel?: (cteName: string) => string | undefined;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function modelColumnLineage(
   const duck = new DuckDbSql(adapter);
   const parsed = options.parsed ?? (await duck.parse(sql));
   if ('error' in parsed) return { columns: [], warnings: [`cannot parse the model SQL: ${parsed.error}`] };
-  const binder = new Binder(duck, await duck.functions(), schemaOf, options.relationId);
+  const binder = new Binder(duck, await duck.functions(), schemaOf, options.relationId, options.cteModel);
   if (parsed.extraStatements > 0) binder.warnings.add('the SQL holds more than one statement: only the first is traced');
   try {
     const cols = await binder.bindQuery(parsed.node, new Map(), undefined);

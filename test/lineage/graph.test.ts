@@ -3,7 +3,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
-import { downstreamOf, modelColumnLineage, upstreamOf, type ColumnLineage } from '../../src/lineage/index.js';
+import { downstreamOf, lineageTreeLines, modelColumnLineage, upstreamOf, type ColumnLineage } from '../../src/lineage/index.js';
 
 /** A tiny bronze → silver → gold project: model id -> compiled SQL, in build order. */
 const models: [string, string][] = [
@@ -68,6 +68,27 @@ describe('walking lineage across models', () => {
       { relation: 'gold.user_summary', column: 'avg_bpm', depth: 3, via: { relation: 'silver.workout_bpm', column: 'avg_bpm' } },
       { relation: 'gold.user_summary', column: 'peak_bpm', depth: 3, via: { relation: 'silver.workout_bpm', column: 'max_bpm' } },
     ]);
+  });
+
+  it('prints a walk as a tree: each column under the column it was reached from, not under the line above', () => {
+    const hops = downstreamOf(all, 'source:kafka.bpm', 'bpm');
+    expect(lineageTreeLines({ relation: 'source:kafka.bpm', column: 'bpm' }, hops)).toEqual([
+      '  bronze.bpm.bpm',
+      '    silver.workout_bpm.avg_bpm',
+      '      gold.user_summary.avg_bpm',
+      '    silver.workout_bpm.max_bpm',
+      '      gold.user_summary.peak_bpm',
+    ]);
+  });
+
+  it('an inlined ephemeral model (a __lake_eph__ CTE) is a step of its own: its consumer reads it, it reads the source', async () => {
+    const schemas = new Map<string, readonly string[]>([['silver.users', ['user_id', 'name']]]);
+    const eph = await modelColumnLineage(db, 'select user_id, upper(name) as shout from "silver"."users"', (rel) => schemas.get(rel));
+    const cteModel = (n: string) => (n === '__lake_eph__shouted' ? 'silver.shouted' : undefined);
+    const consumer = await modelColumnLineage(db, 'with "__lake_eph__shouted" as (\nselect user_id, upper(name) as shout from "silver"."users"\n)\nselect shout as loud from "__lake_eph__shouted"', (rel) => schemas.get(rel), { cteModel });
+    const map = new Map([['silver.shouted', eph.columns], ['gold.loud', consumer.columns]]);
+    expect(upstreamOf(map, 'gold.loud', 'loud').map((h) => `${h.relation}.${h.column}`)).toEqual(['silver.shouted.shout', 'silver.users.name']);
+    expect(downstreamOf(map, 'silver.users', 'name').map((h) => `${h.relation}.${h.column}@${h.depth}`)).toEqual(['silver.shouted.shout@1', 'gold.loud.loud@2']);
   });
 
   it('columns used only in join conditions have no downstream; column names match case-insensitively', () => {

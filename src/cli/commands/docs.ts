@@ -63,7 +63,7 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
       const c = ctx();
       const s = await c.session();
       const { projectLineage, lineageForManifest } = await import('../../app/lineage.js');
-      const { upstreamOf, downstreamOf } = await import('../../lineage/index.js');
+      const { upstreamOf, downstreamOf, lineageTreeLines } = await import('../../lineage/index.js');
       const dot = target.lastIndexOf('.');
       if (dot <= 0) {
         const model = s.compiler.resolveRef(target).id;
@@ -97,7 +97,7 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
         if (flags.downstream || both) sections.push(['downstream', downstreamOf(l.models, id, column)]);
         for (const [name, hops] of sections) {
           c.reporter.record('lineage', { direction: name, column: `${id}.${column}`, hops: hops.map((h) => ({ relation: h.relation, column: h.column, depth: h.depth, via: `${h.via.relation}.${h.via.column}` })) },
-            `${name} of ${id}.${column}:${hops.length ? '' : ' (none)'}\n${hops.map((h) => `${'  '.repeat(h.depth)}${h.relation}.${h.column}`).join('\n')}`.trimEnd());
+            `${name} of ${id}.${column}:${hops.length ? '' : ' (none)'}\n${lineageTreeLines({ relation: id, column }, hops).join('\n')}`.trimEnd());
         }
         const warn = l.warnings.get(id);
         if (warn) for (const w of warn) c.reporter.error(`warning: ${id}: ${w}`);
