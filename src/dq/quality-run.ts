@@ -208,7 +208,16 @@ export class QualityRun implements RunExtension {
       const parents = [...new Set(g.data.flatMap((t) => t.parents))].filter((x) => base.has(x));
       for (const parent of parents) edges.push([parent, key]);
       const attached = g.data[0]!.node;
-      if (build && attached && base.has(attached)) {
+      if (build && parents.length > 1) {
+        // A test of several models (relationships, a singular test's refs) holds back, as in dbt,
+        // only the models that read all of them: a reader of one of them alone does not wait for
+        // the test — whichever model the test was declared on.
+        const children = new Set(parents.flatMap((x) => base.children(x)));
+        for (const child of children) {
+          const above = new Set(base.ancestors([child]));
+          if (parents.every((x) => above.has(x))) edges.push([key, child]);
+        }
+      } else if (build && attached && base.has(attached)) {
         // The model's readers wait for its tests — unless a reader is upstream of what the tests read (a cycle).
         const upstream = new Set([...base.ancestors(parents), ...parents]);
         for (const child of base.children(attached)) if (!upstream.has(child)) edges.push([key, child]);

@@ -58,6 +58,28 @@ unit_tests:
     expect(await query(dir, `select count(*) as n from information_schema.tables where table_name = 'bad_child'`)).toEqual([{ n: 0 }]);
   });
 
+  it('a test of two models holds back only the models that read both (as dbt), whichever ref comes first', async () => {
+    for (const order of [['p1', 'p2'], ['p2', 'p1']]) {
+      const dir = makeProject({
+        'models/silver/p1.sql': "{{ config(materialized='table') }}\nselect * from (values (1), (2)) t(id)",
+        'models/silver/p2.sql': "{{ config(materialized='table') }}\nselect * from (values (1)) t(id)",
+        'models/gold/reads_p1.sql': "select * from {{ ref('p1') }}",
+        'models/gold/reads_p2.sql': "select * from {{ ref('p2') }}",
+        'models/gold/reads_both.sql': "select * from {{ ref('p1') }} join {{ ref('p2') }} using (id)",
+        'models/gold/after_both.sql': "select * from {{ ref('reads_both') }}",
+        // Fails: id 2 of p1 is not in p2.
+        'data_tests/p1_in_p2.sql': `select a.id from {{ ref('${order[0]}') }} a full join {{ ref('${order[1]}') }} b using (id) where a.id is null or b.id is null`,
+      });
+      const r = await runQuality(dir, 'build');
+      const node = (id: string) => r.nodes.get(id)?.status;
+      expect(r.tests.get('p1_in_p2')?.status, order.join()).toBe('fail');
+      expect(node('gold.reads_p1'), order.join()).toBe('success');
+      expect(node('gold.reads_p2'), order.join()).toBe('success');
+      expect(node('gold.reads_both'), order.join()).toBe('skipped');
+      expect(node('gold.after_both'), order.join()).toBe('skipped');
+    }
+  });
+
   it('selects a model and its tests, and by test name or test_type', async () => {
     const dir = makeProject({
       'models/silver/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
