@@ -52,6 +52,8 @@ export interface UnitTestDef {
   readonly given: readonly GivenInput[];
   readonly expect: Fixture;
   readonly vars?: Readonly<Record<string, unknown>>;
+  /** overrides.env_vars: what env_var() gives while the model renders for this test. */
+  readonly envVars?: Readonly<Record<string, string>>;
   /** overrides: is_incremental (or overrides.macros.is_incremental, dbt's spelling). */
   readonly isIncremental?: boolean;
   readonly tags: readonly string[];
@@ -114,6 +116,8 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
     const inc = ov.is_incremental ?? macros.is_incremental;
     for (const k of Object.keys(macros)) if (k !== 'is_incremental') bad(`unit test ${label}: overrides.macros.${k} is not supported`, 'only is_incremental can be overridden; set vars with overrides.vars');
     if (ov.vars !== undefined && !isRecord(ov.vars)) bad(`unit test ${label}: overrides.vars must be a map`, 'write overrides: {vars: {min_bpm: 20}}');
+    if (ov.env_vars !== undefined && !isRecord(ov.env_vars)) bad(`unit test ${label}: overrides.env_vars must be a map`, 'write overrides: {env_vars: {REGION: us}}');
+    for (const k of Object.keys(ov)) if (!['vars', 'env_vars', 'macros', 'is_incremental'].includes(k)) bad(`unit test ${label}: overrides.${k} is not known`, 'use overrides.vars, overrides.env_vars or overrides.macros.is_incremental');
     const id = model ? `unit_test.${model.node.name}.${name}` : '';
     if (model && seen.has(id)) bad(`unit test ${name} of ${model.id} is defined twice`, 'give each unit test of a model its own name');
     seen.add(id);
@@ -123,6 +127,7 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
       id, name, model: model.id, file, line, given, expect,
       description: typeof raw.description === 'string' ? raw.description : undefined,
       vars: isRecord(ov.vars) ? ov.vars : undefined,
+      envVars: isRecord(ov.env_vars) ? Object.fromEntries(Object.entries(ov.env_vars).map(([k, v]) => [k, String(v)])) : undefined,
       isIncremental: inc === undefined ? undefined : inc === true || inc === 'true',
       tags: isRecord(raw.config) && Array.isArray(raw.config.tags) ? raw.config.tags.map(String) : [],
     });
@@ -248,15 +253,21 @@ export class UnitTestRunner {
     }
   }
 
-  private compilerFor(vars: Readonly<Record<string, unknown>> | undefined): { compiler: Compiler; compiled: CompiledProject } {
-    if (!vars || Object.keys(vars).length === 0) return { compiler: this.compiler, compiled: this.compiled };
-    const key = JSON.stringify(vars);
+  private compilerFor(vars: Readonly<Record<string, unknown>> | undefined, env: Readonly<Record<string, string>> | undefined): { compiler: Compiler; compiled: CompiledProject } {
+    const noVars = !vars || Object.keys(vars).length === 0;
+    const noEnv = !env || Object.keys(env).length === 0;
+    if (noVars && noEnv) return { compiler: this.compiler, compiled: this.compiled };
+    const key = JSON.stringify([vars ?? {}, env ?? {}]);
     let c = this.compilers.get(key);
     if (!c) {
-      const compiler = new Compiler({ ...this.project, vars: { ...this.project.vars, ...vars } });
-      const compiled = compiler.compileAll();
+      const base = new Compiler(noVars ? this.project : { ...this.project, vars: { ...this.project.vars, ...vars } });
+      // env_var() reads the environment while a model renders (synchronously): the overrides hold
+      // only for those moments, so nothing else running meanwhile sees them.
+      const compiler = noEnv ? base : Object.create(base) as Compiler;
+      if (!noEnv) compiler.compileOne = (id, incremental) => withEnv(env, () => base.compileOne(id, incremental));
+      const compiled = withEnv(env, () => base.compileAll());
       const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
-      if (errors.length) throw new UnitTestError(`with overrides.vars the project does not compile:\n${errors.map(formatDiagnostic).join('\n')}`);
+      if (errors.length) throw new UnitTestError(`with overrides.${noVars ? 'env_vars' : 'vars'} the project does not compile:\n${errors.map(formatDiagnostic).join('\n')}`);
       c = { compiler, compiled };
       this.compilers.set(key, c);
     }
@@ -265,7 +276,7 @@ export class UnitTestRunner {
 
   private async execute(db: Adapter, def: UnitTestDef) {
     await ensureState(db);
-    const { compiler, compiled } = this.compilerFor(def.vars);
+    const { compiler, compiled } = this.compilerFor(def.vars, def.envVars);
     const node = compiled.nodes.get(def.model);
     if (!node) throw new UnitTestError(`${def.model} is not enabled with these vars`);
 
@@ -457,6 +468,21 @@ async function seedCdcState(db: Adapter, node: CompiledNode): Promise<void> {
   const q = quoteIdent;
   const seqExpr = seq.length === 1 ? q(seq[0]!) : `{${seq.map((x) => `'${x.replace(/'/g, "''")}': ${q(x)}`).join(', ')}}`;
   await db.execute(`insert into ${relationSql(state)} select ${keys.map(q).join(', ')}, ${seqExpr}, false from ${relationSql(node.relation)}`);
+}
+
+/** `fn()` with the environment variables `env` set, restored after. */
+function withEnv<T>(env: Readonly<Record<string, string>> | undefined, fn: () => T): T {
+  if (!env) return fn();
+  const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, env);
+  try {
+    return fn();
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 function stripHooks(n: CompiledNode): CompiledNode {

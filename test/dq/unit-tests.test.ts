@@ -90,6 +90,15 @@ describe('unit tests', () => {
         rows: [{id: 1, country: DE}, {id: 2, country: DE}]
     expect:
       rows: [{country: DE, users: 1}]
+  - name: with_env_vars
+    model: regional
+    overrides:
+      env_vars: {LAKE_TEST_REGION: us}
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1, country: DE}]
+    expect:
+      rows: [{id: 1, region: us}]
   - name: staging_from_source
     model: stg_users
     given:
@@ -109,12 +118,15 @@ describe('unit tests', () => {
 `, {
       'seeds/countries.csv': 'code,country_name,population\nDE,Germany,84000000\n',
       'models/silver/with_country_names.sql': "select u.id, c.country_name, c.population + 0 as population from {{ ref('stg_users') }} u join {{ ref('countries') }} c on c.code = u.country",
+      'models/silver/regional.sql': "select id, '{{ env_var('LAKE_TEST_REGION', 'eu') }}' as region from {{ ref('stg_users') }}",
     });
     const r = await runQuality(dir, 'test');
-    for (const name of ['counts_per_country', 'view_counts', 'with_vars', 'staging_from_source', 'seed_typed_from_csv']) {
+    for (const name of ['counts_per_country', 'view_counts', 'with_vars', 'with_env_vars', 'staging_from_source', 'seed_typed_from_csv']) {
       expect(r.tests.get(name), `${name}: ${r.tests.get(name)?.message}`).toMatchObject({ status: 'pass', kind: 'unit' });
     }
     expect(r.tests.get('counts_per_country')?.id).toBe('unit_test.by_country.counts_per_country');
+    // The override held only while the model rendered for its test.
+    expect(process.env.LAKE_TEST_REGION).toBeUndefined();
     // Unit tests never touch the warehouse: nothing was built there.
     const built = await query(dir, `select table_schema || '.' || table_name as t from information_schema.tables where table_schema not in ('_lake', '_lake_tests')`);
     expect(built).toEqual([]);
