@@ -47,7 +47,7 @@ export function batchSql(relation: string, tests: readonly DataTest[]): string {
 /** Run tests on one connection; results come back in the order of `tests`. */
 export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts: RunDataTestsOptions = {}): Promise<TestResult[]> {
   const out = new Map<DataTest, TestResult>();
-  const store = (t: DataTest) => t.config.storeFailures || !!opts.storeFailures;
+  const store = (t: DataTest) => t.config.storeFailures || (!!opts.storeFailures && t.config.storeAs !== 'ephemeral');
   const base = (t: DataTest) => ({
     id: t.id, name: t.name, kind: t.kind, node: t.node, column: t.column, severity: t.config.severity, compiledPath: opts.compiledPath?.(t),
   });
@@ -95,7 +95,10 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
     try {
       let failures: number;
       if (store(t)) {
-        await db.execute(`create or replace table ${failuresRelation(t)} as\n${limited(t)}`);
+        // As a view (store_failures_as: view) or a table; the other kind under that name goes first.
+        const view = t.config.storeAs === 'view';
+        await db.execute(`drop ${view ? 'table' : 'view'} if exists ${failuresRelation(t)}`);
+        await db.execute(`create or replace ${view ? 'view' : 'table'} ${failuresRelation(t)} as\n${limited(t)}`);
         const [r] = await db.query<{ n: number }>(`select count(*) as n from ${failuresRelation(t)}`);
         failures = Number(r?.n ?? 0);
       } else {

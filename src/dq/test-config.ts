@@ -61,9 +61,16 @@ export function readTestConfig(raw: Readonly<Record<string, unknown>>, problems:
   }
   const where = raw.where === undefined || raw.where === null ? undefined : String(raw.where);
   const tags = Array.isArray(raw.tags) ? raw.tags.map(String) : raw.tags !== undefined ? [String(raw.tags)] : [];
-  const storeFailures = raw.store_failures === true || raw.store_failures === 'true' || raw.store_failures_as === 'table';
+  let storeAs: 'table' | 'view' | 'ephemeral' | undefined;
+  if (raw.store_failures_as !== undefined && raw.store_failures_as !== null) {
+    const v = String(raw.store_failures_as).toLowerCase();
+    if (v === 'table' || v === 'view' || v === 'ephemeral') storeAs = v;
+    else problems.push({ message: `store_failures_as '${String(raw.store_failures_as)}' is not table, view or ephemeral`, hint: 'write store_failures_as: table (or view; ephemeral stores nothing)' });
+  }
+  // store_failures_as wins over store_failures (as in dbt): table or view stores, ephemeral does not.
+  const storeFailures = storeAs ? storeAs !== 'ephemeral' : raw.store_failures === true || raw.store_failures === 'true';
   return {
-    severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, where, tags,
+    severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, storeAs, where, tags,
     enabled: raw.enabled !== false && raw.enabled !== 'false',
     name: typeof raw.name === 'string' && raw.name ? raw.name : undefined,
   };

@@ -22,6 +22,8 @@ export interface TestConfig {
   readonly errorIf: Threshold;
   readonly limit?: number;
   readonly storeFailures: boolean;
+  /** dbt's store_failures_as: the failing rows kept as a table (default) or a view; `ephemeral` keeps nothing. */
+  readonly storeAs?: 'table' | 'view' | 'ephemeral';
   readonly where?: string;
   readonly tags: readonly string[];
 }

@@ -102,6 +102,8 @@ describe('built-in data tests', () => {
           - not_null: {config: {name: email_nulls_where_none, where: "user_id = 99"}}
           - not_null: {config: {name: email_nulls_limited, limit: 1}}
           - not_null: {config: {name: email_nulls_stored, store_failures: true}}
+          - not_null: {config: {name: email_nulls_view, store_failures_as: view}}
+          - not_null: {config: {name: email_nulls_not_kept, store_failures: true, store_failures_as: ephemeral}}
       - name: status
         data_tests:
           - accepted_values: {values: [active, paused, zombie, deleted], config: {name: status_ok_stored, store_failures: true}}
@@ -121,6 +123,13 @@ describe('built-in data tests', () => {
     const stored = await query(dir, 'select user_id, email from _lake_tests.email_nulls_stored order by user_id');
     expect(stored).toEqual([{ user_id: 1, email: null }, { user_id: 3, email: null }]);
     expect(await query(dir, 'select count(*) as n from _lake_tests.status_ok_stored')).toEqual([{ n: 0 }]);
+    // store_failures_as: view keeps a view of the failing rows; ephemeral keeps nothing.
+    expect(t('email_nulls_view')).toMatchObject({ status: 'fail', failures: 2, storedIn: '_lake_tests.email_nulls_view' });
+    expect(await query(dir, "select table_name as t, table_type as k from information_schema.tables where table_schema = '_lake_tests' and table_name like 'email_nulls_%' order by 1")).toEqual([
+      { t: 'email_nulls_stored', k: 'BASE TABLE' }, { t: 'email_nulls_view', k: 'VIEW' },
+    ]);
+    expect(t('email_nulls_not_kept')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(t('email_nulls_not_kept').storedIn).toBeUndefined();
   });
 
   it('warnings alone do not fail the run', async () => {
