@@ -92,7 +92,9 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
     models: p.models ? asList(p.models) : ['models'],
     seeds: p.seeds ? asList(p.seeds) : ['seeds'],
     macros: p.macros ? asList(p.macros) : ['macros'],
-    tests: p.tests ? asList(p.tests) : ['data_tests'],
+    // data_tests/ is lake's place for singular tests; tests/ (dbt's) is read too, so files moved
+    // over from a dbt project are not silently left out.
+    tests: p.tests ? asList(p.tests) : ['data_tests', 'tests'],
     target: typeof p.target === 'string' ? p.target : 'target',
   };
   return {

@@ -195,6 +195,8 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
       'data_tests/no_old_rows.sql': "select * from {{ ref('bad') }} where updated_at < timestamp '2020-01-02'",
       'data_tests/teams_named.sql': "{{ config(severity='warn') }}\nselect * from {{ ref('teams') }} where name is null",
       'data_tests/broken.sql': "select nope from {{ ref('teams') }}",
+      // dbt's folder is read too.
+      'tests/from_dbt.sql': "select * from {{ ref('teams') }} where team_id > 10",
     });
     const r = await runQuality(dir, 'build');
     expect(r.tests.get('is_even_bad_team_id')).toMatchObject({ status: 'fail', failures: 1 });
@@ -204,6 +206,7 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
     expect(r.tests.get('has_team_bad_team_id__ref_teams_')?.node).toBe('silver.bad');
     expect(r.tests.get('no_old_rows')).toMatchObject({ status: 'fail', failures: 2, kind: 'singular', node: 'silver.bad' });
     expect(r.tests.get('teams_named')).toMatchObject({ status: 'pass', severity: 'warn' });
+    expect(r.tests.get('from_dbt')).toMatchObject({ status: 'fail', failures: 1, kind: 'singular' });
     const broken = r.tests.get('broken')!;
     expect(broken.status).toBe('error');
     expect(broken.message).toMatch(/nope/);
