@@ -33,7 +33,7 @@ import { existingRelation } from '../executor/run-node.js';
 import { classify, relPath, watchTargets, type FileChange } from './files.js';
 import { FileWatcher } from './file-watcher.js';
 import { IncrementalCompiler, type ProjectCompiler } from './project-compiler.js';
-import { directlyAffected, fingerprints, removedRelations, type ProjectView, type Removed } from './plan.js';
+import { directlyAffected, fingerprints, removedRelations, testsChanged, type ProjectView, type Removed } from './plan.js';
 import { sqlErrorDiagnostic } from './sql-error.js';
 import { LandingPoller } from './landing.js';
 
@@ -41,7 +41,8 @@ import { LandingPoller } from './landing.js';
  * The tests of the nodes a cycle rebuilds, as an extension of its run (`lake watch --test` passes
  * dq's QualityRun in build mode: data tests right after their model, unit tests before it).
  */
-export type TestPlanner = (session: Session, ids: readonly NodeId[], reporter: Reporter) => RunExtension;
+/** The tests of `ids` (and the tests named in `ids`), with the models (`build`) or alone (`test`). */
+export type TestPlanner = (session: Session, ids: readonly string[], reporter: Reporter, mode?: 'build' | 'test') => RunExtension;
 
 export interface WatchOptions extends SessionOptions, Selection {
   /** Show the first N rows of each changed model after it is rebuilt. */
@@ -477,7 +478,16 @@ export class Watch {
       if (!(e instanceof LakeError)) throw e;
       this.reporter.diagnostics(e.diagnostics);
     }
-    if (fileIds.length === 0 && landingIds.length === 0) {
+    // --test: tests edited in YAML (or a unit test, or a singular test file) run again on their
+    // own when their model is not rebuilt anyway.
+    let retest: string[] = [];
+    if (this.o.tests) {
+      const rebuilt = new Set([...fileIds, ...landingIds]);
+      const nodes = this.inSelection(next, [...testsChanged(prev ? viewOf(prev) : undefined, viewOf(next))]).filter((id) => !rebuilt.has(id));
+      const singular = changes.filter((c) => c.kind === 'test' && !c.deleted && c.path.endsWith('.sql')).map((c) => path.basename(c.path, '.sql'));
+      retest = [...nodes, ...singular];
+    }
+    if (fileIds.length === 0 && landingIds.length === 0 && retest.length === 0) {
       this.reporter.record('watch_idle', {}, 'nothing in the selection to rebuild');
       report({ dropped, fixed });
       return;
@@ -497,6 +507,7 @@ export class Watch {
       results.push(...out.results);
       fixed.push(...out.fixed);
     }
+    if (retest.length) results.push(...await this.testOnly(next, retest));
     report({ dropped, fixed, results });
   }
 
@@ -631,6 +642,20 @@ export class Watch {
     const ok = results.filter((r) => r.status === 'success').map((r) => r.id);
     if (this.o.preview && this.o.preview > 0) await this.preview(db, s, ok.filter((id) => changed.has(id)), this.o.preview);
     return { results, fixed };
+  }
+
+  /** Run the tests of `select` (node ids and test names) without building anything. */
+  private async testOnly(s: Session, select: readonly string[]): Promise<NodeResult[]> {
+    if (!this.opened || !this.o.tests) return [];
+    try {
+      const extend = this.o.tests(s, select, new QuietPassingTests(this.reporter), 'test');
+      const out = await s.run(this.reporter, { db: this.opened.db, command: 'watch', seeds: 'none', threads: this.o.threads, stopRequested: () => this.stopping, extend });
+      return out.results;
+    } catch (e) {
+      if (!(e instanceof LakeError)) throw e;
+      this.reporter.diagnostics(e.diagnostics);
+      return [];
+    }
   }
 
   private async preview(db: Adapter, s: Session, ids: readonly NodeId[], limit: number): Promise<void> {

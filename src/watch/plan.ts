@@ -122,3 +122,27 @@ export function removedRelations(prev: ProjectView, next: ProjectView | undefine
   }
   return [...before.values()].filter((r) => deletedPaths.has(r.path));
 }
+
+/** What a node's tests are: its YAML data tests (model and columns) and the unit tests of it. */
+function testsOf(compiled: CompiledProject, id: NodeId): string {
+  const n = compiled.nodes.get(id);
+  const seed = n ? undefined : compiled.project.seeds.get(id);
+  const owner = n?.node ?? seed;
+  if (!owner) return '';
+  const strip = (t: { name: string; args: unknown; config: unknown; namespace?: string }) => [t.namespace ?? null, t.name, t.args, t.config];
+  const units = n ? compiled.project.unitTests.filter((u) => u.model === n.node.name || u.model === n.id).map((u) => Object.fromEntries(Object.entries(u).filter(([k]) => k !== '__line'))) : [];
+  return JSON.stringify([owner.tests.map(strip), owner.columns.map((c) => [c.name, c.tests.map(strip)]), units]);
+}
+
+/**
+ * Nodes whose tests changed between two compiles (a test added, removed or edited in YAML, a unit
+ * test changed): `lake watch --test` runs their tests again without rebuilding them.
+ */
+export function testsChanged(prev: ProjectView | undefined, next: ProjectView): Set<NodeId> {
+  const out = new Set<NodeId>();
+  if (!prev) return out;
+  const ids = [...next.compiled.nodes.keys(), ...next.compiled.project.seeds.keys()];
+  for (const id of ids) if (testsOf(prev.compiled, id) !== testsOf(next.compiled, id)) out.add(id);
+  return out;
+}
+

@@ -321,6 +321,32 @@ select user_id, bpm, 'v1' as version from {{ ref('bpm_raw') }}
     expect(rep.lines.slice(-2)).toEqual(['tests: 2 passed', 'fixed: test:silver.users']);
   });
 
+  it('with tests, a test added in YAML, a unit test or a singular test file runs again on its own, without rebuilding its model', async () => {
+    const { QualityRun } = await import('../../src/dq/quality-run.js');
+    const dir = makeProject({
+      'models/silver/schema.yml': 'models:\n  - name: users\n    columns:\n      - name: user_id\n        data_tests: [unique]\n',
+      'data_tests/no_users.sql': "select * from {{ ref('users') }} where false",
+    });
+    const { w } = await startWatch(dir, { tests: (s, ids, reporter, mode = 'build') => QualityRun.plan(s, { mode, select: [...ids], reporter }) });
+    // A failing accepted_values test appears in the YAML.
+    let c = nextCycle(w);
+    fs.writeFileSync(path.join(dir, 'models/silver/schema.yml'), "models:\n  - name: users\n    columns:\n      - name: user_id\n        data_tests: [unique]\n      - name: city\n        data_tests: [{accepted_values: {values: [nowhere]}}]\n");
+    const r1 = await c;
+    // Only the test job ran: no model was rebuilt.
+    expect(r1.results.map((x) => `${x.id}:${x.status}`)).toEqual(['test:silver.users:error']);
+    // A singular test file saved: it runs.
+    c = nextCycle(w);
+    fs.writeFileSync(path.join(dir, 'data_tests/no_users.sql'), "select * from {{ ref('users') }}");
+    const r2 = await c;
+    expect(r2.results.map((x) => x.id)).toEqual(['test:silver.users']);
+    // A unit test added to the YAML: it runs (before the model would), the model is not rebuilt.
+    c = nextCycle(w);
+    fs.appendFileSync(path.join(dir, 'models/silver/schema.yml'), 'unit_tests:\n  - name: users_pass_through\n    model: users\n    given: []\n    expect: {rows: []}\n');
+    const r3 = await c;
+    expect(r3.results.map((x) => x.id).sort()).toEqual(['test:silver.users', 'unit:silver.users']);
+    await w.stop();
+  });
+
   it('survives a project.yml that does not parse, and reloads when it does', async () => {
     const dir = makeProject();
     const { w, rep } = await startWatch(dir);

@@ -42,7 +42,7 @@ async function watchCommand(c: CommandContext, flags: WatchFlags): Promise<numbe
     projectDir: c.projectRoot(), target: c.opts.target, vars: c.vars(), threads: c.threads(),
     select: flags.select, exclude: flags.exclude, preview, landing: !!flags.landing, fullRefresh: flags.fullRefresh, debounceMs,
     formatRows: (rows) => formatTable(rows),
-    tests: tests && ((s, ids, reporter) => tests.plan(s, { mode: 'build', select: ids, reporter })),
+    tests: tests && ((s, ids, reporter, mode = 'build') => tests.plan(s, { mode, select: [...ids], reporter })),
   });
   let stopRequested: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => { stopRequested = resolve; });
