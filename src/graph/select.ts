@@ -73,6 +73,9 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
     case 'name': {
       const g = glob(value);
       base = nodes.filter((n) => n.kind !== 'source' && (value.includes('.') ? g(`${n.schema}.${n.name}`) : g(n.name)));
+      // dbt's default method is the fqn, whose parts are the folders too: `-s marts` is every
+      // model under a folder named marts.
+      if (base.length === 0 && !value.includes('.')) base = nodes.filter((n) => n.kind !== 'source' && n.path.split('/').slice(0, -1).some(g));
       if (base.length === 0) {
         const hint = byMethod(nodes, 'source', value).length > 0
           ? `did you mean source:${value}?`

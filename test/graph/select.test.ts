@@ -135,6 +135,10 @@ describe('select', () => {
     expect(sorted(sel('path:models/*/stg_*'))).toEqual(['silver.stg_bpm', 'silver.stg_devices']);
     // Sources live in the YAML that declares them.
     expect(sel('path:models/bronze')).toEqual(['source:crm.members', 'source:kafka.bpm', 'source:kafka.devices', 'bronze.raw_bpm']);
+    // A bare name that is no model but a folder (dbt's fqn: `dbt run -s marts`): the models under it.
+    expect(sorted(sel('silver'))).toEqual(['silver.stg_bpm', 'silver.stg_devices', 'silver.users', 'silver.workouts']);
+    expect(sel('silverish')).toEqual(['silverish.odd']);
+    expect(sel('seeds')).toEqual(['bronze.gyms']);
   });
 
   it('selects by any config key, matching array members', () => {
