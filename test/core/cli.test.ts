@@ -88,6 +88,12 @@ describe('lake ls', () => {
     });
   });
 
+  it('gives a source the schema its table is in', () => {
+    const src = writeProject({ 'project.yml': projectYml(), 'models/sources.yml': 'sources:\n  - name: crm\n    schema: raw_crm\n    tables: [{name: accounts}]\n', 'models/a.sql': "select * from {{ source('crm', 'accounts') }}" });
+    const [s] = jsonLines(lake(src, ['ls', '-s', 'source:crm.accounts', '--output', 'json']).stdout);
+    expect(s).toMatchObject({ id: 'source:crm.accounts', resource_type: 'source', schema: 'raw_crm' });
+  });
+
   it('rejects a selector that matches nothing with a hint, exit 2', () => {
     const r = lake(dir, ['ls', '-s', 'bb']);
     expect(r.code).toBe(2);
@@ -285,6 +291,17 @@ describe('lake show, exit codes and output', () => {
     const eph = lake(dir, ['show', 'eph']);
     expect(eph.code).toBe(0);
     expect(eph.stdout).toContain('19');
+    // As dbt show: the model's SQL as saved now, before it is built again; 1 row is a row.
+    fs.writeFileSync(path.join(dir, 'models/nums.sql'), "{{ config(materialized='table') }}select range * 10 as n, 'w' || range as label from range(20)");
+    const edited = lake(dir, ['show', 'nums', '--limit', '1']);
+    expect(edited.stdout).toContain('w0');
+    expect(edited.stdout).toContain('showing the first row; there are more');
+    // A model whose inputs are missing says to build them.
+    fs.writeFileSync(path.join(dir, 'models/later.sql'), "select * from {{ ref('nums') }} join {{ ref('never_built') }} using (n)");
+    fs.writeFileSync(path.join(dir, 'models/never_built.sql'), "{{ config(materialized='table') }}select 1 as n");
+    const missing = lake(dir, ['show', 'later']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/build them with lake run -s \+main\.later --exclude main\.later/);
     const unknown = lake(dir, ['show', 'numz']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("did you mean ref('main.nums')");

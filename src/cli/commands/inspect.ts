@@ -61,7 +61,9 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const n = s.dag.node(id);
         if (flags.output === 'json') {
           const comp = s.compiled.nodes.get(id);
-          process.stdout.write(`${JSON.stringify({ id, resource_type: n.kind, name: n.name, schema: n.schema, path: n.path, tags: n.tags, materialized: comp?.config.materialized ?? (n.kind === 'seed' ? 'seed' : null), depends_on: s.dag.parents(id) })}\n`);
+          // A source's schema is where its table is (the DAG names sources by source name).
+          const schema = n.kind === 'source' ? s.project.sources.get(id)?.schema ?? n.schema : n.schema;
+          process.stdout.write(`${JSON.stringify({ id, resource_type: n.kind, name: n.name, schema, path: n.path, tags: n.tags, materialized: comp?.config.materialized ?? (n.kind === 'seed' ? 'seed' : null), depends_on: s.dag.parents(id) })}\n`);
         } else {
           process.stdout.write(`${flags.output === 'path' ? n.path : id}\n`);
         }
@@ -78,6 +80,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       const c = ctx();
       const s = await c.session();
       let sql: string;
+      let fromTable = false;
+      let shownId: string | undefined;
       if (flags.inline) {
         const { renderAdhoc } = await import('../../compiler/compile.js');
         const r = renderAdhoc(s.compiler, flags.inline, '--inline');
@@ -89,8 +93,12 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const res = s.compiler.resolveRef(model);
         if (!res.id) throw new LakeError('usage', { code: 'LAKE-U011', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
         const node = s.compiled.nodes.get(res.id);
-        // An ephemeral model has no relation: its SQL (ephemerals it reads inlined) is what to preview.
-        sql = node?.config.materialized === 'ephemeral' ? node.sql.replace(/;\s*$/, '') : `select * from ${relationSql(s.compiler.relationOf(res.id)!)}`;
+        // As dbt show: a model's current SQL (as saved, not as last built) over its upstream tables —
+        // except one reading a landing zone or a stream(), whose inputs exist only during a build:
+        // its table is shown. A seed is its table.
+        fromTable = !node || node.landingReads.length > 0 || node.streamReads.length > 0;
+        sql = fromTable ? `select * from ${relationSql(s.compiler.relationOf(res.id)!)}` : node!.sql.replace(/;\s*$/, '');
+        shownId = res.id;
       }
       const limit = Number(flags.limit);
       if (!/^\d+$/.test(flags.limit.trim()) || limit < 1) {
@@ -115,10 +123,13 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
           for (const r of rows) c.reporter.record('row', r);
           if (more) c.reporter.record('truncated', { shown: limit });
         } else {
-          c.reporter.info(formatTable(rows, undefined, types) + (more ? `\nshowing the first ${limit} rows; there are more (--limit N to see more)` : ''));
+          c.reporter.info(formatTable(rows, undefined, types) + (more ? `\nshowing the first ${limit === 1 ? 'row' : `${limit} rows`}; there are more (--limit N to see more)` : ''));
         }
       } catch (e) {
-        throw new LakeError('execute', { code: 'LAKE-X040', severity: 'error', message: (e as Error).message.split('\n')[0]!, hint: model ? `has ${model} been built? run lake run -s ${model}` : 'check the SQL' }, 1);
+        const hint = !shownId ? 'check the SQL'
+          : fromTable ? `has ${shownId} been built? run lake run -s ${shownId}`
+          : `lake show runs the model's SQL over the tables it reads: build them with lake run -s +${shownId} --exclude ${shownId}, or fix its SQL`;
+        throw new LakeError('execute', { code: 'LAKE-X040', severity: 'error', message: (e as Error).message.split('\n')[0]!, hint }, 1);
       } finally {
         await opened.release();
       }
