@@ -234,8 +234,27 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
     await db.execute(`drop table ${rejl}`);
   }
   await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
+  await physicalLines(db, rec);
   const read = good.sort((a, b) => a - b).map((n) => files[n - 1]!.abs);
   return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (read.length ? sniff(db, `select * from read_csv(${listLit(read)}, union_by_name = true${opts})`) : undefined) };
+}
+
+/**
+ * CSV records are numbered by the scan (record k of a file is on line k + header); a quoted value
+ * that spans lines pushes every later record down by its line breaks. Renumbered from the values
+ * (all read as text) only when some record holds a line break (`\n` in its JSON: rare).
+ */
+async function physicalLines(db: Adapter, rec: string): Promise<void> {
+  const [hit] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${rec} where contains(line, '\\n') or contains(_pre_raw, chr(10))`);
+  if (Number(hit?.n ?? 0) === 0) return;
+  const breaks = (x: string) => `(len(${x}) - len(replace(${x}, chr(10), '')))`;
+  await db.execute(`update ${rec} set _lake_line = ${rec}._lake_line + m.extra from (
+      select _f, l, sum(nl) over (partition by _f order by l rows between unbounded preceding and 1 preceding) as extra from (
+        select _f, _lake_line as l, case when line is not null then coalesce(list_sum([${breaks('x')} for x in json_extract_string(line, '$.*') if x is not null]), 0)
+          else coalesce(${breaks('_pre_raw')}, 0) end as nl
+        from ${rec} where _lake_line > 0
+      )
+    ) as m where ${rec}._f = m._f and ${rec}._lake_line = m.l and m.extra > 0`);
 }
 
 async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {

@@ -128,6 +128,24 @@ describe('csv', () => {
     expect(String(q[2]!.reason)).toMatch(/column gym: "four" is not a valid BIGINT/);
   });
 
+  it('numbers physical lines after a quoted value that spans lines (alone and in a group of files)', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('csv', 'notes', '        columns: { id: BIGINT, v: VARCHAR }\n'),
+      'models/bronze/notes.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'notes') }}`,
+    });
+    const text = 'id,v\n1,"multi\nline\r\nvalue"\nabc,bad-id-row\n4,plain\n';
+    writeFile(dir, 'landing/notes/a.csv', text, t());
+    writeFile(dir, 'landing/notes/b.csv', text.replace('abc', '7'), t());
+    await run(dir);
+    expect(plain(await query(dir, 'select _lake_file as f, id, _lake_line as l from bronze.notes order by f, l'))).toEqual([
+      { f: 'landing/notes/a.csv', id: 1, l: 2 }, { f: 'landing/notes/a.csv', id: 4, l: 6 },
+      { f: 'landing/notes/b.csv', id: 1, l: 2 }, { f: 'landing/notes/b.csv', id: 7, l: 5 }, { f: 'landing/notes/b.csv', id: 4, l: 6 },
+    ]);
+    // The bad record is reported on line 5, where it is in the file.
+    expect(plain(await query(dir, 'select file, line from bronze.notes__quarantine'))).toEqual([{ file: 'landing/notes/a.csv', line: 5 }]);
+  });
+
   it('reads files with the same header together, and a group with a rejected row one by one: same rows, lines and quarantine', async () => {
     const t = clock();
     const dir = makeProject({
