@@ -424,6 +424,15 @@ export class Compiler {
     for (const p of configProblems(config)) {
       diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: p.hint });
     }
+    if (!result.diagnostics.some((d) => d.severity === 'error')) {
+      const shape = statementShape(result.sql);
+      const id = `${config.schema}.${node.name}`;
+      if (shape.empty) diagnostics.push({ code: 'LAKE-C012', severity: 'error', message: `${id}: the model's SQL is empty`, file: node.path, node: id, line: 1, hint: 'write the SELECT the model builds (or delete the file)' });
+      else if (shape.secondAt !== undefined) {
+        const line = result.sql.slice(0, shape.secondAt).split('\n').length;
+        diagnostics.push({ code: 'LAKE-C012', severity: 'error', message: `${id}: the model's SQL holds more than one statement (a ';' ends the first on line ${line})`, file: node.path, node: id, line, hint: 'a model is one SELECT: remove the second statement, or move it to a pre_hook / post_hook' });
+      }
+    }
     return { node, result, config, relation, diagnostics };
   }
 
@@ -590,6 +599,55 @@ const LEADING_WITH = /^((?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*)with\s+(recurs
 
 /** Does this SQL (after leading comments) start a query, rather than a statement such as CREATE or INSERT? */
 const LEADING_QUERY = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:(?:with|select|from|values|table)\b|\()/i;
+
+/**
+ * Is the SQL empty (blanks and comments only), and where does a second statement start (a ';'
+ * outside strings, quoted names and comments, followed by more than blanks, comments and ';')?
+ * One pass over the text: a model is run inside CREATE ... AS, where a second statement would run
+ * too (a `drop` after the SELECT dropped a table while the run said OK).
+ */
+export function statementShape(sql: string): { empty: boolean; secondAt?: number } {
+  let content = false;
+  let endedAt: number | undefined;
+  const n = sql.length;
+  for (let i = 0; i < n; i++) {
+    const c = sql.charCodeAt(i);
+    if (c === 45 /* - */ && sql.charCodeAt(i + 1) === 45) {
+      const e = sql.indexOf('\n', i);
+      i = e < 0 ? n : e;
+      continue;
+    }
+    if (c === 47 /* / */ && sql.charCodeAt(i + 1) === 42 /* * */) {
+      const e = sql.indexOf('*/', i + 2);
+      i = e < 0 ? n : e + 1;
+      continue;
+    }
+    if (c === 32 || c === 10 || c === 13 || c === 9) continue;
+    if (c === 59 /* ; */) {
+      if (content && endedAt === undefined) endedAt = i;
+      continue;
+    }
+    if (endedAt !== undefined) return { empty: false, secondAt: endedAt };
+    content = true;
+    if (c === 39 /* ' */ || c === 34 /* " */) {
+      // 'it''s' and "a""b": a doubled quote stays inside.
+      for (i++; i < n; i++) {
+        if (sql.charCodeAt(i) === c) {
+          if (sql.charCodeAt(i + 1) === c) i++;
+          else break;
+        }
+      }
+    } else if (c === 36 /* $ */) {
+      // $$...$$ or $tag$...$tag$
+      const m = /^\$[A-Za-z_]*\$/.exec(sql.slice(i, i + 64));
+      if (m) {
+        const e = sql.indexOf(m[0], i + m[0].length);
+        i = e < 0 ? n : e + m[0].length - 1;
+      }
+    }
+  }
+  return { empty: !content };
+}
 
 function idOf(r: Rendered): NodeId {
   return `${r.config.schema}.${r.node.name}`;

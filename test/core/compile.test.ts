@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { loadProject } from '../../src/project/load.js';
-import { Compiler, renderAdhoc } from '../../src/compiler/compile.js';
+import { Compiler, renderAdhoc, statementShape } from '../../src/compiler/compile.js';
 import { writeProject, projectYml, lake } from './helpers.js';
 
 function compile(files: Record<string, string>, opts: { vars?: Record<string, unknown> } = {}) {
@@ -195,6 +195,17 @@ from {{ this }}
     // A query (a data test, lake show --inline) gets the CTE; another statement (a hook) a subquery.
     expect(renderAdhoc(compiler, "select count(*) from {{ ref('e1') }} as e", 'x.sql').sql).toBe('with "__lake_eph__e1" as (\nselect 1 as id\n)\nselect count(*) from "__lake_eph__e1" as e');
     expect(renderAdhoc(compiler, "insert into t select * from {{ ref('e1') }}", 'x.sql').sql).toBe('insert into t select * from (\nselect 1 as id\n)');
+  });
+});
+
+describe('statementShape', () => {
+  it('finds a second statement outside strings, quoted names and comments; a trailing ; is fine', () => {
+    expect(statementShape('select 1;')).toEqual({ empty: false });
+    expect(statementShape("select ';' as a, \"x;y\" from t -- a; b\n/* c; d */ ;\n-- end\n;")).toEqual({ empty: false });
+    expect(statementShape("select 'it''s;' as a, $$x;y$$ as b")).toEqual({ empty: false });
+    expect(statementShape('select 1;\ndrop table t').secondAt).toBe(8);
+    expect(statementShape('-- only a comment\n/* and this */\n')).toEqual({ empty: true });
+    expect(statementShape('')).toEqual({ empty: true });
   });
 });
 
