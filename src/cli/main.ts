@@ -13,7 +13,17 @@ import { registerTest } from './commands/test.js';
 import { registerWatch } from './commands/watch.js';
 import { registerDocs } from './commands/docs.js';
 
+/** Errors of writing to a reader that went away (`lake ls | head -1`). */
+const GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
+
 export async function main(argv: readonly string[]): Promise<number> {
+  // The rest of the output is dropped and the command finishes as it would have (a run commits
+  // and records its end), instead of dying on an unhandled 'error' event with a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (!GONE.has(e.code ?? '')) throw e;
+    });
+  }
   const program = new Command('lake');
   program
     .version(VERSION, '-v, --version')

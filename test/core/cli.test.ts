@@ -307,6 +307,14 @@ describe('lake show, exit codes and output', () => {
     expect(unknown.stderr).toContain("did you mean ref('main.nums')");
   });
 
+  it('finishes quietly when its reader goes away (lake run | head -1): the run completes and records its end', async () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/a.sql': "{{ config(materialized='table') }}select 1 as id", 'models/b.sql': "{{ config(materialized='table') }}select * from {{ ref('a') }}" });
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${LAKE}" run | head -1; echo "status \${PIPESTATUS[0]}" >&2`], { cwd: dir, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(r.stdout).toBe('lake run: 2 nodes on dev\n');
+    expect(r.stderr).toBe('status 0\n');
+    expect(await query(path.join(dir, 'target/t.duckdb'), "select status from _lake.runs")).toEqual([{ status: 'success' }]);
+  });
+
   it('exits 2 for usage and project errors, without a stack trace', () => {
     const dir = writeProject({ 'project.yml': projectYml(), 'models/a.sql': 'select 1' });
     for (const args of [['run', '--no-such-flag'], ['frobnicate'], ['run', '--threads', 'zero'], ['run', '-s', 'nope']]) {
