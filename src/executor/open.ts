@@ -12,6 +12,15 @@ import { DuckDBAdapter } from '../adapter/duckdb/adapter.js';
 
 interface Owner { pid: number; command: string; started_at: string; host: string }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function ownerFile(dbPath: string): string {
   return `${dbPath}.owner.json`;
 }
@@ -29,14 +38,14 @@ export async function openDatabase(dbPath: string, command: string): Promise<Ope
   } catch (e) {
     const msg = (e as Error).message;
     if (/lock/i.test(msg)) {
-      let who = '';
+      // DuckDB names the process holding the lock; the owner file says more when it is that
+      // process's (a lake killed without releasing leaves a stale one behind).
+      const holder = /PID (\d+)/.exec(msg)?.[1];
+      let who = holder ? `process ${holder}` : 'another process';
       try {
         const o = JSON.parse(fs.readFileSync(ownerFile(dbPath), 'utf8')) as Owner;
-        who = `lake ${o.command} (pid ${o.pid} on ${o.host}) since ${o.started_at}`;
-      } catch {
-        const m = /PID (\d+)/.exec(msg);
-        who = m ? `process ${m[1]}` : 'another process';
-      }
+        if (holder ? Number(holder) === o.pid : o.host !== os.hostname() || alive(o.pid)) who = `lake ${o.command} (pid ${o.pid} on ${o.host}) since ${o.started_at}`;
+      } catch { /* no owner file */ }
       throw new LakeError('usage', {
         code: 'LAKE-E001', severity: 'error',
         message: `the database ${dbPath} is in use by ${who}`,

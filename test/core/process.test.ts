@@ -6,7 +6,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { describe, it, expect } from 'vitest';
+
+const require = createRequire(import.meta.url);
 import { writeProject, projectYml, lake, lakeChild, waitForLine, query } from './helpers.js';
 
 /** A table model that takes many seconds (the test kills or outlives it long before). */
@@ -27,6 +31,24 @@ describe('a database in use', () => {
       expect(second.stderr).not.toMatch(/\n\s+at /);
     } finally {
       first.kill('SIGKILL');
+    }
+  });
+
+  it('does not name a dead lake from a stale owner file when another process holds the database', async () => {
+    const dir = writeProject({ 'project.yml': projectYml('', 1), 'models/a.sql': 'select 1 as id' });
+    const db = path.join(dir, 'target/t.duckdb');
+    expect(lake(dir, ['run']).code).toBe(0);
+    // What a lake killed with SIGKILL leaves behind.
+    fs.writeFileSync(`${db}.owner.json`, JSON.stringify({ pid: 2 ** 22 + 17, command: 'run', started_at: '2020-01-01T00:00:00Z', host: os.hostname() }));
+    const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(require.resolve('@duckdb/node-api'))}).DuckDBInstance.create(${JSON.stringify(db)}).then(() => { console.log('open'); setInterval(() => {}, 1000); })`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await waitForLine(holder, /open/);
+      const r = lake(dir, ['run']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`is in use by process ${holder.pid}`);
+      expect(r.stderr).not.toContain('since 2020');
+    } finally {
+      holder.kill('SIGKILL');
     }
   });
 });
