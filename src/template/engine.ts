@@ -11,6 +11,7 @@
  * Nunjucks that gives the same text); the rest, and any render the fast path is not sure about,
  * go through Nunjucks. Parsed templates of both kinds are cached by their text.
  */
+import { randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
@@ -167,6 +168,28 @@ export class TemplateEngine {
     return this.state;
   }
 
+  /** Relations by model or seed name and by schema.name, as loaded (built on first use). */
+  private relationsByName?: Map<string, { schema: string; name: string } | null>;
+
+  /** The relation `ref(name)` points at, when exactly one model or seed has that name. */
+  relationByName(name: string): { schema: string; name: string } | undefined {
+    if (!this.relationsByName) {
+      const m = new Map<string, { schema: string; name: string } | null>();
+      const add = (key: string, rel: { schema: string; name: string }) => m.set(key, m.has(key) ? null : rel);
+      for (const n of this.project.models.values()) {
+        const rel = { schema: n.config.schema, name: (n.config.alias as string | undefined) ?? n.name };
+        add(n.name, rel);
+        add(n.id, rel);
+      }
+      for (const sd of this.project.seeds.values()) {
+        add(sd.name, { schema: sd.schema, name: sd.name });
+        add(sd.id, { schema: sd.schema, name: sd.name });
+      }
+      this.relationsByName = m;
+    }
+    return this.relationsByName.get(name) ?? undefined;
+  }
+
   private installGlobals(): void {
     const env = this.env;
     const project = this.project;
@@ -179,7 +202,11 @@ export class TemplateEngine {
       // name is a ref to one of its models.
       const name = parts.length >= 2 ? (parts[0] === project.name ? parts[1]! : `${parts[0]}.${parts[1]}`) : (parts[0] ?? '');
       st.refs.push(name);
-      return `__lake_ref_${st.refs.length - 1}__`;
+      const placeholder = `__lake_ref_${st.refs.length - 1}__`;
+      // dbt's Relation: `ref('x').identifier`, `.schema`, `.name` give the relation as the project
+      // file and YAML place it (a config() call inside x could move it later; rare).
+      const rel = self.relationByName(name);
+      return rel ? new RefRelation(placeholder, rel.schema, rel.name) : placeholder;
     });
     env.addGlobal('stream', (rel: unknown) => {
       const st = self.st();
@@ -270,6 +297,21 @@ export class TemplateEngine {
       return ns;
     });
     env.addGlobal('project_name', project.name);
+    // Rendering here is dbt's execution phase (not its parse phase): `{% if execute %}` is true.
+    env.addGlobal('execute', true);
+    env.addGlobal('invocation_id', INVOCATION_ID);
+    env.addGlobal('dbt_version', DBT_VERSION);
+    // dbt's `model`: the node being rendered.
+    Object.defineProperty((env as unknown as { globals: object }).globals, 'model', {
+      get: () => {
+        const st = self.state;
+        const id = st?.opts.node;
+        const node = id ? project.models.get(id) : undefined;
+        if (!node) return undefined;
+        return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: `model.${project.name}.${node.name}`, resource_type: 'model', package_name: project.name, original_file_path: node.path, path: node.path, config: { ...node.config, ...st?.config }, tags: node.config.tags };
+      },
+      enumerable: true, configurable: true,
+    });
     env.addGlobal('log', () => '');
     env.addGlobal('return', (v: unknown) => {
       // Inside a macro: its value (see makeMacro above); outside one there is nothing to return from.
@@ -431,10 +473,33 @@ class ThisRelation {
   get identifier(): string {
     return this.name;
   }
+  get table(): string {
+    return this.name;
+  }
   toString(): string {
     return THIS_PLACEHOLDER;
   }
 }
+
+/** What `ref('x')` gives a template: the placeholder the compiler resolves, with dbt's Relation attributes. */
+class RefRelation {
+  readonly database = 'main';
+  constructor(private readonly placeholder: string, readonly schema: string, readonly name: string) {}
+  get identifier(): string {
+    return this.name;
+  }
+  get table(): string {
+    return this.name;
+  }
+  toString(): string {
+    return this.placeholder;
+  }
+}
+
+/** dbt's `invocation_id`: one per lake process. */
+const INVOCATION_ID = randomUUID();
+/** What `dbt_version` says: the dbt-core whose project format lake reads. */
+const DBT_VERSION = '1.8.0';
 
 /** Wraps an error thrown by a Nunjucks render (its positions are 0-based, unlike parse errors). */
 class RenderTimeError extends Error {

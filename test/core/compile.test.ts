@@ -198,6 +198,18 @@ from {{ this }}
   });
 });
 
+describe('dbt context', () => {
+  it('gives ref() dbt Relation attributes, and execute, model, this.table, invocation_id, dbt_version', () => {
+    const { compiled } = compile({
+      'models/silver/orders.sql': 'select 1 as id',
+      'models/silver/schema.yml': 'models:\n  - name: orders\n    config: {alias: orders_v2}\n',
+      'models/gold/m.sql': "select '{{ ref('orders').identifier }}' as i, '{{ ref('orders').schema }}' as s, '{{ this.table }}' as t, '{{ model.name }}/{{ model.unique_id }}' as m, '{{ \"yes\" if execute else \"no\" }}' as e, '{{ dbt_version }}' as v, '{{ invocation_id | length }}' as l\nfrom {{ ref('orders') }}",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('gold.m')!.sql).toBe("select 'orders_v2' as i, 'silver' as s, 'm' as t, 'm/model.t.m' as m, 'yes' as e, '1.8.0' as v, '36' as l\nfrom \"silver\".\"orders_v2\"");
+  });
+});
+
 describe('statementShape', () => {
   it('finds a second statement outside strings, quoted names and comments; a trailing ; is fine', () => {
     expect(statementShape('select 1;')).toEqual({ empty: false });
