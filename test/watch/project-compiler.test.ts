@@ -71,9 +71,12 @@ describe('IncrementalCompiler', () => {
     expect([...s1.compiled.nodes.keys()].sort()).toEqual([...s0.compiled.nodes.keys()].sort());
     expect(s1.compiled.nodes.get('gold.bpm_summary')?.sql).toBe(s0.compiled.nodes.get('gold.bpm_summary')?.sql);
     // Its own change, once confirmed, decides.
-    const s2 = c.update(s1, [model('models/gold/users_by_band.sql'), model('models/gold/bpm_summary.sql', '')]);
+    // (A model confirmed empty is a compile error; then it is saved with a SELECT.)
+    expect(() => c.update(s1, [model('models/gold/users_by_band.sql'), model('models/gold/bpm_summary.sql', '')])).toThrow(/the model's SQL is empty/);
+    fs.writeFileSync(summary, 'select 1 as n\n');
+    const s2 = c.update(s1, [model('models/gold/users_by_band.sql'), model('models/gold/bpm_summary.sql', 'select 1 as n\n')]);
     expect(s2.compiled.nodes.has('gold.users_by_band')).toBe(false);
-    expect(s2.compiled.nodes.get('gold.bpm_summary')?.sql.trim()).toBe('');
+    expect(s2.compiled.nodes.get('gold.bpm_summary')?.sql.trim()).toBe('select 1 as n');
     // A deletion the watch confirmed is not put back by a re-load in the same batch.
     fs.renameSync(`${band}.old`, band);
     const s3 = c.update(s2, [model('models/gold/users_by_band.sql', fs.readFileSync(band, 'utf8'))]);
