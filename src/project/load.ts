@@ -67,20 +67,37 @@ interface YamlDecls {
   unitTests: Record<string, unknown>[];
 }
 
-/** A file's text, or undefined when it was deleted between listing the folder and reading it (an editor's save). */
-function readIfPresent(file: string): string | undefined {
+/**
+ * A file's text, or undefined when it was deleted between listing the folder and reading it (an
+ * editor's save) — or, with `diags`, when it is not UTF-8 (a Latin-1 'café' would be read as
+ * 'caf\uFFFD' and written to tables so): then a diagnostic names its first bad line.
+ */
+function readIfPresent(file: string, diags?: Diagnostic[], rel?: string): string | undefined {
+  let text: string;
   try {
-    return fs.readFileSync(file, 'utf8');
+    text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
   }
+  // Decoding replaced invalid bytes with U+FFFD; a U+FFFD written in the file is fine.
+  if (diags && text.includes('\uFFFD')) {
+    const bytes = fs.readFileSync(file);
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      const line = text.slice(0, text.indexOf('\uFFFD')).split('\n').length;
+      diags.push({ code: 'LAKE-P040', severity: 'error', message: 'the file is not UTF-8 text', file: rel ?? file, line, hint: 'save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)' });
+      return undefined;
+    }
+  }
+  return text;
 }
 
 function readYamlDecls(settings: ProjectSettings, files: readonly string[], diags: Diagnostic[], render: ValueRenderer): YamlDecls {
   const out: YamlDecls = { models: new Map(), seeds: new Map(), sources: [], unitTests: [] };
   for (const rel of files) {
-    const text = readIfPresent(path.join(settings.root, rel));
+    const text = readIfPresent(path.join(settings.root, rel), diags, rel);
     if (text === undefined) continue;
     const y = parseYamlFile(rel, text, diags);
     if (!y || !isRecord(y.data)) continue;
@@ -183,7 +200,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const models = new Map<string, ModelNode>();
   const usedPatches = new Set<string>();
   for (const rel of modelFiles) {
-    const rawSql = readIfPresent(underRoot(root, rel));
+    const rawSql = readIfPresent(underRoot(root, rel), diags, rel);
     if (rawSql === undefined) continue;
     const node = factory.build(rel, rawSql);
     if (decls.models.has(node.name)) usedPatches.add(node.name);
@@ -235,7 +252,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const macroFiles = new Map<string, string>();
   for (const dir of settings.paths.macros) {
     for (const f of listFiles(root, dir, ['.sql', '.jinja', '.njk'])) {
-      const text = readIfPresent(path.join(root, f));
+      const text = readIfPresent(path.join(root, f), diags, f);
       if (text !== undefined) macroFiles.set(f, text);
     }
   }
@@ -253,7 +270,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const singularTests = new Map<string, string>();
   for (const dir of settings.paths.tests) {
     for (const f of listFiles(root, dir, ['.sql'])) {
-      const text = readIfPresent(path.join(root, f));
+      const text = readIfPresent(path.join(root, f), diags, f);
       if (text === undefined) continue;
       // dbt's place for generic tests: <test-paths>/generic/*.sql holds {% test %} blocks, read as macros.
       if (f.slice(dir.replace(/\/$/, '').length + 1).startsWith('generic/')) macroFiles.set(f, text);
