@@ -1,4 +1,5 @@
 /** What every command gets: parsed global options, a reporter, and a way to open the session. */
+import * as fs from 'node:fs';
 import { LakeError } from '../errors/index.js';
 import type { Reporter } from '../reporter/types.js';
 import { makeReporter } from '../reporter/reporters.js';
@@ -18,11 +19,24 @@ export interface GlobalOptions {
 export class CommandContext {
   readonly reporter: Reporter;
   constructor(readonly opts: GlobalOptions) {
-    this.reporter = makeReporter(opts.logFormat);
+    const format = opts.logFormat?.toLowerCase();
+    this.reporter = makeReporter(format === 'json' ? 'json' : 'text');
+  }
+
+  /** A global option that is wrong whatever the command (thrown before the command runs). */
+  checkOptions(): void {
+    const format = this.opts.logFormat?.toLowerCase();
+    if (format !== undefined && format !== 'text' && format !== 'json') {
+      throw new LakeError('usage', { code: 'LAKE-U003', severity: 'error', message: `--log-format must be text or json, not ${this.opts.logFormat}`, hint: 'e.g. --log-format json' });
+    }
   }
 
   projectRoot(): string {
     const start = this.opts.projectDir ?? process.cwd();
+    // A mistyped --project-dir must not silently run the project of a folder above it.
+    if (this.opts.projectDir !== undefined && !fs.existsSync(this.opts.projectDir)) {
+      throw new LakeError('usage', { code: 'LAKE-U002', severity: 'error', message: `--project-dir ${this.opts.projectDir} does not exist`, hint: 'check the path (it is relative to the current folder)' });
+    }
     const root = findProjectRoot(start);
     if (!root) {
       throw new LakeError('usage', { code: 'LAKE-U001', severity: 'error', message: `no project.yml or dbt_project.yml in ${start} or above`, hint: 'cd into a project, pass --project-dir, or create one with `lake init <dir>`' });

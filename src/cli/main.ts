@@ -40,7 +40,12 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   let pending: Promise<number> | undefined;
   let context: CommandContext | undefined;
-  const ctx = () => (context ??= new CommandContext(program.opts<GlobalOptions>()));
+  const ctx = () => {
+    if (context) return context;
+    context = new CommandContext(program.opts<GlobalOptions>());
+    context.checkOptions();
+    return context;
+  };
   const setCode = (p: Promise<number>) => { pending = p; };
   registerInit(program, ctx, setCode);
   registerInspect(program, ctx, setCode);

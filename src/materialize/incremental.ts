@@ -146,6 +146,11 @@ export const incrementalStrategy: Materialization = {
     const d = ctx.dialect;
     const strategy = strategyOf(node.config);
     const keys = node.config.unique_key ?? [];
+    // A key the SELECT does not give fails as a config problem, not as the engine's Binder Error.
+    const missingKey = strategy === 'append' ? undefined : keys.find((k) => !hasColumn(ctx.incoming, k));
+    if (missingKey !== undefined && ctx.incoming.length) {
+      throw new PlanError({ code: 'LAKE-X014', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: unique_key '${missingKey}' is not a column of the model's SELECT`, hint: `use columns it gives: ${ctx.incoming.map((c) => c.name).slice(0, 12).join(', ')}` });
+    }
     // CDC plans its first build itself (same rules for the initial rows) and its own schema change.
     if (strategy === 'cdc') return planCdc(node, ctx, ctx.incoming);
     const rebuild = !ctx.existing || ctx.fullRefresh || ctx.existing.kind === 'view';
