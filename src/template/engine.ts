@@ -20,8 +20,10 @@ import { landingViewName, relationSql, quoteIdent } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
+import { installDbtCompat, installRuntimeCompat } from './dbt-compat.js';
 
 nunjucks.installJinjaCompat();
+installRuntimeCompat((nunjucks as unknown as { runtime: { memberLookup: (...a: unknown[]) => unknown } }).runtime);
 
 /**
  * dbt's `{{ return(value) }}`: a macro that calls it gives `value` (a list, a dict, a number...)
@@ -326,6 +328,7 @@ export class TemplateEngine {
       },
       warn: () => '',
     });
+    installDbtCompat(env);
     env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string) => env.getGlobal(name) });
     env.addGlobal('modules', { datetime: { date: { today: () => { if (self.state) self.state.volatile = true; return new Date().toISOString().slice(0, 10); } } } });
   }

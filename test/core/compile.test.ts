@@ -5,6 +5,7 @@ import { describe, it, expect } from 'vitest';
 import { loadProject } from '../../src/project/load.js';
 import { Compiler, renderAdhoc, statementShape } from '../../src/compiler/compile.js';
 import { writeProject, projectYml, lake } from './helpers.js';
+import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 
 function compile(files: Record<string, string>, opts: { vars?: Record<string, unknown> } = {}) {
   const dir = writeProject({ 'project.yml': projectYml(), ...files });
@@ -207,6 +208,38 @@ describe('dbt context', () => {
     });
     expect(compiled.diagnostics).toEqual([]);
     expect(compiled.nodes.get('gold.m')!.sql).toBe("select 'orders_v2' as i, 'silver' as s, 'm' as t, 'm/model.t.m' as m, 'yes' as e, '1.8.0' as v, '36' as l\nfrom \"silver\".\"orders_v2\"");
+  });
+});
+
+describe('Python and dbt in templates', () => {
+  it('has Python string methods, slices and negative indexes, Jinja filters Nunjucks lacks, and dbt context functions', () => {
+    const { compiled } = compile({
+      'models/m.sql': `{% set s = "  Hello_World  " %}{% set cols = [{'name': 'a'}, {'name': 'b'}, {'name': 'a'}] %}{% set l = [3, 1, 2] %}{% do l.extend([9]) %}
+select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"[0:2] }}|{{ "abc"[-1] }}|{{ "a b  c".split() | length }}|{{ "x,y".split(",") | join("+") }}' as strs,
+  '{{ cols | map(attribute="name") | unique | join(",") }}|{{ l | max }}|{{ l | min }}|{{ l[-1] }}|{{ ["a", "b"] | map("upper") | join }}' as lists,
+  '{{ "%03d-%s-%.1f" | format(5, "x", 2.26) }}|{{ "{}-{name}".format(1, name="n") }}|{{ "Title case".title() }}|{{ "ab".startswith(("x", "a")) }}' as fmt,
+  '{{ zip([1, 2], ["a", "b"]) | map("join", ":") | join(",") }}|{{ fromjson('{"a": 2}').a }}|{{ tojson({"k": [1]}) }}|{{ local_md5("x") }}' as fns`,
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    const sql = compiled.nodes.get('main.m')!.sql;
+    expect(sql).toContain("'hello_world|A B C|ab|c|3|x+y' as strs");
+    expect(sql).toContain("'a,b|9|1|9|AB' as lists");
+    expect(sql).toContain("'005-x-2.3|1-n|Title Case|true' as fmt");
+    expect(sql).toContain(`'1:a,2:b|2|{"k":[1]}|9dd4e461268c8034f5c8564e155c67a6' as fns`);
+  });
+
+  it("writes dbt's cross-database macros for DuckDB", async () => {
+    const { compiled } = compile({
+      'models/m.sql': "select {{ dbt.dateadd('day', 1, \"date '2024-01-31'\") }} as a, {{ dbt.datediff(\"date '2024-01-01'\", \"date '2024-03-01'\", 'day') }} as b, cast(1 as {{ dbt.type_string() }}) as c, {{ dbt.concat([\"'a'\", \"'b'\"]) }} as d, {{ dbt.safe_cast(\"'x'\", dbt.type_int()) }} as e, {{ dbt.date_trunc('month', \"date '2024-05-17'\") }} as f",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    const db = await DuckDBAdapter.open(':memory:');
+    try {
+      const [r] = await db.query(`select a::varchar as a, b, c, d, e, f::varchar as f from (${compiled.nodes.get('main.m')!.sql})`);
+      expect(r).toEqual({ a: '2024-02-01 00:00:00', b: 60, c: '1', d: 'ab', e: null, f: '2024-05-01 00:00:00' });
+    } finally {
+      await db.close();
+    }
   });
 });
 
