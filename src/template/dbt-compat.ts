@@ -1,7 +1,7 @@
 /**
  * What dbt's Jinja (Python) gives templates beyond Nunjucks: Python's string methods
  * (`"a".upper()`, `s.strip()`, `s.split()`), string slices and negative indexes (`s[0:2]`,
- * `s[-1]`, `l[-1]`), the Jinja filters Nunjucks lacks (`map`, `min`, `max`, `unique`, `items`,
+ * `s[-1]`, `l[-1]`), tuples (`('a', 'b')`), the Jinja filters Nunjucks lacks (`map`, `min`, `max`, `unique`, `items`,
  * `format`), dbt's context functions that need no database (`zip`, `fromjson`, `tojson`,
  * `fromyaml`, `toyaml`, `set`, `local_md5`, `print`), and dbt's cross-database macros
  * (`dbt.dateadd(...)`, `dbt.type_string()`, ...) written for DuckDB.
@@ -155,10 +155,27 @@ function sliceString(s: string, start: unknown, stop: unknown, step: unknown): s
 
 let installed = false;
 
-/** Patch Nunjucks' runtime once: Python string members, string slices, negative indexes. */
-export function installRuntimeCompat(runtime: { memberLookup: Fn }): void {
+interface CompilerProto {
+  compileGroup(this: CompilerProto, node: { children: unknown[] }, frame: unknown): void;
+  _compileAggregate(node: unknown, frame: unknown, open: string, close: string): void;
+}
+
+/**
+ * Patch Nunjucks once: Python string members, string slices, negative indexes (its runtime), and
+ * tuples (its compiler): `('id', 'integer')` compiled to JavaScript's comma operator and gave its
+ * last element; a parenthesised list of two or more is now a list, as a Python tuple reads.
+ */
+export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: { Compiler: { prototype: CompilerProto } }): void {
   if (installed) return;
   installed = true;
+  if (compiler) {
+    const proto = compiler.Compiler.prototype;
+    const group = proto.compileGroup;
+    proto.compileGroup = function (node, frame) {
+      if (node.children.length > 1) return this._compileAggregate(node, frame, '[', ']');
+      return group.call(this, node, frame);
+    };
+  }
   const lookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
     const [obj, val] = args;

@@ -23,7 +23,10 @@ import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope 
 import { installDbtCompat, installRuntimeCompat } from './dbt-compat.js';
 
 nunjucks.installJinjaCompat();
-installRuntimeCompat((nunjucks as unknown as { runtime: { memberLookup: (...a: unknown[]) => unknown } }).runtime);
+installRuntimeCompat(
+  (nunjucks as unknown as { runtime: { memberLookup: (...a: unknown[]) => unknown } }).runtime,
+  (nunjucks as unknown as { compiler: Parameters<typeof installRuntimeCompat>[1] }).compiler,
+);
 
 /**
  * dbt's `{{ return(value) }}`: a macro that calls it gives `value` (a list, a dict, a number...)

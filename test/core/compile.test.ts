@@ -228,6 +228,14 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(sql).toContain(`'1:a,2:b|2|{"k":[1]}|9dd4e461268c8034f5c8564e155c67a6' as fns`);
   });
 
+  it('reads a tuple as a list (it gave its last element)', () => {
+    const { compiled } = compile({
+      'models/m.sql': "{% set casts = [('id', 'integer'), ('name', 'varchar')] %}select {% for col, typ in casts %}cast('1' as {{ typ }}) as {{ col }}{{ ',' if not loop.last }} {% endfor %}, {{ ('x', 'y') | length }} as n, {{ (1 + 2) * 3 }} as g",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select cast('1' as integer) as id, cast('1' as varchar) as name , 2 as n, 9 as g");
+  });
+
   it("writes dbt's cross-database macros for DuckDB", async () => {
     const { compiled } = compile({
       'models/m.sql': "select {{ dbt.dateadd('day', 1, \"date '2024-01-31'\") }} as a, {{ dbt.datediff(\"date '2024-01-01'\", \"date '2024-03-01'\", 'day') }} as b, cast(1 as {{ dbt.type_string() }}) as c, {{ dbt.concat([\"'a'\", \"'b'\"]) }} as d, {{ dbt.safe_cast(\"'x'\", dbt.type_int()) }} as e, {{ dbt.date_trunc('month', \"date '2024-05-17'\") }} as f",
