@@ -134,9 +134,52 @@ export function rewriteNamespaceSets(text: string): string {
   return text.replace(/\{%(-?)\s*set\s+(\w+)\.(\w+)\s*=([\s\S]*?)(-?)%\}/g, (_m, l: string, ns: string, attr: string, expr: string, r: string) => `{%${l} do ${ns}.__lake_set('${attr}', ${expr.trim()}) ${r}%}`);
 }
 
+/**
+ * Nested dict literals (`{% set m = {'a': {'b': 1}} %}`, `var('n', {'a': {'b': 1}})`): Nunjucks'
+ * lexer ends the tag at the first `}}`, which here closes two dicts. A space goes between such
+ * braces (same lines and columns up to the tag's end).
+ */
+export function spaceNestedBraces(text: string): string {
+  // Only a tag holding a `{` of its own can hold such a `}}`.
+  if (!text.includes('}}') || !/\{[{%][^}%]*\{/.test(text)) return text;
+  let out = '';
+  let from = 0;
+  const n = text.length;
+  for (let i = 0; i < n - 1; i++) {
+    if (text[i] !== '{' || (text[i + 1] !== '{' && text[i + 1] !== '%')) continue;
+    const block = text[i + 1] === '%';
+    let depth = 0;
+    let quote = '';
+    let j = i + 2;
+    for (; j < n; j++) {
+      const c = text[j]!;
+      if (quote) {
+        if (c === '\\') j++;
+        else if (c === quote) quote = '';
+        continue;
+      }
+      if (c === "'" || c === '"') quote = c;
+      else if (c === '{') depth++;
+      else if (c === '}') {
+        if (depth === 0) {
+          if (!block && text[j + 1] === '}') break; // the end of {{ ... }}
+          continue;
+        }
+        depth--;
+        if (text[j + 1] === '}') {
+          out += `${text.slice(from, j + 1)} `;
+          from = j + 1;
+        }
+      } else if (block && depth === 0 && c === '%' && text[j + 1] === '}') break;
+    }
+    i = j;
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
 /** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
 export function rewriteTestBlocks(text: string): string {
-  return rewriteNamespaceSets(text)
+  return spaceNestedBraces(rewriteNamespaceSets(text))
     .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
 }
@@ -434,7 +477,7 @@ export class TemplateEngine {
     const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
-      t = new nunjucks.Template(rewriteNamespaceSets(text), this.env, file, true);
+      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(text)), this.env, file, true);
       this.cache.set(key, t);
     }
     return t;

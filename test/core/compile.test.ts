@@ -228,6 +228,15 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(sql).toContain(`'1:a,2:b|2|{"k":[1]}|9dd4e461268c8034f5c8564e155c67a6' as fns`);
   });
 
+  it('parses nested dict literals in a set and in a call (Nunjucks ended the tag at the first }})', () => {
+    const { compiled } = compile({
+      'macros/m.sql': "{% macro pick(d) %}{{ d.a.b }}{% endmacro %}",
+      'models/m.sql': "{% set m = {'a': {'b': 1}} %}select {{ m.a.b }} as x, {{ var('n', {'a': {'b': 2}}).a.b }} as y, {{ pick({'a': {'b': 3}}) }} as z, '}}' as w",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select 1 as x, 2 as y, 3 as z, '}}' as w");
+  });
+
   it('reads a tuple as a list (it gave its last element)', () => {
     const { compiled } = compile({
       'models/m.sql': "{% set casts = [('id', 'integer'), ('name', 'varchar')] %}select {% for col, typ in casts %}cast('1' as {{ typ }}) as {{ col }}{{ ',' if not loop.last }} {% endfor %}, {{ ('x', 'y') | length }} as n, {{ (1 + 2) * 3 }} as g",
