@@ -1,5 +1,6 @@
 /** What every command gets: parsed global options, a reporter, and a way to open the session. */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { LakeError } from '../errors/index.js';
 import type { Reporter } from '../reporter/types.js';
 import { makeReporter } from '../reporter/reporters.js';
@@ -13,12 +14,15 @@ export interface GlobalOptions {
   vars?: string;
   threads?: string;
   logFormat?: string;
+  profilesDir?: string;
   debug?: boolean;
 }
 
 export class CommandContext {
   readonly reporter: Reporter;
   constructor(readonly opts: GlobalOptions) {
+    // dbt's --profiles-dir wins over DBT_PROFILES_DIR, which the project loader reads.
+    if (opts.profilesDir) process.env.DBT_PROFILES_DIR = path.resolve(opts.profilesDir);
     const format = opts.logFormat?.toLowerCase();
     this.reporter = makeReporter(format === 'json' ? 'json' : 'text');
   }

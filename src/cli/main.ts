@@ -33,6 +33,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--vars <json>', 'project variables as a JSON object')
     .option('--threads <n>', 'models built at once')
     .option('--log-format <format>', 'text | json', 'text')
+    .option('--profiles-dir <dir>', "folder of a dbt project's profiles.yml (default: the project, then ~/.dbt; DBT_PROFILES_DIR)")
     .option('--debug', 'show stack traces')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

@@ -220,6 +220,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     }
   }
 
+  if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings));
+
   const seeds = new Map<string, SeedNode>();
   for (const rel of seedFiles) {
     const name = path.basename(rel, '.csv');
@@ -288,6 +290,24 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   };
   factories.set(project, factory);
   return project;
+}
+
+/**
+ * Parts of a dbt project lake does not build, said once instead of left out silently: snapshots,
+ * Python models, analyses, installed packages.
+ */
+function unsupportedDbtParts(root: string, settings: ProjectSettings): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const warn = (file: string, message: string, hint: string) => out.push({ code: 'LAKE-P050', severity: 'warn', message, file, hint });
+  const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+  const snapshots = listFiles(root, 'snapshots', ['.sql', '.yml']);
+  if (snapshots.length) warn('snapshots', `lake does not build dbt snapshots (${count(snapshots.length, 'file')} in snapshots/ left out)`, "for a type 2 history of a source, write an incremental model with incremental_strategy='cdc' and scd_type=2");
+  const python = settings.paths.models.flatMap((d) => listFiles(root, d, ['.py']));
+  if (python.length) warn(python[0]!, `lake does not run Python models (${count(python.length, '.py file')} under the models left out)`, 'write them as SQL models, or keep them in dbt');
+  const analyses = listFiles(root, 'analyses', ['.sql']);
+  if (analyses.length) warn('analyses', `lake does not compile analyses (${count(analyses.length, 'file')} in analyses/ left out)`, 'run them with lake show --inline "$(cat analyses/x.sql)"');
+  if (fs.existsSync(path.join(root, 'dbt_packages'))) warn('dbt_packages', 'lake does not read installed dbt packages (dbt_packages/): their macros are unknown', 'copy the macros the project calls into macros/ (dbt.* cross-database macros are built in)');
+  return out;
 }
 
 /** The diagnostic for two model files that get the same id. */

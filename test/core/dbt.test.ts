@@ -127,6 +127,24 @@ describe('a dbt project', () => {
     }
   });
 
+  it('warns about the parts of a dbt project it leaves out, and takes --profiles-dir', () => {
+    const dir = copyFixture('dbt_jaffle');
+    fs.mkdirSync(path.join(dir, 'snapshots'));
+    fs.writeFileSync(path.join(dir, 'snapshots/orders_snapshot.sql'), '{% snapshot orders_snapshot %}select 1{% endsnapshot %}');
+    fs.writeFileSync(path.join(dir, 'models/marts/py_model.py'), 'def model(dbt, session):\n    return None\n');
+    const r = lake(dir, ['ls']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/snapshots: warn LAKE-P050: lake does not build dbt snapshots \(1 file in snapshots\/ left out\)/);
+    expect(r.stderr).toMatch(/models\/marts\/py_model\.py: warn LAKE-P050: lake does not run Python models/);
+    // profiles.yml elsewhere, named with --profiles-dir.
+    const profiles = fs.mkdtempSync(path.join(path.dirname(dir), 'profiles-'));
+    fs.renameSync(path.join(dir, 'profiles.yml'), path.join(profiles, 'profiles.yml'));
+    fs.writeFileSync(path.join(profiles, 'profiles.yml'), fs.readFileSync(path.join(profiles, 'profiles.yml'), 'utf8').replace('target/jaffle_shop.duckdb', path.join(dir, 'target/from_profiles_dir.duckdb')));
+    const moved = lake(dir, ['seed', '--profiles-dir', profiles]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(fs.existsSync(path.join(dir, 'target/from_profiles_dir.duckdb'))).toBe(true);
+  });
+
   it('unit-tests an incremental model the dbt way: expect is what its SELECT gives against the given this', async () => {
     const dir = copyFixture('dbt_jaffle');
     fs.writeFileSync(path.join(dir, 'models/marts/unit.yml'), `unit_tests:
