@@ -86,7 +86,9 @@ export function closest(name: string, candidates: Iterable<string>, max = 3): st
   for (const c of candidates) {
     const short = c.includes('.') ? c.slice(c.lastIndexOf('.') + 1) : c;
     const d = Math.min(editDistance(name, c), editDistance(name, short));
-    if (d <= Math.max(2, Math.floor(name.length / 3)) || c.endsWith(`.${name}`)) scored.push([c, d]);
+    // Not a rewrite of the whole name: 'zz' is 2 edits from every 1- or 2-letter name.
+    const near = d <= Math.max(2, Math.floor(name.length / 3)) && (d < name.length || d < short.length);
+    if (near || c.endsWith(`.${name}`)) scored.push([c, d]);
   }
   return scored.sort((a, b) => a[1] - b[1] || a[0].localeCompare(b[0])).slice(0, max).map((s) => s[0]);
 }

@@ -97,7 +97,9 @@ describe('lake ls', () => {
   it('rejects a selector that matches nothing with a hint, exit 2', () => {
     const r = lake(dir, ['ls', '-s', 'bb']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/did you mean/);
+    expect(r.stderr).toMatch(/did you mean silver\.b\?/);
+    // Only names near it: 'qq' is two edits from every one-letter model, which says nothing.
+    expect(lake(dir, ['ls', '-s', 'qq']).stderr).not.toMatch(/did you mean/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 });
