@@ -33,11 +33,12 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
     // dbt_utils.star(...): a macro of a dbt package, which lake does not install.
     const [, ns, fn] = pkg;
     const pos = locate(source, new RegExp(`(?<![\\w.])${ns}\\s*\\.\\s*${fn}\\s*\\(`));
+    const db = DATABASE_FUNCTIONS.has(fn!);
     return {
-      code: 'LAKE-T002', severity: 'error', message: `unknown macro '${ns}.${fn}': lake does not install dbt packages (${ns})`,
+      code: 'LAKE-T002', severity: 'error', message: db ? `${ns}.${fn}() is not available: lake renders templates without querying the database` : `unknown macro '${ns}.${fn}': lake does not install dbt packages (${ns})`,
       file, line: pos?.line ?? line, col: pos?.col ?? col, node,
       frame: pos ? codeFrame(source, pos.line, pos.col) : undefined,
-      hint: `copy the macro into a file under macros/ and call it as ${fn}(...), or write the SQL it would give`,
+      hint: db ? 'write the SQL that uses the columns or values (star expressions: select * exclude (...)), or set them as vars' : `copy the macro into a file under macros/ and call it as ${fn}(...), or write the SQL it would give`,
     };
   }
   const call = /unable to call `([\w.]+)`/i.exec(message);
@@ -57,7 +58,9 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
       code: 'LAKE-T002', severity: 'error', message: `unknown macro or function '${fn}'`,
       file: where.file, line: where.pos?.line ?? line, col: where.pos?.col ?? col, node,
       frame: where.pos ? codeFrame(where.source, where.pos.line, where.pos.col) : line ? codeFrame(source, line, col) : undefined,
-      hint: near.length ? `did you mean ${near.join(' or ')}?` : `define it with {% macro ${fn}(...) %} in a file under macros/`,
+      hint: DATABASE_FUNCTIONS.has(fn.split('.').pop()!)
+        ? `lake renders templates without querying the database, so ${fn}() is not available: write the SQL that uses the values (a join, a subquery, a PIVOT) or set them as vars`
+        : near.length ? `did you mean ${near.join(' or ')}?` : `define it with {% macro ${fn}(...) %} in a file under macros/`,
     };
   }
   if (line === undefined && /end of file/.test(message)) {
@@ -115,3 +118,6 @@ export function unclosedBlock(source: string): { tag: string; line: number; col:
   const pos = locate(source.slice(0, top.index + 1) + '\u0000', /\u0000/)!;
   return { tag: top.tag, line: pos.line, col: pos.col - 1 };
 }
+
+/** dbt's functions that query the warehouse while a template renders. */
+const DATABASE_FUNCTIONS = new Set(['run_query', 'statement', 'load_result', 'get_columns_in_relation', 'get_relation', 'load_relation', 'get_relations_by_pattern', 'get_column_values', 'get_query_results_as_dict']);

@@ -237,6 +237,16 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(compiled.nodes.get('main.m')!.sql).toBe("select 1 as x, 2 as y, 3 as z, '}}' as w");
   });
 
+  it('says that run_query and adapter.get_columns_in_relation need the database, which templates do not query', () => {
+    const { compiled } = compile({
+      'models/a.sql': "{% set r = run_query('select 1') %}select 1 as x",
+      'models/b.sql': "{% set cols = adapter.get_columns_in_relation(ref('a')) %}select 1 as x",
+    });
+    const msgs = compiled.diagnostics.map((d) => `${d.file}: ${d.message} / ${d.hint}`);
+    expect(msgs.find((m) => m.startsWith('models/a.sql'))).toMatch(/run_query\(\) is not available/);
+    expect(msgs.find((m) => m.startsWith('models/b.sql'))).toMatch(/adapter\.get_columns_in_relation\(\) is not available: lake renders templates without querying the database/);
+  });
+
   it('reads a tuple as a list (it gave its last element)', () => {
     const { compiled } = compile({
       'models/m.sql': "{% set casts = [('id', 'integer'), ('name', 'varchar')] %}select {% for col, typ in casts %}cast('1' as {{ typ }}) as {{ col }}{{ ',' if not loop.last }} {% endfor %}, {{ ('x', 'y') | length }} as n, {{ (1 + 2) * 3 }} as g",
