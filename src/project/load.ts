@@ -12,7 +12,7 @@ import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
-import { propertiesRenderer, renderConfigValues, type ValueRenderer } from '../template/properties.js';
+import { propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
 
 export type LoadOptions = SettingsOptions;
 
@@ -103,7 +103,7 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
     if (!y || !isRecord(y.data)) continue;
     for (const key of ['models', 'seeds'] as const) {
       for (const parsed of parseModelPatches(y, key, diags)) {
-        const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? parsed.line) }));
+        const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? parsed.line), args: renderConfigValues(t.args, render, rel, t.line ?? parsed.line, '', NAMES_RELATION) }));
         const patch = {
           ...parsed, config: renderConfigValues(parsed.config, render, rel, parsed.line), tests: tests(parsed.tests),
           columns: parsed.columns.map((c) => ({ ...c, tests: tests(c.tests) })),
@@ -116,7 +116,7 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
       }
     }
     for (const src of parseSources(settings.root, y, diags)) {
-      const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? src.line) }));
+      const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? src.line), args: renderConfigValues(t.args, render, rel, t.line ?? src.line, '', NAMES_RELATION) }));
       out.sources.push({ ...src, tests: tests(src.tests), columns: src.columns.map((c) => ({ ...c, tests: tests(c.tests) })) });
     }
     const uts = (y.data as Record<string, unknown>).unit_tests;

@@ -30,6 +30,9 @@ export interface ValueSite {
 
 export type ValueRenderer = (text: string, site: ValueSite) => unknown;
 
+/** Test arguments that name relations (`to: "{{ ref('x') }}"`) are the test collector's to resolve. */
+export const NAMES_RELATION = (text: string): boolean => /\b(ref|source)\s*\(/.test(text);
+
 export function isTemplated(v: unknown): v is string {
   return typeof v === 'string' && (v.includes('{{') || v.includes('{%'));
 }
@@ -59,10 +62,21 @@ export function propertiesRenderer(ctx: PropertiesContext): ValueRenderer {
     e.addFilter('as_text', (v: unknown) => (v === undefined || v === null ? '' : String(v)));
     return e;
   };
+  let captured: unknown;
   return (text, site) => {
     env ??= make();
     let out: string;
     try {
+      // A value that is one expression ("{{ var('methods') }}") gives the expression's value — a
+      // list stays a list, as dbt renders natively; anything else renders to text.
+      const whole = /^\s*\{\{([\s\S]*)\}\}\s*$/.exec(text);
+      if (whole && !whole[1]!.includes('}}') && !whole[1]!.includes('{{')) {
+        captured = undefined;
+        env.addGlobal('__lake_capture', (v: unknown) => { captured = v; return ''; });
+        env.renderString(`{{ __lake_capture(${whole[1]}) }}`, {});
+        if (captured !== null && typeof captured === 'object') return captured;
+        if (typeof captured === 'boolean' || typeof captured === 'number') return captured;
+      }
       out = env.renderString(text, {});
     } catch (err) {
       const msg = String((err as Error).message ?? err).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^Error: /, '').trim();
@@ -86,16 +100,17 @@ function nativeValue(text: string): unknown {
  * such as folder levels and `meta` too), deferred keys left alone. The same object when nothing
  * in it is templated.
  */
-export function renderConfigValues<T extends Record<string, unknown>>(config: T, render: ValueRenderer, file: string, line?: number, keyPath = ''): T {
+export function renderConfigValues<T extends Record<string, unknown>>(config: T, render: ValueRenderer, file: string, line?: number, keyPath = '', skip?: (text: string) => boolean): T {
   let out: Record<string, unknown> | undefined;
   for (const [k, v] of Object.entries(config)) {
     const bare = k.startsWith('+') ? k.slice(1) : k;
     if (DEFERRED.has(bare)) continue;
     const key = keyPath ? `${keyPath}.${k}` : k;
     let next: unknown = v;
-    if (isTemplated(v)) next = render(v, { file, line, key });
-    else if (Array.isArray(v) && v.some(isTemplated)) next = v.map((x) => (isTemplated(x) ? render(x, { file, line, key }) : x));
-    else if (v && typeof v === 'object' && !Array.isArray(v)) next = renderConfigValues(v as Record<string, unknown>, render, file, line, key);
+    const todo = (x: unknown): x is string => isTemplated(x) && !skip?.(x);
+    if (todo(v)) next = render(v, { file, line, key });
+    else if (Array.isArray(v) && v.some(todo)) next = v.map((x) => (todo(x) ? render(x, { file, line, key }) : x));
+    else if (v && typeof v === 'object' && !Array.isArray(v)) next = renderConfigValues(v as Record<string, unknown>, render, file, line, key, skip);
     if (next !== v) (out ??= { ...config })[k] = next;
   }
   return (out ?? config) as T;

@@ -246,6 +246,31 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
     expect(two.message).toMatch(/has silver\.not_built been built\? run lake build -s silver\.not_built/);
   });
 
+  it('renders Jinja in test arguments: a whole {{ var() }} keeps its list, text is rendered; ref() is left to the test', async () => {
+    const dir = makeProject({
+      'project.yml': `${PROJECT}vars:\n  statuses: [active, paused]\n  max_age: 50\n`,
+      'models/silver/bad.sql': BAD,
+      'models/silver/teams.sql': TEAMS,
+      'models/silver/schema.yml': `models:
+  - name: bad
+    columns:
+      - name: status
+        data_tests:
+          - accepted_values: {values: "{{ var('statuses') }}"}
+      - name: age
+        data_tests:
+          - expression_is_true: {expression: "<= {{ var('max_age') }}"}
+      - name: team_id
+        data_tests:
+          - relationships: {to: "ref('teams')", field: team_id}
+`,
+    });
+    const r = await runQuality(dir, 'build');
+    expect(r.tests.get('accepted_values_bad_status__active__paused')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(r.tests.get('expression_is_true_bad_age___50')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(r.tests.get('relationships_bad_team_id__team_id__ref_teams_')).toMatchObject({ status: 'fail', failures: 1 });
+  });
+
   it('takes package-qualified tests written as names or mappings, and names them as dbt does (package first)', async () => {
     const dir = makeProject({
       'models/silver/bad.sql': BAD,
