@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { hash } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
+import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig, TestDecl } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
 import { listFiles, underRoot } from './files.js';
-import { parseYamlFile, isRecord } from './yaml-file.js';
+import { parseYamlFile, isRecord, type YamlFile } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
 import { propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
@@ -221,6 +222,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   }
 
   if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings));
+  diags.push(...unusedConfigPaths(settings, modelFiles));
 
   const seeds = new Map<string, SeedNode>();
   for (const rel of seedFiles) {
@@ -307,6 +309,62 @@ function unsupportedDbtParts(root: string, settings: ProjectSettings): Diagnosti
   const analyses = listFiles(root, 'analyses', ['.sql']);
   if (analyses.length) warn('analyses', `lake does not compile analyses (${count(analyses.length, 'file')} in analyses/ left out)`, 'run them with lake show --inline "$(cat analyses/x.sql)"');
   if (fs.existsSync(path.join(root, 'dbt_packages'))) warn('dbt_packages', 'lake does not read installed dbt packages (dbt_packages/): their macros are unknown', 'copy the macros the project calls into macros/ (dbt.* cross-database macros are built in)');
+  return out;
+}
+
+/**
+ * Folder configs of the project file that apply to nothing: a config key lake does not know
+ * (`+materilized`), a folder or model name no model file has (`stagign:`) — as dbt warns about
+ * unused config paths. Their YAML line is found in the project file.
+ */
+function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly string[]): Diagnostic[] {
+  const tree = settings.modelConfigs;
+  if (Object.keys(tree).length === 0) return [];
+  const folders = new Set<string>();
+  // A model by name, where it is: `silver/marts/m`.
+  const models = new Set<string>();
+  for (const f of modelFiles) {
+    const dir = settings.paths.models.find((d) => f.startsWith(`${d.replace(/\/$/, '')}/`));
+    const parts = (dir ? f.slice(dir.replace(/\/$/, '').length + 1) : f).split('/');
+    models.add(parts.join('/').replace(/\.sql$/, ''));
+    parts.pop();
+    for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join('/'));
+  }
+  let file: YamlFile | undefined;
+  const lineOf = (keyPath: string[]): number | undefined => {
+    if (file === undefined) {
+      try {
+        file = parseYamlFile(settings.projectFile, fs.readFileSync(path.join(settings.root, settings.projectFile), 'utf8'), []) ?? undefined;
+      } catch { /* no line then */ }
+    }
+    return file?.lineOf(['models', settings.name, ...keyPath]) ?? file?.lineOf(['models', ...keyPath]);
+  };
+  const out: Diagnostic[] = [];
+  const known = [...CONFIG_KEYS];
+  const walk = (node: Record<string, unknown>, at: string[]) => {
+    for (const [k, v] of Object.entries(node)) {
+      const key = normaliseKey(k);
+      if (k.startsWith('+') || (CONFIG_KEYS.has(key) && !isRecord(v)) || (!isRecord(v) && settings.flavor === 'lake')) {
+        if (!CONFIG_KEYS.has(key)) {
+          const near = closest(key, known, 2);
+          out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${[...at, k].join('.')}: '${k}' is not a config lake knows, and is ignored`, file: settings.projectFile, line: lineOf([...at, k]), hint: near.length ? `did you mean ${near.map((x) => (k.startsWith('+') ? `+${x}` : x)).join(' or ')}?` : `configs: ${known.slice(0, 8).join(', ')}, ...` });
+        }
+        continue;
+      }
+      if (!isRecord(v)) continue;
+      const here = [...at, k];
+      const p = here.join('/');
+      if (folders.has(p)) {
+        walk(v, here);
+        continue;
+      }
+      // A mapping-valued config (docs: {show: false}, meta: {...}) where no folder has that name.
+      if (models.has(p) || CONFIG_KEYS.has(key)) continue;
+      const near = closest(k, [...folders].filter((f) => f.split('/').length === here.length).map((f) => f.split('/').pop()!), 2);
+      out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${here.join('.')} applies to no model: no folder or model of that name under ${settings.paths.models.join(', ')}`, file: settings.projectFile, line: lineOf(here), hint: near.length ? `did you mean ${near.join(' or ')}?` : 'fix the folder name, or remove the entry' });
+    }
+  };
+  walk(tree, []);
   return out;
 }
 

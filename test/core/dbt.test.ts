@@ -132,8 +132,13 @@ describe('a dbt project', () => {
     fs.mkdirSync(path.join(dir, 'snapshots'));
     fs.writeFileSync(path.join(dir, 'snapshots/orders_snapshot.sql'), '{% snapshot orders_snapshot %}select 1{% endsnapshot %}');
     fs.writeFileSync(path.join(dir, 'models/marts/py_model.py'), 'def model(dbt, session):\n    return None\n');
+    // Folder configs that apply to nothing: a config key typo, a folder typo.
+    const projectFile = path.join(dir, 'dbt_project.yml');
+    fs.writeFileSync(projectFile, fs.readFileSync(projectFile, 'utf8').replace('      +schema: staging\n', '      +schema: staging\n      +materilized: view\n    stagign:\n      +schema: x\n'));
     const r = lake(dir, ['ls']);
     expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/dbt_project\.yml:\d+: warn LAKE-P051: models: staging\.\+materilized: '\+materilized' is not a config lake knows, and is ignored\n {2}hint: did you mean \+materialized\?/);
+    expect(r.stderr).toMatch(/dbt_project\.yml:\d+: warn LAKE-P051: models: stagign applies to no model.*\n {2}hint: did you mean staging\?/);
     expect(r.stderr).toMatch(/snapshots: warn LAKE-P050: lake does not build dbt snapshots \(1 file in snapshots\/ left out\)/);
     expect(r.stderr).toMatch(/models\/marts\/py_model\.py: warn LAKE-P050: lake does not run Python models/);
     // profiles.yml elsewhere, named with --profiles-dir.
