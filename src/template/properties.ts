@@ -43,7 +43,8 @@ export function propertiesRenderer(ctx: PropertiesContext): ValueRenderer {
   const make = () => {
     // Loaded on first use: most projects have no templated YAML value, and `lake --version` loads this module.
     const nunjucks = createRequire(import.meta.url)('nunjucks') as typeof nunjucksType;
-    const e = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false });
+    // An undefined name is an error, not '' (a typo in a YAML config became an empty value).
+    const e = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
     e.addGlobal('target', ctx.target);
     e.addGlobal('var', (name: string, dflt?: unknown) => {
       if (name in ctx.vars) return ctx.vars[name];

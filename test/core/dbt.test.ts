@@ -122,6 +122,9 @@ describe('a dbt project', () => {
       const bad = lake(dir, ['ls']);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/models\/marts\/schema\.yml:\d+: error LAKE-P031: enabled: .*var 'customers_enabled' is not set/);
+      // An undefined name is an error too, not an empty value.
+      fs.writeFileSync(schemaFile, fs.readFileSync(schemaFile, 'utf8').replace("var('customers_enabled')", 'no_such_name'));
+      expect(lake(dir, ['ls']).stderr).toMatch(/error LAKE-P031: enabled: the template "\{\{ no_such_name \}\}" does not render: .*undefined/);
     } finally {
       process.env = before;
     }
