@@ -221,7 +221,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     }
   }
 
-  if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings));
+  if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings), ...(settings.warnings ?? []));
   diags.push(...unusedConfigPaths(settings, modelFiles));
 
   const seeds = new Map<string, SeedNode>();

@@ -31,6 +31,8 @@ export interface ProjectSettings {
   customSchema(schema: string): string;
   readonly seedSchema: string;
   readonly projectFile: string;
+  /** Things of the project files lake does not apply (reported with the load's diagnostics). */
+  readonly warnings?: readonly Diagnostic[];
 }
 
 export interface SettingsOptions {
@@ -125,6 +127,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const targets: Record<string, TargetConfig> = {};
   let targetSchema = 'main';
   let targetName = opts.target;
+  const warnings: Diagnostic[] = [];
   if (profilesDir) {
     const prel = path.relative(root, path.join(profilesDir, 'profiles.yml')) || 'profiles.yml';
     const { data: profiles, lineOf } = readYaml(profilesDir, 'profiles.yml');
@@ -144,6 +147,12 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
         continue;
       }
       targets[n] = makeTarget(root, prel, n, { type, path: v('path') ?? `target/${n}.duckdb`, threads: v('threads') }, opts.threads);
+      // dbt-duckdb's options that change what SQL can read, which lake does not apply: said, not dropped silently.
+      for (const k of ['attach', 'extensions', 'settings', 'plugins', 'filesystems', 'secrets']) {
+        if (n === targetName && o[k] !== undefined) {
+          warnings.push({ code: 'LAKE-P052', severity: 'warn', message: `profiles.yml output '${n}': '${k}' is not applied by lake`, file: prel, line: lineOf([profileName, 'outputs', n, k]), hint: k === 'attach' ? 'sources on an attached database (database: ...) will not be found; ATTACH it in an on_run_start hook instead' : `set it up in an on_run_start hook (e.g. INSTALL/LOAD, SET) instead` });
+        }
+      }
       if (n === targetName && typeof v('schema') === 'string') targetSchema = String(v('schema'));
     }
   } else {
@@ -155,7 +164,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const models = isRecord(data.models) ? data.models : {};
   const seeds = isRecord(data.seeds) ? data.seeds : {};
   return {
-    root, name, flavor: 'dbt', target, targets,
+    root, name, flavor: 'dbt', target, targets, warnings,
     // dbt allows vars scoped to the project (`vars: {jaffle_shop: {...}}`): flatten ours.
     vars: { ...flatVars(data.vars, name), ...(opts.vars ?? {}) },
     paths: {
