@@ -496,6 +496,7 @@ export class TemplateEngine {
       if (st.thrown) st.diagnostics.push(st.thrown);
       else st.diagnostics.push(templateDiagnostic(runtime ? e.inner : e, opts.file, source, opts.node, {
         runtime, macroFiles: this.project.macroFiles, callable: [...this.macroNames, ...LAKE_FUNCTIONS],
+        filters: Object.keys((this.env as unknown as { filters: Record<string, unknown> }).filters ?? {}),
       }));
     } finally {
       this.state = prev;

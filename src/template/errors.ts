@@ -12,6 +12,8 @@ export interface TemplateErrorContext {
   readonly macroFiles?: ReadonlyMap<string, string>;
   /** Names that can be called (macros, lake's functions), for "did you mean". */
   readonly callable?: Iterable<string>;
+  /** Filter names, for "did you mean" on an unknown filter. */
+  readonly filters?: Iterable<string>;
 }
 
 /** A diagnostic for a template error thrown while compiling or rendering `source`. */
@@ -61,6 +63,18 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
       hint: DATABASE_FUNCTIONS.has(fn.split('.').pop()!)
         ? `lake renders templates without querying the database, so ${fn}() is not available: write the SQL that uses the values (a join, a subquery, a PIVOT) or set them as vars`
         : near.length ? `did you mean ${near.join(' or ')}?` : `define it with {% macro ${fn}(...) %} in a file under macros/`,
+    };
+  }
+  const filter = /filter not found: (\w+)/.exec(message);
+  if (filter) {
+    // Nunjucks names the filter but not where it is: the first `| name` in the template.
+    const name = filter[1]!;
+    const pos = locate(source, new RegExp(`\\|\\s*${name}\\b`));
+    const near = ctx.filters ? closest(name, ctx.filters) : [];
+    return {
+      code: 'LAKE-T001', severity: 'error', message: `unknown filter '${name}'`, file, line: pos?.line ?? line, col: pos?.col ?? col, node,
+      frame: pos ? codeFrame(source, pos.line, pos.col) : undefined,
+      hint: near.length ? `did you mean ${near.join(' or ')}?` : 'use a Jinja filter (lower, upper, replace, join, map, default, trim, length, ...) or a macro',
     };
   }
   if (line === undefined && /end of file/.test(message)) {

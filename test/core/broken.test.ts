@@ -23,6 +23,7 @@ const EXPECTED: { code: string; where: string; message: RegExp; hint: RegExp }[]
   { code: 'LAKE-C012', where: 'models/gold/two_statements.sql:1', message: /holds more than one statement/, hint: /pre_hook/ },
   { code: 'LAKE-C012', where: 'models/gold/empty_model.sql:1', message: /the model's SQL is empty/, hint: /write the SELECT/ },
   { code: 'LAKE-P040', where: 'models/gold/latin1.sql:1', message: /the file is not UTF-8 text/, hint: /UTF-8/ },
+  { code: 'LAKE-T001', where: 'models/gold/unknown_filter.sql:2', message: /unknown filter 'uper'/, hint: /did you mean upper\?/ },
   { code: 'LAKE-C002', where: 'models/gold/unknown_source.sql:2', message: /unknown source 'crm\.acounts'/, hint: /did you mean source\('crm', 'accounts'\)\?/ },
   { code: 'LAKE-T003', where: 'models/gold/var_without_default.sql:3', message: /var 'min_order_id' is not set/, hint: /--vars|default/ },
 ];
