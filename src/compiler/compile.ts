@@ -607,6 +607,11 @@ const LEADING_QUERY = /^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:(?:with|sele
  * too (a `drop` after the SELECT dropped a table while the run said OK).
  */
 export function statementShape(sql: string): { empty: boolean; secondAt?: number } {
+  // The common case, cheaply: no ';' at all, so only leading blanks and comments need reading.
+  if (sql.indexOf(';') < 0) {
+    const lead = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/.exec(sql)![0].length;
+    return { empty: lead >= sql.length };
+  }
   let content = false;
   let endedAt: number | undefined;
   const n = sql.length;

@@ -320,16 +320,24 @@ function unsupportedDbtParts(root: string, settings: ProjectSettings): Diagnosti
 function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly string[]): Diagnostic[] {
   const tree = settings.modelConfigs;
   if (Object.keys(tree).length === 0) return [];
-  const folders = new Set<string>();
-  // A model by name, where it is: `silver/marts/m`.
-  const models = new Set<string>();
-  for (const f of modelFiles) {
-    const dir = settings.paths.models.find((d) => f.startsWith(`${d.replace(/\/$/, '')}/`));
-    const parts = (dir ? f.slice(dir.replace(/\/$/, '').length + 1) : f).split('/');
-    models.add(parts.join('/').replace(/\.sql$/, ''));
-    parts.pop();
-    for (let i = 1; i <= parts.length; i++) folders.add(parts.slice(0, i).join('/'));
-  }
+  // Few entries to check against many files: each looks for a file under it (or of its name).
+  const dirs = settings.paths.models.map((d) => d.replace(/\/$/, ''));
+  const folders = {
+    has: (p: string) => {
+      const prefixes = dirs.map((d) => `${d}/${p}/`);
+      return modelFiles.some((f) => prefixes.some((x) => f.startsWith(x)));
+    },
+  };
+  const models = { has: (p: string) => dirs.some((d) => modelFiles.includes(`${d}/${p}.sql`)) };
+  const siblings = (depth: number): string[] => {
+    const out = new Set<string>();
+    for (const f of modelFiles) {
+      const d = dirs.find((x) => f.startsWith(`${x}/`));
+      const parts = (d ? f.slice(d.length + 1) : f).split('/');
+      if (parts.length > depth) out.add(parts[depth - 1]!);
+    }
+    return [...out];
+  };
   let file: YamlFile | undefined;
   const lineOf = (keyPath: string[]): number | undefined => {
     if (file === undefined) {
@@ -360,7 +368,7 @@ function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly strin
       }
       // A mapping-valued config (docs: {show: false}, meta: {...}) where no folder has that name.
       if (models.has(p) || CONFIG_KEYS.has(key)) continue;
-      const near = closest(k, [...folders].filter((f) => f.split('/').length === here.length).map((f) => f.split('/').pop()!), 2);
+      const near = closest(k, siblings(here.length), 2);
       out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${here.join('.')} applies to no model: no folder or model of that name under ${settings.paths.models.join(', ')}`, file: settings.projectFile, line: lineOf(here), hint: near.length ? `did you mean ${near.join(' or ')}?` : 'fix the folder name, or remove the entry' });
     }
   };

@@ -155,6 +155,15 @@ function sliceString(s: string, start: unknown, stop: unknown, step: unknown): s
 
 let installed = false;
 
+/** dbt Relation attributes `ref('x').identifier` etc. give (lake's ref() gives a placeholder string). */
+const RELATION_ATTRIBUTES = new Set(['identifier', 'schema', 'name', 'table', 'database']);
+let refAttribute: ((placeholder: string, attr: string) => unknown) | undefined;
+
+/** The rendering engine says how a ref placeholder's attributes resolve (set as each render starts). */
+export function setRefAttributes(fn: (placeholder: string, attr: string) => unknown): void {
+  refAttribute = fn;
+}
+
 interface CompilerProto {
   compileGroup(this: CompilerProto, node: { children: unknown[] }, frame: unknown): void;
   _compileAggregate(node: unknown, frame: unknown, open: string, close: string): void;
@@ -181,6 +190,7 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     const [obj, val] = args;
     if (typeof obj === 'string' || obj instanceof String) {
       const s = String(obj);
+      if (refAttribute && typeof val === 'string' && RELATION_ATTRIBUTES.has(val) && s.startsWith('__lake_ref_')) return refAttribute(s, val);
       if (args.length === 4) return sliceString(s, args[1], args[2], args[3]);
       if (typeof val === 'string' && Object.prototype.hasOwnProperty.call(STRING_MEMBERS, val) && !(obj instanceof String && val in obj)) {
         const m = STRING_MEMBERS[val]!;

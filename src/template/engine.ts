@@ -20,7 +20,7 @@ import { landingViewName, relationSql, quoteIdent } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
-import { installDbtCompat, installRuntimeCompat } from './dbt-compat.js';
+import { installDbtCompat, installRuntimeCompat, setRefAttributes } from './dbt-compat.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
@@ -219,6 +219,20 @@ export class TemplateEngine {
   /** Relations by model or seed name and by schema.name, as loaded (built on first use). */
   private relationsByName?: Map<string, { schema: string; name: string } | null>;
 
+  /**
+   * `ref('x').identifier` and the like: the relation as the project file and YAML place x (a
+   * config() call inside x could move it later; rare), looked up for the render under way.
+   */
+  private readonly refAttributes = (placeholder: string, attr: string): unknown => this.refAttribute(placeholder, attr);
+
+  private refAttribute(placeholder: string, attr: string): unknown {
+    const n = Number(/\d+/.exec(placeholder)?.[0]);
+    const name = this.state?.refs[n];
+    const rel = name !== undefined ? this.relationByName(name) : undefined;
+    if (!rel) return undefined;
+    return attr === 'schema' ? rel.schema : attr === 'database' ? 'main' : rel.name;
+  }
+
   /** The relation `ref(name)` points at, when exactly one model or seed has that name. */
   relationByName(name: string): { schema: string; name: string } | undefined {
     if (!this.relationsByName) {
@@ -250,11 +264,8 @@ export class TemplateEngine {
       // name is a ref to one of its models.
       const name = parts.length >= 2 ? (parts[0] === project.name ? parts[1]! : `${parts[0]}.${parts[1]}`) : (parts[0] ?? '');
       st.refs.push(name);
-      const placeholder = `__lake_ref_${st.refs.length - 1}__`;
-      // dbt's Relation: `ref('x').identifier`, `.schema`, `.name` give the relation as the project
-      // file and YAML place it (a config() call inside x could move it later; rare).
-      const rel = self.relationByName(name);
-      return rel ? new RefRelation(placeholder, rel.schema, rel.name) : placeholder;
+      // dbt's Relation attributes (`ref('x').identifier`) are looked up on the placeholder (see refAttribute).
+      return `__lake_ref_${st.refs.length - 1}__`;
     });
     env.addGlobal('stream', (rel: unknown) => {
       const st = self.st();
@@ -487,6 +498,7 @@ export class TemplateEngine {
     const prev = this.state;
     const st: RenderState = { opts, source, refs: [], streamed: new Set(), sources: [], config: {}, macros: new Set(), usedIncremental: false, diagnostics: [] };
     this.state = st;
+    setRefAttributes(this.refAttributes);
     let sql = '';
     try {
       sql = fn();
@@ -528,21 +540,6 @@ class ThisRelation {
   }
   toString(): string {
     return THIS_PLACEHOLDER;
-  }
-}
-
-/** What `ref('x')` gives a template: the placeholder the compiler resolves, with dbt's Relation attributes. */
-class RefRelation {
-  readonly database = 'main';
-  constructor(private readonly placeholder: string, readonly schema: string, readonly name: string) {}
-  get identifier(): string {
-    return this.name;
-  }
-  get table(): string {
-    return this.name;
-  }
-  toString(): string {
-    return this.placeholder;
   }
 }
 
