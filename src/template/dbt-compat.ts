@@ -1,7 +1,7 @@
 /**
  * What dbt's Jinja (Python) gives templates beyond Nunjucks: Python's string methods
  * (`"a".upper()`, `s.strip()`, `s.split()`), string slices and negative indexes (`s[0:2]`,
- * `s[-1]`, `l[-1]`), tuples (`('a', 'b')`), the Jinja filters Nunjucks lacks (`map`, `min`, `max`, `unique`, `items`,
+ * `s[-1]`, `l[-1]`), tuples (`('a', 'b')`), `%` formatting and `*` repetition, the Jinja filters Nunjucks lacks (`map`, `min`, `max`, `unique`, `items`,
  * `format`), dbt's context functions that need no database (`zip`, `fromjson`, `tojson`,
  * `fromyaml`, `toyaml`, `set`, `local_md5`, `print`), and dbt's cross-database macros
  * (`dbt.dateadd(...)`, `dbt.type_string()`, ...) written for DuckDB.
@@ -166,7 +166,28 @@ export function setRefAttributes(fn: (placeholder: string, attr: string) => unkn
 
 interface CompilerProto {
   compileGroup(this: CompilerProto, node: { children: unknown[] }, frame: unknown): void;
+  compileMod(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
+  compileMul(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   _compileAggregate(node: unknown, frame: unknown, open: string, close: string): void;
+  compile(node: unknown, frame: unknown): void;
+  _emit(code: string): void;
+}
+
+/** Python's `%`: string formatting (`"%02d-%s" % (5, 'x')`), else a modulo with the divisor's sign. */
+function pythonMod(a: unknown, b: unknown): unknown {
+  if (typeof a === 'string') return percentFormat(a, Array.isArray(b) ? b : [b]);
+  const x = Number(a);
+  const y = Number(b);
+  const r = x % y;
+  return r !== 0 && (r < 0) !== (y < 0) ? r + y : r;
+}
+
+/** Python's `*`: a string or list repeated (`'-' * 10`), else a product. */
+function pythonMul(a: unknown, b: unknown): unknown {
+  const rep = (v: unknown, n: unknown) => (typeof v === 'string' ? v.repeat(Math.max(0, Math.trunc(Number(n)))) : Array.from({ length: Math.max(0, Math.trunc(Number(n))) }, () => v as unknown[]).flat());
+  if ((typeof a === 'string' || Array.isArray(a)) && typeof b === 'number') return rep(a, b);
+  if ((typeof b === 'string' || Array.isArray(b)) && typeof a === 'number') return rep(b, a);
+  return (a as number) * (b as number);
 }
 
 /**
@@ -184,6 +205,17 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       if (node.children.length > 1) return this._compileAggregate(node, frame, '[', ']');
       return group.call(this, node, frame);
     };
+    // `%` and `*` as Python has them (JavaScript's gave NaN for "%02d" % 5 and 'ab' * 2).
+    const call = (fn: string) => function (this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown) {
+      this._emit(`runtime.${fn}(`);
+      this.compile(node.left, frame);
+      this._emit(', ');
+      this.compile(node.right, frame);
+      this._emit(')');
+    };
+    proto.compileMod = call('__lakeMod');
+    proto.compileMul = call('__lakeMul');
+    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul });
   }
   const lookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {

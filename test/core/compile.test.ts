@@ -247,6 +247,14 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(msgs.find((m) => m.startsWith('models/b.sql'))).toMatch(/adapter\.get_columns_in_relation\(\) is not available: lake renders templates without querying the database/);
   });
 
+  it("has Python's % formatting and * repetition (they gave NaN), and its modulo sign", () => {
+    const { compiled } = compile({
+      'models/m.sql': "select '{{ '%02d-%s' % (5, 'x') }}|{{ 'id_%s' % 7 }}|{{ '-' * 3 }}|{{ -7 % 3 }}|{{ 6 * 7 }}' as v",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select '05-x|id_7|---|2|42' as v");
+  });
+
   it('reads a tuple as a list (it gave its last element)', () => {
     const { compiled } = compile({
       'models/m.sql': "{% set casts = [('id', 'integer'), ('name', 'varchar')] %}select {% for col, typ in casts %}cast('1' as {{ typ }}) as {{ col }}{{ ',' if not loop.last }} {% endfor %}, {{ ('x', 'y') | length }} as n, {{ (1 + 2) * 3 }} as g",
