@@ -381,7 +381,9 @@ export class TemplateEngine {
     env.addGlobal('exceptions', {
       raise_compiler_error: (msg: string) => {
         const st = self.st();
-        throw self.raise(st, { code: 'LAKE-T005', severity: 'error', message: String(msg), file: st.opts.file, node: st.opts.node, hint: 'raised by the project\'s own template code' });
+        // The message says `this` and refs as the user wrote them, not as placeholders.
+        const text = String(msg).replace(/__lake_ref_(\d+)__/g, (m, n: string) => st.refs[Number(n)] ?? m).split(THIS_PLACEHOLDER).join(st.opts.node ?? 'this');
+        throw self.raise(st, { code: 'LAKE-T005', severity: 'error', message: text, file: st.opts.file, node: st.opts.node, ...locate(st.source, /raise_compiler_error\s*\(/), hint: 'raised by the project\'s own template code' });
       },
       warn: () => '',
     });

@@ -211,6 +211,16 @@ describe('dbt context', () => {
   });
 });
 
+describe('raise_compiler_error', () => {
+  it('says this and refs as written, at the line of the call', () => {
+    const { compiled } = compile({
+      'models/silver/orders.sql': 'select 1 as id',
+      'models/gold/rx.sql': "select 1 as x\n{% if true %}\n  {{ exceptions.raise_compiler_error('Invalid config for ' ~ this ~ ' reading ' ~ ref('orders')) }}\n{% endif %}",
+    });
+    expect(compiled.diagnostics).toMatchObject([{ code: 'LAKE-T005', file: 'models/gold/rx.sql', line: 3, message: 'Invalid config for gold.rx reading orders' }]);
+  });
+});
+
 describe('Python and dbt in templates', () => {
   it('has Python string methods, slices and negative indexes, Jinja filters Nunjucks lacks, and dbt context functions', () => {
     const { compiled } = compile({
