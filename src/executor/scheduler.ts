@@ -41,6 +41,8 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
   for (const id of o.order) pending.set(id, o.dag.parents(id).filter((p) => selected.has(p)).length);
   const ready: NodeId[] = o.order.filter((id) => pending.get(id) === 0);
   let finished = 0;
+  // Start ordinals (node_start: the nth node started); node_end carries the nth finished.
+  let started = 0;
   let failed = false;
   // Workers get their own connections: `o.db` (the caller's, which records the run) stays outside their transactions.
   const conns: Adapter[] = [];
@@ -115,7 +117,7 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
           batch.push({ id: ready[i]!, job: other, sql: s });
           ready.splice(i, 1);
         }
-        for (const [k, b] of batch.entries()) o.reporter.nodeStart(b.id, finished + 1 + k, total);
+        for (const b of batch) o.reporter.nodeStart(b.id, ++started, total);
         const startedAt = new Date().toISOString();
         const t0 = performance.now();
         let ok = true;
@@ -132,7 +134,7 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
           await settle(r);
         }
       } else {
-        o.reporter.nodeStart(id, finished + 1, total);
+        o.reporter.nodeStart(id, ++started, total);
         await settle(await runOne(conn, id, job));
       }
       running--;

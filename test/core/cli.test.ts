@@ -125,6 +125,9 @@ describe('lake run', () => {
     const kinds = events.map((e) => e.kind as string);
     const firstEnd = kinds.indexOf('node_end');
     expect(kinds.slice(0, firstEnd).filter((k) => k === 'node_start').length).toBe(2);
+    // node_start numbers the nodes in the order they start: each once (two started at once were both 1).
+    const starts = events.filter((e) => e.kind === 'node_start').map((e) => e.index as number);
+    expect(starts).toEqual(starts.map((_x, i) => i + 1));
     const ends = Object.fromEntries(events.filter((e) => e.kind === 'node_end').map((e) => [e.id as string, e]));
     expect(ends['bronze.bad']).toMatchObject({ status: 'error' });
     expect(String(ends['bronze.bad']!.error)).toContain('no_such_column');
