@@ -422,6 +422,9 @@ export class Compiler {
     const relation = { schema: config.schema, name: (config.alias as string | undefined) ?? node.name };
     const diagnostics: Diagnostic[] = [...result.diagnostics];
     for (const p of configProblems(config)) {
+      // A bad enumerated value the project file's folder config gave (and this model's own
+      // config() and YAML left alone) is reported once, at its line there, by the load.
+      if (this.fromFolderConfig(node, sqlConfig, p.message)) continue;
       diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: p.hint });
     }
     if (!result.diagnostics.some((d) => d.severity === 'error')) {
@@ -434,6 +437,15 @@ export class Compiler {
       }
     }
     return { node, result, config, relation, diagnostics };
+  }
+
+  private fromFolderConfig(node: ModelNode, sqlConfig: Record<string, unknown>, message: string): boolean {
+    for (const key of ['materialized', 'incremental_strategy', 'on_schema_change']) {
+      if (key in sqlConfig || !message.startsWith(`unknown ${key} `)) continue;
+      const reported = this.current.diagnostics.some((d) => d.code === 'LAKE-C010' && d.message.endsWith(`: ${message}`) && d.file !== node.path && !d.node);
+      if (reported) return true;
+    }
+    return false;
   }
 
   /** Empty the name and relation indexes; returns the function that adds a name's id. */

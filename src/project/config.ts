@@ -66,6 +66,17 @@ const STRATEGIES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'c
 const KEYED_STRATEGIES = new Set(['merge', 'delete+insert', 'insert_new', 'cdc']);
 const SCHEMA_CHANGE = new Set(['ignore', 'append_new_columns', 'sync_all_columns', 'fail']);
 
+/**
+ * The problem with one value of an enumerated config key (materialized, incremental_strategy,
+ * on_schema_change), or undefined when it is fine or the key is not one of those.
+ */
+export function enumValueProblem(key: string, value: unknown): { message: string; hint: string } | undefined {
+  if (key === 'materialized' && !MATERIALIZED.has(value as Materialized)) return { message: `unknown materialized '${String(value)}'`, hint: 'use one of view, table, incremental, ephemeral, external' };
+  if (key === 'incremental_strategy' && !STRATEGIES.has(String(value))) return { message: `unknown incremental_strategy '${String(value)}'`, hint: 'use append, merge, delete+insert, insert_new or cdc' };
+  if (key === 'on_schema_change' && !SCHEMA_CHANGE.has(String(value))) return { message: `unknown on_schema_change '${String(value)}'`, hint: 'use ignore, append_new_columns, sync_all_columns or fail' };
+  return undefined;
+}
+
 /** Problems with a final config, as messages (the caller adds file and line). */
 export function configProblems(c: ModelConfig): { message: string; hint: string }[] {
   // Runs once per model: the common case (a valid view or table) allocates nothing.

@@ -12,7 +12,7 @@ import { readSettings, type ProjectSettings, type SettingsOptions } from './sett
 import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord, type YamlFile } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
-import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
+import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, enumValueProblem } from './config.js';
 import { propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
 
 export type LoadOptions = SettingsOptions;
@@ -353,6 +353,9 @@ function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly strin
     for (const [k, v] of Object.entries(node)) {
       const key = normaliseKey(k);
       if (k.startsWith('+') || (CONFIG_KEYS.has(key) && !isRecord(v)) || (!isRecord(v) && settings.flavor === 'lake')) {
+        // A bad value is said once, here, at its line (every model under the folder has it).
+        const bad = isRecord(v) ? undefined : enumValueProblem(key, v);
+        if (bad) out.push({ code: 'LAKE-C010', severity: 'error', message: `models: ${[...at, k].join('.')}: ${bad.message}`, file: settings.projectFile, line: lineOf([...at, k]), hint: bad.hint });
         if (!CONFIG_KEYS.has(key)) {
           const near = closest(key, known, 2);
           out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${[...at, k].join('.')}: '${k}' is not a config lake knows, and is ignored`, file: settings.projectFile, line: lineOf([...at, k]), hint: near.length ? `did you mean ${near.map((x) => (k.startsWith('+') ? `+${x}` : x)).join(' or ')}?` : `configs: ${known.slice(0, 8).join(', ')}, ...` });

@@ -142,6 +142,14 @@ describe('a dbt project', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/dbt_project\.yml:\d+: warn LAKE-P051: models: staging\.\+materilized: '\+materilized' is not a config lake knows, and is ignored\n {2}hint: did you mean \+materialized\?/);
     expect(r.stderr).toMatch(/dbt_project\.yml:\d+: warn LAKE-P051: models: stagign applies to no model.*\n {2}hint: did you mean staging\?/);
+    // A bad value in a folder config is one error, at its line in the project file (not one per model).
+    const good = fs.readFileSync(projectFile, 'utf8');
+    fs.writeFileSync(projectFile, good.replace('      +materialized: table\n', '      +materialized: tabel\n'));
+    const typo = lake(dir, ['ls']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr.match(/LAKE-C010/g)).toHaveLength(1);
+    expect(typo.stderr).toMatch(/dbt_project\.yml:\d+: error LAKE-C010: models: marts\.\+materialized: unknown materialized 'tabel'/);
+    fs.writeFileSync(projectFile, good);
     expect(r.stderr).toMatch(/snapshots: warn LAKE-P050: lake does not build dbt snapshots \(1 file in snapshots\/ left out\)/);
     expect(r.stderr).toMatch(/models\/marts\/py_model\.py: warn LAKE-P050: lake does not run Python models/);
     // profiles.yml elsewhere, named with --profiles-dir.
