@@ -13,6 +13,12 @@ import { registerTest } from './commands/test.js';
 import { registerWatch } from './commands/watch.js';
 import { registerDocs } from './commands/docs.js';
 
+/** Was `--log-format json` given (read before commander has parsed, for its own errors)? */
+function jsonLog(argv: readonly string[]): boolean {
+  const i = argv.indexOf('--log-format');
+  return (i >= 0 && argv[i + 1]?.toLowerCase() === 'json') || argv.some((a) => a.toLowerCase() === '--log-format=json');
+}
+
 /** Errors of writing to a reader that went away (`lake ls | head -1`). */
 const GONE = new Set(['EPIPE', 'ERR_STREAM_DESTROYED', 'ERR_STREAM_WRITE_AFTER_END']);
 
@@ -36,7 +42,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--profiles-dir <dir>', "folder of a dbt project's profiles.yml (default: the project, then ~/.dbt; DBT_PROFILES_DIR)")
     .option('--debug', 'show stack traces')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // With --log-format json, commander's own errors (an unknown option...) are JSON lines too.
+    .configureOutput({ writeErr: (s) => (jsonLog(argv) && /^error: /.test(s) ? process.stdout.write(`${JSON.stringify({ ts: new Date().toISOString(), kind: 'diagnostic', code: 'LAKE-U000', severity: 'error', message: s.replace(/^error: /, '').trim() })}\n`) : process.stderr.write(s)) })
     .showHelpAfterError('(run lake --help for usage)');
 
   let pending: Promise<number> | undefined;

@@ -95,7 +95,9 @@ export class JsonReporter implements Reporter {
     this.emit('node_start', { id, index, total });
   }
   nodeEnd(r: NodeResult, index: number, total: number): void {
-    this.emit('node_end', { ...r, index, total });
+    // A SQL error's place in the model file, as fields (the text has it as "at models/x.sql:5:3").
+    const at = r.error ? /\n\s*at (\S+?):(\d+):(\d+)$/m.exec(r.error) : null;
+    this.emit('node_end', { ...r, index, total, ...(at ? { file: at[1], line: Number(at[2]), col: Number(at[3]) } : {}) });
   }
   runEnd(s: RunSummary): void {
     const count = (st: string) => s.results.filter((r) => r.status === st).length;

@@ -132,6 +132,8 @@ describe('lake run', () => {
     expect(ends['bronze.bad']).toMatchObject({ status: 'error' });
     expect(String(ends['bronze.bad']!.error)).toContain('no_such_column');
     expect(String(ends['bronze.bad']!.error)).toContain('target/compiled/bronze/bad.sql');
+    // The model file's place as fields too.
+    expect(ends['bronze.bad']).toMatchObject({ file: 'models/bronze/bad.sql', line: expect.any(Number), col: expect.any(Number) });
     expect(ends['silver.after_bad']).toMatchObject({ status: 'skipped', message: 'skipped: bronze.bad failed' });
     expect(ends['gold.after_after']).toMatchObject({ status: 'skipped' });
     for (const id of ['bronze.p', 'bronze.q', 'silver.after_p']) expect(ends[id]).toMatchObject({ status: 'success' });
@@ -318,6 +320,13 @@ describe('lake show, exit codes and output', () => {
     expect(r.stdout).toBe('lake run: 2 nodes on dev\n');
     expect(r.stderr).toBe('status 0\n');
     expect(await query(path.join(dir, 'target/t.duckdb'), "select status from _lake.runs")).toEqual([{ status: 'success' }]);
+  });
+
+  it('gives commander\'s own errors as JSON lines with --log-format json', () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/a.sql': 'select 1' });
+    const r = lake(dir, ['run', '--no-such-flag', '--log-format', 'json']);
+    expect(r.code).toBe(2);
+    expect(jsonLines(r.stdout)).toMatchObject([{ kind: 'diagnostic', code: 'LAKE-U000', severity: 'error', message: "unknown option '--no-such-flag'" }]);
   });
 
   it('exits 2 for usage and project errors, without a stack trace', () => {
