@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CompiledNode, CompiledProject, NodeId } from '../core/types.js';
+import { sourceRelationSql } from '../core/types.js';
 import type { Dag } from '../graph/index.js';
 import type { NodeResult } from '../reporter/types.js';
 import { VERSION } from './version.js';
@@ -66,7 +67,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
       id: s.id, resource_type: 'source', source_name: s.sourceName, name: s.name, description: s.description ?? '', path: s.path,
       columns: colsOf(s.columns), tags: s.tags, tests: testsOf(s),
       landing: s.landing ? { dir: s.landing.relDir, format: s.landing.format, files: s.landing.files, schema_evolution: s.landing.schemaEvolution, bad_records: s.landing.badRecords } : null,
-      relation: s.landing ? null : `"${s.schema}"."${s.identifier}"`,
+      relation: s.landing ? null : sourceRelationSql(s),
     };
   }
   const parent_map: Record<string, string[]> = {};

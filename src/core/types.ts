@@ -131,6 +131,12 @@ export interface LandingSpec {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
+/** SQL naming a source's table: `"schema"."table"`, or `"database"."schema"."table"` for one in an attached database. */
+export function sourceRelationSql(s: { readonly schema: string; readonly identifier: string; readonly database?: string }): string {
+  const rel = relationSql({ schema: s.schema, name: s.identifier });
+  return s.database ? `${quoteIdent(s.database)}.${rel}` : rel;
+}
+
 export interface SourceNode {
   readonly kind: 'source';
   /** `source:<source>.<table>` */
@@ -140,6 +146,8 @@ export interface SourceNode {
   /** For sources over existing tables: where the table lives. */
   readonly schema: string;
   readonly identifier: string;
+  /** The attached database it is in (`database:`, as dbt-duckdb reads an attached file), if not the target's. */
+  readonly database?: string;
   readonly landing?: LandingSpec;
   readonly description?: string;
   readonly columns: readonly ColumnDoc[];

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledProject, NodeId, TestDecl } from '../core/types.js';
-import { quoteIdent, relationSql } from '../core/types.js';
+import { quoteIdent, relationSql, sourceRelationSql } from '../core/types.js';
 import type { Compiler } from '../compiler/compile.js';
 import { BUILTIN_TESTS, TEST_ALIASES, synthesizeTestName, type GenericInput } from './generic-tests.js';
 import { readTestConfig } from './test-config.js';
@@ -65,7 +65,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   for (const src of project.sources.values()) {
     const target: Target = {
       id: src.id, nameForTests: `${src.sourceName}_${src.name}`, prefix: 'source_',
-      relation: src.landing ? undefined : relationSql({ schema: src.schema, name: src.identifier }),
+      relation: src.landing ? undefined : sourceRelationSql(src),
       skipReason: src.landing ? `source ${src.sourceName}.${src.name} is a landing zone (files, no table): test the bronze model that reads it` : undefined,
     };
     add(target, src.tests);

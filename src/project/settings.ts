@@ -150,7 +150,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
       // dbt-duckdb's options that change what SQL can read, which lake does not apply: said, not dropped silently.
       for (const k of ['attach', 'extensions', 'settings', 'plugins', 'filesystems', 'secrets']) {
         if (n === targetName && o[k] !== undefined) {
-          warnings.push({ code: 'LAKE-P052', severity: 'warn', message: `profiles.yml output '${n}': '${k}' is not applied by lake`, file: prel, line: lineOf([profileName, 'outputs', n, k]), hint: k === 'attach' ? 'sources on an attached database (database: ...) will not be found; ATTACH it in an on_run_start hook instead' : `set it up in an on_run_start hook (e.g. INSTALL/LOAD, SET) instead` });
+          warnings.push({ code: 'LAKE-P052', severity: 'warn', message: `profiles.yml output '${n}': '${k}' is not applied by lake`, file: prel, line: lineOf([profileName, 'outputs', n, k]), hint: k === 'attach' ? "ATTACH it in an on-run-start hook instead (ATTACH IF NOT EXISTS 'path' AS alias); sources with database: alias then read from it" : `set it up in an on_run_start hook (e.g. INSTALL/LOAD, SET) instead` });
         }
       }
       if (n === targetName && typeof v('schema') === 'string') targetSchema = String(v('schema'));

@@ -232,6 +232,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         name: t.name as string,
         schema: String(s.schema ?? s.name),
         identifier: String(t.identifier ?? t.name),
+        ...(typeof (t.database ?? s.database) === 'string' ? { database: String(t.database ?? s.database) } : {}),
         landing,
         description: (t.description ?? s.description) as string | undefined,
         columns: cols.docs,

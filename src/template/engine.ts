@@ -16,7 +16,7 @@ import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
-import { landingViewName, relationSql, quoteIdent } from '../core/types.js';
+import { landingViewName, relationSql, quoteIdent, sourceRelationSql } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
@@ -291,7 +291,7 @@ export class TemplateEngine {
         return `"${key}"`;
       }
       if (!st.sources.includes(src)) st.sources.push(src);
-      return src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : relationSql({ schema: src.schema, name: src.identifier });
+      return src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src);
     });
     const config = (...args: unknown[]) => {
       const st = self.st();

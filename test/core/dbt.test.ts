@@ -9,6 +9,7 @@ import { describe, it, expect } from 'vitest';
 import { copyFixture, lake, query } from './helpers.js';
 import { loadProject } from '../../src/project/load.js';
 import { Compiler } from '../../src/compiler/compile.js';
+import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 
 describe('a dbt project', () => {
   it('loads dbt_project.yml and profiles.yml: paths, folder configs, schemas, YAML and vars', () => {
@@ -161,6 +162,24 @@ describe('a dbt project', () => {
     // dbt-duckdb's attach is said to be left out.
     expect(moved.stderr).toMatch(/profiles\.yml:\d+: warn LAKE-P052: profiles\.yml output 'dev': 'attach' is not applied by lake/);
     expect(fs.existsSync(path.join(dir, 'target/from_profiles_dir.duckdb'))).toBe(true);
+  });
+
+  it('reads a source in an attached database (database:), attached by an on-run-start hook', async () => {
+    const dir = copyFixture('dbt_jaffle');
+    const other = path.join(dir, 'other.duckdb');
+    const db = await DuckDBAdapter.open(other);
+    try {
+      await db.execute("create schema s1; create table s1.events as select * from (values (1, 'a'), (2, 'b')) t(id, v)");
+    } finally {
+      await db.close();
+    }
+    const projectFile = path.join(dir, 'dbt_project.yml');
+    fs.writeFileSync(projectFile, `${fs.readFileSync(projectFile, 'utf8')}\non-run-start:\n  - "ATTACH IF NOT EXISTS '${other}' AS other (READ_ONLY)"\n`);
+    fs.writeFileSync(path.join(dir, 'models/staging/other_sources.yml'), 'version: 2\nsources:\n  - name: ext\n    database: other\n    schema: s1\n    tables:\n      - name: events\n        data_tests: [{dbt_utils.expression_is_true: {expression: "id > 0"}}]\n');
+    fs.writeFileSync(path.join(dir, 'models/staging/stg_events.sql'), "{{ config(materialized='table') }}\nselect id, upper(v) as v from {{ source('ext', 'events') }}");
+    const r = lake(dir, ['build', '-s', 'stg_events', 'source:ext']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(await query(path.join(dir, 'target/jaffle_shop.duckdb'), 'select id, v from main_staging.stg_events order by id')).toEqual([{ id: 1, v: 'A' }, { id: 2, v: 'B' }]);
   });
 
   it('unit-tests an incremental model the dbt way: expect is what its SELECT gives against the given this', async () => {
