@@ -439,13 +439,18 @@ function nodeTests(nodeId: string, declared: readonly ManifestTest[] | undefined
   const short = nodeId.replace(/^source:/, '').replace(/[^A-Za-z0-9_]+/g, '_').toLowerCase();
   for (const t of declared ?? []) {
     const guess = `test.${t.name}_${short}${t.column ? `_${t.column}` : ''}`.toLowerCase();
+    const name = t.name.toLowerCase();
+    const column = (t.column ?? '').toLowerCase();
     const r =
       (t.id ? take((x) => x.id === t.id) : undefined) ??
       take((x) => x.id.toLowerCase() === guess) ??
-      take((x) => {
+      // run_results.json says which column a result is for: a test of `gym` on gym_summary is not
+      // the one of `date` whose name also holds "gym".
+      take((x) => x.column !== undefined && (x.column ?? '').toLowerCase() === column && x.id.toLowerCase().includes(name)) ??
+      take((x) => x.column === undefined && (() => {
         const id = x.id.toLowerCase();
-        return id.includes(t.name.toLowerCase()) && (!t.column || id.includes(t.column.toLowerCase()));
-      });
+        return id.includes(name) && (!t.column || id.includes(column));
+      })());
     out.push(testOf(t.name, t, r));
   }
   for (const r of remaining) out.push(testOf(r.id.replace(/^test\./, ''), undefined, r));

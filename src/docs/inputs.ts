@@ -101,6 +101,8 @@ export interface NodeResult {
 export interface TestResult {
   readonly id: string;
   readonly node?: string;
+  /** The column a column test is declared on (run_results.json writes it; null for other tests). */
+  readonly column?: string | null;
   readonly status: string;
   readonly failures?: number | null;
   readonly duration_ms?: number;

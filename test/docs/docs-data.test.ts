@@ -145,6 +145,35 @@ describe('buildDocsData: nodes and layers', () => {
     expect(n.run).toEqual({ status: 'success', durationMs: 120, offsetMs: 240 });
   });
 
+  it('puts each column test result on its own column when a column name is also in the model name', () => {
+    const f = smallFixture();
+    const users = f.manifest.nodes['silver.users']!;
+    const manifest = {
+      ...f.manifest,
+      nodes: {
+        ...f.manifest.nodes,
+        'gold.gym_summary': {
+          ...users, id: 'gold.gym_summary', name: 'gym_summary', schema: 'gold', path: 'models/gold/gym_summary.sql', description: '',
+          columns: { gym: { name: 'gym', description: '', data_type: null }, date: { name: 'date', description: '', data_type: null } },
+          tests: [{ name: 'not_null', column: 'gym', args: {}, config: {} }, { name: 'not_null', column: 'date', args: {}, config: {} }],
+        },
+      },
+    } as unknown as Manifest;
+    const runResults = {
+      ...f.runResults,
+      // As run_results.json writes them: the date test first, both ids holding "gym".
+      tests: [
+        { id: 'test.not_null_gym_summary_date', name: 'not_null_gym_summary_date', node: 'gold.gym_summary', column: 'date', status: 'fail', failures: 17 },
+        { id: 'test.not_null_gym_summary_gym', name: 'not_null_gym_summary_gym', node: 'gold.gym_summary', column: 'gym', status: 'pass', failures: 0 },
+      ],
+    } as unknown as RunResults;
+    const n = byId(buildDocsData(manifest, undefined, runResults), 'gold.gym_summary');
+    expect(n.tests!.map((t) => [t.column, t.id, t.status])).toEqual([
+      ['gym', 'test.not_null_gym_summary_gym', 'pass'],
+      ['date', 'test.not_null_gym_summary_date', 'fail'],
+    ]);
+  });
+
   it('builds from a manifest alone (no catalog, no run)', () => {
     const f = smallFixture();
     const d = buildDocsData(f.manifest);
