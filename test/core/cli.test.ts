@@ -331,12 +331,14 @@ describe('lake show, exit codes and output', () => {
 
   it('exits 2 for usage and project errors, without a stack trace', () => {
     const dir = writeProject({ 'project.yml': projectYml(), 'models/a.sql': 'select 1' });
-    for (const args of [['run', '--no-such-flag'], ['frobnicate'], ['run', '--threads', 'zero'], ['run', '-s', 'nope'], ['run', '--log-format', 'jsn'], ['run', '--project-dir', 'no_such_dir']]) {
+    for (const args of [['run', '--no-such-flag'], ['frobnicate'], ['run', '--threads', 'zero'], ['run', '-s', 'nope'], ['run', '--log-format', 'jsn'], ['run', '--project-dir', 'no_such_dir'], ['run', '--interval', '1s']]) {
       const r = lake(dir, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).not.toMatch(/\n\s+at /);
     }
     expect(lake(dir, ['run', '--log-format', 'jsn']).stderr).toContain('LAKE-U003: --log-format must be text or json, not jsn');
+    // A flag of --continuous alone is refused, not ignored.
+    expect(lake(dir, ['run', '--max-batches', '1']).stderr).toContain('LAKE-U033: --max-batches applies to lake run --continuous only');
     // A mistyped --project-dir inside a project does not run the project above it.
     expect(lake(dir, ['run', '--project-dir', 'no_such_dir']).stderr).toContain('LAKE-U002: --project-dir no_such_dir does not exist');
     const empty = writeProject({});

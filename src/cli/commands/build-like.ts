@@ -17,7 +17,7 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .option('--fail-fast', 'stop starting new nodes after the first error')
     .option('--continuous', 'keep watching the landing folders and run the models downstream of sources that receive files')
-    .option('--interval <duration>', 'with --continuous: how often to look for new files (e.g. 10s, 500ms)', '10s')
+    .option('--interval <duration>', 'with --continuous: how often to look for new files (e.g. 10s, 500ms; default 10s)')
     .option('--max-batches <n>', 'with --continuous: stop after N batches that received files (polls that find nothing do not count; plain lake run processes what is there and stops)')
     .action((flags: RunFlags) => setCode(flags.continuous ? continuousCommand(ctx(), flags) : runCommand(ctx(), flags, 'run')));
   program.command('seed')
@@ -28,6 +28,9 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
 }
 
 async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed'): Promise<number> {
+  // Flags of --continuous alone would be ignored: say so instead.
+  const orphan = flags.interval !== undefined ? '--interval' : flags.maxBatches !== undefined ? '--max-batches' : undefined;
+  if (orphan) throw new LakeError('usage', { code: 'LAKE-U033', severity: 'error', message: `${orphan} applies to lake run --continuous only`, hint: `add --continuous (lake run processes what is there now and stops by itself)` });
   const s = await c.session();
   return withInterrupt(c, async (stopRequested) => {
     if (command === 'seed') {
