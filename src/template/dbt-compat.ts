@@ -245,6 +245,17 @@ const attr = (x: unknown, name: unknown): unknown => (name === undefined ? x : S
 const toList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v) : typeof v === 'string' ? [...v] : []);
 const cmp = (a: unknown, b: unknown) => (a === b ? 0 : (a as number) < (b as number) ? -1 : 1);
 
+/** dbt's filters for vars and env_vars given as text (every environment lake renders with). */
+export function addConversionFilters(env: nunjucks.Environment): void {
+  env.addFilter('as_bool', (v: unknown) => (typeof v === 'string' ? ['true', 'True', 'TRUE', '1', 'yes'].includes(v.trim()) : Boolean(v)));
+  env.addFilter('as_number', (v: unknown) => (typeof v === 'string' ? Number(v) : v));
+  env.addFilter('as_text', (v: unknown) => (v === undefined || v === null ? '' : String(v)));
+  env.addFilter('as_native', (v: unknown) => {
+    if (typeof v !== 'string') return v;
+    try { return JSON.parse(v) as unknown; } catch { return v; }
+  });
+}
+
 /** Jinja filters Nunjucks does not have. */
 function addFilters(env: nunjucks.Environment): void {
   env.addFilter('map', (seq: unknown, ...args: unknown[]) => {

@@ -16,11 +16,11 @@ import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
-import { landingViewName, relationSql, quoteIdent, sourceRelationSql } from '../core/types.js';
+import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
-import { installDbtCompat, installRuntimeCompat, setRefAttributes } from './dbt-compat.js';
+import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes } from './dbt-compat.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
@@ -334,14 +334,7 @@ export class TemplateEngine {
       },
       enumerable: true, configurable: true,
     });
-    // dbt's filters for vars and env_vars given as text.
-    env.addFilter('as_bool', (v: unknown) => (typeof v === 'string' ? ['true', 'True', 'TRUE', '1', 'yes'].includes(v.trim()) : Boolean(v)));
-    env.addFilter('as_number', (v: unknown) => (typeof v === 'string' ? Number(v) : v));
-    env.addFilter('as_text', (v: unknown) => (v === undefined || v === null ? '' : String(v)));
-    env.addFilter('as_native', (v: unknown) => {
-      if (typeof v !== 'string') return v;
-      try { return JSON.parse(v) as unknown; } catch { return v; }
-    });
+    addConversionFilters(env);
     env.addFilter('tojson', (v: unknown) => JSON.stringify(v));
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
     const startedAt = this.runStartedAt.toISOString().replace('T', ' ').replace('Z', '');

@@ -12,6 +12,7 @@
 import { createRequire } from 'node:module';
 import type nunjucksType from 'nunjucks';
 import { LakeError } from '../errors/index.js';
+import { addConversionFilters } from './dbt-compat.js';
 
 /** Config keys whose values are templates of the build (rendered per model, with `this`). */
 const DEFERRED = new Set(['pre_hook', 'post_hook', 'pre-hook', 'post-hook', 'incremental_predicates', 'expectations', 'delete_when', 'sql_header']);
@@ -57,10 +58,7 @@ export function propertiesRenderer(ctx: PropertiesContext): ValueRenderer {
       if (dflt !== undefined) return dflt;
       throw new Error(`environment variable '${name}' is not set (export ${name}=... or give a default: env_var('${name}', ...))`);
     });
-    e.addFilter('as_bool', (v: unknown) => (typeof v === 'string' ? ['true', 'True', 'TRUE', '1', 'yes'].includes(v.trim()) : Boolean(v)));
-    e.addFilter('as_number', (v: unknown) => (typeof v === 'string' ? Number(v) : v));
-    e.addFilter('int', (v: unknown) => Math.trunc(Number(v)));
-    e.addFilter('as_text', (v: unknown) => (v === undefined || v === null ? '' : String(v)));
+    addConversionFilters(e);
     return e;
   };
   let captured: unknown;
