@@ -36,7 +36,7 @@ export interface Manifest {
   column_lineage: Record<string, Record<string, { relation: string; column: string }[]>>;
 }
 
-export function buildManifest(compiled: CompiledProject, dag: Dag, macros: ReadonlyMap<string, { path: string; line: number }>, lineage: Manifest['column_lineage'] = {}): Manifest {
+export function buildManifest(compiled: CompiledProject, dag: Dag, macros: ReadonlyMap<string, { path: string; line: number; checksum?: string }>, lineage: Manifest['column_lineage'] = {}): Manifest {
   const p = compiled.project;
   const nodes: Manifest['nodes'] = {};
   const colsOf = (docs: readonly { name: string; description?: string; dataType?: string }[]) =>
@@ -78,7 +78,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
   }
   return {
     metadata: { lake_version: VERSION, generated_at: new Date().toISOString(), project: p.name, flavor: p.flavor },
-    nodes, sources, macros: Object.fromEntries([...macros].map(([name, m]) => [name, { name, path: m.path, line: m.line }])),
+    nodes, sources, macros: Object.fromEntries([...macros].map(([name, m]) => [name, { name, path: m.path, line: m.line, checksum: m.checksum }])),
     parent_map, child_map, column_lineage: lineage,
   };
 }

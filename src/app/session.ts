@@ -11,6 +11,8 @@ import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } f
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
 import { Dag, select, type DagNode, type Selection } from '../graph/index.js';
+import type { SelectorState } from '../graph/state.js';
+import { readSelectorState } from './selector-state.js';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { OpenDatabase } from '../executor/open.js';
@@ -69,6 +71,8 @@ export class Session {
   readonly compiled: CompiledProject;
   readonly dag: Dag;
   readonly targetDir: string;
+  private stateDir?: string;
+  private selectorState?: SelectorState;
 
   private constructor(project: LoadedProject, compiler: Compiler, compiled: CompiledProject, dag: Dag) {
     this.project = project;
@@ -106,8 +110,30 @@ export class Session {
     return this.compiled.diagnostics.filter((d) => d.severity === 'warn');
   }
 
+  /**
+   * Compare with an earlier invocation's artifacts (`--state <dir>`) in `state:` and `result:`
+   * selectors. The files are read at the first selector that needs them, before this session
+   * writes its own artifacts (so `--state target` means the previous invocation).
+   */
+  useState(dir: string): void {
+    this.stateDir = dir;
+    this.selectorState = undefined;
+  }
+
   select(sel: { select?: readonly string[]; exclude?: readonly string[] }): NodeId[] {
-    return select(this.dag, sel);
+    const needs = this.stateDir !== undefined && [...sel.select ?? [], ...sel.exclude ?? []].some((x) => /(^|[\s,@+])(state|result):/.test(x));
+    return select(this.dag, needs ? { ...sel, state: this.loadState() } : sel);
+  }
+
+  /** The tests that had `status` (pass, warn, fail...) in the `--state` run_results.json; undefined without one. */
+  previousTests(status: string): Set<string> | undefined {
+    const st = this.stateDir === undefined ? undefined : this.loadState();
+    if (!st?.results) return undefined;
+    return new Set(st.results.filter((r) => r.test !== undefined && r.status === status).map((r) => r.test!));
+  }
+
+  private loadState(): SelectorState {
+    return (this.selectorState ??= readSelectorState(this.stateDir!, () => this.manifest()));
   }
 
   compiledPath(id: NodeId): string {

@@ -15,6 +15,7 @@ export interface GlobalOptions {
   threads?: string;
   logFormat?: string;
   profilesDir?: string;
+  state?: string;
   debug?: boolean;
 }
 
@@ -77,7 +78,14 @@ export class CommandContext {
     const { Session } = await import('../app/session.js');
     const s = Session.open({ projectDir: this.projectRoot(), target: this.opts.target, vars: this.vars(), threads: this.threads() });
     if (s.warnings.length) this.reporter.diagnostics(s.warnings);
+    this.applyState(s);
     return s;
+  }
+
+  /** `--state <dir>` (or dbt's DBT_STATE) for the `state:` and `result:` selectors. */
+  applyState(s: Session): void {
+    const dir = this.opts.state ?? process.env.LAKE_STATE ?? process.env.DBT_STATE;
+    if (dir) s.useState(dir);
   }
 }
 

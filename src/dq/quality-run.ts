@@ -41,10 +41,17 @@ interface TestIndex {
   readonly tags: ReadonlySet<string>;
   /** Does a model or seed carry this tag (then `tag:x` also selects nodes, as dbt does)? */
   readonly nodeTag: (tag: string) => boolean;
+  /** Names of the tests that had a status in the `--state` run_results (undefined without one). */
+  readonly previous: (status: string) => ReadonlySet<string> | undefined;
 }
 
 /** A selector only tests understand: `test_type:unit`, `test_name:unique`, or a test's own name. */
-function testOnly(sel: string, testNames: ReadonlySet<string>): TestFilter | undefined {
+function testOnly(sel: string, testNames: ReadonlySet<string>, previous: TestIndex['previous']): TestFilter | undefined {
+  // `result:fail` (and warn, pass) with --state: the tests that had that status, not their models'
+  // other tests. `result:error`/`skipped` are node statuses too: node selection handles them.
+  const status = /^result:(fail|warn|pass)$/.exec(sel)?.[1];
+  const had = status ? previous(status) : undefined;
+  if (had) return (t) => had.has(t.name);
   if (sel.startsWith('test_type:')) {
     const v = sel.slice('test_type:'.length);
     return (t) => v === t.kind || (v === 'data' && t.kind !== 'unit');
@@ -75,7 +82,7 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
         continue;
       }
       const parts = sel.split(',');
-      const tests = parts.map((p) => testOnly(p, index.names));
+      const tests = parts.map((p) => testOnly(p, index.names, index.previous));
       if (tests.every((f) => f === undefined)) {
         keep.push(sel);
         continue;
@@ -122,6 +129,7 @@ export class QualityRun implements RunExtension {
     const index: TestIndex = {
       names: new Set([...data.tests.map((t) => t.name), ...unit.tests.map((t) => t.name)]),
       tags: new Set([...data.tests.flatMap((t) => t.config.tags), ...unit.tests.flatMap((t) => t.tags)]),
+      previous: (status) => session.previousTests(status),
       nodeTag: (tag) => [...session.compiled.nodes.values()].some((n) => n.config.tags.includes(tag)) || [...session.project.seeds.values()].some((n) => n.tags.includes(tag)),
     };
     const nodesOf = (x: string) => new Set(session.select({ select: [x] }));

@@ -4,21 +4,25 @@
  * Each list item holds selectors separated by spaces (union); a selector joins atoms with commas
  * (intersection); an atom is `[@][N+]method:value[+N]`. Methods: a bare name (`users`,
  * `silver.users`, globs like `stg_*`; a bare value with a `/` is a path), `tag:`, `path:`,
- * `source:`, `resource_type:`, `config.<key>:`. A name, tag, path or source that matches no node
+ * `source:`, `resource_type:`, `config.<key>:`, and with `--state <dir>` (graph/state.ts) `state:` and
+ * `result:`. A name, tag, path or source that matches no node
  * at all is almost always a typo, so it is an error with a "did you mean" hint rather than an
  * empty run; a config or resource_type value that matches nothing is a legitimately empty set.
  */
 import type { NodeId } from '../core/types.js';
 import { closest, LakeError, type Diagnostic } from '../errors/index.js';
 import type { Dag, DagNode } from './dag.js';
+import { matchResult, matchState, RESULT_VALUES, STATE_VALUES, type SelectorState } from './state.js';
 
 /** What the command line asked for. Missing or blank `select` means every node. */
 export interface Selection {
   readonly select?: readonly string[];
   readonly exclude?: readonly string[];
+  /** An earlier invocation's artifacts (`--state`), for `state:` and `result:`. */
+  readonly state?: SelectorState;
 }
 
-const METHODS = ['name', 'tag', 'path', 'source', 'resource_type', 'config.'];
+const METHODS = ['name', 'tag', 'path', 'source', 'resource_type', 'state', 'result', 'config.'];
 const RESOURCE_TYPES = ['model', 'seed', 'source'];
 /** `[@][N+]value[+N]`; the lazy middle leaves a trailing `+N` to the suffix group. */
 const ATOM = /^(@)?(?:(\d*)\+)?(.+?)(?:\+(\d*))?$/;
@@ -37,7 +41,7 @@ export function select(dag: Dag, selection: Selection = {}): NodeId[] {
     for (const selector of selectors) {
       let acc: Set<NodeId> | undefined;
       for (const atom of selector.split(',')) {
-        const got = evalAtom(dag, nodes, atom, `${flag} ${atom || selector}`, problems);
+        const got = evalAtom(dag, nodes, atom, `${flag} ${atom || selector}`, problems, selection.state);
         acc = acc ? new Set([...acc].filter((id) => got.has(id))) : got;
       }
       for (const id of acc!) out.add(id);
@@ -52,7 +56,7 @@ export function select(dag: Dag, selection: Selection = {}): NodeId[] {
 
 /** One atom: the nodes its method matches, widened by the graph operators around it. */
 /** `label` (flag and selector text) starts every message, so the user sees which argument is wrong. */
-function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: string, problems: Diagnostic[]): Set<NodeId> {
+function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: string, problems: Diagnostic[], state?: SelectorState): Set<NodeId> {
   const fail = (code: string, message: string, hint?: string): Set<NodeId> => {
     problems.push({ code, severity: 'error', message: `${label}: ${message}`, ...(hint ? { hint } : {}) });
     return new Set();
@@ -97,6 +101,31 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
       }
       break;
     }
+    case 'state':
+    case 'result': {
+      const values: readonly string[] = method === 'state' ? STATE_VALUES : RESULT_VALUES;
+      if (!values.includes(value)) {
+        const near = closest(value, values, 1);
+        return fail('LAKE-G102', `unknown ${method} ${value}`, `${near.length ? `did you mean ${method}:${near[0]}? ` : ''}use one of ${values.map((v) => `${method}:${v}`).join(', ')}`);
+      }
+      if (!state) {
+        return fail('LAKE-G103', `\`${method}:\` compares with an earlier invocation: pass --state <dir>`,
+          `point --state at the target/ folder of the run to compare with (it holds ${method === 'state' ? 'manifest.json' : 'run_results.json'}), e.g. a copy of production's`);
+      }
+      if (method === 'state' && !state.previous) {
+        return fail('LAKE-G104', `--state ${state.dir} holds no manifest.json`, 'point --state at a target/ folder that `lake compile` or `lake run` wrote');
+      }
+      if (method === 'result' && !state.results) {
+        return fail('LAKE-G104', `--state ${state.dir} holds no run_results.json`, 'point --state at the target/ folder of a `lake run`, `lake build` or `lake test`');
+      }
+      if (method === 'state') {
+        base = matchState(state, value, nodes.map((n) => n.id)).map((id) => dag.node(id));
+      } else {
+        const hit = matchResult(state, value);
+        base = nodes.filter((n) => hit.has(n.id));
+      }
+      break;
+    }
     case 'resource_type':
       if (!RESOURCE_TYPES.includes(value)) {
         return fail('LAKE-G102', `unknown resource type ${value}`, `use one of ${RESOURCE_TYPES.join(', ')}`);
@@ -107,7 +136,7 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
       if (!method.startsWith('config.') || method === 'config.') {
         const near = closest(method, METHODS.filter((x) => x !== 'config.'), 1);
         return fail('LAKE-G102', `unknown selector method ${method}`,
-          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, tag:, path:, source:, resource_type:, config.<key>:`);
+          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, tag:, path:, source:, resource_type:, config.<key>:, state:, result:`);
       }
       const keys = method.slice('config.'.length).split('.');
       const g = glob(value);

@@ -11,7 +11,7 @@
  * Nunjucks that gives the same text); the rest, and any render the fast path is not sure about,
  * go through Nunjucks. Parsed templates of both kinds are cached by their text.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
@@ -193,7 +193,8 @@ export class TemplateEngine {
   readonly macroNames = new Set<string>();
   readonly macroDiagnostics: Diagnostic[] = [];
   /** Macro name → file and line, for the manifest. */
-  readonly macroIndex = new Map<string, { path: string; line: number }>();
+  /** Macro name → where it is defined and a checksum of its text (`state:modified.macros`). */
+  readonly macroIndex = new Map<string, { path: string; line: number; checksum: string }>();
   private readonly sourcesByName = new Map<string, SourceNode>();
 
   constructor(private readonly project: LoadedProject, private readonly runStartedAt = new Date(), opts: EngineOptions = {}) {
@@ -410,7 +411,7 @@ export class TemplateEngine {
             this.macroDiagnostics.push({ code: 'LAKE-T006', severity: 'error', message: `macro '${name}' is defined twice (also in ${prev.path}:${prev.line})`, file, line: def ? text.slice(0, def.index).split('\n').length : 1, hint: 'rename one of them' });
             continue;
           }
-          this.macroIndex.set(name, { path: file, line: def ? text.slice(0, def.index).split('\n').length : 1 });
+          this.macroIndex.set(name, { path: file, line: def ? text.slice(0, def.index).split('\n').length : 1, checksum: macroChecksum(text, def?.index) });
           this.macroNames.add(name);
           const self = this;
           this.env.addGlobal(name, function (this: unknown, ...args: unknown[]) {
@@ -556,4 +557,16 @@ const NONE: readonly never[] = Object.freeze([]);
 
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** sha256 of one macro's definition (from its `{% macro %}` to its `{% endmacro %}`), or of the whole file if not found. */
+function macroChecksum(text: string, start: number | undefined): string {
+  let body = text;
+  if (start !== undefined) {
+    const end = /\{%-?\s*endmacro\b[^%]*%\}/g;
+    end.lastIndex = start;
+    const m = end.exec(text);
+    body = text.slice(start, m ? m.index + m[0].length : undefined);
+  }
+  return createHash('sha256').update(body).digest('hex');
 }

@@ -35,6 +35,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const compiled = compiler.compileAll(everything ? (n) => files.add(n.id, n.sql) : undefined);
         const s = Session.fromCompiler(compiler, compiled);
         if (s.warnings.length) c.reporter.diagnostics(s.warnings);
+        c.applyState(s);
         const ids = s.select(flags).filter((id) => s.compiled.nodes.has(id));
         if (!everything) for (const id of ids) files.add(id, s.compiled.nodes.get(id)!.sql);
         // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.

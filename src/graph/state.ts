@@ -1,0 +1,103 @@
+/**
+ * dbt's state selectors, `state:` and `result:`, judged against the artifacts of an earlier
+ * invocation (`--state <dir>`: its manifest.json and run_results.json). Pure: the caller reads
+ * the files (app/selector-state.ts) and hands both manifests' entries in.
+ */
+import type { NodeId } from '../core/types.js';
+
+/** What a node looked like in one manifest (the entry of `nodes` or `sources`, as written). */
+export interface StateEntry {
+  readonly resource_type: string;
+  readonly raw_sql?: string;
+  readonly checksum?: string;
+  readonly config?: unknown;
+  readonly schema?: string;
+  readonly alias?: string;
+  readonly depends_on?: { readonly macros?: readonly string[] };
+  readonly landing?: unknown;
+  readonly relation?: unknown;
+  readonly columns?: Readonly<Record<string, { readonly data_type?: unknown }>>;
+}
+
+export interface StateManifest {
+  readonly entries: ReadonlyMap<NodeId, StateEntry>;
+  /** Macro name → checksum of its text (absent in manifests written before lake recorded it). */
+  readonly macros: ReadonlyMap<string, string | undefined>;
+}
+
+/** The earlier invocation, and what is needed to compare the current project with it. */
+export interface SelectorState {
+  /** The `--state` folder, for messages. */
+  readonly dir: string;
+  /** The earlier manifest.json; undefined when the folder has none. */
+  readonly previous?: StateManifest;
+  /** The current project, in the same shape (built only when a `state:` selector asks). */
+  readonly current: () => StateManifest;
+  /**
+   * run_results.json of the earlier invocation: each node's status (success, error, skipped) and,
+   * for tests, the node they are on with the test's status (pass, warn, fail, error, skipped).
+   */
+  readonly results?: ReadonlyArray<{ readonly node: NodeId; readonly status: string; readonly test?: string }>;
+}
+
+export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.macros'] as const;
+export const RESULT_VALUES = ['success', 'error', 'skipped', 'pass', 'warn', 'fail'] as const;
+
+/** JSON with object keys sorted, so two configs that differ only in key order compare equal. */
+export function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
+  }
+  return v === undefined ? 'null' : JSON.stringify(v);
+}
+
+type Aspect = 'body' | 'configs' | 'relation' | 'macros';
+
+/** Which aspects of a node differ between the two manifests (the node is in both). */
+function changed(id: NodeId, before: StateEntry, now: StateEntry, prev: StateManifest, cur: StateManifest): Set<Aspect> {
+  const out = new Set<Aspect>();
+  const body = (e: StateEntry): string => {
+    if (e.resource_type === 'seed') return e.checksum ?? '';
+    if (e.resource_type === 'source') {
+      const cols = Object.fromEntries(Object.entries(e.columns ?? {}).map(([k, c]) => [k, c.data_type ?? null]));
+      return stableJson({ landing: e.landing ?? null, relation: e.relation ?? null, columns: cols });
+    }
+    return e.raw_sql ?? '';
+  };
+  if (body(before) !== body(now)) out.add('body');
+  if (stableJson(before.config ?? {}) !== stableJson(now.config ?? {})) out.add('configs');
+  if (id.startsWith('source:') ? false : `${before.schema}.${before.alias}` !== `${now.schema}.${now.alias}`) out.add('relation');
+  for (const m of now.depends_on?.macros ?? []) {
+    const was = prev.macros.get(m);
+    // A manifest that predates macro checksums cannot say: not counted as a change.
+    if (!prev.macros.has(m) || (was !== undefined && was !== cur.macros.get(m))) {
+      out.add('macros');
+      break;
+    }
+  }
+  return out;
+}
+
+/** The nodes a `state:<value>` selector matches among `ids` (value already validated). */
+export function matchState(state: SelectorState, value: string, ids: readonly NodeId[]): NodeId[] {
+  const prev = state.previous!;
+  const cur = state.current();
+  return ids.filter((id) => {
+    const before = prev.entries.get(id);
+    if (value === 'new') return !before;
+    if (value === 'old') return !!before;
+    const now = cur.entries.get(id);
+    if (!before || !now) return value === 'modified';
+    const diff = changed(id, before, now, prev, cur);
+    if (value === 'modified') return diff.size > 0;
+    if (value === 'unmodified') return diff.size === 0;
+    return diff.has(value.slice('modified.'.length) as Aspect);
+  });
+}
+
+/** The nodes a `result:<status>` selector matches: nodes with that status, and nodes whose tests had it. */
+export function matchResult(state: SelectorState, value: string): Set<NodeId> {
+  return new Set((state.results ?? []).filter((r) => r.status === value).map((r) => r.node));
+}
