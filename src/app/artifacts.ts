@@ -110,3 +110,47 @@ export function runResultsJson(command: string, runId: string, startedAt: Date, 
     ...extra,
   };
 }
+
+/**
+ * One run_results.json for an invocation that ran in several micro-batches (each wrote its own):
+ * every node once, its rows and time summed over the batches, an error in any batch kept; the
+ * tests of every batch (the last result of each); the first batch's run id and start.
+ */
+export function mergeRunResults(parts: readonly Record<string, unknown>[]): Record<string, unknown> {
+  if (parts.length === 1) return parts[0]!;
+  const first = parts[0]!;
+  const last = parts[parts.length - 1]!;
+  const nodes = new Map<string, Record<string, unknown>>();
+  const tests = new Map<string, unknown>();
+  for (const part of parts) {
+    for (const r of (part.results ?? []) as Record<string, unknown>[]) {
+      const id = String(r.id);
+      const was = nodes.get(id);
+      if (!was) {
+        nodes.set(id, { ...r });
+        continue;
+      }
+      const sum: Record<string, unknown> = { ...r, started_at: was.started_at };
+      for (const [k, v] of Object.entries(r)) {
+        if (k !== 'started_at' && typeof v === 'number' && typeof was[k] === 'number') sum[k] = (was[k] as number) + v;
+        else if (k === 'rows' && v === null && typeof was[k] === 'number') sum[k] = was[k];
+      }
+      if (was.status === 'error') Object.assign(sum, { status: 'error', message: was.message, error: was.error });
+      nodes.set(id, sum);
+    }
+    for (const t of (part.tests ?? []) as Record<string, unknown>[]) tests.set(String(t.id), t);
+  }
+  const results = [...nodes.values()];
+  const finished = String(last.finished_at);
+  const failed = parts.some((p) => p.status === 'error');
+  return {
+    ...last,
+    run_id: first.run_id, started_at: first.started_at, finished_at: finished,
+    elapsed_ms: new Date(finished).getTime() - new Date(String(first.started_at)).getTime(),
+    status: failed ? 'error' : 'success',
+    // The command line's selection (later batches select what the first left pending).
+    args: first.args, batch_id: first.batch_id, micro_batches: parts.length,
+    results,
+    ...(tests.size || first.tests !== undefined ? { tests: [...tests.values()] } : {}),
+  };
+}

@@ -20,6 +20,7 @@ import type { RunOptions, RunOutcome, Session } from './session.js';
 import { landingBacklog } from '../ingest/backlog.js';
 import { parseDuration } from '../project/files.js';
 import { fmtCount } from '../reporter/reporters.js';
+import { mergeRunResults } from './artifacts.js';
 
 export interface AvailableNowOutcome {
   /** Every micro-batch, in order. */
@@ -96,6 +97,8 @@ export async function runAvailableNow(session: Session, reporter: Reporter, o: R
     const runs = await drain(session, reporter, db, o, () => o.stopRequested?.() ?? false, first, allowed);
     const results = new Map<NodeId, NodeResult>();
     for (const r of runs) merge(results, r.results);
+    // Each micro-batch wrote run_results.json with its own nodes: one file for the whole invocation.
+    if (runs.length > 1) session.writeRunResults(mergeRunResults(runs.map((r) => r.runResults)));
     return { runs, results: [...results.values()], failed: runs.some((r) => r.results.some((x) => x.status === 'error')) };
   } finally {
     await opened?.release();

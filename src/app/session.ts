@@ -39,6 +39,8 @@ export interface RunOptions extends Selection {
   /** Seeds: 'missing' loads only seeds whose table does not exist (lake run), 'all' reloads (lake seed). */
   readonly seeds?: 'missing' | 'all' | 'none';
   readonly stopRequested?: () => boolean;
+  /** The command line's own flags (target, vars...), recorded in run_results.json's `args`. */
+  readonly invocation?: Readonly<Record<string, unknown>>;
   /** Keep the database open afterwards (watch); the caller closes it. */
   readonly db?: Adapter;
   /** More nodes to schedule with the models (tests: `lake build`, `lake test`). */
@@ -63,6 +65,8 @@ export interface RunOutcome {
   readonly results: NodeResult[];
   readonly runId: string;
   readonly batchId: number;
+  /** What this run wrote to target/run_results.json. */
+  readonly runResults: Record<string, unknown>;
 }
 
 export class Session {
@@ -151,6 +155,11 @@ export class Session {
     writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest(), true, true);
   }
 
+  /** target/run_results.json (a run writes its own; several micro-batches' are merged by the caller). */
+  writeRunResults(runResults: Record<string, unknown>): void {
+    writeJson(path.join(this.targetDir, 'run_results.json'), runResults);
+  }
+
   async openDb(command: string): Promise<OpenDatabase> {
     // Loaded on demand: the DuckDB binding costs ~100 ms to load, which `lake compile` and `lake ls` never need.
     const { openDatabase } = await import('../executor/open.js');
@@ -187,8 +196,9 @@ export class Session {
       // whether lake's state tables need creating).
       const relations = ids.map((id) => this.compiler.relationOf(id)).filter((r): r is Relation => !!r);
       const readCatalog = () => CatalogSnapshot.read(db, { schemas: [...relations.map((r) => r.schema), '_lake'], relations });
-      const args = JSON.stringify({ select: o.select ?? [], exclude: o.exclude ?? [], full_refresh: !!o.fullRefresh });
-      const started = await startRun(db, readCatalog, runId, command, args, VERSION);
+      // `args`: in _lake.runs, and in run_results.json for `lake retry` to run the same command again.
+      const args = { select: o.select ?? [], exclude: o.exclude ?? [], full_refresh: !!o.fullRefresh, fail_fast: !!o.failFast, ...o.invocation };
+      const started = await startRun(db, readCatalog, runId, command, JSON.stringify(args), VERSION);
       const batchId = started.batchId;
       let catalog = started.catalog;
       for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
@@ -242,8 +252,9 @@ export class Session {
       }
       const fin = o.extend ? await o.extend.finish(results) : { results, extra: {} };
       reporter.runEnd({ command, runId, elapsedMs: Date.now() - startedAt.getTime(), results });
-      writeJson(path.join(this.targetDir, 'run_results.json'), runResultsJson(command, runId, startedAt, fin.results, { batch_id: batchId, ...fin.extra }));
-      return { results, runId, batchId };
+      const runResults = runResultsJson(command, runId, startedAt, fin.results, { batch_id: batchId, args, ...fin.extra });
+      this.writeRunResults(runResults);
+      return { results, runId, batchId, runResults };
     } finally {
       await opened?.release();
     }

@@ -82,6 +82,11 @@ export class CommandContext {
     return s;
   }
 
+  /** The global flags a run records in run_results.json's `args` (`lake retry` reuses them). */
+  invocation(): Record<string, unknown> {
+    return { ...(this.opts.target ? { target: this.opts.target } : {}), ...(this.opts.vars ? { vars: this.opts.vars } : {}), ...(this.opts.threads ? { threads: this.opts.threads } : {}) };
+  }
+
   /** `--state <dir>` (or dbt's DBT_STATE) for the `state:` and `result:` selectors. */
   applyState(s: Session): void {
     const dir = this.opts.state ?? process.env.LAKE_STATE ?? process.env.DBT_STATE;

@@ -10,6 +10,7 @@ import { registerRun } from './commands/build-like.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerInit } from './commands/init.js';
 import { registerTest } from './commands/test.js';
+import { registerRetry } from './commands/retry.js';
 import { registerWatch } from './commands/watch.js';
 import { registerDocs } from './commands/docs.js';
 
@@ -60,6 +61,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerInspect(program, ctx, setCode);
   registerRun(program, ctx, setCode);
   registerTest(program, ctx, setCode);
+  registerRetry(program, ctx, setCode);
   registerWatch(program, ctx, setCode);
   registerDocs(program, ctx, setCode);
 

@@ -192,11 +192,16 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         diags.push({ code: 'LAKE-P018', severity: 'error', message: `a table of source '${s.name as string}' needs a name`, file: file.path, line, hint: 'write `- name: table_name`' });
         return;
       }
-      const pick = (k: string): unknown => (t[k] !== undefined ? t[k] : s[k]);
+      // The landing options sit beside `landing: <dir>` on the table (or the source), or inside
+      // a `landing:` mapping with the folder as `path:`.
+      const nested = isRecord(t.landing) ? t.landing : isRecord(s.landing) && t.landing === undefined ? s.landing : undefined;
+      const pick = (k: string): unknown => (nested?.[k] !== undefined ? nested[k] : t[k] !== undefined ? t[k] : s[k]);
       const cols = parseColumns(t.columns, file, ['sources', i, 'tables', j, 'columns'], diags);
       let landing: LandingSpec | undefined;
-      const landingDir = pick('landing');
-      if (landingDir !== undefined) {
+      const landingDir = nested ? nested.path ?? nested.dir : pick('landing');
+      if (nested && (typeof landingDir !== 'string' || landingDir === '')) {
+        diags.push({ code: 'LAKE-P019', severity: 'error', message: `source ${s.name as string}.${t.name as string}: \`landing:\` needs the folder, as \`path:\``, file: file.path, line, hint: 'write `landing: { path: landing/events, format: jsonl }` or `landing: landing/events`' });
+      } else if (landingDir !== undefined) {
         const format = String(pick('format') ?? 'jsonl') as LandingFormat;
         const evo = String(pick('schema_evolution') ?? 'add_new_columns') as SchemaEvolution;
         const bad = String(pick('bad_records') ?? 'quarantine') as BadRecords;
@@ -208,17 +213,21 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         check(BAD.has(bad), `bad_records '${bad}'`, [...BAD].join(', '));
         const minAge = parseDuration(pick('min_file_age'));
         if (pick('min_file_age') !== undefined && minAge === undefined) check(false, `min_file_age '${String(pick('min_file_age'))}'`, 'a duration like 2s, 500ms, 1m');
+        const maxFiles = Number(pick('max_files_per_trigger') ?? 1000);
+        check(Number.isInteger(maxFiles) && maxFiles >= 1, `max_files_per_trigger '${String(pick('max_files_per_trigger'))}'`, 'a whole number of files, at least 1');
         const options: Record<string, unknown> = {};
         for (const k of ['delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding']) if (pick(k) !== undefined) options[k] = pick(k);
         landing = {
           dir: path.resolve(root, String(landingDir)),
           relDir: String(landingDir),
           format,
-          files: String(t.files ?? `${t.name as string}/*`),
+          // A table's own `landing: { path }` is its folder (every file in it); a source's is the
+          // zone, with one folder per table.
+          files: String(nested?.files ?? t.files ?? (nested && isRecord(t.landing) ? '*' : `${t.name as string}/*`)),
           columns: cols.types,
           schemaEvolution: evo,
           badRecords: bad,
-          maxFilesPerTrigger: Number(pick('max_files_per_trigger') ?? 1000),
+          maxFilesPerTrigger: maxFiles,
           minFileAgeMs: minAge ?? 0,
           allowOverwrites: Boolean(pick('allow_overwrites') ?? false),
           options,

@@ -4,7 +4,7 @@ import type { CommandContext } from '../context.js';
 import { collect, withInterrupt } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 
-interface RunFlags {
+export interface RunFlags {
   select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean;
   continuous?: boolean; interval?: string; maxBatches?: string;
 }
@@ -27,7 +27,7 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'seed')));
 }
 
-async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed'): Promise<number> {
+export async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed'): Promise<number> {
   // Flags of --continuous alone would be ignored: say so instead.
   const orphan = flags.interval !== undefined ? '--interval' : flags.maxBatches !== undefined ? '--max-batches' : undefined;
   if (orphan) throw new LakeError('usage', { code: 'LAKE-U033', severity: 'error', message: `${orphan} applies to lake run --continuous only`, hint: `add --continuous (lake run processes what is there now and stops by itself)` });
@@ -36,13 +36,13 @@ async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | '
     if (command === 'seed') {
       // `lake seed -s x` means the seeds among x.
       const sel = (flags.select ?? ['']).map((x) => (x ? `${x},resource_type:seed` : 'resource_type:seed'));
-      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: 'all', stopRequested });
+      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: 'all', stopRequested, invocation: c.invocation() });
       return out.results.some((r) => r.status === 'error') ? 1 : 0;
     }
     const { runAvailableNow } = await import('../../app/continuous.js');
     const out = await runAvailableNow(s, c.reporter, {
       select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      threads: c.threads(), command, seeds: 'missing', stopRequested,
+      threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: c.invocation(),
     });
     return out.failed ? 1 : 0;
   });

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, withInterrupt } from '../context.js';
 
-interface Flags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean }
+export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean }
 
 export function registerTest(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('test')
@@ -17,7 +17,7 @@ export function registerTest(program: Command, ctx: () => CommandContext, setCod
     .option('--exclude <selector...>', 'nodes or tests to leave out', collect)
     .option('--store-failures', 'keep the failing rows of every test in _lake_tests.<test name>')
     .option('--fail-fast', 'stop starting new tests after the first failure')
-    .action((flags: Flags) => setCode(qualityCommand(ctx(), flags, 'test')));
+    .action((flags: QualityFlags) => setCode(qualityCommand(ctx(), flags, 'test')));
   program.command('build')
     .description('build the selected models and run their tests in graph order (unit tests before a model, data tests right after it)')
     .option('-s, --select <selector...>', 'nodes to build and test (repeatable)', collect)
@@ -25,17 +25,17 @@ export function registerTest(program: Command, ctx: () => CommandContext, setCod
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .option('--store-failures', 'keep the failing rows of every test in _lake_tests.<test name>')
     .option('--fail-fast', 'stop starting new nodes after the first error')
-    .action((flags: Flags) => setCode(qualityCommand(ctx(), flags, 'build')));
+    .action((flags: QualityFlags) => setCode(qualityCommand(ctx(), flags, 'build')));
 }
 
-async function qualityCommand(c: CommandContext, flags: Flags, mode: 'test' | 'build'): Promise<number> {
+export async function qualityCommand(c: CommandContext, flags: QualityFlags, mode: 'test' | 'build'): Promise<number> {
   const s = await c.session();
   const { QualityRun } = await import('../../dq/quality-run.js');
   const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter });
   return withInterrupt(c, async (stopRequested) => {
     const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q,
+      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q, invocation: c.invocation(),
     };
     if (mode === 'test') {
       const out = await s.run(c.reporter, opts);

@@ -1,0 +1,99 @@
+/**
+ * `lake retry` and the run_results.json it reads: one file for the whole invocation, even when a
+ * landing zone is read in several micro-batches. Real child processes, real DuckDB.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { lake, writeProject } from './helpers.js';
+
+const readResults = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as {
+  command: string; status: string; micro_batches?: number; args: Record<string, unknown>;
+  results: { id: string; status: string; rows: number | null; files?: number }[];
+};
+
+describe('lake retry', () => {
+  const files = {
+    'project.yml': 'name: rt\nvars: { factor: 1 }\ntargets:\n  dev: { type: duckdb, path: target/rt.duckdb }\n',
+    'models/bronze/raw.sql': "select * from (values (1, 'a'), (2, 'b')) t(id, name)",
+    'models/silver/good.sql': "select id * {{ var('factor') }} as id from {{ ref('raw') }}",
+    'models/silver/bad.sql': "{{ config(materialized='table') }}\nselect id, nam from {{ ref('raw') }}",
+    'models/gold/after_bad.sql': "{{ config(materialized='table') }}\nselect count(*) as n from {{ ref('bad') }}",
+  };
+
+  it('runs the failed and skipped nodes again with the same flags, then has nothing to do', () => {
+    const dir = writeProject(files);
+    const first = lake(dir, ['--vars', '{factor: 10}', 'run']);
+    expect(first.code).toBe(1);
+    expect(readResults(dir).args).toMatchObject({ vars: '{factor: 10}', full_refresh: false });
+    fs.writeFileSync(path.join(dir, 'models/silver/bad.sql'), "{{ config(materialized='table') }}\nselect id, name from {{ ref('raw') }}");
+    const retry = lake(dir, ['retry']);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toMatch(/retrying lake run: 2 nodes/);
+    expect(retry.stdout).toMatch(/silver\.bad/);
+    expect(retry.stdout).toMatch(/gold\.after_bad/);
+    expect(retry.stdout).not.toMatch(/silver\.good|bronze\.raw/);
+    // The retry kept --vars: recorded again for the next retry.
+    expect(readResults(dir).args).toMatchObject({ vars: '{factor: 10}' });
+    const none = lake(dir, ['retry']);
+    expect(none.code).toBe(0);
+    expect(none.stdout).toMatch(/nothing to retry: the last lake run had no failure/);
+  });
+
+  it('retries a build: the failed test alone when its model built', () => {
+    const dir = writeProject({
+      ...files,
+      'models/silver/bad.sql': "select * from {{ ref('raw') }} union all select * from {{ ref('raw') }}",
+      'models/schema.yml': 'models:\n  - name: bad\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n',
+    });
+    expect(lake(dir, ['build']).code).toBe(1);
+    fs.writeFileSync(path.join(dir, 'models/silver/bad.sql'), "select * from {{ ref('raw') }}");
+    const retry = lake(dir, ['retry']);
+    // The model is not rebuilt (only its failed test and what it skipped), so the test fails again.
+    expect(retry.stdout).toMatch(/retrying lake build: 1 node and 1 test/);
+    expect(retry.stdout).toMatch(/unique_bad_id/);
+    expect(retry.stdout).not.toMatch(/not_null_bad_id/);
+    expect(retry.code).toBe(1);
+  });
+
+  it('says so when there is nothing to retry', () => {
+    const dir = writeProject(files);
+    const r = lake(dir, ['retry']);
+    expect(r.code).toBe(2);
+    expect(r.stderr + r.stdout).toMatch(/LAKE-U040: nothing to retry/);
+  });
+});
+
+describe('run_results.json of a run in micro-batches', () => {
+  it('lists every node once, with the rows and files of all batches', () => {
+    const dir = writeProject({
+      'project.yml': 'name: mb\ntargets:\n  dev: { type: duckdb, path: target/mb.duckdb }\n',
+      // A table's own `landing:` mapping: its folder is `path`, every file in it is read.
+      'models/bronze/sources.yml': 'sources:\n  - name: app\n    tables:\n      - name: ev\n        landing: { path: landing/ev, format: jsonl, max_files_per_trigger: 1 }\n        columns:\n          - { name: id, data_type: integer }\n',
+      'models/bronze/ev.sql': "{{ config(materialized='incremental') }}\nselect * from {{ source('app', 'ev') }}",
+      'models/silver/other.sql': 'select 1 as x',
+      'models/silver/cnt.sql': "select count(*) as n from {{ ref('ev') }}",
+      'landing/ev/f1.jsonl': '{"id": 1}\n',
+      'landing/ev/f2.jsonl': '{"id": 2}\n{"id": 3}\n',
+      'landing/ev/f3.jsonl': '{"id": 4}\n',
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code).toBe(0);
+    const rr = readResults(dir);
+    expect(rr.micro_batches).toBe(3);
+    expect(rr.results.map((x) => x.id).sort()).toEqual(['bronze.ev', 'silver.cnt', 'silver.other']);
+    expect(rr.results.find((x) => x.id === 'bronze.ev')).toMatchObject({ status: 'success', rows: 4, files: 3 });
+    expect(rr.args).toMatchObject({ select: [] });
+  });
+
+  it('a landing mapping without its folder is an error naming the file', () => {
+    const dir = writeProject({
+      'project.yml': 'name: mb\ntargets:\n  dev: { type: duckdb, path: target/mb.duckdb }\n',
+      'models/bronze/sources.yml': 'sources:\n  - name: app\n    tables:\n      - name: ev\n        landing: { format: jsonl }\n',
+      'models/bronze/ev.sql': "select * from {{ source('app', 'ev') }}",
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr + r.stdout).toMatch(/sources\.yml:4.*`landing:` needs the folder, as `path:`/s);
+  });
+});
