@@ -19,7 +19,7 @@ import type { NodeResult, Reporter, RunSummary } from '../reporter/types.js';
 import type { RunOptions, RunOutcome, Session } from './session.js';
 import { landingBacklog } from '../ingest/backlog.js';
 import { parseDuration } from '../project/files.js';
-import { fmtCount } from '../reporter/reporters.js';
+import { plural } from '../reporter/reporters.js';
 import { mergeRunResults } from './artifacts.js';
 
 export interface AvailableNowOutcome {
@@ -156,7 +156,7 @@ function fmtStatus(s: BatchStatus): string {
     const lag = x.lagMs < 1000 ? '0s' : x.lagMs < 60_000 ? `${(x.lagMs / 1000).toFixed(1)}s` : `${Math.round(x.lagMs / 60_000)}m`;
     const bad = x.badRecords ? `, ${x.badRecords} bad` : '';
     const wait = x.waiting ? `, ${x.waiting} waiting` : '';
-    return `${x.source.replace(/^source:/, '')}: +${x.files} files, +${fmtCount(x.rows)} rows${bad}${wait}, lag ${lag}`;
+    return `${x.source.replace(/^source:/, '')}: +${plural(x.files, 'file')}, +${plural(x.rows, 'row')}${bad}${wait}, lag ${lag}`;
   });
   const head = s.nodes ? `batch ${s.batch}${s.batchId !== undefined ? ` (#${s.batchId})` : ''}: ${s.nodes} node${s.nodes === 1 ? '' : 's'}${s.errors ? `, ${s.errors} failed` : ''}` : 'idle';
   return `[${t}] ${head}${parts.length ? ` | ${parts.join(' | ')}` : ''}`;

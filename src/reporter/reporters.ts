@@ -21,6 +21,11 @@ export function fmtCount(n: number): string {
   return Number.isInteger(n) ? String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',') : String(n);
 }
 
+/** `1 row`, `2 rows`, `1,000 rows`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${fmtCount(n)} ${n === 1 ? word : many}`;
+}
+
 export function fmtMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
@@ -28,12 +33,12 @@ export function fmtMs(ms: number): string {
 function statsText(r: NodeResult): string {
   const s = r.stats ?? {};
   const parts: string[] = [];
-  if (typeof s.files === 'number' && s.files > 0) parts.push(`${s.files} files`);
-  if (typeof s.bad_records === 'number' && s.bad_records > 0) parts.push(`${s.bad_records} bad records`);
+  if (typeof s.files === 'number' && s.files > 0) parts.push(plural(s.files, 'file'));
+  if (typeof s.bad_records === 'number' && s.bad_records > 0) parts.push(plural(s.bad_records, 'bad record'));
   if (typeof s.dropped === 'number' && s.dropped > 0) parts.push(`${s.dropped} dropped by expectations`);
   if (typeof s.warned === 'number' && s.warned > 0) parts.push(`${s.warned} kept with failed expectations`);
   // Files held back as still being written: without a word, "0 rows" looks like nothing arrived.
-  if (typeof s.waiting_files === 'number' && s.waiting_files > 0) parts.push(`${s.waiting_files} files younger than min_file_age wait`);
+  if (typeof s.waiting_files === 'number' && s.waiting_files > 0) parts.push(`${plural(s.waiting_files, 'file')} younger than min_file_age ${s.waiting_files === 1 ? 'waits' : 'wait'}`);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
@@ -56,7 +61,7 @@ export class PrettyReporter implements Reporter {
     const w = String(total).length;
     const n = `${String(index).padStart(w)}/${total}`;
     const status = r.status === 'success' ? this.c.green('OK   ') : r.status === 'error' ? this.c.red('ERROR') : this.c.yellow('SKIP ');
-    const rows = r.rows !== undefined ? `${fmtCount(r.rows)} rows` : '';
+    const rows = r.rows !== undefined ? plural(r.rows, 'row') : '';
     const detail = r.status === 'success' ? `${rows}${statsText(r)}` : r.status === 'skipped' ? (r.message ?? '') : '';
     this.out(`${this.c.dim(n)} ${status} ${r.id.padEnd(32)} ${this.c.dim(r.materialized.padEnd(11))} ${detail.padEnd(18)} ${this.c.dim(fmtMs(r.durationMs))}\n`);
     if (r.status === 'error' && r.error) {

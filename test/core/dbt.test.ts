@@ -234,7 +234,7 @@ describe('a dbt project', () => {
     expect(lake(dir, ['seed', '-s', 'raw_orders']).code).toBe(0);
     const inc = lake(dir, ['run', '-s', 'order_events'], { JAFFLE_SOURCE: 'env' });
     expect(inc.code).toBe(0);
-    expect(inc.stdout).toMatch(/order_events\s+incremental 1 rows/);
+    expect(inc.stdout).toMatch(/order_events\s+incremental 1 row\b/);
     expect(await query(db, 'select loaded_from, count(*) as n from main.order_events group by 1 order by 1')).toEqual([{ loaded_from: 'env', n: 1 }, { loaded_from: 'seed', n: 7 }]);
     expect(fs.readFileSync(path.join(dir, 'target/compiled/main/order_events.sql'), 'utf8')).toContain("'env' as loaded_from");
   });

@@ -191,13 +191,13 @@ describe('lake run --continuous', () => {
     let out = '';
     p.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
     const done = exitOf(p);
-    await waitFor(() => out, /batch 1 .*kafka\.bpm: \+1 files, \+2 rows/);
+    await waitFor(() => out, /batch 1 .*kafka\.bpm: \+1 file, \+2 rows/);
     // Landed whole, as a producer should (written under a hidden name, then renamed: discovery skips
     // names starting with '.'): written in place, a poll between creating and filling the file could
     // consume it empty (min_file_age is 0 here).
     writeFile(dir, 'landing/bpm/.b.jsonl.tmp', jsonl(envelopes([{ device_id: 3, heartrate: 80 }], { first: 2 })));
     fs.renameSync(path.join(dir, 'landing/bpm/.b.jsonl.tmp'), path.join(dir, 'landing/bpm/b.jsonl'));
-    await waitFor(() => out, /batch 2 .*2 nodes.*kafka\.bpm: \+1 files, \+1 rows, lag/);
+    await waitFor(() => out, /batch 2 .*2 nodes.*kafka\.bpm: \+1 file, \+1 row, lag/);
     p.kill('SIGTERM');
     const r = await done;
     expect(r.code, r.err).toBe(0);
@@ -230,7 +230,7 @@ describe('lake run --continuous', () => {
     fs.renameSync(path.join(dir, 'landing/bpm/.c.jsonl.tmp'), path.join(dir, 'landing/bpm/c.jsonl'));
     const r0 = await done0;
     expect(r0.code, r0.err).toBe(0);
-    expect(r0.out).toMatch(/kafka\.bpm: \+1 files, \+1 rows/);
+    expect(r0.out).toMatch(/kafka\.bpm: \+1 file, \+1 row/);
     // Many files, one per trigger: SIGINT arrives while micro-batches run; the running one commits.
     writeFile(dir, 'models/sources.yml', 'sources:\n  - name: kafka\n    landing: landing\n    format: kafka\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        max_files_per_trigger: 1\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n');
     for (let i = 0; i < 8; i++) writeFile(dir, `landing/bpm/n${i}.jsonl`, jsonl(envelopes([{ device_id: 10 + i, heartrate: i }], { first: 10 + i })), new Date(Date.now() - 60_000 + i * 1000));

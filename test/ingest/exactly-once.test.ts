@@ -143,7 +143,7 @@ describe('exactly once', () => {
     // The run's line says so ("0 rows" alone reads as if nothing had arrived).
     let line = '';
     new PrettyReporter((x) => { line += x; }, () => undefined, false).nodeEnd({ id: 'bronze.bpm', status: 'success', materialized: 'incremental', rows: 6, startedAt: '', durationMs: 5, stats: r.node('bronze.bpm').stats }, 1, 1);
-    expect(line).toMatch(/6 rows \(1 files, 1 files younger than min_file_age wait\)/);
+    expect(line).toMatch(/6 rows \(1 file, 1 file younger than min_file_age waits\)/);
     writeFile(dir, 'landing/bpm/new.jsonl', jsonl(envelopes([{ device_id: 2, heartrate: 2 }], { first: 1 })), new Date(Date.now() - 2 * 3600_000));
     const r2 = await run(dir);
     expect(r2.node('bronze.bpm').stats).toMatchObject({ files: 1, waiting_files: 0 });
