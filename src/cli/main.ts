@@ -11,6 +11,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerInit } from './commands/init.js';
 import { registerTest } from './commands/test.js';
 import { registerRetry } from './commands/retry.js';
+import { registerSource } from './commands/source.js';
 import { registerWatch } from './commands/watch.js';
 import { registerDocs } from './commands/docs.js';
 
@@ -62,6 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerRun(program, ctx, setCode);
   registerTest(program, ctx, setCode);
   registerRetry(program, ctx, setCode);
+  registerSource(program, ctx, setCode);
   registerWatch(program, ctx, setCode);
   registerDocs(program, ctx, setCode);
 

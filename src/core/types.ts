@@ -153,10 +153,25 @@ export interface SourceNode {
   readonly columns: readonly ColumnDoc[];
   readonly tests: readonly TestDecl[];
   readonly loadedAtField?: string;
+  /** dbt's `freshness:` (warn_after / error_after), for `lake source freshness`. */
+  readonly freshness?: FreshnessConfig;
   readonly tags: readonly string[];
   /** YAML file that declares it. */
   readonly path: string;
   readonly line?: number;
+}
+
+/** `{count: 12, period: hour}`. */
+export interface FreshnessRule {
+  readonly count: number;
+  readonly period: 'minute' | 'hour' | 'day';
+}
+
+export interface FreshnessConfig {
+  readonly warnAfter?: FreshnessRule;
+  readonly errorAfter?: FreshnessRule;
+  /** SQL condition on the rows `max(loaded_at_field)` is taken over. */
+  readonly filter?: string;
 }
 
 export interface MacroDef {

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
-import type { ColumnDoc, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
+import type { ColumnDoc, FreshnessConfig, FreshnessRule, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
 import type { YamlFile } from './yaml-file.js';
 import { isRecord, asList } from './yaml-file.js';
 import { normaliseConfig } from './config.js';
@@ -247,6 +247,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         columns: cols.docs,
         tests: parseTests(t[testsKey], file, ['sources', i, 'tables', j, testsKey], diags),
         loadedAtField: (pick('loaded_at_field') as string | undefined) ?? undefined,
+        ...freshnessOf(isRecord(t.config) && t.config.freshness !== undefined ? t.config.freshness : pick('freshness'), `source ${s.name as string}.${t.name as string}`, file.path, line, diags),
         tags: [...asList(s.tags), ...asList(t.tags)],
         path: file.path,
         line,
@@ -254,4 +255,30 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
     });
   });
   return out;
+}
+
+const PERIODS = new Set(['minute', 'hour', 'day']);
+
+/** dbt's `freshness: {warn_after: {count, period}, error_after: ..., filter}`; `null` turns it off. */
+function freshnessOf(v: unknown, what: string, file: string, line: number | undefined, diags: Diagnostic[]): { freshness?: FreshnessConfig } {
+  if (v === undefined || v === null) return {};
+  const bad = (message: string) => {
+    diags.push({ code: 'LAKE-P025', severity: 'error', message: `${what}: ${message}`, file, line, hint: 'write `freshness: { warn_after: { count: 12, period: hour }, error_after: { count: 1, period: day } }` (period: minute, hour or day)' });
+    return {};
+  };
+  if (!isRecord(v)) return bad('`freshness:` must be a mapping');
+  const rule = (key: string): FreshnessRule | undefined | false => {
+    const r = v[key];
+    if (r === undefined || r === null) return undefined;
+    if (!isRecord(r) || !(Number(r.count) > 0) || !PERIODS.has(String(r.period))) return false;
+    return { count: Number(r.count), period: String(r.period) as FreshnessRule['period'] };
+  };
+  const warnAfter = rule('warn_after');
+  const errorAfter = rule('error_after');
+  if (warnAfter === false) return bad('`warn_after` needs a positive `count` and a `period` of minute, hour or day');
+  if (errorAfter === false) return bad('`error_after` needs a positive `count` and a `period` of minute, hour or day');
+  const unknown = Object.keys(v).filter((k) => !['warn_after', 'error_after', 'filter'].includes(k));
+  if (unknown.length) return bad(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} in \`freshness:\``);
+  if (!warnAfter && !errorAfter) return {};
+  return { freshness: { ...(warnAfter ? { warnAfter } : {}), ...(errorAfter ? { errorAfter } : {}), ...(typeof v.filter === 'string' ? { filter: v.filter } : {}) } };
 }

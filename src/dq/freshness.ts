@@ -1,0 +1,91 @@
+/**
+ * `lake source freshness` (dbt source freshness): how long ago each source last received data,
+ * against its `freshness:` rules. A source over a table: `max(loaded_at_field)` (with the rule's
+ * `filter`); a landing zone: the newest file in its folder (what the files' writer last delivered,
+ * whether or not a model has read it yet). Reads only; the results go to target/sources.json.
+ */
+import type { Adapter } from '../adapter/types.js';
+import type { FreshnessRule, SourceNode } from '../core/types.js';
+import { sourceRelationSql } from '../core/types.js';
+import { discover } from '../ingest/files.js';
+
+export type FreshnessStatus = 'pass' | 'warn' | 'error' | 'runtime error';
+
+export interface FreshnessResult {
+  readonly id: string;
+  readonly status: FreshnessStatus;
+  /** ISO time of the newest data; null when there is none. */
+  readonly maxLoadedAt: string | null;
+  readonly snapshottedAt: string;
+  readonly ageSeconds: number | null;
+  readonly criteria: { warn_after: FreshnessRule | null; error_after: FreshnessRule | null; filter: string | null };
+  readonly message?: string;
+}
+
+const SECONDS = { minute: 60, hour: 3600, day: 86400 } as const;
+
+export function ruleSeconds(r: FreshnessRule): number {
+  return r.count * SECONDS[r.period];
+}
+
+export function ruleText(r: FreshnessRule): string {
+  return `${r.count} ${r.period}${r.count === 1 ? '' : 's'}`;
+}
+
+/** The newest data's time in epoch milliseconds (null: no rows / no files). Throws on SQL errors. */
+async function newest(db: Adapter, root: string, s: SourceNode): Promise<number | null> {
+  if (s.landing) {
+    // Every file, young ones too: one still being written has arrived.
+    const d = await discover(db, root, { ...s.landing, minFileAgeMs: 0 });
+    return d.files.length ? Math.max(...d.files.map((f) => f.mtimeMs)) : null;
+  }
+  const where = s.freshness?.filter ? ` where ${s.freshness.filter}` : '';
+  // epoch_ms takes TIMESTAMP (read as UTC, as dbt does), TIMESTAMPTZ and DATE alike.
+  const rows = await db.query<{ ms: unknown }>(`select epoch_ms(max(${s.loadedAtField})) as ms from ${sourceRelationSql(s)}${where}`);
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? null : Number(ms);
+}
+
+/** Check one source; never throws (a failing query is a `runtime error` result). */
+export async function checkFreshness(db: Adapter, root: string, s: SourceNode, now = new Date()): Promise<FreshnessResult> {
+  const f = s.freshness!;
+  const criteria = { warn_after: f.warnAfter ?? null, error_after: f.errorAfter ?? null, filter: f.filter ?? null };
+  const base = { id: s.id, snapshottedAt: now.toISOString(), criteria };
+  if (!s.landing && !s.loadedAtField) {
+    return { ...base, status: 'runtime error', maxLoadedAt: null, ageSeconds: null, message: `${s.path}: source ${s.sourceName}.${s.name} has freshness rules but no loaded_at_field (the timestamp column to take the newest of)` };
+  }
+  let ms: number | null;
+  try {
+    ms = await newest(db, root, s);
+  } catch (e) {
+    const what = s.landing ? `listing ${s.landing.relDir}` : `max(${s.loadedAtField}) of ${sourceRelationSql(s)}`;
+    return { ...base, status: 'runtime error', maxLoadedAt: null, ageSeconds: null, message: `${s.path}: ${what}: ${(e as Error).message.split('\n')[0]}` };
+  }
+  if (ms === null) {
+    return { ...base, status: 'error', maxLoadedAt: null, ageSeconds: null, message: s.landing ? 'no file in the landing folder' : 'no rows' };
+  }
+  const age = Math.max(0, (now.getTime() - ms) / 1000);
+  const status: FreshnessStatus = f.errorAfter && age > ruleSeconds(f.errorAfter) ? 'error' : f.warnAfter && age > ruleSeconds(f.warnAfter) ? 'warn' : 'pass';
+  return { ...base, status, maxLoadedAt: new Date(ms).toISOString(), ageSeconds: Math.round(age * 1000) / 1000 };
+}
+
+/** target/sources.json, in dbt's shape. */
+export function sourcesJson(results: readonly FreshnessResult[], startedAt: Date): Record<string, unknown> {
+  return {
+    metadata: { generated_at: new Date().toISOString() },
+    elapsed_time: (Date.now() - startedAt.getTime()) / 1000,
+    results: results.map((r) => ({
+      unique_id: r.id, status: r.status, max_loaded_at: r.maxLoadedAt, snapshotted_at: r.snapshottedAt,
+      max_loaded_at_time_ago_in_s: r.ageSeconds, criteria: r.criteria, ...(r.message ? { error: r.message } : {}),
+    })),
+  };
+}
+
+/** `3h 12m`, `45s`, `2d 4h`. */
+export function ageText(seconds: number): string {
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}

@@ -1,0 +1,138 @@
+/**
+ * `lake source freshness`: sources over tables (max(loaded_at_field), with a filter) and landing
+ * zones (the newest file), judged against warn_after / error_after; exit codes, target/sources.json,
+ * and YAML mistakes reported with their line. Real child processes, real DuckDB.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
+import { ageText } from '../../src/dq/freshness.js';
+import { lake, writeProject } from '../core/helpers.js';
+
+const project = (sources: string, files: Record<string, string> = {}) => writeProject({
+  'project.yml': 'name: fr\ntargets:\n  dev: { type: duckdb, path: target/fr.duckdb }\n',
+  'models/sources.yml': sources,
+  'models/silver/keep.sql': 'select 1 as x',
+  ...files,
+});
+
+async function tables(dir: string, sql: string): Promise<void> {
+  fs.mkdirSync(path.join(dir, 'target'), { recursive: true });
+  const db = await DuckDBAdapter.open(path.join(dir, 'target/fr.duckdb'));
+  try {
+    await db.execute(sql);
+  } finally {
+    await db.close();
+  }
+}
+
+const results = (dir: string) => (JSON.parse(fs.readFileSync(path.join(dir, 'target/sources.json'), 'utf8')) as { results: { unique_id: string; status: string; max_loaded_at: string | null; max_loaded_at_time_ago_in_s: number | null; error?: string }[] }).results;
+
+describe('lake source freshness', () => {
+  it('judges each source against its rules; table and source level, filter, null to turn off', async () => {
+    const dir = project(`sources:
+  - name: ops
+    schema: main
+    loaded_at_field: loaded_at
+    freshness: { warn_after: { count: 1, period: hour }, error_after: { count: 1, period: day } }
+    tables:
+      - name: fresh
+      - name: stale_warn
+      - name: stale_error
+      - name: filtered
+        freshness: { error_after: { count: 30, period: minute }, filter: "kind = 'keep'" }
+      - name: empty
+      - name: off
+        freshness: null
+`);
+    // TIMESTAMP without a zone is read as UTC (as dbt does); TIMESTAMPTZ is an instant.
+    await tables(dir, `
+      create table main.fresh as select (now() at time zone 'UTC') - interval 5 minute as loaded_at;
+      create table main.stale_warn as select now() - interval 3 hour as loaded_at;
+      create table main.stale_error as select (now() at time zone 'UTC') - interval 2 day as loaded_at;
+      create table main.filtered as select * from (values (now() - interval 10 minute, 'drop'), (now() - interval 2 hour, 'keep')) t(loaded_at, kind);
+      create table main.empty (loaded_at timestamp);
+      create table main.off as select now() - interval 100 day as loaded_at;`);
+    const r = lake(dir, ['source', 'freshness']);
+    expect(r.code).toBe(1);
+    const byId = Object.fromEntries(results(dir).map((x) => [x.unique_id, x]));
+    expect(Object.keys(byId).sort()).toEqual(['source:ops.empty', 'source:ops.filtered', 'source:ops.fresh', 'source:ops.stale_error', 'source:ops.stale_warn']);
+    expect(byId['source:ops.fresh']!.status).toBe('pass');
+    expect(byId['source:ops.fresh']!.max_loaded_at_time_ago_in_s).toBeGreaterThan(290);
+    expect(byId['source:ops.fresh']!.max_loaded_at_time_ago_in_s).toBeLessThan(400);
+    expect(byId['source:ops.stale_warn']!.status).toBe('warn');
+    expect(byId['source:ops.stale_error']!.status).toBe('error');
+    // The filter leaves the 2-hour-old row: past 30 minutes.
+    expect(byId['source:ops.filtered']!.status).toBe('error');
+    expect(byId['source:ops.filtered']!.max_loaded_at_time_ago_in_s).toBeGreaterThan(7000);
+    expect(byId['source:ops.empty']).toMatchObject({ status: 'error', max_loaded_at: null, error: 'no rows' });
+    expect(r.stdout).toMatch(/WARN\s+ops\.stale_warn\s+newest .*, 3h 0m ago \(warn after 1 hour, error after 1 day\)/);
+    expect(r.stdout).toMatch(/Freshness: 1 pass, 1 warn, 3 error \(of 5\)/);
+    // Selection: only the fresh one → exit 0.
+    const one = lake(dir, ['source', 'freshness', '-s', 'source:ops.fresh']);
+    expect(one.code).toBe(0);
+    expect(results(dir).map((x) => x.unique_id)).toEqual(['source:ops.fresh']);
+  });
+
+  it('a landing zone is as fresh as its newest file, read or not', () => {
+    const dir = project(`sources:
+  - name: app
+    tables:
+      - name: ev
+        landing: { path: landing/ev, format: jsonl }
+        freshness: { warn_after: { count: 2, period: hour } }
+`, { 'landing/ev/a.jsonl': '{"id": 1}\n', 'landing/ev/b.jsonl': '{"id": 2}\n' });
+    const old = new Date(Math.floor(Date.now() / 1000 - 5 * 3600) * 1000);
+    fs.utimesSync(path.join(dir, 'landing/ev/a.jsonl'), old, old);
+    fs.utimesSync(path.join(dir, 'landing/ev/b.jsonl'), old, old);
+    const stale = lake(dir, ['source', 'freshness']);
+    // warn only: exit 0.
+    expect(stale.code).toBe(0);
+    expect(results(dir)[0]).toMatchObject({ unique_id: 'source:app.ev', status: 'warn' });
+    expect(results(dir)[0]!.max_loaded_at).toBe(old.toISOString());
+    fs.writeFileSync(path.join(dir, 'landing/ev/c.jsonl'), '{"id": 3}\n');
+    expect(lake(dir, ['source', 'freshness']).code).toBe(0);
+    expect(results(dir)[0]!.status).toBe('pass');
+  });
+
+  it('problems: no loaded_at_field, bad SQL, bad rules with their line, nothing to check', async () => {
+    const dir = project(`sources:
+  - name: ops
+    schema: main
+    tables:
+      - name: t
+        freshness: { warn_after: { count: 1, period: hour } }
+      - name: u
+        loaded_at_field: no_such_column
+        freshness: { warn_after: { count: 1, period: hour } }
+`);
+    await tables(dir, 'create table main.t as select now() as x; create table main.u as select now() as x;');
+    const r = lake(dir, ['source', 'freshness']);
+    expect(r.code).toBe(1);
+    const [t, u] = results(dir);
+    expect(t).toMatchObject({ status: 'runtime error' });
+    expect(t!.error).toMatch(/models\/sources\.yml: source ops\.t has freshness rules but no loaded_at_field/);
+    expect(u!.error).toMatch(/max\(no_such_column\) of "main"\."u": Binder Error/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+
+    const bad = project(`sources:
+  - name: ops
+    tables:
+      - name: t
+        freshness: { warn_after: { count: 1, period: week } }
+`);
+    const b = lake(bad, ['source', 'freshness']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/models\/sources\.yml:4.*LAKE-P025.*warn_after.*minute, hour or day/);
+
+    const none = project('sources:\n  - name: ops\n    tables:\n      - name: t\n');
+    const n = lake(none, ['source', 'freshness']);
+    expect(n.code).toBe(0);
+    expect(n.stdout).toMatch(/no source with freshness: rules among the 1 selected/);
+  });
+
+  it('ageText', () => {
+    expect([ageText(42), ageText(125), ageText(3 * 3600 + 12 * 60), ageText(2 * 86400 + 5 * 3600)]).toEqual(['42s', '2m 5s', '3h 12m', '2d 5h']);
+  });
+});
