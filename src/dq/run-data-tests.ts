@@ -97,7 +97,9 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
       if (store(t)) {
         // As a view (store_failures_as: view) or a table; the other kind under that name goes first.
         const view = t.config.storeAs === 'view';
-        await db.execute(`drop ${view ? 'table' : 'view'} if exists ${failuresRelation(t)}`);
+        // (DuckDB refuses `drop view if exists x` when x is a table: ask what is there first.)
+        const [other] = await db.query<{ n: number }>(`select count(*) as n from ${view ? 'duckdb_tables()' : 'duckdb_views()'} where schema_name = $1 and ${view ? 'table_name' : 'view_name'} = $2 and database_name = current_database()`, [FAILURES_SCHEMA, t.name]);
+        if (Number(other?.n ?? 0) > 0) await db.execute(`drop ${view ? 'table' : 'view'} ${failuresRelation(t)}`);
         await db.execute(`create or replace ${view ? 'view' : 'table'} ${failuresRelation(t)} as\n${limited(t)}`);
         const [r] = await db.query<{ n: number }>(`select count(*) as n from ${failuresRelation(t)}`);
         failures = Number(r?.n ?? 0);

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeProject, query, runModels, runQuality } from './helpers.js';
 
@@ -130,6 +132,22 @@ describe('built-in data tests', () => {
     ]);
     expect(t('email_nulls_not_kept')).toMatchObject({ status: 'fail', failures: 2 });
     expect(t('email_nulls_not_kept').storedIn).toBeUndefined();
+
+    // Again, and with the two kinds swapped: the stored relations are replaced (a table by a view
+    // and back), not an error on the second run.
+    const again = await runQuality(dir, 'test', { select: ['bad'] });
+    expect(again.tests.get('email_nulls_stored')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(again.tests.get('email_nulls_view')).toMatchObject({ status: 'fail', failures: 2 });
+    const yml = path.join(dir, 'models/silver/schema.yml');
+    fs.writeFileSync(yml, fs.readFileSync(yml, 'utf8')
+      .replace('{name: email_nulls_stored, store_failures: true}', '{name: email_nulls_stored, store_failures_as: view}')
+      .replace('{name: email_nulls_view, store_failures_as: view}', '{name: email_nulls_view, store_failures: true}'));
+    const swapped = await runQuality(dir, 'test', { select: ['bad'] });
+    expect(swapped.tests.get('email_nulls_stored')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(swapped.tests.get('email_nulls_view')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(await query(dir, "select table_name as t, table_type as k from information_schema.tables where table_schema = '_lake_tests' and table_name like 'email_nulls_%' order by 1")).toEqual([
+      { t: 'email_nulls_stored', k: 'VIEW' }, { t: 'email_nulls_view', k: 'BASE TABLE' },
+    ]);
   });
 
   it('warnings alone do not fail the run', async () => {
