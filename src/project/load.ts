@@ -276,9 +276,11 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     for (const f of listFiles(root, dir, ['.sql'])) {
       const text = readIfPresent(path.join(root, f), diags, f);
       if (text === undefined) continue;
-      // dbt's place for generic tests: <test-paths>/generic/*.sql holds {% test %} blocks, read as macros.
-      if (f.slice(dir.replace(/\/$/, '').length + 1).startsWith('generic/')) macroFiles.set(f, text);
-      else {
+      // dbt's place for generic tests: <test-paths>/generic/*.sql holds {% test %} blocks, read as
+      // macros; <test-paths>/fixtures/ holds unit-test fixtures (read by `fixture:`), not tests.
+      const within = f.slice(dir.replace(/\/$/, '').length + 1);
+      if (within.startsWith('generic/')) macroFiles.set(f, text);
+      else if (!within.startsWith('fixtures/')) {
         singularTests.set(f, text);
         defaultsFor(f);
       }

@@ -252,10 +252,15 @@ ${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}`);
         fixture: three_users
     expect:
       format: sql
-      rows: "select 'DE' as country, 3 as users"
-`, { 'data_tests/fixtures/three_users.csv': 'id,name,country\n1,"Smith, Ann",DE\n2,Bo,DE\n3,,DE\n' });
+      fixture: de_three
+`, {
+      'data_tests/fixtures/three_users.csv': 'id,name,country\n1,"Smith, Ann",DE\n2,Bo,DE\n3,,DE\n',
+      // A SQL fixture in the fixtures folder is not a singular test (it returns a row: it would fail).
+      'data_tests/fixtures/de_three.sql': "select 'DE' as country, 3 as users",
+    });
     const r = await runQuality(dir, 'test');
     expect(r.tests.get('from_fixture'), r.tests.get('from_fixture')?.message).toMatchObject({ status: 'pass' });
+    expect([...r.tests.keys()].sort()).toEqual(['from_fixture']);
     expect(fs.existsSync(path.join(dir, 'target', 'run_results.json'))).toBe(true);
   });
 });
