@@ -382,7 +382,7 @@ export class TemplateEngine {
       warn: () => '',
     });
     installDbtCompat(env);
-    env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string) => env.getGlobal(name) });
+    env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string, namespace?: string) => dispatchMacro(env, name, namespace) });
     env.addGlobal('modules', { datetime: { date: { today: () => { if (self.state) self.state.volatile = true; return new Date().toISOString().slice(0, 10); } } } });
   }
 
@@ -569,4 +569,27 @@ function macroChecksum(text: string, start: number | undefined): string {
     body = text.slice(start, m ? m.index + m[0].length : undefined);
   }
   return createHash('sha256').update(body).digest('hex');
+}
+
+/**
+ * dbt's `adapter.dispatch(name, namespace)`: the adapter's implementation `duckdb__<name>`, else
+ * `default__<name>`, else dbt's own macro of that name (the cross-database ones lake provides).
+ * Never `<name>` itself: that is the macro that dispatches.
+ */
+function dispatchMacro(env: nunjucks.Environment, name: string, namespace?: string): unknown {
+  const global = (n: string): unknown => {
+    try {
+      return env.getGlobal(n);
+    } catch {
+      return undefined; // Nunjucks throws for an unknown global
+    }
+  };
+  const bare = String(name).replace(/^.*\./, '');
+  for (const candidate of [`duckdb__${bare}`, `default__${bare}`]) {
+    const fn = global(candidate);
+    if (typeof fn === 'function') return fn;
+  }
+  const own = (global('dbt') as Record<string, unknown> | undefined)?.[bare];
+  if (typeof own === 'function') return own;
+  throw new Error(`adapter.dispatch('${bare}'${namespace ? `, '${String(namespace)}'` : ''}): no macro duckdb__${bare} or default__${bare} in macros/`);
 }

@@ -65,6 +65,23 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
         : near.length ? `did you mean ${near.join(' or ')}?` : `define it with {% macro ${fn}(...) %} in a file under macros/`,
     };
   }
+  const dispatch = /^adapter\.dispatch\('(\w+)'/.exec(message);
+  if (dispatch) {
+    // Point at the dispatching call, in the model or in the macro that makes it.
+    const re = new RegExp(`dispatch\\(\\s*['"]${dispatch[1]}['"]`);
+    let where = { file, source, pos: locate(source, re) };
+    if (!where.pos && ctx.macroFiles) {
+      for (const [mf, text] of ctx.macroFiles) {
+        const pos = locate(text, re);
+        if (pos) { where = { file: mf, source: text, pos }; break; }
+      }
+    }
+    return {
+      code: 'LAKE-T002', severity: 'error', message, file: where.file, line: where.pos?.line ?? line, col: where.pos?.col ?? col, node,
+      frame: where.pos ? codeFrame(where.source, where.pos.line, where.pos.col) : undefined,
+      hint: `define {% macro default__${dispatch[1]}(...) %} (or duckdb__${dispatch[1]}) in a file under macros/`,
+    };
+  }
   const filter = /filter not found: (\w+)/.exec(message);
   if (filter) {
     // Nunjucks names the filter but not where it is: the first `| name` in the template.
@@ -90,7 +107,9 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
   return {
     code: 'LAKE-T001', severity: 'error', message: `template error: ${message}`, file, line, col, node,
     frame: line ? codeFrame(source, line, col) : undefined,
-    hint: 'check the {{ }} / {% %} syntax near this line (every {% if %} / {% for %} needs its {% endif %} / {% endfor %})',
+    // A render-time error comes from what the template called, not from its syntax.
+    hint: ctx.runtime ? 'the error comes from an expression, macro or function called near this line'
+      : 'check the {{ }} / {% %} syntax near this line (every {% if %} / {% for %} needs its {% endif %} / {% endfor %})',
   };
 }
 

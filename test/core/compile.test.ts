@@ -288,6 +288,32 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
   });
 });
 
+describe('adapter.dispatch', () => {
+  const macros = `{% macro my_upper(x) %}{{ return(adapter.dispatch('my_upper')(x)) }}{% endmacro %}
+{% macro default__my_upper(x) %}upper({{ x }}){% endmacro %}
+{% macro duckdb__my_upper(x) %}ucase({{ x }}){% endmacro %}
+{% macro only_default(x) %}{{ return(adapter.dispatch('only_default', 'my_pkg')(x)) }}{% endmacro %}
+{% macro default__only_default(x) %}lower({{ x }}){% endmacro %}
+{% macro missing(x) %}{{ return(adapter.dispatch('missing')(x)) }}{% endmacro %}
+`;
+  it("takes duckdb__, then default__, then dbt's own macro (it recursed into the dispatcher before)", () => {
+    const { compiled } = compile({
+      'macros/m.sql': macros,
+      'models/m.sql': "select {{ my_upper(\"'a'\") }} as u, {{ only_default(\"'B'\") }} as l, {{ adapter.dispatch('datediff', 'dbt')(\"a\", \"b\", 'day') }} as d",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select ucase('a') as u, lower('B') as l, date_diff('day', a, b) as d");
+  });
+
+  it('names the missing implementation and the macro that dispatches', () => {
+    const { compiled } = compile({ 'macros/m.sql': macros, 'models/m.sql': "select {{ missing('x') }}" });
+    const [d] = compiled.diagnostics;
+    expect(d).toMatchObject({ code: 'LAKE-T002', file: 'macros/m.sql', line: 6 });
+    expect(d!.message).toMatch(/no macro duckdb__missing or default__missing/);
+    expect(d!.hint).toMatch(/default__missing/);
+  });
+});
+
 describe('statementShape', () => {
   it('finds a second statement outside strings, quoted names and comments; a trailing ; is fine', () => {
     expect(statementShape('select 1;')).toEqual({ empty: false });
