@@ -21,7 +21,7 @@ import type { RunExtension, Session } from '../app/session.js';
 import { collectDataTests } from './collect.js';
 import { collectUnitTests, UnitTestRunner, type UnitTestDef } from './unit-tests.js';
 import { ensureFailuresSchema, runDataTests } from './run-data-tests.js';
-import type { DataTest, TestResult } from './types.js';
+import type { DataTest, TestConfig, TestResult } from './types.js';
 
 export interface QualityOptions {
   readonly mode: 'build' | 'test';
@@ -32,7 +32,22 @@ export interface QualityOptions {
   readonly reporter: Reporter;
 }
 
-type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[] }) => boolean;
+type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig }) => boolean;
+
+/** A data test's config value as dbt's `config.<key>:<value>` selector compares it (undefined: not a test config key). */
+function testConfigValue(c: TestConfig, key: string): string | undefined {
+  switch (key) {
+    case 'severity': return c.severity;
+    case 'store_failures': return String(c.storeFailures);
+    case 'store_failures_as': return c.storeAs ?? 'table';
+    case 'warn_if': return c.warnIf.text;
+    case 'error_if': return c.errorIf.text;
+    case 'where': return c.where ?? '';
+    case 'limit': return c.limit === undefined ? '' : String(c.limit);
+    default: return undefined;
+  }
+}
+const TEST_CONFIG_KEYS = new Set(['severity', 'store_failures', 'store_failures_as', 'warn_if', 'error_if', 'where', 'limit']);
 
 /** What the selectors of tests look at besides the tests themselves. */
 interface TestIndex {
@@ -55,6 +70,12 @@ function testOnly(sel: string, testNames: ReadonlySet<string>, previous: TestInd
   if (sel.startsWith('test_type:')) {
     const v = sel.slice('test_type:'.length);
     return (t) => v === t.kind || (v === 'data' && t.kind !== 'unit');
+  }
+  // `config.severity:warn` and the other keys only tests have: the tests with that value.
+  const cfg = /^config\.(\w+):(.+)$/.exec(sel);
+  if (cfg && TEST_CONFIG_KEYS.has(cfg[1]!)) {
+    const [, key, value] = cfg;
+    return (t) => t.config !== undefined && testConfigValue(t.config, key!) === value;
   }
   if (sel.startsWith('test_name:')) {
     const v = sel.slice('test_name:'.length);
@@ -82,7 +103,15 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
         continue;
       }
       const parts = sel.split(',');
-      const tests = parts.map((p) => testOnly(p, index.names, index.previous));
+      const tests = parts.map((p): TestFilter | undefined => {
+        // In an intersection, a tag some test carries: tests tagged so, or tests of nodes tagged so.
+        const t = /^tag:(.+)$/.exec(p)?.[1];
+        if (t !== undefined && parts.length > 1 && index.tags.has(t)) {
+          const nodes = index.nodeTag(t) ? nodesOf(p) : new Set<NodeId>();
+          return (x) => x.tags.includes(t) || x.nodes.some((n) => nodes.has(n));
+        }
+        return testOnly(p, index.names, index.previous);
+      });
       if (tests.every((f) => f === undefined)) {
         keep.push(sel);
         continue;
@@ -142,7 +171,8 @@ export class QualityRun implements RunExtension {
     const matches = (filters: TestFilter[], t: Parameters<TestFilter>[0]) => filters.some((f) => f(t));
     const pickData = data.tests.filter((test) => {
       const t = { ...test, nodes: test.parents, tags: test.config.tags };
-      if (matches(exc.filters, t) || (t.node && excluded.has(t.node))) return false;
+      // dbt's eager indirect selection: excluding a node excludes every test that reads it.
+      if (matches(exc.filters, t) || t.parents.some((p) => excluded.has(p))) return false;
       if (matches(sel.filters, t)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;
       if (t.parents.length === 0) return !anySelection;

@@ -139,5 +139,38 @@ unit_tests:
     expect([...nightly.tests.keys()].sort()).toEqual(['not_null_b_id', 'unique_b_id']);
     const notCritical = await runQuality(dir, 'test', { exclude: ['tag:critical'] });
     expect([...notCritical.tests.keys()].sort()).toEqual(['not_null_a_id', 'not_null_b_id', 'unique_b_id']);
+    // In an intersection with a test selector, a tag only tests carry (it was "no node has tag critical").
+    const criticalData = await runQuality(dir, 'test', { select: ['test_type:data,tag:critical'] });
+    expect([...criticalData.tests.keys()]).toEqual(['unique_a_id']);
+    const nightlyUnique = await runQuality(dir, 'test', { select: ['test_name:unique,tag:nightly'] });
+    expect([...nightlyUnique.tests.keys()]).toEqual(['unique_b_id']);
+  });
+
+  it('selects tests by config (config.severity:warn...), and excluding a node excludes every test reading it', async () => {
+    const dir = makeProject({
+      'models/silver/a.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/silver/b.sql': "{{ config(materialized='table') }}\nselect 1 as id, 1 as a_id",
+      'models/silver/schema.yml': `models:
+  - name: a
+    columns: [{name: id, data_tests: [{unique: {config: {severity: warn}}}, {not_null: {config: {store_failures: true}}}]}]
+  - name: b
+    columns:
+      - {name: id, data_tests: [unique]}
+      - {name: a_id, data_tests: [{relationships: {to: "ref('a')", field: id}}]}
+`,
+    });
+    await runQuality(dir, 'build');
+    const warn = await runQuality(dir, 'test', { select: ['config.severity:warn'] });
+    expect([...warn.tests.keys()]).toEqual(['unique_a_id']);
+    const error = await runQuality(dir, 'test', { select: ['config.severity:error'] });
+    expect([...error.tests.keys()].sort()).toEqual(['not_null_a_id', 'relationships_b_a_id__id__ref_a_', 'unique_b_id']);
+    const stored = await runQuality(dir, 'test', { select: ['config.store_failures:true'] });
+    expect([...stored.tests.keys()]).toEqual(['not_null_a_id']);
+    // A node config still selects nodes (and their tests: the relationships test reads a too).
+    const tables = await runQuality(dir, 'test', { select: ['config.materialized:table,a'] });
+    expect([...tables.tests.keys()].sort()).toEqual(['not_null_a_id', 'relationships_b_a_id__id__ref_a_', 'unique_a_id']);
+    // The relationships test is declared on b but reads a: --exclude a leaves it out too.
+    const noA = await runQuality(dir, 'test', { exclude: ['a'] });
+    expect([...noA.tests.keys()]).toEqual(['unique_b_id']);
   });
 });
