@@ -39,8 +39,8 @@ export interface Manifest {
 export function buildManifest(compiled: CompiledProject, dag: Dag, macros: ReadonlyMap<string, { path: string; line: number; checksum?: string }>, lineage: Manifest['column_lineage'] = {}): Manifest {
   const p = compiled.project;
   const nodes: Manifest['nodes'] = {};
-  const colsOf = (docs: readonly { name: string; description?: string; dataType?: string }[]) =>
-    Object.fromEntries(docs.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null }]));
+  const colsOf = (docs: readonly { name: string; description?: string; dataType?: string; meta?: Readonly<Record<string, unknown>> }[]) =>
+    Object.fromEntries(docs.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: c.meta ?? {} }]));
   const testsOf = (node: { tests: readonly { name: string; args: unknown; config: unknown }[]; columns: readonly { name: string; tests: readonly { name: string; args: unknown; config: unknown }[] }[] }) => [
     ...node.tests.map((t) => ({ name: t.name, column: null, args: t.args, config: t.config })),
     ...node.columns.flatMap((c) => c.tests.map((t) => ({ name: t.name, column: c.name, args: t.args, config: t.config }))),
@@ -49,7 +49,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
     nodes[id] = {
       id, resource_type: 'model', name: n.node.name, schema: n.relation.schema, alias: n.relation.name, path: n.node.path,
       raw_sql: n.node.rawSql, compiled_sql: n.sql, config: n.config, description: n.node.description ?? '',
-      tags: n.config.tags, columns: colsOf(n.node.columns),
+      tags: n.config.tags, meta: n.config.meta ?? {}, columns: colsOf(n.node.columns),
       depends_on: { nodes: n.dependsOn.nodes, sources: n.dependsOn.sources, macros: n.dependsOn.macros },
       checksum: n.checksum, tests: testsOf(n.node),
     };

@@ -155,6 +155,9 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds', diags
     const cols = parseColumns(m.columns, file, [key, i, 'columns'], diags);
     const config = isRecord(m.config) ? { ...(m.config as Record<string, unknown>) } : {};
     if (key === 'seeds' && cols.types && !config.column_types) config.column_types = cols.types;
+    // dbt reads a model's top-level `meta:` and `docs:` as its config's.
+    if (isRecord(m.meta)) config.meta = { ...m.meta, ...(isRecord(config.meta) ? config.meta : {}) };
+    if (isRecord(m.docs) && config.docs === undefined) config.docs = m.docs;
     out.push({
       name: m.name, file: file.path, line,
       description: typeof m.description === 'string' ? m.description : undefined,

@@ -336,9 +336,11 @@ describe('lake compile', () => {
       'models/silver/schema.yml': `models:
   - name: s
     description: Silver.
+    meta: {owner: ana}
     columns:
       - name: id
         data_type: BIGINT
+        meta: {pii: false}
         data_tests: [unique]
 sources:
   - name: crm
@@ -360,9 +362,9 @@ sources:
     const s = m.nodes['silver.s'];
     expect(s).toMatchObject({
       id: 'silver.s', resource_type: 'model', name: 's', schema: 'silver', path: 'models/silver/s.sql',
-      compiled_sql: 'select * from "bronze"."b" join "crm"."accounts" using (id)', description: 'Silver.', tags: ['t'],
+      compiled_sql: 'select * from "bronze"."b" join "crm"."accounts" using (id)', description: 'Silver.', tags: ['t'], meta: { owner: 'ana' },
       depends_on: { nodes: ['bronze.b'], sources: ['source:crm.accounts'], macros: [] },
-      columns: { id: { name: 'id', description: '', data_type: 'BIGINT' } },
+      columns: { id: { name: 'id', description: '', data_type: 'BIGINT', meta: { pii: false } } },
       tests: [{ name: 'unique', column: 'id', args: {}, config: {} }],
     });
     expect(s.raw_sql).toContain("{{ config(materialized='table'");
@@ -371,7 +373,7 @@ sources:
     expect(m.nodes['bronze.b'].depends_on).toEqual({ nodes: ['seeds.raw'], sources: [], macros: ['up'] });
     expect(m.nodes['seeds.raw']).toMatchObject({ resource_type: 'seed', raw_sql: '', compiled_sql: '' });
     expect(m.sources['source:crm.accounts']).toMatchObject({ resource_type: 'source', source_name: 'crm', name: 'accounts', relation: '"crm"."accounts"', landing: null, path: 'models/silver/schema.yml' });
-    expect(m.macros.up).toEqual({ name: 'up', path: 'macros/m.sql', line: 1 });
+    expect(m.macros.up).toEqual({ name: 'up', path: 'macros/m.sql', line: 1, checksum: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(m.parent_map['silver.s'].sort()).toEqual(['bronze.b', 'source:crm.accounts']);
     expect(m.child_map['bronze.b']).toEqual(['silver.s']);
     expect(m.child_map['seeds.raw']).toEqual(['bronze.b']);
