@@ -96,8 +96,10 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
         bad(`unit test ${label}: given ${g.input}: ${input.problem.message}`, input.problem.hint);
         continue;
       }
-      if (input.kind !== 'this' && model && !reads.some((r) => r.id === input.id)) {
-        bad(`unit test ${label}: given ${g.input}, but ${model.id} does not read it`, `the model reads ${reads.map((r) => r.label).join(', ') || 'nothing'}`);
+      // An ephemeral model the model inlines may be given too (its CTE then reads the fixture).
+      const ephs = model ? ephemeralsOf(compiled, model.id) : new Map<NodeId, string>();
+      if (input.kind !== 'this' && model && !reads.some((r) => r.id === input.id) && !ephs.has(input.id)) {
+        bad(`unit test ${label}: given ${g.input}, but ${model.id} does not read it`, `the model reads ${[...reads.map((r) => r.label), ...ephs.values()].join(', ') || 'nothing'}`);
         continue;
       }
       const fx = parseFixture(g, project, `given ${g.input}`);
@@ -191,7 +193,33 @@ interface Read {
   readonly stream: boolean;
 }
 
-export function readsOf(compiled: CompiledProject, id: NodeId, seen = new Set<NodeId>()): Read[] {
+/** The ephemeral models `id` inlines (through other ephemerals too), with their ref() labels. */
+function ephemeralsOf(compiled: CompiledProject, id: NodeId, out = new Map<NodeId, string>()): Map<NodeId, string> {
+  for (const dep of compiled.nodes.get(id)?.dependsOn.nodes ?? []) {
+    const up = compiled.nodes.get(dep);
+    if (up?.config.materialized !== 'ephemeral' || out.has(dep)) continue;
+    out.set(dep, `ref('${up.node.name}')`);
+    ephemeralsOf(compiled, dep, out);
+  }
+  return out;
+}
+
+/**
+ * `sql` with the CTEs of the `mocked` ephemeral models reading their given tables instead of
+ * their own SQL (the compiler inlines `"__lake_eph__<name>" as (\n<its SQL>\n)`).
+ */
+function mockEphemerals(sql: string, compiled: CompiledProject, mocked: ReadonlySet<NodeId>): string {
+  for (const id of mocked) {
+    const n = compiled.nodes.get(id)!;
+    const cte = `${quoteIdent(`__lake_eph__${n.relation.name}`)} as (\n`;
+    const body = `${cte}${n.sql}\n)`;
+    if (!sql.includes(body)) throw new UnitTestError(`given ref('${n.node.name}'): its SQL is not inlined as lake writes it; give the models it reads instead`);
+    sql = sql.split(body).join(`${cte}select * from ${relationSql(n.relation)}\n)`);
+  }
+  return sql;
+}
+
+export function readsOf(compiled: CompiledProject, id: NodeId, seen = new Set<NodeId>(), mocked: ReadonlySet<NodeId> = new Set()): Read[] {
   const node = compiled.nodes.get(id);
   if (!node) return [];
   const out: Read[] = [];
@@ -202,10 +230,10 @@ export function readsOf(compiled: CompiledProject, id: NodeId, seen = new Set<No
   };
   for (const dep of node.dependsOn.nodes) {
     const up = compiled.nodes.get(dep);
-    if (up?.config.materialized === 'ephemeral') {
+    if (up?.config.materialized === 'ephemeral' && !mocked.has(dep)) {
       if (seen.has(dep)) continue;
       seen.add(dep);
-      for (const r of readsOf(compiled, dep, seen)) push(r);
+      for (const r of readsOf(compiled, dep, seen, mocked)) push(r);
     } else push({ kind: 'node', id: dep, label: `ref('${up?.node.name ?? dep.slice(dep.indexOf('.') + 1)}')`, stream: node.streamReads.includes(dep) });
   }
   for (const s of node.dependsOn.sources) {
@@ -280,7 +308,10 @@ export class UnitTestRunner {
     const node = compiled.nodes.get(def.model);
     if (!node) throw new UnitTestError(`${def.model} is not enabled with these vars`);
 
-    for (const r of readsOf(compiled, node.id)) {
+    // Given ephemeral models: tables with the fixtures, read by their CTEs in the model's SQL.
+    const mocked = new Set(def.given.filter((g) => g.input.kind === 'node' && compiled.nodes.get(g.input.id)?.config.materialized === 'ephemeral').map((g) => (g.input as { id: NodeId }).id));
+    const mock = (sql: string) => (mocked.size ? mockEphemerals(sql, compiled, mocked) : sql);
+    for (const r of readsOf(compiled, node.id, new Set(), mocked)) {
       const given = def.given.find((g) => g.input.kind !== 'this' && g.input.id === r.id);
       const known = await this.knownColumns(r.kind, r.id);
       if (!given && !known) {
@@ -310,21 +341,21 @@ export class UnitTestRunner {
     let actualSql: string;
     if (mat === 'ephemeral' || mat === 'external') {
       // Nothing to build in memory (external would write files): the model's rows are its SELECT.
-      actualSql = node.sql;
+      actualSql = mock(node.sql);
     } else if (this.project.flavor === 'dbt' && mat === 'incremental' && incremental) {
       // A dbt project's unit tests mean dbt's semantics: in incremental mode `expect` is what the
       // model's SELECT gives (the rows to merge or insert), read against the given `this`.
       const re = compiler.compileOne(node.id, true);
       const errors = re.diagnostics.filter((d) => d.severity === 'error');
       if (!re.node || errors.length) throw new UnitTestError(`the model does not compile in incremental mode: ${errors.map((d) => d.message).join('; ')}`);
-      actualSql = re.node.sql;
+      actualSql = mock(re.node.sql);
     } else {
       const ctx: NodeRunContext = {
         compiler: withoutModelHooks(compiler), hooks: [expectationsHook()], fullRefresh: mat === 'incremental' && !incremental,
         runId: `unit-test:${def.id}`, batchId: 1, projectRoot: this.project.root, compiledPath: () => node.node.path,
       };
       try {
-        await runModel(db, stripHooks(node), ctx);
+        await runModel(db, mocked.size ? { ...stripHooks(node), sql: mock(node.sql) } : stripHooks(node), ctx);
       } catch (e) {
         const msg = (e as Error).message.split('\n')[0]!;
         const hint = /not found|does not have a column|Referenced column/i.test(msg) ? '\n  (a column the model reads is missing from the given rows: add it, or document the input\'s columns)' : '';

@@ -265,6 +265,42 @@ ${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}`);
   });
 });
 
+describe('unit tests with ephemeral inputs', () => {
+  it('gives an ephemeral model the model inlines (directly or through another), as dbt does', async () => {
+    const dir = project(`  - name: mock_eph
+    model: de_users
+    given:
+      - input: ref('eph_users')
+        format: sql
+        rows: "select 1 as id, 'DE' as country union all select 2, 'FR'"
+    expect:
+      rows: [{id: 1}]
+  - name: mock_inner_eph
+    model: de_users
+    given:
+      - input: ref('eph_base')
+        rows: [{id: 7, country: DE}, {id: 8, country: DE}, {id: 9, country: null}]
+    expect:
+      rows: [{id: 7}, {id: 8}]
+  - name: mock_eph_wrong
+    model: de_users
+    given:
+      - input: ref('eph_users')
+        rows: [{id: 5, country: DE}]
+    expect:
+      rows: [{id: 6}]
+`, {
+      'models/silver/eph_base.sql': "{{ config(materialized='ephemeral') }}\nselect id, country from {{ ref('stg_users') }} where id > 0",
+      'models/silver/eph_users.sql': "{{ config(materialized='ephemeral') }}\nselect id, upper(country) as country from {{ ref('eph_base') }}",
+      'models/silver/de_users.sql': "{{ config(materialized='table') }}\nselect id from {{ ref('eph_users') }} where country = 'DE'",
+    });
+    const r = await runQuality(dir, 'test', { select: ['de_users'] });
+    expect(r.tests.get('mock_eph'), r.tests.get('mock_eph')?.message).toMatchObject({ status: 'pass' });
+    expect(r.tests.get('mock_inner_eph'), r.tests.get('mock_inner_eph')?.message).toMatchObject({ status: 'pass' });
+    expect(r.tests.get('mock_eph_wrong')).toMatchObject({ status: 'fail' });
+  });
+});
+
 describe('unit tests of CDC models', () => {
   const cdc = (scd: number) => `{{ config(materialized='incremental', incremental_strategy='cdc', unique_key='id', sequence_by='seq', delete_when="op = 'D'", except_columns=['op'], scd_type=${scd}) }}
 select id, name, seq, op from {{ ref('changes') }}`;
