@@ -56,6 +56,8 @@ export interface UnitTestDef {
   readonly envVars?: Readonly<Record<string, string>>;
   /** overrides: is_incremental (or overrides.macros.is_incremental, dbt's spelling). */
   readonly isIncremental?: boolean;
+  /** overrides.macros other than is_incremental: what each macro gives, whatever its arguments. */
+  readonly macros?: Readonly<Record<string, unknown>>;
   readonly tags: readonly string[];
 }
 
@@ -116,7 +118,10 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
     const ov = isRecord(raw.overrides) ? raw.overrides : {};
     const macros = isRecord(ov.macros) ? ov.macros : {};
     const inc = ov.is_incremental ?? macros.is_incremental;
-    for (const k of Object.keys(macros)) if (k !== 'is_incremental') bad(`unit test ${label}: overrides.macros.${k} is not supported`, 'only is_incremental can be overridden; set vars with overrides.vars');
+    const otherMacros = Object.fromEntries(Object.entries(macros).filter(([k]) => k !== 'is_incremental'));
+    for (const k of Object.keys(otherMacros)) {
+      if (!compiler.engine.hasMacro(k) && !/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/.test(k)) bad(`unit test ${label}: overrides.macros.${k} is not a macro name`, 'write overrides: {macros: {my_macro: "the SQL it should give"}}');
+    }
     if (ov.vars !== undefined && !isRecord(ov.vars)) bad(`unit test ${label}: overrides.vars must be a map`, 'write overrides: {vars: {min_bpm: 20}}');
     if (ov.env_vars !== undefined && !isRecord(ov.env_vars)) bad(`unit test ${label}: overrides.env_vars must be a map`, 'write overrides: {env_vars: {REGION: us}}');
     for (const k of Object.keys(ov)) if (!['vars', 'env_vars', 'macros', 'is_incremental'].includes(k)) bad(`unit test ${label}: overrides.${k} is not known`, 'use overrides.vars, overrides.env_vars or overrides.macros.is_incremental');
@@ -129,6 +134,7 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
       id, name, model: model.id, file, line, given, expect,
       description: typeof raw.description === 'string' ? raw.description : undefined,
       vars: isRecord(ov.vars) ? ov.vars : undefined,
+      macros: Object.keys(otherMacros).length ? otherMacros : undefined,
       envVars: isRecord(ov.env_vars) ? Object.fromEntries(Object.entries(ov.env_vars).map(([k, v]) => [k, String(v)])) : undefined,
       isIncremental: inc === undefined ? undefined : inc === true || inc === 'true',
       tags: isRecord(raw.config) && Array.isArray(raw.config.tags) ? raw.config.tags.map(String) : [],
@@ -281,21 +287,24 @@ export class UnitTestRunner {
     }
   }
 
-  private compilerFor(vars: Readonly<Record<string, unknown>> | undefined, env: Readonly<Record<string, string>> | undefined): { compiler: Compiler; compiled: CompiledProject } {
+  private compilerFor(vars: Readonly<Record<string, unknown>> | undefined, env: Readonly<Record<string, string>> | undefined, macros?: Readonly<Record<string, unknown>>): { compiler: Compiler; compiled: CompiledProject } {
     const noVars = !vars || Object.keys(vars).length === 0;
     const noEnv = !env || Object.keys(env).length === 0;
-    if (noVars && noEnv) return { compiler: this.compiler, compiled: this.compiled };
-    const key = JSON.stringify([vars ?? {}, env ?? {}]);
+    if (noVars && noEnv && !macros) return { compiler: this.compiler, compiled: this.compiled };
+    const key = JSON.stringify([vars ?? {}, env ?? {}, macros ?? {}]);
     let c = this.compilers.get(key);
     if (!c) {
       const base = new Compiler(noVars ? this.project : { ...this.project, vars: { ...this.project.vars, ...vars } });
+      for (const [name, value] of Object.entries(macros ?? {})) {
+        if (!base.engine.overrideMacro(name, value)) throw new UnitTestError(`overrides.macros.${name}: there is no macro or function ${name}`);
+      }
       // env_var() reads the environment while a model renders (synchronously): the overrides hold
       // only for those moments, so nothing else running meanwhile sees them.
       const compiler = noEnv ? base : Object.create(base) as Compiler;
       if (!noEnv) compiler.compileOne = (id, incremental) => withEnv(env, () => base.compileOne(id, incremental));
       const compiled = withEnv(env, () => base.compileAll());
       const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
-      if (errors.length) throw new UnitTestError(`with overrides.${noVars ? 'env_vars' : 'vars'} the project does not compile:\n${errors.map(formatDiagnostic).join('\n')}`);
+      if (errors.length) throw new UnitTestError(`with overrides.${macros ? 'macros' : noVars ? 'env_vars' : 'vars'} the project does not compile:\n${errors.map(formatDiagnostic).join('\n')}`);
       c = { compiler, compiled };
       this.compilers.set(key, c);
     }
@@ -304,7 +313,7 @@ export class UnitTestRunner {
 
   private async execute(db: Adapter, def: UnitTestDef) {
     await ensureState(db);
-    const { compiler, compiled } = this.compilerFor(def.vars, def.envVars);
+    const { compiler, compiled } = this.compilerFor(def.vars, def.envVars, def.macros);
     const node = compiled.nodes.get(def.model);
     if (!node) throw new UnitTestError(`${def.model} is not enabled with these vars`);
 

@@ -428,6 +428,25 @@ export class TemplateEngine {
     return this.macroNames.has(name);
   }
 
+  /**
+   * Make macro `name` (a project macro, a global function, or `dbt.x`-style namespaced one) give
+   * `value` whatever its arguments (unit tests' `overrides.macros`). False when there is no such macro.
+   */
+  overrideMacro(name: string, value: unknown): boolean {
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    const fixed = () => value;
+    const dot = name.indexOf('.');
+    if (dot > 0) {
+      const ns = globals[name.slice(0, dot)];
+      if (!ns || typeof ns !== 'object' || typeof (ns as Record<string, unknown>)[name.slice(dot + 1)] !== 'function') return false;
+      this.env.addGlobal(name.slice(0, dot), { ...(ns as Record<string, unknown>), [name.slice(dot + 1)]: fixed });
+      return true;
+    }
+    if (typeof globals[name] !== 'function') return false;
+    this.env.addGlobal(name, fixed);
+    return true;
+  }
+
   /** Call a macro by name outside a model render (tests use this for generic tests). */
   callMacro(name: string, args: Record<string, unknown>, opts: RenderOptions): { sql: string; result: RenderResult } {
     const fn = this.env.getGlobal(name) as ((...a: unknown[]) => unknown) | undefined;

@@ -301,6 +301,36 @@ describe('unit tests with ephemeral inputs', () => {
   });
 });
 
+describe('unit tests overriding macros', () => {
+  it('overrides.macros makes a project macro or dbt.x give a fixed value', async () => {
+    const dir = project(`  - name: fixed_now
+    model: recent
+    overrides:
+      macros:
+        cutoff: "'2024-01-02'::timestamp"
+        dbt.current_timestamp: "'2024-01-03'::timestamp"
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1, country: DE, updated_at: '2024-01-01 00:00:00'}, {id: 2, country: FR, updated_at: '2024-01-02 12:00:00'}]
+    expect:
+      rows: [{id: 2, now_ts: '2024-01-03 00:00:00'}]
+  - name: unknown_macro
+    model: recent
+    overrides:
+      macros: {no_such_macro: "1"}
+    expect:
+      rows: []
+`, {
+      'macros/cutoff.sql': "{% macro cutoff() %}now() - interval 1 day{% endmacro %}",
+      'models/silver/recent.sql': "{{ config(materialized='table') }}\nselect id, {{ dbt.current_timestamp() }} as now_ts from {{ ref('stg_users') }} where updated_at > {{ cutoff() }}",
+    });
+    const r = await runQuality(dir, 'test', { select: ['recent'] });
+    expect(r.tests.get('fixed_now'), r.tests.get('fixed_now')?.message).toMatchObject({ status: 'pass' });
+    expect(r.tests.get('unknown_macro')).toMatchObject({ status: 'error' });
+    expect(r.tests.get('unknown_macro')?.message).toMatch(/overrides\.macros\.no_such_macro: there is no macro or function no_such_macro/);
+  });
+});
+
 describe('unit tests of CDC models', () => {
   const cdc = (scd: number) => `{{ config(materialized='incremental', incremental_strategy='cdc', unique_key='id', sequence_by='seq', delete_when="op = 'D'", except_columns=['op'], scd_type=${scd}) }}
 select id, name, seq, op from {{ ref('changes') }}`;
