@@ -567,6 +567,19 @@ export class Compiler {
     });
     if (sql.includes(THIS_PLACEHOLDER)) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));
     sql = this.inlineEphemerals(deps, sql);
+    // An inlined ephemeral's stream() reads are this model's: relative to its watermark.
+    for (const dep of deps) {
+      if (this.rendered.get(dep)?.config.materialized !== 'ephemeral') continue;
+      for (const up of this.finishNode(dep)?.streamReads ?? []) if (!streamReads.includes(up)) streamReads.push(up);
+    }
+    // A view is all of what it streams: the relation itself (a stored view must not name the temp
+    // view that exists only while a run builds a model).
+    if (r.config.materialized === 'view' && streamReads.length) {
+      for (const up of streamReads.splice(0)) {
+        const rel = this.relations.get(up)!;
+        sql = sql.split(quoteIdent(streamViewName(rel))).join(relationSql(rel));
+      }
+    }
     const landingReads = r.result.sources.filter((s) => s.landing).map((s) => s.id);
     const sourceIds = r.result.sources.map((s) => s.id);
     // `this` in an incremental predicate (dbt projects write `this ~ ".dt >= ..."` for

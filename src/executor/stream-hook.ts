@@ -20,6 +20,11 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
       // the upstream had rows (an empty upstream's first rows are all new to this model, whatever
       // their batch).
       const hadRows = new Map<string, boolean>();
+      // What this model read with stream() before. An upstream it no longer reads, next to one it
+      // has never read, is most likely a renamed model: reading all of the new name would
+      // duplicate what this model holds.
+      const before = ctx.incremental ? await ctx.tx.query<{ up: string }>('select upstream as up from _lake.watermarks where consumer = $1', [ctx.node.id]) : [];
+      const stale = before.map((b) => b.up).filter((u) => !reads.includes(u));
       for (const up of reads) {
         const rel = relationOf(up)!;
         const cols = await ctx.tx.describe(rel);
@@ -44,6 +49,11 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
               throw streamError(ctx.node, `${up} was rebuilt since ${ctx.node.id} last read it with stream(): all its rows are new to the watermark, and reading them again would duplicate what ${ctx.node.id} holds`,
                 `rebuild ${ctx.node.id} from all of ${up}: lake run -s ${ctx.node.node.name} --full-refresh (a table model is rebuilt every run: read it with ref(), not stream())`);
             }
+            if (stale.length && r?.any && !before.some((b) => b.up === up)) {
+              const name = ctx.node.node.name;
+              throw streamError(ctx.node, `${ctx.node.id} has never read ${up} with stream() and no longer reads ${stale.join(', ')}: if ${up} is ${stale[0]} renamed, reading all of it would duplicate what ${ctx.node.id} holds`,
+                `rebuild it: lake run -s ${name} --full-refresh; if ${up} holds other rows than ${stale[0]} did, forget the old read instead: delete from _lake.watermarks where consumer = '${ctx.node.id}' and upstream = '${stale[0]}'`);
+            }
             marks.set(up, wm);
             where = ` where _lake_batch > ${wm}`;
           }
@@ -53,6 +63,8 @@ export function streamHook(relationOf: (id: string) => Relation | undefined): No
       return {
         stats: ctx.incremental ? { stream_watermarks: Object.fromEntries(marks) } : undefined,
         finalize: async (tx) => {
+          // Upstreams this model no longer reads: forgotten once it has built without them.
+          await tx.execute(`delete from _lake.watermarks where consumer = ${sqlString(ctx.node.id)}${reads.length ? ` and upstream not in (${reads.map(sqlString).join(', ')})` : ''}`);
           for (const up of reads) {
             const prev = marks.get(up) ?? 0;
             // An incremental read of an empty upstream keeps the watermark where it was; a full
@@ -71,4 +83,8 @@ function streamError(node: CompiledNode, message: string, hint: string): LakeErr
   const at = node.node.rawSql.search(/stream\s*\(/);
   const line = at < 0 ? undefined : node.node.rawSql.slice(0, at).split('\n').length;
   return new LakeError('execute', { code: 'LAKE-X020', severity: 'error', node: node.id, file: node.node.path, line, message, hint }, 1);
+}
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
 }

@@ -200,6 +200,51 @@ describe('exactly once', () => {
     expect(r2.node('silver.readings')).toMatchObject({ status: 'success', rows: 1 });
   });
 
+  it('renaming the model a stream() consumer reads stops the consumer instead of reading everything again', async () => {
+    const dir = makeProject(pipeline(1000));
+    landFiles(dir);
+    await run(dir);
+    const before = await tables(dir);
+    // bronze.bpm renamed bronze.bpm_v2: a new consumer of the landing zone, so it reads every file again.
+    fs.renameSync(path.join(dir, 'models/bronze/bpm.sql'), path.join(dir, 'models/bronze/bpm_v2.sql'));
+    for (const f of ['models/silver/latest.sql', 'models/silver/readings.sql']) {
+      fs.writeFileSync(path.join(dir, f), fs.readFileSync(path.join(dir, f), 'utf8').replace("ref('bpm')", "ref('bpm_v2')"));
+    }
+    const r = await run(dir);
+    expect(r.node('silver.readings')).toMatchObject({ status: 'error' });
+    expect(String(r.node('silver.readings').error)).toContain('silver.readings has never read bronze.bpm_v2 with stream() and no longer reads bronze.bpm');
+    const after = await tables(dir);
+    expect(after.readings).toEqual(before.readings); // nothing read twice
+    await run(dir, { select: ['readings', 'latest'], fullRefresh: true });
+    expect((await tables(dir)).readings).toEqual(before.readings);
+    // The old read is forgotten: later runs read only what arrives.
+    writeFile(dir, 'landing/bpm/part-9.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 99 }], { first: 100 })));
+    const r2 = await run(dir);
+    expect(r2.node('silver.readings')).toMatchObject({ status: 'success', rows: 1 });
+    expect(await query(dir, "select upstream from _lake.watermarks where consumer = 'silver.readings'")).toEqual([{ upstream: 'bronze.bpm_v2' }]);
+  });
+
+  it('stream() in a view is the whole upstream (a stored view cannot read the run\'s temp view); in an ephemeral, its consumer\'s stream', async () => {
+    const dir = makeProject({
+      ...pipeline(1000),
+      'models/silver/all_readings.sql': "{{ config(materialized='view') }}\nselect device_id, heartrate from {{ stream(ref('bpm')) }}",
+      'models/silver/eph.sql': "{{ config(materialized='ephemeral') }}\nselect device_id, heartrate, _lake_batch from {{ stream(ref('bpm')) }}",
+      'models/silver/via_eph.sql': "{{ config(materialized='incremental') }}\nselect * from {{ ref('eph') }}",
+    });
+    landFiles(dir);
+    const r = await run(dir);
+    expect(r.node('silver.all_readings').status).toBe('success');
+    expect(r.node('silver.via_eph')).toMatchObject({ status: 'success' });
+    const n = (await query(dir, 'select count(*) as n from bronze.bpm'))[0]!.n;
+    // Read after the run (no temp view exists now).
+    expect(await query(dir, 'select count(*) as n from silver.all_readings')).toEqual([{ n }]);
+    expect(await query(dir, 'select count(*) as n from silver.via_eph')).toEqual([{ n }]);
+    writeFile(dir, 'landing/bpm/part-9.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 99 }], { first: 100 })));
+    const r2 = await run(dir);
+    expect(r2.node('silver.via_eph')).toMatchObject({ status: 'success', rows: 1 });
+    expect(await query(dir, 'select count(*) as n from silver.all_readings')).toEqual([{ n: Number(n) + 1 }]);
+  });
+
   it('an incremental stream() of a model without _lake_batch fails on its first build, at the line of the call', async () => {
     const dir = makeProject({
       'models/x.sql': "{{ config(materialized='table') }} select 1 as i",
