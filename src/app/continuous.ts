@@ -29,6 +29,8 @@ export interface AvailableNowOutcome {
   readonly results: NodeResult[];
   /** True when any node failed in any micro-batch. */
   readonly failed: boolean;
+  /** A stop (Ctrl-C, SIGTERM) left nodes unbuilt or files unread. */
+  readonly interrupted: boolean;
 }
 
 /** Selectors naming exactly these nodes (`schema.name` as the graph knows them, which may differ from the id in dbt projects). */
@@ -99,7 +101,9 @@ export async function runAvailableNow(session: Session, reporter: Reporter, o: R
     for (const r of runs) merge(results, r.results);
     // Each micro-batch wrote run_results.json with its own nodes: one file for the whole invocation.
     if (runs.length > 1) session.writeRunResults(mergeRunResults(runs.map((r) => r.runResults)));
-    return { runs, results: [...results.values()], failed: runs.some((r) => r.results.some((x) => x.status === 'error')) };
+    const last = runs[runs.length - 1]!;
+    const interrupted = runs.some((r) => r.interrupted) || (!!o.stopRequested?.() && pendingOf(last.results).length > 0);
+    return { runs, results: [...results.values()], failed: runs.some((r) => r.results.some((x) => x.status === 'error')), interrupted };
   } finally {
     await opened?.release();
   }

@@ -67,6 +67,8 @@ export interface RunOutcome {
   readonly batchId: number;
   /** What this run wrote to target/run_results.json. */
   readonly runResults: Record<string, unknown>;
+  /** A stop (Ctrl-C, SIGTERM) left nodes unbuilt. */
+  readonly interrupted?: boolean;
 }
 
 export class Session {
@@ -201,7 +203,14 @@ export class Session {
       const started = await startRun(db, readCatalog, runId, command, JSON.stringify(args), VERSION);
       const batchId = started.batchId;
       let catalog = started.catalog;
-      for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
+      try {
+        for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
+      } catch (e) {
+        // The run ends here, recorded as failed (not left 'running'), and run_results.json says why.
+        await endRun(db, runId, 'error');
+        this.writeRunResults(runResultsJson(command, runId, startedAt, [], { batch_id: batchId, args, status: 'error', hook_error: { hook: 'on_run_start', message: errorText(e) } }));
+        throw e;
+      }
       // on_run_start hooks may create or drop relations.
       if (this.project.onRunStart.length > 0) catalog = await readCatalog();
       const seedMode = o.seeds ?? 'missing';
@@ -239,7 +248,10 @@ export class Session {
         db, dag, jobs, order: runOrder, threads: o.threads ?? this.project.target.threads, failFast: !!o.failFast,
         reporter, stopRequested: o.stopRequested,
       });
-      const status = results.some((r) => r.status === 'error') ? 'error' : 'success';
+      // Stopped by Ctrl-C / SIGTERM before every node ran: not a success.
+      const interrupted = results.some((r) => r.status === 'skipped' && r.message === 'skipped: interrupted');
+      let status = results.some((r) => r.status === 'error') ? 'error' : interrupted ? 'cancelled' : 'success';
+      let hookError: unknown;
       if (this.project.onRunEnd.length === 0) {
         await finishRun(db, runId, status, results);
       } else {
@@ -247,14 +259,23 @@ export class Session {
         await recordNodes(db, runId, results);
         // dbt's on-run-end context: the run's results and the schemas it built into.
         const endContext = onRunEndContext(this, results);
-        for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end', endContext);
+        try {
+          for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end', endContext);
+        } catch (e) {
+          // Thrown after the run is recorded and its results written (as dbt writes run_results.json).
+          hookError = e;
+          status = 'error';
+        }
         await endRun(db, runId, status);
       }
       const fin = o.extend ? await o.extend.finish(results) : { results, extra: {} };
       reporter.runEnd({ command, runId, elapsedMs: Date.now() - startedAt.getTime(), results });
-      const runResults = runResultsJson(command, runId, startedAt, fin.results, { batch_id: batchId, args, ...fin.extra });
+      const statusExtra = status === 'success' ? {} : { status };
+      const hookExtra = hookError ? { hook_error: { hook: 'on_run_end', message: errorText(hookError) } } : {};
+      const runResults = runResultsJson(command, runId, startedAt, fin.results, { batch_id: batchId, args, ...fin.extra, ...statusExtra, ...hookExtra });
       this.writeRunResults(runResults);
-      return { results, runId, batchId, runResults };
+      if (hookError) throw hookError;
+      return { results, runId, batchId, runResults, interrupted };
     } finally {
       await opened?.release();
     }
@@ -319,4 +340,10 @@ export function buildDag(compiled: CompiledProject): Dag {
     for (const d of [...n.dependsOn.nodes, ...n.dependsOn.sources]) if (known.has(d)) edges.push([d, n.id]);
   }
   return new Dag(nodes, edges);
+}
+
+/** A hook's error as one line of text (a LakeError's first diagnostic). */
+function errorText(e: unknown): string {
+  const d = (e as LakeError).diagnostics?.[0];
+  return d ? d.message : (e as Error).message ?? String(e);
 }

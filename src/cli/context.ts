@@ -99,21 +99,27 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Exit code of a command a stop (Ctrl-C, SIGTERM) cut short: 128 + SIGINT, as shells report it. */
+export const INTERRUPTED = 130;
+
 /**
- * Run `fn` with Ctrl-C meaning "finish the running nodes, start no new ones" (a second Ctrl-C
- * aborts). `fn` receives the flag to poll.
+ * Run `fn` with Ctrl-C or SIGTERM (a scheduler stopping the job) meaning "finish the running
+ * nodes, start no new ones" (a second signal aborts; every table is then as it was or fully
+ * updated all the same). `fn` receives the flag to poll.
  */
 export async function withInterrupt<T>(c: CommandContext, fn: (stopRequested: () => boolean) => Promise<T>): Promise<T> {
   let stop = false;
-  const onSig = () => {
-    if (stop) process.exit(130);
+  const onSig = (signal: NodeJS.Signals) => {
+    if (stop) process.exit(INTERRUPTED);
     stop = true;
-    c.reporter.error('interrupt: finishing the running nodes, starting no new ones (press Ctrl-C again to abort)');
+    c.reporter.error(`${signal === 'SIGTERM' ? 'terminate' : 'interrupt'}: finishing the running nodes, starting no new ones (${signal === 'SIGTERM' ? 'send it again' : 'press Ctrl-C again'} to abort)`);
   };
   process.on('SIGINT', onSig);
+  process.on('SIGTERM', onSig);
   try {
     return await fn(() => stop);
   } finally {
     process.off('SIGINT', onSig);
+    process.off('SIGTERM', onSig);
   }
 }

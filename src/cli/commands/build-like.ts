@@ -1,7 +1,7 @@
 /** `lake run` (once, or `--continuous`), `lake seed`: build nodes of the selection. */
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { collect, withInterrupt } from '../context.js';
+import { collect, INTERRUPTED, withInterrupt } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 
 export interface RunFlags {
@@ -37,14 +37,14 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
       // `lake seed -s x` means the seeds among x.
       const sel = (flags.select ?? ['']).map((x) => (x ? `${x},resource_type:seed` : 'resource_type:seed'));
       const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: 'all', stopRequested, invocation: c.invocation() });
-      return out.results.some((r) => r.status === 'error') ? 1 : 0;
+      return out.results.some((r) => r.status === 'error') ? 1 : out.interrupted ? INTERRUPTED : 0;
     }
     const { runAvailableNow } = await import('../../app/continuous.js');
     const out = await runAvailableNow(s, c.reporter, {
       select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
       threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: c.invocation(),
     });
-    return out.failed ? 1 : 0;
+    return out.failed ? 1 : out.interrupted ? INTERRUPTED : 0;
   });
 }
 

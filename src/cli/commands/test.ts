@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { collect, withInterrupt } from '../context.js';
+import { collect, INTERRUPTED, withInterrupt } from '../context.js';
 
 export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean }
 
@@ -39,7 +39,7 @@ export async function qualityCommand(c: CommandContext, flags: QualityFlags, mod
     };
     if (mode === 'test') {
       const out = await s.run(c.reporter, opts);
-      return out.results.some((r) => r.status === 'error') || q.failed() ? 1 : 0;
+      return out.results.some((r) => r.status === 'error') || q.failed() ? 1 : out.interrupted ? INTERRUPTED : 0;
     }
     // `lake build` reads landing zones to the end like `lake run`: while a model leaves files for
     // the next trigger, another micro-batch of it and its descendants, each with its tests.
@@ -53,6 +53,6 @@ export async function qualityCommand(c: CommandContext, flags: QualityFlags, mod
         return next;
       },
     });
-    return out.failed || quality.some((x) => x.failed()) ? 1 : 0;
+    return out.failed || quality.some((x) => x.failed()) ? 1 : out.interrupted ? INTERRUPTED : 0;
   });
 }
