@@ -38,6 +38,8 @@ export interface Adapter {
 
 /** Error from the engine, with the statement that failed. */
 export class EngineError extends Error {
+  /** What lake was doing when the statement failed (a materialization step, a hook), if not running the model's SQL. */
+  step?: string;
   constructor(message: string, readonly sql: string) {
     super(message);
     this.name = 'EngineError';

@@ -2,6 +2,7 @@
  * One session per command: loads and compiles the project, builds the graph, resolves the
  * selection, and runs nodes against the target database. The CLI and `lake watch` drive it.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
@@ -305,7 +306,8 @@ async function runProjectHook(s: Session, db: Adapter, text: string, what: strin
     try {
       await db.execute(r.sql);
     } catch (e) {
-      throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: `${what} hook failed: ${(e as Error).message}`, file: 'project.yml', hint: 'fix the SQL of the hook' }, 1);
+      const file = s.project.flavor === 'dbt' ? 'dbt_project.yml' : 'project.yml';
+      throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: `${what} hook failed: ${(e as Error).message}`, file, line: hookLine(path.join(s.project.root, file), text), hint: 'fix the SQL of the hook' }, 1);
     }
   }
 }
@@ -346,4 +348,17 @@ export function buildDag(compiled: CompiledProject): Dag {
 function errorText(e: unknown): string {
   const d = (e as LakeError).diagnostics?.[0];
   return d ? d.message : (e as Error).message ?? String(e);
+}
+
+/** The line of the project file where a hook's text starts (its first line found there). */
+function hookLine(file: string, text: string): number | undefined {
+  const first = text.trim().split('\n')[0]!.trim();
+  if (!first) return undefined;
+  try {
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const i = lines.findIndex((l) => l.includes(first) || l.includes(first.replace(/"/g, '\\"')));
+    return i >= 0 ? i + 1 : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -189,7 +189,14 @@ export async function runStatements(tx: Adapter, statements: readonly Statement[
   let rows: number | undefined;
   for (const st of statements) {
     if (st.kind === 'exec') {
-      const n = await tx.execute(st.sql);
+      let n: number;
+      try {
+        n = await tx.execute(st.sql);
+      } catch (e) {
+        // A step lake wrote (retyping a column of the existing table...), not the model's SELECT.
+        if (e instanceof EngineError && /^(retype|add|drop) column /.test(st.label)) e.step = `${st.label} of the existing table (on_schema_change)`;
+        throw e;
+      }
       if (st.countRows) rows = (rows ?? 0) + n;
     } else if (st.kind === 'count') {
       const [r] = await tx.query<{ n: number }>(st.sql);
@@ -290,7 +297,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
     const outcomes: HookOutcome[] = [];
     try {
       return await db.transaction(async (tx) => {
-        for (const hook of node.config.pre_hook) await runHookSql(tx, ctx, node, hook, incremental);
+        for (const [i, hook] of node.config.pre_hook.entries()) await runHookSql(tx, ctx, node, hook, incremental, `pre_hook${node.config.pre_hook.length > 1 ? ` #${i + 1}` : ''}`);
         let sql = node.sql;
         for (const hook of ctx.hooks) {
           const o = await hook.prepare({ tx, node, incremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing, projectRoot: ctx.projectRoot }, sql);
@@ -319,7 +326,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
         // The folder is this model's now (COPY ... overwrite emptied it): say so for the next build.
         if (externalDir) fs.writeFileSync(path.join(externalDir, EXTERNAL_MARK), `${JSON.stringify({ model: node.id })}\n`);
         for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
-        for (const hook of node.config.post_hook) await runHookSql(tx, ctx, node, hook, incremental);
+        for (const [i, hook] of node.config.post_hook.entries()) await runHookSql(tx, ctx, node, hook, incremental, `post_hook${node.config.post_hook.length > 1 ? ` #${i + 1}` : ''}`);
         const stats: Record<string, unknown> = {};
         for (const o of outcomes) Object.assign(stats, o.stats ?? {});
         return { rows: mat === 'view' ? undefined : rows, stats };
@@ -342,6 +349,10 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
  * template), and the compiled file with its line.
  */
 function engineErrorMessage(e: EngineError, compiled: CompiledNode, compiledPath: string): string {
+  if (e.step) {
+    const hint = e.step.startsWith('its ') ? `the hook is in the config of ${compiled.node.path}` : 'the existing rows do not fit the new type: --full-refresh rebuilds the table from the model';
+    return `${compiled.id}: ${e.message.split('\n')[0]}\n  while running ${e.step}\n  hint: ${hint}`;
+  }
   const pos = compiledPosition(e, compiled.sql);
   const at = pos ? locateInRaw(compiled, e.message, pos) : undefined;
   return `${compiled.id}: ${e.message.split('\n')[0]}${at ? `\n  at ${compiled.node.path}:${at.line}:${at.col}` : ''}\n  compiled SQL: ${compiledPath}${pos ? `:${pos.line}` : ''}`;
@@ -393,8 +404,14 @@ function claimExternalFolder(dir: string, id: string): void {
   }
 }
 
-async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean): Promise<void> {
+async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<void> {
   const r = renderAdhoc(ctx.compiler, text, node.node.path, node, undefined, incremental);
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(r.diagnostics.map(formatDiagnostic).join('\n'));
-  if (r.sql.trim()) await tx.execute(r.sql);
+  if (!r.sql.trim()) return;
+  try {
+    await tx.execute(r.sql);
+  } catch (e) {
+    if (e instanceof EngineError) e.step = `its ${step}: ${r.sql.trim().split('\n')[0]!.slice(0, 120)}`;
+    throw e;
+  }
 }

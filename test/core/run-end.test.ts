@@ -30,7 +30,7 @@ describe('the end of a run', () => {
     });
     const r = lake(dir, ['run']);
     expect(r.code).toBe(1);
-    expect(r.stderr + r.stdout).toMatch(/on_run_end/);
+    expect(r.stderr + r.stdout).toMatch(/project\.yml:5: error LAKE-X030: on_run_end hook failed/);
     const rr = results(dir);
     expect(rr.status).toBe('error');
     expect(rr.hook_error?.hook).toBe('on_run_end');
@@ -51,6 +51,22 @@ describe('the end of a run', () => {
     const rr = results(dir);
     expect(rr).toMatchObject({ status: 'error', hook_error: { hook: 'on_run_start' }, results: [] });
     expect(await runs(dir)).toEqual([{ status: 'error', done: true }]);
+  });
+
+  it('a failing post_hook or on_schema_change step is named as such, not as the model SQL', () => {
+    const dir = writeProject({
+      'project.yml': yml(),
+      'models/inc.sql': "{{ config(materialized='incremental', on_schema_change='sync_all_columns') }}\nselect i, 'v' || i as val from range(3) t(i)",
+      'models/ph.sql': "{{ config(materialized='table', post_hook=['select 1', 'insert into nowhere values (1)']) }}\nselect 1 as x",
+    });
+    const first = lake(dir, ['run']);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toMatch(/main\.ph: Catalog Error: Table with name nowhere does not exist!.*\n\s+while running its post_hook #2: insert into nowhere values \(1\)\n\s+hint: the hook is in the config of models\/ph\.sql/);
+    expect(first.stderr).not.toMatch(/compiled SQL: target\/compiled\/main\/ph\.sql/);
+    fs.writeFileSync(path.join(dir, 'models/inc.sql'), "{{ config(materialized='incremental', on_schema_change='sync_all_columns') }}\nselect i, i as val from range(3) t(i)");
+    const second = lake(dir, ['run', '-s', 'inc']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/Could not convert string 'v0' to INT64\n\s+while running retype column val of the existing table \(on_schema_change\)\n\s+hint: .*--full-refresh/);
   });
 
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
