@@ -27,7 +27,7 @@ import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNo
 import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import { locate } from '../template/errors.js';
-import { mergeConfig, configProblems } from '../project/config.js';
+import { CONFIG_KEYS, mergeConfig, configProblems } from '../project/config.js';
 import { checksum, modelFactory, withModels, duplicateModel } from '../project/load.js';
 import { RenderCache, contentHash } from './render-cache.js';
 
@@ -426,6 +426,14 @@ export class Compiler {
       // config() and YAML left alone) is reported once, at its line there, by the load.
       if (this.fromFolderConfig(node, sqlConfig, p.message)) continue;
       diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: p.hint });
+    }
+    // A config() key that is nearly a known one is a typo (uniqe_key): it would be ignored silently.
+    for (const key of Object.keys(sqlConfig)) {
+      if (CONFIG_KEYS.has(key)) continue;
+      const near = closest(key, CONFIG_KEYS, 1);
+      if (near.length) {
+        diagnostics.push({ code: 'LAKE-C013', severity: 'warn', message: `${config.schema}.${node.name}: unknown config key '${key}'`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, new RegExp(`\\b${key}\\s*=`)) ?? locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: `did you mean ${near[0]}?` });
+      }
     }
     if (!result.diagnostics.some((d) => d.severity === 'error')) {
       const shape = statementShape(result.sql);

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
-import { LakeError } from '../errors/index.js';
+import { closest, LakeError } from '../errors/index.js';
 import type { ProjectPaths, TargetConfig } from '../core/types.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
 
@@ -66,10 +66,21 @@ function readYaml(root: string, rel: string): { data: Record<string, unknown>; l
   return { data: y.data, lineOf: y.lineOf };
 }
 
+const TARGET_KEYS = ['type', 'path', 'threads'];
+
 function makeTarget(root: string, file: string, name: string, raw: unknown, threads?: number): TargetConfig {
   if (!isRecord(raw)) fail(file, `target '${name}' must be a mapping`, 'e.g. dev: { type: duckdb, path: target/lake.duckdb }');
   const type = String(raw.type ?? 'duckdb');
   if (type !== 'duckdb') fail(file, `target '${name}' has type '${type}', but only duckdb is supported`, 'set type: duckdb');
+  // A misspelt key would be ignored: `pth:` would build into target/<name>.duckdb unnoticed.
+  for (const key of Object.keys(raw)) {
+    if (TARGET_KEYS.includes(key)) continue;
+    const near = closest(key, TARGET_KEYS, 1);
+    if (near.length) fail(file, `target '${name}' has an unknown key '${key}'`, `did you mean ${near[0]}?`);
+  }
+  if (raw.threads !== undefined && !(Number.isInteger(Number(raw.threads)) && Number(raw.threads) >= 1)) {
+    fail(file, `target '${name}': threads must be a whole number, at least 1 (not ${String(raw.threads)})`, 'e.g. threads: 4');
+  }
   const p = String(raw.path ?? `target/${name}.duckdb`);
   return {
     name,

@@ -288,6 +288,24 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
   });
 });
 
+describe('config keys', () => {
+  it('warns about a config() key that is nearly a known one, at its line; other adapters\' keys pass', () => {
+    const { compiled } = compile({ 'models/m.sql': "{{ config(materialized='table',\n  uniqe_key='id', cluster_by=['id']) }}\nselect 1 as id" });
+    expect(compiled.diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-C013', severity: 'warn', message: "main.m: unknown config key 'uniqe_key'", file: 'models/m.sql', line: 2, hint: 'did you mean unique_key?' })]);
+  });
+});
+
+describe('target keys', () => {
+  it('a misspelt target key or a bad threads value is an error naming the target', () => {
+    for (const [t, re] of [['{ type: duckdb, pth: x.duckdb }', /target 'dev' has an unknown key 'pth'.*did you mean path\?/s], ['{ type: duckdb, threads: abc }', /threads must be a whole number, at least 1 \(not abc\)/]] as const) {
+      const dir = writeProject({ 'project.yml': `name: t\ntargets:\n  dev: ${t}\n`, 'models/m.sql': 'select 1' });
+      const r = lake(dir, ['compile']);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(re);
+    }
+  });
+});
+
 describe('adapter.dispatch', () => {
   const macros = `{% macro my_upper(x) %}{{ return(adapter.dispatch('my_upper')(x)) }}{% endmacro %}
 {% macro default__my_upper(x) %}upper({{ x }}){% endmacro %}
