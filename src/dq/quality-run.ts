@@ -30,9 +30,11 @@ export interface QualityOptions {
   /** Keep the failing rows of every test (`--store-failures`). */
   readonly storeFailures?: boolean;
   readonly reporter: Reporter;
+  /** Plan only (lake ls): write no compiled test SQL. */
+  readonly listOnly?: boolean;
 }
 
-type TestFilter = (t: { name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig }) => boolean;
+type TestFilter = (t: { id: string; name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig }) => boolean;
 
 /** A data test's config value as dbt's `config.<key>:<value>` selector compares it (undefined: not a test config key). */
 function testConfigValue(c: TestConfig, key: string): string | undefined {
@@ -81,7 +83,7 @@ function testOnly(sel: string, testNames: ReadonlySet<string>, previous: TestInd
     const v = sel.slice('test_name:'.length);
     return (t) => t.testName === v || t.name === v;
   }
-  if (testNames.has(sel)) return (t) => t.name === sel;
+  if (testNames.has(sel)) return (t) => t.name === sel || t.id === sel;
   return undefined;
 }
 
@@ -156,7 +158,8 @@ export class QualityRun implements RunExtension {
     if (diags.length) opts.reporter.diagnostics(diags);
 
     const index: TestIndex = {
-      names: new Set([...data.tests.map((t) => t.name), ...unit.tests.map((t) => t.name)]),
+      // Names, and ids (`test.unique_orders_id`, `unit_test.orders.my_test`) as lake ls prints them.
+      names: new Set([...data.tests.flatMap((t) => [t.name, t.id]), ...unit.tests.flatMap((t) => [t.name, t.id])]),
       tags: new Set([...data.tests.flatMap((t) => t.config.tags), ...unit.tests.flatMap((t) => t.tags)]),
       previous: (status) => session.previousTests(status),
       nodeTag: (tag) => [...session.compiled.nodes.values()].some((n) => n.config.tags.includes(tag)) || [...session.project.seeds.values()].some((n) => n.tags.includes(tag)),
@@ -179,7 +182,7 @@ export class QualityRun implements RunExtension {
       return t.parents.some((p) => nodeIds.has(p));
     });
     const pickUnit = unit.tests.filter((t) => {
-      const u = { name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags };
+      const u = { id: t.id, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags };
       if (matches(exc.filters, u) || excluded.has(t.model)) return false;
       if (matches(sel.filters, u)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;
@@ -188,7 +191,7 @@ export class QualityRun implements RunExtension {
     // Only test selectors (`lake build -s test_type:unit`): run those tests, build no model.
     const buildModels = opts.mode === 'build' && !(sel.filters.length && !sel.nodes.length);
     const q = new QualityRun(session, opts, pickData, pickUnit, sel.nodes, exc.nodes, buildModels);
-    q.writeCompiled();
+    if (!opts.listOnly) q.writeCompiled();
     return q;
   }
 

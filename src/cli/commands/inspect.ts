@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
 import { LakeError } from '../../errors/index.js';
-import { relationSql, quoteIdent } from '../../core/types.js';
+import { relationSql, quoteIdent, type NodeId } from '../../core/types.js';
 import { formatTable } from '../table.js';
 
 export function registerInspect(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
@@ -50,14 +50,47 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     })()));
 
   program.command('ls')
-    .description('list the selected nodes')
+    .description('list the selected nodes (and tests: --resource-type test, or test selectors such as test_type:unit)')
     .option('-s, --select <selector...>', 'nodes to list', collect)
     .option('--exclude <selector...>', 'nodes to leave out', collect)
+    .option('--resource-type <type...>', 'model, seed, source, test, unit_test or all (default: models, seeds and sources)', collect)
     .option('--output <format>', 'name | path | json', 'name')
-    .action((flags: { select?: string[]; exclude?: string[]; output: string }) => setCode((async () => {
+    .action((flags: { select?: string[]; exclude?: string[]; resourceType?: string[]; output: string }) => setCode((async () => {
       const c = ctx();
+      const types = new Set((flags.resourceType ?? []).flatMap((t) => t.split(/[\s,]+/)).filter(Boolean));
+      const known = ['model', 'seed', 'source', 'test', 'unit_test', 'all'];
+      const wrong = [...types].find((t) => !known.includes(t));
+      if (wrong) throw new LakeError('usage', { code: 'LAKE-U004', severity: 'error', message: `--resource-type ${wrong} is not a resource type`, hint: `use ${known.join(', ')}` });
+      const wants = (t: string) => types.has(t) || types.has('all');
       const s = await c.session();
-      const ids = s.select(flags);
+      // Node selection first; a selector it does not know may be a test's (test_type:unit, a test name).
+      let ids: NodeId[] = [];
+      let nodeError: unknown;
+      try {
+        ids = s.select(flags);
+      } catch (e) {
+        nodeError = e;
+      }
+      const listTests = wants('test') || wants('unit_test') || nodeError !== undefined;
+      let tests: { id: string; kind: 'test' | 'unit_test'; name: string; path?: string; tags: readonly string[]; dependsOn: readonly string[] }[] = [];
+      if (listTests) {
+        const { QualityRun } = await import('../../dq/quality-run.js');
+        let q;
+        try {
+          q = QualityRun.plan(s, { mode: 'test', select: flags.select, exclude: flags.exclude, reporter: c.reporter, listOnly: true });
+        } catch (e) {
+          throw nodeError ?? e;
+        }
+        // Only test selectors: no nodes.
+        if (nodeError) ids = q.nodeSelect.length ? s.select({ select: q.nodeSelect, exclude: q.nodeExclude }) : [];
+        const allTests = types.size === 0 || types.has('all');
+        tests = [
+          ...(allTests || types.has('test') ? q.dataTests.map((t) => ({ id: t.id, kind: 'test' as const, name: t.name, path: t.file, tags: t.config.tags, dependsOn: t.parents })) : []),
+          ...(allTests || types.has('unit_test') ? q.unitTests.map((t) => ({ id: t.id, kind: 'unit_test' as const, name: t.name, path: t.file, tags: t.tags, dependsOn: [t.model] })) : []),
+        ];
+      }
+      const nodeTypes = ['model', 'seed', 'source'].filter(wants);
+      if (types.size > 0) ids = ids.filter((id) => (nodeTypes as string[]).includes(s.dag.node(id).kind));
       for (const id of ids) {
         const n = s.dag.node(id);
         if (flags.output === 'json') {
@@ -68,6 +101,10 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         } else {
           process.stdout.write(`${flags.output === 'path' ? n.path : id}\n`);
         }
+      }
+      for (const t of tests) {
+        if (flags.output === 'json') process.stdout.write(`${JSON.stringify({ id: t.id, resource_type: t.kind, name: t.name, path: t.path ?? null, tags: t.tags, depends_on: t.dependsOn })}\n`);
+        else process.stdout.write(`${flags.output === 'path' ? t.path ?? t.id : t.id}\n`);
       }
       return 0;
     })()));

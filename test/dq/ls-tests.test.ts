@@ -1,0 +1,51 @@
+/** `lake ls` lists tests too (dbt ls): by --resource-type or by test selectors; tests are selectable by id. */
+import { describe, expect, it } from 'vitest';
+import { lake, writeProject } from '../core/helpers.js';
+
+describe('lake ls with tests', () => {
+  const dir = writeProject({
+    'project.yml': 'name: ls\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
+    'models/silver/a.sql': 'select 1 as id',
+    'models/silver/b.sql': "select id from {{ ref('a') }}",
+    'models/silver/schema.yml': `models:
+  - name: a
+    columns: [{name: id, data_tests: [unique, not_null]}]
+  - name: b
+    columns: [{name: id, data_tests: [unique]}]
+unit_tests:
+  - name: b_is_a
+    model: b
+    given: [{input: "ref('a')", rows: [{id: 1}]}]
+    expect: {rows: [{id: 1}]}
+`,
+  });
+  const out = (args: string[]) => {
+    const r = lake(dir, ['ls', ...args]);
+    expect(r.code, r.stderr).toBe(0);
+    return r.stdout.trim().split('\n').filter(Boolean);
+  };
+
+  it('lists nodes by default, tests by --resource-type or test selectors', () => {
+    expect(out([])).toEqual(['silver.a', 'silver.b']);
+    expect(out(['--resource-type', 'test']).sort()).toEqual(['test.not_null_a_id', 'test.unique_a_id', 'test.unique_b_id']);
+    expect(out(['--resource-type', 'unit_test'])).toEqual(['unit_test.b.b_is_a']);
+    expect(out(['-s', 'test_type:unit'])).toEqual(['unit_test.b.b_is_a']);
+    expect(out(['-s', 'a', '--resource-type', 'all'])).toEqual(['silver.a', 'test.unique_a_id', 'test.not_null_a_id']);
+    expect(out(['-s', 'test_name:unique', '--exclude', 'b']).sort()).toEqual(['test.unique_a_id']);
+    const json = out(['-s', 'test_type:unit', '--output', 'json']).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json).toEqual([{ id: 'unit_test.b.b_is_a', resource_type: 'unit_test', name: 'b_is_a', path: 'models/silver/schema.yml', tags: [], depends_on: ['silver.b'] }]);
+  });
+
+  it('lake test selects a test by the id lake ls prints', () => {
+    const built = lake(dir, ['run']);
+    expect(built.code, built.stderr).toBe(0);
+    const r = lake(dir, ['test', '-s', 'unit_test.b.b_is_a', 'test.unique_b_id']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/2 passed.*\(of 2\)/);
+  });
+
+  it('errors: an unknown resource type, an unknown name', () => {
+    expect(lake(dir, ['ls', '--resource-type', 'tests']).stderr).toMatch(/LAKE-U004: --resource-type tests is not a resource type/);
+    expect(lake(dir, ['ls', '-s', 'nosuch']).stderr).toMatch(/LAKE-G101/);
+  });
+});
