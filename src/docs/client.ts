@@ -377,7 +377,7 @@ export function docsClient(helpers: ClientHelpers): void {
       <h2>${esc(n.label)}</h2>
       <div class="p-id">${esc(n.id)}${n.path ? ` · <span>${esc(n.path)}</span>` : ''}</div>
     </div><div class="p-body">`;
-    h += n.description ? `<p class="desc">${esc(n.description)}</p>` : `<p class="desc muted">No description.</p>`;
+    h += n.descriptionHtml ? `<div class="desc md">${n.descriptionHtml}</div>` : n.description ? `<p class="desc">${esc(n.description)}</p>` : `<p class="desc muted">No description.</p>`;
 
     // stats
     const stats: [string, string][] = [];
@@ -419,7 +419,7 @@ export function docsClient(helpers: ClientHelpers): void {
         const active = activeColumn !== null && activeColumn.toLowerCase() === c.name.toLowerCase();
         h += `<tr class="col${active ? ' active' : ''}${c.missing ? ' missing' : ''}" data-col="${esc(c.name)}"><td class="cn">${esc(c.name)}${(c.tests ?? [])
           .map((t) => `<span class="tbadge">${esc(t)}</span>`)
-          .join('')}</td><td class="ct">${esc(c.type ?? '')}</td><td class="cd">${c.description ? esc(c.description) : ''}${
+          .join('')}</td><td class="ct">${esc(c.type ?? '')}</td><td class="cd">${c.descriptionHtml ? `<div class="md">${c.descriptionHtml}</div>` : c.description ? esc(c.description) : ''}${
           c.missing ? '<span class="muted"> not in database</span>' : ''
         }</td></tr>`;
       }

@@ -15,6 +15,7 @@ import type {
   TestResult,
 } from './inputs.js';
 import { layoutGraph, type GraphLayout } from './layout.js';
+import { markdownHtml } from './markdown.js';
 
 export type Layer = 'source' | 'bronze' | 'silver' | 'gold' | 'other';
 export type NodeKind = 'model' | 'seed' | 'source';
@@ -24,6 +25,8 @@ export interface DocsColumn {
   /** Type from the database (catalog), else the documented data_type. */
   readonly type?: string;
   readonly description?: string;
+  /** The description's Markdown as HTML (safe to insert: see markdown.ts). */
+  readonly descriptionHtml?: string;
   /** Names of tests declared on this column. */
   readonly tests?: readonly string[];
   /** Documented in YAML but not found in the database. */
@@ -84,6 +87,8 @@ export interface DocsNode {
   readonly schema?: string;
   readonly path?: string;
   readonly description?: string;
+  /** The description's Markdown as HTML (safe to insert: see markdown.ts). */
+  readonly descriptionHtml?: string;
   readonly materialized?: string;
   readonly tags?: readonly string[];
   readonly config?: Readonly<Record<string, unknown>>;
@@ -218,6 +223,7 @@ export function buildDocsData(
         schema: s.source_name,
         path: s.path,
         description: s.description || undefined,
+        descriptionHtml: markdownHtml(s.description),
         tags: s.tags && s.tags.length ? s.tags : undefined,
         relation: s.relation ?? undefined,
         columns: mergeColumns(s.columns, cat?.columns, s.tests),
@@ -231,6 +237,8 @@ export function buildDocsData(
 
   const models = Object.values(manifest.nodes).sort((a, b) => cmp(layerRank(a), layerRank(b)) || cmp(a.id, b.id));
   for (const m of models) {
+    // dbt's `docs: {show: false}`: left out of the site.
+    if ((m.config?.docs as { show?: unknown } | undefined)?.show === false) continue;
     const kind: NodeKind = m.resource_type === 'seed' ? 'seed' : 'model';
     const cat = catalog?.nodes?.[m.id];
     const config = m.config ?? {};
@@ -246,6 +254,7 @@ export function buildDocsData(
         schema: m.schema,
         path: m.path,
         description: m.description || undefined,
+        descriptionHtml: markdownHtml(m.description),
         materialized: typeof config.materialized === 'string' ? config.materialized : kind === 'seed' ? 'seed' : undefined,
         tags: m.tags && m.tags.length ? m.tags : undefined,
         config: Object.keys(config).length ? config : undefined,
@@ -407,7 +416,7 @@ function mergeColumns(
     const k = c.name.toLowerCase();
     used.add(k);
     const d = docs.get(k);
-    out.push(compact<DocsColumn>({ name: c.name, type: c.type, description: d?.description || undefined, tests: testsByCol.get(k) }));
+    out.push(compact<DocsColumn>({ name: c.name, type: c.type, description: d?.description || undefined, descriptionHtml: markdownHtml(d?.description), tests: testsByCol.get(k) }));
   }
   for (const [k, d] of docs) {
     if (used.has(k)) continue;
@@ -416,6 +425,7 @@ function mergeColumns(
         name: d.name,
         type: d.data_type || undefined,
         description: d.description || undefined,
+        descriptionHtml: markdownHtml(d.description),
         tests: testsByCol.get(k),
         missing: database ? true : undefined,
       }),

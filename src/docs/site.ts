@@ -233,6 +233,7 @@ main{flex:1;position:relative;min-height:0}
 .p-id{font:11.5px var(--mono);color:var(--mute);word-break:break-all}
 .p-body{padding:4px 20px 28px}
 .desc{font-size:13.5px;color:var(--ink2);margin:14px 0}
+.md p{margin:0 0 8px}.md p:last-child{margin-bottom:0}.md ul,.md ol{margin:4px 0 8px;padding-left:20px}.md code{font-size:12px;background:var(--bg);padding:0 3px;border-radius:3px}.md table{border-collapse:collapse}.md td,.md th{border:1px solid var(--line);padding:2px 6px}.md a{color:inherit;text-decoration:underline}
 .stats{display:grid;grid-template-columns:repeat(3,1fr);gap:8px;margin:10px 0}
 .stat{border:1px solid var(--line);border-radius:8px;padding:7px 10px;background:#fbfcfe}
 .stat span{display:block;font-size:10.5px;text-transform:uppercase;letter-spacing:.5px;color:var(--mute)}

@@ -192,6 +192,21 @@ describe.skipIf(skip)('docs site in headless Chromium', () => {
     await page.close();
   });
 
+  it('shows Markdown descriptions as formatted text, and never runs HTML from one', async () => {
+    const f = smallFixture();
+    f.manifest.nodes['silver.users']!.description = '**Bold** and a [link](https://example.com).\n\n<img src=x onerror="window.__pwned = 1">';
+    writeSite(path.join(dir, 'md'), buildDocsData(f.manifest, f.catalog, f.runResults, undefined, { generatedAt: '2024-05-01T10:02:00.000Z' }));
+    const { page, errors } = await open(`${pathToFileURL(path.join(dir, 'md', 'index.html')).href}#silver.users`);
+    await expect.poll(() => page.locator('#panel h2').textContent()).toBe('users');
+    expect(await page.locator('#panel .desc strong').textContent()).toBe('Bold');
+    expect(await page.locator('#panel .desc a').getAttribute('href')).toBe('https://example.com');
+    expect(await page.locator('#panel .desc img').count()).toBe(0);
+    expect(await page.locator('#panel .desc').innerText()).toContain('<img src=x');
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('works the same when served by serveDocs', async () => {
     const server = await serveDocs(path.join(dir, 'docs'), 0);
     try {

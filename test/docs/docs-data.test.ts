@@ -187,6 +187,31 @@ describe('buildDocsData: nodes and layers', () => {
   });
 });
 
+describe('buildDocsData: Markdown descriptions and hidden models', () => {
+  it('renders Markdown to HTML, shows raw HTML as text, drops unsafe links; plain text carries no HTML', () => {
+    const f = smallFixture();
+    const users = f.manifest.nodes['silver.users']!;
+    users.description = '**One row** per user, see [the spec](https://example.com/spec).\n\n- a\n- b <script>alert(1)</script> [x](javascript:alert(1))';
+    users.columns = { ...users.columns, user_id: { name: 'user_id', description: 'The `id`.' } };
+    const d = buildDocsData(f.manifest, f.catalog, f.runResults, undefined, { generatedAt: '2024-05-01T10:02:00.000Z' });
+    const n = byId(d, 'silver.users');
+    expect(n.descriptionHtml).toContain('<strong>One row</strong>');
+    expect(n.descriptionHtml).toContain('<a href="https://example.com/spec" target="_blank" rel="noopener noreferrer">the spec</a>');
+    expect(n.descriptionHtml).toContain('<li>b &lt;script&gt;alert(1)&lt;/script&gt; x</li>');
+    expect(n.descriptionHtml).not.toMatch(/<script|javascript:/);
+    expect(n.columns.find((c) => c.name === 'user_id')?.descriptionHtml).toBe('<p>The <code>id</code>.</p>');
+    expect(byId(d, 'gold.gym_summary').descriptionHtml).toBeUndefined();
+  });
+
+  it('leaves out models with docs: {show: false}', () => {
+    const f = smallFixture();
+    f.manifest.nodes['silver.users']!.config = { ...f.manifest.nodes['silver.users']!.config, docs: { show: false } };
+    const d = buildDocsData(f.manifest, f.catalog, f.runResults, undefined, { generatedAt: '2024-05-01T10:02:00.000Z' });
+    expect(d.nodes.map((x) => x.id)).not.toContain('silver.users');
+    expect(d.edges.every(([a, b]) => d.nodes[a] && d.nodes[b])).toBe(true);
+  });
+});
+
 describe('buildDocsData: edges and column lineage', () => {
   it('has one edge per parent relation, sources included', () => {
     const d = build();
