@@ -34,6 +34,8 @@ export interface Manifest {
   parent_map: Record<string, string[]>;
   child_map: Record<string, string[]>;
   column_lineage: Record<string, Record<string, { relation: string; column: string }[]>>;
+  /** dbt's docs blocks (`__overview__` is the docs site's front page). */
+  docs: Record<string, { name: string; block_contents: string }>;
 }
 
 export function buildManifest(compiled: CompiledProject, dag: Dag, macros: ReadonlyMap<string, { path: string; line: number; checksum?: string }>, lineage: Manifest['column_lineage'] = {}): Manifest {
@@ -80,6 +82,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
     metadata: { lake_version: VERSION, generated_at: new Date().toISOString(), project: p.name, flavor: p.flavor },
     nodes, sources, macros: Object.fromEntries([...macros].map(([name, m]) => [name, { name, path: m.path, line: m.line, checksum: m.checksum }])),
     parent_map, child_map, column_lineage: lineage,
+    docs: Object.fromEntries([...(p.docBlocks ?? [])].map(([name, text]) => [name, { name, block_contents: text }])),
   };
 }
 

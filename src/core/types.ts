@@ -207,6 +207,8 @@ export interface LoadedProject {
   readonly singularTests: ReadonlyMap<string, string>;
   /** `unit_tests:` entries from YAML, as parsed (validated by dq). */
   readonly unitTests: readonly Readonly<Record<string, unknown>>[];
+  /** dbt's docs blocks (`{% docs name %}...{% enddocs %}` in .md files): name → text. */
+  readonly docBlocks?: ReadonlyMap<string, string>;
   /** Prefix of a custom `schema` config: '' (lake) or '<target schema>_' (dbt). */
   readonly customSchemaPrefix: string;
   readonly onRunStart: readonly string[];

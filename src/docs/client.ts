@@ -708,6 +708,12 @@ export function docsClient(helpers: ClientHelpers): void {
   };
   window.addEventListener('hashchange', fromHash);
   fromHash();
+  // dbt's `{% docs __overview__ %}`: the front page, until a node is chosen.
+  if (selected < 0 && data.overview) {
+    panel.innerHTML = `<div class="p-head"><div class="p-top"><span class="chip">overview</span><button class="close" id="panel-close" title="Close (Esc)">×</button></div><h2>${esc(data.project)}</h2></div><div class="p-body"><div class="desc md overview">${data.overview}</div></div>`;
+    panel.hidden = false;
+    document.body.classList.add('with-panel');
+  }
   document.body.classList.add('ready');
   // for tests and benchmarks: ready flag, and ms since navigation start when the page became interactive
   const w = window as unknown as { lakeDocsReady: boolean; lakeDocsReadyMs: number };

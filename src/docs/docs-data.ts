@@ -133,6 +133,8 @@ export type ColumnEdge = readonly [number, string, number, string];
 export interface DocsData {
   readonly version: 1;
   readonly project: string;
+  /** The `{% docs __overview__ %}` block as HTML: the site's front page. */
+  readonly overview?: string;
   readonly generatedAt: string;
   readonly lakeVersion?: string;
   readonly nodes: readonly DocsNode[];
@@ -307,6 +309,7 @@ export function buildDocsData(
   return compact<DocsData>({
     version: 1,
     project: manifest.metadata?.project ?? 'lake project',
+    overview: markdownHtml(manifest.docs?.__overview__?.block_contents, true),
     generatedAt: options.generatedAt ?? new Date().toISOString(),
     lakeVersion: manifest.metadata?.lake_version,
     nodes,

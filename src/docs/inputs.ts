@@ -76,6 +76,7 @@ export interface Manifest {
   readonly child_map?: Readonly<Record<string, readonly string[]>>;
   /** model id -> column -> the upstream columns it is computed from. */
   readonly column_lineage?: Readonly<Record<string, Readonly<Record<string, readonly ColumnLineageRef[]>>>>;
+  readonly docs?: Readonly<Record<string, { readonly name?: string; readonly block_contents?: string }>>;
 }
 
 export interface ExpectationResult {

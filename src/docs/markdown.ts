@@ -33,9 +33,9 @@ const marked = new Marked({
 });
 
 /** HTML for a Markdown description (undefined for an empty one). */
-export function markdownHtml(text: string | null | undefined): string | undefined {
+export function markdownHtml(text: string | null | undefined, always = false): string | undefined {
   if (!text || !text.trim()) return undefined;
   // Plain prose: the site escapes and shows the text itself (no HTML to carry).
-  if (!/[*_`[#>|\n]|^\s*([-+]|\d+\.)\s/.test(text)) return undefined;
+  if (!always && !/[*_`[#>|\n]|^\s*([-+]|\d+\.)\s/.test(text)) return undefined;
   return (marked.parse(text, { async: false }) as string).trim();
 }

@@ -195,7 +195,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
   }
   for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
-  const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), readDocBlocks(root, docFiles), diags);
+  const docBlocks = readDocBlocks(root, docFiles);
+  const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), docBlocks, diags);
 
   const factory = new ModelFactory(settings, decls.models);
   const models = new Map<string, ModelNode>();
@@ -289,7 +290,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
 
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
-    vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests,
+    vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
     unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);

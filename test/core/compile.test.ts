@@ -295,6 +295,21 @@ describe('config keys', () => {
   });
 });
 
+describe('docs blocks in the manifest', () => {
+  it('writes every {% docs %} block (the docs site shows __overview__ as its front page)', () => {
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'models/m.sql': 'select 1 as id',
+      'models/docs.md': '{% docs __overview__ %}\n# Our lakehouse\n{% enddocs %}\n{% docs id_doc %}The id.{% enddocs %}\n',
+      'models/schema.yml': "models:\n  - name: m\n    columns:\n      - name: id\n        description: '{{ doc(\"id_doc\") }}'\n",
+    });
+    expect(lake(dir, ['compile']).code).toBe(0);
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'target/manifest.json'), 'utf8'));
+    expect(m.docs).toEqual({ __overview__: { name: '__overview__', block_contents: '# Our lakehouse' }, id_doc: { name: 'id_doc', block_contents: 'The id.' } });
+    expect(m.nodes['main.m'].columns.id.description).toBe('The id.');
+  });
+});
+
 describe('target keys', () => {
   it('a misspelt target key or a bad threads value is an error naming the target', () => {
     for (const [t, re] of [['{ type: duckdb, pth: x.duckdb }', /target 'dev' has an unknown key 'pth'.*did you mean path\?/s], ['{ type: duckdb, threads: abc }', /threads must be a whole number, at least 1 \(not abc\)/]] as const) {

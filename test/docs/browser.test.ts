@@ -195,7 +195,16 @@ describe.skipIf(skip)('docs site in headless Chromium', () => {
   it('shows Markdown descriptions as formatted text, and never runs HTML from one', async () => {
     const f = smallFixture();
     f.manifest.nodes['silver.users']!.description = '**Bold** and a [link](https://example.com).\n\n<img src=x onerror="window.__pwned = 1">';
-    writeSite(path.join(dir, 'md'), buildDocsData(f.manifest, f.catalog, f.runResults, undefined, { generatedAt: '2024-05-01T10:02:00.000Z' }));
+    const manifest = { ...f.manifest, docs: { __overview__: { name: '__overview__', block_contents: '# Wearables\n\nThe *lakehouse* of SBIT.' } } };
+    writeSite(path.join(dir, 'md'), buildDocsData(manifest, f.catalog, f.runResults, undefined, { generatedAt: '2024-05-01T10:02:00.000Z' }));
+    // The front page is the __overview__ docs block.
+    const home = await open(pathToFileURL(path.join(dir, 'md', 'index.html')).href);
+    expect(await home.page.locator('#panel .overview h1').textContent()).toBe('Wearables');
+    expect(await home.page.locator('#panel .overview em').textContent()).toBe('lakehouse');
+    await home.page.click('#panel-close');
+    expect(await home.page.locator('#panel').isHidden()).toBe(true);
+    expect(home.errors).toEqual([]);
+    await home.page.close();
     const { page, errors } = await open(`${pathToFileURL(path.join(dir, 'md', 'index.html')).href}#silver.users`);
     await expect.poll(() => page.locator('#panel h2').textContent()).toBe('users');
     expect(await page.locator('#panel .desc strong').textContent()).toBe('Bold');
