@@ -80,6 +80,8 @@ export class Session {
   readonly targetDir: string;
   private stateDir?: string;
   private selectorState?: SelectorState;
+  /** The run in progress, for `abortRunResults`. */
+  private live?: { command: string; runId: string; startedAt: Date; args: Record<string, unknown>; batchId: number };
 
   private constructor(project: LoadedProject, compiler: Compiler, compiled: CompiledProject, dag: Dag) {
     this.project = project;
@@ -158,6 +160,17 @@ export class Session {
     writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest(), true, true);
   }
 
+  /**
+   * When the process is about to exit in the middle of a run (a second Ctrl-C): run_results.json
+   * says so (status cancelled, aborted), so `lake retry` runs the command again instead of
+   * reading the previous run's results. Synchronous: nothing else will run.
+   */
+  abortRunResults(): void {
+    const r = this.live;
+    if (!r) return;
+    this.writeRunResults(runResultsJson(r.command, r.runId, r.startedAt, [], { batch_id: r.batchId, args: r.args, status: 'cancelled', aborted: true }));
+  }
+
   /** target/run_results.json (a run writes its own; several micro-batches' are merged by the caller). */
   writeRunResults(runResults: Record<string, unknown>): void {
     writeJson(path.join(this.targetDir, 'run_results.json'), runResults);
@@ -203,6 +216,7 @@ export class Session {
       const args = { select: o.select ?? [], exclude: o.exclude ?? [], full_refresh: !!o.fullRefresh, fail_fast: !!o.failFast, ...o.invocation };
       const started = await startRun(db, readCatalog, runId, command, JSON.stringify(args), VERSION);
       const batchId = started.batchId;
+      this.live = { command, runId, startedAt, args, batchId };
       let catalog = started.catalog;
       try {
         for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
@@ -278,6 +292,7 @@ export class Session {
       if (hookError) throw hookError;
       return { results, runId, batchId, runResults, interrupted };
     } finally {
+      this.live = undefined;
       await opened?.release();
     }
   }

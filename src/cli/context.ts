@@ -107,10 +107,16 @@ export const INTERRUPTED = 130;
  * nodes, start no new ones" (a second signal aborts; every table is then as it was or fully
  * updated all the same). `fn` receives the flag to poll.
  */
-export async function withInterrupt<T>(c: CommandContext, fn: (stopRequested: () => boolean) => Promise<T>): Promise<T> {
+export async function withInterrupt<T>(c: CommandContext, fn: (stopRequested: () => boolean) => Promise<T>, onAbort?: () => void): Promise<T> {
   let stop = false;
   const onSig = (signal: NodeJS.Signals) => {
-    if (stop) process.exit(INTERRUPTED);
+    if (stop) {
+      try {
+        onAbort?.();
+      } finally {
+        process.exit(INTERRUPTED);
+      }
+    }
     stop = true;
     c.reporter.error(`${signal === 'SIGTERM' ? 'terminate' : 'interrupt'}: finishing the running nodes, starting no new ones (${signal === 'SIGTERM' ? 'send it again' : 'press Ctrl-C again'} to abort)`);
   };

@@ -83,6 +83,7 @@ export async function startRun(db: Adapter, read: () => Promise<CatalogSnapshot>
 
 export async function endRun(db: Adapter, runId: string, status: string): Promise<void> {
   await db.query(`update _lake.runs set finished_at = now()::timestamp, status = $2 where run_id = $1`, [runId, status]);
+  await db.query(ABANDONED, [runId]);
 }
 
 /** Record node results, 500 per statement (a round trip per node costs more than the node for small views). */
@@ -107,8 +108,15 @@ export async function finishRun(db: Adapter, runId: string, status: string, resu
     statements.push(`insert into _lake.node_runs values ${rows.join(', ')}`);
   }
   statements.push(`update _lake.runs set finished_at = now()::timestamp, status = ${lit(status)} where run_id = ${lit(runId)}`);
+  statements.push(ABANDONED.replace('$1', lit(runId)));
   await db.transaction((tx) => tx.execute(statements.join(';\n')));
 }
+
+/**
+ * Runs still 'running' while this one ends were cut short (killed, or aborted by a second Ctrl-C)
+ * in a process that is gone: only one run holds the database at a time.
+ */
+const ABANDONED = `update _lake.runs set status = 'aborted', finished_at = coalesce(finished_at, now()::timestamp) where status = 'running' and run_id <> $1`;
 
 /** An ISO instant as a TIMESTAMP literal's text (UTC, as the session's time zone). */
 function stamp(iso: string): string {

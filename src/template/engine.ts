@@ -387,6 +387,7 @@ export class TemplateEngine {
   }
 
   private loadMacros(): void {
+    const bodies = new Map<string, string>();
     for (const [file, raw] of this.project.macroFiles) {
       const text = rewriteTestBlocks(raw);
       let tmpl: nunjucks.Template;
@@ -411,7 +412,8 @@ export class TemplateEngine {
             this.macroDiagnostics.push({ code: 'LAKE-T006', severity: 'error', message: `macro '${name}' is defined twice (also in ${prev.path}:${prev.line})`, file, line: def ? text.slice(0, def.index).split('\n').length : 1, hint: 'rename one of them' });
             continue;
           }
-          this.macroIndex.set(name, { path: file, line: def ? text.slice(0, def.index).split('\n').length : 1, checksum: macroChecksum(text, def?.index) });
+          this.macroIndex.set(name, { path: file, line: def ? text.slice(0, def.index).split('\n').length : 1, checksum: '' });
+          bodies.set(name, macroBody(text, def?.index));
           this.macroNames.add(name);
           const self = this;
           this.env.addGlobal(name, function (this: unknown, ...args: unknown[]) {
@@ -420,6 +422,34 @@ export class TemplateEngine {
           });
         }
       });
+    }
+    this.checksumMacros(bodies);
+  }
+
+  /**
+   * Each macro's checksum covers its own text and, transitively, the macros it calls (a call
+   * inside a macro file does not go through the globals, so renders record only the outer macro):
+   * `state:modified.macros` then sees an edit of a macro called by a macro a model calls.
+   */
+  private checksumMacros(bodies: ReadonlyMap<string, string>): void {
+    const names = [...bodies.keys()];
+    const calls = new Map<string, string[]>();
+    for (const [name, body] of bodies) calls.set(name, names.filter((n) => n !== name && new RegExp(`(?<![\\w.])${n}\\s*\\(`).test(body)));
+    const done = new Map<string, string>();
+    const deep = (name: string, visiting: Set<string>): string => {
+      const known = done.get(name);
+      if (known) return known;
+      visiting.add(name);
+      const h = createHash('sha256').update(bodies.get(name) ?? '');
+      for (const c of calls.get(name) ?? []) if (!visiting.has(c)) h.update(deep(c, visiting));
+      visiting.delete(name);
+      const sum = h.digest('hex');
+      done.set(name, sum);
+      return sum;
+    };
+    for (const name of names) {
+      const m = this.macroIndex.get(name);
+      if (m) m.checksum = deep(name, new Set());
     }
   }
 
@@ -578,16 +608,13 @@ function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** sha256 of one macro's definition (from its `{% macro %}` to its `{% endmacro %}`), or of the whole file if not found. */
-function macroChecksum(text: string, start: number | undefined): string {
-  let body = text;
-  if (start !== undefined) {
-    const end = /\{%-?\s*endmacro\b[^%]*%\}/g;
-    end.lastIndex = start;
-    const m = end.exec(text);
-    body = text.slice(start, m ? m.index + m[0].length : undefined);
-  }
-  return createHash('sha256').update(body).digest('hex');
+/** One macro's definition (from its `{% macro %}` to its `{% endmacro %}`), or the whole file if not found. */
+function macroBody(text: string, start: number | undefined): string {
+  if (start === undefined) return text;
+  const end = /\{%-?\s*endmacro\b[^%]*%\}/g;
+  end.lastIndex = start;
+  const m = end.exec(text);
+  return text.slice(start, m ? m.index + m[0].length : undefined);
 }
 
 /**

@@ -5,10 +5,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lake, writeProject } from './helpers.js';
+import { lake, lakeChild, waitForLine, writeProject } from './helpers.js';
+import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 
 const readResults = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as {
-  command: string; status: string; micro_batches?: number; args: Record<string, unknown>;
+  command: string; status: string; micro_batches?: number; aborted?: boolean; args: Record<string, unknown>;
   results: { id: string; status: string; rows: number | null; files?: number }[];
 };
 
@@ -55,6 +56,53 @@ describe('lake retry', () => {
     expect(retry.stdout).not.toMatch(/not_null_bad_id/);
     expect(retry.code).toBe(1);
   });
+
+  it('keeps what the command left out, and --store-failures', () => {
+    const dir = writeProject({
+      ...files,
+      'models/silver/bad.sql': "select * from {{ ref('raw') }} union all select * from {{ ref('raw') }}",
+      'models/schema.yml': 'models:\n  - name: raw\n    columns:\n      - name: id\n        data_tests: [unique]\n  - name: bad\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n',
+      'models/bronze/raw.sql': 'select nope',
+    });
+    expect(lake(dir, ['build', '--exclude', 'unique_bad_id', '--store-failures']).code).toBe(1);
+    expect(readResults(dir).args).toMatchObject({ exclude: ['unique_bad_id'], store_failures: true });
+    fs.writeFileSync(path.join(dir, 'models/bronze/raw.sql'), "select * from (values (1, 'a'), (2, 'b')) t(id, name)");
+    const retry = lake(dir, ['retry']);
+    expect(retry.code, retry.stdout + retry.stderr).toBe(0);
+    // The excluded test stays out (it would fail: bad holds every id twice).
+    expect(retry.stdout).not.toMatch(/unique_bad_id/);
+    expect(retry.stdout).toMatch(/not_null_bad_id/);
+  });
+
+  it('after an abort (a second Ctrl-C) run_results.json says so, and retry runs the whole command again', async () => {
+    const dir = writeProject({
+      ...files,
+      // Reads raw (the ref in the comment makes the dependency), long enough to be running at the signals.
+      'models/silver/slow.sql': "{{ config(materialized='table') }}\n-- after {{ ref('raw') }}\nselect count(*) as n from range(400000000) t(i) where i % 7 = 3",
+      'models/gold/after_slow.sql': "{{ config(materialized='table') }}\nselect * from {{ ref('slow') }}",
+      'models/silver/bad.sql': "{{ config(materialized='table') }}\nselect id, name from {{ ref('raw') }}",
+    });
+    const child = lakeChild(dir, ['run', '-s', '+after_slow', '--threads', '1']);
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    await waitForLine(child, /OK\s+bronze\.raw\b/);
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 150));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(readResults(dir)).toMatchObject({ status: 'cancelled', aborted: true, args: { select: ['+after_slow'] } });
+    const retry = lake(dir, ['retry']);
+    expect(retry.code, retry.stdout + retry.stderr).toBe(0);
+    expect(retry.stdout).toMatch(/it was aborted, so all of it runs again/);
+    expect(retry.stdout).toMatch(/gold\.after_slow/);
+    expect(retry.stdout).not.toMatch(/silver\.good/);
+    // The aborted run's row is not left 'running'.
+    const db = await DuckDBAdapter.open(path.join(dir, 'target/rt.duckdb'));
+    try {
+      expect(await db.query('select status from _lake.runs order by batch_id')).toEqual([{ status: 'aborted' }, { status: 'success' }]);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 
   it('says so when there is nothing to retry', () => {
     const dir = writeProject(files);

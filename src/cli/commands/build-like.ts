@@ -45,7 +45,7 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
       threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: c.invocation(),
     });
     return out.failed ? 1 : out.interrupted ? INTERRUPTED : 0;
-  });
+  }, () => s.abortRunResults());
 }
 
 async function continuousCommand(c: CommandContext, flags: RunFlags): Promise<number> {

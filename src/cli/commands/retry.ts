@@ -34,17 +34,29 @@ async function retryCommand(c: CommandContext): Promise<number> {
   }
   const nodes = ((rr.results ?? []) as { id: string; status: string }[]).filter((r) => r.status === 'error' || r.status === 'skipped').map((r) => r.id);
   const tests = ((rr.tests ?? []) as { name: string; status: string }[]).filter((t) => t.status === 'fail' || t.status === 'error').map((t) => t.name);
-  if (nodes.length === 0 && tests.length === 0) {
+  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean };
+  // Aborted (a second Ctrl-C): what it built is not known; the whole command runs again.
+  const aborted = rr.aborted === true;
+  if (!aborted && nodes.length === 0 && tests.length === 0) {
     c.reporter.record('retry', { command, nodes: 0, tests: 0 }, `nothing to retry: the last lake ${command} had no failure`);
     return 0;
   }
-  const args = (rr.args ?? {}) as { full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string };
   // The flags of the failed command, unless given again now.
   const opts = { ...c.opts, target: c.opts.target ?? args.target, vars: c.opts.vars ?? args.vars, threads: c.opts.threads ?? args.threads };
   const again = opts.target === c.opts.target && opts.vars === c.opts.vars && opts.threads === c.opts.threads ? c : new CommandContext(opts);
+  if (aborted) {
+    c.reporter.record('retry', { command, aborted: true }, `retrying lake ${command}: it was aborted, so all of it runs again`);
+    const select = Array.isArray(args.select) ? args.select.map(String) : undefined;
+    const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
+    const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, select, exclude };
+    if (command === 'run' || command === 'seed') return runCommand(again, flags, command);
+    return qualityCommand(again, { ...flags, storeFailures: args.store_failures || undefined }, command as 'build' | 'test');
+  }
   c.reporter.record('retry', { command, nodes: nodes.length, tests: tests.length },
-    `retrying lake ${command}: ${[nodes.length ? `${nodes.length} node${nodes.length === 1 ? '' : 's'}` : '', tests.length ? `${tests.length} test${tests.length === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ')} that failed or were skipped`);
-  const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined };
+    `retrying lake ${command}: ${[nodes.length ? `${nodes.length} node${nodes.length === 1 ? '' : 's'}` : '', tests.length ? `${tests.length} test${tests.length === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ')} that failed or ${nodes.length + tests.length === 1 ? 'was' : 'were'} skipped`);
+  // What the command left out stays out (a failed model's other tests included).
+  const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
+  const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, exclude };
   if (command === 'run' || command === 'seed') return runCommand(again, { ...flags, select: [nodes.join(' ')] }, command);
-  return qualityCommand(again, { ...flags, select: [[...nodes, ...tests].join(' ')] }, command as 'build' | 'test');
+  return qualityCommand(again, { ...flags, storeFailures: args.store_failures || undefined, select: [[...nodes, ...tests].join(' ')] }, command as 'build' | 'test');
 }

@@ -35,7 +35,9 @@ export async function qualityCommand(c: CommandContext, flags: QualityFlags, mod
   return withInterrupt(c, async (stopRequested) => {
     const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q, invocation: c.invocation(),
+      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q,
+      // The command line's own selection (test selectors included) and flags, for lake retry.
+      invocation: { ...c.invocation(), select: flags.select ?? [], exclude: flags.exclude ?? [], ...(flags.storeFailures ? { store_failures: true } : {}) },
     };
     if (mode === 'test') {
       const out = await s.run(c.reporter, opts);
@@ -54,5 +56,5 @@ export async function qualityCommand(c: CommandContext, flags: QualityFlags, mod
       },
     });
     return out.failed || quality.some((x) => x.failed()) ? 1 : out.interrupted ? INTERRUPTED : 0;
-  });
+  }, () => s.abortRunResults());
 }
