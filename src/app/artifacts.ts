@@ -7,6 +7,7 @@ import type { Dag } from '../graph/index.js';
 import type { NodeResult } from '../reporter/types.js';
 import { VERSION } from './version.js';
 import { writeCompiledFiles } from './compiled-files.js';
+import { projectTestKeys } from '../dq/test-keys.js';
 
 export function compiledPathOf(targetDir: string, id: NodeId): string {
   const [schema, ...rest] = id.split('.');
@@ -36,6 +37,8 @@ export interface Manifest {
   column_lineage: Record<string, Record<string, { relation: string; column: string }[]>>;
   /** dbt's docs blocks (`__overview__` is the docs site's front page). */
   docs: Record<string, { name: string; block_contents: string }>;
+  /** A key per test declaration (dq/test-keys.ts), for `state:` selection of tests. */
+  test_checksums: string[];
 }
 
 export function buildManifest(compiled: CompiledProject, dag: Dag, macros: ReadonlyMap<string, { path: string; line: number; checksum?: string }>, lineage: Manifest['column_lineage'] = {}): Manifest {
@@ -83,6 +86,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
     nodes, sources, macros: Object.fromEntries([...macros].map(([name, m]) => [name, { name, path: m.path, line: m.line, checksum: m.checksum }])),
     parent_map, child_map, column_lineage: lineage,
     docs: Object.fromEntries([...(p.docBlocks ?? [])].map(([name, text]) => [name, { name, block_contents: text }])),
+    test_checksums: projectTestKeys(p, [...compiled.nodes].map(([id, n]) => [id, n.node] as const)),
   };
 }
 

@@ -134,6 +134,14 @@ export class Session {
     return select(this.dag, needs ? { ...sel, state: this.loadState() } : sel);
   }
 
+  /**
+   * The test-declaration keys of the `--state` manifest.json (dq/test-keys.ts): a test whose key
+   * is not there is new or modified. Undefined without --state, or with a manifest that has none.
+   */
+  previousTestKeys(): ReadonlySet<string> | undefined {
+    return this.stateDir === undefined ? undefined : this.loadState().previous?.tests;
+  }
+
   /** The tests that had `status` (pass, warn, fail...) in the `--state` run_results.json; undefined without one. */
   previousTests(status: string): Set<string> | undefined {
     const st = this.stateDir === undefined ? undefined : this.loadState();

@@ -5,6 +5,7 @@
  * threshold, duplicate name) becomes a diagnostic naming the YAML file and line.
  */
 import * as path from 'node:path';
+import { genericTestKey, singularTestKey } from './test-keys.js';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledProject, NodeId, TestDecl } from '../core/types.js';
@@ -45,7 +46,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   const add = (target: Target, decls: readonly TestDecl[], column?: string) => {
     for (const decl of decls) {
       const t = instantiate(compiler, compiled, target, decl, column, diagnostics);
-      if (t) tests.push(t);
+      if (t) tests.push({ ...t, stateKey: genericTestKey(target.id, decl, column) });
     }
   };
   for (const node of compiled.nodes.values()) {
@@ -73,7 +74,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   }
   for (const [file, text] of project.singularTests) {
     const t = singular(compiler, file, text, diagnostics);
-    if (t) tests.push(t);
+    if (t) tests.push({ ...t, stateKey: singularTestKey(file, text) });
   }
   const seen = new Map<string, DataTest>();
   for (const t of tests) {

@@ -34,7 +34,7 @@ export interface QualityOptions {
   readonly listOnly?: boolean;
 }
 
-type TestFilter = (t: { id: string; name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig }) => boolean;
+type TestFilter = (t: { id: string; stateKey?: string; name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig }) => boolean;
 
 /** A data test's config value as dbt's `config.<key>:<value>` selector compares it (undefined: not a test config key). */
 function testConfigValue(c: TestConfig, key: string): string | undefined {
@@ -60,6 +60,8 @@ interface TestIndex {
   readonly nodeTag: (tag: string) => boolean;
   /** Names of the tests that had a status in the `--state` run_results (undefined without one). */
   readonly previous: (status: string) => ReadonlySet<string> | undefined;
+  /** The test keys of the `--state` manifest (undefined without one). */
+  readonly previousKeys: () => ReadonlySet<string> | undefined;
 }
 
 /** A selector only tests understand: `test_type:unit`, `test_name:unique`, or a test's own name. */
@@ -97,6 +99,16 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
   for (const item of items ?? []) {
     const keep: string[] = [];
     for (const sel of item.split(/\s+/).filter(Boolean)) {
+      // `state:modified` (new, old, unmodified; with graph operators): the nodes, and also the
+      // tests whose own declaration is new or changed (a pull request that only changes tests).
+      const st = /^(?:\d*\+)?state:(new|old|modified|unmodified)(?:\.\w+)?(?:\+\d*)?$/.exec(sel)?.[1];
+      const keys = st ? index.previousKeys() : undefined;
+      if (st && keys) {
+        const changed = st === 'new' || st === 'modified';
+        filters.push((t) => t.stateKey !== undefined && keys.has(t.stateKey) !== changed);
+        keep.push(sel);
+        continue;
+      }
       // `tag:x` alone: the tests tagged x, and the nodes tagged x (whose tests come with them).
       const tag = /^tag:(.+)$/.exec(sel)?.[1];
       if (tag !== undefined && index.tags.has(tag)) {
@@ -162,6 +174,7 @@ export class QualityRun implements RunExtension {
       names: new Set([...data.tests.flatMap((t) => [t.name, t.id]), ...unit.tests.flatMap((t) => [t.name, t.id])]),
       tags: new Set([...data.tests.flatMap((t) => t.config.tags), ...unit.tests.flatMap((t) => t.tags)]),
       previous: (status) => session.previousTests(status),
+      previousKeys: () => session.previousTestKeys(),
       nodeTag: (tag) => [...session.compiled.nodes.values()].some((n) => n.config.tags.includes(tag)) || [...session.project.seeds.values()].some((n) => n.tags.includes(tag)),
     };
     const nodesOf = (x: string) => new Set(session.select({ select: [x] }));
@@ -182,7 +195,7 @@ export class QualityRun implements RunExtension {
       return t.parents.some((p) => nodeIds.has(p));
     });
     const pickUnit = unit.tests.filter((t) => {
-      const u = { id: t.id, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags };
+      const u = { id: t.id, stateKey: t.stateKey, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags };
       if (matches(exc.filters, u) || excluded.has(t.model)) return false;
       if (matches(sel.filters, u)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;

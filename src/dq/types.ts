@@ -65,6 +65,8 @@ export interface DataTest {
   readonly batchRelation?: string;
   /** Set when the test cannot run at all (e.g. on a landing-zone source); it is reported skipped. */
   readonly skipReason?: string;
+  /** Its declaration's key (dq/test-keys.ts), for `state:` selection. */
+  readonly stateKey?: string;
   readonly file?: string;
   readonly line?: number;
 }

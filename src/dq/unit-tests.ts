@@ -23,6 +23,7 @@ import type { Adapter } from '../adapter/types.js';
 import { DuckDBAdapter } from '../adapter/duckdb/adapter.js';
 import { Compiler } from '../compiler/compile.js';
 import { runModel, type NodeRunContext } from '../executor/run-node.js';
+import { unitTestKey } from './test-keys.js';
 import { ensureState } from '../executor/state.js';
 import { expectationsHook } from './expectations-hook.js';
 import { createFixtureTable, insertFixture, parseCsv, valueSql, type Fixture } from './unit-fixtures.js';
@@ -58,6 +59,8 @@ export interface UnitTestDef {
   readonly isIncremental?: boolean;
   /** overrides.macros other than is_incremental: what each macro gives, whatever its arguments. */
   readonly macros?: Readonly<Record<string, unknown>>;
+  /** Its YAML entry's key (dq/test-keys.ts), for `state:` selection. */
+  readonly stateKey: string;
   readonly tags: readonly string[];
 }
 
@@ -138,6 +141,7 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
       envVars: isRecord(ov.env_vars) ? Object.fromEntries(Object.entries(ov.env_vars).map(([k, v]) => [k, String(v)])) : undefined,
       isIncremental: inc === undefined ? undefined : inc === true || inc === 'true',
       tags: isRecord(raw.config) && Array.isArray(raw.config.tags) ? raw.config.tags.map(String) : [],
+      stateKey: unitTestKey(raw),
     });
   }
   return { tests, diagnostics };

@@ -23,6 +23,8 @@ export interface StateManifest {
   readonly entries: ReadonlyMap<NodeId, StateEntry>;
   /** Macro name → checksum of its text (absent in manifests written before lake recorded it). */
   readonly macros: ReadonlyMap<string, string | undefined>;
+  /** The keys of its tests' declarations (absent in manifests written before lake recorded them). */
+  readonly tests?: ReadonlySet<string>;
 }
 
 /** The earlier invocation, and what is needed to compare the current project with it. */

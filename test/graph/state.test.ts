@@ -148,6 +148,29 @@ describe('lake --state (CLI)', () => {
     expect(bad.stderr + bad.stdout).toMatch(/LAKE-G103.*pass --state/);
   });
 
+  it('state:modified selects tests whose declaration is new or changed (generic, singular, unit)', () => {
+    const dir = writeProject({
+      ...files,
+      'models/unit.yml': "unit_tests:\n  - name: revenue_sums\n    model: revenue\n    given: [{input: \"ref('orders')\", rows: [{customer: a, amount: 1.5}, {customer: a, amount: 2}]}]\n    expect: {rows: [{customer: a, amount: 3.5}]}\n",
+    });
+    expect(lake(dir, ['build']).code).toBe(0);
+    const prod = path.join(dir, 'prod-state');
+    fs.cpSync(path.join(dir, 'target'), prod, { recursive: true });
+    const all = (args: string[]) => ids(lake(dir, ['ls', '--resource-type', 'all', '--state', prod, ...args]));
+    expect(all(['-s', 'state:modified'])).toEqual([]);
+    // A new generic test, a new singular test, a changed unit test: no model changed.
+    fs.writeFileSync(path.join(dir, 'models/schema.yml'), files['models/schema.yml'].replace('[unique, not_null]', '[unique, not_null, {accepted_values: {values: [a, b, c]}}]'));
+    fs.mkdirSync(path.join(dir, 'tests'));
+    fs.writeFileSync(path.join(dir, 'tests/no_negative.sql'), "select * from {{ ref('orders') }} where amount < 0");
+    fs.writeFileSync(path.join(dir, 'models/unit.yml'), fs.readFileSync(path.join(dir, 'models/unit.yml'), 'utf8').replace('amount: 2}', 'amount: 2.5}').replace('amount: 3.5}', 'amount: 4}'));
+    expect(all(['-s', 'state:modified']).sort()).toEqual(['test.accepted_values_customers_customer__a__b__c', 'test.no_negative', 'unit_test.revenue.revenue_sums']);
+    expect(all(['-s', 'state:unmodified']).filter((x) => x.startsWith('test.'))).toEqual(expect.arrayContaining(['test.unique_customers_customer', 'test.not_null_customers_customer']));
+    // lake build runs those tests and builds nothing (no model changed).
+    const b = lake(dir, ['build', '-s', 'state:modified', '--state', prod]);
+    expect(b.code, b.stdout + b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/3 passed.*\(of 3\)/);
+  });
+
   it('retry: result:error+ and result:skipped from the last run, result:fail for tests', () => {
     const dir = writeProject(files);
     fs.writeFileSync(path.join(dir, 'models/silver/orders.sql'), "{{ config(materialized='table') }}\nselect id, customerx, cents from {{ ref('raw') }}");
