@@ -13,6 +13,7 @@ export interface StateEntry {
   readonly config?: unknown;
   readonly schema?: string;
   readonly alias?: string;
+  readonly path?: string;
   readonly depends_on?: { readonly macros?: readonly string[] };
   readonly landing?: unknown;
   readonly relation?: unknown;
@@ -58,19 +59,20 @@ export function stableJson(v: unknown): string {
 type Aspect = 'body' | 'configs' | 'relation' | 'macros';
 
 /** Which aspects of a node differ between the two manifests (the node is in both). */
-function changed(id: NodeId, before: StateEntry, now: StateEntry, prev: StateManifest, cur: StateManifest): Set<Aspect> {
+function changed(before: StateEntry, now: StateEntry, prev: StateManifest, cur: StateManifest): Set<Aspect> {
   const out = new Set<Aspect>();
   const body = (e: StateEntry): string => {
     if (e.resource_type === 'seed') return e.checksum ?? '';
     if (e.resource_type === 'source') {
       const cols = Object.fromEntries(Object.entries(e.columns ?? {}).map(([k, c]) => [k, c.data_type ?? null]));
-      return stableJson({ landing: e.landing ?? null, relation: e.relation ?? null, columns: cols });
+      return stableJson({ landing: e.landing ?? null, columns: cols });
     }
     return e.raw_sql ?? '';
   };
   if (body(before) !== body(now)) out.add('body');
   if (stableJson(before.config ?? {}) !== stableJson(now.config ?? {})) out.add('configs');
-  if (id.startsWith('source:') ? false : `${before.schema}.${before.alias}` !== `${now.schema}.${now.alias}`) out.add('relation');
+  const relation = (e: StateEntry) => (e.resource_type === 'source' ? String(e.relation ?? '') : `${e.schema}.${e.alias}`);
+  if (relation(before) !== relation(now)) out.add('relation');
   for (const m of now.depends_on?.macros ?? []) {
     const was = prev.macros.get(m);
     // A manifest that predates macro checksums cannot say: not counted as a change.
@@ -86,13 +88,17 @@ function changed(id: NodeId, before: StateEntry, now: StateEntry, prev: StateMan
 export function matchState(state: SelectorState, value: string, ids: readonly NodeId[]): NodeId[] {
   const prev = state.previous!;
   const cur = state.current();
+  // A model or seed is its file: a new schema (config) gives it a new id, not a new node.
+  const byPath = new Map<string, StateEntry>();
+  for (const e of prev.entries.values()) if (e.path && e.resource_type !== 'source') byPath.set(e.path, e);
   return ids.filter((id) => {
-    const before = prev.entries.get(id);
+    const now0 = cur.entries.get(id);
+    const before = prev.entries.get(id) ?? (now0?.path && now0.resource_type !== 'source' ? byPath.get(now0.path) : undefined);
     if (value === 'new') return !before;
     if (value === 'old') return !!before;
     const now = cur.entries.get(id);
     if (!before || !now) return value === 'modified';
-    const diff = changed(id, before, now, prev, cur);
+    const diff = changed(before, now, prev, cur);
     if (value === 'modified') return diff.size > 0;
     if (value === 'unmodified') return diff.size === 0;
     return diff.has(value.slice('modified.'.length) as Aspect);

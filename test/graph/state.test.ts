@@ -68,6 +68,22 @@ describe('state: selectors', () => {
     expect(pick('state:modified,silver.*', now).sort()).toEqual(['silver.c', 'silver.d']);
   });
 
+  it('a source moved to another schema or table, a model to another schema: modified.relation, not new', () => {
+    const moved = manifest({
+      ...Object.fromEntries(before.entries),
+      'source:crm.members': { resource_type: 'source', landing: null, relation: '"crm2"."members"', columns: { id: { data_type: 'int' } } },
+      'silver.c': model('select 3'),
+    });
+    // The file of silver.c built into schema `old` before (id old.c): a new id now, the same node.
+    const prevEntries = Object.fromEntries([...before.entries].filter(([k]) => k !== 'silver.c'));
+    const prev = manifest({ ...prevEntries, 'old.c': model('select 3', { materialized: 'view' }, { path: 'models/c.sql', schema: 'old', alias: 'c' }) });
+    const nowC = manifest({ ...Object.fromEntries(moved.entries), 'silver.c': model('select 3', { materialized: 'view' }, { path: 'models/c.sql', schema: 'silver', alias: 'c' }) });
+    expect(pick('state:modified.relation', moved)).toEqual(['source:crm.members']);
+    expect(pick('state:modified.body', moved)).toEqual([]);
+    expect(pick('state:modified.relation', nowC, prev)).toEqual(['source:crm.members', 'silver.c']);
+    expect(pick('state:new', nowC, prev)).toEqual(['gold.e']);
+  });
+
   it('does not count macros an older manifest has no checksum for', () => {
     const old = manifest(Object.fromEntries(before.entries), { money: undefined });
     expect(pick('state:modified.macros', now, old)).toEqual([]);
