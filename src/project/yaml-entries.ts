@@ -4,10 +4,11 @@
  */
 import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
+import { closest } from '../errors/index.js';
 import type { ColumnDoc, FreshnessConfig, FreshnessRule, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
 import type { YamlFile } from './yaml-file.js';
 import { isRecord, asList } from './yaml-file.js';
-import { normaliseConfig } from './config.js';
+import { CONFIG_KEYS, normaliseConfig, normaliseKey } from './config.js';
 import { parseDuration } from './files.js';
 
 export interface ModelPatch {
@@ -154,6 +155,13 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds', diags
     const testsKey = m.data_tests !== undefined ? 'data_tests' : 'tests';
     const cols = parseColumns(m.columns, file, [key, i, 'columns'], diags);
     const config = isRecord(m.config) ? { ...(m.config as Record<string, unknown>) } : {};
+    // A key that is nearly a known one is a typo (materialised, uniqe_key): it would be ignored.
+    for (const k of Object.keys(config)) {
+      const nk = normaliseKey(k);
+      if (CONFIG_KEYS.has(nk)) continue;
+      const near = closest(nk, CONFIG_KEYS, 1);
+      if (near.length) diags.push({ code: 'LAKE-C013', severity: 'warn', message: `${m.name}: unknown config key '${k}'`, file: file.path, line: file.lineOf([key, i, 'config', k]) ?? line, hint: `did you mean ${near[0]}?` });
+    }
     if (key === 'seeds' && cols.types && !config.column_types) config.column_types = cols.types;
     // dbt reads a model's top-level `meta:` and `docs:` as its config's.
     if (isRecord(m.meta)) config.meta = { ...m.meta, ...(isRecord(config.meta) ? config.meta : {}) };

@@ -293,6 +293,14 @@ describe('config keys', () => {
     const { compiled } = compile({ 'models/m.sql': "{{ config(materialized='table',\n  uniqe_key='id', cluster_by=['id']) }}\nselect 1 as id" });
     expect(compiled.diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-C013', severity: 'warn', message: "main.m: unknown config key 'uniqe_key'", file: 'models/m.sql', line: 2, hint: 'did you mean unique_key?' })]);
   });
+
+  it('warns the same about a YAML config: key, at its line', () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/m.sql': 'select 1 as id', 'models/s.yml': 'models:\n  - name: m\n    config:\n      materialised: table\n      cluster_by: [id]\n' });
+    const r = lake(dir, ['compile']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/models\/s\.yml:4: warn LAKE-C013: m: unknown config key 'materialised'\n\s+hint: did you mean materialized\?/);
+    expect(r.stderr).not.toMatch(/cluster_by/);
+  });
 });
 
 describe('docs blocks in the manifest', () => {
