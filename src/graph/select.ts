@@ -34,8 +34,10 @@ const ATOM = /^(@)?(?:(\d*)\+)?(.+?)(?:\+(\d*))?$/;
 export function select(dag: Dag, selection: Selection = {}): NodeId[] {
   const problems: Diagnostic[] = [];
   const nodes = dag.nodes();
+  // A node whose name holds a space ("rev copy.sql") is one selector when an item names it whole.
+  const spaced = new Set(nodes.filter((n) => /\s/.test(n.name)).flatMap((n) => [n.name, `${n.schema}.${n.name}`]));
   const evaluate = (items: readonly string[], flag: string): Set<NodeId> | undefined => {
-    const selectors = items.flatMap((item) => item.split(/\s+/)).filter((s) => s !== '');
+    const selectors = items.flatMap((item) => (spaced.has(item.trim()) ? [item.trim()] : item.split(/\s+/))).filter((s) => s !== '');
     if (selectors.length === 0) return undefined;
     const out = new Set<NodeId>();
     for (const selector of selectors) {

@@ -218,6 +218,15 @@ describe('select', () => {
     expect(usageError(() => sel('tag:')).diagnostics[0]!.code).toBe('LAKE-G102');
   });
 
+  it('takes a whole item that names a node with a space in its name as one selector (watch and micro-batches select by id)', () => {
+    const spaced = new Dag([model('gold.rev copy'), model('gold.rev'), model('silver.orders')], [['silver.orders', 'gold.rev copy']]);
+    expect(select(spaced, { select: ['gold.rev copy'] })).toEqual(['gold.rev copy']);
+    expect(select(spaced, { select: ['rev copy'] })).toEqual(['gold.rev copy']);
+    expect(select(spaced, { select: ['silver.orders', 'gold.rev copy'] })).toEqual(['silver.orders', 'gold.rev copy']);
+    // Otherwise a space still separates selectors.
+    expect(select(spaced, { select: ['gold.rev silver.orders'] }).sort()).toEqual(['gold.rev', 'silver.orders']);
+  });
+
   it('reports every bad selector at once, in --select and --exclude', () => {
     const err = usageError(() => select(dag, { select: ['workuots tag:report'], exclude: ['gym_sumary'] }));
     expect(err.diagnostics.map((d) => d.message)).toEqual([
