@@ -12,6 +12,7 @@ import { EngineError } from '../adapter/types.js';
 import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../core/types.js';
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { materializationFor, planSeed, PlanError, type Statement } from '../materialize/index.js';
+import { unclosedQuote } from '../materialize/seed.js';
 import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
 import { renderAdhoc } from '../compiler/compile.js';
@@ -213,6 +214,10 @@ export async function runStatements(tx: Adapter, statements: readonly Statement[
 }
 
 export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnapshot): Promise<NodeOutcome> {
+  const open = unclosedQuote(fs.readFileSync(seed.absPath, 'utf8'));
+  if (open !== undefined) {
+    throw new NodeError(`seed ${seed.path}:${open}: a quoted value opens on this line and is never closed; nothing was loaded\n  hint: close the quote (a quote inside a quoted value is written twice: "")`);
+  }
   try {
     const rel = { schema: seed.schema, name: seed.name };
     const existing = await lookUp(db, rel, catalog);
