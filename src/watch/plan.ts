@@ -123,13 +123,18 @@ export function removedRelations(prev: ProjectView, next: ProjectView | undefine
   return [...before.values()].filter((r) => deletedPaths.has(r.path));
 }
 
-/** What a node's tests are: its YAML data tests (model and columns) and the unit tests of it. */
-function testsOf(compiled: CompiledProject, id: NodeId): string {
+/**
+ * What a node's tests are: its YAML data tests (model and columns), the custom generic test
+ * macros they call (`{% test name %}`, with what those call), and the unit tests of it.
+ */
+function testsOf(view: ProjectView, id: NodeId): string {
+  const compiled = view.compiled;
   const n = compiled.nodes.get(id);
   const seed = n ? undefined : compiled.project.seeds.get(id);
   const owner = n?.node ?? seed;
   if (!owner) return '';
-  const strip = (t: { name: string; args: unknown; config: unknown; namespace?: string }) => [t.namespace ?? null, t.name, t.args, t.config];
+  const macro = (name: string) => (view.macroIndex.get(`test_${name}`) as { checksum?: string } | undefined)?.checksum ?? null;
+  const strip = (t: { name: string; args: unknown; config: unknown; namespace?: string }) => [t.namespace ?? null, t.name, t.args, t.config, macro(t.name)];
   const units = n ? compiled.project.unitTests.filter((u) => u.model === n.node.name || u.model === n.id).map((u) => Object.fromEntries(Object.entries(u).filter(([k]) => k !== '__line'))) : [];
   return JSON.stringify([owner.tests.map(strip), owner.columns.map((c) => [c.name, c.tests.map(strip)]), units]);
 }
@@ -142,7 +147,7 @@ export function testsChanged(prev: ProjectView | undefined, next: ProjectView): 
   const out = new Set<NodeId>();
   if (!prev) return out;
   const ids = [...next.compiled.nodes.keys(), ...next.compiled.project.seeds.keys()];
-  for (const id of ids) if (testsOf(prev.compiled, id) !== testsOf(next.compiled, id)) out.add(id);
+  for (const id of ids) if (testsOf(prev, id) !== testsOf(next, id)) out.add(id);
   return out;
 }
 

@@ -347,6 +347,20 @@ select user_id, bpm, 'v1' as version from {{ ref('bpm_raw') }}
     await w.stop();
   });
 
+  it('with tests, an edit of a custom generic test ({% test %} in macros/) runs the tests that use it', async () => {
+    const { QualityRun } = await import('../../src/dq/quality-run.js');
+    const dir = makeProject({
+      'macros/few.sql': '{% test few(model, column_name) %}\nselect * from {{ model }} where {{ column_name }} > 1000000\n{% endtest %}\n',
+      'models/silver/schema.yml': 'models:\n  - name: users\n    columns:\n      - name: user_id\n        data_tests: [few]\n',
+    });
+    const { w } = await startWatch(dir, { tests: (s, ids, reporter, mode = 'build') => QualityRun.plan(s, { mode, select: [...ids], reporter }) });
+    const c = nextCycle(w);
+    fs.writeFileSync(path.join(dir, 'macros/few.sql'), '{% test few(model, column_name) %}\nselect * from {{ model }} where {{ column_name }} > 0\n{% endtest %}\n');
+    const r = await c;
+    expect(r.results.map((x) => `${x.id}:${x.status}`)).toEqual(['test:silver.users:error']);
+    await w.stop();
+  });
+
   it('survives a project.yml that does not parse, and reloads when it does', async () => {
     const dir = makeProject();
     const { w, rep } = await startWatch(dir);
