@@ -184,6 +184,11 @@ export class Session {
     writeJson(path.join(this.targetDir, 'run_results.json'), runResults);
   }
 
+  /** The project's on_run_start hooks (commands that read the database without a run: source freshness). */
+  async runStartHooks(db: Adapter): Promise<void> {
+    for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
+  }
+
   async openDb(command: string): Promise<OpenDatabase> {
     // Loaded on demand: the DuckDB binding costs ~100 ms to load, which `lake compile` and `lake ls` never need.
     const { openDatabase } = await import('../executor/open.js');

@@ -59,7 +59,10 @@ export async function checkFreshness(db: Adapter, root: string, s: SourceNode, n
     ms = await newest(db, root, s);
   } catch (e) {
     const what = s.landing ? `listing ${s.landing.relDir}` : `max(${s.loadedAtField}) of ${sourceRelationSql(s)}`;
-    return { ...base, status: 'runtime error', maxLoadedAt: null, ageSeconds: null, message: `${s.path}: ${what}: ${(e as Error).message.split('\n')[0]}` };
+    const first = (e as Error).message.split('\n')[0]!;
+    // epoch_ms() is lake's: a text column is the user's to cast.
+    const text = /epoch_ms\((VARCHAR|BLOB)\)/.test(first) ? `loaded_at_field ${s.loadedAtField} is text, not a timestamp: cast it (loaded_at_field: "${s.loadedAtField}::timestamp")` : first;
+    return { ...base, status: 'runtime error', maxLoadedAt: null, ageSeconds: null, message: `${s.path}: ${what}: ${text}` };
   }
   if (ms === null) {
     return { ...base, status: 'error', maxLoadedAt: null, ageSeconds: null, message: s.landing ? 'no file in the landing folder' : 'no rows' };

@@ -132,6 +132,38 @@ describe('lake source freshness', () => {
     expect(n.stdout).toMatch(/no source with freshness: rules among the 1 selected/);
   });
 
+  it('runs on_run_start hooks first (a source in a database they attach); a text loaded_at_field gets a cast hint', async () => {
+    const dir = project(`sources:
+  - name: ext
+    database: other
+    schema: raw
+    loaded_at_field: loaded_at
+    freshness: { warn_after: { count: 1, period: hour } }
+    tables:
+      - name: t
+  - name: txt
+    schema: main
+    loaded_at_field: at_text
+    freshness: { warn_after: { count: 1, period: hour } }
+    tables:
+      - name: s
+`);
+    const other = path.join(dir, 'other.duckdb');
+    fs.writeFileSync(path.join(dir, 'project.yml'), `name: fr\ntargets:\n  dev: { type: duckdb, path: target/fr.duckdb }\non_run_start:\n  - "attach if not exists '${other}' as other"\n`);
+    const db = await DuckDBAdapter.open(other);
+    try {
+      await db.execute('create schema raw; create table raw.t as select now() - interval 10 minute as loaded_at');
+    } finally {
+      await db.close();
+    }
+    await tables(dir, "create table main.s as select now()::varchar as at_text");
+    const r = lake(dir, ['source', 'freshness']);
+    expect(r.code).toBe(1);
+    const [t, s] = results(dir);
+    expect(t).toMatchObject({ unique_id: 'source:ext.t', status: 'pass' });
+    expect(s!.error).toMatch(/loaded_at_field at_text is text, not a timestamp: cast it \(loaded_at_field: "at_text::timestamp"\)/);
+  });
+
   it('ageText', () => {
     expect([ageText(42), ageText(125), ageText(3 * 3600 + 12 * 60), ageText(2 * 86400 + 5 * 3600)]).toEqual(['42s', '2m 5s', '3h 12m', '2d 5h']);
   });

@@ -28,6 +28,8 @@ async function freshnessCommand(c: CommandContext, flags: { select?: string[]; e
   const opened = await s.openDb('source freshness');
   const results: FreshnessResult[] = [];
   try {
+    // As dbt does: on_run_start hooks first (they may attach the database a source lives in).
+    await s.runStartHooks(opened.db);
     for (const src of sources) {
       const r = await checkFreshness(opened.db, s.project.root, src);
       results.push(r);
