@@ -118,6 +118,21 @@ export function runResultsJson(command: string, runId: string, startedAt: Date, 
   };
 }
 
+/** What is left at the end (files still waiting), not a count of what each batch did. */
+const LAST_WINS = new Set(['started_at', 'pending_files', 'waiting_files', 'stream_watermarks']);
+
+/** Figures of two batches of a node: counts summed (in nested per-source objects too), the rest the later's. */
+function addUp(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a, ...b };
+  for (const [k, v] of Object.entries(b)) {
+    if (LAST_WINS.has(k)) continue;
+    const w = a[k];
+    if (typeof v === 'number' && typeof w === 'number') out[k] = w + v;
+    else if (v && w && typeof v === 'object' && typeof w === 'object' && !Array.isArray(v) && !Array.isArray(w)) out[k] = addUp(w as Record<string, unknown>, v as Record<string, unknown>);
+  }
+  return out;
+}
+
 /**
  * One run_results.json for an invocation that ran in several micro-batches (each wrote its own):
  * every node once, its rows and time summed over the batches, an error in any batch kept; the
@@ -137,11 +152,8 @@ export function mergeRunResults(parts: readonly Record<string, unknown>[]): Reco
         nodes.set(id, { ...r });
         continue;
       }
-      const sum: Record<string, unknown> = { ...r, started_at: was.started_at };
-      for (const [k, v] of Object.entries(r)) {
-        if (k !== 'started_at' && typeof v === 'number' && typeof was[k] === 'number') sum[k] = (was[k] as number) + v;
-        else if (k === 'rows' && v === null && typeof was[k] === 'number') sum[k] = was[k];
-      }
+      const sum: Record<string, unknown> = { ...addUp(was, r), started_at: was.started_at };
+      if (r.rows === null && typeof was.rows === 'number') sum.rows = was.rows;
       if (was.status === 'error') Object.assign(sum, { status: 'error', message: was.message, error: was.error });
       nodes.set(id, sum);
     }
@@ -154,7 +166,7 @@ export function mergeRunResults(parts: readonly Record<string, unknown>[]): Reco
     ...last,
     run_id: first.run_id, started_at: first.started_at, finished_at: finished,
     elapsed_ms: new Date(finished).getTime() - new Date(String(first.started_at)).getTime(),
-    status: failed ? 'error' : 'success',
+    status: failed ? 'error' : parts.some((p) => p.status === 'cancelled') ? 'cancelled' : 'success',
     // The command line's selection (later batches select what the first left pending).
     args: first.args, batch_id: first.batch_id, micro_batches: parts.length,
     results,

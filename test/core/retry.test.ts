@@ -10,7 +10,7 @@ import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 
 const readResults = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as {
   command: string; status: string; micro_batches?: number; aborted?: boolean; args: Record<string, unknown>;
-  results: { id: string; status: string; rows: number | null; files?: number }[];
+  results: { id: string; status: string; rows: number | null; files?: number; pending_files?: number }[];
 };
 
 describe('lake retry', () => {
@@ -130,7 +130,7 @@ describe('run_results.json of a run in micro-batches', () => {
     const rr = readResults(dir);
     expect(rr.micro_batches).toBe(3);
     expect(rr.results.map((x) => x.id).sort()).toEqual(['bronze.ev', 'silver.cnt', 'silver.other']);
-    expect(rr.results.find((x) => x.id === 'bronze.ev')).toMatchObject({ status: 'success', rows: 4, files: 3 });
+    expect(rr.results.find((x) => x.id === 'bronze.ev')).toMatchObject({ status: 'success', rows: 4, files: 3, pending_files: 0 });
     expect(rr.args).toMatchObject({ select: [] });
   });
 
