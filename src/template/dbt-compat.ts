@@ -363,5 +363,11 @@ function crossDatabaseMacros(): Record<string, Fn> {
 export function installDbtCompat(env: nunjucks.Environment): void {
   addFilters(env);
   addFunctions(env);
-  env.addGlobal('dbt', crossDatabaseMacros());
+  const macros = crossDatabaseMacros();
+  env.addGlobal('dbt', macros);
+  // dbt's own macros are global too ({{ current_timestamp() }}, {{ dateadd(...) }}); a project
+  // macro of the same name, loaded later, wins. Not the generic names a template may use itself.
+  for (const [name, fn] of Object.entries(macros)) if (!UNPREFIXED_ONLY_IN_DBT.has(name)) env.addGlobal(name, fn);
 }
+
+const UNPREFIXED_ONLY_IN_DBT = new Set(['cast', 'replace', 'length', 'right', 'position', 'hash', 'concat', 'except', 'intersect']);

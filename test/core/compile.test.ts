@@ -329,6 +329,17 @@ describe('target keys', () => {
   });
 });
 
+describe("dbt's global macros", () => {
+  it('are callable without dbt. (current_timestamp(), dateadd()...), and a project macro of the same name wins', () => {
+    const { compiled } = compile({
+      'macros/m.sql': '{% macro type_string() %}text{% endmacro %}',
+      'models/m.sql': "select {{ current_timestamp() }} as t, {{ datediff(\"a\", \"b\", 'day') }} as d, cast(1 as {{ type_string() }}) as s",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select now() as t, date_diff('day', a, b) as d, cast(1 as text) as s");
+  });
+});
+
 describe('adapter.dispatch', () => {
   const macros = `{% macro my_upper(x) %}{{ return(adapter.dispatch('my_upper')(x)) }}{% endmacro %}
 {% macro default__my_upper(x) %}upper({{ x }}){% endmacro %}
