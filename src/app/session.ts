@@ -14,6 +14,7 @@ import { Compiler } from '../compiler/compile.js';
 import { Dag, select, type DagNode, type Selection } from '../graph/index.js';
 import type { SelectorState } from '../graph/state.js';
 import { readSelectorState } from './selector-state.js';
+import { lastTestsFile } from './run-history.js';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { OpenDatabase } from '../executor/open.js';
@@ -182,6 +183,8 @@ export class Session {
   /** target/run_results.json (a run writes its own; several micro-batches' are merged by the caller). */
   writeRunResults(runResults: Record<string, unknown>): void {
     writeJson(path.join(this.targetDir, 'run_results.json'), runResults);
+    // The docs show the last test results even after a later run that tested nothing.
+    if (Array.isArray(runResults.tests) && runResults.tests.length) writeJson(lastTestsFile(this.targetDir), { finished_at: runResults.finished_at, tests: runResults.tests });
   }
 
   /** The project's on_run_start hooks (commands that read the database without a run: source freshness). */

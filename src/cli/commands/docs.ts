@@ -18,17 +18,23 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
       const { readDocsInputs } = await import('../../docs/inputs.js');
       const { buildDocsData } = await import('../../docs/docs-data.js');
       const { writeSite } = await import('../../docs/site.js');
+      const { buildHistory, withHistory, lastTests } = await import('../../app/run-history.js');
       const opened = await s.openDb('docs generate');
+      let history;
       try {
         const lineage = await projectLineage(s, opened.db);
         s.writeArtifacts();
         writeJson(path.join(s.targetDir, 'manifest.json'), s.manifest(lineageForManifest(lineage)));
         writeJson(path.join(s.targetDir, 'catalog.json'), await buildCatalog(s, opened.db));
+        history = await buildHistory(opened.db);
       } finally {
         await opened.release();
       }
       const inputs = readDocsInputs(s.targetDir);
-      const file = writeSite(path.join(s.targetDir, 'docs'), buildDocsData(inputs.manifest, inputs.catalog, inputs.runResults));
+      // Each node's last build and each test's last result, whatever the last command was.
+      const tests = lastTests(s.targetDir, inputs.runResults);
+      const data = buildDocsData(inputs.manifest, inputs.catalog, withHistory(inputs.runResults, history), tests ? { tests } : undefined);
+      const file = writeSite(path.join(s.targetDir, 'docs'), data);
       c.reporter.record('docs', { file, elapsed_ms: Math.round(performance.now() - t0) }, `wrote ${path.relative(process.cwd(), file) || file} in ${Math.round(performance.now() - t0)} ms`);
       return 0;
     })()));
