@@ -21,12 +21,13 @@ export function renderSite(data: DocsData): string {
   }
   const run = data.run;
   const runBadge = run
-    ? `<span class="hdr-run"><span class="dot st-${statusClass(run.status)}"></span>last run ${esc(run.status ?? '')} · ${esc(fmtMs(run.elapsedMs))}</span>`
+    ? `<span class="hdr-run"><span class="dot st-${statusClass(run.status)}"></span>last ${esc(run.command ?? 'run')} ${esc(run.status ?? '')} · ${esc(fmtMs(run.elapsedMs))}</span>`
     : '<span class="hdr-run muted">no run yet</span>';
   const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
   const summary = [plural(counts.model, 'model'), counts.seed ? plural(counts.seed, 'seed') : '', plural(counts.source, 'source')].filter(Boolean).join(' · ');
   const legend = (['source', 'bronze', 'silver', 'gold', 'other'] as const)
-    .filter((l) => layers[l] > 0 || l !== 'other')
+    // Only layers the project has (a dbt project's staging/marts folders are not medallion layers).
+    .filter((l) => layers[l] > 0)
     .map((l) => `<span class="lg l-${l}"><i></i>${l} <small>${layers[l]}</small></span>`)
     .join('');
 
