@@ -474,6 +474,17 @@ export class Watch {
       const fromLanding = reach(landed);
       fileIds = this.inSelection(next, order.filter((id) => fromFiles.has(id)));
       landingIds = this.inSelection(next, order.filter((id) => fromLanding.has(id) && !fromFiles.has(id)));
+      // An edited model or seed outside the selection is not rebuilt: say so, since what the
+      // selection reads from it is its table as it was.
+      const saved = new Set(changes.filter((c) => (c.kind === 'model' || c.kind === 'seed') && !c.deleted).map((c) => c.path));
+      const edited = [...next.compiled.nodes.values()].filter((n) => saved.has(n.node.path)).map((n) => n.id)
+        .concat([...next.project.seeds.values()].filter((x) => saved.has(x.path)).map((x) => x.id));
+      const kept = new Set(this.inSelection(next, edited));
+      const outside = edited.filter((id) => !kept.has(id));
+      if (outside.length) {
+        const names = outside.map((id) => next.compiled.nodes.get(id)?.node.path ?? next.project.seeds.get(id)?.path ?? id);
+        this.reporter.record('watch_outside', { nodes: outside }, `not rebuilt (outside the selection): ${names.join(', ')}; models in the selection read ${outside.length === 1 ? 'its table' : 'their tables'} as ${outside.length === 1 ? 'it is' : 'they are'}`);
+      }
     } catch (e) {
       if (!(e instanceof LakeError)) throw e;
       this.reporter.diagnostics(e.diagnostics);

@@ -213,6 +213,13 @@ case when {{ col }} < 40 then 'under 40' else '40+' end
     expect(await rows(w, 'select count(*)::int as n from silver.bpm')).toEqual([{ n: 6 }]);
     const previews = rep.events.filter((e) => e.kind === 'preview').map((e) => e.data as { id: string; rows: unknown[] });
     expect(previews.map((p) => [p.id, p.rows.length])).toEqual([['seeds.raw_bpm', 2]]);
+    // An edit outside the selection (silver.users feeds gold.bpm_summary): said, not rebuilt.
+    const c2 = nextCycle(w);
+    fs.appendFileSync(path.join(dir, 'models/silver/users.sql'), '\n-- edited');
+    const r2 = await c2;
+    expect(built(r2)).toEqual(['gold.bpm_summary']);
+    const outside = rep.events.filter((e) => e.kind === 'watch_outside').map((e) => (e.data as { nodes: string[] }).nodes);
+    expect(outside).toEqual([['silver.users']]);
   });
 
   it('picks up a new model file', async () => {
