@@ -82,7 +82,8 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
     child_map[id] = [...dag.children(id)];
   }
   return {
-    metadata: { lake_version: VERSION, generated_at: new Date().toISOString(), project: p.name, flavor: p.flavor },
+    // target_path: the database these nodes are built in (what --defer reads unbuilt parents from).
+    metadata: { lake_version: VERSION, generated_at: new Date().toISOString(), project: p.name, flavor: p.flavor, target: p.target.name, target_path: p.target.path },
     nodes, sources, macros: Object.fromEntries([...macros].map(([name, m]) => [name, { name, path: m.path, line: m.line, checksum: m.checksum }])),
     parent_map, child_map, column_lineage: lineage,
     docs: Object.fromEntries([...(p.docBlocks ?? [])].map(([name, text]) => [name, { name, block_contents: text }])),

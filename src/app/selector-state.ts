@@ -9,7 +9,7 @@ import type { Manifest } from './artifacts.js';
 import type { SelectorState, StateEntry, StateManifest } from '../graph/state.js';
 
 /** Manifest JSON (as written, or as built) → the entries the comparison reads. */
-export function stateManifest(m: Pick<Manifest, 'nodes' | 'sources'> & { macros?: Record<string, unknown>; test_checksums?: unknown }): StateManifest {
+export function stateManifest(m: Pick<Manifest, 'nodes' | 'sources'> & { macros?: Record<string, unknown>; test_checksums?: unknown; metadata?: Record<string, unknown> }): StateManifest {
   const entries = new Map<string, StateEntry>();
   for (const [id, n] of Object.entries(m.nodes ?? {})) entries.set(id, n as unknown as StateEntry);
   for (const [id, n] of Object.entries(m.sources ?? {})) entries.set(id, n as unknown as StateEntry);
@@ -19,7 +19,8 @@ export function stateManifest(m: Pick<Manifest, 'nodes' | 'sources'> & { macros?
     macros.set(name, typeof sum === 'string' ? sum : undefined);
   }
   const tests = Array.isArray(m.test_checksums) ? new Set(m.test_checksums.map(String)) : undefined;
-  return { entries, macros, ...(tests ? { tests } : {}) };
+  const targetPath = typeof m.metadata?.target_path === 'string' ? m.metadata.target_path : undefined;
+  return { entries, macros, ...(tests ? { tests } : {}), ...(targetPath ? { targetPath } : {}) };
 }
 
 function readJson(file: string, dir: string): Record<string, unknown> | undefined {

@@ -9,12 +9,14 @@ import type { Diagnostic } from '../errors/index.js';
 import { LakeError, codeFrame } from '../errors/index.js';
 import { locate } from '../template/errors.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
+import { quoteIdent } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
 import { Dag, select, type DagNode, type Selection } from '../graph/index.js';
 import type { SelectorState } from '../graph/state.js';
 import { readSelectorState } from './selector-state.js';
 import { lastTestsFile } from './run-history.js';
+import { DEFER_DB, planDefer } from './defer.js';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { OpenDatabase } from '../executor/open.js';
@@ -41,6 +43,8 @@ export interface RunOptions extends Selection {
   /** Seeds: 'missing' loads only seeds whose table does not exist (lake run), 'all' reloads (lake seed). */
   readonly seeds?: 'missing' | 'all' | 'none';
   readonly stopRequested?: () => boolean;
+  /** `--defer`: unselected parents not built in this target are read from the `--state` database. */
+  readonly defer?: boolean;
   /** The command line's own flags (target, vars...), recorded in run_results.json's `args`. */
   readonly invocation?: Readonly<Record<string, unknown>>;
   /** Keep the database open afterwards (watch); the caller closes it. */
@@ -187,6 +191,30 @@ export class Session {
     if (Array.isArray(runResults.tests) && runResults.tests.length) writeJson(lastTestsFile(this.targetDir), { finished_at: runResults.finished_at, tests: runResults.tests });
   }
 
+  /**
+   * `--defer`: attach the `--state` database and point the refs of the models in `order` to the
+   * parents it builds that this target lacks; returns those models compiled again.
+   */
+  private async deferParents(db: Adapter, order: readonly NodeId[], reporter: Reporter): Promise<Map<NodeId, CompiledNode>> {
+    if (this.stateDir === undefined) {
+      throw new LakeError('usage', { code: 'LAKE-U041', severity: 'error', message: '--defer needs --state <dir>: the run whose database holds the models this one does not build', hint: 'e.g. lake run -s state:modified+ --state prod-target --defer' });
+    }
+    const previous = this.loadState().previous;
+    if (!previous) throw new LakeError('usage', { code: 'LAKE-G104', severity: 'error', message: `--state ${this.stateDir} holds no manifest.json`, hint: 'point --state at a target/ folder that `lake run` wrote' });
+    const plan = await planDefer(db, this.dag, order, (id) => this.compiler.relationOf(id), previous, this.stateDir);
+    const out = new Map<NodeId, CompiledNode>();
+    if (!plan) return out;
+    await db.execute(`attach if not exists ${db.dialect.literal(plan.path)} as ${quoteIdent(DEFER_DB)} (read_only)`);
+    this.compiler.deferRelations(plan.relations);
+    for (const id of order) {
+      if (!this.compiled.nodes.get(id)?.dependsOn.nodes.some((p) => plan.relations.has(p))) continue;
+      const re = this.compiler.compileOne(id, false);
+      if (re.node) out.set(id, re.node);
+    }
+    reporter.record('defer', { path: plan.path, nodes: [...plan.relations.keys()] }, `deferring to ${plan.path}: ${[...plan.relations.keys()].join(', ')}`);
+    return out;
+  }
+
   /** The project's on_run_start hooks (commands that read the database without a run: source freshness). */
   async runStartHooks(db: Adapter): Promise<void> {
     for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
@@ -261,13 +289,14 @@ export class Session {
         projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),
         catalog, schemasReady: schemas, hookFree: (node) => this.hookFree(node),
       };
+      const deferred = o.defer ? await this.deferParents(db, order, reporter) : new Map<NodeId, CompiledNode>();
       const jobs = new Map<NodeId, Job>();
       for (const id of order) {
         const seed = this.project.seeds.get(id);
         if (seed) {
           jobs.set(id, { id, materialized: 'seed', run: (conn) => runSeed(conn, seed, catalog) });
         } else {
-          const node = this.compiled.nodes.get(id)!;
+          const node = deferred.get(id) ?? this.compiled.nodes.get(id)!;
           jobs.set(id, { id, materialized: node.config.materialized, compiledPath: this.compiledPath(id), run: (conn) => runModel(conn, node, ctx), batchSql: (conn) => quickViewSql(node, ctx, conn.dialect) });
         }
       }

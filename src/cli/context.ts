@@ -16,6 +16,7 @@ export interface GlobalOptions {
   logFormat?: string;
   profilesDir?: string;
   state?: string;
+  defer?: boolean;
   debug?: boolean;
 }
 

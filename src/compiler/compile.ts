@@ -274,6 +274,17 @@ export class Compiler {
     return this.compiled.get(id);
   }
 
+  /**
+   * `--defer`: refs to these nodes name another database's relation (the SQL given), for every
+   * render from now on (compileOne, the incremental re-render of a run).
+   */
+  deferRelations(relations: ReadonlyMap<NodeId, string>): void {
+    this.deferred = new Map(relations);
+    for (const [id, sql] of relations) this.relationSqls.set(id, sql);
+  }
+
+  private deferred = new Map<NodeId, string>();
+
   /** Re-render one model (e.g. with is_incremental() true) after compileAll(). */
   compileOne(id: NodeId, incremental: boolean): { node?: CompiledNode; diagnostics: Diagnostic[] } {
     const prev = this.rendered.get(id);
@@ -461,6 +472,7 @@ export class Compiler {
     this.byName.clear();
     this.relations.clear();
     this.relationSqls.clear();
+    for (const [id, sql] of this.deferred) this.relationSqls.set(id, sql);
     return (name, id) => {
       const list = this.byName.get(name);
       if (list) list.push(id);

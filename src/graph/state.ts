@@ -26,6 +26,8 @@ export interface StateManifest {
   readonly macros: ReadonlyMap<string, string | undefined>;
   /** The keys of its tests' declarations (absent in manifests written before lake recorded them). */
   readonly tests?: ReadonlySet<string>;
+  /** The database its nodes were built in (metadata.target_path), for --defer. */
+  readonly targetPath?: string;
 }
 
 /** The earlier invocation, and what is needed to compare the current project with it. */

@@ -10,6 +10,7 @@ import { select } from '../../src/graph/select.js';
 import { stableJson, type SelectorState, type StateEntry, type StateManifest } from '../../src/graph/state.js';
 import { LakeError } from '../../src/errors/index.js';
 import { lake, writeProject } from '../core/helpers.js';
+import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 
 const node = (id: string, kind: DagNode['kind'] = 'model'): DagNode => {
   const [schema, name] = id.replace(/^source:/, '').split('.') as [string, string];
@@ -185,6 +186,41 @@ describe('lake --state (CLI)', () => {
     const b = lake(dir, ['build', '-s', 'state:modified', '--state', prod]);
     expect(b.code, b.stdout + b.stderr).toBe(0);
     expect(b.stdout).toMatch(/3 passed.*\(of 3\)/);
+  });
+
+  it('--defer: a CI run builds only what changed, reading the unbuilt parents from the --state database', async () => {
+    const dir = writeProject({
+      'project.yml': 'name: df\ntarget: dev\ntargets:\n  dev: { type: duckdb, path: target/dev.duckdb }\n  prod: { type: duckdb, path: prod/prod.duckdb }\n',
+      'models/bronze/raw.sql': "{{ config(materialized='table') }}\nselect * from (values (1, 10), (2, 20)) t(id, v)",
+      'models/silver/dbl.sql': "{{ config(materialized='table') }}\nselect id, v * 2 as v2 from {{ ref('raw') }}",
+      'models/gold/tot.sql': "{{ config(materialized='table') }}\nselect sum(v2) as total from {{ ref('dbl') }}",
+      'models/gold/other.sql': "select * from {{ ref('raw') }}",
+    });
+    expect(lake(dir, ['run', '--target', 'prod']).code).toBe(0);
+    const prod = path.join(dir, 'prod-state');
+    fs.cpSync(path.join(dir, 'target'), prod, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'models/gold/tot.sql'), "{{ config(materialized='table') }}\nselect sum(v2) + 1000 as total from {{ ref('dbl') }}");
+    // Without --defer the parent is missing in the empty dev database.
+    expect(lake(dir, ['run', '-s', 'state:modified+', '--state', prod]).code).toBe(1);
+    const r = lake(dir, ['run', '-s', 'state:modified+', '--state', prod, '--defer']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/deferring to .*prod\.duckdb: silver\.dbl/);
+    expect(r.stdout).toMatch(/1 ok/);
+    const db = await DuckDBAdapter.open(path.join(dir, 'target/dev.duckdb'));
+    try {
+      expect(await db.query('select total::int as total from gold.tot')).toEqual([{ total: 1060 }]);
+      // Only the changed model was built in dev.
+      expect((await db.query("select table_schema || '.' || table_name as t from information_schema.tables where table_schema in ('bronze', 'silver', 'gold') order by 1")).map((x) => x.t)).toEqual(['gold.tot']);
+    } finally {
+      await db.close();
+    }
+    // A parent this target has is read here, not deferred.
+    expect(lake(dir, ['run', '-s', 'dbl']).code).toBe(1); // raw is not in dev: no --defer, an error
+    const both = lake(dir, ['run', '-s', 'dbl', 'tot', '--state', prod, '--defer']);
+    expect(both.code, both.stdout + both.stderr).toBe(0);
+    expect(both.stdout).toMatch(/deferring to .*: bronze\.raw$/m);
+    // --defer without --state is a usage error.
+    expect(lake(dir, ['run', '-s', 'tot', '--defer']).stderr).toMatch(/LAKE-U041: --defer needs --state/);
   });
 
   it('retry: result:error+ and result:skipped from the last run, result:fail for tests', () => {

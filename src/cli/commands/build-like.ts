@@ -42,7 +42,7 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
     const { runAvailableNow } = await import('../../app/continuous.js');
     const out = await runAvailableNow(s, c.reporter, {
       select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: c.invocation(),
+      threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: c.invocation(), defer: !!c.opts.defer,
     });
     return out.failed ? 1 : out.interrupted ? INTERRUPTED : 0;
   }, () => s.abortRunResults());
