@@ -177,9 +177,70 @@ export function spaceNestedBraces(text: string): string {
   return from === 0 ? text : out + text.slice(from);
 }
 
+/**
+ * Jinja accepts a trailing comma in calls, lists, dicts and tuples (`config(materialized='table',)`,
+ * `['a', 'b',]`); Nunjucks does not. Inside `{{ }}` and `{% %}` tags, outside string literals, such
+ * a comma becomes a space (same lines and columns).
+ */
+export function dropTrailingCommas(text: string): string {
+  if (!/,\s*[)\]}]/.test(text)) return text;
+  const chars = text.split('');
+  let changed = false;
+  const n = text.length;
+  for (let i = 0; i < n - 1; i++) {
+    if (text[i] !== '{' || (text[i + 1] !== '{' && text[i + 1] !== '%')) continue;
+    const block = text[i + 1] === '%';
+    let quote = '';
+    // Open brackets in the tag; for `(`, whether it is a call and how many commas it holds.
+    const open: { c: string; at: number; call: boolean; commas: number }[] = [];
+    let j = i + 2;
+    for (; j < n; j++) {
+      const c = text[j]!;
+      if (quote) {
+        if (c === '\\') j++;
+        else if (c === quote) quote = '';
+        continue;
+      }
+      const top = open[open.length - 1];
+      if (c === "'" || c === '"') quote = c;
+      else if (c === '(' || c === '[' || c === '{') open.push({ c, at: j, call: c === '(' && isCallParen(text.slice(i + 2, j)), commas: 0 });
+      else if (c === ')' || c === ']') open.pop();
+      else if (c === '}') {
+        if (!top && !block && text[j + 1] === '}') break; // the end of {{ ... }}
+        if (top) open.pop();
+      } else if (!top && block && c === '%' && text[j + 1] === '}') break;
+      else if (c === ',') {
+        if (top) top.commas++;
+        let k = j + 1;
+        while (k < n && /\s/.test(text[k]!)) k++;
+        const next = text[k];
+        // Before the closing bracket of a call, list, dict or tuple. A one-element tuple
+        // (`('a',)`, which Nunjucks cannot parse) becomes a list, as every tuple does.
+        const closes = top && ((next === ')' && top.c === '(') || (next === ']' && top.c === '[') || (next === '}' && top.c === '{'));
+        if (closes) {
+          chars[j] = ' ';
+          if (next === ')' && !top.call && top.commas === 1) {
+            chars[top.at] = '[';
+            chars[k] = ']';
+          }
+          changed = true;
+        }
+      }
+    }
+    i = j;
+  }
+  return changed ? chars.join('') : text;
+}
+
+/** Does a `(` after `before` open a call's arguments (`f(`, `x.y(`, `f()(`), not a group? */
+function isCallParen(before: string): boolean {
+  const m = /(\w+|[)\]])\s*$/.exec(before);
+  return !!m && !/^(in|and|or|not|if|else|elif|is|for|set|return)$/.test(m[1]!);
+}
+
 /** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
 export function rewriteTestBlocks(text: string): string {
-  return spaceNestedBraces(rewriteNamespaceSets(text))
+  return spaceNestedBraces(rewriteNamespaceSets(dropTrailingCommas(text)))
     .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
 }
@@ -516,7 +577,7 @@ export class TemplateEngine {
   private fastTemplate(text: string): FastTemplate | null {
     // Nothing is cached: parsing costs microseconds (and stops at the first construct it does not
     // take), while keeping 10,000 trees, or hashing 10,000 texts for a cache, costs more.
-    return parseFast(text) ?? null;
+    return parseFast(dropTrailingCommas(text)) ?? null;
   }
 
   private fastScope(extra: Record<string, unknown> | undefined): FastScope {
@@ -533,7 +594,7 @@ export class TemplateEngine {
     const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
-      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(text)), this.env, file, true);
+      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(dropTrailingCommas(text))), this.env, file, true);
       this.cache.set(key, t);
     }
     return t;
