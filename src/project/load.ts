@@ -118,7 +118,14 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
     }
     for (const src of parseSources(settings.root, y, diags)) {
       const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? src.line), args: renderConfigValues(t.args, render, rel, t.line ?? src.line, '', NAMES_RELATION) }));
-      out.sources.push({ ...src, tests: tests(src.tests), columns: src.columns.map((c) => ({ ...c, tests: tests(c.tests) })) });
+      // dbt renders a source's schema, database, identifier (and loaded_at_field) with the properties context.
+      const names = renderConfigValues({ schema: src.schema, identifier: src.identifier, database: src.database, loaded_at_field: src.loadedAtField }, render, rel, src.line);
+      const str = (v: unknown) => (v === undefined || v === null ? undefined : String(v));
+      out.sources.push({
+        ...src, schema: String(names.schema), identifier: String(names.identifier),
+        ...(str(names.database) !== undefined ? { database: str(names.database) } : {}), loadedAtField: str(names.loaded_at_field),
+        tests: tests(src.tests), columns: src.columns.map((c) => ({ ...c, tests: tests(c.tests) })),
+      });
     }
     const uts = (y.data as Record<string, unknown>).unit_tests;
     if (Array.isArray(uts)) {

@@ -329,6 +329,18 @@ describe('target keys', () => {
   });
 });
 
+describe('Jinja in sources YAML', () => {
+  it("renders a source's schema, database, identifier and loaded_at_field with target and var()", () => {
+    const { compiled } = compile({
+      'models/sources.yml': "sources:\n  - name: raw\n    schema: \"{{ target.name }}_raw\"\n    loaded_at_field: \"{{ var('ts_col', 'loaded_at') }}\"\n    tables:\n      - name: t\n        identifier: \"{{ 'orders_' ~ var('suffix', 'v1') }}\"\n",
+      'models/m.sql': "select * from {{ source('raw', 't') }}",
+    }, { vars: { suffix: 'v2' } });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.m')!.sql).toBe('select * from "dev_raw"."orders_v2"');
+    expect(compiled.project.sources.get('source:raw.t')!.loadedAtField).toBe('loaded_at');
+  });
+});
+
 describe('trailing commas (Jinja accepts them)', () => {
   it('in calls, lists, dicts and tuples, in models and macros; a one-element tuple keeps its comma; SQL text is left alone', () => {
     const { compiled } = compile({
