@@ -428,7 +428,7 @@ export class Compiler {
   /** Merge a render's config() calls into the model's config and check it. */
   private renderedFrom(node: ModelNode, result: RenderResult): Rendered {
     const sqlConfig = { ...result.config };
-    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchemaPrefix + sqlConfig.schema;
+    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchema ? this.current.customSchema(sqlConfig.schema) : this.current.customSchemaPrefix + sqlConfig.schema;
     const config = Object.keys(sqlConfig).length ? mergeConfig(node.config, sqlConfig) : node.config;
     const relation = { schema: config.schema, name: (config.alias as string | undefined) ?? node.name };
     const diagnostics: Diagnostic[] = [...result.diagnostics];

@@ -13,7 +13,7 @@ import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
-import { propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
+import { namingMacro, propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
 
 export type LoadOptions = SettingsOptions;
 
@@ -176,6 +176,26 @@ function withDocBlocks(root: string, decls: YamlDecls, blocks: ReadonlyMap<strin
   };
 }
 
+type NamingMacro = (custom: string | null, node: Readonly<Record<string, unknown>>) => string;
+
+/** The project's generate_schema_name / generate_alias_name macros, if its macro files define them. */
+function namingMacros(root: string, read: ProjectSettings): { schema?: NamingMacro; alias?: NamingMacro } {
+  const out: { schema?: NamingMacro; alias?: NamingMacro } = {};
+  const ctx = {
+    target: { name: read.target.name, type: read.target.type, path: read.target.path, threads: read.target.threads, schema: read.customSchema('').replace(/_$/, '') || 'main', profile_name: read.name },
+    vars: read.vars,
+  };
+  for (const dir of read.paths.macros) {
+    for (const f of listFiles(root, dir, ['.sql'])) {
+      const text = readIfPresent(underRoot(root, f));
+      if (!text) continue;
+      if (/\{%-?\s*macro\s+generate_schema_name\s*\(/.test(text)) out.schema = namingMacro(ctx, text, 'generate_schema_name', f);
+      if (/\{%-?\s*macro\s+generate_alias_name\s*\(/.test(text)) out.alias = namingMacro(ctx, text, 'generate_alias_name', f);
+    }
+  }
+  return out;
+}
+
 /** Load the project at `root` (the folder holding project.yml or dbt_project.yml). */
 export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject {
   const read = readSettings(root, opts);
@@ -184,8 +204,15 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     target: { name: read.target.name, type: read.target.type, path: read.target.path, threads: read.target.threads, schema: read.customSchema('').replace(/_$/, '') || 'main', profile_name: read.name },
     vars: read.vars,
   });
+  // A dbt project's own generate_schema_name / generate_alias_name macros name every node.
+  const naming = read.flavor === 'dbt' ? namingMacros(root, read) : {};
   const settings: ProjectSettings = {
     ...read,
+    ...(naming.schema ? {
+      customSchema: (s: string) => naming.schema!(s, { resource_type: 'model' }),
+      defaultSchema: () => naming.schema!(null, { resource_type: 'model' }),
+      seedSchema: naming.schema(null, { resource_type: 'seed' }),
+    } : {}),
     modelConfigs: renderConfigValues(read.modelConfigs, render, read.projectFile),
     seedConfigs: renderConfigValues(read.seedConfigs, render, read.projectFile),
     testConfigs: renderConfigValues(read.testConfigs, render, read.projectFile),
@@ -205,7 +232,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const docBlocks = readDocBlocks(root, docFiles);
   const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), docBlocks, diags);
 
-  const factory = new ModelFactory(settings, decls.models);
+  const factory = new ModelFactory(settings, decls.models, naming.alias);
   const models = new Map<string, ModelNode>();
   const usedPatches = new Set<string>();
   for (const rel of modelFiles) {
@@ -298,7 +325,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
     vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
-    unitTests: decls.unitTests, customSchemaPrefix: settings.customSchema(''), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
+    unitTests: decls.unitTests, customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: settings.customSchema } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);
   return project;
@@ -317,7 +344,7 @@ export function duplicateModel(id: string, first: string, second: string): Diagn
 export class ModelFactory {
   private readonly folderCache = new Map<string, { config: Partial<ModelConfig>; schema: unknown; defaultSchema: string }>();
 
-  constructor(private readonly settings: ProjectSettings, private readonly patches: ReadonlyMap<string, ModelPatch>) {}
+  constructor(private readonly settings: ProjectSettings, private readonly patches: ReadonlyMap<string, ModelPatch>, private readonly aliasName?: NamingMacro) {}
 
   /** Is `rel` (relative, forward slashes) a model file of this project? */
   isModelPath(rel: string): boolean {
@@ -343,7 +370,8 @@ export class ModelFactory {
     const own = nodeConfig(settings.modelConfigs, folderKey ? folderKey.split('/') : [], name);
     const hasOwn = Object.keys(own).length > 0;
     const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, patch?.config ?? {});
-    const config = withSchema(layered, settings, hasOwn && own.schema !== undefined ? own.schema : folder.schema, patch?.config.schema);
+    const named = withSchema(layered, settings, hasOwn && own.schema !== undefined ? own.schema : folder.schema, patch?.config.schema);
+    const config = this.aliasName ? { ...named, alias: this.aliasName(typeof named.alias === 'string' ? named.alias : null, { name, resource_type: 'model', path: rel }) } : named;
     return {
       kind: 'model', id: `${config.schema}.${name}`, name, path: rel, absPath: underRoot(settings.root, rel), rawSql, config,
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,

@@ -114,3 +114,28 @@ export function renderConfigValues<T extends Record<string, unknown>>(config: T,
   }
   return (out ?? config) as T;
 }
+
+/**
+ * A project's own `generate_schema_name` / `generate_alias_name` macro (dbt calls it for every
+ * node's schema and alias), rendered over the properties context: `(custom, node)` → the name.
+ * dbt's defaults are there for a macro that calls them (`default__generate_schema_name`).
+ */
+export function namingMacro(ctx: PropertiesContext, macroText: string, macroName: 'generate_schema_name' | 'generate_alias_name', file: string): (custom: string | null, node: Readonly<Record<string, unknown>>) => string {
+  const nunjucks = createRequire(import.meta.url)('nunjucks') as typeof nunjucksType;
+  const e = new nunjucks.Environment(null, { autoescape: false });
+  e.addGlobal('target', ctx.target);
+  e.addGlobal('var', (name: string, dflt?: unknown) => (name in ctx.vars ? ctx.vars[name] : dflt));
+  e.addGlobal('env_var', (name: string, dflt?: unknown) => process.env[name] ?? dflt);
+  e.addGlobal('default__generate_schema_name', (custom: unknown) => (custom === null || custom === undefined || custom === '' ? ctx.target.schema : `${ctx.target.schema}_${String(custom).trim()}`));
+  e.addGlobal('default__generate_alias_name', (custom: unknown, node: { name?: string } | undefined) => (custom === null || custom === undefined || custom === '' ? node?.name ?? '' : String(custom).trim()));
+  addConversionFilters(e);
+  const body = macroText.replace(/\{%-?\s*test\s[\s\S]*?\{%-?\s*endtest\s*-?%\}/g, '');
+  return (custom, node) => {
+    try {
+      return e.renderString(`${body}{{ ${macroName}(__lake_custom, __lake_node) }}`, { __lake_custom: custom, __lake_node: node }).trim();
+    } catch (err) {
+      const msg = String((err as Error).message ?? err).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^Error: /, '').trim();
+      throw new LakeError('project', { code: 'LAKE-P032', severity: 'error', message: `${macroName} does not render: ${msg}`, file, hint: 'it may use target, var(), env_var(), custom_schema_name / custom_alias_name and node.name' });
+    }
+  };
+}

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { copyFixture, lake, query } from './helpers.js';
+import { copyFixture, lake, query, writeProject } from './helpers.js';
 import { loadProject } from '../../src/project/load.js';
 import { Compiler } from '../../src/compiler/compile.js';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
@@ -237,5 +237,22 @@ describe('a dbt project', () => {
     expect(inc.stdout).toMatch(/order_events\s+incremental 1 row\b/);
     expect(await query(db, 'select loaded_from, count(*) as n from main.order_events group by 1 order by 1')).toEqual([{ loaded_from: 'env', n: 1 }, { loaded_from: 'seed', n: 7 }]);
     expect(fs.readFileSync(path.join(dir, 'target/compiled/main/order_events.sql'), 'utf8')).toContain("'env' as loaded_from");
+  });
+
+  it("calls the project's own generate_schema_name and generate_alias_name macros for every node", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    +schema: marts\nseeds:\n  p:\n    +schema: raw\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: dev}\n',
+      // jaffle-shop's: a custom schema as it is, none → the target's.
+      'macros/naming.sql': "{% macro generate_schema_name(custom_schema_name, node) -%}{%- if custom_schema_name is none -%}{{ target.schema }}{%- else -%}{{ custom_schema_name | trim }}{%- endif -%}{%- endmacro %}\n{% macro generate_alias_name(custom_alias_name=none, node=none) -%}{{ node.name ~ '_v1' }}{%- endmacro %}\n",
+      'models/m.sql': 'select 1 as id',
+      'models/m2.sql': "{{ config(schema='other') }}\nselect * from {{ ref('m') }}",
+      'seeds/s.csv': 'a\n1\n',
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(lake(dir, ['ls']).stdout.trim().split('\n').sort()).toEqual(['marts.m', 'other.m2', 'raw.s']);
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/other/m2.sql'), 'utf8')).toBe('select * from "marts"."m_v1"\n');
+    expect(await query(path.join(dir, 'p.duckdb'), "select table_schema || '.' || table_name as t from information_schema.tables where table_schema <> '_lake' order by 1")).toEqual([{ t: 'marts.m_v1' }, { t: 'other.m2_v1' }, { t: 'raw.s' }]);
   });
 });
