@@ -345,7 +345,15 @@ function crossDatabaseMacros(): Record<string, Fn> {
     length: (expr) => `length(${s(expr)})`,
     right: (text, n) => `right(${s(text)}, ${s(n)})`,
     replace: (field, old, next) => `replace(${s(field)}, ${s(old)}, ${s(next)})`,
-    listagg: (measure, delimiter, orderBy, limit) => `string_agg(${s(measure)}, ${delimiter === undefined ? "','" : s(delimiter)}${orderBy ? ` order by ${s(orderBy)}` : ''})${limit ? '' : ''}`,
+    // dbt's order_by_clause is a whole clause ("order by n"); limit_num keeps the first n values.
+    listagg: (measure, delimiter, orderBy, limit) => {
+      const delim = delimiter === undefined || delimiter === null ? "','" : s(delimiter);
+      const order = orderBy ? ` ${/^\s*order\s+by\b/i.test(s(orderBy)) ? s(orderBy) : `order by ${s(orderBy)}`}` : '';
+      return limit ? `array_to_string((array_agg(${s(measure)}${order}))[1:${s(limit)}], ${delim})` : `string_agg(${s(measure)}, ${delim}${order})`;
+    },
+    // dbt's date_spine: one row per datepart from start (included) to end (excluded), as date_<datepart>.
+    date_spine: (datepart, start, end) => `select unnest(generate_series(cast(${s(start)} as timestamp), cast(${s(end)} as timestamp) - interval 1 ${s(datepart)}, interval 1 ${s(datepart)})) as date_${s(datepart)}`,
+    generate_series: (upper) => `select unnest(generate_series(1, ${s(upper)})) as generated_number`,
     any_value: (expr) => `any_value(${s(expr)})`,
     bool_or: (expr) => `bool_or(${s(expr)})`,
     cast_bool_to_text: (field) => `cast(${s(field)} as varchar)`,

@@ -399,7 +399,8 @@ export class TemplateEngine {
     addConversionFilters(env);
     env.addFilter('tojson', (v: unknown) => JSON.stringify(v));
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
-    const startedAt = this.runStartedAt.toISOString().replace('T', ' ').replace('Z', '');
+    // Prints as before (the UTC timestamp), and has a Python datetime's strftime/isoformat as in dbt.
+    const startedAt = pythonDatetime(this.runStartedAt);
     Object.defineProperty((env as unknown as { globals: object }).globals, 'run_started_at', {
       get: () => { if (self.state) self.state.volatile = true; return startedAt; }, enumerable: true, configurable: true,
     });
@@ -699,4 +700,21 @@ function dispatchMacro(env: nunjucks.Environment, name: string, namespace?: stri
   const own = (global('dbt') as Record<string, unknown> | undefined)?.[bare];
   if (typeof own === 'function') return own;
   throw new Error(`adapter.dispatch('${bare}'${namespace ? `, '${String(namespace)}'` : ''}): no macro duckdb__${bare} or default__${bare} in macros/`);
+}
+
+/** A UTC instant that prints as `YYYY-MM-DD HH:MM:SS.sss` and has strftime(), isoformat(), timestamp(). */
+function pythonDatetime(d: Date): string {
+  const text = d.toISOString().replace('T', ' ').replace('Z', '');
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const codes: Record<string, () => string> = {
+    Y: () => String(d.getUTCFullYear()), y: () => p2(d.getUTCFullYear() % 100), m: () => p2(d.getUTCMonth() + 1), d: () => p2(d.getUTCDate()),
+    H: () => p2(d.getUTCHours()), M: () => p2(d.getUTCMinutes()), S: () => p2(d.getUTCSeconds()), f: () => String(d.getUTCMilliseconds() * 1000).padStart(6, '0'),
+    j: () => String(Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) + 1).padStart(3, '0'), '%': () => '%',
+  };
+  const obj = Object.assign(new String(text), {
+    strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
+    isoformat: () => d.toISOString().replace('Z', '+00:00'),
+    timestamp: () => d.getTime() / 1000,
+  });
+  return obj as unknown as string;
 }

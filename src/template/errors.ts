@@ -16,6 +16,9 @@ export interface TemplateErrorContext {
   readonly filters?: Iterable<string>;
 }
 
+/** Globals of lake's template context (not packages): `run_started_at.x()` is a missing method, not a package. */
+const BUILTIN_OBJECTS = new Set(['run_started_at', 'target', 'this', 'model', 'modules', 'adapter', 'config', 'graph', 'flags']);
+
 /** A diagnostic for a template error thrown while compiling or rendering `source`. */
 export function templateDiagnostic(err: unknown, file: string, source: string, node?: string, ctx: TemplateErrorContext = {}): Diagnostic {
   const e = err as { message?: string; lineno?: number; colno?: number; lakeDiagnostic?: Diagnostic };
@@ -37,7 +40,10 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
     const pos = locate(source, new RegExp(`(?<![\\w.])${ns}\\s*\\.\\s*${fn}\\s*\\(`));
     const db = DATABASE_FUNCTIONS.has(fn!);
     return {
-      code: 'LAKE-T002', severity: 'error', message: db ? `${ns}.${fn}() is not available: lake renders templates without querying the database` : `unknown macro '${ns}.${fn}': lake does not install dbt packages (${ns})`,
+      code: 'LAKE-T002', severity: 'error', message: db ? `${ns}.${fn}() is not available: lake renders templates without querying the database`
+        : ns === 'dbt' ? `dbt.${fn}() is not one of dbt's macros lake provides`
+        : BUILTIN_OBJECTS.has(ns!) ? `${ns}.${fn}() is not available in lake's ${ns}`
+        : `unknown macro '${ns}.${fn}': lake does not install dbt packages (${ns})`,
       file, line: pos?.line ?? line, col: pos?.col ?? col, node,
       frame: pos ? codeFrame(source, pos.line, pos.col) : undefined,
       hint: db ? 'write the SQL that uses the columns or values (star expressions: select * exclude (...)), or set them as vars' : `copy the macro into a file under macros/ and call it as ${fn}(...), or write the SQL it would give`,

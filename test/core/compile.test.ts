@@ -391,6 +391,25 @@ describe('adapter.dispatch', () => {
   });
 });
 
+describe('more of dbt', () => {
+  it('listagg with an order by clause and a limit, date_spine, run_started_at.strftime(); dbt.x that lake lacks is named so', async () => {
+    const { compiled } = compile({
+      'models/m.sql': `select (select {{ dbt.listagg('x', "','", "order by n", 2) }} from (values ('a',3),('b',1),('c',2)) v(x,n)) as l,
+  (select count(*) from ({{ dbt.date_spine('day', "cast('2020-01-01' as date)", "cast('2020-01-05' as date)") }})) as days,
+  '{{ run_started_at.strftime('%Y') }}' as y`,
+      'models/bad.sql': 'select {{ dbt.nosuch() }}',
+    });
+    expect(compiled.diagnostics.map((d) => d.message)).toEqual(["dbt.nosuch() is not one of dbt's macros lake provides"]);
+    const db = await DuckDBAdapter.open(':memory:');
+    try {
+      const [r] = await db.query(compiled.nodes.get('main.m')!.sql);
+      expect(r).toEqual({ l: 'b,c', days: 4, y: String(new Date().getUTCFullYear()) });
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe('statementShape', () => {
   it('finds a second statement outside strings, quoted names and comments; a trailing ; is fine', () => {
     expect(statementShape('select 1;')).toEqual({ empty: false });
