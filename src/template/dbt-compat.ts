@@ -8,6 +8,7 @@
  *
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
+import { markTuple, printable } from './python-repr.js';
 import { createHash } from 'node:crypto';
 import type nunjucks from 'nunjucks';
 import { parseYamlValue } from '../project/yaml-file.js';
@@ -202,7 +203,13 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     const proto = compiler.Compiler.prototype;
     const group = proto.compileGroup;
     proto.compileGroup = function (node, frame) {
-      if (node.children.length > 1) return this._compileAggregate(node, frame, '[', ']');
+      if (node.children.length > 1) {
+        // A tuple is a list that prints as a tuple (python-repr.ts).
+        this._emit('runtime.__lakeTuple(');
+        this._compileAggregate(node, frame, '[', ']');
+        this._emit(')');
+        return;
+      }
       return group.call(this, node, frame);
     };
     // `%` and `*` as Python has them (JavaScript's gave NaN for "%02d" % 5 and 'ab' * 2).
@@ -215,8 +222,14 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     };
     proto.compileMod = call('__lakeMod');
     proto.compileMul = call('__lakeMul');
-    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul });
+    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeTuple: markTuple });
   }
+  // `{{ list }}`, `{{ dict }}` print as Python prints them.
+  const r = runtime as unknown as { suppressValue: (v: unknown, autoescape: boolean) => unknown };
+  const suppress = r.suppressValue;
+  r.suppressValue = function (this: unknown, v: unknown, autoescape: boolean) {
+    return suppress.call(this, printable(v), autoescape);
+  };
   const lookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
     const [obj, val] = args;

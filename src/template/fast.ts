@@ -18,6 +18,7 @@
  *    the real error.
  * The test suite renders many templates both ways and compares the output byte for byte.
  */
+import { printable } from './python-repr.js';
 
 /** Thrown while rendering when the fast path cannot be sure to match Nunjucks. */
 export class FastPathBail extends Error {
@@ -551,8 +552,9 @@ function run(body: readonly Stmt[], frame: Frame, scope: FastScope, ctx: Record<
     switch (s.k) {
       case 'out': {
         const v = evaluate(s.e, frame, scope, ctx);
-        // runtime.suppressValue with autoescape off, then `output += value`.
-        out += (v !== undefined && v !== null ? v : '') as string;
+        // runtime.suppressValue (as lake patches it: lists and dicts as Python prints them) with
+        // autoescape off, then `output += value`.
+        out += (v !== undefined && v !== null ? printable(v) : '') as string;
         break;
       }
       case 'if': {

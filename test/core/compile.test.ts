@@ -410,6 +410,19 @@ describe('more of dbt', () => {
   });
 });
 
+describe('printing lists, tuples and dicts', () => {
+  it('as Python prints them (Jinja), on both render paths: a tuple gives SQL for `in`', () => {
+    const { compiled } = compile({
+      // The fast path renders this one; the `%` makes the other go through Nunjucks.
+      'models/fast.sql': "{% set l = ['x', 'y'] %}select {{ l }} as l, {{ {'k': 'v', 'n': 1, 'b': true} }} as d, {{ [1, none] }} as n",
+      'models/slow.sql': "{% set ids = ('a', 'b') %}select 1 where 'a' in {{ ids }} -- {{ ['x', 'y'] }} {{ {'k': 'v'} }} {{ '%s' % 'z' }}",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.fast')!.sql).toBe("select ['x', 'y'] as l, {'k': 'v', 'n': 1, 'b': True} as d, [1, None] as n");
+    expect(compiled.nodes.get('main.slow')!.sql).toBe("select 1 where 'a' in ('a', 'b') -- ['x', 'y'] {'k': 'v'} z");
+  });
+});
+
 describe('statementShape', () => {
   it('finds a second statement outside strings, quoted names and comments; a trailing ; is fine', () => {
     expect(statementShape('select 1;')).toEqual({ empty: false });
