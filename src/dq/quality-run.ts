@@ -293,7 +293,7 @@ export class QualityRun implements RunExtension {
     }
     if (g.unit.length) {
       this.runner ??= new UnitTestRunner(this.session.project, this.session.compiler, this.session.compiled);
-      for (const u of g.unit) out.push(await this.runner.run(u));
+      for (const u of g.unit) out.push(await this.runner.run(u, conn));
     }
     for (const r of out) this.results.set(r.id, r);
     const bad = out.filter((r) => r.status === 'fail' || r.status === 'error');

@@ -270,14 +270,18 @@ export class UnitTestRunner {
   }
 
   /** Run one unit test in a fresh in-memory database. Never throws: problems are an `error` result. */
-  async run(def: UnitTestDef): Promise<TestResult> {
+  /**
+   * `warehouse`: the target database, whose relations give the columns of an input lake cannot
+   * work out from the project (dbt reads them there too: the given rows may omit columns).
+   */
+  async run(def: UnitTestDef, warehouse?: Adapter): Promise<TestResult> {
     const t0 = performance.now();
     const base = { id: def.id, name: def.name, kind: 'unit' as const, node: def.model, severity: 'error' as const };
     const where = `${def.file}${def.line ? `:${def.line}` : ''}`;
     let db: Adapter | undefined;
     try {
       db = await DuckDBAdapter.open(':memory:');
-      const out = await this.execute(db, def);
+      const out = await this.execute(db, def, warehouse);
       const n = diffCount(out);
       return {
         ...base, failures: n, status: n === 0 ? 'pass' : 'fail', durationMs: performance.now() - t0,
@@ -315,7 +319,7 @@ export class UnitTestRunner {
     return c;
   }
 
-  private async execute(db: Adapter, def: UnitTestDef) {
+  private async execute(db: Adapter, def: UnitTestDef, warehouse?: Adapter) {
     await ensureState(db);
     const { compiler, compiled } = this.compilerFor(def.vars, def.envVars, def.macros);
     const node = compiled.nodes.get(def.model);
@@ -326,7 +330,7 @@ export class UnitTestRunner {
     const mock = (sql: string) => (mocked.size ? mockEphemerals(sql, compiled, mocked) : sql);
     for (const r of readsOf(compiled, node.id, new Set(), mocked)) {
       const given = def.given.find((g) => g.input.kind !== 'this' && g.input.id === r.id);
-      const known = await this.knownColumns(r.kind, r.id);
+      const known = (await this.knownColumns(r.kind, r.id)) ?? (await warehouse?.describe(this.inputRelation(r.kind, r.id)).catch(() => undefined));
       if (!given && !known) {
         throw new UnitTestError(`the model reads ${r.label}, which is not given and whose columns lake cannot work out; add it under given: (rows: [] with format: sql, e.g. rows: "select 1::int as id where false", for an empty input)`);
       }

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeProject, query, runQuality } from './helpers.js';
+import { makeProject, query, runQuality, runModels } from './helpers.js';
 
 const SOURCES = `sources:
   - name: crm
@@ -262,6 +262,23 @@ ${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}`);
     expect(r.tests.get('from_fixture'), r.tests.get('from_fixture')?.message).toMatchObject({ status: 'pass' });
     expect([...r.tests.keys()].sort()).toEqual(['from_fixture']);
     expect(fs.existsSync(path.join(dir, 'target', 'run_results.json'))).toBe(true);
+  });
+});
+
+describe('unit tests over inputs lake cannot type from the project', () => {
+  it('takes the columns of an input the given rows leave out from the built relation, as dbt does', async () => {
+    const dir = makeProject({
+      'seeds/raw_t.csv': 'id,name,amount\n1,a,10\n',
+      'models/sources.yml': 'sources:\n  - name: raw\n    schema: seeds\n    tables:\n      - name: raw_t\n',
+      'models/silver/stg.sql': "select id, name, amount from {{ source('raw', 'raw_t') }}",
+      'models/silver/m.sql': "select id, amount * 2 as doubled from {{ ref('stg') }}",
+      'models/silver/unit.yml': "unit_tests:\n  - name: only_ids\n    model: m\n    given:\n      - input: ref('stg')\n        rows: [{id: 1}, {id: 2}]\n    expect:\n      rows: [{id: 1, doubled: null}, {id: 2, doubled: null}]\n",
+    });
+    // The seed first (the source reads its table; no ref orders them), then the models.
+    await runModels(dir, { select: ['raw_t'] });
+    await runModels(dir);
+    const r = await runQuality(dir, 'test');
+    expect(r.tests.get('only_ids'), r.tests.get('only_ids')?.message).toMatchObject({ status: 'pass' });
   });
 });
 
