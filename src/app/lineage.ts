@@ -50,7 +50,9 @@ export async function projectLineage(session: Session, db: Adapter): Promise<Pro
   const warnings = new Map<string, string[]>();
   // Ephemeral models too: they have no table, but columns and lineage of their own, and their
   // consumers (which inline them as CTEs) read them.
-  const todo = [...session.compiled.nodes];
+  // In graph order: an upstream model's struct fields are known when its consumers are bound.
+  const order = new Map(session.dag.topoOrder().map((id, i) => [id, i]));
+  const todo = [...session.compiled.nodes].sort((a, b) => (order.get(a[0]) ?? 0) - (order.get(b[0]) ?? 0));
   const ephemerals = new Map(todo.filter(([, n]) => n.config.materialized === 'ephemeral').map(([id, n]) => [`__lake_eph__${n.relation.name}`.toLowerCase(), id]));
   const cteModel = ephemerals.size ? (name: string) => ephemerals.get(name.toLowerCase()) : undefined;
   // One parse call for all models: a round trip per model was most of the time on big projects.
@@ -61,9 +63,16 @@ export async function projectLineage(session: Session, db: Adapter): Promise<Pro
     // the engine refused the batch as a whole: each model parses on its own below, as before
   }
   const relationId = (schema: string, table: string): string | undefined => bySourceTable.get(`${schema}.${table}`.toLowerCase());
+  const fieldsOf = (rel: string, column: string): string[] | undefined => {
+    const prefix = `${column.toLowerCase()}.`;
+    const names = (models.get(rel) ?? []).map((c) => c.column).filter((c) => c.toLowerCase().startsWith(prefix) && !c.slice(prefix.length).includes('.')).map((c) => c.slice(prefix.length));
+    return names.length ? names : undefined;
+  };
   for (const [k, [id, n]] of todo.entries()) {
-    const r = await modelColumnLineage(db, n.sql, schemaOf, { relationId, parsed: parsed[k], cteModel });
-    models.set(id, r.columns);
+    const r = await modelColumnLineage(db, n.sql, schemaOf, { relationId, parsed: parsed[k], cteModel, fieldsOf });
+    // A struct's fields are columns `s.p` here: `lake lineage m.s.p`, and a consumer's `s.p` traces to them.
+    const flat = (c: ColumnLineage, prefix: string): ColumnLineage[] => [{ column: prefix, sources: c.sources, kind: c.kind }, ...(c.fields ?? []).flatMap((f) => flat(f, `${prefix}.${f.column}`))];
+    models.set(id, r.columns.flatMap((c) => flat(c, c.column)));
     if (r.warnings.length) warnings.set(id, r.warnings);
   }
   return { models, warnings, columnsOf: schemaOf };

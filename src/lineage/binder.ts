@@ -19,6 +19,8 @@ export interface BoundColumn {
   readonly name: string;
   readonly sources: readonly LineageEdge[];
   readonly kind: LineageKind;
+  /** A struct's fields (lower-case name → lineage), when known: `s.p` then traces to p's sources only. */
+  readonly fields?: ReadonlyMap<string, BoundColumn>;
 }
 
 /** A FROM item that columns can be qualified with. */
@@ -157,6 +159,8 @@ export class Binder {
     private readonly mapRelation?: (schema: string, table: string) => string | undefined,
     /** A CTE that stands for a model (an inlined ephemeral): its columns become edges to that model. */
     private readonly cteModel?: (cteName: string) => string | undefined,
+    /** The fields of a struct column of an upstream model whose lineage is known field by field. */
+    private readonly fieldsOf?: (relationId: string, column: string) => readonly string[] | undefined,
   ) {}
 
   private warn(msg: string): void {
@@ -290,6 +294,15 @@ export class Binder {
         }
         continue;
       }
+      if (item.class === 'FUNCTION' && ['unnest', 'unlist'].includes(lc(item.function_name ?? '')) && !item.alias && item.children?.length === 1 && item.children[0]!.class === 'COLUMN_REF') {
+        // unnest(s) of a struct whose fields are known: one column per field, as DuckDB gives.
+        const r = this.resolve(item.children[0]!.column_names ?? [], scope);
+        const target = r ? Binder.field(r.col, r.rest) : undefined;
+        if (target?.fields) {
+          out.push(...target.fields.values());
+          continue;
+        }
+      }
       const l = await this.exprLineage(item, scope, env);
       if (item.alias) {
         const col = { ...l, name: item.alias };
@@ -365,10 +378,18 @@ export class Binder {
       schema: ref.alias ? undefined : lc(schema || 'main'),
       label: id,
       ...(names
-        ? { columns: applyAliases(names.map((n) => ({ name: n, sources: [{ relation: id, column: n }], kind: 'direct' as const })), ref.column_name_alias) }
+        ? { columns: applyAliases(names.map((n) => this.baseColumn(id, n)), ref.column_name_alias) }
         : { relationId: id }),
     };
     return single(binding);
+  }
+
+  /** A column of a base relation; a struct column of a traced model gets fields (edges to `s.p`). */
+  private baseColumn(id: string, n: string): BoundColumn {
+    const fields = this.fieldsOf?.(id, n);
+    const col: BoundColumn = { name: n, sources: [{ relation: id, column: n }], kind: 'direct' };
+    if (!fields?.length) return col;
+    return { ...col, fields: new Map(fields.map((f) => [lc(f), { name: f, sources: [{ relation: id, column: `${n}.${f}` }], kind: 'direct' as const }])) };
   }
 
   private async bindTableFunction(ref: TableRef, env: CteEnv, outer: Scope | undefined): Promise<FromScope> {
@@ -462,7 +483,7 @@ export class Binder {
   }
 
   /** Resolve `a`, `t.a`, `schema.t.a`, `a.field`, `t.a.field` in one FROM scope. */
-  private resolveIn(parts: readonly string[], from: FromScope): { col: BoundColumn; field: boolean } | undefined {
+  private resolveIn(parts: readonly string[], from: FromScope): { col: BoundColumn; field: boolean; rest: readonly string[] } | undefined {
     const lp = parts.map(lc);
     const n = parts.length;
     // Longest qualification first: catalog.schema.table.col, schema.table.col, table.col.
@@ -473,21 +494,32 @@ export class Binder {
         if (bind.alias !== b) continue;
         if (a !== undefined && bind.schema !== a) continue;
         const col = this.lookupIn(bind, parts[q]!);
-        if (col) return { col, field: n > q + 1 };
+        if (col) return { col, field: n > q + 1, rest: parts.slice(q + 1) };
       }
     }
     const col = this.lookupUnqualified(from, parts[0]!);
-    return col ? { col, field: n > 1 } : undefined;
+    return col ? { col, field: n > 1, rest: parts.slice(1) } : undefined;
   }
 
-  private resolve(parts: readonly string[], scope: Scope): { col: BoundColumn; field: boolean } | undefined {
+  private resolve(parts: readonly string[], scope: Scope): { col: BoundColumn; field: boolean; rest: readonly string[] } | undefined {
     for (let s: Scope | undefined = scope; s; s = s.parent) {
       const r = this.resolveIn(parts, s.from);
       if (r) return r;
       const item = s.items?.get(lc(parts[0]!));
-      if (item) return { col: item, field: parts.length > 1 };
+      if (item) return { col: item, field: parts.length > 1, rest: parts.slice(1) };
     }
     return undefined;
+  }
+
+  /** The lineage of field `path` of struct column `col`, as far as its fields are known. */
+  private static field(col: BoundColumn, path: readonly string[]): BoundColumn {
+    let at = col;
+    for (const p of path) {
+      const f = at.fields?.get(lc(p));
+      if (!f) return at;
+      at = f;
+    }
+    return at;
   }
 
   // ---------------------------------------------------------------- stars
@@ -499,6 +531,9 @@ export class Binder {
     if (rel) {
       const b = scope.from.bindings.find((x) => x.alias === lc(rel));
       if (!b) {
+        // `s.*` of a struct column whose fields are known: one column per field.
+        const r = this.resolve([rel], scope);
+        if (r?.col.fields) return [...r.col.fields.values()];
         this.warn(`${rel}.* does not name a FROM item (struct expansion is not traced)`);
         return [];
       }
@@ -587,7 +622,37 @@ export class Binder {
     if (state.passThrough) return state.passThrough;
     const parts = (e as Expr).column_names;
     const name = parts?.length ? parts[parts.length - 1]! : '';
+    const x = e as Expr;
+    if (x.class === 'FUNCTION' && lc(x.function_name ?? '') === 'struct_pack' && (x.children ?? []).every((c) => c.alias)) {
+      // A struct built field by field ({'p': x} is struct_pack(p := x)): each field keeps its own lineage.
+      const fields = new Map<string, BoundColumn>();
+      for (const c of x.children ?? []) fields.set(lc(c.alias!), { ...(await this.exprLineage(c, scope, env)), name: c.alias! });
+      return { name, sources: edges.list, kind: maxKind('derived', state.kind), fields };
+    }
     return { name, sources: edges.list, kind: maxKind('derived', state.kind) };
+  }
+
+  private async walkFunction(
+    e: Expr,
+    scope: Scope,
+    env: CteEnv,
+    params: ReadonlySet<string>,
+    edges: EdgeSet,
+    state: { kind: LineageKind; passThrough: BoundColumn | undefined; top: Expr },
+    walkAll: (v: unknown) => Promise<void>,
+  ): Promise<void> {
+    const fn = lc(e.function_name ?? '');
+    if (this.functions.aggregates.has(fn)) state.kind = maxKind(state.kind, 'aggregate');
+    // FILTER (WHERE ...) and ORDER BY inside an aggregate choose rows, they are not values.
+    for (const child of e.children ?? []) {
+      if (child.class === 'LAMBDA' && this.functions.lambdas.has(fn)) {
+        const names = new Set(params);
+        collectColumnNames(child.lhs, names);
+        await this.walk(child.expr!, scope, env, names, edges, state);
+      } else {
+        await walkAll(child);
+      }
+    }
   }
 
   private async walk(
@@ -625,11 +690,12 @@ export class Binder {
           state.kind = 'unknown';
           return;
         }
-        use(r.col);
+        // `address.city`: the field's own lineage when the struct's fields are known, else the whole struct's.
+        const target = Binder.field(r.col, r.rest);
+        use(target);
         if (e === state.top && !r.field) state.passThrough = r.col;
         if (e === state.top && r.field) {
-          // `address.city`: named after the field, computed from the whole struct column.
-          state.passThrough = { name: parts[parts.length - 1]!, sources: r.col.sources, kind: maxKind('derived', r.col.kind) };
+          state.passThrough = { name: parts[parts.length - 1]!, sources: target.sources, kind: maxKind('derived', target.kind), ...(target !== r.col && target.fields ? { fields: target.fields } : {}) };
         }
         return;
       }
@@ -638,26 +704,32 @@ export class Binder {
         for (const c of await this.expandStar(e, scope, env)) use(c);
         return;
       }
+      case 'OPERATOR':
+      case 'FUNCTION': {
+        // s['p'], struct_extract(s, 'p'): the field's lineage when the struct's fields are known.
+        const fnName = e.class === 'FUNCTION' ? lc(e.function_name ?? '') : '';
+        const [col, key] = e.children ?? [];
+        const extract = (e.class === 'OPERATOR' && e.type === 'ARRAY_EXTRACT') || fnName === 'struct_extract';
+        if (extract && col?.class === 'COLUMN_REF' && key?.class === 'CONSTANT' && typeof (key as { value?: { value?: unknown } }).value?.value === 'string') {
+          const r = this.resolve(col.column_names ?? [], scope);
+          const f = r ? Binder.field(r.col, [...r.rest, String((key as { value: { value: string } }).value.value)]) : undefined;
+          if (r && f && f !== Binder.field(r.col, r.rest)) {
+            use(f);
+            return;
+          }
+        }
+        if (e.class === 'OPERATOR') {
+          for (const [k, v] of Object.entries(e)) if (k !== 'class' && k !== 'type' && k !== 'alias') await walkAll(v);
+          return;
+        }
+        return this.walkFunction(e, scope, env, params, edges, state, walkAll);
+      }
       case 'WINDOW':
         state.kind = maxKind(state.kind, 'window');
         // The value only: PARTITION BY, ORDER BY, frame bounds and FILTER choose rows.
         await walkAll([e.children ?? [], e.offset_expr, e.default_expr]);
         return;
-      case 'FUNCTION': {
-        const fn = lc(e.function_name ?? '');
-        if (this.functions.aggregates.has(fn)) state.kind = maxKind(state.kind, 'aggregate');
-        // FILTER (WHERE ...) and ORDER BY inside an aggregate choose rows, they are not values.
-        for (const child of e.children ?? []) {
-          if (child.class === 'LAMBDA' && this.functions.lambdas.has(fn)) {
-            const names = new Set(params);
-            collectColumnNames(child.lhs, names);
-            await this.walk(child.expr!, scope, env, names, edges, state);
-          } else {
-            await walkAll(child);
-          }
-        }
-        return;
-      }
+
       case 'SUBQUERY': {
         if (e.child) await walkAll(e.child);
         if (e.subquery_type === 'EXISTS' || e.subquery_type === 'NOT_EXISTS') return;

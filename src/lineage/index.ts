@@ -4,9 +4,9 @@
  * graph helpers walk the result across models.
  */
 import type { Adapter } from '../adapter/types.js';
-import { Binder } from './binder.js';
+import { Binder, type BoundColumn } from './binder.js';
 import { DuckDbSql, type ParseResult } from './duckdb-ast.js';
-import type { ModelLineage } from './types.js';
+import type { ColumnLineage, ModelLineage } from './types.js';
 
 export type { ColumnLineage, LineageEdge, LineageHop, LineageKind, ModelLineage } from './types.js';
 export type { ParseResult } from './duckdb-ast.js';
@@ -25,6 +25,8 @@ export interface LineageOptions {
   readonly parsed?: ParseResult;
   /** The model a CTE stands for (lake inlines ephemeral models as `__lake_eph__<name>` CTEs). */
   readonly cteModel?: (cteName: string) => string | undefined;
+  /** The fields of an upstream model's struct column, when its lineage has them (`s.p` columns). */
+  readonly fieldsOf?: (relationId: string, column: string) => readonly string[] | undefined;
 }
 
 /**
@@ -56,12 +58,17 @@ export async function modelColumnLineage(
   const duck = new DuckDbSql(adapter);
   const parsed = options.parsed ?? (await duck.parse(sql));
   if ('error' in parsed) return { columns: [], warnings: [`cannot parse the model SQL: ${parsed.error}`] };
-  const binder = new Binder(duck, await duck.functions(), schemaOf, options.relationId, options.cteModel);
+  const binder = new Binder(duck, await duck.functions(), schemaOf, options.relationId, options.cteModel, options.fieldsOf);
   if (parsed.extraStatements > 0) binder.warnings.add('the SQL holds more than one statement: only the first is traced');
   try {
     const cols = await binder.bindQuery(parsed.node, new Map(), undefined);
+    // A struct column whose fields are known carries each field's lineage.
+    const out = (c: BoundColumn, name: string): ColumnLineage => ({
+      column: name, sources: c.sources, kind: c.kind,
+      ...(c.fields?.size ? { fields: [...c.fields.values()].map((f) => out(f, f.name)) } : {}),
+    });
     return {
-      columns: cols.map((c) => ({ column: c.name, sources: c.sources, kind: c.kind })),
+      columns: cols.map((c) => out(c, c.name)),
       warnings: [...binder.warnings],
     };
   } catch (err) {

@@ -25,6 +25,8 @@ export interface ColumnLineage {
   readonly column: string;
   readonly sources: readonly LineageEdge[];
   readonly kind: LineageKind;
+  /** A struct column built field by field: each field's own lineage (`column` is the field name). */
+  readonly fields?: readonly ColumnLineage[];
 }
 
 /** Result of `modelColumnLineage`. */

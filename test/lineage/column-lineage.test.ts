@@ -358,6 +358,21 @@ describe('expressions', () => {
     expect(r.warnings).toEqual([]);
   });
 
+  it('a struct built field by field keeps each field\'s lineage: s.p, s[\'q\'], struct_extract, s.*, unnest(s)', async () => {
+    const r = await run(`
+      with st as (select user_id, {'n': name, 'e': email} as s, struct_pack(c := calories, g := gym_id) as w from silver.users join silver.workouts using (user_id))
+      select s.n as nm, s['e'] as em, struct_extract(w, 'c') as cal, s, st.w.g as gym from st`);
+    expect(r.columns).toEqual([
+      col('nm', 'derived', [['silver.users', 'name']]),
+      col('em', 'derived', [['silver.users', 'email']]),
+      col('cal', 'derived', [['silver.workouts', 'calories']]),
+      { ...col('s', 'derived', [['silver.users', 'name'], ['silver.users', 'email']]), fields: [col('n', 'direct', [['silver.users', 'name']]), col('e', 'direct', [['silver.users', 'email']])] },
+      col('gym', 'derived', [['silver.workouts', 'gym_id']]),
+    ]);
+    const star = await run(`select s.*, unnest(w) from (select {'n': name} as s, {'z': zip_code} as w from (select name, address.zip as zip_code from silver.users))`, { checkNames: false });
+    expect(star.columns.map((c) => `${c.column}<-${c.sources.map((x) => x.column).join('+')}`)).toEqual(['n<-name', 'z<-address']);
+  });
+
   it('scalar subqueries contribute their value; EXISTS only filters', async () => {
     const r = await run(`
       select g.gym_id,
