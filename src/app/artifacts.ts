@@ -154,6 +154,8 @@ export function mergeRunResults(parts: readonly Record<string, unknown>[]): Reco
         continue;
       }
       const sum: Record<string, unknown> = { ...addUp(was, r), started_at: was.started_at };
+      // A table or view is rebuilt whole by each batch: its rows are the last batch's.
+      if (r.materialized !== 'incremental' && r.rows !== null) sum.rows = r.rows;
       if (r.rows === null && typeof was.rows === 'number') sum.rows = was.rows;
       if (was.status === 'error') Object.assign(sum, { status: 'error', message: was.message, error: was.error });
       nodes.set(id, sum);

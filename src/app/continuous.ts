@@ -99,10 +99,14 @@ export async function runAvailableNow(session: Session, reporter: Reporter, o: R
     const runs = await drain(session, reporter, db, o, () => o.stopRequested?.() ?? false, first, allowed);
     const results = new Map<NodeId, NodeResult>();
     for (const r of runs) merge(results, r.results);
-    // Each micro-batch wrote run_results.json with its own nodes: one file for the whole invocation.
-    if (runs.length > 1) session.writeRunResults(mergeRunResults(runs.map((r) => r.runResults)));
     const last = runs[runs.length - 1]!;
     const interrupted = runs.some((r) => r.interrupted) || (!!o.stopRequested?.() && pendingOf(last.results).length > 0);
+    // Each micro-batch wrote run_results.json with its own nodes: one file for the whole invocation.
+    // Stopped with files left unread, the invocation is cancelled whatever its batches said.
+    if (runs.length > 1 || interrupted) {
+      const merged = mergeRunResults(runs.map((r) => r.runResults));
+      session.writeRunResults(interrupted && merged.status === 'success' ? { ...merged, status: 'cancelled' } : merged);
+    }
     return { runs, results: [...results.values()], failed: runs.some((r) => r.results.some((x) => x.status === 'error')), interrupted };
   } finally {
     await opened?.release();

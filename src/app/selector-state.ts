@@ -20,7 +20,8 @@ export function stateManifest(m: Pick<Manifest, 'nodes' | 'sources'> & { macros?
   }
   const tests = Array.isArray(m.test_checksums) ? new Set(m.test_checksums.map(String)) : undefined;
   const targetPath = typeof m.metadata?.target_path === 'string' ? m.metadata.target_path : undefined;
-  return { entries, macros, ...(tests ? { tests } : {}), ...(targetPath ? { targetPath } : {}) };
+  const target = typeof m.metadata?.target === 'string' ? m.metadata.target : undefined;
+  return { entries, macros, ...(tests ? { tests } : {}), ...(targetPath ? { targetPath } : {}), ...(target ? { target } : {}) };
 }
 
 function readJson(file: string, dir: string): Record<string, unknown> | undefined {

@@ -201,13 +201,20 @@ export class Session {
     }
     const previous = this.loadState().previous;
     if (!previous) throw new LakeError('usage', { code: 'LAKE-G104', severity: 'error', message: `--state ${this.stateDir} holds no manifest.json`, hint: 'point --state at a target/ folder that `lake run` wrote' });
-    const plan = await planDefer(db, this.dag, order, (id) => this.compiler.relationOf(id), previous, this.stateDir);
+    const nodeOf = (id: NodeId) => {
+      const relation = this.compiler.relationOf(id);
+      const c = this.compiled.nodes.get(id);
+      const path = c?.node.path ?? this.project.seeds.get(id)?.path;
+      return relation && path ? { relation, path, ephemeral: c?.config.materialized === 'ephemeral' } : undefined;
+    };
+    const plan = await planDefer(db, this.dag, order, nodeOf, previous, this.stateDir, this.project.target.path);
     const out = new Map<NodeId, CompiledNode>();
     if (!plan) return out;
     await db.execute(`attach if not exists ${db.dialect.literal(plan.path)} as ${quoteIdent(DEFER_DB)} (read_only)`);
     this.compiler.deferRelations(plan.relations);
+    // Every model of the run again (a ref may reach a deferred parent through an ephemeral one).
     for (const id of order) {
-      if (!this.compiled.nodes.get(id)?.dependsOn.nodes.some((p) => plan.relations.has(p))) continue;
+      if (!this.compiled.nodes.has(id)) continue;
       const re = this.compiler.compileOne(id, false);
       if (re.node) out.set(id, re.node);
     }

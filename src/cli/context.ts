@@ -85,7 +85,11 @@ export class CommandContext {
 
   /** The global flags a run records in run_results.json's `args` (`lake retry` reuses them). */
   invocation(): Record<string, unknown> {
-    return { ...(this.opts.target ? { target: this.opts.target } : {}), ...(this.opts.vars ? { vars: this.opts.vars } : {}), ...(this.opts.threads ? { threads: this.opts.threads } : {}) };
+    const state = this.opts.state ?? process.env.LAKE_STATE ?? process.env.DBT_STATE;
+    return {
+      ...(this.opts.target ? { target: this.opts.target } : {}), ...(this.opts.vars ? { vars: this.opts.vars } : {}), ...(this.opts.threads ? { threads: this.opts.threads } : {}),
+      ...(state ? { state: path.resolve(state) } : {}), ...(this.opts.defer ? { defer: true } : {}),
+    };
   }
 
   /** `--state <dir>` (or dbt's DBT_STATE) for the `state:` and `result:` selectors. */

@@ -281,6 +281,10 @@ export class Compiler {
   deferRelations(relations: ReadonlyMap<NodeId, string>): void {
     this.deferred = new Map(relations);
     for (const [id, sql] of relations) this.relationSqls.set(id, sql);
+    // Ephemeral models are inlined as finished: finish them again over the deferred relations.
+    const ephemeral = [...this.rendered].filter(([, r]) => r.config.materialized === 'ephemeral').map(([id]) => id);
+    for (const id of ephemeral) this.compiled.delete(id);
+    for (const id of ephemeral) this.finishNode(id);
   }
 
   private deferred = new Map<NodeId, string>();
@@ -428,7 +432,7 @@ export class Compiler {
   /** Merge a render's config() calls into the model's config and check it. */
   private renderedFrom(node: ModelNode, result: RenderResult): Rendered {
     const sqlConfig = { ...result.config };
-    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchema ? this.current.customSchema(sqlConfig.schema) : this.current.customSchemaPrefix + sqlConfig.schema;
+    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchema ? this.current.customSchema(sqlConfig.schema, { name: node.name, resource_type: 'model', path: node.path }) : this.current.customSchemaPrefix + sqlConfig.schema;
     const config = Object.keys(sqlConfig).length ? mergeConfig(node.config, sqlConfig) : node.config;
     const relation = { schema: config.schema, name: (config.alias as string | undefined) ?? node.name };
     const diagnostics: Diagnostic[] = [...result.diagnostics];

@@ -212,7 +212,7 @@ export interface LoadedProject {
   /** Prefix of a custom `schema` config: '' (lake) or '<target schema>_' (dbt). */
   readonly customSchemaPrefix: string;
   /** A dbt project's generate_schema_name macro for a `schema` config (instead of the prefix). */
-  readonly customSchema?: (schema: string) => string;
+  readonly customSchema?: (schema: string, node?: Readonly<Record<string, unknown>>) => string;
   readonly onRunStart: readonly string[];
   readonly onRunEnd: readonly string[];
   /** Defaults for every data test (`data_tests:` / `tests:` in the project file: +severity, +store_failures...). */

@@ -28,6 +28,8 @@ export interface StateManifest {
   readonly tests?: ReadonlySet<string>;
   /** The database its nodes were built in (metadata.target_path), for --defer. */
   readonly targetPath?: string;
+  /** The target it was written for (metadata.target): schemas differ between targets by design. */
+  readonly target?: string;
 }
 
 /** The earlier invocation, and what is needed to compare the current project with it. */
@@ -72,8 +74,16 @@ function changed(before: StateEntry, now: StateEntry, prev: StateManifest, cur: 
     return e.raw_sql ?? '';
   };
   if (body(before) !== body(now)) out.add('body');
-  if (stableJson(before.config ?? {}) !== stableJson(now.config ?? {})) out.add('configs');
-  const relation = (e: StateEntry) => (e.resource_type === 'source' ? String(e.relation ?? '') : `${e.schema}.${e.alias}`);
+  // Schema and alias are the relation's (below), not configs.
+  const configOf = (e: StateEntry) => {
+    const { schema: _s, alias: _a, ...rest } = (e.config ?? {}) as Record<string, unknown>;
+    return stableJson(rest);
+  };
+  if (configOf(before) !== configOf(now)) out.add('configs');
+  // Between two targets (prod's manifest, a dev run) schemas differ by design (dbt compares the
+  // unrendered config): then only a model's alias counts.
+  const sameTarget = prev.target === undefined || cur.target === undefined || prev.target === cur.target;
+  const relation = (e: StateEntry) => (e.resource_type === 'source' ? String(e.relation ?? '') : sameTarget ? `${e.schema}.${e.alias}` : String(e.alias));
   if (relation(before) !== relation(now)) out.add('relation');
   for (const m of now.depends_on?.macros ?? []) {
     const was = prev.macros.get(m);

@@ -185,14 +185,22 @@ function namingMacros(root: string, read: ProjectSettings): { schema?: NamingMac
     target: { name: read.target.name, type: read.target.type, path: read.target.path, threads: read.target.threads, schema: read.customSchema('').replace(/_$/, '') || 'main', profile_name: read.name },
     vars: read.vars,
   };
+  const texts: string[] = [];
+  let schemaFile: string | undefined;
+  let aliasFile: string | undefined;
   for (const dir of read.paths.macros) {
     for (const f of listFiles(root, dir, ['.sql'])) {
       const text = readIfPresent(underRoot(root, f));
       if (!text) continue;
-      if (/\{%-?\s*macro\s+generate_schema_name\s*\(/.test(text)) out.schema = namingMacro(ctx, text, 'generate_schema_name', f);
-      if (/\{%-?\s*macro\s+generate_alias_name\s*\(/.test(text)) out.alias = namingMacro(ctx, text, 'generate_alias_name', f);
+      texts.push(text);
+      if (/\{%-?\s*macro\s+generate_schema_name\s*\(/.test(text)) schemaFile = f;
+      if (/\{%-?\s*macro\s+generate_alias_name\s*\(/.test(text)) aliasFile = f;
     }
   }
+  // Every macro file, so that the naming macro may call the project's other macros.
+  const all = texts.join('\n');
+  if (schemaFile) out.schema = namingMacro(ctx, all, 'generate_schema_name', schemaFile);
+  if (aliasFile) out.alias = namingMacro(ctx, all, 'generate_alias_name', aliasFile);
   return out;
 }
 
@@ -208,11 +216,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const naming = read.flavor === 'dbt' ? namingMacros(root, read) : {};
   const settings: ProjectSettings = {
     ...read,
-    ...(naming.schema ? {
-      customSchema: (s: string) => naming.schema!(s, { resource_type: 'model' }),
-      defaultSchema: () => naming.schema!(null, { resource_type: 'model' }),
-      seedSchema: naming.schema(null, { resource_type: 'seed' }),
-    } : {}),
+    ...(naming.schema ? { nameSchema: naming.schema } : {}),
     modelConfigs: renderConfigValues(read.modelConfigs, render, read.projectFile),
     seedConfigs: renderConfigValues(read.seedConfigs, render, read.projectFile),
     testConfigs: renderConfigValues(read.testConfigs, render, read.projectFile),
@@ -267,7 +271,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
     const fc = normaliseConfig({ ...folderConfig(settings.seedConfigs, folders), ...nodeConfig(settings.seedConfigs, folders, name) }) as Record<string, unknown>;
     const cfg = { ...fc, ...(patch?.config ?? {}) };
-    const schema = typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
+    const schema = settings.nameSchema ? settings.nameSchema(typeof cfg.schema === 'string' ? cfg.schema : null, { name, resource_type: 'seed', path: rel })
+      : typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
     const abs = path.join(root, rel);
     const text = fs.readFileSync(abs);
     seeds.set(`${schema}.${name}`, {
@@ -325,7 +330,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
     vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
-    unitTests: decls.unitTests, customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: settings.customSchema } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
+    unitTests: decls.unitTests, customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);
   return project;
@@ -370,7 +375,11 @@ export class ModelFactory {
     const own = nodeConfig(settings.modelConfigs, folderKey ? folderKey.split('/') : [], name);
     const hasOwn = Object.keys(own).length > 0;
     const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, patch?.config ?? {});
-    const named = withSchema(layered, settings, hasOwn && own.schema !== undefined ? own.schema : folder.schema, patch?.config.schema);
+    const folderSchema = hasOwn && own.schema !== undefined ? own.schema : folder.schema;
+    const custom = patch?.config.schema ?? folderSchema;
+    const named = settings.nameSchema
+      ? { ...layered, schema: settings.nameSchema(typeof custom === 'string' ? custom : null, { name, resource_type: 'model', path: rel }) }
+      : withSchema(layered, settings, folderSchema, patch?.config.schema);
     const config = this.aliasName ? { ...named, alias: this.aliasName(typeof named.alias === 'string' ? named.alias : null, { name, resource_type: 'model', path: rel }) } : named;
     return {
       kind: 'model', id: `${config.schema}.${name}`, name, path: rel, absPath: underRoot(settings.root, rel), rawSql, config,

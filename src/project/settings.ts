@@ -30,6 +30,8 @@ export interface ProjectSettings {
   /** Final schema name for a configured `schema` (dbt prefixes the target schema). */
   customSchema(schema: string): string;
   readonly seedSchema: string;
+  /** A dbt project's generate_schema_name: every node's schema from its custom schema and itself. */
+  readonly nameSchema?: (custom: string | null, node: Readonly<Record<string, unknown>>) => string;
   readonly projectFile: string;
   /** Things of the project files lake does not apply (reported with the load's diagnostics). */
   readonly warnings?: readonly Diagnostic[];

@@ -390,7 +390,7 @@ export class TemplateEngine {
       get: () => {
         const st = self.state;
         const [nodeSchema, ...rest] = (st?.opts.node ?? '.').split('.');
-        const schema = typeof st?.config.schema === 'string' ? (project.customSchema ? project.customSchema(st.config.schema) : project.customSchemaPrefix + st.config.schema) : nodeSchema;
+        const schema = typeof st?.config.schema === 'string' ? (project.customSchema ? project.customSchema(st.config.schema, { name: rest.join('.'), resource_type: 'model' }) : project.customSchemaPrefix + st.config.schema) : nodeSchema;
         const name = typeof st?.config.alias === 'string' ? st.config.alias : rest.join('.');
         return new ThisRelation(schema ?? '', name);
       },

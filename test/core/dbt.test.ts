@@ -254,5 +254,11 @@ describe('a dbt project', () => {
     expect(lake(dir, ['ls']).stdout.trim().split('\n').sort()).toEqual(['marts.m', 'other.m2', 'raw.s']);
     expect(fs.readFileSync(path.join(dir, 'target/compiled/other/m2.sql'), 'utf8')).toBe('select * from "marts"."m_v1"\n');
     expect(await query(path.join(dir, 'p.duckdb'), "select table_schema || '.' || table_name as t from information_schema.tables where table_schema <> '_lake' order by 1")).toEqual([{ t: 'marts.m_v1' }, { t: 'other.m2_v1' }, { t: 'raw.s' }]);
+    // The macro sees the node (name, resource_type) and may call the project's other macros.
+    fs.writeFileSync(path.join(dir, 'macros/naming.sql'), `{% macro generate_schema_name(custom_schema_name, node) -%}
+{%- if node.resource_type == 'seed' -%}seeds_{{ target.name }}{%- elif node.name == 'm2' -%}{{ special() }}{%- else -%}{{ default__generate_schema_name(custom_schema_name, node) }}{%- endif -%}
+{%- endmacro %}`);
+    fs.writeFileSync(path.join(dir, 'macros/helpers.sql'), '{% macro special() %}special{% endmacro %}');
+    expect(lake(dir, ['ls']).stdout.trim().split('\n').sort()).toEqual(['dev_marts.m', 'seeds_dev.s', 'special.m2']);
   });
 });

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { lake, lakeChild, waitForLine, writeProject } from './helpers.js';
+import { lake, lakeChild, query, waitForLine, writeProject } from './helpers.js';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 
 const readResults = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as {
@@ -102,6 +102,27 @@ describe('lake retry', () => {
     } finally {
       await db.close();
     }
+  }, 60_000);
+
+  it('a stop between micro-batches (files left unread) is cancelled, and retry reads the rest', async () => {
+    const dir = writeProject({
+      'project.yml': 'name: mb\ntargets:\n  dev: { type: duckdb, path: target/mb.duckdb, threads: 1 }\n',
+      'models/bronze/sources.yml': 'sources:\n  - name: app\n    tables:\n      - name: ev\n        landing: { path: landing/ev, format: jsonl, max_files_per_trigger: 1 }\n        columns:\n          - { name: id, data_type: integer }\n',
+      'models/bronze/ev.sql': "{{ config(materialized='incremental') }}\nselect * from {{ source('app', 'ev') }}",
+      // Long enough that the stop arrives while a batch runs.
+      'models/silver/slow.sql': "{{ config(materialized='table') }}\nselect count(*) as n from range(150000000) t(i), (select count(*) from {{ ref('ev') }}) where i % 7 = 3",
+      'landing/ev/f1.jsonl': '{"id": 1}\n', 'landing/ev/f2.jsonl': '{"id": 2}\n', 'landing/ev/f3.jsonl': '{"id": 3}\n',
+    });
+    const child = lakeChild(dir, ['run']);
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    await waitForLine(child, /OK\s+bronze\.ev\b/);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(readResults(dir).status).toBe('cancelled');
+    const retry = lake(dir, ['retry']);
+    expect(retry.code, retry.stdout + retry.stderr).toBe(0);
+    expect(retry.stdout).toMatch(/stopped before the end, so all of it runs again/);
+    expect(await query(path.join(dir, 'target/mb.duckdb'), 'select count(*)::int as n from bronze.ev')).toEqual([{ n: 3 }]);
   }, 60_000);
 
   it('says so when there is nothing to retry', () => {

@@ -223,6 +223,33 @@ describe('lake --state (CLI)', () => {
     expect(lake(dir, ['run', '-s', 'tot', '--defer']).stderr).toMatch(/LAKE-U041: --defer needs --state/);
   });
 
+  it('a dbt project whose dev and prod schemas differ: only the edited model is modified, and --defer reads prod (through an ephemeral model)', async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    +materialized: table\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: dev.duckdb, schema: dbt_alice}\n    prod: {type: duckdb, path: prod.duckdb, schema: analytics}\n',
+      'models/base.sql': 'select 1 as id',
+      'models/eph.sql': "{{ config(materialized='ephemeral') }}\nselect id + 1 as id2 from {{ ref('base') }}",
+      'models/child.sql': "select * from {{ ref('eph') }}",
+    });
+    expect(lake(dir, ['run', '--target', 'prod']).code).toBe(0);
+    const prod = path.join(dir, 'prod-target');
+    fs.cpSync(path.join(dir, 'target'), prod, { recursive: true });
+    expect(ids(lake(dir, ['ls', '-s', 'state:modified', '--state', prod]))).toEqual([]);
+    fs.appendFileSync(path.join(dir, 'models/child.sql'), '\n-- edited');
+    expect(ids(lake(dir, ['ls', '-s', 'state:modified', '--state', prod]))).toEqual(['dbt_alice.child']);
+    const r = lake(dir, ['run', '-s', 'state:modified', '--state', prod, '--defer']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/deferring to .*prod\.duckdb: dbt_alice\.base/);
+    const db = await DuckDBAdapter.open(path.join(dir, 'dev.duckdb'));
+    try {
+      expect(await db.query('select id2::int as id2 from dbt_alice.child')).toEqual([{ id2: 2 }]);
+    } finally {
+      await db.close();
+    }
+    // --state at this target's own folder: a usage error, not an engine error.
+    expect(lake(dir, ['run', '-s', 'child', '--state', 'target', '--defer']).stderr).toMatch(/LAKE-U041: --defer: target was built in this target's own database/);
+  });
+
   it('retry: result:error+ and result:skipped from the last run, result:fail for tests', () => {
     const dir = writeProject(files);
     fs.writeFileSync(path.join(dir, 'models/silver/orders.sql'), "{{ config(materialized='table') }}\nselect id, customerx, cents from {{ ref('raw') }}");

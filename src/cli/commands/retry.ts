@@ -34,18 +34,20 @@ async function retryCommand(c: CommandContext): Promise<number> {
   }
   const nodes = ((rr.results ?? []) as { id: string; status: string }[]).filter((r) => r.status === 'error' || r.status === 'skipped').map((r) => r.id);
   const tests = ((rr.tests ?? []) as { name: string; status: string }[]).filter((t) => t.status === 'fail' || t.status === 'error').map((t) => t.name);
-  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean };
-  // Aborted (a second Ctrl-C): what it built is not known; the whole command runs again.
-  const aborted = rr.aborted === true;
+  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean; state?: string; defer?: boolean };
+  // Aborted (a second Ctrl-C), or stopped with files left unread and nothing failed: the whole
+  // command runs again (incremental models go on from what they committed).
+  const aborted = rr.aborted === true || (rr.status === 'cancelled' && nodes.length === 0 && tests.length === 0);
   if (!aborted && nodes.length === 0 && tests.length === 0) {
     c.reporter.record('retry', { command, nodes: 0, tests: 0 }, `nothing to retry: the last lake ${command} had no failure`);
     return 0;
   }
   // The flags of the failed command, unless given again now.
-  const opts = { ...c.opts, target: c.opts.target ?? args.target, vars: c.opts.vars ?? args.vars, threads: c.opts.threads ?? args.threads };
-  const again = opts.target === c.opts.target && opts.vars === c.opts.vars && opts.threads === c.opts.threads ? c : new CommandContext(opts);
+  const opts = { ...c.opts, target: c.opts.target ?? args.target, vars: c.opts.vars ?? args.vars, threads: c.opts.threads ?? args.threads, state: c.opts.state ?? args.state, defer: c.opts.defer ?? args.defer };
+  const same = opts.target === c.opts.target && opts.vars === c.opts.vars && opts.threads === c.opts.threads && opts.state === c.opts.state && opts.defer === c.opts.defer;
+  const again = same ? c : new CommandContext(opts);
   if (aborted) {
-    c.reporter.record('retry', { command, aborted: true }, `retrying lake ${command}: it was aborted, so all of it runs again`);
+    c.reporter.record('retry', { command, aborted: true }, `retrying lake ${command}: it was ${rr.aborted === true ? 'aborted' : 'stopped before the end'}, so all of it runs again`);
     const select = Array.isArray(args.select) ? args.select.map(String) : undefined;
     const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
     const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, select, exclude };
