@@ -81,7 +81,7 @@ async function drain(session: Session, reporter: Reporter, db: Adapter, o: RunOp
     const ids = [...new Set([...pending, ...session.dag.descendants(pending)])].filter((id) => allowed.has(id) && !id.startsWith('source:'));
     // Later micro-batches continue from what the first one (maybe a full refresh) committed.
     const select = selectors(session, ids);
-    out = await session.run(reporter, { ...o, db, select, exclude: undefined, seeds: 'none', fullRefresh: false, extend: o.extendMicroBatch?.(select) });
+    out = await session.run(reporter, { ...o, db, select, exclude: undefined, seeds: 'none', fullRefresh: false, extend: o.extendMicroBatch?.(select), laterBatch: true });
     reportWarnings(reporter, out.results);
     runs.push(out);
   }

@@ -43,6 +43,8 @@ export interface RunOptions extends Selection {
   /** Seeds: 'missing' loads only seeds whose table does not exist (lake run), 'all' reloads (lake seed). */
   readonly seeds?: 'missing' | 'all' | 'none';
   readonly stopRequested?: () => boolean;
+  /** A micro-batch after the first of one invocation: the project's on_run_start hooks already ran. */
+  readonly laterBatch?: boolean;
   /** `--defer`: unselected parents not built in this target are read from the `--state` database. */
   readonly defer?: boolean;
   /** The command line's own flags (target, vars...), recorded in run_results.json's `args`. */
@@ -270,7 +272,7 @@ export class Session {
       this.live = { command, runId, startedAt, args, batchId };
       let catalog = started.catalog;
       try {
-        for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
+        if (!o.laterBatch) for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
       } catch (e) {
         // The run ends here, recorded as failed (not left 'running'), and run_results.json says why.
         await endRun(db, runId, 'error');
@@ -278,7 +280,7 @@ export class Session {
         throw e;
       }
       // on_run_start hooks may create or drop relations.
-      if (this.project.onRunStart.length > 0) catalog = await readCatalog();
+      if (this.project.onRunStart.length > 0 && !o.laterBatch) catalog = await readCatalog();
       const seedMode = o.seeds ?? 'missing';
       const order = ids.filter((id) => {
         const seed = this.project.seeds.get(id);
@@ -319,7 +321,9 @@ export class Session {
       const interrupted = results.some((r) => r.status === 'skipped' && r.message === 'skipped: interrupted');
       let status = results.some((r) => r.status === 'error') ? 'error' : interrupted ? 'cancelled' : 'success';
       let hookError: unknown;
-      if (this.project.onRunEnd.length === 0) {
+      // on_run_end once per invocation, as dbt: after the micro-batch that leaves no file unread.
+      const moreBatches = results.some((r) => r.status === 'success' && Number(r.stats?.pending_files ?? 0) > 0);
+      if (this.project.onRunEnd.length === 0 || moreBatches) {
         await finishRun(db, runId, status, results);
       } else {
         // The hooks may read this run's node results: recorded before them.

@@ -155,6 +155,17 @@ describe('run_results.json of a run in micro-batches', () => {
     expect(rr.args).toMatchObject({ select: [] });
   });
 
+  it('runs the project hooks once per invocation, not once per micro-batch (on_run_end after the last)', async () => {
+    const dir = writeProject({
+      'project.yml': "name: mb\ntargets:\n  dev: { type: duckdb, path: target/mb.duckdb }\non_run_start:\n  - \"create table if not exists main.hook_log (what varchar, n bigint)\"\n  - \"insert into main.hook_log values ('start', null)\"\non_run_end:\n  - \"insert into main.hook_log select 'end', count(*) from bronze.ev\"\n",
+      'models/bronze/sources.yml': 'sources:\n  - name: app\n    tables:\n      - name: ev\n        landing: { path: landing/ev, format: jsonl, max_files_per_trigger: 1 }\n        columns:\n          - { name: id, data_type: integer }\n',
+      'models/bronze/ev.sql': "{{ config(materialized='incremental') }}\nselect * from {{ source('app', 'ev') }}",
+      'landing/ev/f1.jsonl': '{"id": 1}\n', 'landing/ev/f2.jsonl': '{"id": 2}\n', 'landing/ev/f3.jsonl': '{"id": 3}\n',
+    });
+    expect(lake(dir, ['run']).code).toBe(0);
+    expect(await query(path.join(dir, 'target/mb.duckdb'), 'select what, n::int as n from main.hook_log order by what desc')).toEqual([{ what: 'start', n: null }, { what: 'end', n: 3 }]);
+  });
+
   it('a landing mapping without its folder is an error naming the file', () => {
     const dir = writeProject({
       'project.yml': 'name: mb\ntargets:\n  dev: { type: duckdb, path: target/mb.duckdb }\n',
