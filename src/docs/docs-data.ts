@@ -544,7 +544,9 @@ function runSummary(
   tests: ReadonlyMap<string, readonly TestResult[]>,
 ): DocsRunSummary | undefined {
   if (!run) return undefined;
-  const bars: DocsTimelineBar[] = (run.results ?? []).map((r) =>
+  // Nodes filled in from earlier runs (no start time: app/run-history.ts) are not on this run's timeline.
+  const timed = (run.results ?? []).filter((r) => r.started_at);
+  const bars: DocsTimelineBar[] = (timed.length ? timed : run.results ?? []).map((r) =>
     compact<DocsTimelineBar>({
       node: index.get(r.id) ?? -1,
       id: r.id,

@@ -49,6 +49,10 @@ describe('docs run history', () => {
     expect(a).toMatchObject({ status: 'success', started_at: undefined });
     expect(merged.results!.find((r) => r.id === 'main.b')!.started_at).toBeDefined();
     expect(lastTests(path.join(dir, 'target'), last)!.map((t) => `${t.id}:${t.status}`)).toEqual(['test.unique_b_id:pass']);
+    // Only the nodes of the last run are on its timeline.
+    const { buildDocsData } = await import('../../src/docs/docs-data.js');
+    const manifest = { metadata: { project: 'h' }, nodes: { 'main.a': { id: 'main.a', resource_type: 'model', name: 'a' }, 'main.b': { id: 'main.b', resource_type: 'model', name: 'b' } } };
+    expect(buildDocsData(manifest, undefined, merged).run!.bars.map((b) => b.id)).toEqual(['main.b']);
     // When run_results.json has tests, they are the ones shown.
     expect(lastTests(path.join(dir, 'target'), { tests: [] })).toBeUndefined();
   });
