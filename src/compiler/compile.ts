@@ -243,6 +243,8 @@ export class Compiler {
       code, name: p.name, flavor: p.flavor, target: p.target, prefix: p.customSchemaPrefix, vars: p.vars,
       sources: [...p.sources.values()].map((x) => [x.id, x.schema, x.identifier, !!x.landing]),
       macros: [...p.macroFiles],
+      ...(p.packages?.length ? { packages: p.packages.map((x) => [x.name, [...x.macroFiles]]) } : {}),
+      ...(p.dispatch?.length ? { dispatch: p.dispatch } : {}),
     }));
   }
 

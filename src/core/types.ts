@@ -203,6 +203,10 @@ export interface LoadedProject {
   readonly sources: ReadonlyMap<NodeId, SourceNode>;
   /** Macro files: path (relative) -> source text. */
   readonly macroFiles: ReadonlyMap<string, string>;
+  /** Installed dbt packages whose macros are read (namespaced by the package's name). */
+  readonly packages?: readonly PackageMacros[];
+  /** `dispatch:` of the project file: packages searched, in order, for a namespace's dispatched macros. */
+  readonly dispatch?: readonly { readonly namespace: string; readonly searchOrder: readonly string[] }[];
   /** Singular data tests: path (relative) -> SQL. */
   readonly singularTests: ReadonlyMap<string, string>;
   /** `unit_tests:` entries from YAML, as parsed (validated by dq). */
@@ -221,6 +225,18 @@ export interface LoadedProject {
   readonly testDefaultsByFile?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Diagnostics found while loading (the load goes on where it can). */
   readonly diagnostics: readonly import('../errors/index.js').Diagnostic[];
+}
+
+/** A dbt package's macros (dbt_packages/<name>/macros), as read by the project load. */
+export interface PackageMacros {
+  /** The package's name (its dbt_project.yml `name`): the namespace of its macros. */
+  readonly name: string;
+  /** Its folder, relative to the project root. */
+  readonly dir: string;
+  /** Macro files: path relative to the project root -> text. */
+  readonly macroFiles: ReadonlyMap<string, string>;
+  /** The package's own vars (defaults under the root project's). */
+  readonly vars: Readonly<Record<string, unknown>>;
 }
 
 export interface ProjectPaths {

@@ -14,6 +14,7 @@ import type { Compiler } from '../compiler/compile.js';
 import { BUILTIN_TESTS, TEST_ALIASES, synthesizeTestName, type GenericInput } from './generic-tests.js';
 import { readTestConfig } from './test-config.js';
 import type { DataTest } from './types.js';
+import { relationValue } from '../template/dbt-compat.js';
 
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
@@ -102,11 +103,14 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   for (const p of problems) report('LAKE-Q002', `test ${decl.name}: ${p.message}`, p.hint);
 
   const testName = TEST_ALIASES[decl.name] ?? decl.name;
-  const macro = `test_${testName}`;
-  const custom = compiler.engine.hasMacro(macro);
-  const builtin = custom ? undefined : BUILTIN_TESTS.get(testName);
+  // The project's own {% test %}, else lake's built-in, else an installed package's (dbt_utils.x).
+  const ownTest = compiler.engine.hasMacro(`test_${testName}`);
+  const builtin = ownTest ? undefined : BUILTIN_TESTS.get(testName);
+  const fromPackage = ownTest || builtin ? undefined : compiler.engine.packageMacro(`test_${decl.name}`, decl.namespace) ?? compiler.engine.packageMacro(`test_${decl.name}`);
+  const macro = fromPackage ?? `test_${testName}`;
+  const custom = ownTest || !!fromPackage;
   if (!custom && !builtin) {
-    const known = [...BUILTIN_TESTS.keys(), ...[...compiler.engine.macroNames].filter((m) => m.startsWith('test_')).map((m) => m.slice(5))];
+    const known = [...BUILTIN_TESTS.keys(), ...[...compiler.engine.macroIndex.keys()].map((m) => m.replace(/^\w+\.(?=test_)/, '')).filter((m) => m.startsWith('test_')).map((m) => m.slice(5))];
     const near = closest(decl.name, known);
     report('LAKE-Q001', `unknown test '${decl.name}'`, near.length ? `did you mean ${near.join(' or ')}?` : `use one of ${[...BUILTIN_TESTS.keys()].join(', ')}, or write {% test ${decl.name}(model, column_name) %} ... {% endtest %} in macros/`);
     return undefined;
@@ -153,7 +157,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   }
 
   // A custom generic test: call the macro with dbt's arguments (model, column_name, the rest).
-  const args: Record<string, unknown> = { model };
+  const args: Record<string, unknown> = { model: relationValue(model) };
   if (col) args.column_name = col;
   for (const [k, v] of Object.entries(decl.args)) {
     if (k === 'column_name') continue;
@@ -164,7 +168,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
         return undefined;
       }
       if (rel.skipReason) return { ...base, parents: [target.id], sql: '', skipReason: rel.skipReason };
-      args[k] = rel.sql;
+      args[k] = relationValue(rel.sql);
       if (rel.id && !parents.includes(rel.id)) parents.push(rel.id);
     } else args[k] = v;
   }
@@ -185,7 +189,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
         diags.push(...rw.diagnostics);
         w = rw.sql;
       }
-      args.model = `(select * from ${target.relation} where ${w}) dbt_subquery`;
+      args.model = relationValue(`(select * from ${target.relation} where ${w}) dbt_subquery`);
       call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
     }
   }

@@ -30,9 +30,14 @@ export function failuresRelation(t: DataTest): string {
   return `${FAILURES_SCHEMA}.${quoteIdent(t.name)}`;
 }
 
-/** The query that counts a test's failures (dbt's: failing rows, capped by `limit`). */
+/** The query that counts a test's failures (dbt's: failing rows, capped by `limit`, or its fail_calc over them). */
 export function countSql(t: DataTest): string {
-  return `select count(*) as failures from (\n${limited(t)}\n) as dbt_internal_test`;
+  return `select ${failureCount(t)} as failures from (\n${limited(t)}\n) as dbt_internal_test`;
+}
+
+/** The number of failures over the failing rows: count(*), or the test's fail_calc (NULL over no rows is 0). */
+function failureCount(t: DataTest): string {
+  return t.config.failCalc ? `coalesce(${t.config.failCalc}, 0)` : 'count(*)';
 }
 
 function limited(t: DataTest): string {
@@ -61,7 +66,7 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
   const byRelation = new Map<string, DataTest[]>();
   for (const t of tests) {
     if (t.skipReason) out.set(t, { ...base(t), status: 'skipped', failures: 0, durationMs: 0, message: t.skipReason });
-    else if (t.aggregate && t.batchRelation) {
+    else if (t.aggregate && t.batchRelation && !t.config.failCalc) {
       const list = byRelation.get(t.batchRelation) ?? [];
       list.push(t);
       byRelation.set(t.batchRelation, list);
@@ -101,7 +106,7 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
         const [other] = await db.query<{ n: number }>(`select count(*) as n from ${view ? 'duckdb_tables()' : 'duckdb_views()'} where schema_name = $1 and ${view ? 'table_name' : 'view_name'} = $2 and database_name = current_database()`, [FAILURES_SCHEMA, t.name]);
         if (Number(other?.n ?? 0) > 0) await db.execute(`drop ${view ? 'table' : 'view'} ${failuresRelation(t)}`);
         await db.execute(`create or replace ${view ? 'view' : 'table'} ${failuresRelation(t)} as\n${limited(t)}`);
-        const [r] = await db.query<{ n: number }>(`select count(*) as n from ${failuresRelation(t)}`);
+        const [r] = await db.query<{ n: number }>(`select ${failureCount(t)} as n from ${failuresRelation(t)}`);
         failures = Number(r?.n ?? 0);
       } else {
         const [r] = await db.query<{ failures: number }>(countSql(t));

@@ -1,5 +1,5 @@
 /**
- * A data test's configuration (severity, warn_if / error_if, limit, store_failures, where) read
+ * A data test's configuration (severity, warn_if / error_if, fail_calc, limit, store_failures, where) read
  * from YAML or `config()`, validated with messages for a person, and the rule that turns a
  * number of failures into pass / warn / fail — dbt's rule, so projects move over unchanged.
  */
@@ -69,8 +69,9 @@ export function readTestConfig(raw: Readonly<Record<string, unknown>>, problems:
   }
   // store_failures_as wins over store_failures (as in dbt): table or view stores, ephemeral does not.
   const storeFailures = storeAs ? storeAs !== 'ephemeral' : raw.store_failures === true || raw.store_failures === 'true';
+  const failCalc = raw.fail_calc === undefined || raw.fail_calc === null || /^\s*count\(\s*\*\s*\)\s*$/i.test(String(raw.fail_calc)) ? undefined : String(raw.fail_calc);
   return {
-    severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, storeAs, where, tags,
+    severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, storeAs, where, tags, ...(failCalc ? { failCalc } : {}),
     enabled: raw.enabled !== false && raw.enabled !== 'false',
     name: typeof raw.name === 'string' && raw.name ? raw.name : undefined,
   };

@@ -26,6 +26,8 @@ export interface TestConfig {
   readonly storeAs?: 'table' | 'view' | 'ephemeral';
   readonly where?: string;
   readonly tags: readonly string[];
+  /** dbt's fail_calc: the SQL aggregate over the failing rows that is the number of failures (default count(*)). */
+  readonly failCalc?: string;
 }
 
 /** One failure count computed inside the shared scan of a model's batch query. */

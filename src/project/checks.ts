@@ -13,7 +13,7 @@ import { CONFIG_KEYS, normaliseKey, enumValueProblem } from './config.js';
 
 /**
  * Parts of a dbt project lake does not build, said once instead of left out silently: snapshots,
- * Python models, analyses, installed packages.
+ * Python models, analyses (packages: see packages.ts).
  */
 export function unsupportedDbtParts(root: string, settings: ProjectSettings): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -25,7 +25,6 @@ export function unsupportedDbtParts(root: string, settings: ProjectSettings): Di
   if (python.length) warn(python[0]!, `lake does not run Python models (${count(python.length, '.py file')} under the models left out)`, 'write them as SQL models, or keep them in dbt');
   const analyses = listFiles(root, 'analyses', ['.sql']);
   if (analyses.length) warn('analyses', `lake does not compile analyses (${count(analyses.length, 'file')} in analyses/ left out)`, 'run them with lake show --inline "$(cat analyses/x.sql)"');
-  if (fs.existsSync(path.join(root, 'dbt_packages'))) warn('dbt_packages', 'lake does not read installed dbt packages (dbt_packages/): their macros are unknown', 'copy the macros the project calls into macros/ (dbt.* cross-database macros are built in)');
   return out;
 }
 

@@ -8,6 +8,7 @@ import { hash } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
 import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig, TestDecl } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
+import { readPackages } from './packages.js';
 import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
@@ -260,7 +261,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     }
   }
 
-  if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings), ...(settings.warnings ?? []));
+  if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings));
+  diags.push(...(settings.warnings ?? []));
   diags.push(...unusedConfigPaths(settings, modelFiles));
 
   const seeds = new Map<string, SeedNode>();
@@ -327,9 +329,13 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     }
   }
 
+  const pkgs = readPackages(root, settings.packagesPath, settings.name);
+  diags.push(...pkgs.diagnostics);
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
-    vars: settings.vars, paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
+    // A package's own vars are defaults under the project's (dbt scopes them to the package).
+    vars: pkgs.packages.length ? Object.assign({}, ...pkgs.packages.map((p) => ({ ...p.vars, ...(isRecord(settings.vars[p.name]) ? settings.vars[p.name] as Record<string, unknown> : {}) })), settings.vars) : settings.vars,
+    ...(pkgs.packages.length ? { packages: pkgs.packages } : {}), ...(settings.dispatch.length ? { dispatch: settings.dispatch } : {}), paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
     unitTests: decls.unitTests, customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);

@@ -9,6 +9,7 @@ import type { Diagnostic } from '../errors/index.js';
 import { closest, LakeError } from '../errors/index.js';
 import type { ProjectPaths, TargetConfig } from '../core/types.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
+import { readDispatch } from './packages.js';
 
 export interface ProjectSettings {
   readonly root: string;
@@ -33,6 +34,10 @@ export interface ProjectSettings {
   /** A dbt project's generate_schema_name: every node's schema from its custom schema and itself. */
   readonly nameSchema?: (custom: string | null, node: Readonly<Record<string, unknown>>) => string;
   readonly projectFile: string;
+  /** Where `dbt deps` installs packages (dbt's `packages-install-path`, lake's `paths.packages`). */
+  readonly packagesPath: string;
+  /** `dispatch:` of the project file: the packages searched for a namespace's dispatched macros. */
+  readonly dispatch: readonly { readonly namespace: string; readonly searchOrder: readonly string[] }[];
   /** Things of the project files lake does not apply (reported with the load's diagnostics). */
   readonly warnings?: readonly Diagnostic[];
 }
@@ -112,8 +117,11 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
     tests: p.tests ? asList(p.tests) : ['data_tests', 'tests'],
     target: typeof p.target === 'string' ? p.target : 'target',
   };
+  const warnings: Diagnostic[] = [];
+  const dispatch = readDispatch(data.dispatch, file, warnings, lineOf);
   return {
-    root, name: data.name as string, flavor: 'lake', target, targets,
+    root, name: data.name as string, flavor: 'lake', target, targets, warnings, dispatch,
+    packagesPath: typeof p.packages === 'string' ? p.packages : 'dbt_packages',
     vars: { ...(isRecord(data.vars) ? data.vars : {}), ...(opts.vars ?? {}) },
     paths,
     modelConfigs: isRecord(data.models) ? data.models : {},
@@ -132,7 +140,9 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const file = 'dbt_project.yml';
   // dbt renders dbt_project.yml: {{ env_var('X', 'default') }} in its values is the environment's
   // (other Jinja, such as var() in a config, is left for the model's render).
-  const data = renderEnvVars(readYaml(root, file).data, file) as Record<string, unknown>;
+  const projectYaml = readYaml(root, file);
+  const projectLineOf = projectYaml.lineOf;
+  const data = renderEnvVars(projectYaml.data, file) as Record<string, unknown>;
   const name = String(data.name ?? 'dbt_project');
   const profileName = String(data.profile ?? name);
   const candidates = [process.env.DBT_PROFILES_DIR, root, path.join(os.homedir(), '.dbt')].filter((x): x is string => !!x);
@@ -176,8 +186,10 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   if (!target) fail('profiles.yml', `unknown target '${targetName}'`, `use one of: ${Object.keys(targets).join(', ')}`);
   const models = isRecord(data.models) ? data.models : {};
   const seeds = isRecord(data.seeds) ? data.seeds : {};
+  const dispatch = readDispatch(data.dispatch, file, warnings, projectLineOf);
   return {
-    root, name, flavor: 'dbt', target, targets, warnings,
+    root, name, flavor: 'dbt', target, targets, warnings, dispatch,
+    packagesPath: typeof data['packages-install-path'] === 'string' ? (data['packages-install-path'] as string) : 'dbt_packages',
     // dbt allows vars scoped to the project (`vars: {jaffle_shop: {...}}`): flatten ours.
     vars: { ...flatVars(data.vars, name), ...(opts.vars ?? {}) },
     paths: {

@@ -8,6 +8,7 @@
  *
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
+import { pythonUnescape } from './python-string.js';
 import { markTuple, printable } from './python-repr.js';
 import { createHash } from 'node:crypto';
 import type nunjucks from 'nunjucks';
@@ -165,6 +166,12 @@ export function setRefAttributes(fn: (placeholder: string, attr: string) => unkn
   refAttribute = fn;
 }
 
+interface LexerState {
+  forward(): void;
+  isFinished(): boolean;
+  current(): string;
+}
+
 interface CompilerProto {
   compileGroup(this: CompilerProto, node: { children: unknown[] }, frame: unknown): void;
   compileMod(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
@@ -172,6 +179,129 @@ interface CompilerProto {
   _compileAggregate(node: unknown, frame: unknown, open: string, close: string): void;
   compile(node: unknown, frame: unknown): void;
   _emit(code: string): void;
+  _getNodeName(node: unknown): string;
+  compileAdd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
+}
+
+/** A Python `re` match: group(n), groups(), start(), end(), span(); None (null) when nothing matched. */
+function reMatch(m: RegExpExecArray | null): object | null {
+  if (!m) return null;
+  const group = (...ns: unknown[]) => {
+    const one = (n: unknown) => (typeof n === 'string' ? m.groups?.[n] : m[Number(n ?? 0)]) ?? null;
+    return ns.length > 1 ? ns.map(one) : one(ns[0]);
+  };
+  return { group, groups: () => m.slice(1).map((x) => x ?? null), start: () => m.index, end: () => m.index + m[0].length, span: () => [m.index, m.index + m[0].length], string: m.input };
+}
+
+/** Python's regular expression syntax where it differs from JavaScript's: named groups, flags. */
+function jsRegExp(pattern: unknown, flags: unknown, extra = ''): RegExp {
+  if (pattern instanceof RegExp) return new RegExp(pattern.source, [...new Set(pattern.flags + extra)].join(''));
+  const f = Number(flags ?? 0);
+  const fl = `${f & 2 ? 'i' : ''}${f & 8 ? 'm' : ''}${f & 16 ? 's' : ''}${extra}`;
+  return new RegExp(String(pattern).replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\A/g, '^').replace(/\\Z/g, '$'), fl);
+}
+
+/** Python's `re` module, as dbt gives templates `modules.re` (sub, match, search, findall, split, compile, escape). */
+export function pythonRe(): Record<string, unknown> {
+  const kw = (args: unknown[], names: string[]): unknown[] => {
+    const last = args[args.length - 1] as Record<string, unknown> | undefined;
+    if (!last || typeof last !== 'object' || !last.__keywords) return args;
+    const pos = args.slice(0, -1);
+    return names.map((n, i) => (i < pos.length ? pos[i] : last[n]));
+  };
+  const repl = (r: unknown) => (typeof r === 'function' ? (m: string, ...g: unknown[]) => String((r as Fn)(reMatch(Object.assign([m, ...g.slice(0, -2)], { index: g[g.length - 2] as number, input: g[g.length - 1] as string }) as unknown as RegExpExecArray)))
+    : String(r).replace(/\$/g, '$$$$').replace(/\\g<(\w+)>/g, (_m, n: string) => (/^\d+$/.test(n) ? `$${n}` : `$<${n}>`)).replace(/\\(\d+)/g, '$$$1'));
+  const mod: Record<string, unknown> = {
+    I: 2, IGNORECASE: 2, M: 8, MULTILINE: 8, S: 16, DOTALL: 16, X: 64, VERBOSE: 64,
+    sub: (...a: unknown[]) => {
+      const [pattern, r, string, count, flags] = kw(a, ['pattern', 'repl', 'string', 'count', 'flags']);
+      const n = Number(count ?? 0);
+      if (n <= 0) return String(string).replace(jsRegExp(pattern, flags, 'g'), repl(r) as string);
+      let left = n;
+      const re = jsRegExp(pattern, flags, 'g');
+      const rr = repl(r);
+      return String(string).replace(re, (...m: unknown[]) => (left-- > 0 ? (typeof rr === 'function' ? rr(...(m as [string])) : (m[0] as string).replace(jsRegExp(pattern, flags), rr)) : (m[0] as string)));
+    },
+    match: (...a: unknown[]) => {
+      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      const re = jsRegExp(pattern, flags, 'y');
+      return reMatch(re.exec(String(string)));
+    },
+    fullmatch: (...a: unknown[]) => {
+      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      const re = jsRegExp(`(?:${pattern instanceof RegExp ? pattern.source : String(pattern)})$`, flags, 'y');
+      return reMatch(re.exec(String(string)));
+    },
+    search: (...a: unknown[]) => {
+      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      return reMatch(jsRegExp(pattern, flags).exec(String(string)));
+    },
+    findall: (...a: unknown[]) => {
+      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      return [...String(string).matchAll(jsRegExp(pattern, flags, 'g'))].map((m) => (m.length === 1 ? m[0] : m.length === 2 ? m[1] ?? '' : m.slice(1).map((x) => x ?? '')));
+    },
+    split: (...a: unknown[]) => {
+      const [pattern, string, maxsplit, flags] = kw(a, ['pattern', 'string', 'maxsplit', 'flags']);
+      const parts = String(string).split(jsRegExp(pattern, flags));
+      const n = Number(maxsplit ?? 0);
+      return n > 0 && parts.length > n + 1 ? [...parts.slice(0, n), parts.slice(n).join('')] : parts;
+    },
+    escape: (p: unknown) => String(p).replace(/[.*+?^${}()|[\]\\\/-]/g, '\\$&'),
+  };
+  mod.compile = (pattern: unknown, flags?: unknown) => {
+    const re = jsRegExp(pattern, flags);
+    const bind = (name: string) => (...a: unknown[]) => (mod[name] as Fn)(re, ...a);
+    return { pattern: String(pattern), sub: bind('sub'), match: bind('match'), fullmatch: bind('fullmatch'), search: bind('search'), findall: bind('findall'), split: bind('split') };
+  };
+  return mod;
+}
+
+/**
+ * A relation given to a macro (a generic test's `model`, a `ref()` argument): prints as its SQL,
+ * and looks like dbt's Relation to the macros that check (dbt_utils' `_is_relation`:
+ * `obj.get('metadata', {}).get('type', '').endswith('Relation')`), with database, schema, identifier.
+ */
+export function relationValue(sql: string): string {
+  const parts = /^("(?:[^"]|"")+"|\w+)(?:\.("(?:[^"]|"")+"|\w+))?(?:\.("(?:[^"]|"")+"|\w+))?$/.exec(sql.trim());
+  const unquote = (p: string | undefined) => (p === undefined ? undefined : p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p);
+  const names = parts ? [parts[1], parts[2], parts[3]].filter((x): x is string => x !== undefined).map(unquote) : [];
+  const identifier = names[names.length - 1] ?? null;
+  const schema = names.length >= 2 ? names[names.length - 2] : null;
+  const database = names.length === 3 ? names[0] : null;
+  const rel = new String(sql) as unknown as Record<string, unknown>;
+  Object.assign(rel, {
+    metadata: { type: 'Relation' }, database, schema, identifier, name: identifier, table: identifier,
+    is_table: true, is_view: false, is_cte: false, type: null,
+    get: (k: unknown, d: unknown) => (k !== undefined && Object.prototype.hasOwnProperty.call(rel, String(k)) ? rel[String(k)] : d),
+    render: () => sql, include: () => rel, quote: () => rel,
+  });
+  return rel as unknown as string;
+}
+
+/** Python's `+`: lists concatenate; everything else as JavaScript adds. */
+function pythonAdd(a: unknown, b: unknown): unknown {
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  return (a as number) + (b as number);
+}
+
+const SPLAT = '__lake_splat';
+
+/** What `**d` in a call becomes (see rewriteSplats): the dict, marked to be spread as keywords. */
+export function splat(d: unknown): object {
+  return { [SPLAT]: d && typeof d === 'object' ? d : {} };
+}
+
+function isSplat(v: unknown): boolean {
+  return !!v && typeof v === 'object' && SPLAT in v;
+}
+
+/** Arguments with each `**d` merged into the call's keyword arguments (Nunjucks' last `__keywords` object). */
+function spreadKeywords(args: unknown[]): unknown[] {
+  const rest = args.filter((a) => !isSplat(a));
+  const last = rest[rest.length - 1] as Record<string, unknown> | undefined;
+  const kw: Record<string, unknown> = last && typeof last === 'object' && last.__keywords ? (rest.pop(), { ...last }) : { __keywords: true };
+  for (const a of args) if (isSplat(a)) Object.assign(kw, (a as Record<string, Record<string, unknown>>)[SPLAT]);
+  return [...rest, kw];
 }
 
 /** Python's `%`: string formatting (`"%02d-%s" % (5, 'x')`), else a modulo with the divisor's sign. */
@@ -196,9 +326,28 @@ function pythonMul(a: unknown, b: unknown): unknown {
  * tuples (its compiler): `('id', 'integer')` compiled to JavaScript's comma operator and gave its
  * last element; a parenthesised list of two or more is now a list, as a Python tuple reads.
  */
-export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: { Compiler: { prototype: CompilerProto } }): void {
+export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: { Compiler: { prototype: CompilerProto } }, lexer?: { lex(src: string, opts?: object): object }): void {
   if (installed) return;
   installed = true;
+  if (lexer) {
+    // String literals read with Python's escapes (python-string.ts): '\d+' keeps its backslash.
+    const tok = Object.getPrototypeOf(lexer.lex('')) as { _parseString(this: LexerState, d: string): string };
+    tok._parseString = function (this: LexerState, delimiter: string) {
+      this.forward();
+      let raw = '';
+      while (!this.isFinished() && this.current() !== delimiter) {
+        const cur = this.current();
+        raw += cur;
+        this.forward();
+        if (cur === '\\' && !this.isFinished()) {
+          raw += this.current();
+          this.forward();
+        }
+      }
+      this.forward();
+      return pythonUnescape(raw);
+    };
+  }
   if (compiler) {
     const proto = compiler.Compiler.prototype;
     const group = proto.compileGroup;
@@ -220,9 +369,23 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       this.compile(node.right, frame);
       this._emit(')');
     };
+    // The name Nunjucks puts in a call's error message is the callee's source text, emitted in a
+    // JavaScript string without escaping line breaks: a method called on a multi-line string
+    // literal (dbt_utils' safe_add: '...\n...'.format(...)) made the compiled template invalid.
+    const nodeName = proto._getNodeName;
+    proto._getNodeName = function (this: CompilerProto, node: unknown) {
+      return String(nodeName.call(this, node)).replace(/\r/g, '\\r').replace(/\n/g, '\\n').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+    };
     proto.compileMod = call('__lakeMod');
     proto.compileMul = call('__lakeMul');
-    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeTuple: markTuple });
+    // `+` of two lists concatenates them, as in Python (JavaScript made a string of both).
+    proto.compileAdd = call('__lakeAdd');
+    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeAdd: pythonAdd, __lakeTuple: markTuple });
+    // `f(a, **kwargs)`: the dict's entries are keyword arguments of the call (see spreadKeywords).
+    const callWrap = (runtime as unknown as { callWrap: (obj: unknown, name: string, context: unknown, args: unknown[]) => unknown }).callWrap;
+    (runtime as unknown as { callWrap: typeof callWrap }).callWrap = function (obj, name, context, args) {
+      return callWrap.call(this, obj, name, context, args.some(isSplat) ? spreadKeywords(args) : args);
+    };
   }
   // `{{ list }}`, `{{ dict }}` print as Python prints them.
   const r = runtime as unknown as { suppressValue: (v: unknown, autoescape: boolean) => unknown };
@@ -345,38 +508,54 @@ function crossDatabaseMacros(): Record<string, Fn> {
     type_float: () => 'double',
     type_numeric: () => 'numeric(28,6)',
     type_boolean: () => 'boolean',
-    dateadd: (datepart, interval, from) => `(${s(from)} + (interval (${s(interval)}) ${s(datepart)}))`,
-    datediff: (first, second, datepart) => `date_diff('${s(datepart)}', ${s(first)}, ${s(second)})`,
+    dateadd: (datepart, interval, from_date_or_timestamp) => `(${s(from_date_or_timestamp)} + (interval (${s(interval)}) ${s(datepart)}))`,
+    datediff: (first_date, second_date, datepart) => `date_diff('${s(datepart)}', ${s(first_date)}, ${s(second_date)})`,
     date_trunc: (datepart, date) => `date_trunc('${s(datepart)}', ${s(date)})`,
     last_day: (date, datepart) => `(date_trunc('${s(datepart)}', ${s(date)}) + interval 1 ${s(datepart)} - interval 1 day)`,
     concat: (fields) => (Array.isArray(fields) ? fields.map(s).join(' || ') : s(fields)),
     hash: (field) => `md5(cast(${s(field)} as varchar))`,
     safe_cast: (field, type) => `try_cast(${s(field)} as ${s(type)})`,
     cast: (field, type) => `cast(${s(field)} as ${s(type)})`,
-    split_part: (text, delimiter, part) => `split_part(${s(text)}, ${s(delimiter)}, ${s(part)})`,
-    position: (sub, text) => `position(${s(sub)} in ${s(text)})`,
-    length: (expr) => `length(${s(expr)})`,
-    right: (text, n) => `right(${s(text)}, ${s(n)})`,
-    replace: (field, old, next) => `replace(${s(field)}, ${s(old)}, ${s(next)})`,
+    split_part: (string_text, delimiter_text, part_number) => `split_part(${s(string_text)}, ${s(delimiter_text)}, ${s(part_number)})`,
+    position: (substring_text, string_text) => `position(${s(substring_text)} in ${s(string_text)})`,
+    length: (expression) => `length(${s(expression)})`,
+    right: (string_text, length_expression) => `right(${s(string_text)}, ${s(length_expression)})`,
+    replace: (field, old_chars, new_chars) => `replace(${s(field)}, ${s(old_chars)}, ${s(new_chars)})`,
     // dbt's order_by_clause is a whole clause ("order by n"); limit_num keeps the first n values.
-    listagg: (measure, delimiter, orderBy, limit) => {
-      const delim = delimiter === undefined || delimiter === null ? "','" : s(delimiter);
-      const order = orderBy ? ` ${/^\s*order\s+by\b/i.test(s(orderBy)) ? s(orderBy) : `order by ${s(orderBy)}`}` : '';
-      return limit ? `array_to_string((array_agg(${s(measure)}${order}))[1:${s(limit)}], ${delim})` : `string_agg(${s(measure)}, ${delim}${order})`;
+    listagg: (measure, delimiter_text, order_by_clause, limit_num) => {
+      const delim = delimiter_text === undefined || delimiter_text === null ? "','" : s(delimiter_text);
+      const order = order_by_clause ? ` ${/^\s*order\s+by\b/i.test(s(order_by_clause)) ? s(order_by_clause) : `order by ${s(order_by_clause)}`}` : '';
+      return limit_num ? `array_to_string((array_agg(${s(measure)}${order}))[1:${s(limit_num)}], ${delim})` : `string_agg(${s(measure)}, ${delim}${order})`;
     },
     // dbt's date_spine: one row per datepart from start (included) to end (excluded), as date_<datepart>.
-    date_spine: (datepart, start, end) => `select unnest(generate_series(cast(${s(start)} as timestamp), cast(${s(end)} as timestamp) - interval 1 ${s(datepart)}, interval 1 ${s(datepart)})) as date_${s(datepart)}`,
-    generate_series: (upper) => `select unnest(generate_series(1, ${s(upper)})) as generated_number`,
-    any_value: (expr) => `any_value(${s(expr)})`,
-    bool_or: (expr) => `bool_or(${s(expr)})`,
+    date_spine: (datepart, start_date, end_date) => `select unnest(generate_series(cast(${s(start_date)} as timestamp), cast(${s(end_date)} as timestamp) - interval 1 ${s(datepart)}, interval 1 ${s(datepart)})) as date_${s(datepart)}`,
+    generate_series: (upper_bound) => `select unnest(generate_series(1, ${s(upper_bound)})) as generated_number`,
+    any_value: (expression) => `any_value(${s(expression)})`,
+    bool_or: (expression) => `bool_or(${s(expression)})`,
     cast_bool_to_text: (field) => `cast(${s(field)} as varchar)`,
-    escape_single_quotes: (expr) => s(expr).replace(/'/g, "''"),
+    escape_single_quotes: (expression) => s(expression).replace(/'/g, "''"),
     string_literal: (value) => `'${s(value).replace(/'/g, "''")}'`,
     except: () => 'except',
     intersect: () => 'intersect',
     array_construct: (inputs) => `[${toList(inputs).map(s).join(', ')}]`,
-    array_append: (arr, el) => `list_append(${s(arr)}, ${s(el)})`,
-    array_concat: (a, b) => `list_concat(${s(a)}, ${s(b)})`,
+    array_append: (array, new_element) => `list_append(${s(array)}, ${s(new_element)})`,
+    array_concat: (array_1, array_2) => `list_concat(${s(array_1)}, ${s(array_2)})`,
+  };
+}
+
+/**
+ * A function of positional parameters that also takes Jinja keyword arguments (Nunjucks passes
+ * them as a last object marked `__keywords`): `dbt.date_spine(datepart="day", start_date=...)`.
+ * The names are the function's own parameter names.
+ */
+function keywordCallable(fn: Fn): Fn {
+  const params = /^\s*(?:function\s*\w*\s*)?\(([^)]*)\)/.exec(fn.toString())?.[1]?.split(',').map((p) => p.trim().replace(/\s*=.*$/, '')).filter(Boolean) ?? [];
+  if (params.length === 0) return fn;
+  return (...args: unknown[]) => {
+    const last = args[args.length - 1] as Record<string, unknown> | undefined;
+    if (!last || typeof last !== 'object' || !last.__keywords) return fn(...args);
+    const pos = args.slice(0, -1);
+    return fn(...params.map((p, i) => (i < pos.length ? pos[i] : last[p])));
   };
 }
 
@@ -384,7 +563,7 @@ function crossDatabaseMacros(): Record<string, Fn> {
 export function installDbtCompat(env: nunjucks.Environment): void {
   addFilters(env);
   addFunctions(env);
-  const macros = crossDatabaseMacros();
+  const macros = Object.fromEntries(Object.entries(crossDatabaseMacros()).map(([k, fn]) => [k, keywordCallable(fn)]));
   env.addGlobal('dbt', macros);
   // dbt's own macros are global too ({{ current_timestamp() }}, {{ dateadd(...) }}); a project
   // macro of the same name, loaded later, wins. Not the generic names a template may use itself.

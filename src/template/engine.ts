@@ -20,12 +20,13 @@ import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
-import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes } from './dbt-compat.js';
+import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes, pythonRe, splat } from './dbt-compat.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
   (nunjucks as unknown as { runtime: { memberLookup: (...a: unknown[]) => unknown } }).runtime,
   (nunjucks as unknown as { compiler: Parameters<typeof installRuntimeCompat>[1] }).compiler,
+  (nunjucks as unknown as { lexer: Parameters<typeof installRuntimeCompat>[2] }).lexer,
 );
 
 /**
@@ -40,9 +41,18 @@ const NO_RETURN = Symbol('no return');
 const returnSlots: unknown[] = [];
 const runtime = (nunjucks as unknown as { runtime: { makeMacro: (a: unknown, k: unknown, f: unknown) => (...args: unknown[]) => unknown } }).runtime;
 const makeMacro = runtime.makeMacro;
+/** Jinja's `kwargs` and `varargs` inside a macro: the keyword and positional arguments its signature does not name. */
+const macroExtras: { kwargs: Record<string, unknown>; varargs: unknown[] }[] = [];
 runtime.makeMacro = (argNames, kwargNames, func) => {
   const macro = makeMacro(argNames, kwargNames, func);
+  const named = new Set<string>([...(argNames as string[]), ...(kwargNames as string[]), '__keywords', 'caller']);
+  const arity = (argNames as string[]).length + (kwargNames as string[]).length;
   return function (this: unknown, ...args: unknown[]) {
+    const last = args[args.length - 1] as Record<string, unknown> | undefined;
+    const keywords = last && typeof last === 'object' && last.__keywords ? last : undefined;
+    const kwargs: Record<string, unknown> = {};
+    if (keywords) for (const [k, v] of Object.entries(keywords)) if (!named.has(k)) kwargs[k] = v;
+    macroExtras.push({ kwargs, varargs: args.slice(arity, keywords ? args.length - 1 : args.length) });
     returnSlots.push(NO_RETURN);
     try {
       const out = macro.apply(this, args);
@@ -50,6 +60,7 @@ runtime.makeMacro = (argNames, kwargNames, func) => {
       return returned === NO_RETURN ? out : returned;
     } finally {
       returnSlots.pop();
+      macroExtras.pop();
     }
   };
 };
@@ -178,6 +189,26 @@ export function spaceNestedBraces(text: string): string {
 }
 
 /**
+ * Jinja's `f(a, **kwargs)` (Nunjucks has no `**`): inside tags, `**x` after `(` or `,` becomes
+ * `__lake_splat(x)`, which the patched call spreads into keyword arguments (dbt-compat.ts).
+ */
+export function rewriteSplats(text: string): string {
+  if (!text.includes('**')) return text;
+  return text.replace(/\{[{%][\s\S]*?[%}]\}/g, (tag) => tag.replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_splat($2)'));
+}
+
+/** Macros named `_x` are private to Nunjucks' exports: exported under another name as well. */
+const PRIVATE_EXPORT = 'lake_private_';
+function exportPrivateMacros(text: string): string {
+  const names = [...text.matchAll(/\{%-?\s*macro\s+(_\w+)/g)].map((m) => m[1]!);
+  return names.length ? `${text}${names.map((n) => `{% set ${PRIVATE_EXPORT}${n} = ${n} %}`).join('')}` : text;
+}
+/** A macro's name from its export name. */
+function exportedName(n: string): string {
+  return n.startsWith(PRIVATE_EXPORT) ? n.slice(PRIVATE_EXPORT.length) : n;
+}
+
+/**
  * Jinja accepts a trailing comma in calls, lists, dicts and tuples (`config(materialized='table',)`,
  * `['a', 'b',]`); Nunjucks does not. Inside `{{ }}` and `{% %}` tags, outside string literals, such
  * a comma becomes a space (same lines and columns).
@@ -240,7 +271,7 @@ function isCallParen(before: string): boolean {
 
 /** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
 export function rewriteTestBlocks(text: string): string {
-  return spaceNestedBraces(rewriteNamespaceSets(dropTrailingCommas(text)))
+  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(dropTrailingCommas(text))))
     .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
 }
@@ -256,15 +287,21 @@ export class TemplateEngine {
   /** Macro name → file and line, for the manifest. */
   /** Macro name → where it is defined and a checksum of its text (`state:modified.macros`). */
   readonly macroIndex = new Map<string, { path: string; line: number; checksum: string }>();
+  /** Macros by package (the root project under its own name): for adapter.dispatch's search order. */
+  private readonly packageMacros = new Map<string, Map<string, (...a: unknown[]) => unknown>>();
+  /** Macro files of the project and its packages (where an error inside a macro is looked for). */
+  private readonly allMacroFiles: ReadonlyMap<string, string>;
   private readonly sourcesByName = new Map<string, SourceNode>();
 
   constructor(private readonly project: LoadedProject, private readonly runStartedAt = new Date(), opts: EngineOptions = {}) {
     this.fastPath = opts.fastPath ?? process.env.LAKE_FAST_PATH !== '0';
-    this.env = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
+    this.env = new nunjucks.Environment(null, { dev: true, autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
     this.env.addExtension('do', new DoExtension());
     for (const s of project.sources.values()) this.sourcesByName.set(`${s.sourceName}.${s.name}`, s);
     this.installGlobals();
+    this.allMacroFiles = project.packages?.length ? new Map([...project.macroFiles, ...project.packages.flatMap((p) => [...p.macroFiles])]) : project.macroFiles;
     this.loadMacros();
+    this.loadPackages();
   }
 
   /** Throw `d` out of a render; the render reports it as is. */
@@ -444,14 +481,29 @@ export class TemplateEngine {
       warn: () => '',
     });
     installDbtCompat(env);
-    env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string, namespace?: string) => dispatchMacro(env, name, namespace) });
-    env.addGlobal('modules', { datetime: { date: { today: () => { if (self.state) self.state.volatile = true; return new Date().toISOString().slice(0, 10); } } } });
+    env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string, namespace?: string) => this.dispatchMacro(name, namespace) });
+    const now = () => {
+      if (self.state) self.state.volatile = true;
+      return new Date();
+    };
+    env.addGlobal('modules', {
+      datetime: { date: { today: () => now().toISOString().slice(0, 10) }, datetime: { now: () => pythonDatetime(now()), utcnow: () => pythonDatetime(now()) } },
+      re: pythonRe(),
+    });
+    env.addGlobal('__lake_splat', splat);
+    for (const name of ['kwargs', 'varargs'] as const) {
+      Object.defineProperty((env as unknown as { globals: object }).globals, name, {
+        get: () => macroExtras[macroExtras.length - 1]?.[name] ?? (name === 'kwargs' ? {} : []), enumerable: true, configurable: true,
+      });
+    }
   }
 
   private loadMacros(): void {
     const bodies = new Map<string, string>();
+    const root = new Map<string, (...a: unknown[]) => unknown>();
+    this.packageMacros.set(this.project.name, root);
     for (const [file, raw] of this.project.macroFiles) {
-      const text = rewriteTestBlocks(raw);
+      const text = exportPrivateMacros(rewriteTestBlocks(raw));
       let tmpl: nunjucks.Template;
       try {
         tmpl = new nunjucks.Template(text, this.env, file, true);
@@ -466,8 +518,9 @@ export class TemplateEngine {
           this.macroDiagnostics.push(templateDiagnostic(err, file, raw));
           return;
         }
-        for (const [name, fn] of Object.entries(exported)) {
+        for (const [exportName, fn] of Object.entries(exported)) {
           if (typeof fn !== 'function') continue;
+          const name = exportedName(exportName);
           const def = defs.find((d) => d[1] === name);
           const prev = this.macroIndex.get(name);
           if (prev) {
@@ -478,14 +531,110 @@ export class TemplateEngine {
           bodies.set(name, macroBody(text, def?.index));
           this.macroNames.add(name);
           const self = this;
-          this.env.addGlobal(name, function (this: unknown, ...args: unknown[]) {
+          const wrapped = function (this: unknown, ...args: unknown[]) {
             self.state?.macros.add(name);
-            return (fn as (...a: unknown[]) => unknown).apply(this, args);
-          });
+            try {
+              return (fn as (...a: unknown[]) => unknown).apply(this, args);
+            } catch (e) {
+              throw markMacroFile(e, file);
+            }
+          };
+          this.env.addGlobal(name, wrapped);
+          root.set(name, wrapped);
         }
       });
     }
     this.checksumMacros(bodies);
+  }
+
+  /**
+   * The macros of installed dbt packages, as `<package>.<macro>` (a global object per package) and
+   * unprefixed where no project macro or built-in has the name (a package's macros call each other
+   * unprefixed). A package file is compiled when one of its macros is first called: dbt_utils has
+   * ~150 macros, and a project calls a few. A macro's checksum is its package's (an upgrade of the
+   * package is a change of every macro in it).
+   */
+  private loadPackages(): void {
+    const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
+    const self = this;
+    for (const pkg of this.project.packages ?? []) {
+      const own = new Map<string, (...a: unknown[]) => unknown>();
+      const ns: Record<string, unknown> = {};
+      const sum = createHash('sha256');
+      for (const [file, raw] of pkg.macroFiles) {
+        sum.update(file).update('\0').update(raw);
+        const text = exportPrivateMacros(rewriteTestBlocks(raw));
+        let exported: Record<string, unknown> | undefined;
+        const load = (): Record<string, unknown> => {
+          if (exported) return exported;
+          try {
+            const tmpl = new nunjucks.Template(text, this.env, file, true);
+            (tmpl as unknown as { getExported(ctx: object, frame: null, cb: (err: unknown, ex: Record<string, unknown>) => void): void }).getExported({}, null, (err, ex) => {
+              if (err) throw err;
+              exported = ex;
+            });
+          } catch (e) {
+            const st = this.st();
+            throw this.raise(st, { ...templateDiagnostic(e, file, raw), node: st.opts.node, hint: `a macro of package ${pkg.name} (${pkg.dir}) that lake cannot read; copy a fixed version into macros/` });
+          }
+          return exported ?? {};
+        };
+        for (const d of text.matchAll(/\{%-?\s*macro\s+(\w+)/g)) {
+          const name = d[1]!;
+          if (own.has(name)) continue;
+          const key = `${pkg.name}.${name}`;
+          this.macroIndex.set(key, { path: file, line: text.slice(0, d.index).split('\n').length, checksum: '' });
+          // A package macro that queries the database to write its SQL: lake's built-in instead.
+          const builtin = PACKAGE_MACROS_BUILT_IN[pkg.name]?.[name];
+          const fn = function (this: unknown, ...args: unknown[]) {
+            self.state?.macros.add(key);
+            const real = builtin ? (globalOf(self.env, 'dbt') as Record<string, unknown>)[builtin] : load()[name.startsWith('_') ? PRIVATE_EXPORT + name : name];
+            if (typeof real !== 'function') throw new Error(`macro ${key} is not defined in ${file}`);
+            try {
+              return (real as (...a: unknown[]) => unknown).apply(this, args);
+            } catch (e) {
+              throw markMacroFile(e, file);
+            }
+          };
+          own.set(name, fn);
+          ns[name] = fn;
+          if (!(name in globals)) this.env.addGlobal(name, fn);
+        }
+      }
+      const checksum = sum.digest('hex');
+      for (const name of own.keys()) this.macroIndex.get(`${pkg.name}.${name}`)!.checksum = checksum;
+      this.packageMacros.set(pkg.name, own);
+      const existing = globals[pkg.name];
+      this.env.addGlobal(pkg.name, existing && typeof existing === 'object' ? { ...(existing as object), ...ns } : ns);
+    }
+  }
+
+  /**
+   * dbt's `adapter.dispatch(name, namespace)`: `duckdb__<name>`, else `default__<name>`, looked for
+   * in the packages of the project file's `dispatch:` search order for that namespace, else in the
+   * root project then the namespace's package (dbt's default); then anywhere, and dbt's own macro of
+   * that name (the cross-database ones lake provides). Never `<name>` itself: that is the macro that
+   * dispatches.
+   */
+  private dispatchMacro(name: string, namespace?: string): unknown {
+    const bare = String(name).replace(/^.*\./, '');
+    const candidates = [`duckdb__${bare}`, `default__${bare}`];
+    const dbtOwn = (globalOf(this.env, 'dbt') as Record<string, unknown> | undefined)?.[bare];
+    if (namespace) {
+      const ns = String(namespace);
+      const order = this.project.dispatch?.find((d) => d.namespace === ns)?.searchOrder ?? [this.project.name, ns];
+      for (const pkg of order) {
+        if (pkg === 'dbt' && typeof dbtOwn === 'function') return dbtOwn;
+        const macros = this.packageMacros.get(pkg);
+        for (const c of candidates) if (macros?.has(c)) return macros.get(c);
+      }
+    }
+    for (const c of candidates) {
+      const fn = globalOf(this.env, c);
+      if (typeof fn === 'function') return fn;
+    }
+    if (typeof dbtOwn === 'function') return dbtOwn;
+    throw new Error(`adapter.dispatch('${bare}'${namespace ? `, '${String(namespace)}'` : ''}): no macro duckdb__${bare} or default__${bare} in macros/${namespace && namespace !== 'dbt' && !this.packageMacros.has(String(namespace)) ? ` (package ${String(namespace)} is not installed)` : ''}`);
   }
 
   /**
@@ -515,6 +664,18 @@ export class TemplateEngine {
     }
   }
 
+  /**
+   * The package macro `<package>.<name>` for a name a project does not define: in `namespace` if
+   * given (`dbt_utils.test_equal_rowcount`), else in the first package that has it.
+   */
+  packageMacro(name: string, namespace?: string): string | undefined {
+    for (const [pkg, macros] of this.packageMacros) {
+      if (pkg === this.project.name || (namespace && pkg !== namespace)) continue;
+      if (macros.has(name)) return `${pkg}.${name}`;
+    }
+    return undefined;
+  }
+
   /** Is `name` a macro defined in the project's macros/ folder? */
   hasMacro(name: string): boolean {
     return this.macroNames.has(name);
@@ -541,7 +702,8 @@ export class TemplateEngine {
 
   /** Call a macro by name outside a model render (tests use this for generic tests). */
   callMacro(name: string, args: Record<string, unknown>, opts: RenderOptions): { sql: string; result: RenderResult } {
-    const fn = this.env.getGlobal(name) as ((...a: unknown[]) => unknown) | undefined;
+    const dot = name.indexOf('.');
+    const fn = (dot > 0 ? this.packageMacros.get(name.slice(0, dot))?.get(name.slice(dot + 1)) : this.env.getGlobal(name)) as ((...a: unknown[]) => unknown) | undefined;
     if (typeof fn !== 'function') throw new Error(`no macro ${name}`);
     return this.withState(opts, '', () => String(fn({ ...args, __keywords: true })));
   }
@@ -595,7 +757,7 @@ export class TemplateEngine {
     const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
-      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(dropTrailingCommas(text))), this.env, file, true);
+      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(dropTrailingCommas(text)))), this.env, file, true);
       this.cache.set(key, t);
     }
     return t;
@@ -614,7 +776,7 @@ export class TemplateEngine {
       const runtime = e instanceof RenderTimeError;
       if (st.thrown) st.diagnostics.push(st.thrown);
       else st.diagnostics.push(templateDiagnostic(runtime ? e.inner : e, opts.file, source, opts.node, {
-        runtime, macroFiles: this.project.macroFiles, callable: [...this.macroNames, ...LAKE_FUNCTIONS],
+        runtime, macroFiles: this.allMacroFiles, callable: [...this.macroNames, ...LAKE_FUNCTIONS],
         filters: Object.keys((this.env as unknown as { filters: Record<string, unknown> }).filters ?? {}),
       }));
     } finally {
@@ -680,26 +842,27 @@ function macroBody(text: string, start: number | undefined): string {
 }
 
 /**
- * dbt's `adapter.dispatch(name, namespace)`: the adapter's implementation `duckdb__<name>`, else
- * `default__<name>`, else dbt's own macro of that name (the cross-database ones lake provides).
- * Never `<name>` itself: that is the macro that dispatches.
+ * Package macros that run a query to write their SQL (dbt_utils' date_spine counts the periods
+ * with `statement()`), replaced by lake's built-in of the same arguments and result.
  */
-function dispatchMacro(env: nunjucks.Environment, name: string, namespace?: string): unknown {
-  const global = (n: string): unknown => {
-    try {
-      return env.getGlobal(n);
-    } catch {
-      return undefined; // Nunjucks throws for an unknown global
-    }
-  };
-  const bare = String(name).replace(/^.*\./, '');
-  for (const candidate of [`duckdb__${bare}`, `default__${bare}`]) {
-    const fn = global(candidate);
-    if (typeof fn === 'function') return fn;
+const PACKAGE_MACROS_BUILT_IN: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  dbt_utils: { date_spine: 'date_spine', default__date_spine: 'date_spine' },
+  dbt_date: { date_spine: 'date_spine', default__date_spine: 'date_spine' },
+};
+
+/** Note on an error the macro file it was thrown in (the innermost macro's: set once). */
+function markMacroFile(e: unknown, file: string): unknown {
+  if (e && typeof e === 'object' && !('lakeMacroFile' in e)) Object.defineProperty(e, 'lakeMacroFile', { value: file, enumerable: false });
+  return e;
+}
+
+/** A global of the environment, or undefined (Nunjucks throws for an unknown one). */
+function globalOf(env: nunjucks.Environment, n: string): unknown {
+  try {
+    return env.getGlobal(n);
+  } catch {
+    return undefined;
   }
-  const own = (global('dbt') as Record<string, unknown> | undefined)?.[bare];
-  if (typeof own === 'function') return own;
-  throw new Error(`adapter.dispatch('${bare}'${namespace ? `, '${String(namespace)}'` : ''}): no macro duckdb__${bare} or default__${bare} in macros/`);
 }
 
 /** A UTC instant that prints as `YYYY-MM-DD HH:MM:SS.sss` and has strftime(), isoformat(), timestamp(). */

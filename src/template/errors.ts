@@ -21,7 +21,9 @@ const BUILTIN_OBJECTS = new Set(['run_started_at', 'target', 'this', 'model', 'm
 
 /** A diagnostic for a template error thrown while compiling or rendering `source`. */
 export function templateDiagnostic(err: unknown, file: string, source: string, node?: string, ctx: TemplateErrorContext = {}): Diagnostic {
-  const e = err as { message?: string; lineno?: number; colno?: number; lakeDiagnostic?: Diagnostic };
+  const e = err as { message?: string; lineno?: number; colno?: number; lakeDiagnostic?: Diagnostic; lakeMacroFile?: string; cause?: { lakeMacroFile?: string } };
+  // The macro file that was running when the error was thrown (the innermost macro call).
+  const inMacro = e.lakeMacroFile ?? e.cause?.lakeMacroFile;
   const carried = e.lakeDiagnostic ?? (e as { cause?: { lakeDiagnostic?: Diagnostic } }).cause?.lakeDiagnostic;
   if (carried) return carried;
   const raw = String(e.message ?? err);
@@ -43,10 +45,10 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
       code: 'LAKE-T002', severity: 'error', message: db ? `${ns}.${fn}() is not available: lake renders templates without querying the database`
         : ns === 'dbt' ? `dbt.${fn}() is not one of dbt's macros lake provides`
         : BUILTIN_OBJECTS.has(ns!) ? `${ns}.${fn}() is not available in lake's ${ns}`
-        : `unknown macro '${ns}.${fn}': lake does not install dbt packages (${ns})`,
+        : `unknown macro '${ns}.${fn}': package ${ns} is not installed (lake reads the packages in dbt_packages/ but never downloads one)`,
       file, line: pos?.line ?? line, col: pos?.col ?? col, node,
       frame: pos ? codeFrame(source, pos.line, pos.col) : undefined,
-      hint: db ? 'write the SQL that uses the columns or values (star expressions: select * exclude (...)), or set them as vars' : `copy the macro into a file under macros/ and call it as ${fn}(...), or write the SQL it would give`,
+      hint: db ? 'write the SQL that uses the columns or values (star expressions: select * exclude (...)), or set them as vars' : `run \`dbt deps\` once to install it, or copy the macro into a file under macros/ and call it as ${fn}(...)`,
     };
   }
   const call = /unable to call `([\w.]+)`/i.exec(message);
@@ -56,7 +58,7 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
     const re = new RegExp(`(?<![\\w.])${fn.replace(/\./g, '\\.')}\\s*\\(`);
     let where = { file, source, pos: locate(source, re) };
     if (!where.pos && ctx.macroFiles) {
-      for (const [mf, text] of ctx.macroFiles) {
+      for (const [mf, text] of macroFilesFrom(ctx.macroFiles, inMacro)) {
         const pos = locate(text, re);
         if (pos) { where = { file: mf, source: text, pos }; break; }
       }
@@ -77,7 +79,7 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
     const re = new RegExp(`dispatch\\(\\s*['"]${dispatch[1]}['"]`);
     let where = { file, source, pos: locate(source, re) };
     if (!where.pos && ctx.macroFiles) {
-      for (const [mf, text] of ctx.macroFiles) {
+      for (const [mf, text] of macroFilesFrom(ctx.macroFiles, inMacro)) {
         const pos = locate(text, re);
         if (pos) { where = { file: mf, source: text, pos }; break; }
       }
@@ -117,6 +119,12 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
     hint: ctx.runtime ? 'the error comes from an expression, macro or function called near this line'
       : 'check the {{ }} / {% %} syntax near this line (every {% if %} / {% for %} needs its {% endif %} / {% endfor %})',
   };
+}
+
+/** Macro files, the one `first` (where the error was thrown) before the others. */
+function macroFilesFrom(files: ReadonlyMap<string, string>, first: string | undefined): Iterable<[string, string]> {
+  const text = first === undefined ? undefined : files.get(first);
+  return text === undefined ? files : [[first!, text], ...[...files].filter(([f]) => f !== first)];
 }
 
 /** Line and column (1-based) of the first occurrence of `needle` in `source`. */

@@ -18,6 +18,7 @@
  *    the real error.
  * The test suite renders many templates both ways and compares the output byte for byte.
  */
+import { pythonUnescape } from './python-string.js';
 import { printable } from './python-repr.js';
 
 /** Thrown while rendering when the fast path cannot be sure to match Nunjucks. */
@@ -116,7 +117,7 @@ function lex(src: string): Piece[] {
         const code = src.charCodeAt(i);
         const c = src[i]!;
         if (c === '"' || c === "'") {
-          // Nunjucks' _parseString: \n \t \r are escapes, any other \x is x; an unterminated string runs to the end.
+          // Nunjucks' _parseString (as patched: Python's escapes, python-string.ts); an unterminated string runs to the end.
           const close = src.indexOf(c, i + 1);
           if (close < 0) return unsupported('unterminated string');
           const bs = src.indexOf('\\', i + 1);
@@ -126,18 +127,11 @@ function lex(src: string): Piece[] {
             continue;
           }
           i++;
-          let s = '';
-          while (i < n && src[i] !== c) {
-            if (src[i] === '\\') {
-              i++;
-              const e = src[i];
-              s += e === 'n' ? '\n' : e === 't' ? '\t' : e === 'r' ? '\r' : (e ?? '');
-              i++;
-            } else s += src[i++];
-          }
+          const start = i;
+          while (i < n && src[i] !== c) i += src[i] === '\\' ? 2 : 1;
           if (i >= n) unsupported('unterminated string');
+          toks.push({ t: 'string', v: pythonUnescape(src.slice(start, i)) });
           i++;
-          toks.push({ t: 'string', v: s });
           continue;
         }
         if (isWs(code)) { i++; continue; }

@@ -144,8 +144,39 @@ from {{ this }}
     const { compiled } = compile({ 'models/a.sql': "select\n  {{ dbt_utils.star(ref('b')) }}\nfrom {{ ref('b') }}", 'models/b.sql': 'select 1 as x' });
     expect(compiled.diagnostics).toEqual([expect.objectContaining({
       code: 'LAKE-T002', file: 'models/a.sql', line: 2, col: 6,
-      message: "unknown macro 'dbt_utils.star': lake does not install dbt packages (dbt_utils)",
+      message: "unknown macro 'dbt_utils.star': package dbt_utils is not installed (lake reads the packages in dbt_packages/ but never downloads one)",
     })]);
+  });
+
+  it('renders the Jinja of dbt packages: **kwargs, kwargs and varargs in macros, list +, modules.re, _private macros, keywords to dbt.* macros', () => {
+    const { compiled } = compile({
+      'macros/kw.sql': [
+        "{% macro outer(model, group_by=[]) %}{{ return(inner(model, group_by, **kwargs)) }}{% endmacro %}",
+        "{% macro inner(model, group_by) %}{{ model }}|{{ group_by | join(',') }}|{{ kwargs.get('at_least', 0) }}|{{ kwargs | length }}{% endmacro %}",
+        "{% macro many(a) %}{{ a }}:{{ varargs | join('-') }}{% endmacro %}",
+        '{% macro _hidden(x) %}h{{ x }}{% endmacro %}',
+        '{% macro shown(x) %}{{ _hidden(x) }}{% endmacro %}',
+      ].join('\n'),
+      'models/a.sql': [
+        "select '{{ outer('m', ['a'], at_least=0.9, column_name='c') }}' as k,",
+        "'{{ many(1, 2, 3) }}' as v,",
+        "'{{ (['x'] + ['y', 'z']) | join(',') }}' as l, {{ 1 + 2 }} as n, '{{ 'a' + 'b' }}' as s,",
+        "'{{ modules.re.sub('[^a-z0-9_]+', '', 'My Col-1' | lower) }}' as r,",
+        "'{{ modules.re.match('(?P<y>\\d{4})-(\\d+)', '2024-07').group('y') }}' as y, '{{ modules.re.search('x', 'abc') is none }}' as nomatch,",
+        "'{{ modules.re.findall('\\d', 'a1b22') | join(',') }}' as f, '{{ shown(5) }}' as p,",
+        "{{ dbt.dateadd(datepart='day', interval=2, from_date_or_timestamp=\"date '2024-01-01'\") }} as d",
+      ].join('\n'),
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql).toBe([
+      "select 'm|a|0.9|2' as k,",
+      "'1:2-3' as v,",
+      "'x,y,z' as l, 3 as n, 'ab' as s,",
+      "'mycol1' as r,",
+      "'2024' as y, 'true' as nomatch,",
+      "'1,2,2' as f, 'h5' as p,",
+      "(date '2024-01-01' + (interval (2) day)) as d",
+    ].join('\n'));
   });
 
   it('leaves out a model whose own file says config(enabled=false), and says so to a ref of it', () => {

@@ -1,0 +1,98 @@
+/**
+ * Installed dbt packages: what `dbt deps` put under `dbt_packages/` (or the project's
+ * `packages-install-path`), plus `local:` packages of packages.yml / dependencies.yml read where
+ * they are. lake reads their macros (and the generic tests written as `{% test %}` blocks among
+ * them), namespaced by the package's name (`dbt_utils.generate_surrogate_key(...)`); it never
+ * downloads a package, and it builds only the root project's models. Read-only.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Diagnostic } from '../errors/index.js';
+import type { PackageMacros } from '../core/types.js';
+import { listFiles } from './files.js';
+import { parseYamlFile, isRecord, asList } from './yaml-file.js';
+
+export interface ReadPackages {
+  readonly packages: readonly PackageMacros[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+/** The packages a project has installed (or declared as local), each with its macro files. */
+export function readPackages(root: string, installPath: string, projectName: string): ReadPackages {
+  const diags: Diagnostic[] = [];
+  const found = new Map<string, PackageMacros>();
+  const read = (dir: string, declaredIn?: { file: string; line?: number }) => {
+    const file = `${dir}/dbt_project.yml`;
+    const abs = path.join(root, file);
+    if (!fs.existsSync(abs)) {
+      if (declaredIn) diags.push({ code: 'LAKE-P053', severity: 'warn', message: `local package ${dir} has no dbt_project.yml`, file: declaredIn.file, line: declaredIn.line, hint: 'point local: at the folder holding the package\'s dbt_project.yml' });
+      return;
+    }
+    const parsed = parseYamlFile(file, fs.readFileSync(abs, 'utf8'), diags);
+    const data = parsed && isRecord(parsed.data) ? parsed.data : {};
+    const name = typeof data.name === 'string' && data.name ? data.name : path.basename(dir);
+    if (name === projectName || found.has(name)) return;
+    const macroFiles = new Map<string, string>();
+    for (const m of data['macro-paths'] ? asList(data['macro-paths']) : ['macros']) {
+      for (const f of listFiles(root, `${dir}/${m}`, ['.sql', '.jinja'])) macroFiles.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
+    }
+    const models = (data['model-paths'] ? asList(data['model-paths']) : ['models']).flatMap((m) => listFiles(root, `${dir}/${m}`, ['.sql']));
+    if (models.length) {
+      diags.push({ code: 'LAKE-P050', severity: 'warn', message: `package ${name} has ${models.length} model${models.length === 1 ? '' : 's'}: lake builds the root project's models only (its macros and tests are read)`, file, hint: 'copy the package models the project needs into models/' });
+    }
+    found.set(name, { name, dir, macroFiles, vars: isRecord(data.vars) ? data.vars : {} });
+  };
+
+  const install = installPath.replace(/\/$/, '');
+  const installAbs = path.join(root, install);
+  if (fs.existsSync(installAbs)) {
+    for (const e of fs.readdirSync(installAbs, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if ((e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.')) read(`${install}/${e.name}`);
+    }
+  }
+
+  // packages.yml (or dependencies.yml, dbt 1.6+): local packages are read in place; the others
+  // must have been installed by `dbt deps`, which lake does not do.
+  for (const declFile of ['packages.yml', 'dependencies.yml']) {
+    const abs = path.join(root, declFile);
+    if (!fs.existsSync(abs)) continue;
+    const parsed = parseYamlFile(declFile, fs.readFileSync(abs, 'utf8'), diags);
+    if (!parsed || !isRecord(parsed.data)) continue;
+    const list = Array.isArray(parsed.data.packages) ? parsed.data.packages : [];
+    list.forEach((entry, i) => {
+      if (!isRecord(entry)) return;
+      const line = parsed.lineOf(['packages', i]);
+      if (typeof entry.local === 'string') {
+        read(path.relative(root, path.resolve(root, entry.local)).split(path.sep).join('/'), { file: declFile, line });
+        return;
+      }
+      const spec = typeof entry.package === 'string' ? entry.package : typeof entry.git === 'string' ? entry.git : typeof entry.tarball === 'string' ? entry.tarball : undefined;
+      if (!spec) return;
+      // dbt names the installed folder after the package's project; a hub name's last part, or a
+      // repository's name, is the usual one (dbt-labs/dbt_utils, .../dbt-utils.git).
+      const guess = spec.replace(/\.git$|\/$/g, '').split(/[/:]/).pop()!.replace(/-/g, '_');
+      if (found.has(guess) || [...found.values()].some((p) => path.basename(p.dir).replace(/-/g, '_') === guess)) return;
+      diags.push({
+        code: 'LAKE-P054', severity: 'warn', message: `package ${spec} is not installed in ${install}/: its macros are unknown`, file: declFile, line,
+        hint: 'run `dbt deps` once (lake reads installed packages but never downloads them), or copy the macros the project calls into macros/',
+      });
+    });
+  }
+  return { packages: [...found.values()], diagnostics: diags };
+}
+
+/** dbt_project.yml's `dispatch:` (which packages implement a namespace's macros, in order). */
+export function readDispatch(raw: unknown, file: string, diags: Diagnostic[], lineOf: (keys: (string | number)[]) => number | undefined): { namespace: string; searchOrder: string[] }[] {
+  if (raw === undefined) return [];
+  const out: { namespace: string; searchOrder: string[] }[] = [];
+  const list = Array.isArray(raw) ? raw : [];
+  if (!Array.isArray(raw)) diags.push({ code: 'LAKE-P055', severity: 'error', message: 'dispatch: must be a list of {macro_namespace, search_order}', file, line: lineOf(['dispatch']), hint: 'dispatch:\n  - macro_namespace: dbt_utils\n    search_order: [my_project, dbt_utils]' });
+  list.forEach((d, i) => {
+    if (!isRecord(d) || typeof d.macro_namespace !== 'string' || !Array.isArray(d.search_order)) {
+      diags.push({ code: 'LAKE-P055', severity: 'error', message: 'a dispatch: entry needs macro_namespace (a package name) and search_order (a list of package names)', file, line: lineOf(['dispatch', i]), hint: '- macro_namespace: dbt_utils\n  search_order: [my_project, dbt_utils]' });
+      return;
+    }
+    out.push({ namespace: d.macro_namespace, searchOrder: d.search_order.map(String) });
+  });
+  return out;
+}

@@ -1,0 +1,174 @@
+/**
+ * Installed dbt packages (what `dbt deps` leaves in dbt_packages/): their macros are read,
+ * namespaced by the package's name, with adapter.dispatch's search order (the root project first,
+ * or the project's `dispatch:`), their generic tests run, and packages.yml entries that are not
+ * installed are said. The package here is written in dbt_utils' style (dispatching macros, dbt.*
+ * cross-database macros, unprefixed calls between its own macros, a namespaced var).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, it, expect } from 'vitest';
+import { copyFixture, lake, query, writeProject } from './helpers.js';
+import { loadProject } from '../../src/project/load.js';
+import { Compiler } from '../../src/compiler/compile.js';
+
+const PACKAGE: Record<string, string> = {
+  'dbt_packages/acme_utils/dbt_project.yml': "name: 'acme_utils'\nversion: '1.2.0'\nconfig-version: 2\nmacro-paths: ['macros']\nvars:\n  'acme_utils:sep': '-'\n",
+  'dbt_packages/acme_utils/macros/sql/surrogate_key.sql': `{%- macro surrogate_key(field_list) -%}
+  {{ return(adapter.dispatch('surrogate_key', 'acme_utils')(field_list)) }}
+{%- endmacro %}
+
+{%- macro default__surrogate_key(field_list) -%}
+{%- set fields = [] -%}
+{%- for field in field_list -%}
+  {%- do fields.append("coalesce(cast(" ~ field ~ " as " ~ dbt.type_string() ~ "), '_null_')") -%}
+  {%- if not loop.last %}{%- do fields.append("'" ~ var('acme_utils:sep') ~ "'") -%}{%- endif -%}
+{%- endfor -%}
+{{ dbt.hash(dbt.concat(fields)) }}
+{%- endmacro %}
+`,
+  'dbt_packages/acme_utils/macros/sql/text.sql': `{% macro clean(x) %}upper({{ strip(x) }}){% endmacro %}
+{% macro strip(x) %}trim({{ x }}){% endmacro %}
+{% macro shout(x) %}{{ return(adapter.dispatch('shout', 'acme_utils')(x)) }}{% endmacro %}
+{% macro default__shout(x) %}upper({{ x }}) || '!'{% endmacro %}
+`,
+  'dbt_packages/acme_utils/macros/generic_tests/equal_count.sql': `{% test equal_count(model, compare_model) %}
+select 1 from (select count(*) as a from {{ model }}) x, (select count(*) as b from {{ compare_model }}) y where a <> b
+{% endtest %}
+`,
+  // In dbt_utils' style: **kwargs passed on through dispatch, read with kwargs.get(); fail_calc;
+  // a private macro checking that `model` is a Relation.
+  'dbt_packages/acme_utils/macros/generic_tests/filled_share.sql': `{% test filled_share(model, group_by_columns=[]) %}
+  {{ return(adapter.dispatch('test_filled_share', 'acme_utils')(model, group_by_columns, **kwargs)) }}
+{% endtest %}
+{% macro default__test_filled_share(model, group_by_columns) %}
+{{ config(fail_calc='sum(case when share < ' ~ kwargs.get('at_least') ~ ' then 1 else 0 end)') }}
+{%- if not acme_utils._is_relation(model) %}{{ exceptions.raise_compiler_error('not a relation: ' ~ model) }}{% endif %}
+select count({{ kwargs.get('column_name') }}) * 1.0 / count(*) as share from {{ model }}
+{% endmacro %}
+{% macro _is_relation(obj) %}{{ return(obj is mapping and obj.get('metadata', {}).get('type', '').endswith('Relation')) }}{% endmacro %}
+`,
+  // Never called: a file lake cannot parse must not break the project.
+  'dbt_packages/acme_utils/macros/broken.sql': '{% macro broken() %}{% if %}{% endmacro %}\n',
+  // Integration tests of the package are not the project's models.
+  'dbt_packages/acme_utils/integration_tests/models/x.sql': 'select 1',
+};
+
+const PROJECT: Record<string, string> = {
+  'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    +materialized: table\n",
+  'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: target/shop.duckdb\n',
+  'packages.yml': 'packages:\n  - package: acme/acme_utils\n    version: 1.2.0\n  - package: dbt-labs/dbt_utils\n    version: [">=1.0.0", "<2.0.0"]\n',
+  'models/people.sql': `select id, name, city,
+  {{ acme_utils.surrogate_key(['id', 'city']) }} as person_key,
+  {{ acme_utils.clean('name') }} as clean_name,
+  {{ acme_utils.shout('city') }} as loud_city
+from (values (1, ' ann ', 'Oslo'), (2, 'bob', null)) t(id, name, city)
+`,
+  'models/people_copy.sql': "select * from {{ ref('people') }}",
+  'models/schema.yml': `version: 2
+models:
+  - name: people_copy
+    data_tests:
+      - acme_utils.equal_count:
+          compare_model: ref('people')
+    columns:
+      - name: city
+        data_tests:
+          - acme_utils.filled_share:
+              at_least: 0.5
+`,
+  ...PACKAGE,
+};
+
+describe('installed dbt packages', () => {
+  it('calls a package\'s macros by namespace, with dispatch, dbt.* macros, unprefixed calls inside the package and its vars', async () => {
+    const dir = writeProject(PROJECT);
+    const p = loadProject(dir);
+    // Only the package that is not installed is said; the installed one reads without a word.
+    expect(p.diagnostics.map((d) => [d.code, d.file, d.line, d.message])).toEqual([
+      ['LAKE-P054', 'packages.yml', 4, 'package dbt-labs/dbt_utils is not installed in dbt_packages/: its macros are unknown'],
+    ]);
+    expect(p.packages!.map((x) => x.name)).toEqual(['acme_utils']);
+    expect(p.vars['acme_utils:sep']).toBe('-');
+    const c = new Compiler(p).compileAll();
+    expect(c.diagnostics.filter((d) => d.code !== 'LAKE-P054')).toEqual([]);
+    const sql = c.nodes.get('main.people')!.sql;
+    expect(sql).toContain("md5(cast(coalesce(cast(id as varchar), '_null_') || '-' || coalesce(cast(city as varchar), '_null_') as varchar)) as person_key");
+    expect(sql).toContain('upper(trim(name)) as clean_name');
+    expect(sql).toContain("upper(city) || '!' as loud_city");
+
+    const r = lake(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/equal_count/);
+    const rows = await query(path.join(dir, 'target/shop.duckdb'), 'select id, clean_name, loud_city, person_key from main.people order by id');
+    expect(rows).toEqual([
+      { id: 1, clean_name: 'ANN', loud_city: 'OSLO!', person_key: (await query(path.join(dir, 'target/shop.duckdb'), "select md5('1-Oslo') as k"))[0]!.k },
+      { id: 2, clean_name: 'BOB', loud_city: null, person_key: (await query(path.join(dir, 'target/shop.duckdb'), "select md5('2-_null_') as k"))[0]!.k },
+    ]);
+    // A share of 0.5 filled passes at_least 0.5 and fails at_least 0.6 (fail_calc counts 1 failure).
+    fs.writeFileSync(path.join(dir, 'models/schema.yml'), fs.readFileSync(path.join(dir, 'models/schema.yml'), 'utf8').replace('at_least: 0.5', 'at_least: 0.6'));
+    const failing = lake(dir, ['test']);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toMatch(/FAIL +\| acme_utils_filled_share_people_copy_0_6__city +\| main.people_copy +\| 1 /);
+    // The manifest names package macros with their package, and the model depends on them.
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'target/manifest.json'), 'utf8')) as { macros: Record<string, { path: string; line: number }>; nodes: Record<string, { depends_on: { macros: string[] } }> };
+    expect(manifest.macros['acme_utils.surrogate_key']).toMatchObject({ path: 'dbt_packages/acme_utils/macros/sql/surrogate_key.sql', line: 1 });
+    expect(manifest.macros['acme_utils.default__surrogate_key']).toMatchObject({ line: 5 });
+    expect(manifest.nodes['main.people']!.depends_on.macros).toEqual(expect.arrayContaining(['acme_utils.surrogate_key', 'acme_utils.clean', 'acme_utils.shout']));
+  });
+
+  it('dispatches to the root project first, or in the order of the project\'s dispatch: config', () => {
+    const dir = writeProject({ ...PROJECT, 'packages.yml': 'packages:\n  - package: acme/acme_utils\n', 'macros/shout.sql': "{% macro default__shout(x) %}lower({{ x }}) || '?'{% endmacro %}\n" });
+    const shout = (d: string) => new Compiler(loadProject(d)).compileAll().nodes.get('main.people')!.sql.match(/(\S+\(city\) \|\| '.') as loud_city/)![1];
+    expect(shout(dir)).toBe("lower(city) || '?'");
+    fs.appendFileSync(path.join(dir, 'dbt_project.yml'), 'dispatch:\n  - macro_namespace: acme_utils\n    search_order: [acme_utils]\n');
+    expect(shout(dir)).toBe("upper(city) || '!'");
+    fs.appendFileSync(path.join(dir, 'dbt_project.yml'), '  - macro_namespace: dbt\n    search_order: 3\n');
+    expect(loadProject(dir).diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P055', file: 'dbt_project.yml', line: 10 })]);
+  });
+
+  it('says which package file a broken macro is in when a model calls it, and reads local: packages in place', () => {
+    const dir = writeProject({
+      ...PROJECT,
+      'packages.yml': 'packages:\n  - local: ../vendor/acme_utils\n',
+      'models/people.sql': "select {{ acme_utils.broken() }} as x",
+      'models/people_copy.sql': 'select 1 as x',
+    });
+    // The package lives outside the project, as a local: package does.
+    const vendor = path.join(dir, 'vendor/acme_utils');
+    fs.mkdirSync(path.dirname(vendor), { recursive: true });
+    fs.renameSync(path.join(dir, 'dbt_packages/acme_utils'), vendor);
+    const project = path.join(dir, 'project');
+    fs.mkdirSync(project);
+    for (const f of ['dbt_project.yml', 'profiles.yml', 'packages.yml', 'models']) fs.renameSync(path.join(dir, f), path.join(project, f));
+    const p = loadProject(project);
+    expect(p.diagnostics).toEqual([]);
+    expect(p.packages!.map((x) => [x.name, x.dir])).toEqual([['acme_utils', '../vendor/acme_utils']]);
+    const r = lake(project, ['compile']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('../vendor/acme_utils/macros/broken.sql:1');
+    expect(r.stderr).toMatch(/a macro of package acme_utils/);
+    expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('warns about a package\'s models (lake builds the root project\'s) and finds a test a package defines without its prefix', () => {
+    const dir = writeProject({
+      ...PROJECT,
+      'packages.yml': 'packages:\n  - package: acme/acme_utils\n',
+      'dbt_packages/acme_utils/models/staging/stg_x.sql': 'select 1 as x',
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: people_copy\n    data_tests:\n      - equal_count:\n          compare_model: ref(\'people\')\n      - acme_utils.equal_cuont:\n          compare_model: ref(\'people\')\n',
+    });
+    const p = loadProject(dir);
+    expect(p.diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P050', file: 'dbt_packages/acme_utils/dbt_project.yml', message: "package acme_utils has 1 model: lake builds the root project's models only (its macros and tests are read)" })]);
+    expect([...p.models.keys()].sort()).toEqual(['main.people', 'main.people_copy']);
+    const r = lake(dir, ['build']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown test 'equal_cuont'[\s\S]*did you mean equal_count/);
+  });
+
+  it('leaves the jaffle fixture (no packages) as it was', () => {
+    const p = loadProject(copyFixture('dbt_jaffle'));
+    expect(p.packages).toBeUndefined();
+    expect(p.diagnostics).toEqual([]);
+  });
+});
