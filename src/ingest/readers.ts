@@ -52,12 +52,14 @@ function textRecordsSelect(spec: LandingSpec, files: readonly LandingFile[], par
             else ${splitLines('text')} end`
     : splitLines('text');
   // read_blob + try(decode()): a file that is not UTF-8 becomes one bad record (line 0) instead of
-  // failing the whole batch (read_text would).
+  // failing the whole batch (read_text would). A byte-order mark opening the file is not text.
   return `select _f, case when line is null then 0 else ln end as _lake_line, line,
     case when line is null then 'file is not valid UTF-8 text' end as _pre_reason, null::varchar as _pre_raw from (
   select _f, unnest(s) as line, generate_subscripts(s, 1) as ln from (
     select _f, case when text is null then [null::varchar] else ${split} end as s from (
-      select list_position(${all}, filename)::integer as _f, try(decode(content)) as text from read_blob(${listLit(part.map((f) => f.abs))})
+      select _f, case when starts_with(text, chr(65279)) then text[2:] else text end as text from (
+        select list_position(${all}, filename)::integer as _f, try(decode(content)) as text from read_blob(${listLit(part.map((f) => f.abs))})
+      )
     )
   )
 ) where line is null or line >= '!' or trim(line) <> ''`;

@@ -47,6 +47,7 @@ function pointer(key: string): string {
 
 const INTEGER_TYPES = new Set(['TINYINT', 'INT1', 'SMALLINT', 'INT2', 'SHORT', 'INTEGER', 'INT', 'INT4', 'SIGNED', 'BIGINT', 'INT8', 'LONG',
   'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'HUGEINT', 'UHUGEINT']);
+const FLOAT_TYPES = new Set(['DOUBLE', 'FLOAT8', 'FLOAT', 'FLOAT4', 'REAL']);
 const TIMESTAMP_TYPES = new Set(['TIMESTAMP', 'DATETIME', 'TIMESTAMP WITHOUT TIME ZONE']);
 
 /**
@@ -214,6 +215,8 @@ export async function looksClean(tx: Adapter, recordsSql: string): Promise<boole
 /** Create the stage table (see the module comment), or append a slice of records to it. */
 export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   const kafka = o.spec.format === 'kafka';
+  // Records whose values carry JSON's types (CSV and parquet records come as text or typed already).
+  const jsonText = kafka || o.spec.format === 'json' || o.spec.format === 'jsonl';
   const known = o.known;
   const reserved = reservedNames(kafka);
   const c = chain(o.recordsSql, known, kafka, o.detectUnknown, o.guarded);
@@ -253,8 +256,16 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
     const notObject = /^\s*STRUCT\s*\(/i.test(k.type)
       ? `when _v${i} is not null and json_type(${raw}) not in ('OBJECT', 'NULL')
       ${notValid(k.name, raw, k.type)}\n    ` : '';
+    // DuckDB's JSON cast makes a number a BOOLEAN (0.5 → true) and a boolean a DOUBLE (true → 1):
+    // in JSON records (CSV values are all text) that is a value of the wrong type. A floating
+    // column looks at the JSON type only when the record holds the word true or false at all.
+    const t = k.type.trim().toUpperCase();
+    const wrongKind = !jsonText ? ''
+      : t === 'BOOLEAN' || t === 'BOOL' || t === 'LOGICAL' ? `\n    when _v${i} is not null and json_type(${raw}) <> 'BOOLEAN'\n      ${notValid(k.name, raw, k.type)}`
+      : FLOAT_TYPES.has(t) ? `\n    when _v${i} is not null and (contains(${c.praw}, 'true') or contains(${c.praw}, 'false')) and json_type(${raw}) = 'BOOLEAN'\n      ${notValid(k.name, raw, k.type)}`
+      : '';
     return `${notObject}when _v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
-      ${notValid(k.name, raw, k.type)}${fields}`;
+      ${notValid(k.name, raw, k.type)}${wrongKind}${fields}`;
   }).join('\n    ');
   const reason = `case
     when _pre_reason is not null then _pre_reason

@@ -181,6 +181,29 @@ const FORMATS = new Set<LandingFormat>(['json', 'jsonl', 'csv', 'parquet', 'kafk
 const EVOLUTION = new Set<SchemaEvolution>(['add_new_columns', 'rescue', 'fail', 'none']);
 const BAD = new Set<BadRecords>(['quarantine', 'drop', 'fail']);
 
+/** Landing options, on a source, a table or in a table's `landing:` mapping (docs/landing-sources.md). */
+const LANDING_OPTIONS = ['format', 'files', 'schema_evolution', 'bad_records', 'max_files_per_trigger', 'min_file_age', 'allow_overwrites', 'delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding'];
+/** dbt's source and source-table properties, and lake's landing options. */
+const SOURCE_KEYS = new Set(['name', 'description', 'database', 'schema', 'loader', 'loaded_at_field', 'meta', 'tags', 'config', 'overrides', 'freshness', 'quoting', 'tables', 'docs', 'landing', ...LANDING_OPTIONS]);
+const TABLE_KEYS = new Set(['name', 'description', 'identifier', 'loaded_at_field', 'meta', 'tags', 'config', 'columns', 'tests', 'data_tests', 'freshness', 'quoting', 'external', 'docs', 'loader', 'landing', ...LANDING_OPTIONS]);
+const LANDING_MAPPING_KEYS = new Set(['path', 'dir', ...LANDING_OPTIONS]);
+
+/**
+ * Keys of a source, table or landing mapping that lake does not know: a near miss of a known one
+ * (`shema_evolution`, Auto Loader's `maxFilesPerTrigger`) is an error, since the option the user
+ * meant would silently not apply; anything else a warning.
+ */
+function checkKeys(entry: Record<string, unknown>, known: ReadonlySet<string>, what: string, file: YamlFile, at: (string | number)[], diags: Diagnostic[]): void {
+  for (const k of Object.keys(entry)) {
+    if (known.has(k)) continue;
+    const snake = k.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+    const near = known.has(snake) ? [snake] : closest(k, known);
+    const line = file.lineOf([...at, k]) ?? file.lineOf(at);
+    if (near.length) diags.push({ code: 'LAKE-P019', severity: 'error', message: `${what}: unknown key '${k}'`, file: file.path, line, hint: `did you mean ${near.join(' or ')}?` });
+    else diags.push({ code: 'LAKE-P026', severity: 'warn', message: `${what}: unknown key '${k}' is ignored`, file: file.path, line, hint: `lake reads ${[...known].filter((x) => x !== 'name').slice(0, 12).join(', ')}, ... (docs/landing-sources.md)` });
+  }
+}
+
 export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]): SourceNode[] {
   const data = file.data as Record<string, unknown>;
   const list = data.sources;
@@ -196,6 +219,8 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
       diags.push({ code: 'LAKE-P017', severity: 'error', message: 'a source needs a name', file: file.path, line: sLine, hint: 'write `- name: kafka`' });
       return;
     }
+    checkKeys(s, SOURCE_KEYS, `source ${s.name}`, file, ['sources', i], diags);
+    if (isRecord(s.landing)) checkKeys(s.landing, LANDING_MAPPING_KEYS, `source ${s.name}: landing`, file, ['sources', i, 'landing'], diags);
     const tables = Array.isArray(s.tables) ? s.tables : [];
     tables.forEach((t, j) => {
       const line = file.lineOf(['sources', i, 'tables', j]);
@@ -203,10 +228,16 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         diags.push({ code: 'LAKE-P018', severity: 'error', message: `a table of source '${s.name as string}' needs a name`, file: file.path, line, hint: 'write `- name: table_name`' });
         return;
       }
+      checkKeys(t, TABLE_KEYS, `source ${s.name as string}.${t.name}`, file, ['sources', i, 'tables', j], diags);
+      if (isRecord(t.landing)) checkKeys(t.landing, LANDING_MAPPING_KEYS, `source ${s.name as string}.${t.name}: landing`, file, ['sources', i, 'tables', j, 'landing'], diags);
       // The landing options sit beside `landing: <dir>` on the table (or the source), or inside
       // a `landing:` mapping with the folder as `path:`.
       const nested = isRecord(t.landing) ? t.landing : isRecord(s.landing) && t.landing === undefined ? s.landing : undefined;
       const pick = (k: string): unknown => (nested?.[k] !== undefined ? nested[k] : t[k] !== undefined ? t[k] : s[k]);
+      // The line of the key an option was read from (the landing mapping's, the table's or the source's).
+      const lineOfKey = (k: string): number | undefined => (nested?.[k] !== undefined
+        ? file.lineOf(isRecord(t.landing) ? ['sources', i, 'tables', j, 'landing', k] : ['sources', i, 'landing', k])
+        : t[k] !== undefined ? file.lineOf(['sources', i, 'tables', j, k]) : s[k] !== undefined ? file.lineOf(['sources', i, k]) : undefined) ?? line;
       const cols = parseColumns(t.columns, file, ['sources', i, 'tables', j, 'columns'], diags);
       let landing: LandingSpec | undefined;
       const landingDir = nested ? nested.path ?? nested.dir : pick('landing');
@@ -216,16 +247,20 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         const format = String(pick('format') ?? 'jsonl') as LandingFormat;
         const evo = String(pick('schema_evolution') ?? 'add_new_columns') as SchemaEvolution;
         const bad = String(pick('bad_records') ?? 'quarantine') as BadRecords;
-        const check = (ok: boolean, what: string, allowed: string) => {
-          if (!ok) diags.push({ code: 'LAKE-P019', severity: 'error', message: `source ${s.name as string}.${t.name as string}: unknown ${what}`, file: file.path, line, hint: `use one of ${allowed}` });
+        const check = (ok: boolean, key: string, what: string, hint: string) => {
+          if (!ok) diags.push({ code: 'LAKE-P019', severity: 'error', message: `source ${s.name as string}.${t.name as string}: ${what}`, file: file.path, line: lineOfKey(key), hint });
         };
-        check(FORMATS.has(format), `format '${format}'`, [...FORMATS].join(', '));
-        check(EVOLUTION.has(evo), `schema_evolution '${evo}'`, [...EVOLUTION].join(', '));
-        check(BAD.has(bad), `bad_records '${bad}'`, [...BAD].join(', '));
+        check(FORMATS.has(format), 'format', `unknown format '${format}'`, `use one of ${[...FORMATS].join(', ')}`);
+        check(EVOLUTION.has(evo), 'schema_evolution', `unknown schema_evolution '${evo}'`, `use one of ${[...EVOLUTION].join(', ')}`);
+        check(BAD.has(bad), 'bad_records', `unknown bad_records '${bad}'`, `use one of ${[...BAD].join(', ')}`);
         const minAge = parseDuration(pick('min_file_age'));
-        if (pick('min_file_age') !== undefined && minAge === undefined) check(false, `min_file_age '${String(pick('min_file_age'))}'`, 'a duration like 2s, 500ms, 1m');
+        if (pick('min_file_age') !== undefined && minAge === undefined) check(false, 'min_file_age', `min_file_age '${String(pick('min_file_age'))}' is not a duration`, 'write a duration such as 2s, 500ms or 1m');
         const maxFiles = Number(pick('max_files_per_trigger') ?? 1000);
-        check(Number.isInteger(maxFiles) && maxFiles >= 1, `max_files_per_trigger '${String(pick('max_files_per_trigger'))}'`, 'a whole number of files, at least 1');
+        check(Number.isInteger(maxFiles) && maxFiles >= 1, 'max_files_per_trigger', `max_files_per_trigger '${String(pick('max_files_per_trigger'))}' is not a whole number of files, at least 1`, 'write max_files_per_trigger: 1000');
+        // YAML's booleans, or the words true/false quoted: "false" must not read as true.
+        const rawOverwrites = pick('allow_overwrites');
+        const overwrites = rawOverwrites === undefined || rawOverwrites === null ? false : typeof rawOverwrites === 'boolean' ? rawOverwrites : /^(true|false)$/i.test(String(rawOverwrites).trim()) ? /^true$/i.test(String(rawOverwrites).trim()) : undefined;
+        check(overwrites !== undefined, 'allow_overwrites', `allow_overwrites '${String(rawOverwrites)}' is not true or false`, 'write allow_overwrites: true (read a changed file again) or false');
         const options: Record<string, unknown> = {};
         for (const k of ['delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding']) if (pick(k) !== undefined) options[k] = pick(k);
         landing = {
@@ -240,7 +275,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
           badRecords: bad,
           maxFilesPerTrigger: maxFiles,
           minFileAgeMs: minAge ?? 0,
-          allowOverwrites: Boolean(pick('allow_overwrites') ?? false),
+          allowOverwrites: overwrites ?? false,
           options,
         };
       }

@@ -59,6 +59,38 @@ describe('jsonl', () => {
     expect(plain(await query(dir, 'select id from bronze.inbox'))).toEqual([{ id: 7 }]);
   });
 
+  it('reads a file opening with a byte-order mark (JSON lines and a JSON array) from its first record', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('jsonl', 'events', '        columns: { id: BIGINT }\n') + '      - name: arr\n        format: json\n        files: arr/*\n        columns: { id: BIGINT }\n',
+      'models/bronze/events.sql': `{{ config(materialized='incremental') }}\nselect id, _lake_line from {{ source('raw', 'events') }}`,
+      'models/bronze/arr.sql': `{{ config(materialized='incremental') }}\nselect id, _lake_line from {{ source('raw', 'arr') }}`,
+    });
+    writeFile(dir, 'landing/events/a.jsonl', '\uFEFF{"id": 1}\r\n{"id": 2}\r\n', t());
+    writeFile(dir, 'landing/arr/a.json', '\uFEFF[{"id": 8}, {"id": 9}]', t());
+    const r = await run(dir);
+    expect(r.node('bronze.events').stats).toMatchObject({ rows: 2, bad_records: 0 });
+    expect(plain(await query(dir, 'select id, _lake_line from bronze.events order by id'))).toEqual([{ id: 1, _lake_line: 1 }, { id: 2, _lake_line: 2 }]);
+    expect(plain(await query(dir, 'select id, _lake_line from bronze.arr order by id'))).toEqual([{ id: 8, _lake_line: 1 }, { id: 9, _lake_line: 2 }]);
+  });
+
+  it('a number for a BOOLEAN column or a boolean for a DOUBLE one is a bad record, as a string for a number is', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('jsonl', 'events', '        columns: { id: BIGINT, b: BOOLEAN, f: DOUBLE }\n'),
+      'models/bronze/events.sql': `{{ config(materialized='incremental') }}\nselect id, b, f from {{ source('raw', 'events') }}`,
+    });
+    writeFile(dir, 'landing/events/a.jsonl', jsonl([{ id: 1, b: true, f: 1.5 }, { id: 2, b: 0.5, f: 2 }, { id: 3, b: -1 }, { id: 4, f: true }, { id: 5, b: false, f: false }, { id: 6, b: null, f: 1e3, note: 'true' }]));
+    const r = await run(dir);
+    expect(r.node('bronze.events').stats).toMatchObject({ rows: 2, bad_records: 4 });
+    expect(plain(await query(dir, 'select id, b, f from bronze.events order by id'))).toEqual([{ id: 1, b: true, f: 1.5 }, { id: 6, b: null, f: 1000 }]);
+    expect(plain(await query(dir, 'select line, reason from bronze.events__quarantine order by line'))).toEqual([
+      { line: 2, reason: 'column b: 0.5 is not a valid BOOLEAN' },
+      { line: 3, reason: 'column b: -1 is not a valid BOOLEAN' },
+      { line: 4, reason: 'column f: true is not a valid DOUBLE' },
+      { line: 5, reason: 'column f: false is not a valid DOUBLE' },
+    ]);
+  });
+
   it('infers column types from the data when none are declared', async () => {
     const dir = makeProject({
       'models/bronze/sources.yml': source('jsonl', 'events'),
