@@ -27,7 +27,7 @@ import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNo
 import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import { locate } from '../template/errors.js';
-import { CONFIG_KEYS, mergeConfig, configProblems } from '../project/config.js';
+import { CONFIG_KEYS, mergeConfig, configProblems, strategyOf } from '../project/config.js';
 import { checksum, modelFactory, withModels, duplicateModel } from '../project/load.js';
 import { RenderCache, contentHash } from './render-cache.js';
 
@@ -584,6 +584,17 @@ export class Compiler {
       const rel = this.relations.get(target)!;
       if (kind === 'stream') {
         if (!streamReads.includes(target)) streamReads.push(target);
+        const up = this.rendered.get(target)?.config;
+        if (up?.materialized === 'incremental' && strategyOf(up as ModelConfig) === 'cdc' && up.delete_when && !streamReads.slice(0, -1).includes(target)) {
+          // stream() reads the rows written since this model's last run (a merged row is written
+          // again with the run's batch), but a row a CDC target deletes is gone: the delete would
+          // never arrive (DLT refuses a streaming read of an APPLY CHANGES target for this reason).
+          diagnostics.push({
+            code: 'LAKE-C021', severity: 'error', file: r.node.path, node: id, ...locate(r.node.rawSql, /stream\s*\(/),
+            message: `stream(ref('${this.rendered.get(target)!.node.name}')) reads the rows written to ${target} since ${id} last ran, but ${target} deletes rows (incremental_strategy='cdc' with delete_when): ${id} would never see the deletes`,
+            hint: `read it with ref() (as a table, or an incremental model merging on its key from ref()), or stream() the change feed ${target} reads and apply the deletes in ${id} too`,
+          });
+        }
         return quoteIdent(streamViewName(rel));
       }
       if (this.rendered.get(target)?.config.materialized === 'ephemeral') return quoteIdent(`__lake_eph__${rel.name}`);

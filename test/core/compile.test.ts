@@ -140,6 +140,20 @@ from {{ this }}
     expect(compiled.nodes.get('main.m')!.config.incremental_predicates).toEqual(["DBT_INTERNAL_DEST.dt >= date '2024-01-04'"]);
   });
 
+  it('refuses stream() of a CDC model that deletes rows (the deletes would never arrive), not of one that merges', () => {
+    const { compiled } = compile({
+      'models/changes.sql': "{{ config(materialized='incremental') }}select 1 as id, 1 as seq, 'I' as op, 1::bigint as _lake_batch",
+      'models/scd1.sql': "{{ config(materialized='incremental', incremental_strategy='cdc', unique_key='id', sequence_by='seq', delete_when=\"op = 'D'\") }}select * from {{ stream(ref('changes')) }}",
+      'models/merged.sql': "{{ config(materialized='incremental', unique_key='id') }}select * from {{ stream(ref('changes')) }}",
+      'models/down.sql': "{{ config(materialized='incremental', unique_key='id') }}select id\nfrom {{ stream(ref('scd1')) }}",
+      'models/fine.sql': "{{ config(materialized='incremental', unique_key='id') }}select id from {{ stream(ref('merged')) }} union all select id from {{ ref('scd1') }}",
+    });
+    expect(compiled.diagnostics).toEqual([expect.objectContaining({
+      code: 'LAKE-C021', file: 'models/down.sql', line: 2, col: 9,
+      message: "stream(ref('scd1')) reads the rows written to main.scd1 since main.down last ran, but main.scd1 deletes rows (incremental_strategy='cdc' with delete_when): main.down would never see the deletes",
+    })]);
+  });
+
   it('says that a dbt package macro (dbt_utils.star) is not installed, at the call', () => {
     const { compiled } = compile({ 'models/a.sql': "select\n  {{ dbt_utils.star(ref('b')) }}\nfrom {{ ref('b') }}", 'models/b.sql': 'select 1 as x' });
     expect(compiled.diagnostics).toEqual([expect.objectContaining({
