@@ -18,10 +18,12 @@
  *    consumer's schema, so a crash at any point neither loses nor repeats a file (the scratch
  *    tables are a disposable cache of parsed files; cleanup drops them).
  *
- * Columns a source adds (`schema_evolution: add_new_columns`) reach an incremental target through
- * on_schema_change: a model left at the default (`ignore`) is built with `append_new_columns`,
- * because the source already states that new fields become columns; `fail` and
- * `sync_all_columns` set on the model are kept. (To drop new fields, say `schema_evolution: none`.)
+ * Columns a source adds reach an incremental target through on_schema_change: a model left at the
+ * default (`ignore`) is built with `append_new_columns`, because a source's columns change only
+ * when it says so — new fields under `schema_evolution: add_new_columns`, or a column added to its
+ * declaration in any mode — and the files that carried them are consumed by this build, so ignoring
+ * the column would lose its values for good; `fail` and `sync_all_columns` set on the model are
+ * kept. (To drop new fields, say `schema_evolution: none`: fields nobody declared are not columns.)
  */
 import type { Adapter } from '../adapter/types.js';
 import type { Column, LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
@@ -465,7 +467,7 @@ export function landingHook(session: { readonly project: LoadedProject }): NodeH
         }
       }
       let config: Partial<ModelConfig> | undefined;
-      if (ctx.node.config.materialized === 'incremental' && ctx.node.config.on_schema_change === 'ignore' && sources.some((s) => s.landing!.schemaEvolution === 'add_new_columns')) {
+      if (ctx.node.config.materialized === 'incremental' && ctx.node.config.on_schema_change === 'ignore') {
         config = { on_schema_change: 'append_new_columns' };
       }
       const sum = total(prepared.map((p) => p.stats));

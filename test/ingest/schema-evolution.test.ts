@@ -1,6 +1,8 @@
 /**
  * schema_evolution modes with real files: a second file brings a field the consumer does not hold.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { makeProject, writeFile, run, query, jsonl, clock, plain } from './helpers.js';
 
@@ -93,6 +95,23 @@ describe('schema evolution', () => {
     const rows = await query(dir, 'select id, name, _rescued_data::varchar as r from bronze.ev order by id');
     expect(rows).toEqual([{ id: 1, name: 'a', r: null }, { id: 2, name: null, r: '{"extra":true}' }]);
   });
+
+  for (const mode of ['rescue', 'none']) {
+    it(`${mode}: a column added to the declaration later becomes a column of the target, with the values of the files read from then on`, async () => {
+      const t = clock();
+      const dir = project(mode);
+      writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a', q: 3 }]), t());
+      await run(dir);
+      const yml = path.join(dir, 'models/bronze/sources.yml');
+      fs.writeFileSync(yml, fs.readFileSync(yml, 'utf8').replace('name: VARCHAR }', 'name: VARCHAR, q: BIGINT }'));
+      writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 41, name: 'b', q: 4 }]), t());
+      const r = await run(dir);
+      expect(r.node('bronze.ev').status).toBe('success');
+      expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name', ...(mode === 'rescue' ? ['_rescued_data'] : []), 'q']);
+      const rows = plain(await query(dir, `select id, q${mode === 'rescue' ? ', _rescued_data::varchar as r' : ''} from bronze.ev order by id`));
+      expect(rows).toEqual(mode === 'rescue' ? [{ id: 1, q: null, r: '{"q":3}' }, { id: 41, q: 4, r: null }] : [{ id: 1, q: null }, { id: 41, q: 4 }]);
+    });
+  }
 
   it('fail: stops with the file:line that introduced the field, and changes nothing', async () => {
     const t = clock();
