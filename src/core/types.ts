@@ -127,6 +127,12 @@ export interface LandingSpec {
   readonly maxFilesPerTrigger: number;
   readonly minFileAgeMs: number;
   readonly allowOverwrites: boolean;
+  /**
+   * Columns nobody declared (a first read without `columns:`, new fields under add_new_columns)
+   * typed from their values (true) or VARCHAR (false, the default: as Auto Loader, so the same
+   * files give the same table in one run or in many micro-batches). Parquet keeps its own types.
+   */
+  readonly inferTypes?: boolean;
   /** Extra reader options (csv delimiter, header, ...). */
   readonly options: Readonly<Record<string, unknown>>;
 }

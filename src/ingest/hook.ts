@@ -26,7 +26,7 @@
  * kept. (To drop new fields, say `schema_evolution: none`: fields nobody declared are not columns.)
  */
 import type { Adapter } from '../adapter/types.js';
-import type { Column, LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
+import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
@@ -134,17 +134,18 @@ async function checkDeclaredTypes(db: Adapter, src: SourceNode, all: readonly Co
 
 /**
  * add_new_columns: fields outside `known` held by records of the files `range` (1-based
- * ordinals, inclusive) become stage columns, typed from their values (csv and parquet: the type
- * DuckDB sniffed); returns them in order of first appearance.
+ * ordinals, inclusive) become stage columns, VARCHAR (`asText`) or typed from their values (csv
+ * and parquet: the type DuckDB sniffed); returns them in order of first appearance.
  */
 async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, number], known: readonly Column[],
-  sniff: (() => Promise<readonly Column[] | undefined>) | undefined, recordsOf: (files: readonly number[]) => string): Promise<Column[]> {
+  sniff: (() => Promise<readonly Column[] | undefined>) | undefined, recordsOf: (files: readonly number[]) => string, asText: boolean): Promise<Column[]> {
   if (range[0] > range[1]) return [];
   const taken = new Set(known.map((c) => c.name.toLowerCase()));
   const keys = (await unknownKeys(w, stage, range)).map((u) => u.key).filter((k) => !taken.has(k.toLowerCase()));
   if (keys.length === 0) return [];
   const sniffed = sniff ? (await sniff()) ?? [] : undefined;
-  const types = sniffed
+  const types = asText ? new Map<string, string>()
+    : sniffed
     ? new Map(keys.map((k) => [k, sniffed.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
     : await inferNewKeyTypes(w, stage, keys, range);
   const out: Column[] = [];
@@ -155,6 +156,16 @@ async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, 
   }
   await addColumns(w, stage, out, recordsOf);
   return out;
+}
+
+/**
+ * Whether columns nobody declared get types from their values: parquet's own types, or
+ * `infer_types: true`. Otherwise VARCHAR: a type read off the first batch would make a later value
+ * that does not fit it a bad record (and "01234" in CSV the number 1234), so one run and many
+ * micro-batches would give different tables.
+ */
+function typesFromValues(spec: LandingSpec): boolean {
+  return spec.format === 'parquet' || spec.inferTypes === true;
 }
 
 async function prepareSource(ctx: HookContext, root: string, src: SourceNode, work: Work): Promise<Prepared> {
@@ -280,7 +291,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
       // records, as they are when the files arrive in separate runs. (A slice's table lacks the
       // columns later slices add: they read as NULL, as the field was absent from its records.)
       if (evolution === 'add_new_columns' && i < slices.length - 1) {
-        added.push(...await adoptNewKeys(w, part, [first, last], [...cols, ...added], undefined, recordsOf));
+        added.push(...await adoptNewKeys(w, part, [first, last], [...cols, ...added], undefined, recordsOf, !typesFromValues(spec)));
         checkedUpTo = last;
       }
       if (settles && i < slices.length - 1) {
@@ -300,6 +311,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
       if (!batch.length) known = [];
       else if (spec.format === 'csv' || spec.format === 'parquet') known = ((await recs.sniff?.()) ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
       else known = await inferJsonColumns(w, recs.sql, kafka);
+      if (!typesFromValues(spec)) known = known.map((c) => ({ name: c.name, type: 'VARCHAR' }));
     }
     known = known.filter((c) => !reserved.has(c.name.toLowerCase()));
     // CSV and parquet records are JSON lake made (to_json): valid by construction.
@@ -310,7 +322,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   // 3. Schema evolution.
   if (evolution === 'add_new_columns') {
     const sniff = spec.format === 'csv' || spec.format === 'parquet' ? recs.sniff ?? (async () => []) : undefined;
-    added.push(...await adoptNewKeys(w, parts[parts.length - 1]!, [checkedUpTo + 1, batch.length], [...known, ...added], sniff, recordsOf));
+    added.push(...await adoptNewKeys(w, parts[parts.length - 1]!, [checkedUpTo + 1, batch.length], [...known, ...added], sniff, recordsOf, !typesFromValues(spec)));
   } else if (evolution !== 'none') {
     const unknown = await unknownKeys(w, unionOf(parts.filter((t) => !settled.has(t))));
     if (unknown.length && evolution === 'fail') {

@@ -182,7 +182,7 @@ const EVOLUTION = new Set<SchemaEvolution>(['add_new_columns', 'rescue', 'fail',
 const BAD = new Set<BadRecords>(['quarantine', 'drop', 'fail']);
 
 /** Landing options, on a source, a table or in a table's `landing:` mapping (docs/landing-sources.md). */
-const LANDING_OPTIONS = ['format', 'files', 'schema_evolution', 'bad_records', 'max_files_per_trigger', 'min_file_age', 'allow_overwrites', 'delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding'];
+const LANDING_OPTIONS = ['format', 'files', 'schema_evolution', 'bad_records', 'max_files_per_trigger', 'min_file_age', 'allow_overwrites', 'infer_types', 'delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding'];
 /** dbt's source and source-table properties, and lake's landing options. */
 const SOURCE_KEYS = new Set(['name', 'description', 'database', 'schema', 'loader', 'loaded_at_field', 'meta', 'tags', 'config', 'overrides', 'freshness', 'quoting', 'tables', 'docs', 'landing', ...LANDING_OPTIONS]);
 const TABLE_KEYS = new Set(['name', 'description', 'identifier', 'loaded_at_field', 'meta', 'tags', 'config', 'columns', 'tests', 'data_tests', 'freshness', 'quoting', 'external', 'docs', 'loader', 'landing', ...LANDING_OPTIONS]);
@@ -258,9 +258,14 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         const maxFiles = Number(pick('max_files_per_trigger') ?? 1000);
         check(Number.isInteger(maxFiles) && maxFiles >= 1, 'max_files_per_trigger', `max_files_per_trigger '${String(pick('max_files_per_trigger'))}' is not a whole number of files, at least 1`, 'write max_files_per_trigger: 1000');
         // YAML's booleans, or the words true/false quoted: "false" must not read as true.
-        const rawOverwrites = pick('allow_overwrites');
-        const overwrites = rawOverwrites === undefined || rawOverwrites === null ? false : typeof rawOverwrites === 'boolean' ? rawOverwrites : /^(true|false)$/i.test(String(rawOverwrites).trim()) ? /^true$/i.test(String(rawOverwrites).trim()) : undefined;
-        check(overwrites !== undefined, 'allow_overwrites', `allow_overwrites '${String(rawOverwrites)}' is not true or false`, 'write allow_overwrites: true (read a changed file again) or false');
+        const flag = (key: string, hint: string): boolean => {
+          const raw = pick(key);
+          const v = raw === undefined || raw === null ? false : typeof raw === 'boolean' ? raw : /^(true|false)$/i.test(String(raw).trim()) ? /^true$/i.test(String(raw).trim()) : undefined;
+          check(v !== undefined, key, `${key} '${String(raw)}' is not true or false`, hint);
+          return v ?? false;
+        };
+        const overwrites = flag('allow_overwrites', 'write allow_overwrites: true (read a changed file again) or false');
+        const inferTypes = flag('infer_types', 'write infer_types: true (type undeclared columns from their values) or false (VARCHAR)');
         const options: Record<string, unknown> = {};
         for (const k of ['delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding']) if (pick(k) !== undefined) options[k] = pick(k);
         landing = {
@@ -275,7 +280,8 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
           badRecords: bad,
           maxFilesPerTrigger: maxFiles,
           minFileAgeMs: minAge ?? 0,
-          allowOverwrites: overwrites ?? false,
+          allowOverwrites: overwrites,
+          ...(inferTypes ? { inferTypes } : {}),
           options,
         };
       }

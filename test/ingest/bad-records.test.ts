@@ -15,7 +15,7 @@ function project(mode: string, materialized = 'incremental'): string {
 /** A quarantining JSON-lines source `raw.ev` with the given column types, read by bronze.ev. */
 function typedProject(columns: string): string {
   return makeProject({
-    'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: ${columns}\n`,
+    'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: jsonl\n    bad_records: quarantine\n    infer_types: true\n    tables:\n      - name: ev\n        files: ev/*.jsonl\n        columns: ${columns}\n`,
     'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
   });
 }

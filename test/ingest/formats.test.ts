@@ -93,7 +93,7 @@ describe('jsonl', () => {
 
   it('infers column types from the data when none are declared', async () => {
     const dir = makeProject({
-      'models/bronze/sources.yml': source('jsonl', 'events'),
+      'models/bronze/sources.yml': source('jsonl', 'events', '        infer_types: true\n'),
       'models/bronze/events.sql': `{{ config(materialized='table') }}\nselect * from {{ source('raw', 'events') }}`,
     });
     writeFile(dir, 'landing/events/a.jsonl', jsonl([{ n: 1, x: 1, s: 'a', b: true, o: { k: 1 } }, { n: 2, x: 2.5, s: 'b', b: false, o: [1] }]));

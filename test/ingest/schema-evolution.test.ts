@@ -9,7 +9,7 @@ import { makeProject, writeFile, run, query, jsonl, clock, plain } from './helpe
 function project(mode: string, format = 'jsonl', materialized = 'incremental', declare = true): string {
   const cols = declare ? '        columns: { id: BIGINT, name: VARCHAR }\n' : '';
   return makeProject({
-    'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: ${format}\n    schema_evolution: ${mode}\n    tables:\n      - name: ev\n        files: ev/*\n${cols}`,
+    'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: ${format}\n    schema_evolution: ${mode}\n    infer_types: true\n    tables:\n      - name: ev\n        files: ev/*\n${cols}`,
     'models/bronze/ev.sql': `{{ config(materialized='${materialized}') }}\nselect * from {{ source('raw', 'ev') }}`,
   });
 }
@@ -40,9 +40,38 @@ describe('schema evolution', () => {
     expect(r3.node('bronze.ev').stats).toMatchObject({ bad_records: 1, new_columns: [] });
   });
 
+  it('without infer_types, columns nobody declared are VARCHAR: one run and two give the same table (JSON lines and CSV)', async () => {
+    for (const format of ['jsonl', 'csv']) {
+      const files = format === 'jsonl'
+        ? [jsonl([{ id: 20, v: 1, m: 5 }]), jsonl([{ id: 21, m: 'abc' }, { id: 22, m: 7.5 }, { id: 23, m: 8, o: { k: 1 } }])]
+        : ['id,zip\n2,75001\n', 'id,zip\n1,01234\n3,2A004\n'];
+      const ext = format === 'jsonl' ? 'jsonl' : 'csv';
+      const tables: unknown[] = [];
+      for (const runs of [1, 2]) {
+        const t = clock();
+        const dir = makeProject({
+          'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: ${format}\n    tables:\n      - name: ev\n        files: ev/*\n`,
+          'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * exclude (_lake_batch, _lake_file, _lake_line) from {{ source('raw', 'ev') }}`,
+        });
+        writeFile(dir, `landing/ev/1.${ext}`, files[0]!, t());
+        if (runs === 2) await run(dir);
+        writeFile(dir, `landing/ev/2.${ext}`, files[1]!, t());
+        const r = await run(dir);
+        expect(r.node('bronze.ev').stats).toMatchObject({ bad_records: 0 });
+        const types = await query(dir, `select column_name as c, data_type as t from information_schema.columns where table_name = 'ev' order by ordinal_position`);
+        tables.push({ types, rows: plain(await query(dir, 'select * from bronze.ev order by id')) });
+      }
+      expect(tables[1]).toEqual(tables[0]);
+      const only = tables[0] as { types: { t: string }[]; rows: Record<string, unknown>[] };
+      expect(new Set(only.types.map((x) => x.t))).toEqual(new Set(['VARCHAR']));
+      if (format === 'csv') expect(only.rows.map((x) => x.zip)).toEqual(['01234', '75001', '2A004']);
+      else expect(only.rows.map((x) => [x.m, x.o])).toEqual([['5', null], ['abc', null], ['7.5', null], ['8', '{"k":1}']]);
+    }
+  });
+
   it('add_new_columns: a record whose new field does not fit the inferred type is quarantined with its raw line', async () => {
     const dir = makeProject({
-      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    tables:\n      - name: ev\n        files: ev/*\n        columns: { id: BIGINT }\n`,
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    infer_types: true\n    tables:\n      - name: ev\n        files: ev/*\n        columns: { id: BIGINT }\n`,
       'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
     });
     // BIGINT and UBIGINT values make a BIGINT column; 2^64 - 1 does not fit it. `value` as a JSON

@@ -5,7 +5,7 @@
 import { describe, it, expect, afterEach } from 'vitest';
 import { makeProject, writeFile, run, query, plain, clock } from './helpers.js';
 
-const SOURCES = `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n`;
+const SOURCES = `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    infer_types: true\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n`;
 
 const env = (topic: string, offset: number, value: unknown) => JSON.stringify({ key: String(offset), value, topic, partition: 0, offset });
 
@@ -57,7 +57,7 @@ describe('staging a batch in slices of files', () => {
   });
 
   it('types a field that appears mid-batch from the slices that had it so far, as micro-batches do', async () => {
-    const sources = (extra: string) => `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT }\n${extra}`;
+    const sources = (extra: string) => `sources:\n  - name: raw\n    landing: landing\n    format: kafka\n    schema_evolution: add_new_columns\n    bad_records: quarantine\n    infer_types: true\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        columns: { device_id: BIGINT }\n${extra}`;
     const model = { 'models/bronze/bpm.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'bpm') }}` };
     const land3 = (dir: string) => {
       const t = clock();
