@@ -11,7 +11,7 @@ import { closest } from '../errors/index.js';
 import type { CompiledProject, NodeId, TestDecl } from '../core/types.js';
 import { quoteIdent, relationSql, sourceRelationSql } from '../core/types.js';
 import type { Compiler } from '../compiler/compile.js';
-import { BUILTIN_TESTS, TEST_ALIASES, synthesizeTestName, type GenericInput } from './generic-tests.js';
+import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, synthesizeTestName, type GenericInput } from './generic-tests.js';
 import { readTestConfig } from './test-config.js';
 import type { DataTest } from './types.js';
 import { relationValue } from '../template/dbt-compat.js';
@@ -102,13 +102,26 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   const report = (code: string, message: string, hint: string) => diags.push({ code, severity: 'error', ...where, node: target.id, message: `${target.id}: ${message}`, hint });
   for (const p of problems) report('LAKE-Q002', `test ${decl.name}: ${p.message}`, p.hint);
 
-  const testName = TEST_ALIASES[decl.name] ?? decl.name;
-  // The project's own {% test %}, else lake's built-in, else an installed package's (dbt_utils.x).
-  const ownTest = compiler.engine.hasMacro(`test_${testName}`);
-  const builtin = ownTest ? undefined : BUILTIN_TESTS.get(testName);
-  const fromPackage = ownTest || builtin ? undefined : compiler.engine.packageMacro(`test_${decl.name}`, decl.namespace) ?? compiler.engine.packageMacro(`test_${decl.name}`);
-  const macro = fromPackage ?? `test_${testName}`;
-  const custom = ownTest || !!fromPackage;
+  // The project's own {% test %}; else a dbt_expectations-style name the installed package defines
+  // (its own arguments and semantics); else lake's built-in (dbt's four and dbt_utils' own names,
+  // dbt_expectations' through aliasArguments); else any installed package's (dbt_utils.x).
+  const aliased = TEST_ALIASES[decl.name];
+  const packaged = (name: string) => compiler.engine.packageMacro(`test_${name}`, decl.namespace) ?? (decl.namespace ? undefined : compiler.engine.packageMacro(`test_${name}`));
+  const ownTest = compiler.engine.hasMacro(`test_${aliased ?? decl.name}`) ? `test_${aliased ?? decl.name}` : compiler.engine.hasMacro(`test_${decl.name}`) ? `test_${decl.name}` : undefined;
+  const aliasFromPackage = !ownTest && aliased ? packaged(decl.name) : undefined;
+  const testName = aliasFromPackage ? decl.name : aliased ?? decl.name;
+  const builtin = ownTest || aliasFromPackage ? undefined : BUILTIN_TESTS.get(testName);
+  const fromPackage = aliasFromPackage ?? (ownTest || builtin ? undefined : packaged(decl.name) ?? compiler.engine.packageMacro(`test_${decl.name}`));
+  const macro = ownTest ?? fromPackage ?? `test_${testName}`;
+  const custom = !!ownTest || !!fromPackage;
+  const declaredArgs = decl.args;
+  if (builtin && aliased) {
+    const a = aliasArguments(decl.name, decl.args);
+    for (const p of a.problems) report('LAKE-Q003', `test ${decl.name}: ${p.message}`, p.hint);
+    if (a.problems.length) return undefined;
+    decl = { ...decl, args: a.args };
+    if (a.rowCondition) cfg = { ...cfg, where: cfg.where ? `(${cfg.where}) and (${a.rowCondition})` : a.rowCondition };
+  }
   if (!custom && !builtin) {
     const known = [...BUILTIN_TESTS.keys(), ...[...compiler.engine.macroIndex.keys()].map((m) => m.replace(/^\w+\.(?=test_)/, '')).filter((m) => m.startsWith('test_')).map((m) => m.slice(5))];
     const near = closest(decl.name, known);
@@ -116,7 +129,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
     return undefined;
   }
   const col = column ?? (typeof decl.args.column_name === 'string' ? decl.args.column_name : undefined);
-  const namingArgs: Record<string, unknown> = { ...decl.args };
+  const namingArgs: Record<string, unknown> = { ...declaredArgs };
   if (column) namingArgs.column_name = column;
   const name = cfg.name ?? synthesizeTestName(`${target.prefix}${decl.namespace ? `${decl.namespace}_` : ''}${decl.name}`, target.nameForTests, namingArgs);
   const base = { id: `test.${name}`, name, kind: 'generic' as const, testName, node: target.id, column: col, config: cfg, file: decl.file, line: decl.line };

@@ -206,6 +206,43 @@ export const BUILTIN_TESTS: ReadonlyMap<string, BuiltinTest> = new Map<string, B
   }],
 ]);
 
+/**
+ * A dbt_expectations test run as lake's built-in (when that package is not installed): its
+ * arguments in the built-in's words, `row_condition` as a filter on the rows tested, and a problem
+ * for any argument the built-in cannot honour (a wrong result would be worse than a refusal).
+ */
+export function aliasArguments(name: string, args: Readonly<Record<string, unknown>>): { args: Record<string, unknown>; rowCondition?: string; problems: Problem[] } {
+  const out: Record<string, unknown> = {};
+  const problems: Problem[] = [];
+  let rowCondition: string | undefined;
+  const rename: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+    expect_column_values_to_be_in_set: { value_set: 'values', quote_values: 'quote' },
+    expect_column_values_to_be_between: { min_value: 'min_value', max_value: 'max_value' },
+    expect_table_row_count_to_be_between: { min_value: 'min_value', max_value: 'max_value' },
+    expect_compound_columns_to_be_unique: { column_list: 'combination_of_columns' },
+  };
+  for (const [k, v] of Object.entries(args)) {
+    if (k === 'column_name' || v === undefined || v === null) continue;
+    if (k === 'row_condition') { rowCondition = String(v); continue; }
+    if (k === 'strictly' && name === 'expect_column_values_to_be_between') { if (v === true || v === 'true') out.inclusive = false; continue; }
+    if (k === 'ignore_row_if' && name === 'expect_compound_columns_to_be_unique' && v === 'any_value_is_missing') { out.__skip_any_missing = true; continue; }
+    if (k === 'ignore_row_if' && name === 'expect_compound_columns_to_be_unique' && v === 'all_values_are_missing') continue;
+    const to = rename[name]?.[k];
+    if (to) { out[to] = v; continue; }
+    problems.push({ message: `argument ${k} of dbt_expectations.${name} is not one lake's built-in version of the test honours`, hint: 'install dbt_expectations (dbt deps: lake then runs the package\'s own test), or leave the argument out' });
+  }
+  if (name === 'expect_compound_columns_to_be_unique') {
+    // dbt_expectations leaves out rows whose columns are all (or, asked, any) missing.
+    const cols = Array.isArray(out.combination_of_columns) ? out.combination_of_columns.map(String) : [];
+    if (cols.length) {
+      const missing = cols.map((c) => `${c} is null`).join(out.__skip_any_missing ? ' or ' : ' and ');
+      rowCondition = rowCondition ? `(${rowCondition}) and not (${missing})` : `not (${missing})`;
+    }
+    delete out.__skip_any_missing;
+  }
+  return { args: out, ...(rowCondition ? { rowCondition } : {}), problems };
+}
+
 /** dbt_utils' and dbt_expectations' spellings of the same tests. */
 export const TEST_ALIASES: Readonly<Record<string, string>> = {
   expect_column_values_to_not_be_null: 'not_null',

@@ -9,7 +9,7 @@
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
 import { pythonUnescape } from './python-string.js';
-import { markTuple, printable } from './python-repr.js';
+import { markTuple, printable, truthy } from './python-repr.js';
 import { createHash } from 'node:crypto';
 import type nunjucks from 'nunjucks';
 import { parseYamlValue } from '../project/yaml-file.js';
@@ -166,6 +166,12 @@ export function setRefAttributes(fn: (placeholder: string, attr: string) => unkn
   refAttribute = fn;
 }
 
+interface IfNode {
+  cond: unknown;
+  body: unknown;
+  else_: unknown;
+}
+
 interface LexerState {
   forward(): void;
   isFinished(): boolean;
@@ -180,6 +186,14 @@ interface CompilerProto {
   compile(node: unknown, frame: unknown): void;
   _emit(code: string): void;
   _getNodeName(node: unknown): string;
+  _compileExpression(node: unknown, frame: unknown): void;
+  _emitLine(code: string): void;
+  _withScopedSyntax(fn: () => void): void;
+  compileIf(this: CompilerProto, node: IfNode, frame: unknown, async?: boolean): void;
+  compileInlineIf(this: CompilerProto, node: IfNode, frame: unknown): void;
+  compileNot(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
+  compileAnd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
+  compileOr(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileAdd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
 }
 
@@ -376,6 +390,57 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     proto._getNodeName = function (this: CompilerProto, node: unknown) {
       return String(nodeName.call(this, node)).replace(/\r/g, '\\r').replace(/\n/g, '\\n').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
     };
+    // Jinja's truth in if / elif, `a if c else b`, not, and, or (python-repr.ts): [] and {} are false.
+    proto.compileIf = function (this: CompilerProto, node: IfNode, frame: unknown, async?: boolean) {
+      this._emit('if(runtime.__lakeTruthy(');
+      this._compileExpression(node.cond, frame);
+      this._emitLine(')) {');
+      this._withScopedSyntax(() => {
+        this.compile(node.body, frame);
+        if (async) this._emit('cb()');
+      });
+      if (node.else_) {
+        this._emitLine('}\nelse {');
+        this._withScopedSyntax(() => {
+          this.compile(node.else_, frame);
+          if (async) this._emit('cb()');
+        });
+      } else if (async) {
+        this._emitLine('}\nelse {');
+        this._emit('cb()');
+      }
+      this._emitLine('}');
+    };
+    proto.compileInlineIf = function (this: CompilerProto, node: IfNode, frame: unknown) {
+      this._emit('(runtime.__lakeTruthy(');
+      this.compile(node.cond, frame);
+      this._emit(')?');
+      this.compile(node.body, frame);
+      this._emit(':');
+      if (node.else_ !== null) this.compile(node.else_, frame);
+      else this._emit('""');
+      this._emit(')');
+    };
+    proto.compileNot = function (this: CompilerProto, node: { target: unknown }, frame: unknown) {
+      this._emit('!runtime.__lakeTruthy(');
+      this.compile(node.target, frame);
+      this._emit(')');
+    };
+    // The right side only when needed (`x and x.y()`), as a function evaluated in place.
+    const logical = (fn: string) => function (this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown) {
+      this._emit(`runtime.${fn}(`);
+      this.compile(node.left, frame);
+      this._emit(', function() { return ');
+      this.compile(node.right, frame);
+      this._emit('; })');
+    };
+    proto.compileAnd = logical('__lakeAnd');
+    proto.compileOr = logical('__lakeOr');
+    Object.assign(runtime, {
+      __lakeTruthy: truthy,
+      __lakeAnd: (l: unknown, r: () => unknown) => (truthy(l) ? r() : l),
+      __lakeOr: (l: unknown, r: () => unknown) => (truthy(l) ? l : r()),
+    });
     proto.compileMod = call('__lakeMod');
     proto.compileMul = call('__lakeMul');
     // `+` of two lists concatenates them, as in Python (JavaScript made a string of both).
@@ -528,7 +593,12 @@ function crossDatabaseMacros(): Record<string, Fn> {
       return limit_num ? `array_to_string((array_agg(${s(measure)}${order}))[1:${s(limit_num)}], ${delim})` : `string_agg(${s(measure)}, ${delim}${order})`;
     },
     // dbt's date_spine: one row per datepart from start (included) to end (excluded), as date_<datepart>.
-    date_spine: (datepart, start_date, end_date) => `select unnest(generate_series(cast(${s(start_date)} as timestamp), cast(${s(end_date)} as timestamp) - interval 1 ${s(datepart)}, interval 1 ${s(datepart)})) as date_${s(datepart)}`,
+    // dbt's: as many periods from the start as date_diff counts boundaries between start and end,
+    // those on or before the end (a start off the datepart's boundary keeps its offset).
+    date_spine: (datepart, start_date, end_date) => {
+      const [dp, start, end] = [s(datepart), `cast(${s(start_date)} as timestamp)`, `cast(${s(end_date)} as timestamp)`];
+      return `select * from (select unnest(generate_series(${start}, ${start} + (date_diff('${dp}', ${start}, ${end}) - 1) * interval 1 ${dp}, interval 1 ${dp})) as date_${dp}) where date_${dp} <= ${end}`;
+    },
     generate_series: (upper_bound) => `select unnest(generate_series(1, ${s(upper_bound)})) as generated_number`,
     any_value: (expression) => `any_value(${s(expression)})`,
     bool_or: (expression) => `bool_or(${s(expression)})`,

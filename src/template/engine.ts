@@ -548,9 +548,9 @@ export class TemplateEngine {
   }
 
   /**
-   * The macros of installed dbt packages, as `<package>.<macro>` (a global object per package) and
-   * unprefixed where no project macro or built-in has the name (a package's macros call each other
-   * unprefixed). A package file is compiled when one of its macros is first called: dbt_utils has
+   * The macros of installed dbt packages, as `<package>.<macro>` (a global object per package), and
+   * unprefixed inside the package itself (its macros call each other so). A package file is
+   * compiled when one of its macros is first called: dbt_utils has
    * ~150 macros, and a project calls a few. A macro's checksum is its package's (an upgrade of the
    * package is a change of every macro in it).
    */
@@ -558,6 +558,11 @@ export class TemplateEngine {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     const self = this;
     for (const pkg of this.project.packages ?? []) {
+      // The package's own environment: the project's (filters, globals, extensions) underneath,
+      // its own macros on top, so an unprefixed call inside the package finds the package's macro
+      // and a name the package never defines stays undefined (dbt's scoping), in the project too.
+      const penv = Object.create(this.env) as nunjucks.Environment;
+      (penv as unknown as { globals: object }).globals = Object.create(globals) as object;
       const own = new Map<string, (...a: unknown[]) => unknown>();
       const ns: Record<string, unknown> = {};
       const sum = createHash('sha256');
@@ -568,7 +573,7 @@ export class TemplateEngine {
         const load = (): Record<string, unknown> => {
           if (exported) return exported;
           try {
-            const tmpl = new nunjucks.Template(text, this.env, file, true);
+            const tmpl = new nunjucks.Template(text, penv, file, true);
             (tmpl as unknown as { getExported(ctx: object, frame: null, cb: (err: unknown, ex: Record<string, unknown>) => void): void }).getExported({}, null, (err, ex) => {
               if (err) throw err;
               exported = ex;
@@ -598,7 +603,7 @@ export class TemplateEngine {
           };
           own.set(name, fn);
           ns[name] = fn;
-          if (!(name in globals)) this.env.addGlobal(name, fn);
+          penv.addGlobal(name, fn);
         }
       }
       const checksum = sum.digest('hex');

@@ -19,7 +19,7 @@
  * The test suite renders many templates both ways and compares the output byte for byte.
  */
 import { pythonUnescape } from './python-string.js';
-import { printable } from './python-repr.js';
+import { printable, truthy } from './python-repr.js';
 
 /** Thrown while rendering when the fast path cannot be sure to match Nunjucks. */
 export class FastPathBail extends Error {
@@ -341,13 +341,11 @@ class Exprs {
 }
 
 /**
- * `not x`. Nunjucks emits `!` + the operand's JavaScript without parentheses, so `not a == b`
- * runs as `(!a) == b` and `not a ~ b` as `(!a) + "" + b`: the negation binds to the leftmost
- * operand of a comparison or concatenation (a parenthesised operand keeps its parentheses).
+ * `not x`: of the whole comparison or concatenation (`not a == b` is `not (a == b)`), with Jinja's
+ * truth, as Jinja reads it and as the patched Nunjucks compiler emits it (dbt-compat.ts; plain
+ * Nunjucks emitted `!` before the leftmost operand, `(!a) == b`).
  */
 function negate(e: Expr): Expr {
-  if (e.k === 'cmp') return { ...e, l: negate(e.l) };
-  if (e.k === 'concat') return { ...e, l: negate(e.l) };
   return { k: 'not', e };
 }
 
@@ -517,9 +515,16 @@ function evaluate(e: Expr, frame: Frame, scope: FastScope, ctx: Record<string, u
       for (const [k, v] of e.entries) o[k] = evaluate(v, frame, scope, ctx);
       return o;
     }
-    case 'not': return !evaluate(e.e, frame, scope, ctx);
-    case 'and': return evaluate(e.l, frame, scope, ctx) && evaluate(e.r, frame, scope, ctx);
-    case 'or': return evaluate(e.l, frame, scope, ctx) || evaluate(e.r, frame, scope, ctx);
+    // Jinja's truth (python-repr.ts), as the patched Nunjucks compiler emits it.
+    case 'not': return !truthy(evaluate(e.e, frame, scope, ctx));
+    case 'and': {
+      const l = evaluate(e.l, frame, scope, ctx);
+      return truthy(l) ? evaluate(e.r, frame, scope, ctx) : l;
+    }
+    case 'or': {
+      const l = evaluate(e.l, frame, scope, ctx);
+      return truthy(l) ? l : evaluate(e.r, frame, scope, ctx);
+    }
     // Nunjucks emits `l + "" + r`.
     case 'concat': return (evaluate(e.l, frame, scope, ctx) as string) + '' + (evaluate(e.r, frame, scope, ctx) as string);
     case 'cmp': {
@@ -554,7 +559,7 @@ function run(body: readonly Stmt[], frame: Frame, scope: FastScope, ctx: Record<
       case 'if': {
         let done = false;
         for (const [cond, b] of s.branches) {
-          if (evaluate(cond, frame, scope, ctx)) { out += run(b, frame, scope, ctx, top); done = true; break; }
+          if (truthy(evaluate(cond, frame, scope, ctx))) { out += run(b, frame, scope, ctx, top); done = true; break; }
         }
         if (!done && s.else_) out += run(s.else_, frame, scope, ctx, top);
         break;

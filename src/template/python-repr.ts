@@ -38,6 +38,20 @@ function isPlain(v: unknown): boolean {
     : (proto === Object.prototype || proto === null) && (v as { toString: unknown }).toString === Object.prototype.toString;
 }
 
+/**
+ * Jinja's (Python's) truth of a value: an empty list, dict or string (a macro's empty output
+ * included) is false, as are None, False and 0; JavaScript held `[]` and `{}` true, so
+ * `{% if except %}` with `except=[]` took the branch dbt does not.
+ */
+export function truthy(v: unknown): boolean {
+  if (!v) return false;
+  if (typeof v !== 'object') return true;
+  if (Array.isArray(v)) return v.length > 0;
+  if (v instanceof String) return v.length > 0;
+  if (isPlain(v)) return Object.keys(v).some((k) => k !== '__keywords');
+  return true;
+}
+
 /** The value `{{ v }}` prints, before Nunjucks' own conversion (lists and dicts as Python prints them). */
 export function printable(v: unknown): unknown {
   if (Array.isArray(v)) return listRepr(v);

@@ -178,8 +178,11 @@ from {{ this }}
         "'{{ modules.re.sub('[^a-z0-9_]+', '', 'My Col-1' | lower) }}' as r,",
         "'{{ modules.re.match('(?P<y>\\d{4})-(\\d+)', '2024-07').group('y') }}' as y, '{{ modules.re.search('x', 'abc') is none }}' as nomatch,",
         "'{{ modules.re.findall('\\d', 'a1b22') | join(',') }}' as f, '{{ shown(5) }}' as p,",
-        "{{ dbt.dateadd(datepart='day', interval=2, from_date_or_timestamp=\"date '2024-01-01'\") }} as d",
+        "{{ dbt.dateadd(datepart='day', interval=2, from_date_or_timestamp=\"date '2024-01-01'\") }} as d,",
+        "'{% if [] %}list{% elif {} %}dict{% elif not [] and ({'a': 1} or 0) %}ok{% endif %}' as t,",
+        "'{{ [] or 'fallback' }}|{{ 'x' if {} else 'y' }}|{{ [1] and 'both' }}|{{ none or [] }}' as o, {{ pick(['a']) }} {{ pick() }}",
       ].join('\n'),
+      'macros/pick.sql': "{% macro pick(except=[]) %}select *{% if except %} exclude ({{ except | join(', ') }}){% endif %}{% endmacro %}",
     });
     expect(compiled.diagnostics).toEqual([]);
     expect(compiled.nodes.get('main.a')!.sql).toBe([
@@ -189,7 +192,9 @@ from {{ this }}
       "'mycol1' as r,",
       "'2024' as y, 'true' as nomatch,",
       "'1,2,2' as f, 'h5' as p,",
-      "(date '2024-01-01' + (interval (2) day)) as d",
+      "(date '2024-01-01' + (interval (2) day)) as d,",
+      "'ok' as t,",
+      "'fallback|y|both|[]' as o, select * exclude (a) select *",
     ].join('\n'));
   });
 

@@ -166,6 +166,55 @@ describe('installed dbt packages', () => {
     expect(r.stderr).toMatch(/unknown test 'equal_cuont'[\s\S]*did you mean equal_count/);
   });
 
+  it('runs dbt_expectations tests as the installed package defines them, else as lake\'s built-ins with their arguments translated', async () => {
+    const seed = 'id,status,score\n1,ok,10\n2,ok,20\n3,deleted,\n4,deleted,\n5,deleted,\n';
+    const tests = `version: 2
+seeds:
+  - name: t
+    data_tests:
+      - dbt_expectations.expect_table_row_count_to_be_between: {name: rows_ok, min_value: 1, max_value: 2, row_condition: "status = 'ok'"}
+      - dbt_expectations.expect_compound_columns_to_be_unique: {name: compound, column_list: [status, score]}
+    columns:
+      - name: score
+        data_tests:
+          - dbt_expectations.expect_column_values_to_not_be_null: {name: score_when_ok, row_condition: "status = 'ok'"}
+          - dbt_expectations.expect_column_values_to_be_between: {name: strictly_10_20, min_value: 10, max_value: 20, strictly: true}
+      - name: status
+        data_tests:
+          - dbt_expectations.expect_column_values_to_be_in_set: {name: in_set, value_set: [ok, deleted]}
+`;
+    const base = { 'dbt_project.yml': PROJECT['dbt_project.yml']!, 'profiles.yml': PROJECT['profiles.yml']!, 'seeds/t.csv': seed, 'seeds/t.yml': tests };
+    // Not installed: lake's built-ins, each argument honoured.
+    const dir = writeProject(base);
+    const r = lake(dir, ['build']);
+    const status = (out: string, name: string) => new RegExp(`(PASS|FAIL) +\\| ${name} +\\|[^|]*\\| (\\d+)`).exec(out)?.slice(1).join(' ');
+    expect([status(r.stdout, 'rows_ok'), status(r.stdout, 'compound'), status(r.stdout, 'score_when_ok'), status(r.stdout, 'strictly_10_20'), status(r.stdout, 'in_set')])
+      .toEqual(['PASS 0', 'FAIL 1', 'PASS 0', 'FAIL 2', 'PASS 0']);
+    // An argument the built-in cannot honour is refused, not ignored.
+    fs.writeFileSync(path.join(dir, 'seeds/t.yml'), tests.replace('value_set: [ok, deleted]', 'value_set: [ok, deleted], mostly: 0.9'));
+    const refused = lake(dir, ['build']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('argument mostly of dbt_expectations.expect_column_values_to_be_in_set is not one lake\'s built-in version of the test honours');
+    // Installed: the package's own test (here one that fails every row whatever the data).
+    const installed = writeProject({
+      ...base,
+      'dbt_packages/dbt_expectations/dbt_project.yml': 'name: dbt_expectations\n',
+      'dbt_packages/dbt_expectations/macros/nn.sql': '{% test expect_column_values_to_not_be_null(model, column_name, row_condition=None) %}select * from {{ model }}{% endtest %}',
+    });
+    expect(status(lake(installed, ['build']).stdout, 'score_when_ok')).toBe('FAIL 5');
+  });
+
+  it('keeps a package\'s macros to its namespace in the project, and gives dbt\'s date_spine for a start off the datepart', async () => {
+    const dir = writeProject({ ...PROJECT, 'models/people_copy.sql': "select {{ clean('x') }} as c" });
+    const r = lake(dir, ['compile']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown macro or function 'clean'");
+    const spine = writeProject({ ...PROJECT, 'models/people_copy.sql': `{{ dbt.date_spine(datepart="month", start_date="cast('2024-01-15' as date)", end_date="cast('2024-05-01' as date)") }}`, 'models/schema.yml': 'version: 2\n' });
+    expect(lake(spine, ['run']).code).toBe(0);
+    expect((await query(path.join(spine, 'target/shop.duckdb'), 'select strftime(date_month, \'%Y-%m-%d\') as d from main.people_copy order by 1')).map((x) => x.d))
+      .toEqual(['2024-01-15', '2024-02-15', '2024-03-15', '2024-04-15']);
+  });
+
   it('leaves the jaffle fixture (no packages) as it was', () => {
     const p = loadProject(copyFixture('dbt_jaffle'));
     expect(p.packages).toBeUndefined();
