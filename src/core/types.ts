@@ -241,8 +241,6 @@ export interface PackageMacros {
   readonly dir: string;
   /** Macro files: path relative to the project root -> text. */
   readonly macroFiles: ReadonlyMap<string, string>;
-  /** The package's own vars (defaults under the root project's). */
-  readonly vars: Readonly<Record<string, unknown>>;
 }
 
 export interface ProjectPaths {

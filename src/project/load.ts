@@ -333,8 +333,9 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   diags.push(...pkgs.diagnostics);
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
-    // A package's own vars are defaults under the project's (dbt scopes them to the package).
-    vars: pkgs.packages.length ? Object.assign({}, ...pkgs.packages.map((p) => ({ ...p.vars, ...(isRecord(settings.vars[p.name]) ? settings.vars[p.name] as Record<string, unknown> : {}) })), settings.vars) : settings.vars,
+    // A package's own vars are not the project's (dbt keeps them to the package's nodes, and lake
+    // builds none): dbt_date's default time zone must not stand in for a var the project lacks.
+    vars: settings.vars,
     ...(pkgs.packages.length ? { packages: pkgs.packages } : {}), ...(settings.dispatch.length ? { dispatch: settings.dispatch } : {}), paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
     unitTests: decls.unitTests, customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };

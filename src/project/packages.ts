@@ -40,7 +40,7 @@ export function readPackages(root: string, installPath: string, projectName: str
     if (models.length) {
       diags.push({ code: 'LAKE-P050', severity: 'warn', message: `package ${name} has ${models.length} model${models.length === 1 ? '' : 's'}: lake builds the root project's models only (its macros and tests are read)`, file, hint: 'copy the package models the project needs into models/' });
     }
-    found.set(name, { name, dir, macroFiles, vars: isRecord(data.vars) ? data.vars : {} });
+    found.set(name, { name, dir, macroFiles });
   };
 
   const install = installPath.replace(/\/$/, '');

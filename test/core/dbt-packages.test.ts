@@ -13,7 +13,7 @@ import { loadProject } from '../../src/project/load.js';
 import { Compiler } from '../../src/compiler/compile.js';
 
 const PACKAGE: Record<string, string> = {
-  'dbt_packages/acme_utils/dbt_project.yml': "name: 'acme_utils'\nversion: '1.2.0'\nconfig-version: 2\nmacro-paths: ['macros']\nvars:\n  'acme_utils:sep': '-'\n",
+  'dbt_packages/acme_utils/dbt_project.yml': "name: 'acme_utils'\nversion: '1.2.0'\nconfig-version: 2\nmacro-paths: ['macros']\nvars:\n  'acme_utils:sep': '+'\n  'acme_utils:tz': 'America/Los_Angeles'\n",
   'dbt_packages/acme_utils/macros/sql/surrogate_key.sql': `{%- macro surrogate_key(field_list) -%}
   {{ return(adapter.dispatch('surrogate_key', 'acme_utils')(field_list)) }}
 {%- endmacro %}
@@ -55,7 +55,7 @@ select count({{ kwargs.get('column_name') }}) * 1.0 / count(*) as share from {{ 
 };
 
 const PROJECT: Record<string, string> = {
-  'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nmodels:\n  shop:\n    +materialized: table\n",
+  'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\nvars:\n  'acme_utils:sep': '-'\nmodels:\n  shop:\n    +materialized: table\n",
   'profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: target/shop.duckdb\n',
   'packages.yml': 'packages:\n  - package: acme/acme_utils\n    version: 1.2.0\n  - package: dbt-labs/dbt_utils\n    version: [">=1.0.0", "<2.0.0"]\n',
   'models/people.sql': `select id, name, city,
@@ -89,7 +89,9 @@ describe('installed dbt packages', () => {
       ['LAKE-P054', 'packages.yml', 4, 'package dbt-labs/dbt_utils is not installed in dbt_packages/: its macros are unknown'],
     ]);
     expect(p.packages!.map((x) => x.name)).toEqual(['acme_utils']);
+    // The package's own default of a var is not the project's (dbt keeps it to the package's nodes).
     expect(p.vars['acme_utils:sep']).toBe('-');
+    expect(p.vars['acme_utils:tz']).toBeUndefined();
     const c = new Compiler(p).compileAll();
     expect(c.diagnostics.filter((d) => d.code !== 'LAKE-P054')).toEqual([]);
     const sql = c.nodes.get('main.people')!.sql;
@@ -124,7 +126,7 @@ describe('installed dbt packages', () => {
     fs.appendFileSync(path.join(dir, 'dbt_project.yml'), 'dispatch:\n  - macro_namespace: acme_utils\n    search_order: [acme_utils]\n');
     expect(shout(dir)).toBe("upper(city) || '!'");
     fs.appendFileSync(path.join(dir, 'dbt_project.yml'), '  - macro_namespace: dbt\n    search_order: 3\n');
-    expect(loadProject(dir).diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P055', file: 'dbt_project.yml', line: 10 })]);
+    expect(loadProject(dir).diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P055', file: 'dbt_project.yml', line: 12 })]);
   });
 
   it('says which package file a broken macro is in when a model calls it, and reads local: packages in place', () => {
