@@ -256,7 +256,13 @@ export class QualityRun implements RunExtension {
     for (const [key, g] of this.groups) {
       add(key, g.data[0]?.file ?? g.unit[0]?.file ?? '');
       if (g.unit.length) {
-        if (build && base.has(g.unit[0]!.model)) edges.push([key, g.unit[0]!.model]);
+        const model = g.unit[0]!.model;
+        // Before the model, after its parents (as dbt orders them): a unit test may read a parent's
+        // built relation for the columns its given rows leave out.
+        if (build && base.has(model)) {
+          edges.push([key, model]);
+          for (const parent of base.parents(model)) edges.push([parent, key]);
+        }
         continue;
       }
       const parents = [...new Set(g.data.flatMap((t) => t.parents))].filter((x) => base.has(x));

@@ -280,6 +280,21 @@ describe('unit tests over inputs lake cannot type from the project', () => {
     const r = await runQuality(dir, 'test');
     expect(r.tests.get('only_ids'), r.tests.get('only_ids')?.message).toMatchObject({ status: 'pass' });
   });
+
+  it('runs a model\'s unit tests after its parents in lake build, so a fresh build can read their relations', async () => {
+    const dir = makeProject({
+      'models/silver/base.sql': 'select 1 as id, 10 as amount',
+      'models/silver/stg.sql': "select * from {{ ref('base') }}",
+      'models/silver/m.sql': "select id, amount * 2 as doubled from {{ ref('stg') }}",
+      'models/silver/unit.yml': "unit_tests:\n  - name: only_ids\n    model: m\n    given:\n      - input: ref('stg')\n        rows: [{id: 1}]\n    expect:\n      rows: [{id: 1, doubled: null}]\n",
+    });
+    const r = await runQuality(dir, 'build');
+    expect(r.tests.get('only_ids'), r.tests.get('only_ids')?.message).toMatchObject({ status: 'pass' });
+    expect(r.nodes.get('silver.m')).toMatchObject({ status: 'success' });
+    const order = r.out.results.map((x) => x.id);
+    expect(order.indexOf('silver.stg')).toBeLessThan(order.indexOf('unit:silver.m'));
+    expect(order.indexOf('unit:silver.m')).toBeLessThan(order.indexOf('silver.m'));
+  });
 });
 
 describe('unit tests with ephemeral inputs', () => {
