@@ -186,6 +186,13 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
     } else args[k] = v;
   }
   let call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
+  // A test whose SQL needs the database while rendering (get_columns_in_relation, run_query): that
+  // test errors when it runs, with the reason; it must not stop every other test of the project.
+  const needsDb = call.result.diagnostics.find((d) => /without querying the database/.test(`${d.message} ${d.hint ?? ''}`));
+  if (needsDb) {
+    const at = needsDb.file ? ` (${needsDb.file}${needsDb.line ? `:${needsDb.line}` : ''})` : '';
+    return { ...base, parents, sql: '', errorReason: `${needsDb.message}${at}: ${needsDb.hint ?? ''}`.trim() };
+  }
   // `{{ config(severity='warn', where=...) }}` in the {% test %} block: the test's defaults (dbt).
   const own = call.result.config as Record<string, unknown>;
   if (Object.keys(own).length) {

@@ -66,6 +66,7 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
   const byRelation = new Map<string, DataTest[]>();
   for (const t of tests) {
     if (t.skipReason) out.set(t, { ...base(t), status: 'skipped', failures: 0, durationMs: 0, message: t.skipReason });
+    else if (t.errorReason) out.set(t, { ...base(t), status: 'error', failures: 0, durationMs: 0, message: t.errorReason });
     else if (t.aggregate && t.batchRelation && !t.config.failCalc) {
       const list = byRelation.get(t.batchRelation) ?? [];
       list.push(t);

@@ -67,6 +67,11 @@ export interface DataTest {
   readonly batchRelation?: string;
   /** Set when the test cannot run at all (e.g. on a landing-zone source); it is reported skipped. */
   readonly skipReason?: string;
+  /**
+   * Set when the test's SQL cannot be written without querying the database (a package test that
+   * calls get_columns_in_relation or run_query): it is reported as an error, the others still run.
+   */
+  readonly errorReason?: string;
   /** Its declaration's key (dq/test-keys.ts), for `state:` selection. */
   readonly stateKey?: string;
   readonly file?: string;
