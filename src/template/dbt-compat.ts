@@ -629,6 +629,44 @@ function keywordCallable(fn: Fn): Fn {
   };
 }
 
+/**
+ * Package macros lake writes itself, used in place of the installed package's: those that query
+ * the database to write their SQL, done with DuckDB's own star expressions instead (`* EXCLUDE`,
+ * `COLUMNS(...) AS`, `UNION ALL BY NAME`), and date_spine (dbt_utils counts its periods with a query).
+ * Each also answers for its `default__` / `duckdb__` implementation.
+ */
+export function packageBuiltIns(): Record<string, Record<string, Fn>> {
+  const s = (v: unknown) => String(v);
+  const q = (c: unknown) => `"${s(c).replace(/"/g, '""')}"`;
+  const lit = (v: unknown) => `'${s(v).replace(/'/g, "''")}'`;
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null || v === '' ? [] : [v]);
+  const spine = crossDatabaseMacros().date_spine!;
+  // dbt_utils.star: the columns of `from` but `except`, optionally qualified and renamed. Without
+  // relation_alias it is the query's `*` (dbt lists `from`'s columns: the same in a query over
+  // `from` alone; over a join, give relation_alias).
+  const star = (from: unknown, relation_alias?: unknown, except?: unknown, prefix?: unknown, suffix?: unknown) => {
+    const ex = list(except);
+    const all = `${relation_alias ? `${s(relation_alias)}.` : ''}*${ex.length ? ` exclude (${ex.map(q).join(', ')})` : ''}`;
+    const [p, x] = [prefix ? s(prefix) : '', suffix ? s(suffix) : ''];
+    return p || x ? `columns(${all}) as ${lit(`${p}\\0${x}`)}` : all;
+  };
+  // dbt_utils.union_relations: every relation's rows under the union of their columns (missing
+  // ones NULL), with the relation's name in source_column_name.
+  const unionRelations = (relations: unknown, column_override?: unknown, include?: unknown, exclude?: unknown, source_column_name?: unknown, where?: unknown) => {
+    const inc = list(include).map((c) => s(c).toLowerCase());
+    const exc = list(exclude).map((c) => s(c).toLowerCase());
+    const cols = inc.length ? `columns(lambda c: lower(c) in (${inc.map(lit).join(', ')}))`
+      : exc.length ? `columns(lambda c: lower(c) not in (${exc.map(lit).join(', ')}))` : '*';
+    const src = source_column_name === undefined ? '_dbt_source_relation' : source_column_name;
+    return list(relations).map((r) => `select ${src ? `cast(${lit(r)} as varchar) as ${q(src)}, ` : ''}${cols}\nfrom ${s(r)}${where ? `\nwhere ${s(where)}` : ''}`).join('\nunion all by name\n');
+  };
+  const dates = { date_spine: keywordCallable(spine) };
+  return {
+    dbt_utils: { ...dates, star: keywordCallable(star), union_relations: keywordCallable(unionRelations) },
+    dbt_date: dates,
+  };
+}
+
 /** Install the filters, functions and the `dbt` namespace into one environment. */
 export function installDbtCompat(env: nunjucks.Environment): void {
   addFilters(env);

@@ -20,7 +20,7 @@ import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
-import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes, pythonRe, splat } from './dbt-compat.js';
+import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes, pythonRe, splat, packageBuiltIns } from './dbt-compat.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
@@ -557,6 +557,7 @@ export class TemplateEngine {
   private loadPackages(): void {
     const globals = (this.env as unknown as { globals: Record<string, unknown> }).globals;
     const self = this;
+    const builtins = packageBuiltIns();
     for (const pkg of this.project.packages ?? []) {
       // The package's own environment: the project's (filters, globals, extensions) underneath,
       // its own macros on top, so an unprefixed call inside the package finds the package's macro
@@ -590,10 +591,10 @@ export class TemplateEngine {
           const key = `${pkg.name}.${name}`;
           this.macroIndex.set(key, { path: file, line: text.slice(0, d.index).split('\n').length, checksum: '' });
           // A package macro that queries the database to write its SQL: lake's built-in instead.
-          const builtin = PACKAGE_MACROS_BUILT_IN[pkg.name]?.[name];
+          const builtin = builtins[pkg.name]?.[name.replace(/^(default|duckdb)__/, '')];
           const fn = function (this: unknown, ...args: unknown[]) {
             self.state?.macros.add(key);
-            const real = builtin ? (globalOf(self.env, 'dbt') as Record<string, unknown>)[builtin] : load()[name.startsWith('_') ? PRIVATE_EXPORT + name : name];
+            const real = builtin ?? load()[name.startsWith('_') ? PRIVATE_EXPORT + name : name];
             if (typeof real !== 'function') throw new Error(`macro ${key} is not defined in ${file}`);
             try {
               return (real as (...a: unknown[]) => unknown).apply(this, args);
@@ -846,14 +847,6 @@ function macroBody(text: string, start: number | undefined): string {
   return text.slice(start, m ? m.index + m[0].length : undefined);
 }
 
-/**
- * Package macros that run a query to write their SQL (dbt_utils' date_spine counts the periods
- * with `statement()`), replaced by lake's built-in of the same arguments and result.
- */
-const PACKAGE_MACROS_BUILT_IN: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  dbt_utils: { date_spine: 'date_spine', default__date_spine: 'date_spine' },
-  dbt_date: { date_spine: 'date_spine', default__date_spine: 'date_spine' },
-};
 
 /** Note on an error the macro file it was thrown in (the innermost macro's: set once). */
 function markMacroFile(e: unknown, file: string): unknown {

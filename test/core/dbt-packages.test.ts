@@ -230,6 +230,28 @@ seeds:
       .toEqual(['2024-01-15', '2024-02-15', '2024-03-15', '2024-04-15']);
   });
 
+  it('writes dbt_utils.star and union_relations with DuckDB\'s star expressions instead of querying the database', async () => {
+    const dir = writeProject({
+      'dbt_project.yml': PROJECT['dbt_project.yml']!, 'profiles.yml': PROJECT['profiles.yml']!,
+      // The package's own versions need the database: lake must not call them.
+      'dbt_packages/dbt_utils/dbt_project.yml': 'name: dbt_utils\n',
+      'dbt_packages/dbt_utils/macros/star.sql': "{% macro star(from, relation_alias=False, except=[], prefix='', suffix='', quote_identifiers=True) %}{{ return(adapter.dispatch('star', 'dbt_utils')(from, relation_alias, except, prefix, suffix, quote_identifiers)) }}{% endmacro %}\n{% macro default__star(from, relation_alias=False, except=[], prefix='', suffix='', quote_identifiers=True) %}{% set cols = adapter.get_columns_in_relation(from) %}{% endmacro %}",
+      'dbt_packages/dbt_utils/macros/union.sql': '{% macro union_relations(relations, column_override=none, include=[], exclude=[], source_column_name="_dbt_source_relation", where=none) %}{{ run_query("select 1") }}{% endmacro %}',
+      'models/a.sql': 'select 1 as id, \'x\' as name, 10 as secret',
+      'models/b.sql': 'select 2 as id, 3.5 as score',
+      'models/starred.sql': "select {{ dbt_utils.star(from=ref('a'), except=['secret']) }}, {{ dbt_utils.star(ref('a'), relation_alias='a2', except=['id'], prefix='p_') }}\nfrom {{ ref('a') }} as a2",
+      'models/unioned.sql': "{{ dbt_utils.union_relations(relations=[ref('a'), ref('b')], exclude=['SECRET']) }}",
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const db = path.join(dir, 'target/shop.duckdb');
+    expect(await query(db, 'select * from main.starred')).toEqual([{ id: 1, name: 'x', p_name: 'x', p_secret: 10 }]);
+    expect(await query(db, 'select * from main.unioned order by id')).toEqual([
+      { _dbt_source_relation: '"main"."a"', id: 1, name: 'x', score: null },
+      { _dbt_source_relation: '"main"."b"', id: 2, name: null, score: 3.5 },
+    ]);
+  });
+
   it('leaves the jaffle fixture (no packages) as it was', () => {
     const p = loadProject(copyFixture('dbt_jaffle'));
     expect(p.packages).toBeUndefined();
