@@ -40,6 +40,8 @@ export interface Adapter {
 export class EngineError extends Error {
   /** What lake was doing when the statement failed (a materialization step, a hook), if not running the model's SQL. */
   step?: string;
+  /** What the person should do, when lake knows more than the engine's message says. */
+  hint?: string;
   constructor(message: string, readonly sql: string) {
     super(message);
     this.name = 'EngineError';

@@ -13,6 +13,7 @@ import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { materializationFor, planSeed, PlanError, type Statement } from '../materialize/index.js';
 import { unclosedQuote } from '../materialize/seed.js';
+import { retypedColumns } from '../materialize/common.js';
 import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
 import { renderAdhoc } from '../compiler/compile.js';
@@ -327,7 +328,19 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
           if (externalDir) claimExternalFolder(externalDir, node.id);
           fs.mkdirSync(partitioned ? loc : path.dirname(loc), { recursive: true });
         }
-        const rows = await runStatements(tx, statements);
+        let rows: number | undefined;
+        try {
+          rows = await runStatements(tx, statements);
+        } catch (e) {
+          // New rows that do not fit a column whose type the model changed, kept by on_schema_change.
+          if (e instanceof EngineError && incremental && existing && /Conversion Error|Could not convert/i.test(e.message) && (config.on_schema_change === 'ignore' || config.on_schema_change === 'append_new_columns')) {
+            const changed = retypedColumns(existing.columns, incoming);
+            if (changed.length) {
+              e.hint = `${changed.map((c) => `column ${c.name} is ${c.from} in the table but ${c.to} in the model's SQL`).join('; ')}, and on_schema_change '${config.on_schema_change}' keeps the table's types: rebuild it with --full-refresh, or set on_schema_change: sync_all_columns${node.landingReads.length ? ' (a landing source\'s column types are in its YAML declaration)' : ''}`;
+            }
+          }
+          throw e;
+        }
         // The folder is this model's now (COPY ... overwrite emptied it): say so for the next build.
         if (externalDir) fs.writeFileSync(path.join(externalDir, EXTERNAL_MARK), `${JSON.stringify({ model: node.id })}\n`);
         for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
@@ -360,7 +373,7 @@ function engineErrorMessage(e: EngineError, compiled: CompiledNode, compiledPath
   }
   const pos = compiledPosition(e, compiled.sql);
   const at = pos ? locateInRaw(compiled, e.message, pos) : undefined;
-  return `${compiled.id}: ${e.message.split('\n')[0]}${at ? `\n  at ${compiled.node.path}:${at.line}:${at.col}` : ''}\n  compiled SQL: ${compiledPath}${pos ? `:${pos.line}` : ''}`;
+  return `${compiled.id}: ${e.message.split('\n')[0]}${at ? `\n  at ${compiled.node.path}:${at.line}:${at.col}` : ''}\n  compiled SQL: ${compiledPath}${pos ? `:${pos.line}` : ''}${e.hint ? `\n  hint: ${e.hint}` : ''}`;
 }
 
 /**

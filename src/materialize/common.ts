@@ -80,16 +80,20 @@ export function schemaDiff(existing: readonly Column[], incoming: readonly Colum
  * may write. `existing` and `desired` are the columns the strategy compares (CDC leaves out the
  * valid_from/valid_to it manages itself).
  */
+/** Columns both sides have, with another type (as dbt counts it: a schema change). */
+export function retypedColumns(existing: readonly Column[], desired: readonly Column[]): { name: string; from: string; to: string }[] {
+  return desired.flatMap((c) => {
+    const e = existing.find((x) => x.name.toLowerCase() === c.name.toLowerCase());
+    return e && normalType(e.type) !== normalType(c.type) ? [{ name: c.name, from: e.type, to: c.type }] : [];
+  });
+}
+
 export function schemaChange(
   node: CompiledNode, ctx: PlanContext, existing: readonly Column[], desired: readonly Column[],
 ): { statements: Statement[]; columns: Column[] } {
   const d = ctx.dialect;
   const { added, removed } = schemaDiff(existing, desired);
-  // A column both sides have, with another type (as dbt counts it: a schema change too).
-  const retyped = desired.flatMap((c) => {
-    const e = existing.find((x) => x.name.toLowerCase() === c.name.toLowerCase());
-    return e && normalType(e.type) !== normalType(c.type) ? [{ name: c.name, from: e.type, to: c.type }] : [];
-  });
+  const retyped = retypedColumns(existing, desired);
   const mode = node.config.on_schema_change;
   const rel = d.relation(ctx.relation);
   if (added.length === 0 && removed.length === 0 && retyped.length === 0) return { statements: [], columns: [...desired] };

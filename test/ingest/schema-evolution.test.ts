@@ -142,6 +142,20 @@ describe('schema evolution', () => {
     });
   }
 
+  it('a declared column whose type changes: new rows that do not fit say which column and what to do', async () => {
+    const t = clock();
+    const dir = project('add_new_columns');
+    writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }]), t());
+    await run(dir);
+    const yml = path.join(dir, 'models/bronze/sources.yml');
+    fs.writeFileSync(yml, fs.readFileSync(yml, 'utf8').replace('id: BIGINT', 'id: VARCHAR'));
+    writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 'x-2', name: 'b' }]), t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').status).toBe('error');
+    expect(r.node('bronze.ev').error).toContain("hint: column id is BIGINT in the table but VARCHAR in the model's SQL, and on_schema_change 'append_new_columns' keeps the table's types: rebuild it with --full-refresh, or set on_schema_change: sync_all_columns");
+    expect((await query(dir, 'select id from bronze.ev')).map((x) => String(x.id))).toEqual(['1']);
+  });
+
   it('fail: stops with the file:line that introduced the field, and changes nothing', async () => {
     const t = clock();
     const dir = project('fail');
