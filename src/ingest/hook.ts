@@ -25,6 +25,8 @@
  * the column would lose its values for good; `fail` and `sync_all_columns` set on the model are
  * kept. (To drop new fields, say `schema_evolution: none`: fields nobody declared are not columns.)
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Adapter } from '../adapter/types.js';
 import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent } from '../core/types.js';
@@ -158,6 +160,19 @@ async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, 
   return out;
 }
 
+/** A file somewhere under `dir` (not hidden), or undefined. */
+function firstFileUnder(dir: string): string | undefined {
+  try {
+    for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      const parent = (e as unknown as { parentPath?: string; path?: string }).parentPath ?? (e as unknown as { path: string }).path;
+      if (e.isFile() && !/^[._]/.test(e.name) && !path.relative(dir, parent).split(path.sep).some((p) => /^[._]/.test(p))) return path.join(parent, e.name);
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
 /**
  * Whether columns nobody declared get types from their values: parquet's own types, or
  * `infer_types: true`. Otherwise VARCHAR: a type read off the first batch would make a later value
@@ -193,6 +208,14 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   // 1. Files.
   const found = await discover(w, root, spec);
   if (found.missingDir) warnings.push(`${src.sourceName}.${src.name}: the landing folder ${spec.relDir} does not exist (yet)`);
+  else if (found.files.length === 0 && found.young === 0) {
+    // Files in the folder that the glob does not match (dated subfolders, another extension): said.
+    // Under the folder the glob names (`events/` of `events/*`): another table's files are not these.
+    const parts = spec.files.replace(/^\.?\//, '').split('/').slice(0, -1);
+    const fixed = parts.slice(0, parts.findIndex((p) => /[*?[\]{}]/.test(p)) < 0 ? parts.length : parts.findIndex((p) => /[*?[\]{}]/.test(p)));
+    const other = firstFileUnder(path.join(spec.dir, ...fixed));
+    if (other) warnings.push(`${src.sourceName}.${src.name}: no file in ${spec.relDir} matches files: '${spec.files}' (it holds ${path.relative(root, other).split(path.sep).join('/')}): set files: to a glob that matches them, such as '**/*'`);
+  }
   const changed: string[] = [];
   let batch: LandingFile[];
   let pending = 0;

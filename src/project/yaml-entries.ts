@@ -2,6 +2,7 @@
  * The entries of the YAML files beside models and seeds: `models:`, `sources:`, `seeds:` and
  * `unit_tests:` — parsed into plain declarations with file and line, validated shallowly.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
@@ -243,6 +244,13 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
       const landingDir = nested ? nested.path ?? nested.dir : pick('landing');
       if (nested && (typeof landingDir !== 'string' || landingDir === '')) {
         diags.push({ code: 'LAKE-P019', severity: 'error', message: `source ${s.name as string}.${t.name as string}: \`landing:\` needs the folder, as \`path:\``, file: file.path, line, hint: 'write `landing: { path: landing/events, format: jsonl }` or `landing: landing/events`' });
+      } else if (landingDir !== undefined && fs.existsSync(path.resolve(root, String(landingDir))) && !fs.statSync(path.resolve(root, String(landingDir))).isDirectory()) {
+        const rel = String(landingDir);
+        diags.push({
+          code: 'LAKE-P019', severity: 'error', message: `source ${s.name as string}.${t.name as string}: landing ${rel} is a file, not a folder`, file: file.path,
+          line: (nested ? file.lineOf(isRecord(t.landing) ? ['sources', i, 'tables', j, 'landing', 'path'] : ['sources', i, 'landing', 'path']) : t.landing !== undefined ? file.lineOf(['sources', i, 'tables', j, 'landing']) : file.lineOf(['sources', i, 'landing'])) ?? line,
+          hint: `point landing at its folder and name the files: landing: ${path.posix.dirname(rel)}, files: ${path.posix.basename(rel)}`,
+        });
       } else if (landingDir !== undefined) {
         const format = String(pick('format') ?? 'jsonl') as LandingFormat;
         const evo = String(pick('schema_evolution') ?? 'add_new_columns') as SchemaEvolution;
@@ -272,9 +280,9 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
           dir: path.resolve(root, String(landingDir)),
           relDir: String(landingDir),
           format,
-          // A table's own `landing: { path }` is its folder (every file in it); a source's is the
-          // zone, with one folder per table.
-          files: String(nested?.files ?? t.files ?? (nested && isRecord(t.landing) ? '*' : `${t.name as string}/*`)),
+          // A table's own `landing:` (a folder, or `{ path }`) is its folder: every file in it; a
+          // source's is the zone, with one folder per table.
+          files: String(nested?.files ?? t.files ?? (t.landing !== undefined ? '*' : `${t.name as string}/*`)),
           columns: cols.types,
           schemaEvolution: evo,
           badRecords: bad,

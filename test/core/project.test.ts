@@ -224,7 +224,7 @@ sources:
     expect(acc).toMatchObject({ sourceName: 'crm', name: 'accounts', schema: 'crm_raw', identifier: 'tbl_accounts', description: 'The CRM.', landing: undefined, line: 22 });
     expect(acc.columns[0]!.tests[0]!.name).toBe('unique');
     const ev = p.sources.get('source:crm.events')!;
-    expect(ev.landing).toMatchObject({ relDir: 'landing/events', format: 'jsonl', files: 'events/*' });
+    expect(ev.landing).toMatchObject({ relDir: 'landing/events', format: 'jsonl', files: '*' });
     const seed = p.seeds.get('raw.countries')!;
     expect(seed).toMatchObject({ name: 'countries', schema: 'raw', description: 'Countries.', columnTypes: { population: 'BIGINT', code: 'VARCHAR' } });
     expect(seed.checksum).toMatch(/^[0-9a-f]{64}$/);

@@ -33,6 +33,13 @@ describe('landing source declarations', () => {
     ]);
   });
 
+  it('a table\'s own landing folder holds its files; a landing path that is a file is an error with the fix', () => {
+    const dir = makeProject({ 'models/sources.yml': 'sources:\n  - name: s\n    tables:\n      - name: a\n        landing: landing/a\n      - name: b\n        landing: landing/b/x.jsonl\n', 'models/m.sql': 'select 1 as x', 'landing/b/x.jsonl': '{}\n' });
+    const p = loadProject(dir);
+    expect(p.sources.get('source:s.a')!.landing).toMatchObject({ relDir: 'landing/a', files: '*' });
+    expect(p.diagnostics.map((d) => [d.line, d.message, d.hint])).toEqual([[7, 'source s.b: landing landing/b/x.jsonl is a file, not a folder', 'point landing at its folder and name the files: landing: landing/b, files: x.jsonl']]);
+  });
+
   it('reads allow_overwrites "false" as false and refuses other words; option errors point at the option\'s line', () => {
     const load = (v: string) => loadProject(makeProject({ 'models/sources.yml': `sources:\n  - name: s\n    landing: landing\n    tables:\n      - name: a\n        format: jsonl\n        allow_overwrites: ${v}\n        min_file_age: soon\n`, 'models/m.sql': 'select 1 as x' }));
     const quoted = load('"false"');

@@ -59,6 +59,16 @@ describe('jsonl', () => {
     expect(plain(await query(dir, 'select id from bronze.inbox'))).toEqual([{ id: 7 }]);
   });
 
+  it('says when the folder holds files the glob does not match (dated subfolders), instead of reading nothing silently', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('jsonl', 'events'),
+      'models/bronze/events.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'events') }}`,
+    });
+    writeFile(dir, 'landing/events/2024-01-01/a.jsonl', '{"id": 1}\n');
+    const r = await run(dir);
+    expect(r.node('bronze.events').stats).toMatchObject({ rows: 0, warnings: ["raw.events: no file in landing matches files: 'events/*' (it holds landing/events/2024-01-01/a.jsonl): set files: to a glob that matches them, such as '**/*'"] });
+  });
+
   it('reads a file opening with a byte-order mark (JSON lines and a JSON array) from its first record', async () => {
     const t = clock();
     const dir = makeProject({
