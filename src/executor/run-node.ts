@@ -207,7 +207,7 @@ export async function runStatements(tx: Adapter, statements: readonly Statement[
       const found = await tx.query(st.sql);
       if (found.length > 0) {
         const sample = Object.entries(found[0]!).map(([k, v]) => `${k}=${String(v)}`).join(', ');
-        throw new NodeError(`${st.message ?? 'check failed'} (e.g. ${sample}); nothing was changed`);
+        throw new NodeError(`${st.message ?? 'check failed'} (e.g. ${sample}); nothing was changed${st.hint ? `\n  hint: ${st.hint}` : ''}`);
       }
     }
   }

@@ -32,6 +32,7 @@ export function duplicateKeyCheck(d: Dialect, node: CompiledNode, staged: string
     sql: `select ${k}, count(*) as copies from ${staged} group by ${k} having count(*) > 1 limit 1`,
     label: 'check duplicate keys',
     message: `${node.id}: the new rows carry the same unique_key (${keys.join(', ')}) more than once`,
+    hint: `keep one row per key in ${node.node.path}, e.g. qualify row_number() over (partition by ${keys.join(', ')} order by <newest first>) = 1`,
   };
 }
 

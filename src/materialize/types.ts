@@ -21,6 +21,8 @@ export interface Statement {
   readonly label: string;
   readonly countRows?: boolean;
   readonly message?: string;
+  /** What to do when an assert-empty statement finds rows. */
+  readonly hint?: string;
 }
 
 export interface PlanContext {

@@ -333,7 +333,7 @@ describe('through the executor (Session)', () => {
     await load(root, `(1, 'x', 1), (7, 'y', 2), (7, 'z', 3)`);
     const [r] = await lakeRun(root);
     expect(r).toMatchObject({ id: 'gold.m', status: 'error' });
-    expect(r!.error ?? r!.message).toMatch(/gold\.m: the new rows carry the same unique_key \(id\) more than once \(e\.g\. id=7, copies=2\); nothing was changed/);
+    expect(r!.error ?? r!.message).toMatch(/gold\.m: the new rows carry the same unique_key \(id\) more than once \(e\.g\. id=7, copies=2\); nothing was changed\n  hint: keep one row per key in models\/gold\/m\.sql, e\.g\. qualify row_number\(\) over \(partition by id order by <newest first>\) = 1/);
     expect(await withDb(root, (d) => d.query('select * from gold.m'))).toEqual([{ id: 1, name: 'a', amount: 1 }]);
   });
 
