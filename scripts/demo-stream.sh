@@ -40,11 +40,13 @@ node "$root/dist/tools/generate/cli.js" --users "$users" --days 1 --seed demo --
   >"$work/generator.log" 2>&1 &
 gen_pid=$!
 
-# The first arrival (a simulated day) must exist before lake's first batch.
+# The first arrival (a simulated day) must exist before lake's first batch, and be a second old:
+# lake run --continuous holds back younger files (they may still be being written).
 for _ in $(seq 1 100); do
   [[ -d "$work/landing/stream/bpm" ]] && break
   sleep 0.1
 done
+sleep 1.2
 
 # lake writes JSON lines (--log-format json); the viewer below turns each batch into one line.
 view='

@@ -18,6 +18,7 @@ import type { Diagnostic } from '../errors/index.js';
 import type { NodeResult, Reporter, RunSummary } from '../reporter/types.js';
 import type { RunOptions, RunOutcome, Session } from './session.js';
 import { landingBacklog } from '../ingest/backlog.js';
+import { liveSource } from '../ingest/hook.js';
 import { parseDuration } from '../project/files.js';
 import { plural } from '../reporter/reporters.js';
 import { mergeRunResults } from './artifacts.js';
@@ -176,6 +177,7 @@ export const statusText = fmtStatus;
 /** `lake run --continuous`. */
 export async function runContinuous(session: Session, reporter: Reporter, o: ContinuousOptions): Promise<ContinuousOutcome> {
   const opened = o.db ? undefined : await session.openDb(o.command ?? 'run');
+  session.liveLanding = true;
   const db = o.db ?? opened!.db;
   const stop = () => o.stopRequested?.() ?? false;
   // The current batch always finishes: stop requests are checked between batches only.
@@ -233,7 +235,7 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
       if (stop()) break;
       const ids = new Set<NodeId>();
       for (const [src, consumers] of sources) {
-        const b = await landingBacklog(db, session.project.root, src, consumers);
+        const b = await landingBacklog(db, session.project.root, liveSource(src), consumers);
         for (const c of b.consumers) ids.add(c);
       }
       if (ids.size === 0) {
@@ -245,6 +247,7 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
     }
     return { batches, failed };
   } finally {
+    session.liveLanding = false;
     await opened?.release();
   }
 }

@@ -87,6 +87,8 @@ export class Session {
   readonly targetDir: string;
   private stateDir?: string;
   private selectorState?: SelectorState;
+  /** Files land while runs go on (`lake run --continuous`): sources without min_file_age hold young files back. */
+  liveLanding = false;
   /** The run in progress, for `abortRunResults`. */
   private live?: { command: string; runId: string; startedAt: Date; args: Record<string, unknown>; batchId: number };
 

@@ -126,6 +126,8 @@ export interface LandingSpec {
   readonly badRecords: BadRecords;
   readonly maxFilesPerTrigger: number;
   readonly minFileAgeMs: number;
+  /** min_file_age was written in the YAML (else a continuous run holds files back 1 s: see LIVE_MIN_FILE_AGE_MS). */
+  readonly minFileAgeSet?: boolean;
   readonly allowOverwrites: boolean;
   /**
    * Columns nobody declared (a first read without `columns:`, new fields under add_new_columns)

@@ -465,7 +465,19 @@ function total(all: readonly SourceStats[]): SourceStats {
   return out;
 }
 
-export function landingHook(session: { readonly project: LoadedProject }): NodeHook {
+/**
+ * How long a `lake run --continuous` holds back a file younger than this when its source sets no
+ * min_file_age: files land while it runs, and a writer still appending to one would otherwise have
+ * the first part read and the rest lost (the file then "changed after it was consumed").
+ */
+export const LIVE_MIN_FILE_AGE_MS = 1000;
+
+/** The source as a live run reads it: held back LIVE_MIN_FILE_AGE_MS unless it sets min_file_age. */
+export function liveSource(src: SourceNode): SourceNode {
+  return src.landing && !src.landing.minFileAgeSet ? { ...src, landing: { ...src.landing, minFileAgeMs: LIVE_MIN_FILE_AGE_MS } } : src;
+}
+
+export function landingHook(session: { readonly project: LoadedProject; readonly liveLanding?: boolean }): NodeHook {
   return {
     name: 'landing',
     async prepare(ctx: HookContext, sql: string): Promise<HookOutcome | undefined> {
@@ -483,7 +495,9 @@ export function landingHook(session: { readonly project: LoadedProject }): NodeH
       try {
         // Attached by the run's state setup; a caller that skipped it gets it here.
         await work.db.execute(ATTACH_SCRATCH).catch(() => undefined);
-        for (const src of sources) prepared.push(await prepareSource(ctx, session.project.root, src, work));
+        for (const src of sources) {
+          prepared.push(await prepareSource(ctx, session.project.root, session.liveLanding ? liveSource(src) : src, work));
+        }
         for (const p of prepared) await ctx.tx.execute(p.viewSql);
       } catch (e) {
         await cleanup();

@@ -288,6 +288,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
           badRecords: bad,
           maxFilesPerTrigger: maxFiles,
           minFileAgeMs: minAge ?? 0,
+          ...(minAge !== undefined ? { minFileAgeSet: true } : {}),
           allowOverwrites: overwrites,
           ...(inferTypes ? { inferTypes } : {}),
           options,

@@ -173,7 +173,8 @@ describe('lake run --continuous', () => {
     writeFile(dir, 'models/bronze/bpm.sql', `{{ config(materialized='incremental') }}\nselect * from {{ source('kafka', 'bpm') }}`);
     writeFile(dir, 'models/silver/readings.sql', `{{ config(materialized='incremental') }}\nselect device_id, heartrate, _offset, _lake_batch from {{ stream(ref('bpm')) }}`);
     writeFile(dir, 'models/other.sql', `{{ config(materialized='table') }}\nselect 1 as x`);
-    writeFile(dir, 'landing/bpm/a.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 60 }, { device_id: 2, heartrate: 70 }])));
+    // Landed a minute ago: a continuous run holds back files younger than 1 s (still being written?).
+    writeFile(dir, 'landing/bpm/a.jsonl', jsonl(envelopes([{ device_id: 1, heartrate: 60 }, { device_id: 2, heartrate: 70 }])), new Date(Date.now() - 60_000));
     return dir;
   }
 
@@ -193,8 +194,7 @@ describe('lake run --continuous', () => {
     const done = exitOf(p);
     await waitFor(() => out, /batch 1 .*kafka\.bpm: \+1 file, \+2 rows/);
     // Landed whole, as a producer should (written under a hidden name, then renamed: discovery skips
-    // names starting with '.'): written in place, a poll between creating and filling the file could
-    // consume it empty (min_file_age is 0 here).
+    // names starting with '.'); a continuous run also holds a file back until it is 1 s old.
     writeFile(dir, 'landing/bpm/.b.jsonl.tmp', jsonl(envelopes([{ device_id: 3, heartrate: 80 }], { first: 2 })));
     fs.renameSync(path.join(dir, 'landing/bpm/.b.jsonl.tmp'), path.join(dir, 'landing/bpm/b.jsonl'));
     await waitFor(() => out, /batch 2 .*2 nodes.*kafka\.bpm: \+1 file, \+1 row, lag/);

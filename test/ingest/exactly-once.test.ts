@@ -285,3 +285,25 @@ describe('exactly once', () => {
     ]);
   });
 });
+
+describe('files still being written', () => {
+  it('lake run --continuous holds back a file younger than 1 s when the source sets no min_file_age (a one-shot run reads it)', async () => {
+    const { Session } = await import('../../src/app/session.js');
+    const { runAvailableNow } = await import('../../src/app/continuous.js');
+    const { MemoryReporter } = await import('../../src/reporter/reporters.js');
+    const dir = makeProject({
+      'models/bronze/sources.yml': 'sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: ev\n        columns: { id: BIGINT }\n',
+      'models/bronze/ev.sql': "{{ config(materialized='incremental') }}\nselect id from {{ source('raw', 'ev') }}",
+    });
+    writeFile(dir, 'landing/ev/old.jsonl', jsonl([{ id: 1 }]), new Date(Date.now() - 60_000));
+    writeFile(dir, 'landing/ev/new.jsonl', jsonl([{ id: 2 }]));
+    // As runContinuous sets it for its duration.
+    const s = Session.open({ projectDir: dir });
+    s.liveLanding = true;
+    const out = await runAvailableNow(s, new MemoryReporter(), { threads: 2 });
+    expect(out.results.find((r) => r.id === 'bronze.ev')!.stats).toMatchObject({ files: 1, waiting_files: 1 });
+    expect((await query(dir, 'select id from bronze.ev')).map((r) => Number(r.id))).toEqual([1]);
+    await run(dir);
+    expect((await query(dir, 'select id from bronze.ev order by id')).map((r) => Number(r.id))).toEqual([1, 2]);
+  });
+});
