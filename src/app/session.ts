@@ -365,7 +365,7 @@ function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<str
     if (r.status === 'success' && c && c.config.materialized !== 'ephemeral') schemas.add(schema);
     return {
       status: r.status, message: r.error ?? r.message ?? null, execution_time: r.durationMs / 1000,
-      adapter_response: { rows_affected: r.rows ?? null },
+      adapter_response: r.rows === undefined || r.rows === null ? {} : { rows_affected: r.rows },
       node: { unique_id: r.id, name: c?.node.name ?? r.id.split('.').slice(1).join('.'), schema, resource_type: c ? 'model' : 'seed', config: { materialized: r.materialized } },
     };
   });

@@ -9,9 +9,12 @@
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
 import { pythonUnescape } from './python-string.js';
-import { markTuple, printable, truthy } from './python-repr.js';
+import { markTuple, printable, truthy, pyCompare, pyStr } from './python-repr.js';
 import { createHash } from 'node:crypto';
-import type nunjucks from 'nunjucks';
+import nunjucks from 'nunjucks';
+
+/** Nunjucks' AST node classes (public as `nunjucks.nodes`, missing from @types/nunjucks). */
+const nodes = (nunjucks as unknown as { nodes: Record<'FunCall' | 'Symbol' | 'NodeList', new (lineno: number, colno: number, ...a: unknown[]) => unknown> }).nodes;
 import { parseYamlValue } from '../project/yaml-file.js';
 
 type Fn = (...args: unknown[]) => unknown;
@@ -44,13 +47,16 @@ function pyFormat(s: string, args: unknown[]): string {
 /** Python's `%` formatting, for Jinja's `format` filter: %s %d %i %f %.2f %05d %%. */
 export function percentFormat(s: string, args: readonly unknown[]): string {
   let i = 0;
-  return s.replace(/%(-?0?)(\d*)(?:\.(\d+))?([sdifr%])/g, (_m, flags: string, width: string, prec: string | undefined, conv: string) => {
+  // `'%(name)s' % {'name': 5}`: a dict's values by key.
+  const byName = args.length === 1 && args[0] && typeof args[0] === 'object' && !Array.isArray(args[0]) && !(args[0] instanceof String) ? args[0] as Record<string, unknown> : undefined;
+  return s.replace(/%(?:\((\w+)\))?(-?0?)(\d*)(?:\.(\d+))?([sdifr%])/g, (_m, key: string | undefined, flags: string, width: string, prec: string | undefined, conv: string) => {
     if (conv === '%') return '%';
-    const v = args[i++];
+    const v = key !== undefined && byName ? byName[key] : args[i++];
     let out: string;
     if (conv === 'd' || conv === 'i') out = String(Math.trunc(Number(v)));
     else if (conv === 'f') out = Number(v).toFixed(prec !== undefined ? Number(prec) : 6);
-    else out = v === null || v === undefined ? 'None' : String(v);
+    else if (conv === 'r') out = typeof v === 'string' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : pyStr(v === undefined ? null : v);
+    else out = pyStr(v === undefined ? null : v);
     const w = Number(width || 0);
     if (out.length < w) out = flags.startsWith('-') ? out.padEnd(w) : out.padStart(w, flags.includes('0') && conv !== 's' ? '0' : ' ');
     return out;
@@ -108,7 +114,16 @@ const STRING_MEMBERS: Record<string, (s: string, ...a: unknown[]) => unknown> = 
     const joiner = sep === undefined || sep === null ? ' ' : String(sep);
     return [...parts.slice(0, m), parts.slice(m).join(joiner)];
   },
-  rsplit: (s, sep) => (sep === undefined || sep === null ? s.trim().split(WS) : s.split(String(sep))),
+  rsplit: (s, sep, max) => {
+    const parts = sep === undefined || sep === null ? s.trim().split(WS).filter((x) => x !== '') : s.split(String(sep));
+    if (max === undefined || max === null || Number(max) < 0 || parts.length <= Number(max) + 1) return parts;
+    const keep = parts.length - Number(max);
+    return [parts.slice(0, keep).join(sep === undefined || sep === null ? ' ' : String(sep)), ...parts.slice(keep)];
+  },
+  partition: (s, sep) => {
+    const i = s.indexOf(String(sep));
+    return markTuple(i < 0 ? [s, '', ''] : [s.slice(0, i), String(sep), s.slice(i + String(sep).length)]);
+  },
   splitlines: (s) => s.split(/\r?\n/),
   join: (s, items) => (Array.isArray(items) ? items.map(String).join(s) : String(items ?? '')),
   format: (s, ...args) => pyFormat(s, args),
@@ -166,6 +181,12 @@ export function setRefAttributes(fn: (placeholder: string, attr: string) => unkn
   refAttribute = fn;
 }
 
+interface ForNode {
+  name: unknown;
+  arr: unknown;
+  body: unknown;
+}
+
 interface IfNode {
   cond: unknown;
   body: unknown;
@@ -186,10 +207,15 @@ interface CompilerProto {
   compile(node: unknown, frame: unknown): void;
   _emit(code: string): void;
   _getNodeName(node: unknown): string;
+  _tmpid(): string;
   _compileExpression(node: unknown, frame: unknown): void;
   _emitLine(code: string): void;
   _withScopedSyntax(fn: () => void): void;
   compileIf(this: CompilerProto, node: IfNode, frame: unknown, async?: boolean): void;
+  compileFor(this: CompilerProto, node: ForNode, frame: unknown): void;
+  compileCompare(this: CompilerProto, node: { expr: unknown; ops: { type: string; expr: unknown }[] }, frame: unknown): void;
+  compileConcat(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
+  compileLakeIterationScope(this: CompilerProto, node: { body: unknown }, frame: unknown): void;
   compileInlineIf(this: CompilerProto, node: IfNode, frame: unknown): void;
   compileNot(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
   compileAnd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
@@ -390,6 +416,51 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     proto._getNodeName = function (this: CompilerProto, node: unknown) {
       return String(nodeName.call(this, node)).replace(/\r/g, '\\r').replace(/\n/g, '\\n').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
     };
+    // Jinja's loop scope: a {% set %} in a for loop's body lasts for that iteration only (Nunjucks
+    // wrote it to the enclosing scope, so `{% set found = true %}` in a loop leaked out). The body
+    // runs in a frame of its own, pushed per iteration, that does not write upward.
+    const compileFor = proto.compileFor;
+    proto.compileFor = function (this: CompilerProto, node: ForNode, frame: unknown) {
+      const { body, arr } = node;
+      // `{% for x in xs if cond %}` (Jinja's loop filter; Nunjucks parses `xs if cond` as an inline
+      // if without else): the items for which cond holds are collected first, so loop.index,
+      // loop.length and loop.last count them only.
+      const inline = arr as { typename?: string; cond?: unknown; body?: unknown; else_?: unknown; lineno: number; colno: number };
+      const loopName = (node.name as { typename?: string; value?: string });
+      if (inline.typename === 'InlineIf' && (inline.else_ === null || inline.else_ === undefined) && loopName.typename === 'Symbol') {
+        const [kept, src, i] = [this._tmpid(), this._tmpid(), this._tmpid()];
+        this._emitLine(`var ${kept} = [];`);
+        this._emit(`var ${src} = `);
+        this._compileExpression(inline.body, frame);
+        this._emitLine(';');
+        this._emitLine(`${src} = runtime.fromIterator(${src}); if (${src} && typeof ${src} === 'object' && !Array.isArray(${src})) ${src} = Object.keys(${src});`);
+        this._emitLine(`frame = frame.push(); for (var ${i} = 0; ${src} && ${i} < ${src}.length; ${i}++) { frame.set(${JSON.stringify(loopName.value)}, ${src}[${i}]);`);
+        this._emit('if (runtime.__lakeTruthy(');
+        this._compileExpression(inline.cond, frame);
+        this._emitLine(`)) ${kept}.push(${src}[${i}]); } frame = frame.pop();`);
+        const alias = `__lake_filtered_${kept}`;
+        (frame as { set(n: string, v: string): void }).set(alias, kept);
+        node.arr = new nodes.Symbol(inline.lineno, inline.colno, alias);
+      }
+      node.body = { typename: 'LakeIterationScope', body };
+      // `for key in dict` iterates its keys, as in Python (Nunjucks iterated nothing); `for k, v in ...` is left as it is.
+      if ((node.name as { typename?: string }).typename !== 'Array') {
+        const at = node.arr as { lineno: number; colno: number };
+        node.arr = new nodes.FunCall(at.lineno, at.colno, new nodes.Symbol(at.lineno, at.colno, '__lake_iterable'), new nodes.NodeList(at.lineno, at.colno, [node.arr]));
+      }
+      try {
+        compileFor.call(this, node, frame);
+      } finally {
+        node.body = body;
+        node.arr = arr;
+      }
+    };
+
+    proto.compileLakeIterationScope = function (this: CompilerProto, node: { body: unknown }, frame: unknown) {
+      this._emitLine('frame = frame.push(true);');
+      this.compile(node.body, frame);
+      this._emitLine('frame = frame.pop();');
+    };
     // Jinja's truth in if / elif, `a if c else b`, not, and, or (python-repr.ts): [] and {} are false.
     proto.compileIf = function (this: CompilerProto, node: IfNode, frame: unknown, async?: boolean) {
       this._emit('if(runtime.__lakeTruthy(');
@@ -441,6 +512,20 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       __lakeAnd: (l: unknown, r: () => unknown) => (truthy(l) ? r() : l),
       __lakeOr: (l: unknown, r: () => unknown) => (truthy(l) ? l : r()),
     });
+    // Python's comparisons: `==` without JavaScript's coercions and item by item for lists and
+    // dicts, and chains (`3 > 2 > 1` is `3 > 2 and 2 > 1`).
+    proto.compileCompare = function (this: CompilerProto, node: { expr: unknown; ops: { type: string; expr: unknown }[] }, frame: unknown) {
+      this._emit('runtime.__lakeCompare(');
+      this.compile(node.expr, frame);
+      for (const op of node.ops) {
+        this._emit(`, ${JSON.stringify(op.type)}, `);
+        this.compile(op.expr, frame);
+      }
+      this._emit(')');
+    };
+    // `~` joins what Python's str() gives (None, True, [1, 2]); an undefined name is ''.
+    proto.compileConcat = call('__lakeConcat');
+    Object.assign(runtime, { __lakeCompare: pyCompare, __lakeConcat: (a: unknown, b: unknown) => pyStr(a) + pyStr(b) });
     proto.compileMod = call('__lakeMod');
     proto.compileMul = call('__lakeMul');
     // `+` of two lists concatenates them, as in Python (JavaScript made a string of both).
@@ -490,6 +575,14 @@ const cmp = (a: unknown, b: unknown) => (a === b ? 0 : (a as number) < (b as num
 export function addConversionFilters(env: nunjucks.Environment): void {
   env.addFilter('as_bool', (v: unknown) => (typeof v === 'string' ? ['true', 'True', 'TRUE', '1', 'yes'].includes(v.trim()) : Boolean(v)));
   env.addFilter('as_number', (v: unknown) => (typeof v === 'string' ? Number(v) : v));
+  // Jinja's int and string: a value that is not a number is the default (0); None is 'None'.
+  env.addFilter('int', (v: unknown, dflt: unknown = 0, base: unknown = 10) => {
+    const t = String(v ?? '').trim();
+    const n = typeof v === 'number' ? Math.trunc(v) : typeof v === 'boolean' ? Number(v)
+      : Number(base) !== 10 ? (/^[0-9a-z]+$/i.test(t) ? parseInt(t, Number(base)) : NaN) : t === '' ? NaN : Math.trunc(Number(t));
+    return Number.isNaN(n) ? dflt : n;
+  });
+  env.addFilter('string', (v: unknown) => pyStr(v));
   env.addFilter('as_text', (v: unknown) => (v === undefined || v === null ? '' : String(v)));
   env.addFilter('as_native', (v: unknown) => {
     if (typeof v !== 'string') return v;
@@ -528,6 +621,37 @@ function addFilters(env: nunjucks.Environment): void {
     });
   });
   env.addFilter('items', (d: unknown) => (d && typeof d === 'object' ? Object.entries(d as object) : []));
+  // Jinja's select / reject / selectattr / rejectattr: with a test and its arguments
+  // (`selectattr('type', 'equalto', 'int')`, `rejectattr('name', 'in', names)`), not truthiness only.
+  const pick = (keep: boolean, byAttr: boolean) => (seq: unknown, ...args: unknown[]) => {
+    const { pos } = splitKwargs(args);
+    const [name, test, ...rest] = byAttr ? pos : [undefined, ...pos];
+    const check = test === undefined ? (v: unknown) => truthy(v) : jinjaTest(env, String(test), rest);
+    return toList(seq).filter((x) => check(byAttr ? attr(x, name) : x) === keep);
+  };
+  env.addFilter('select', pick(true, false));
+  env.addFilter('reject', pick(false, false));
+  env.addFilter('selectattr', pick(true, true));
+  env.addFilter('rejectattr', pick(false, true));
+  // join(d, attribute=...) and trim(chars) as Jinja has them.
+  const join = env.getFilter('join') as Fn;
+  env.addFilter('join', (seq: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const d = pos[0] ?? kw.d ?? '';
+    const a = pos[1] ?? kw.attribute;
+    return a === undefined ? join(seq, d) : toList(seq).map((x) => attr(x, a)).join(String(d));
+  });
+  env.addFilter('trim', (v: unknown, chars?: unknown) => {
+    const str = v === undefined || v === null ? '' : String(v);
+    if (chars === undefined || chars === null || typeof chars === 'object') return str.trim();
+    const set = new Set(String(chars));
+    let a = 0, b = str.length;
+    while (a < b && set.has(str[a]!)) a++;
+    while (b > a && set.has(str[b - 1]!)) b--;
+    return str.slice(a, b);
+  });
+  // Jinja's tojson (json.dumps): ", " and ": " between items.
+  env.addFilter('tojson', (v: unknown) => pythonJson(v));
   env.addFilter('format', (s: unknown, ...args: unknown[]) => percentFormat(String(s), splitKwargs(args).pos));
 }
 
@@ -541,7 +665,7 @@ function addFunctions(env: nunjucks.Environment): void {
   env.addGlobal('fromjson', (s: unknown, dflt?: unknown) => {
     try { return JSON.parse(String(s)) as unknown; } catch { return dflt; }
   });
-  env.addGlobal('tojson', (v: unknown) => JSON.stringify(v));
+  env.addGlobal('tojson', (v: unknown) => pythonJson(v));
   env.addGlobal('fromyaml', (s: unknown, dflt?: unknown) => {
     try { return parseYamlValue(String(s)); } catch { return dflt; }
   });
@@ -549,6 +673,39 @@ function addFunctions(env: nunjucks.Environment): void {
   env.addGlobal('set', (v: unknown) => [...new Set(toList(v))]);
   env.addGlobal('local_md5', (s: unknown) => createHash('md5').update(String(s)).digest('hex'));
   env.addGlobal('print', () => '');
+}
+
+/** json.dumps with its default separators (`{"a": 1, "b": [1, "x"]}`), as dbt's tojson writes JSON. */
+export function pythonJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonJson).join(', ')}]`;
+  if (v && typeof v === 'object' && !(v instanceof String)) {
+    return `{${Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== '__keywords' && x !== undefined).map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(', ')}}`;
+  }
+  return JSON.stringify(v instanceof String ? String(v) : v) ?? 'null';
+}
+
+/**
+ * A Jinja test by name with its arguments, for select/reject: Nunjucks' own tests, and the names
+ * and operators Jinja adds (`in`, `==`, `true`, `boolean`, `integer`...).
+ */
+function jinjaTest(env: nunjucks.Environment, name: string, args: readonly unknown[]): (v: unknown) => boolean {
+  const a = args[0];
+  const own: Record<string, (v: unknown) => boolean> = {
+    in: (v) => (Array.isArray(a) ? a.includes(v) : typeof a === 'string' ? a.includes(String(v)) : !!a && typeof a === 'object' && String(v) in (a as object)),
+    '==': (v) => v === a, eq: (v) => v === a, equalto: (v) => v === a, sameas: (v) => v === a,
+    '!=': (v) => v !== a, ne: (v) => v !== a,
+    '>': (v) => (v as number) > (a as number), gt: (v) => (v as number) > (a as number), greaterthan: (v) => (v as number) > (a as number),
+    '>=': (v) => (v as number) >= (a as number), ge: (v) => (v as number) >= (a as number),
+    '<': (v) => (v as number) < (a as number), lt: (v) => (v as number) < (a as number), lessthan: (v) => (v as number) < (a as number),
+    '<=': (v) => (v as number) <= (a as number), le: (v) => (v as number) <= (a as number),
+    true: (v) => v === true, false: (v) => v === false, boolean: (v) => typeof v === 'boolean',
+    none: (v) => v === null, integer: (v) => Number.isInteger(v), float: (v) => typeof v === 'number' && !Number.isInteger(v),
+    sequence: (v) => Array.isArray(v) || typeof v === 'string', truthy: (v) => truthy(v), falsy: (v) => !truthy(v),
+  };
+  if (own[name]) return own[name]!;
+  const t = (env as unknown as { tests: Record<string, Fn> }).tests[name];
+  if (!t) throw new Error(`no test named '${name}'`);
+  return (v) => truthy(t(v, ...args));
 }
 
 function toYaml(v: unknown, indent = ''): string {
@@ -669,6 +826,8 @@ export function packageBuiltIns(): Record<string, Record<string, Fn>> {
 
 /** Install the filters, functions and the `dbt` namespace into one environment. */
 export function installDbtCompat(env: nunjucks.Environment): void {
+  // What `for x in <dict>` iterates (see compileFor): its keys, as in Python.
+  env.addGlobal('__lake_iterable', (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof String) && Object.getPrototypeOf(v) === Object.prototype ? Object.keys(v).filter((k) => k !== '__keywords') : v));
   addFilters(env);
   addFunctions(env);
   const macros = Object.fromEntries(Object.entries(crossDatabaseMacros()).map(([k, fn]) => [k, keywordCallable(fn)]));

@@ -197,6 +197,18 @@ export function rewriteSplats(text: string): string {
   return text.replace(/\{[{%][\s\S]*?[%}]\}/g, (tag) => tag.replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_splat($2)'));
 }
 
+/**
+ * Jinja's tests with one argument written without parentheses (`x is sameas true`, `n is
+ * divisibleby 3`, `x is not equalto 'a'`): Nunjucks needs `sameas(true)`.
+ */
+export function parenthesiseTestArgs(text: string): string {
+  if (!/\bis\s+(?:not\s+)?(?:sameas|divisibleby|equalto|eq|ne|gt|ge|lt|le|greaterthan|lessthan)\s+[^\s(]/.test(text)) return text;
+  return text.replace(/\{[{%][\s\S]*?[%}]\}/g, (tag) => tag.replace(
+    /\bis(\s+)(not\s+)?(sameas|divisibleby|equalto|eq|ne|gt|ge|lt|le|greaterthan|lessthan)\s+(-?\d+(?:\.\d+)?|'[^']*'|"[^"]*"|[A-Za-z_][\w.]*)/g,
+    (m, sp: string, not: string | undefined, test: string, arg: string) => (/^(and|or|not|if|else|in|is)$/.test(arg) ? m : `is${sp}${not ?? ''}${test}(${arg})`),
+  ));
+}
+
 /** Macros named `_x` are private to Nunjucks' exports: exported under another name as well. */
 const PRIVATE_EXPORT = 'lake_private_';
 function exportPrivateMacros(text: string): string {
@@ -271,7 +283,7 @@ function isCallParen(before: string): boolean {
 
 /** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
 export function rewriteTestBlocks(text: string): string {
-  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(dropTrailingCommas(text))))
+  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(dropTrailingCommas(text)))))
     .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
 }
@@ -434,7 +446,6 @@ export class TemplateEngine {
       enumerable: true, configurable: true,
     });
     addConversionFilters(env);
-    env.addFilter('tojson', (v: unknown) => JSON.stringify(v));
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
     // Prints as before (the UTC timestamp), and has a Python datetime's strftime/isoformat as in dbt.
     const startedAt = pythonDatetime(this.runStartedAt);
@@ -487,7 +498,7 @@ export class TemplateEngine {
       return new Date();
     };
     env.addGlobal('modules', {
-      datetime: { date: { today: () => now().toISOString().slice(0, 10) }, datetime: { now: () => pythonDatetime(now()), utcnow: () => pythonDatetime(now()) } },
+      datetime: { date: { today: () => pythonDatetime(now(), true) }, datetime: { now: () => pythonDatetime(now()), utcnow: () => pythonDatetime(now()) } },
       re: pythonRe(),
     });
     env.addGlobal('__lake_splat', splat);
@@ -545,6 +556,9 @@ export class TemplateEngine {
       });
     }
     this.checksumMacros(bodies);
+    // dbt's `<project name>.<macro>()`: the root project is a namespace too (Tuva calls
+    // the_tuva_project.tuva_boolean_var(...) in its own models).
+    if (globalOf(this.env, this.project.name) === undefined) this.env.addGlobal(this.project.name, Object.fromEntries(root));
   }
 
   /**
@@ -763,7 +777,7 @@ export class TemplateEngine {
     const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
-      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(dropTrailingCommas(text)))), this.env, file, true);
+      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(dropTrailingCommas(text))))), this.env, file, true);
       this.cache.set(key, t);
     }
     return t;
@@ -863,8 +877,8 @@ function globalOf(env: nunjucks.Environment, n: string): unknown {
   }
 }
 
-/** A UTC instant that prints as `YYYY-MM-DD HH:MM:SS.sss` and has strftime(), isoformat(), timestamp(). */
-function pythonDatetime(d: Date): string {
+/** A UTC instant that prints as `YYYY-MM-DD HH:MM:SS.sss` (a date: `YYYY-MM-DD`), with a Python datetime's strftime(), isoformat(), timestamp(), year, month, day... */
+function pythonDatetime(d: Date, dateOnly = false): string {
   const text = d.toISOString().replace('T', ' ').replace('Z', '');
   const p2 = (n: number) => String(n).padStart(2, '0');
   const codes: Record<string, () => string> = {
@@ -872,10 +886,13 @@ function pythonDatetime(d: Date): string {
     H: () => p2(d.getUTCHours()), M: () => p2(d.getUTCMinutes()), S: () => p2(d.getUTCSeconds()), f: () => String(d.getUTCMilliseconds() * 1000).padStart(6, '0'),
     j: () => String(Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) + 1).padStart(3, '0'), '%': () => '%',
   };
-  const obj = Object.assign(new String(text), {
+  const obj = Object.assign(new String(dateOnly ? text.slice(0, 10) : text), {
     strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
-    isoformat: () => d.toISOString().replace('Z', '+00:00'),
+    isoformat: () => (dateOnly ? d.toISOString().slice(0, 10) : d.toISOString().replace('Z', '+00:00')),
     timestamp: () => d.getTime() / 1000,
+    year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(),
+    ...(dateOnly ? {} : { hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), microsecond: d.getUTCMilliseconds() * 1000 }),
+    weekday: () => (d.getUTCDay() + 6) % 7, isoweekday: () => d.getUTCDay() || 7,
   });
   return obj as unknown as string;
 }

@@ -19,7 +19,7 @@
  * The test suite renders many templates both ways and compares the output byte for byte.
  */
 import { pythonUnescape } from './python-string.js';
-import { printable, truthy } from './python-repr.js';
+import { printable, truthy, pyCompare, pyStr } from './python-repr.js';
 
 /** Thrown while rendering when the fast path cannot be sure to match Nunjucks. */
 export class FastPathBail extends Error {
@@ -467,22 +467,6 @@ function lookup(name: string, frame: Frame, scope: FastScope, ctx: Record<string
   return name === 'True' ? true : name === 'False' ? false : name === 'None' ? null : undefined;
 }
 
-/** Nunjucks compiles comparisons to JavaScript's own operators, loose `==` included. */
-function compare(op: string, a: unknown, b: unknown): boolean {
-  // Operands are whatever the template produced; the casts only let TypeScript accept JavaScript's rules.
-  const x = a as number;
-  const y = b as number;
-  switch (op) {
-    case '==': return x == y;
-    case '===': return x === y;
-    case '!=': return x != y;
-    case '!==': return x !== y;
-    case '<': return x < y;
-    case '>': return x > y;
-    case '<=': return x <= y;
-    default: return x >= y;
-  }
-}
 
 function evaluate(e: Expr, frame: Frame, scope: FastScope, ctx: Record<string, unknown>): unknown {
   switch (e.k) {
@@ -525,21 +509,13 @@ function evaluate(e: Expr, frame: Frame, scope: FastScope, ctx: Record<string, u
       const l = evaluate(e.l, frame, scope, ctx);
       return truthy(l) ? l : evaluate(e.r, frame, scope, ctx);
     }
-    // Nunjucks emits `l + "" + r`.
-    case 'concat': return (evaluate(e.l, frame, scope, ctx) as string) + '' + (evaluate(e.r, frame, scope, ctx) as string);
+    // Python's str() of each side (dbt-compat.ts patches Nunjucks' `~` the same way).
+    case 'concat': return pyStr(evaluate(e.l, frame, scope, ctx)) + pyStr(evaluate(e.r, frame, scope, ctx));
     case 'cmp': {
-      // Nunjucks emits the chain as written (`a != b < c`), so JavaScript's precedence applies:
-      // relational operators bind tighter than equality ones. Operands run left to right.
-      const terms: unknown[] = [evaluate(e.l, frame, scope, ctx)];
-      const eqOps: string[] = [];
-      for (const [op, r] of e.ops) {
-        const v = evaluate(r, frame, scope, ctx);
-        if (op === '<' || op === '>' || op === '<=' || op === '>=') terms[terms.length - 1] = compare(op, terms[terms.length - 1], v);
-        else { eqOps.push(op); terms.push(v); }
-      }
-      let acc = terms[0];
-      for (let k = 0; k < eqOps.length; k++) acc = compare(eqOps[k]!, acc, terms[k + 1]);
-      return acc;
+      // Python's comparison chain, as the patched Nunjucks compiler emits it (python-repr.ts).
+      const args: unknown[] = [evaluate(e.l, frame, scope, ctx)];
+      for (const [op, r] of e.ops) args.push(op, evaluate(r, frame, scope, ctx));
+      return pyCompare(args[0], ...args.slice(1));
     }
   }
 }
@@ -553,7 +529,7 @@ function run(body: readonly Stmt[], frame: Frame, scope: FastScope, ctx: Record<
         const v = evaluate(s.e, frame, scope, ctx);
         // runtime.suppressValue (as lake patches it: lists and dicts as Python prints them) with
         // autoescape off, then `output += value`.
-        out += (v !== undefined && v !== null ? printable(v) : '') as string;
+        out += (v !== undefined ? printable(v) : '') as string;
         break;
       }
       case 'if': {

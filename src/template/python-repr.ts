@@ -54,7 +54,63 @@ export function truthy(v: unknown): boolean {
 
 /** The value `{{ v }}` prints, before Nunjucks' own conversion (lists and dicts as Python prints them). */
 export function printable(v: unknown): unknown {
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  if (v === null) return 'None';
   if (Array.isArray(v)) return listRepr(v);
   if (isPlain(v)) return dictRepr(v as Record<string, unknown>);
   return v;
+}
+
+/**
+ * Python's `==`: numbers (booleans count as 1 and 0) and strings by value, lists and dicts item by
+ * item, None only equal to None; never JavaScript's coercions (`1 == '1'`, `'' == 0`).
+ */
+export function pyEq(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || a === undefined || b === null || b === undefined) return (a === null || a === undefined) && (b === null || b === undefined);
+  const num = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
+  if (num(a) && num(b)) return Number(a) === Number(b);
+  const str = (v: unknown) => typeof v === 'string' || v instanceof String;
+  if (str(a) && str(b)) return String(a) === String(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEq(x, b[i]));
+  if (isPlain(a) && isPlain(b)) {
+    const ka = Object.keys(a as object).filter((k) => k !== '__keywords');
+    const kb = Object.keys(b as object).filter((k) => k !== '__keywords');
+    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && pyEq((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return false;
+}
+
+/** One Python comparison (`==`, `!=`, `<`, ... as Nunjucks spells them, `===`/`!==` too). */
+export function pyCompareOne(op: string, a: unknown, b: unknown): boolean {
+  switch (op) {
+    case '==': case '===': return pyEq(a, b);
+    case '!=': case '!==': return !pyEq(a, b);
+    case '<': return (a as number) < (b as number);
+    case '>': return (a as number) > (b as number);
+    case '<=': return (a as number) <= (b as number);
+    default: return (a as number) >= (b as number);
+  }
+}
+
+/** A Python comparison chain: `a < b < c` is `a < b and b < c`. */
+export function pyCompare(first: unknown, ...rest: unknown[]): boolean {
+  let left = first;
+  for (let i = 0; i < rest.length; i += 2) {
+    const right = rest[i + 1];
+    if (!pyCompareOne(rest[i] as string, left, right)) return false;
+    left = right;
+  }
+  return true;
+}
+
+/** Python's str() of a value as a template prints or concatenates it: None, True, lists as Python writes them; undefined is ''. */
+export function pyStr(v: unknown): string {
+  if (v === undefined) return '';
+  if (v === null) return 'None';
+  if (v === true) return 'True';
+  if (v === false) return 'False';
+  const p = printable(v);
+  return typeof p === 'string' ? p : String(p);
 }

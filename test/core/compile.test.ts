@@ -140,6 +140,41 @@ from {{ this }}
     expect(compiled.nodes.get('main.m')!.config.incremental_predicates).toEqual(["DBT_INTERNAL_DEST.dt >= date '2024-01-04'"]);
   });
 
+  it('renders as Jinja does: loop scope, select/reject tests, dict loops, ==, chains, None/True printing, ~, tojson, is sameas, the project namespace', () => {
+    const { compiled } = compile({
+      'macros/m.sql': [
+        "{% macro has_col(cols, name) %}{% set found = false %}{% for c in cols %}{% if c == name %}{% set found = true %}{% endif %}{% endfor %}{{ found }}{% endmacro %}",
+        "{% macro flag(v) %}{% if v is not sameas true and v is not sameas false %}bad{% else %}ok{% endif %}{% endmacro %}",
+      ].join('\n'),
+      'models/a.sql': [
+        "{% set n = 0 %}{% for x in [1, 2, 3] %}{% set n = n + x %}{% endfor %}",
+        "{% set cols = [{'name': 'a', 't': 'int'}, {'name': 'b', 't': 'str'}, {'name': 'c', 't': 'int'}] %}",
+        "{% set m = {'usd': 1, 'eur': 2} %}",
+        "select '{{ has_col(['a', 'b'], 'b') }}|{{ n }}' as scope,",
+        "'{{ cols | selectattr('t', 'equalto', 'int') | map(attribute='name') | join(',') }}|{{ cols | rejectattr('name', 'in', ['a']) | join(',', attribute='name') }}|{{ [1, 2, 3] | reject('in', [2]) | list }}' as sel,",
+        "'{% for cur in m %}{{ cur }}={{ m[cur] }} {% endfor %}' as dict_loop,",
+        "'{{ [] == [] }}|{{ 1 == '1' }}|{{ '' == 0 }}|{{ [1, 2] == [1, 2] }}|{{ 3 > 2 > 1 }}|{{ true == 1 }}' as eq,",
+        "'{{ none }}|{{ true }}|{{ none ~ 'x' }}|{{ undefined_name ~ 'x' }}|{{ [1, 2] ~ 'x' }}|{{ '%s' % false }}' as printed,",
+        "'{{ {'a': 1, 'b': [1, 'x']} | tojson }}|{{ '__a__' | trim('_') }}' as misc,",
+        "'{{ flag(true) }}|{{ flag(1) }}|{{ t.flag(false) }}' as tests,",
+        "'{% for x in [1, 2, 3, 4] if x % 2 == 0 %}{{ x }}:{{ loop.index }}/{{ loop.length }} {% endfor %}' as loop_filter,",
+        "'{{ 'x' | int }}|{{ '3.7' | int }}|{{ none | string }}|{{ 'a.b.c'.rsplit('.', 1) }}|{{ 'a-b'.partition('-') }}' as conv",
+      ].join('\n'),
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql.split('\n').filter((l) => l.includes(' as '))).toEqual([
+      "select 'False|0' as scope,",
+      "'a,c|b,c|[1, 3]' as sel,",
+      "'usd=1 eur=2 ' as dict_loop,",
+      "'True|False|False|True|True|True' as eq,",
+      "'None|True|Nonex|x|[1, 2]x|False' as printed,",
+      `'{"a": 1, "b": [1, "x"]}|a' as misc,`,
+      "'ok|bad|ok' as tests,",
+      "'2:1/2 4:2/2 ' as loop_filter,",
+      "'0|3|None|['a.b', 'c']|('a', '-', 'b')' as conv",
+    ]);
+  });
+
   it('refuses stream() of a CDC model that deletes rows (the deletes would never arrive), not of one that merges', () => {
     const { compiled } = compile({
       'models/changes.sql': "{{ config(materialized='incremental') }}select 1 as id, 1 as seq, 'I' as op, 1::bigint as _lake_batch",
@@ -190,7 +225,7 @@ from {{ this }}
       "'1:2-3' as v,",
       "'x,y,z' as l, 3 as n, 'ab' as s,",
       "'mycol1' as r,",
-      "'2024' as y, 'true' as nomatch,",
+      "'2024' as y, 'True' as nomatch,",
       "'1,2,2' as f, 'h5' as p,",
       "(date '2024-01-01' + (interval (2) day)) as d,",
       "'ok' as t,",
@@ -284,8 +319,8 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     const sql = compiled.nodes.get('main.m')!.sql;
     expect(sql).toContain("'hello_world|A B C|ab|c|3|x+y' as strs");
     expect(sql).toContain("'a,b|9|1|9|AB' as lists");
-    expect(sql).toContain("'005-x-2.3|1-n|Title Case|true' as fmt");
-    expect(sql).toContain(`'1:a,2:b|2|{"k":[1]}|9dd4e461268c8034f5c8564e155c67a6' as fns`);
+    expect(sql).toContain("'005-x-2.3|1-n|Title Case|True' as fmt");
+    expect(sql).toContain(`'1:a,2:b|2|{"k": [1]}|9dd4e461268c8034f5c8564e155c67a6' as fns`);
   });
 
   it('parses nested dict literals in a set and in a call (Nunjucks ended the tag at the first }})', () => {

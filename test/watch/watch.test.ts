@@ -260,6 +260,7 @@ case when {{ col }} < 40 then 'under 40' else '40+' end
     format: jsonl
     tables:
       - name: bpm
+        columns: { user_id: BIGINT, bpm: BIGINT }
 `,
       'models/bronze/bpm_stream.sql': `select * from {{ source('kafka', 'bpm') }}\n`,
       'models/silver/bpm_stream_clean.sql': `select * from {{ ref('bpm_stream') }}\n`,
