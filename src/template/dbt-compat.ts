@@ -611,10 +611,13 @@ function addFilters(env: nunjucks.Environment): void {
   env.addFilter('max', extreme(1));
   env.addFilter('min', extreme(-1));
   env.addFilter('unique', (seq: unknown, ...args: unknown[]) => {
-    const { kw } = splitKwargs(args);
+    const { pos, kw } = splitKwargs(args);
+    const caseSensitive = truthy(pos[0] ?? kw.case_sensitive ?? false);
     const seen = new Set<unknown>();
     return toList(seq).filter((x) => {
-      const k = attr(x, kw.attribute);
+      const v = attr(x, kw.attribute);
+      // Jinja's unique ignores case unless case_sensitive.
+      const k = !caseSensitive && typeof v === 'string' ? v.toLowerCase() : v;
       if (seen.has(k)) return false;
       seen.add(k);
       return true;
@@ -649,6 +652,37 @@ function addFilters(env: nunjucks.Environment): void {
     while (a < b && set.has(str[a]!)) a++;
     while (b > a && set.has(str[b - 1]!)) b--;
     return str.slice(a, b);
+  });
+  // Jinja's groupby: (grouper, list) pairs sorted by the grouper, usable as group.grouper / group.list.
+  env.addFilter('groupby', (seq: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const by = pos[0] ?? kw.attribute;
+    const groups = new Map<unknown, unknown[]>();
+    for (const x of toList(seq)) {
+      const k = attr(x, by);
+      groups.set(k, [...(groups.get(k) ?? []), x]);
+    }
+    return [...groups.entries()].sort((a, b) => cmp(a[0], b[0])).map(([grouper, list]) => Object.assign(markTuple([grouper, list]), { grouper, list }));
+  });
+  // sum(attribute=, start=): Python's sum, so start=[] joins lists.
+  env.addFilter('sum', (seq: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const a = pos[0] ?? kw.attribute;
+    return toList(seq).reduce((acc: unknown, x) => pythonAdd(acc, a === undefined || a === null ? x : attr(x, a)), pos[1] ?? kw.start ?? 0);
+  });
+  // truncate(length=255, killwords=False, end='...', leeway=5): a string up to length + leeway is kept whole.
+  env.addFilter('truncate', (v: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const str = pyStr(v);
+    const length = Number(pos[0] ?? kw.length ?? 255);
+    const killwords = truthy(pos[1] ?? kw.killwords ?? false);
+    const end = String(pos[2] ?? kw.end ?? '...');
+    const leeway = Number(pos[3] ?? kw.leeway ?? 5);
+    if (str.length <= length + leeway) return str;
+    if (killwords) return str.slice(0, length - end.length) + end;
+    const cut = str.slice(0, length - end.length);
+    const space = cut.lastIndexOf(' ');
+    return (space > 0 ? cut.slice(0, space) : cut) + end;
   });
   // Jinja's tojson (json.dumps): ", " and ": " between items.
   env.addFilter('tojson', (v: unknown) => pythonJson(v));

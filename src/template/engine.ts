@@ -20,6 +20,7 @@ import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js
 import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
+import { graphContext, type GraphContext } from './graph-context.js';
 import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes, pythonRe, splat, packageBuiltIns } from './dbt-compat.js';
 
 nunjucks.installJinjaCompat();
@@ -47,11 +48,18 @@ runtime.makeMacro = (argNames, kwargNames, func) => {
   const macro = makeMacro(argNames, kwargNames, func);
   const named = new Set<string>([...(argNames as string[]), ...(kwargNames as string[]), '__keywords', 'caller']);
   const arity = (argNames as string[]).length + (kwargNames as string[]).length;
+  // A macro whose body never reads `kwargs` takes no keyword argument its signature lacks (Jinja
+  // raises, so dbt stops at `gap: ...` for `gaps`); Nunjucks dropped it silently.
+  const takesKwargs = String(func).includes('"kwargs"');
   return function (this: unknown, ...args: unknown[]) {
     const last = args[args.length - 1] as Record<string, unknown> | undefined;
     const keywords = last && typeof last === 'object' && last.__keywords ? last : undefined;
     const kwargs: Record<string, unknown> = {};
     if (keywords) for (const [k, v] of Object.entries(keywords)) if (!named.has(k)) kwargs[k] = v;
+    if (!takesKwargs) {
+      const extra = Object.keys(kwargs);
+      if (extra.length) throw new Error(`a macro taking (${[...(argNames as string[]), ...(kwargNames as string[])].join(', ')}) was given the keyword argument '${extra[0]}', which it does not take`);
+    }
     macroExtras.push({ kwargs, varargs: args.slice(arity, keywords ? args.length - 1 : args.length) });
     returnSlots.push(NO_RETURN);
     try {
@@ -474,6 +482,11 @@ export class TemplateEngine {
         return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: `model.${project.name}.${node.name}`, resource_type: 'model', package_name: project.name, original_file_path: node.path, path: node.path, config: { ...node.config, ...st?.config }, tags: node.config.tags };
       },
       enumerable: true, configurable: true,
+    });
+    // dbt's `graph` (graph-context.ts): built when a template first reads it.
+    let graph: GraphContext | undefined;
+    Object.defineProperty((env as unknown as { globals: object }).globals, 'graph', {
+      get: () => (graph ??= graphContext(project)), enumerable: true, configurable: true,
     });
     env.addGlobal('log', () => '');
     env.addGlobal('return', (v: unknown) => {

@@ -158,7 +158,9 @@ from {{ this }}
         "'{{ {'a': 1, 'b': [1, 'x']} | tojson }}|{{ '__a__' | trim('_') }}' as misc,",
         "'{{ flag(true) }}|{{ flag(1) }}|{{ t.flag(false) }}' as tests,",
         "'{% for x in [1, 2, 3, 4] if x % 2 == 0 %}{{ x }}:{{ loop.index }}/{{ loop.length }} {% endfor %}' as loop_filter,",
-        "'{{ 'x' | int }}|{{ '3.7' | int }}|{{ none | string }}|{{ 'a.b.c'.rsplit('.', 1) }}|{{ 'a-b'.partition('-') }}' as conv",
+        "'{{ 'x' | int }}|{{ '3.7' | int }}|{{ none | string }}|{{ 'a.b.c'.rsplit('.', 1) }}|{{ 'a-b'.partition('-') }}' as conv,",
+        "'{% for g in cols | groupby('t') %}{{ g.grouper }}:{{ g.list | map(attribute='name') | join('') }} {% endfor %}|{{ [[1, 2], [3]] | sum(start=[]) }}|{{ ['A', 'a', 'b'] | unique | list }}|{{ 'hello world' | truncate(8) }}' as filters,",
+        "'{{ graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | map(attribute='name') | sort | join(',') }}|{{ graph.nodes['model.t.a'].original_file_path }}' as graph",
       ].join('\n'),
     });
     expect(compiled.diagnostics).toEqual([]);
@@ -171,8 +173,19 @@ from {{ this }}
       `'{"a": 1, "b": [1, "x"]}|a' as misc,`,
       "'ok|bad|ok' as tests,",
       "'2:1/2 4:2/2 ' as loop_filter,",
-      "'0|3|None|['a.b', 'c']|('a', '-', 'b')' as conv",
+      "'0|3|None|['a.b', 'c']|('a', '-', 'b')' as conv,",
+      "'int:ac str:b |[1, 2, 3]|['A', 'b']|hello world' as filters,",
+      "'a|models/a.sql' as graph",
     ]);
+  });
+
+  it('stops at a keyword argument a macro does not take, as Jinja does (unless the macro reads kwargs)', () => {
+    const { compiled } = compile({
+      'macros/m.sql': "{% macro ranges(model, gaps='allowed') %}{{ gaps }}{% endmacro %}{% macro open(x) %}{{ kwargs | length }}{% endmacro %}",
+      'models/a.sql': "select '{{ open(1, y=2) }}' as ok, '{{ ranges('m', gap='not_allowed') }}' as typo",
+      'models/b.sql': 'select 1 as x',
+    });
+    expect(compiled.diagnostics).toEqual([expect.objectContaining({ file: 'models/a.sql', message: expect.stringContaining("a macro taking (model, gaps) was given the keyword argument 'gap', which it does not take") })]);
   });
 
   it('refuses stream() of a CDC model that deletes rows (the deletes would never arrive), not of one that merges', () => {

@@ -1,0 +1,59 @@
+/**
+ * dbt's `graph` context variable: the project's models, seeds and sources as dbt's manifest nodes
+ * (`graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')`), built from the
+ * loaded project when a template first reads it. What lake knows before rendering: names,
+ * relations, paths, configs from files and YAML, tags, descriptions, columns. Not `depends_on`
+ * (refs are known only once every model has rendered), which is left out rather than empty.
+ */
+import type { ColumnDoc, LoadedProject } from '../core/types.js';
+
+export interface GraphContext {
+  readonly nodes: Record<string, Record<string, unknown>>;
+  readonly sources: Record<string, Record<string, unknown>>;
+  readonly exposures: Record<string, never>;
+  readonly metrics: Record<string, never>;
+  readonly groups: Record<string, never>;
+  readonly semantic_models: Record<string, never>;
+}
+
+function columns(cols: readonly ColumnDoc[]): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(cols.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: c.meta ?? {} }]));
+}
+
+export function graphContext(project: LoadedProject): GraphContext {
+  const nodes: Record<string, Record<string, unknown>> = {};
+  const names = new Map<string, number>();
+  for (const m of project.models.values()) names.set(m.name, (names.get(m.name) ?? 0) + 1);
+  for (const m of project.models.values()) {
+    // dbt's unique id; two lake models of one name (in two schemas) keep theirs apart by schema.
+    const id = names.get(m.name)! > 1 ? `model.${project.name}.${m.id}` : `model.${project.name}.${m.name}`;
+    const folders = m.path.split('/').slice(1, -1);
+    const cfg = m.config as unknown as Record<string, unknown>;
+    nodes[id] = {
+      unique_id: id, name: m.name, resource_type: 'model', package_name: project.name, database: 'main', schema: m.id.split('.')[0],
+      alias: typeof cfg.alias === 'string' ? cfg.alias : m.name, identifier: typeof cfg.alias === 'string' ? cfg.alias : m.name,
+      path: m.path.split('/').slice(1).join('/'), original_file_path: m.path, fqn: [project.name, ...folders, m.name],
+      tags: Array.isArray(cfg.tags) ? cfg.tags : [], config: { ...cfg }, description: m.description ?? '', columns: columns(m.columns),
+      raw_code: m.rawSql, language: 'sql', meta: (cfg.meta as Record<string, unknown> | undefined) ?? {},
+    };
+  }
+  for (const s of project.seeds.values()) {
+    const id = `seed.${project.name}.${s.name}`;
+    nodes[id] = {
+      unique_id: id, name: s.name, resource_type: 'seed', package_name: project.name, database: 'main', schema: s.schema, alias: s.name, identifier: s.name,
+      path: s.path, original_file_path: s.path, fqn: [project.name, s.name], tags: [...s.tags], config: { column_types: { ...s.columnTypes } },
+      description: s.description ?? '', columns: columns(s.columns),
+    };
+  }
+  const sources: Record<string, Record<string, unknown>> = {};
+  for (const s of project.sources.values()) {
+    const id = `source.${project.name}.${s.sourceName}.${s.name}`;
+    sources[id] = {
+      unique_id: id, name: s.name, source_name: s.sourceName, resource_type: 'source', package_name: project.name,
+      database: s.database ?? 'main', schema: s.schema, identifier: s.identifier, loaded_at_field: s.loadedAtField ?? null,
+      fqn: [project.name, s.sourceName, s.name], tags: [...s.tags], description: s.description ?? '', columns: columns(s.columns),
+      original_file_path: s.path,
+    };
+  }
+  return { nodes, sources, exposures: {}, metrics: {}, groups: {}, semantic_models: {} };
+}
