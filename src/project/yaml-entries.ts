@@ -22,7 +22,8 @@ export interface ModelPatch {
   readonly tests: TestDecl[];
 }
 
-const TEST_CONFIG_KEYS = new Set(['severity', 'where', 'warn_if', 'error_if', 'limit', 'store_failures', 'tags', 'name', 'enabled', 'meta']);
+/** What dbt reads as a test's config when written beside its arguments (never passed to the test's macro). */
+const TEST_CONFIG_KEYS = new Set(['severity', 'where', 'warn_if', 'error_if', 'limit', 'store_failures', 'store_failures_as', 'fail_calc', 'tags', 'name', 'enabled', 'meta', 'alias', 'database', 'schema', 'description']);
 
 /** `- unique`, `- accepted_values: {values: [...]}`, `- {name: x, test_name: y, ...}` → TestDecl. */
 export function parseTests(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): TestDecl[] {

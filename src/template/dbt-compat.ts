@@ -213,6 +213,8 @@ interface CompilerProto {
   _withScopedSyntax(fn: () => void): void;
   compileIf(this: CompilerProto, node: IfNode, frame: unknown, async?: boolean): void;
   compileFor(this: CompilerProto, node: ForNode, frame: unknown): void;
+  compileKeywordArgs(this: CompilerProto, node: { children: { key: { value?: unknown }; value: unknown }[] }, frame: unknown): void;
+  compilePair(this: CompilerProto, node: { key: { typename?: string; value?: unknown }; value: unknown }, frame: unknown): void;
   compileCompare(this: CompilerProto, node: { expr: unknown; ops: { type: string; expr: unknown }[] }, frame: unknown): void;
   compileConcat(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileLakeIterationScope(this: CompilerProto, node: { body: unknown }, frame: unknown): void;
@@ -426,15 +428,18 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       // if without else): the items for which cond holds are collected first, so loop.index,
       // loop.length and loop.last count them only.
       const inline = arr as { typename?: string; cond?: unknown; body?: unknown; else_?: unknown; lineno: number; colno: number };
-      const loopName = (node.name as { typename?: string; value?: string });
-      if (inline.typename === 'InlineIf' && (inline.else_ === null || inline.else_ === undefined) && loopName.typename === 'Symbol') {
+      const loopName = (node.name as { typename?: string; value?: string; children?: { value?: string }[] });
+      const names = loopName.typename === 'Symbol' ? [loopName.value!] : loopName.typename === 'Array' ? (loopName.children ?? []).map((c) => c.value!) : [];
+      if (inline.typename === 'InlineIf' && (inline.else_ === null || inline.else_ === undefined) && names.length) {
         const [kept, src, i] = [this._tmpid(), this._tmpid(), this._tmpid()];
         this._emitLine(`var ${kept} = [];`);
         this._emit(`var ${src} = `);
         this._compileExpression(inline.body, frame);
         this._emitLine(';');
         this._emitLine(`${src} = runtime.fromIterator(${src}); if (${src} && typeof ${src} === 'object' && !Array.isArray(${src})) ${src} = Object.keys(${src});`);
-        this._emitLine(`frame = frame.push(); for (var ${i} = 0; ${src} && ${i} < ${src}.length; ${i}++) { frame.set(${JSON.stringify(loopName.value)}, ${src}[${i}]);`);
+        const bind = names.length === 1 ? `frame.set(${JSON.stringify(names[0])}, ${src}[${i}]);`
+          : names.map((n, k) => `frame.set(${JSON.stringify(n)}, ${src}[${i}][${k}]);`).join(' ');
+        this._emitLine(`frame = frame.push(); for (var ${i} = 0; ${src} && ${i} < ${src}.length; ${i}++) { ${bind}`);
         this._emit('if (runtime.__lakeTruthy(');
         this._compileExpression(inline.cond, frame);
         this._emitLine(`)) ${kept}.push(${src}[${i}]); } frame = frame.pop();`);
@@ -461,6 +466,30 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       this.compile(node.body, frame);
       this._emitLine('frame = frame.pop();');
     };
+    // A dict literal's keys are expressions, as in Python: `{c: loop.index}` keys by the value of c
+    // (Nunjucks took the name `c` as the key, and refused numbers and other expressions).
+    proto.compilePair = function (this: CompilerProto, node: { key: { typename?: string; value?: unknown }; value: unknown }, frame: unknown) {
+      const key = node.key;
+      if (key.typename === 'Literal' && typeof key.value === 'string') this.compile(key, frame);
+      else {
+        this._emit('[runtime.__lakeKey(');
+        this.compile(key, frame);
+        this._emit(')]');
+      }
+      this._emit(': ');
+      this._compileExpression(node.value, frame);
+    };
+    // Keyword arguments (`f(a=1)`) are a dict of names, not of expressions.
+    proto.compileKeywordArgs = function (this: CompilerProto, node: { children: { key: { value?: unknown }; value: unknown }[] }, frame: unknown) {
+      this._emit('runtime.makeKeywordArgs({');
+      node.children.forEach((pair, i) => {
+        if (i > 0) this._emit(',');
+        this._emit(`${JSON.stringify(String(pair.key.value))}: `);
+        this._compileExpression(pair.value, frame);
+      });
+      this._emit('})');
+    };
+    Object.assign(runtime, { __lakeKey: (k: unknown) => (typeof k === 'string' ? k : k instanceof String ? String(k) : pyStr(k === undefined ? null : k)) });
     // Jinja's truth in if / elif, `a if c else b`, not, and, or (python-repr.ts): [] and {} are false.
     proto.compileIf = function (this: CompilerProto, node: IfNode, frame: unknown, async?: boolean) {
       this._emit('if(runtime.__lakeTruthy(');
@@ -576,7 +605,10 @@ export function addConversionFilters(env: nunjucks.Environment): void {
   env.addFilter('as_bool', (v: unknown) => (typeof v === 'string' ? ['true', 'True', 'TRUE', '1', 'yes'].includes(v.trim()) : Boolean(v)));
   env.addFilter('as_number', (v: unknown) => (typeof v === 'string' ? Number(v) : v));
   // Jinja's int and string: a value that is not a number is the default (0); None is 'None'.
-  env.addFilter('int', (v: unknown, dflt: unknown = 0, base: unknown = 10) => {
+  env.addFilter('int', (v: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const dflt = pos[0] ?? kw.default ?? 0;
+    const base = pos[1] ?? kw.base ?? 10;
     const t = String(v ?? '').trim();
     const n = typeof v === 'number' ? Math.trunc(v) : typeof v === 'boolean' ? Number(v)
       : Number(base) !== 10 ? (/^[0-9a-z]+$/i.test(t) ? parseInt(t, Number(base)) : NaN) : t === '' ? NaN : Math.trunc(Number(t));

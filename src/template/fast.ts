@@ -297,7 +297,8 @@ class Exprs {
         while (this.peek()?.t !== '}') {
           if (entries.length) this.expect(',');
           const key = this.next();
-          if (!key || (key.t !== 'string' && key.t !== 'symbol')) unsupported('dict key');
+          // A bare name is a variable whose value is the key (Jinja): left to Nunjucks as patched.
+          if (!key || key.t !== 'string') unsupported('dict key');
           this.expect(':');
           entries.push([key!.v, this.expr()]);
         }

@@ -62,6 +62,10 @@ export function printable(v: unknown): unknown {
   return v;
 }
 
+function isTuple(v: unknown[]): boolean {
+  return !!(v as unknown as Record<symbol, boolean>)[TUPLE];
+}
+
 /**
  * Python's `==`: numbers (booleans count as 1 and 0) and strings by value, lists and dicts item by
  * item, None only equal to None; never JavaScript's coercions (`1 == '1'`, `'' == 0`).
@@ -73,7 +77,8 @@ export function pyEq(a: unknown, b: unknown): boolean {
   if (num(a) && num(b)) return Number(a) === Number(b);
   const str = (v: unknown) => typeof v === 'string' || v instanceof String;
   if (str(a) && str(b)) return String(a) === String(b);
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => pyEq(x, b[i]));
+  // A tuple never equals a list (Python: (1, 2) != [1, 2]).
+  if (Array.isArray(a) && Array.isArray(b)) return isTuple(a) === isTuple(b) && a.length === b.length && a.every((x, i) => pyEq(x, b[i]));
   if (isPlain(a) && isPlain(b)) {
     const ka = Object.keys(a as object).filter((k) => k !== '__keywords');
     const kb = Object.keys(b as object).filter((k) => k !== '__keywords');

@@ -76,6 +76,10 @@ models:
         data_tests:
           - acme_utils.filled_share:
               at_least: 0.5
+              # dbt's test configs beside the arguments: never passed to the test's macro.
+              alias: share_of_city
+              store_failures_as: view
+              description: Half of the cities are known.
 `,
   ...PACKAGE,
 };
