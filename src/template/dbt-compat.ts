@@ -10,6 +10,7 @@
  */
 import { pythonUnescape } from './python-string.js';
 import { markTuple, printable, truthy, pyCompare, pyStr } from './python-repr.js';
+import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 
@@ -223,79 +224,6 @@ interface CompilerProto {
   compileAnd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileOr(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileAdd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
-}
-
-/** A Python `re` match: group(n), groups(), start(), end(), span(); None (null) when nothing matched. */
-function reMatch(m: RegExpExecArray | null): object | null {
-  if (!m) return null;
-  const group = (...ns: unknown[]) => {
-    const one = (n: unknown) => (typeof n === 'string' ? m.groups?.[n] : m[Number(n ?? 0)]) ?? null;
-    return ns.length > 1 ? ns.map(one) : one(ns[0]);
-  };
-  return { group, groups: () => m.slice(1).map((x) => x ?? null), start: () => m.index, end: () => m.index + m[0].length, span: () => [m.index, m.index + m[0].length], string: m.input };
-}
-
-/** Python's regular expression syntax where it differs from JavaScript's: named groups, flags. */
-function jsRegExp(pattern: unknown, flags: unknown, extra = ''): RegExp {
-  if (pattern instanceof RegExp) return new RegExp(pattern.source, [...new Set(pattern.flags + extra)].join(''));
-  const f = Number(flags ?? 0);
-  const fl = `${f & 2 ? 'i' : ''}${f & 8 ? 'm' : ''}${f & 16 ? 's' : ''}${extra}`;
-  return new RegExp(String(pattern).replace(/\(\?P<(\w+)>/g, '(?<$1>').replace(/\(\?P=(\w+)\)/g, '\\k<$1>').replace(/\\A/g, '^').replace(/\\Z/g, '$'), fl);
-}
-
-/** Python's `re` module, as dbt gives templates `modules.re` (sub, match, search, findall, split, compile, escape). */
-export function pythonRe(): Record<string, unknown> {
-  const kw = (args: unknown[], names: string[]): unknown[] => {
-    const last = args[args.length - 1] as Record<string, unknown> | undefined;
-    if (!last || typeof last !== 'object' || !last.__keywords) return args;
-    const pos = args.slice(0, -1);
-    return names.map((n, i) => (i < pos.length ? pos[i] : last[n]));
-  };
-  const repl = (r: unknown) => (typeof r === 'function' ? (m: string, ...g: unknown[]) => String((r as Fn)(reMatch(Object.assign([m, ...g.slice(0, -2)], { index: g[g.length - 2] as number, input: g[g.length - 1] as string }) as unknown as RegExpExecArray)))
-    : String(r).replace(/\$/g, '$$$$').replace(/\\g<(\w+)>/g, (_m, n: string) => (/^\d+$/.test(n) ? `$${n}` : `$<${n}>`)).replace(/\\(\d+)/g, '$$$1'));
-  const mod: Record<string, unknown> = {
-    I: 2, IGNORECASE: 2, M: 8, MULTILINE: 8, S: 16, DOTALL: 16, X: 64, VERBOSE: 64,
-    sub: (...a: unknown[]) => {
-      const [pattern, r, string, count, flags] = kw(a, ['pattern', 'repl', 'string', 'count', 'flags']);
-      const n = Number(count ?? 0);
-      if (n <= 0) return String(string).replace(jsRegExp(pattern, flags, 'g'), repl(r) as string);
-      let left = n;
-      const re = jsRegExp(pattern, flags, 'g');
-      const rr = repl(r);
-      return String(string).replace(re, (...m: unknown[]) => (left-- > 0 ? (typeof rr === 'function' ? rr(...(m as [string])) : (m[0] as string).replace(jsRegExp(pattern, flags), rr)) : (m[0] as string)));
-    },
-    match: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
-      const re = jsRegExp(pattern, flags, 'y');
-      return reMatch(re.exec(String(string)));
-    },
-    fullmatch: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
-      const re = jsRegExp(`(?:${pattern instanceof RegExp ? pattern.source : String(pattern)})$`, flags, 'y');
-      return reMatch(re.exec(String(string)));
-    },
-    search: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
-      return reMatch(jsRegExp(pattern, flags).exec(String(string)));
-    },
-    findall: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
-      return [...String(string).matchAll(jsRegExp(pattern, flags, 'g'))].map((m) => (m.length === 1 ? m[0] : m.length === 2 ? m[1] ?? '' : m.slice(1).map((x) => x ?? '')));
-    },
-    split: (...a: unknown[]) => {
-      const [pattern, string, maxsplit, flags] = kw(a, ['pattern', 'string', 'maxsplit', 'flags']);
-      const parts = String(string).split(jsRegExp(pattern, flags));
-      const n = Number(maxsplit ?? 0);
-      return n > 0 && parts.length > n + 1 ? [...parts.slice(0, n), parts.slice(n).join('')] : parts;
-    },
-    escape: (p: unknown) => String(p).replace(/[.*+?^${}()|[\]\\\/-]/g, '\\$&'),
-  };
-  mod.compile = (pattern: unknown, flags?: unknown) => {
-    const re = jsRegExp(pattern, flags);
-    const bind = (name: string) => (...a: unknown[]) => (mod[name] as Fn)(re, ...a);
-    return { pattern: String(pattern), sub: bind('sub'), match: bind('match'), fullmatch: bind('fullmatch'), search: bind('search'), findall: bind('findall'), split: bind('split') };
-  };
-  return mod;
 }
 
 /**
@@ -778,116 +706,6 @@ function toYaml(v: unknown, indent = ''): string {
   if (Array.isArray(v)) return v.map((x) => `${indent}- ${typeof x === 'object' && x !== null ? `\n${toYaml(x, `${indent}  `)}` : JSON.stringify(x)}`).join('\n');
   if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${indent}${k}:${typeof x === 'object' && x !== null ? `\n${toYaml(x, `${indent}  `)}` : ` ${JSON.stringify(x)}`}`).join('\n');
   return JSON.stringify(v);
-}
-
-/**
- * dbt's cross-database macros (`dbt.<name>(...)`, also callable as `dbt_utils.<name>` in older
- * projects would be a package: not these), written for DuckDB.
- */
-function crossDatabaseMacros(): Record<string, Fn> {
-  const s = (v: unknown) => String(v);
-  return {
-    current_timestamp: () => 'now()',
-    current_timestamp_in_utc_backcompat: () => "(now() at time zone 'UTC')",
-    type_string: () => 'varchar',
-    type_timestamp: () => 'timestamp',
-    type_int: () => 'integer',
-    type_bigint: () => 'bigint',
-    type_float: () => 'double',
-    type_numeric: () => 'numeric(28,6)',
-    type_boolean: () => 'boolean',
-    dateadd: (datepart, interval, from_date_or_timestamp) => `(${s(from_date_or_timestamp)} + (interval (${s(interval)}) ${s(datepart)}))`,
-    datediff: (first_date, second_date, datepart) => `date_diff('${s(datepart)}', ${s(first_date)}, ${s(second_date)})`,
-    date_trunc: (datepart, date) => `date_trunc('${s(datepart)}', ${s(date)})`,
-    last_day: (date, datepart) => `(date_trunc('${s(datepart)}', ${s(date)}) + interval 1 ${s(datepart)} - interval 1 day)`,
-    concat: (fields) => (Array.isArray(fields) ? fields.map(s).join(' || ') : s(fields)),
-    hash: (field) => `md5(cast(${s(field)} as varchar))`,
-    safe_cast: (field, type) => `try_cast(${s(field)} as ${s(type)})`,
-    cast: (field, type) => `cast(${s(field)} as ${s(type)})`,
-    split_part: (string_text, delimiter_text, part_number) => `split_part(${s(string_text)}, ${s(delimiter_text)}, ${s(part_number)})`,
-    position: (substring_text, string_text) => `position(${s(substring_text)} in ${s(string_text)})`,
-    length: (expression) => `length(${s(expression)})`,
-    right: (string_text, length_expression) => `right(${s(string_text)}, ${s(length_expression)})`,
-    replace: (field, old_chars, new_chars) => `replace(${s(field)}, ${s(old_chars)}, ${s(new_chars)})`,
-    // dbt's order_by_clause is a whole clause ("order by n"); limit_num keeps the first n values.
-    listagg: (measure, delimiter_text, order_by_clause, limit_num) => {
-      const delim = delimiter_text === undefined || delimiter_text === null ? "','" : s(delimiter_text);
-      const order = order_by_clause ? ` ${/^\s*order\s+by\b/i.test(s(order_by_clause)) ? s(order_by_clause) : `order by ${s(order_by_clause)}`}` : '';
-      return limit_num ? `array_to_string((array_agg(${s(measure)}${order}))[1:${s(limit_num)}], ${delim})` : `string_agg(${s(measure)}, ${delim}${order})`;
-    },
-    // dbt's date_spine: one row per datepart from start (included) to end (excluded), as date_<datepart>.
-    // dbt's: as many periods from the start as date_diff counts boundaries between start and end,
-    // those on or before the end (a start off the datepart's boundary keeps its offset).
-    date_spine: (datepart, start_date, end_date) => {
-      const [dp, start, end] = [s(datepart), `cast(${s(start_date)} as timestamp)`, `cast(${s(end_date)} as timestamp)`];
-      return `select * from (select unnest(generate_series(${start}, ${start} + (date_diff('${dp}', ${start}, ${end}) - 1) * interval 1 ${dp}, interval 1 ${dp})) as date_${dp}) where date_${dp} <= ${end}`;
-    },
-    generate_series: (upper_bound) => `select unnest(generate_series(1, ${s(upper_bound)})) as generated_number`,
-    any_value: (expression) => `any_value(${s(expression)})`,
-    bool_or: (expression) => `bool_or(${s(expression)})`,
-    cast_bool_to_text: (field) => `cast(${s(field)} as varchar)`,
-    escape_single_quotes: (expression) => s(expression).replace(/'/g, "''"),
-    string_literal: (value) => `'${s(value).replace(/'/g, "''")}'`,
-    except: () => 'except',
-    intersect: () => 'intersect',
-    array_construct: (inputs) => `[${toList(inputs).map(s).join(', ')}]`,
-    array_append: (array, new_element) => `list_append(${s(array)}, ${s(new_element)})`,
-    array_concat: (array_1, array_2) => `list_concat(${s(array_1)}, ${s(array_2)})`,
-  };
-}
-
-/**
- * A function of positional parameters that also takes Jinja keyword arguments (Nunjucks passes
- * them as a last object marked `__keywords`): `dbt.date_spine(datepart="day", start_date=...)`.
- * The names are the function's own parameter names.
- */
-function keywordCallable(fn: Fn): Fn {
-  const params = /^\s*(?:function\s*\w*\s*)?\(([^)]*)\)/.exec(fn.toString())?.[1]?.split(',').map((p) => p.trim().replace(/\s*=.*$/, '')).filter(Boolean) ?? [];
-  if (params.length === 0) return fn;
-  return (...args: unknown[]) => {
-    const last = args[args.length - 1] as Record<string, unknown> | undefined;
-    if (!last || typeof last !== 'object' || !last.__keywords) return fn(...args);
-    const pos = args.slice(0, -1);
-    return fn(...params.map((p, i) => (i < pos.length ? pos[i] : last[p])));
-  };
-}
-
-/**
- * Package macros lake writes itself, used in place of the installed package's: those that query
- * the database to write their SQL, done with DuckDB's own star expressions instead (`* EXCLUDE`,
- * `COLUMNS(...) AS`, `UNION ALL BY NAME`), and date_spine (dbt_utils counts its periods with a query).
- * Each also answers for its `default__` / `duckdb__` implementation.
- */
-export function packageBuiltIns(): Record<string, Record<string, Fn>> {
-  const s = (v: unknown) => String(v);
-  const q = (c: unknown) => `"${s(c).replace(/"/g, '""')}"`;
-  const lit = (v: unknown) => `'${s(v).replace(/'/g, "''")}'`;
-  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null || v === '' ? [] : [v]);
-  const spine = crossDatabaseMacros().date_spine!;
-  // dbt_utils.star: the columns of `from` but `except`, optionally qualified and renamed. Without
-  // relation_alias it is the query's `*` (dbt lists `from`'s columns: the same in a query over
-  // `from` alone; over a join, give relation_alias).
-  const star = (from: unknown, relation_alias?: unknown, except?: unknown, prefix?: unknown, suffix?: unknown) => {
-    const ex = list(except);
-    const all = `${relation_alias ? `${s(relation_alias)}.` : ''}*${ex.length ? ` exclude (${ex.map(q).join(', ')})` : ''}`;
-    const [p, x] = [prefix ? s(prefix) : '', suffix ? s(suffix) : ''];
-    return p || x ? `columns(${all}) as ${lit(`${p}\\0${x}`)}` : all;
-  };
-  // dbt_utils.union_relations: every relation's rows under the union of their columns (missing
-  // ones NULL), with the relation's name in source_column_name.
-  const unionRelations = (relations: unknown, column_override?: unknown, include?: unknown, exclude?: unknown, source_column_name?: unknown, where?: unknown) => {
-    const inc = list(include).map((c) => s(c).toLowerCase());
-    const exc = list(exclude).map((c) => s(c).toLowerCase());
-    const cols = inc.length ? `columns(lambda c: lower(c) in (${inc.map(lit).join(', ')}))`
-      : exc.length ? `columns(lambda c: lower(c) not in (${exc.map(lit).join(', ')}))` : '*';
-    const src = source_column_name === undefined ? '_dbt_source_relation' : source_column_name;
-    return list(relations).map((r) => `select ${src ? `cast(${lit(r)} as varchar) as ${q(src)}, ` : ''}${cols}\nfrom ${s(r)}${where ? `\nwhere ${s(where)}` : ''}`).join('\nunion all by name\n');
-  };
-  const dates = { date_spine: keywordCallable(spine) };
-  return {
-    dbt_utils: { ...dates, star: keywordCallable(star), union_relations: keywordCallable(unionRelations) },
-    dbt_date: dates,
-  };
 }
 
 /** Install the filters, functions and the `dbt` namespace into one environment. */

@@ -21,7 +21,9 @@ import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
-import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes, pythonRe, splat, packageBuiltIns } from './dbt-compat.js';
+import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes, splat } from './dbt-compat.js';
+import { packageBuiltIns } from './dbt-macros.js';
+import { pythonRe } from './python-re.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
