@@ -644,8 +644,8 @@ function addFilters(env: nunjucks.Environment): void {
     const space = cut.lastIndexOf(' ');
     return (space > 0 ? cut.slice(0, space) : cut) + end;
   });
-  // Jinja's tojson (json.dumps): ", " and ": " between items.
-  env.addFilter('tojson', (v: unknown) => pythonJson(v));
+  // Jinja's tojson filter (json.dumps' separators, sorted keys, HTML-safe); dbt's tojson() function is plain json.dumps.
+  env.addFilter('tojson', (v: unknown) => htmlSafeJson(v));
   env.addFilter('format', (s: unknown, ...args: unknown[]) => percentFormat(String(s), splitKwargs(args).pos));
 }
 
@@ -670,12 +670,24 @@ function addFunctions(env: nunjucks.Environment): void {
 }
 
 /** json.dumps with its default separators (`{"a": 1, "b": [1, "x"]}`), as dbt's tojson writes JSON. */
-export function pythonJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(pythonJson).join(', ')}]`;
+export function pythonJson(v: unknown, sortKeys = false): string {
+  if (Array.isArray(v)) return `[${v.map((x) => pythonJson(x, sortKeys)).join(', ')}]`;
   if (v && typeof v === 'object' && !(v instanceof String)) {
-    return `{${Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== '__keywords' && x !== undefined).map(([k, x]) => `${JSON.stringify(k)}: ${pythonJson(x)}`).join(', ')}}`;
+    const entries = Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== '__keywords' && x !== undefined);
+    if (sortKeys) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, x]) => `${asciiJson(k)}: ${pythonJson(x, sortKeys)}`).join(', ')}}`;
   }
-  return JSON.stringify(v instanceof String ? String(v) : v) ?? 'null';
+  return asciiJson(v instanceof String ? String(v) : v);
+}
+
+/** JSON.stringify with json.dumps' ensure_ascii: characters past ASCII as \uXXXX. */
+function asciiJson(v: unknown): string {
+  return (JSON.stringify(v) ?? 'null').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** Jinja's tojson filter: sorted keys, and <, >, & and ' escaped, so the JSON is safe in HTML. */
+function htmlSafeJson(v: unknown): string {
+  return pythonJson(v, true).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
