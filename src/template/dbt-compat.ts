@@ -520,6 +520,11 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
         return (...a: unknown[]) => m(obj, ...a);
       }
     }
+    // A dict's get(key) of a missing key is None (Nunjucks' gave undefined, which prints '').
+    if (val === 'get' && Object.prototype.toString.call(obj) === '[object Object]' && !Object.prototype.hasOwnProperty.call(obj, 'get')) {
+      const d = obj as Record<string, unknown>;
+      return (key: unknown, dflt?: unknown) => (Object.prototype.hasOwnProperty.call(d, String(key)) && d[String(key)] !== undefined ? d[String(key)] : dflt === undefined ? null : dflt);
+    }
     return lookup.apply(this, args);
   };
 }
@@ -612,6 +617,27 @@ function addFilters(env: nunjucks.Environment): void {
     while (a < b && set.has(str[a]!)) a++;
     while (b > a && set.has(str[b - 1]!)) b--;
     return str.slice(a, b);
+  });
+  // Jinja's round: Python's round (half to even) for 'common', else floor or ceil, at `precision` places.
+  env.addFilter('round', (v: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const places = Number(pos[0] ?? kw.precision ?? 0);
+    const method = String(pos[1] ?? kw.method ?? 'common');
+    const x = Number(v);
+    const f = 10 ** places;
+    if (method === 'floor') return Math.floor(x * f) / f;
+    if (method === 'ceil') return Math.ceil(x * f) / f;
+    if (!Number.isFinite(x) || places < 0 || places > 30) return Math.round(x * f) / f;
+    // Python rounds the double's exact value (2.675 is 2.67499..., so 2.67) and a true tie to even
+    // (2.5 → 2, 0.125 → 0.12): the exact decimal digits say which (toFixed rounds the exact value).
+    const [, frac = ''] = Math.abs(x).toFixed(Math.min(100, places + 70)).split('.');
+    if (/^50*$/.test(frac.slice(places))) {
+      const kept = Number(`${Math.abs(x).toFixed(places + 1).slice(0, -1)}`);
+      const lastDigit = Math.round(kept * f) % 10;
+      const r = lastDigit % 2 === 0 ? kept : kept + 1 / f;
+      return Math.sign(x) * Number(r.toFixed(places));
+    }
+    return Number(x.toFixed(places));
   });
   // Jinja's groupby: (grouper, list) pairs sorted by the grouper, usable as group.grouper / group.list.
   env.addFilter('groupby', (seq: unknown, ...args: unknown[]) => {

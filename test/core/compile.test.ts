@@ -161,7 +161,7 @@ from {{ this }}
         "'{{ 'x' | int }}|{{ '3.7' | int }}|{{ none | string }}|{{ 'a.b.c'.rsplit('.', 1) }}|{{ 'a-b'.partition('-') }}' as conv,",
         "'{% for g in cols | groupby('t') %}{{ g.grouper }}:{{ g.list | map(attribute='name') | join('') }} {% endfor %}|{{ [[1, 2], [3]] | sum(start=[]) }}|{{ ['A', 'a', 'b'] | unique | list }}|{{ 'hello world' | truncate(8) }}' as filters,",
         "'{{ graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | map(attribute='name') | sort | join(',') }}|{{ graph.nodes['model.t.a'].original_file_path }}' as graph,",
-        "'{% set d = {} %}{% for c in ['a', 'b'] %}{% do d.update({c: loop.index}) %}{% endfor %}{{ d }}|{% for k, v in {'a': 1, 'b': 2}.items() if v > 1 %}{{ k }}{{ v }}{% endfor %}|{{ '10' | int(base=2) }}|{{ (1, 2) == [1, 2] }}' as more",
+        "'{% set d = {} %}{% for c in ['a', 'b'] %}{% do d.update({c: loop.index}) %}{% endfor %}{{ d }}|{% for k, v in {'a': 1, 'b': 2}.items() if v > 1 %}{{ k }}{{ v }}{% endfor %}|{{ '10' | int(base=2) }}|{{ (1, 2) == [1, 2] }}|{{ {'a': 1}.get('b') }}|{{ {'a': false}.get('a', 1) }}|{{ 0.5 | round }} {{ 2.5 | round }} {{ 2.675 | round(2) }} {{ 2.25 | round(1) }} {{ 2.7 | round(0, 'floor') }}' as more",
       ].join('\n'),
     });
     expect(compiled.diagnostics).toEqual([]);
@@ -177,7 +177,7 @@ from {{ this }}
       "'0|3|None|['a.b', 'c']|('a', '-', 'b')' as conv,",
       "'int:ac str:b |[1, 2, 3]|['A', 'b']|hello world' as filters,",
       "'a|models/a.sql' as graph,",
-      "'{'a': 1, 'b': 2}|b2|2|False' as more",
+      "'{'a': 1, 'b': 2}|b2|2|False|None|False|0 2 2.67 2.2 2' as more",
     ]);
   });
 
