@@ -38,7 +38,7 @@ function hiddenUnder(dir: string, abs: string, fixed: number): boolean {
 }
 
 /** How many leading folders of a `files` glob are written out (no wildcard): a folder named there is meant. */
-function fixedFolders(files: string): number {
+export function fixedFolders(files: string): number {
   const parts = files.replace(/^\.?\//, '').split('/').slice(0, -1);
   const i = parts.findIndex((p) => /[*?[\]{}]/.test(p));
   return i < 0 ? parts.length : i;
@@ -70,4 +70,18 @@ export async function discover(db: Adapter, root: string, spec: LandingSpec, now
   }
   files.sort((a, b) => a.mtimeUs - b.mtimeUs || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { files, young, missingDir: false };
+}
+
+/** A file somewhere under `dir` that discovery would not skip as hidden, or undefined (for messages). */
+export function firstFileUnder(dir: string): string | undefined {
+  try {
+    for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+      const parent = (e as unknown as { parentPath?: string; path?: string }).parentPath ?? (e as unknown as { path: string }).path;
+      const abs = path.join(parent, e.name);
+      if (e.isFile() && !hiddenUnder(dir, abs, 0)) return abs;
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
 }

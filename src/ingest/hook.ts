@@ -25,14 +25,13 @@
  * the column would lose its values for good; `fail` and `sync_all_columns` set on the model are
  * kept. (To drop new fields, say `schema_evolution: none`: fields nobody declared are not columns.)
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Adapter } from '../adapter/types.js';
 import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
-import { discover, type LandingFile } from './files.js';
+import { discover, firstFileUnder, fixedFolders, type LandingFile } from './files.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
 import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
@@ -160,19 +159,6 @@ async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, 
   return out;
 }
 
-/** A file somewhere under `dir` (not hidden), or undefined. */
-function firstFileUnder(dir: string): string | undefined {
-  try {
-    for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
-      const parent = (e as unknown as { parentPath?: string; path?: string }).parentPath ?? (e as unknown as { path: string }).path;
-      if (e.isFile() && !/^[._]/.test(e.name) && !path.relative(dir, parent).split(path.sep).some((p) => /^[._]/.test(p))) return path.join(parent, e.name);
-    }
-  } catch {
-    return undefined;
-  }
-  return undefined;
-}
-
 /**
  * Whether columns nobody declared get types from their values: parquet's own types, or
  * `infer_types: true`. Otherwise VARCHAR: a type read off the first batch would make a later value
@@ -211,8 +197,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   else if (found.files.length === 0 && found.young === 0) {
     // Files in the folder that the glob does not match (dated subfolders, another extension): said.
     // Under the folder the glob names (`events/` of `events/*`): another table's files are not these.
-    const parts = spec.files.replace(/^\.?\//, '').split('/').slice(0, -1);
-    const fixed = parts.slice(0, parts.findIndex((p) => /[*?[\]{}]/.test(p)) < 0 ? parts.length : parts.findIndex((p) => /[*?[\]{}]/.test(p)));
+    const fixed = spec.files.replace(/^\.?\//, '').split('/').slice(0, fixedFolders(spec.files));
     const other = firstFileUnder(path.join(spec.dir, ...fixed));
     if (other) warnings.push(`${src.sourceName}.${src.name}: no file in ${spec.relDir} matches files: '${spec.files}' (it holds ${path.relative(root, other).split(path.sep).join('/')}): set files: to a glob that matches them, such as '**/*'`);
   }

@@ -9,8 +9,9 @@
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
 import { pythonUnescape } from './python-string.js';
-import { markTuple, printable, truthy, pyCompare, pyStr } from './python-repr.js';
+import { markTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
+import { splitKwargs } from './call-args.js';
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 
@@ -19,16 +20,6 @@ const nodes = (nunjucks as unknown as { nodes: Record<'FunCall' | 'Symbol' | 'No
 import { parseYamlValue } from '../project/yaml-file.js';
 
 type Fn = (...args: unknown[]) => unknown;
-
-/** Nunjucks passes keyword arguments as a last object marked `__keywords`. */
-function splitKwargs(args: unknown[]): { pos: unknown[]; kw: Record<string, unknown> } {
-  const last = args[args.length - 1];
-  if (last && typeof last === 'object' && (last as Record<string, unknown>).__keywords) {
-    const { __keywords: _k, ...kw } = last as Record<string, unknown>;
-    return { pos: args.slice(0, -1), kw };
-  }
-  return { pos: args, kw: {} };
-}
 
 const WS = /\s+/;
 
@@ -724,8 +715,8 @@ function jinjaTest(env: nunjucks.Environment, name: string, args: readonly unkno
   const a = args[0];
   const own: Record<string, (v: unknown) => boolean> = {
     in: (v) => (Array.isArray(a) ? a.includes(v) : typeof a === 'string' ? a.includes(String(v)) : !!a && typeof a === 'object' && String(v) in (a as object)),
-    '==': (v) => v === a, eq: (v) => v === a, equalto: (v) => v === a, sameas: (v) => v === a,
-    '!=': (v) => v !== a, ne: (v) => v !== a,
+    '==': (v) => pyEq(v, a), eq: (v) => pyEq(v, a), equalto: (v) => pyEq(v, a), sameas: (v) => v === a,
+    '!=': (v) => !pyEq(v, a), ne: (v) => !pyEq(v, a),
     '>': (v) => (v as number) > (a as number), gt: (v) => (v as number) > (a as number), greaterthan: (v) => (v as number) > (a as number),
     '>=': (v) => (v as number) >= (a as number), ge: (v) => (v as number) >= (a as number),
     '<': (v) => (v as number) < (a as number), lt: (v) => (v as number) < (a as number), lessthan: (v) => (v as number) < (a as number),
@@ -749,7 +740,7 @@ function toYaml(v: unknown, indent = ''): string {
 /** Install the filters, functions and the `dbt` namespace into one environment. */
 export function installDbtCompat(env: nunjucks.Environment): void {
   // What `for x in <dict>` iterates (see compileFor): its keys, as in Python.
-  env.addGlobal('__lake_iterable', (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof String) && Object.getPrototypeOf(v) === Object.prototype ? Object.keys(v).filter((k) => k !== '__keywords') : v));
+  env.addGlobal('__lake_iterable', (v: unknown) => (isPlain(v) ? Object.keys(v as object).filter((k) => k !== '__keywords') : v));
   addFilters(env);
   addFunctions(env);
   const macros = Object.fromEntries(Object.entries(crossDatabaseMacros()).map(([k, fn]) => [k, keywordCallable(fn)]));

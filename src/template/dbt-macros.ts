@@ -3,6 +3,8 @@
  * the package macros it uses in place of an installed package's (those that query the database to
  * write their SQL). All take Jinja keyword arguments by their dbt parameter names.
  */
+import { bindArgs } from './call-args.js';
+
 type Fn = (...args: unknown[]) => unknown;
 
 const toList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v) : typeof v === 'string' ? [...v] : []);
@@ -71,12 +73,7 @@ export function crossDatabaseMacros(): Record<string, Fn> {
 export function keywordCallable(fn: Fn): Fn {
   const params = /^\s*(?:function\s*\w*\s*)?\(([^)]*)\)/.exec(fn.toString())?.[1]?.split(',').map((p) => p.trim().replace(/\s*=.*$/, '')).filter(Boolean) ?? [];
   if (params.length === 0) return fn;
-  return (...args: unknown[]) => {
-    const last = args[args.length - 1] as Record<string, unknown> | undefined;
-    if (!last || typeof last !== 'object' || !last.__keywords) return fn(...args);
-    const pos = args.slice(0, -1);
-    return fn(...params.map((p, i) => (i < pos.length ? pos[i] : last[p])));
-  };
+  return (...args: unknown[]) => fn(...bindArgs(args, params));
 }
 
 /**

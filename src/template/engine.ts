@@ -198,13 +198,18 @@ export function spaceNestedBraces(text: string): string {
   return from === 0 ? text : out + text.slice(from);
 }
 
+/** `text` with each `{{ ... }}` / `{% ... %}` tag passed through `fn` (a light rewrite of tag contents). */
+function mapTags(text: string, fn: (tag: string) => string): string {
+  return text.replace(/\{[{%][\s\S]*?[%}]\}/g, fn);
+}
+
 /**
  * Jinja's `f(a, **kwargs)` (Nunjucks has no `**`): inside tags, `**x` after `(` or `,` becomes
  * `__lake_splat(x)`, which the patched call spreads into keyword arguments (dbt-compat.ts).
  */
 export function rewriteSplats(text: string): string {
   if (!text.includes('**')) return text;
-  return text.replace(/\{[{%][\s\S]*?[%}]\}/g, (tag) => tag.replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_splat($2)'));
+  return mapTags(text, (tag) => tag.replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_splat($2)'));
 }
 
 /**
@@ -213,7 +218,7 @@ export function rewriteSplats(text: string): string {
  */
 export function parenthesiseTestArgs(text: string): string {
   if (!/\bis\s+(?:not\s+)?(?:sameas|divisibleby|equalto|eq|ne|gt|ge|lt|le|greaterthan|lessthan)\s+[^\s(]/.test(text)) return text;
-  return text.replace(/\{[{%][\s\S]*?[%}]\}/g, (tag) => tag.replace(
+  return mapTags(text, (tag) => tag.replace(
     /\bis(\s+)(not\s+)?(sameas|divisibleby|equalto|eq|ne|gt|ge|lt|le|greaterthan|lessthan)\s+(-?\d+(?:\.\d+)?|'[^']*'|"[^"]*"|[A-Za-z_][\w.]*)/g,
     (m, sp: string, not: string | undefined, test: string, arg: string) => (/^(and|or|not|if|else|in|is)$/.test(arg) ? m : `is${sp}${not ?? ''}${test}(${arg})`),
   ));
@@ -530,45 +535,38 @@ export class TemplateEngine {
     this.packageMacros.set(this.project.name, root);
     for (const [file, raw] of this.project.macroFiles) {
       const text = exportPrivateMacros(rewriteTestBlocks(raw));
-      let tmpl: nunjucks.Template;
+      let exported: Record<string, unknown>;
       try {
-        tmpl = new nunjucks.Template(text, this.env, file, true);
+        exported = macroExports(text, this.env, file);
       } catch (e) {
         this.macroDiagnostics.push(templateDiagnostic(e, file, raw));
         continue;
       }
       const defs = [...text.matchAll(/\{%-?\s*macro\s+(\w+)/g)];
-      // getExported is public Nunjucks API missing from @types/nunjucks.
-      (tmpl as unknown as { getExported(ctx: object, frame: null, cb: (err: unknown, ex: Record<string, unknown>) => void): void }).getExported({}, null, (err, exported) => {
-        if (err) {
-          this.macroDiagnostics.push(templateDiagnostic(err, file, raw));
-          return;
+      for (const [exportName, fn] of Object.entries(exported)) {
+        if (typeof fn !== 'function') continue;
+        const name = exportedName(exportName);
+        const def = defs.find((d) => d[1] === name);
+        const prev = this.macroIndex.get(name);
+        if (prev) {
+          this.macroDiagnostics.push({ code: 'LAKE-T006', severity: 'error', message: `macro '${name}' is defined twice (also in ${prev.path}:${prev.line})`, file, line: def ? text.slice(0, def.index).split('\n').length : 1, hint: 'rename one of them' });
+          continue;
         }
-        for (const [exportName, fn] of Object.entries(exported)) {
-          if (typeof fn !== 'function') continue;
-          const name = exportedName(exportName);
-          const def = defs.find((d) => d[1] === name);
-          const prev = this.macroIndex.get(name);
-          if (prev) {
-            this.macroDiagnostics.push({ code: 'LAKE-T006', severity: 'error', message: `macro '${name}' is defined twice (also in ${prev.path}:${prev.line})`, file, line: def ? text.slice(0, def.index).split('\n').length : 1, hint: 'rename one of them' });
-            continue;
+        this.macroIndex.set(name, { path: file, line: def ? text.slice(0, def.index).split('\n').length : 1, checksum: '' });
+        bodies.set(name, macroBody(text, def?.index));
+        this.macroNames.add(name);
+        const self = this;
+        const wrapped = function (this: unknown, ...args: unknown[]) {
+          self.state?.macros.add(name);
+          try {
+            return (fn as (...a: unknown[]) => unknown).apply(this, args);
+          } catch (e) {
+            throw markMacroFile(e, file);
           }
-          this.macroIndex.set(name, { path: file, line: def ? text.slice(0, def.index).split('\n').length : 1, checksum: '' });
-          bodies.set(name, macroBody(text, def?.index));
-          this.macroNames.add(name);
-          const self = this;
-          const wrapped = function (this: unknown, ...args: unknown[]) {
-            self.state?.macros.add(name);
-            try {
-              return (fn as (...a: unknown[]) => unknown).apply(this, args);
-            } catch (e) {
-              throw markMacroFile(e, file);
-            }
-          };
-          this.env.addGlobal(name, wrapped);
-          root.set(name, wrapped);
-        }
-      });
+        };
+        this.env.addGlobal(name, wrapped);
+        root.set(name, wrapped);
+      }
     }
     this.checksumMacros(bodies);
     // dbt's `<project name>.<macro>()`: the root project is a namespace too (Tuva calls
@@ -603,11 +601,7 @@ export class TemplateEngine {
         const load = (): Record<string, unknown> => {
           if (exported) return exported;
           try {
-            const tmpl = new nunjucks.Template(text, penv, file, true);
-            (tmpl as unknown as { getExported(ctx: object, frame: null, cb: (err: unknown, ex: Record<string, unknown>) => void): void }).getExported({}, null, (err, ex) => {
-              if (err) throw err;
-              exported = ex;
-            });
+            exported = macroExports(text, penv, file);
           } catch (e) {
             const st = this.st();
             throw this.raise(st, { ...templateDiagnostic(e, file, raw), node: st.opts.node, hint: `a macro of package ${pkg.name} (${pkg.dir}) that lake cannot read; copy a fixed version into macros/` });
@@ -876,6 +870,18 @@ function macroBody(text: string, start: number | undefined): string {
   return text.slice(start, m ? m.index + m[0].length : undefined);
 }
 
+
+/** The macros a macro file defines (compiled in `env`, so they see its globals); throws template errors. */
+function macroExports(text: string, env: nunjucks.Environment, file: string): Record<string, unknown> {
+  const tmpl = new nunjucks.Template(text, env, file, true);
+  let exported: Record<string, unknown> = {};
+  // getExported is public Nunjucks API missing from @types/nunjucks (synchronous for a sync template).
+  (tmpl as unknown as { getExported(ctx: object, frame: null, cb: (err: unknown, ex: Record<string, unknown>) => void): void }).getExported({}, null, (err, ex) => {
+    if (err) throw err;
+    exported = ex;
+  });
+  return exported;
+}
 
 /** Note on an error the macro file it was thrown in (the innermost macro's: set once). */
 function markMacroFile(e: unknown, file: string): unknown {

@@ -3,6 +3,8 @@
  * split, compile, escape, the flags), on JavaScript's regular expressions: Python's named groups
  * and \A / \Z are translated, and so are \1 and \g<name> in replacement strings.
  */
+import { bindArgs } from './call-args.js';
+
 type Fn = (...args: unknown[]) => unknown;
 
 /** A Python `re` match: group(n), groups(), start(), end(), span(); None (null) when nothing matched. */
@@ -25,18 +27,12 @@ function jsRegExp(pattern: unknown, flags: unknown, extra = ''): RegExp {
 
 /** Python's `re` module, as dbt gives templates `modules.re` (sub, match, search, findall, split, compile, escape). */
 export function pythonRe(): Record<string, unknown> {
-  const kw = (args: unknown[], names: string[]): unknown[] => {
-    const last = args[args.length - 1] as Record<string, unknown> | undefined;
-    if (!last || typeof last !== 'object' || !last.__keywords) return args;
-    const pos = args.slice(0, -1);
-    return names.map((n, i) => (i < pos.length ? pos[i] : last[n]));
-  };
   const repl = (r: unknown) => (typeof r === 'function' ? (m: string, ...g: unknown[]) => String((r as Fn)(reMatch(Object.assign([m, ...g.slice(0, -2)], { index: g[g.length - 2] as number, input: g[g.length - 1] as string }) as unknown as RegExpExecArray)))
     : String(r).replace(/\$/g, '$$$$').replace(/\\g<(\w+)>/g, (_m, n: string) => (/^\d+$/.test(n) ? `$${n}` : `$<${n}>`)).replace(/\\(\d+)/g, '$$$1'));
   const mod: Record<string, unknown> = {
     I: 2, IGNORECASE: 2, M: 8, MULTILINE: 8, S: 16, DOTALL: 16, X: 64, VERBOSE: 64,
     sub: (...a: unknown[]) => {
-      const [pattern, r, string, count, flags] = kw(a, ['pattern', 'repl', 'string', 'count', 'flags']);
+      const [pattern, r, string, count, flags] = bindArgs(a, ['pattern', 'repl', 'string', 'count', 'flags']);
       const n = Number(count ?? 0);
       if (n <= 0) return String(string).replace(jsRegExp(pattern, flags, 'g'), repl(r) as string);
       let left = n;
@@ -45,25 +41,25 @@ export function pythonRe(): Record<string, unknown> {
       return String(string).replace(re, (...m: unknown[]) => (left-- > 0 ? (typeof rr === 'function' ? rr(...(m as [string])) : (m[0] as string).replace(jsRegExp(pattern, flags), rr)) : (m[0] as string)));
     },
     match: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      const [pattern, string, flags] = bindArgs(a, ['pattern', 'string', 'flags']);
       const re = jsRegExp(pattern, flags, 'y');
       return reMatch(re.exec(String(string)));
     },
     fullmatch: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      const [pattern, string, flags] = bindArgs(a, ['pattern', 'string', 'flags']);
       const re = jsRegExp(`(?:${pattern instanceof RegExp ? pattern.source : String(pattern)})$`, flags, 'y');
       return reMatch(re.exec(String(string)));
     },
     search: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      const [pattern, string, flags] = bindArgs(a, ['pattern', 'string', 'flags']);
       return reMatch(jsRegExp(pattern, flags).exec(String(string)));
     },
     findall: (...a: unknown[]) => {
-      const [pattern, string, flags] = kw(a, ['pattern', 'string', 'flags']);
+      const [pattern, string, flags] = bindArgs(a, ['pattern', 'string', 'flags']);
       return [...String(string).matchAll(jsRegExp(pattern, flags, 'g'))].map((m) => (m.length === 1 ? m[0] : m.length === 2 ? m[1] ?? '' : m.slice(1).map((x) => x ?? '')));
     },
     split: (...a: unknown[]) => {
-      const [pattern, string, maxsplit, flags] = kw(a, ['pattern', 'string', 'maxsplit', 'flags']);
+      const [pattern, string, maxsplit, flags] = bindArgs(a, ['pattern', 'string', 'maxsplit', 'flags']);
       const parts = String(string).split(jsRegExp(pattern, flags));
       const n = Number(maxsplit ?? 0);
       return n > 0 && parts.length > n + 1 ? [...parts.slice(0, n), parts.slice(n).join('')] : parts;

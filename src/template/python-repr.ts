@@ -31,7 +31,8 @@ function dictRepr(o: Record<string, unknown>): string {
   return `{${Object.entries(o).filter(([k]) => k !== '__keywords').map(([k, x]) => `${repr(k)}: ${repr(x)}`).join(', ')}}`;
 }
 
-function isPlain(v: unknown): boolean {
+/** A plain object (a dict), not a class instance or a String. */
+export function isPlain(v: unknown): boolean {
   if (!v || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return (proto === Object.prototype || proto === null) && typeof (v as { toString?: unknown }).toString !== 'function' ? true
