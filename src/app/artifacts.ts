@@ -52,7 +52,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
   ];
   for (const [id, n] of compiled.nodes) {
     nodes[id] = {
-      id, resource_type: 'model', name: n.node.name, schema: n.relation.schema, alias: n.relation.name, path: n.node.path,
+      id, resource_type: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, alias: n.relation.name, path: n.node.path,
       raw_sql: n.node.rawSql, compiled_sql: n.sql, config: n.config, description: n.node.description ?? '',
       tags: n.config.tags, meta: n.config.meta ?? {}, columns: colsOf(n.node.columns),
       depends_on: { nodes: n.dependsOn.nodes, sources: n.dependsOn.sources, macros: n.dependsOn.macros },

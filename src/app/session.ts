@@ -42,6 +42,11 @@ export interface RunOptions extends Selection {
   readonly command?: string;
   /** Seeds: 'missing' loads only seeds whose table does not exist (lake run), 'all' reloads (lake seed). */
   readonly seeds?: 'missing' | 'all' | 'none';
+  /**
+   * Snapshots: 'missing' takes the first snapshot of those whose table does not exist (lake run, so
+   * that the models reading them build), 'all' snapshots again (lake snapshot, lake build).
+   */
+  readonly snapshots?: 'missing' | 'all' | 'none';
   readonly stopRequested?: () => boolean;
   /** A micro-batch after the first of one invocation: the project's on_run_start hooks already ran. */
   readonly laterBatch?: boolean;
@@ -284,11 +289,17 @@ export class Session {
       // on_run_start hooks may create or drop relations.
       if (this.project.onRunStart.length > 0 && !o.laterBatch) catalog = await readCatalog();
       const seedMode = o.seeds ?? 'missing';
+      const snapshotMode = o.snapshots ?? 'missing';
       const order = ids.filter((id) => {
         const seed = this.project.seeds.get(id);
-        if (!seed) return true;
-        if (seedMode === 'none') return false;
-        return seedMode === 'all' || !!o.fullRefresh || !catalog.exists({ schema: seed.schema, name: seed.name });
+        if (seed) {
+          if (seedMode === 'none') return false;
+          return seedMode === 'all' || !!o.fullRefresh || !catalog.exists({ schema: seed.schema, name: seed.name });
+        }
+        const c = this.compiled.nodes.get(id);
+        if (c?.node.resourceType !== 'snapshot') return true;
+        // --full-refresh does not make a snapshot again: its history exists nowhere else.
+        return snapshotMode === 'all' || (snapshotMode === 'missing' && !catalog.exists(c.relation));
       });
       // Schemas up front: concurrent `create schema` in several transactions is a catalog conflict in DuckDB.
       const schemas = new Set(order.map((id) => this.compiler.relationOf(id)?.schema).filter((x): x is string => !!x));
@@ -366,7 +377,7 @@ function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<str
     return {
       status: r.status, message: r.error ?? r.message ?? null, execution_time: r.durationMs / 1000,
       adapter_response: r.rows === undefined || r.rows === null ? {} : { rows_affected: r.rows },
-      node: { unique_id: r.id, name: c?.node.name ?? r.id.split('.').slice(1).join('.'), schema, resource_type: c ? 'model' : 'seed', config: { materialized: r.materialized } },
+      node: { unique_id: r.id, name: c?.node.name ?? r.id.split('.').slice(1).join('.'), schema, resource_type: c ? c.node.resourceType ?? 'model' : 'seed', config: { materialized: r.materialized } },
     };
   });
   return { results: out, schemas: [...schemas].sort() };
@@ -408,7 +419,7 @@ export function buildDag(compiled: CompiledProject): Dag {
   for (const s of p.seeds.values()) nodes.push({ id: s.id, kind: 'seed', name: s.name, schema: s.schema, path: s.path, tags: s.tags, config: { materialized: 'seed' } });
   const known = new Set(nodes.map((n) => n.id));
   for (const n of compiled.nodes.values()) {
-    nodes.push({ id: n.id, kind: 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, tags: n.config.tags, config: n.config });
+    nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, tags: n.config.tags, config: n.config });
     known.add(n.id);
   }
   for (const n of compiled.nodes.values()) {

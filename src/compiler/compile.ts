@@ -434,7 +434,13 @@ export class Compiler {
   /** Merge a render's config() calls into the model's config and check it. */
   private renderedFrom(node: ModelNode, result: RenderResult): Rendered {
     const sqlConfig = { ...result.config };
-    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchema ? this.current.customSchema(sqlConfig.schema, { name: node.name, resource_type: 'model', path: node.path }) : this.current.customSchemaPrefix + sqlConfig.schema;
+    const resourceType = node.resourceType ?? 'model';
+    if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchema ? this.current.customSchema(sqlConfig.schema, { name: node.name, resource_type: resourceType, path: node.path }) : this.current.customSchemaPrefix + sqlConfig.schema;
+    if (node.resourceType === 'snapshot') {
+      // A snapshot is always one (whatever a config() call says), and dbt's target_schema is its schema as written.
+      if (typeof sqlConfig.target_schema === 'string' && sqlConfig.target_schema) sqlConfig.schema = sqlConfig.target_schema;
+      if (sqlConfig.materialized !== undefined) sqlConfig.materialized = 'snapshot';
+    }
     const config = Object.keys(sqlConfig).length ? mergeConfig(node.config, sqlConfig) : node.config;
     const relation = { schema: config.schema, name: (config.alias as string | undefined) ?? node.name };
     const diagnostics: Diagnostic[] = [...result.diagnostics];

@@ -6,7 +6,7 @@
 /** `schema.name` for models and seeds, `source:<source>.<table>` for sources. */
 export type NodeId = string;
 
-export type Materialized = 'view' | 'table' | 'incremental' | 'ephemeral' | 'external' | 'seed';
+export type Materialized = 'view' | 'table' | 'incremental' | 'ephemeral' | 'external' | 'seed' | 'snapshot';
 export type IncrementalStrategy = 'append' | 'merge' | 'delete+insert' | 'insert_new' | 'cdc';
 export type OnSchemaChange = 'ignore' | 'append_new_columns' | 'sync_all_columns' | 'fail';
 export type OnViolation = 'warn' | 'drop' | 'fail';
@@ -76,6 +76,8 @@ export interface ModelConfig {
 
 export interface ModelNode {
   readonly kind: 'model';
+  /** A dbt snapshot (a `{% snapshot %}` block, or a YAML `snapshots:` entry with a relation): materialized 'snapshot'. */
+  readonly resourceType?: 'snapshot';
   readonly id: NodeId;
   readonly name: string;
   /** Path relative to the project root, forward slashes. */
@@ -250,6 +252,8 @@ export interface ProjectPaths {
   readonly seeds: readonly string[];
   readonly macros: readonly string[];
   readonly tests: readonly string[];
+  /** dbt's snapshot-paths (files of `{% snapshot %}` blocks and YAML `snapshots:`); ['snapshots'] when absent. */
+  readonly snapshots?: readonly string[];
   readonly target: string;
 }
 

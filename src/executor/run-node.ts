@@ -253,6 +253,7 @@ export async function runModel(db: Adapter, compiled: CompiledNode, ctx: NodeRun
 function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext): Statement[] {
   const statements = materializationFor(mat).plan(node, {
     dialect: d, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
+    ...(mat === 'snapshot' ? { snapshotAt: new Date() } : {}),
   });
   // The plan stays complete on its own (standalone builds need it); the session has created these schemas.
   return ctx.schemasReady?.has(node.relation.schema) ? statements.filter((st) => st.label !== 'schema') : statements;

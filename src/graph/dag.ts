@@ -12,7 +12,7 @@ import { LakeError, type Diagnostic } from '../errors/index.js';
 /** What the graph knows about a node: enough to select it and to point at its file. */
 export interface DagNode {
   readonly id: NodeId;
-  readonly kind: 'model' | 'seed' | 'source';
+  readonly kind: 'model' | 'seed' | 'source' | 'snapshot';
   readonly name: string;
   readonly schema: string;
   /** Path relative to the project root, forward slashes. */

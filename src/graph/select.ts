@@ -23,7 +23,7 @@ export interface Selection {
 }
 
 const METHODS = ['name', 'tag', 'path', 'source', 'resource_type', 'state', 'result', 'config.'];
-const RESOURCE_TYPES = ['model', 'seed', 'source'];
+const RESOURCE_TYPES = ['model', 'seed', 'source', 'snapshot'];
 /** `[@][N+]value[+N]`; the lazy middle leaves a trailing `+N` to the suffix group. */
 const ATOM = /^(@)?(?:(\d*)\+)?(.+?)(?:\+(\d*))?$/;
 

@@ -3,6 +3,7 @@ import type { Materialized } from '../core/types.js';
 import type { Materialization } from './types.js';
 import { viewStrategy, tableStrategy, ephemeralStrategy, externalStrategy } from './simple.js';
 import { incrementalStrategy } from './incremental.js';
+import { snapshotStrategy } from './snapshot.js';
 
 const registry: Record<Exclude<Materialized, 'seed'>, Materialization> = {
   view: viewStrategy,
@@ -10,6 +11,7 @@ const registry: Record<Exclude<Materialized, 'seed'>, Materialization> = {
   ephemeral: ephemeralStrategy,
   external: externalStrategy,
   incremental: incrementalStrategy,
+  snapshot: snapshotStrategy,
 };
 
 export function materializationFor(kind: Materialized): Materialization {

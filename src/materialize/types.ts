@@ -35,6 +35,8 @@ export interface PlanContext {
   readonly fullRefresh: boolean;
   /** Absolute project root (external locations are relative to it). */
   readonly projectRoot: string;
+  /** When a snapshot's versions start and end (its build's time; now when absent). */
+  readonly snapshotAt?: Date;
 }
 
 /** A planning failure that is the user's to fix (e.g. on_schema_change: fail). */

@@ -12,15 +12,13 @@ import { parseYamlFile, isRecord, type YamlFile } from './yaml-file.js';
 import { CONFIG_KEYS, normaliseKey, enumValueProblem } from './config.js';
 
 /**
- * Parts of a dbt project lake does not build, said once instead of left out silently: snapshots,
- * Python models, analyses (packages: see packages.ts).
+ * Parts of a dbt project lake does not build, said once instead of left out silently: Python
+ * models, analyses (packages: see packages.ts).
  */
 export function unsupportedDbtParts(root: string, settings: ProjectSettings): Diagnostic[] {
   const out: Diagnostic[] = [];
   const warn = (file: string, message: string, hint: string) => out.push({ code: 'LAKE-P050', severity: 'warn', message, file, hint });
   const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
-  const snapshots = listFiles(root, 'snapshots', ['.sql', '.yml']);
-  if (snapshots.length) warn('snapshots', `lake does not build dbt snapshots (${count(snapshots.length, 'file')} in snapshots/ left out)`, "for a type 2 history of a source, write an incremental model with incremental_strategy='cdc' and scd_type=2");
   const python = settings.paths.models.flatMap((d) => listFiles(root, d, ['.py']));
   if (python.length) warn(python[0]!, `lake does not run Python models (${count(python.length, '.py file')} under the models left out)`, 'write them as SQL models, or keep them in dbt');
   const analyses = listFiles(root, 'analyses', ['.sql']);

@@ -4,7 +4,7 @@
  */
 import type { ModelConfig, Materialized } from '../core/types.js';
 
-const MATERIALIZED = new Set<Materialized>(['view', 'table', 'incremental', 'ephemeral', 'external', 'seed']);
+const MATERIALIZED = new Set<Materialized>(['view', 'table', 'incremental', 'ephemeral', 'external', 'seed', 'snapshot']);
 const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook', 'except_columns', 'merge_update_columns', 'merge_exclude_columns']);
 
 /** Keys that are configs (not sub-folders) in folder-config trees. */
@@ -15,6 +15,9 @@ export const CONFIG_KEYS = new Set([
   'expectations', 'on_violation', 'docs', 'meta', 'persist_docs', 'full_refresh', 'contract',
   'database', 'column_types', 'quote_columns', 'delimiter', 'grants', 'group', 'access',
   'track_columns', 'except_columns', 'stored_as', 'options', 'merge_update_columns', 'merge_exclude_columns',
+  // dbt snapshots (materialize/snapshot.ts)
+  'strategy', 'updated_at', 'check_cols', 'target_schema', 'target_database', 'invalidate_hard_deletes', 'hard_deletes',
+  'snapshot_meta_column_names', 'dbt_valid_to_current',
 ]);
 
 /** `+materialized` → `materialized`, `pre-hook` → `pre_hook`. */
@@ -99,6 +102,7 @@ export function configProblems(c: ModelConfig): { message: string; hint: string 
     if ((listed('merge_update_columns') || listed('merge_exclude_columns')) && s !== 'merge') add(`merge_update_columns / merge_exclude_columns apply to incremental_strategy 'merge', not '${s}'`, "set incremental_strategy='merge', or remove them");
     if (c.track_columns !== undefined) add('track_columns (DLT\'s track_history_column_list) is not supported yet: every change of a non-key column makes a new version', 'remove track_columns; to leave a column out of the history, drop it from the SELECT or list it in except_columns');
   }
+  if (c.materialized === 'snapshot') snapshotProblems(c, add);
   if (!SCHEMA_CHANGE.has(c.on_schema_change)) add(`unknown on_schema_change '${c.on_schema_change}'`, 'use ignore, append_new_columns, sync_all_columns or fail');
   if (c.materialized === 'external' && !c.location) add("materialized 'external' needs a location", "add location='exports/name.parquet'");
   return out ?? NO_PROBLEMS;
@@ -108,4 +112,22 @@ const NO_PROBLEMS: { message: string; hint: string }[] = [];
 /** Effective incremental strategy (dbt default: merge with a unique_key, else append). */
 export function strategyOf(c: ModelConfig): NonNullable<ModelConfig['incremental_strategy']> {
   return c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
+}
+
+const HARD_DELETES = new Set(['ignore', 'invalidate', 'new_record']);
+
+/** A dbt snapshot's config: a strategy, a unique_key, and what the strategy reads. */
+function snapshotProblems(c: ModelConfig, add: (message: string, hint: string) => void): void {
+  const strategy = c.strategy;
+  if (strategy === undefined) add('a snapshot needs a strategy', "add strategy='timestamp' (with updated_at='<column>') or strategy='check' (with check_cols=['<column>', ...] or 'all') to its config");
+  else if (strategy !== 'timestamp' && strategy !== 'check') add(`unknown snapshot strategy '${String(strategy)}'`, "use strategy='timestamp' or strategy='check'");
+  if (!c.unique_key?.length) add('a snapshot needs a unique_key', "add unique_key='id' (or a list of columns) to its config: the key whose history it keeps");
+  if (strategy === 'timestamp' && (typeof c.updated_at !== 'string' || !c.updated_at)) add("strategy 'timestamp' needs updated_at", "add updated_at='<column>': the column that says when a row last changed");
+  const cols = c.check_cols;
+  if (strategy === 'check' && cols !== 'all' && !(Array.isArray(cols) && cols.length > 0 && cols.every((x) => typeof x === 'string'))) {
+    add("strategy 'check' needs check_cols", "add check_cols=['<column>', ...] (the columns whose change makes a new version), or check_cols='all'");
+  }
+  if (c.hard_deletes !== undefined && !HARD_DELETES.has(String(c.hard_deletes))) add(`unknown hard_deletes '${String(c.hard_deletes)}'`, 'use ignore, invalidate or new_record');
+  const names = c.snapshot_meta_column_names;
+  if (names !== undefined && (typeof names !== 'object' || names === null || Array.isArray(names))) add('snapshot_meta_column_names must be a mapping', 'e.g. {dbt_valid_from: valid_from, dbt_valid_to: valid_to}');
 }

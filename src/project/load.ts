@@ -14,6 +14,7 @@ import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
+import { loadSnapshots } from './snapshots.js';
 import { namingMacro, propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
 
 export type LoadOptions = SettingsOptions;
@@ -65,6 +66,7 @@ export function checksum(...parts: string[]): string {
 interface YamlDecls {
   models: Map<string, ModelPatch>;
   seeds: Map<string, ModelPatch>;
+  snapshots: Map<string, ModelPatch>;
   sources: SourceNode[];
   unitTests: Record<string, unknown>[];
 }
@@ -97,20 +99,20 @@ function readIfPresent(file: string, diags?: Diagnostic[], rel?: string): string
 }
 
 function readYamlDecls(settings: ProjectSettings, files: readonly string[], diags: Diagnostic[], render: ValueRenderer): YamlDecls {
-  const out: YamlDecls = { models: new Map(), seeds: new Map(), sources: [], unitTests: [] };
+  const out: YamlDecls = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [] };
   for (const rel of files) {
     const text = readIfPresent(path.join(settings.root, rel), diags, rel);
     if (text === undefined) continue;
     const y = parseYamlFile(rel, text, diags);
     if (!y || !isRecord(y.data)) continue;
-    for (const key of ['models', 'seeds'] as const) {
+    for (const key of ['models', 'seeds', 'snapshots'] as const) {
       for (const parsed of parseModelPatches(y, key, diags)) {
         const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? parsed.line), args: renderConfigValues(t.args, render, rel, t.line ?? parsed.line, '', NAMES_RELATION) }));
         const patch = {
           ...parsed, config: renderConfigValues(parsed.config, render, rel, parsed.line), tests: tests(parsed.tests),
           columns: parsed.columns.map((c) => ({ ...c, tests: tests(c.tests) })),
         };
-        const map = key === 'models' ? out.models : out.seeds;
+        const map = out[key];
         const prev = map.get(patch.name);
         if (prev) {
           diags.push({ code: 'LAKE-P020', severity: 'error', message: `${key.slice(0, -1)} '${patch.name}' is documented twice (also in ${prev.file}:${prev.line ?? 1})`, file: rel, line: patch.line, hint: 'keep one YAML entry per model' });
@@ -173,6 +175,7 @@ function withDocBlocks(root: string, decls: YamlDecls, blocks: ReadonlyMap<strin
     ...decls,
     models: new Map([...decls.models].map(([k, p]) => [k, patch(p)])),
     seeds: new Map([...decls.seeds].map(([k, p]) => [k, patch(p)])),
+    snapshots: new Map([...decls.snapshots].map(([k, p]) => [k, patch(p)])),
     sources: decls.sources.map((s) => ({ ...render(s, s.path, s.line), columns: s.columns.map((c) => render(c, s.path, s.line)) })),
   };
 }
@@ -220,6 +223,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     ...(naming.schema ? { nameSchema: naming.schema } : {}),
     modelConfigs: renderConfigValues(read.modelConfigs, render, read.projectFile),
     seedConfigs: renderConfigValues(read.seedConfigs, render, read.projectFile),
+    snapshotConfigs: renderConfigValues(read.snapshotConfigs, render, read.projectFile),
     testConfigs: renderConfigValues(read.testConfigs, render, read.projectFile),
   };
   const diags: Diagnostic[] = [];
@@ -234,6 +238,10 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
   }
   for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
+  const snapshotFiles: string[] = [];
+  for (const dir of settings.paths.snapshots ?? []) {
+    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml'])) (f.endsWith('.sql') ? snapshotFiles.push(f) : yamlFiles.push(f));
+  }
   const docBlocks = readDocBlocks(root, docFiles);
   const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), docBlocks, diags);
 
@@ -259,6 +267,13 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       const near = known.filter((k) => k.includes(name) || name.includes(k)).slice(0, 3);
       diags.push({ code: 'LAKE-P022', severity: 'warn', message: `YAML documents model '${name}', but there is no models/**/${name}.sql`, file: patch.file, line: patch.line, hint: near.length ? `did you mean ${near.join(', ')}?` : 'rename the entry or add the model' });
     }
+  }
+
+  const tree = (t: Record<string, unknown>, folders: readonly string[], name?: string) => (name === undefined ? folderConfig(t, folders) : nodeConfig(t, folders, name));
+  for (const node of loadSnapshots(settings, snapshotFiles, (rel) => readIfPresent(underRoot(root, rel), diags, rel), decls.snapshots, tree, diags)) {
+    const prev = models.get(node.id);
+    if (prev) diags.push(duplicateModel(node.id, prev.path, node.path));
+    else models.set(node.id, node);
   }
 
   if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings));

@@ -24,6 +24,8 @@ export interface ProjectSettings {
   /** `data_tests:` (or dbt's older `tests:`) of the project file: config for every data test. */
   readonly testConfigs: Record<string, unknown>;
   readonly seedConfigs: Record<string, unknown>;
+  /** Folder-config tree for snapshots (`snapshots:` of the project file, without dbt's project-name level). */
+  readonly snapshotConfigs: Record<string, unknown>;
   readonly onRunStart: string[];
   readonly onRunEnd: string[];
   /** Schema of a model with no explicit schema, from its folder segments under the models path. */
@@ -115,6 +117,7 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
     // data_tests/ is lake's place for singular tests; tests/ (dbt's) is read too, so files moved
     // over from a dbt project are not silently left out.
     tests: p.tests ? asList(p.tests) : ['data_tests', 'tests'],
+    snapshots: p.snapshots ? asList(p.snapshots) : ['snapshots'],
     target: typeof p.target === 'string' ? p.target : 'target',
   };
   const warnings: Diagnostic[] = [];
@@ -127,6 +130,7 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
     modelConfigs: isRecord(data.models) ? data.models : {},
     testConfigs: isRecord(data.data_tests) ? data.data_tests : isRecord(data.tests) ? data.tests : {},
     seedConfigs: isRecord(data.seeds) ? data.seeds : {},
+    snapshotConfigs: isRecord(data.snapshots) ? data.snapshots : {},
     onRunStart: asList(data.on_run_start ?? data['on-run-start']),
     onRunEnd: asList(data.on_run_end ?? data['on-run-end']),
     defaultSchema: (folders) => folders[0] ?? 'main',
@@ -186,6 +190,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   if (!target) fail('profiles.yml', `unknown target '${targetName}'`, `use one of: ${Object.keys(targets).join(', ')}`);
   const models = isRecord(data.models) ? data.models : {};
   const seeds = isRecord(data.seeds) ? data.seeds : {};
+  const snapshots = isRecord(data.snapshots) ? data.snapshots : {};
   const dispatch = readDispatch(data.dispatch, file, warnings, projectLineOf);
   return {
     root, name, flavor: 'dbt', target, targets, warnings, dispatch,
@@ -197,11 +202,13 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
       seeds: data['seed-paths'] ? asList(data['seed-paths']) : ['seeds'],
       macros: data['macro-paths'] ? asList(data['macro-paths']) : ['macros'],
       tests: data['test-paths'] ? asList(data['test-paths']) : ['tests'],
+      snapshots: data['snapshot-paths'] ? asList(data['snapshot-paths']) : ['snapshots'],
       target: typeof data['target-path'] === 'string' ? (data['target-path'] as string) : 'target',
     },
     modelConfigs: isRecord(models[name]) ? (models[name] as Record<string, unknown>) : models,
     testConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? { ...t, ...(t[name] as Record<string, unknown>) } : t) : {}))(data.data_tests ?? data.tests),
     seedConfigs: isRecord(seeds[name]) ? (seeds[name] as Record<string, unknown>) : seeds,
+    snapshotConfigs: isRecord(snapshots[name]) ? (snapshots[name] as Record<string, unknown>) : snapshots,
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),
     defaultSchema: () => targetSchema,

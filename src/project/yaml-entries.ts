@@ -20,6 +20,8 @@ export interface ModelPatch {
   readonly config: Record<string, unknown>;
   readonly columns: ColumnDoc[];
   readonly tests: TestDecl[];
+  /** A YAML-defined snapshot's `relation:` (dbt 1.9: `source('s', 't')` or `ref('m')`): the rows it snapshots. */
+  readonly relation?: string;
 }
 
 /** What dbt reads as a test's config when written beside its arguments (never passed to the test's macro). */
@@ -139,7 +141,7 @@ export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | nu
   return { docs, types: Object.keys(types).length ? types : undefined };
 }
 
-export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds', diags: Diagnostic[]): ModelPatch[] {
+export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds' | 'snapshots', diags: Diagnostic[]): ModelPatch[] {
   const data = file.data as Record<string, unknown>;
   const list = data[key];
   if (list === undefined || list === null) return [];
@@ -174,6 +176,7 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds', diags
       config: normaliseConfig(config) as Record<string, unknown>,
       columns: cols.docs,
       tests: parseTests(m[testsKey], file, [key, i, testsKey], diags),
+      ...(key === 'snapshots' && typeof m.relation === 'string' ? { relation: m.relation } : {}),
     });
   });
   return out;

@@ -1,4 +1,4 @@
-/** `lake run` (once, or `--continuous`), `lake seed`: build nodes of the selection. */
+/** `lake run` (once, or `--continuous`), `lake seed`, `lake snapshot`: build nodes of the selection. */
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, INTERRUPTED, withInterrupt } from '../context.js';
@@ -25,18 +25,25 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .option('-s, --select <selector...>', 'seeds to load', collect)
     .option('--exclude <selector...>', 'seeds to leave out', collect)
     .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'seed')));
+  program.command('snapshot')
+    .description("take dbt snapshots: record each snapshot's changed, new (and with hard_deletes, deleted) rows as new versions")
+    .option('-s, --select <selector...>', 'snapshots to take', collect)
+    .option('--exclude <selector...>', 'snapshots to leave out', collect)
+    .option('--fail-fast', 'stop starting new snapshots after the first error')
+    .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'snapshot')));
 }
 
-export async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed'): Promise<number> {
+export async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed' | 'snapshot'): Promise<number> {
   // Flags of --continuous alone would be ignored: say so instead.
   const orphan = flags.interval !== undefined ? '--interval' : flags.maxBatches !== undefined ? '--max-batches' : undefined;
   if (orphan) throw new LakeError('usage', { code: 'LAKE-U033', severity: 'error', message: `${orphan} applies to lake run --continuous only`, hint: `add --continuous (lake run processes what is there now and stops by itself)` });
   const s = await c.session();
   return withInterrupt(c, async (stopRequested) => {
-    if (command === 'seed') {
-      // `lake seed -s x` means the seeds among x.
-      const sel = (flags.select ?? ['']).map((x) => (x ? `${x},resource_type:seed` : 'resource_type:seed'));
-      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: 'all', stopRequested, invocation: c.invocation() });
+    if (command === 'seed' || command === 'snapshot') {
+      // `lake seed -s x` means the seeds among x (and `lake snapshot -s x` the snapshots).
+      const kind = `resource_type:${command}`;
+      const sel = (flags.select ?? ['']).map((x) => (x ? `${x},${kind}` : kind));
+      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: command === 'seed' ? 'all' : 'none', snapshots: command === 'snapshot' ? 'all' : 'none', stopRequested, invocation: c.invocation() });
       return out.results.some((r) => r.status === 'error') ? 1 : out.interrupted ? INTERRUPTED : 0;
     }
     const { runAvailableNow } = await import('../../app/continuous.js');

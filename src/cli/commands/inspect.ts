@@ -133,8 +133,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const node = s.compiled.nodes.get(res.id);
         // As dbt show: a model's current SQL (as saved, not as last built) over its upstream tables —
         // except one reading a landing zone or a stream(), whose inputs exist only during a build:
-        // its table is shown. A seed is its table.
-        fromTable = !node || node.landingReads.length > 0 || node.streamReads.length > 0;
+        // its table is shown. A seed is its table, and a snapshot its history.
+        fromTable = !node || node.landingReads.length > 0 || node.streamReads.length > 0 || node.node.resourceType === 'snapshot';
         sql = fromTable ? `select * from ${relationSql(s.compiler.relationOf(res.id)!)}` : node!.sql.replace(/;\s*$/, '');
         shownId = res.id;
       }
@@ -165,7 +165,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         }
       } catch (e) {
         const hint = !shownId ? 'check the SQL'
-          : fromTable ? `has ${shownId} been built? run lake run -s ${shownId}`
+          : fromTable ? `has ${shownId} been built? run lake ${s.compiled.nodes.get(shownId)?.node.resourceType === 'snapshot' ? 'snapshot' : 'run'} -s ${shownId}`
           : `lake show runs the model's SQL over the tables it reads: build them with lake run -s +${shownId} --exclude ${shownId}, or fix its SQL`;
         throw new LakeError('execute', { code: 'LAKE-X040', severity: 'error', message: (e as Error).message.split('\n')[0]!, hint }, 1);
       } finally {

@@ -11,7 +11,7 @@ import { LakeError } from '../../errors/index.js';
 import { runCommand } from './build-like.js';
 import { qualityCommand } from './test.js';
 
-const COMMANDS = ['run', 'build', 'test', 'seed'];
+const COMMANDS = ['run', 'build', 'test', 'seed', 'snapshot'];
 
 export function registerRetry(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('retry')
@@ -51,7 +51,7 @@ async function retryCommand(c: CommandContext): Promise<number> {
     const select = Array.isArray(args.select) ? args.select.map(String) : undefined;
     const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
     const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, select, exclude };
-    if (command === 'run' || command === 'seed') return runCommand(again, flags, command);
+    if (command === 'run' || command === 'seed' || command === 'snapshot') return runCommand(again, flags, command);
     return qualityCommand(again, { ...flags, storeFailures: args.store_failures || undefined }, command as 'build' | 'test');
   }
   c.reporter.record('retry', { command, nodes: nodes.length, tests: tests.length },
@@ -59,6 +59,6 @@ async function retryCommand(c: CommandContext): Promise<number> {
   // What the command left out stays out (a failed model's other tests included).
   const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
   const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, exclude };
-  if (command === 'run' || command === 'seed') return runCommand(again, { ...flags, select: [nodes.join(' ')] }, command);
+  if (command === 'run' || command === 'seed' || command === 'snapshot') return runCommand(again, { ...flags, select: [nodes.join(' ')] }, command);
   return qualityCommand(again, { ...flags, storeFailures: args.store_failures || undefined, select: [[...nodes, ...tests].join(' ')] }, command as 'build' | 'test');
 }

@@ -35,7 +35,7 @@ export async function qualityCommand(c: CommandContext, flags: QualityFlags, mod
   return withInterrupt(c, async (stopRequested) => {
     const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q, defer: !!c.opts.defer,
+      command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, snapshots: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q, defer: !!c.opts.defer,
       // The command line's own selection (test selectors included) and flags, for lake retry.
       invocation: { ...c.invocation(), select: flags.select ?? [], exclude: flags.exclude ?? [], ...(flags.storeFailures ? { store_failures: true } : {}) },
     };
