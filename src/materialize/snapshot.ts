@@ -140,7 +140,7 @@ export const snapshotStrategy: Materialization = {
     if (spec.hardDeletes !== 'ignore') {
       const gone = q(`${stageName(ctx.relation)}__gone`);
       statements.push(
-        exec(`create or replace temp table ${gone} as\nselect t.* exclude (${keyCols.map(q).join(', ')}) from ${current} as t anti join ${stage} as s on ${keysMatch('t', 's')}${deleted ? `\nwhere not (${deleted})` : ''}`, 'keys the query no longer returns'),
+        exec(`create or replace temp table ${gone} as\nselect t.* exclude (${keyCols.map(q).join(', ')}) from ${current} as t anti join ${stage} as s on ${keysMatch('t', 's')}${spec.hardDeletes === 'new_record' ? `\nwhere t.${q(m.dbt_is_deleted)} is distinct from 'True'` : ''}`, 'keys the query no longer returns'),
         exec(`update ${rel} set ${q(m.dbt_valid_to)} = ${closeAt} where ${q(m.dbt_scd_id)} in (select ${q(m.dbt_scd_id)} from ${gone}) and ${isCurrent('')}`, 'close deleted keys', true),
       );
       if (spec.hardDeletes === 'new_record') {

@@ -131,6 +131,19 @@ describe('expected SQL', () => {
     });
   });
 
+  test('snapshot: first snapshot, then timestamp and check strategies with hard deletes', () => {
+    const at = new Date(Date.UTC(2026, 10, 21, 12, 0, 0));
+    const meta = (deleted: boolean): Column[] => [
+      { name: 'dbt_scd_id', type: 'VARCHAR' }, { name: 'dbt_updated_at', type: 'DATE' }, { name: 'dbt_valid_from', type: 'DATE' }, { name: 'dbt_valid_to', type: 'DATE' },
+      ...(deleted ? [{ name: 'dbt_is_deleted', type: 'VARCHAR' }] : []),
+    ];
+    const ts = { materialized: 'snapshot' as const, strategy: 'timestamp', unique_key: ['id'], updated_at: 'day' };
+    check('snapshot_first', plan('s', ts, { snapshotAt: at }));
+    check('snapshot_timestamp', plan('s', ts, { snapshotAt: at, existing: table([...INCOMING.slice(0, 3), ...meta(false)]) }));
+    const chk = { materialized: 'snapshot' as const, strategy: 'check', unique_key: ['id', 'name'], check_cols: ['amount'], hard_deletes: 'new_record', dbt_valid_to_current: "'9999-12-31'::date" };
+    check('snapshot_check_new_record', plan('s', chk, { snapshotAt: at, existing: table([...INCOMING, ...meta(true)]) }));
+  });
+
   test('seed: read_csv with declared types, built and swapped', () => {
     const seed: SeedNode = {
       kind: 'seed', id: 'seeds.gyms', name: 'gyms', schema: 'seeds', path: 'seeds/gyms.csv', absPath: '/project/seeds/gyms.csv',
