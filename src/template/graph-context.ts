@@ -26,11 +26,12 @@ export function graphContext(project: LoadedProject): GraphContext {
   for (const m of project.models.values()) names.set(m.name, (names.get(m.name) ?? 0) + 1);
   for (const m of project.models.values()) {
     // dbt's unique id; two lake models of one name (in two schemas) keep theirs apart by schema.
-    const id = names.get(m.name)! > 1 ? `model.${project.name}.${m.id}` : `model.${project.name}.${m.name}`;
+    const type = m.resourceType ?? 'model';
+    const id = names.get(m.name)! > 1 ? `${type}.${project.name}.${m.id}` : `${type}.${project.name}.${m.name}`;
     const folders = m.path.split('/').slice(1, -1);
     const cfg = m.config as unknown as Record<string, unknown>;
     nodes[id] = {
-      unique_id: id, name: m.name, resource_type: 'model', package_name: project.name, database: 'main', schema: m.id.split('.')[0],
+      unique_id: id, name: m.name, resource_type: type, package_name: project.name, database: 'main', schema: m.id.split('.')[0],
       alias: typeof cfg.alias === 'string' ? cfg.alias : m.name, identifier: typeof cfg.alias === 'string' ? cfg.alias : m.name,
       path: m.path.split('/').slice(1).join('/'), original_file_path: m.path, fqn: [project.name, ...folders, m.name],
       tags: Array.isArray(cfg.tags) ? cfg.tags : [], config: { ...cfg }, description: m.description ?? '', columns: columns(m.columns),

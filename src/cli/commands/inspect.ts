@@ -18,8 +18,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       // What c.session() does, opened up so the compiled files are written while the project
       // compiles (see CompiledFiles): a first compile of 10,000 models spends as long creating
       // files as compiling.
-      const [{ Session }, { loadProject }, { Compiler }, { CompiledFiles }] = await Promise.all([
-        import('../../app/session.js'), import('../../project/load.js'), import('../../compiler/compile.js'), import('../../app/compiled-files.js'),
+      const [{ Session }, { loadProject }, { Compiler }, { CompiledFiles }, { writeJson }] = await Promise.all([
+        import('../../app/session.js'), import('../../project/load.js'), import('../../compiler/compile.js'), import('../../app/compiled-files.js'), import('../../app/artifacts.js'),
       ]);
       const project = loadProject(c.projectRoot(), { target: c.opts.target, vars: c.vars(), threads: c.threads() });
       const targetDir = path.resolve(project.root, project.paths.target);
@@ -39,7 +39,9 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const ids = s.select(flags).filter((id) => s.compiled.nodes.has(id));
         if (!everything) for (const id of ids) files.add(id, s.compiled.nodes.get(id)!.sql);
         // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
-        files.addFile(path.join(targetDir, 'manifest.json'), JSON.stringify(s.manifest()));
+        // Written here while the worker finishes the compiled files: handing 12 MB of text to the
+        // worker would copy it, and the worker's queue is what the command waits for at the end.
+        writeJson(path.join(targetDir, 'manifest.json'), s.manifest(), true);
         await files.finish();
         c.reporter.record('compile', { models: ids.length, elapsed_ms: Math.round(performance.now() - t0) }, `compiled ${ids.length} model${ids.length === 1 ? '' : 's'} to ${s.compiledPath(ids[0] ?? 'x.y').replace(/[^/]+\/[^/]+$/, '')} in ${Math.round(performance.now() - t0)} ms`);
         return 0;
