@@ -436,19 +436,18 @@ export class Compiler {
     const sqlConfig = { ...result.config };
     const resourceType = node.resourceType ?? 'model';
     if (typeof sqlConfig.schema === 'string') sqlConfig.schema = this.current.customSchema ? this.current.customSchema(sqlConfig.schema, { name: node.name, resource_type: resourceType, path: node.path }) : this.current.customSchemaPrefix + sqlConfig.schema;
-    if (node.resourceType === 'snapshot') {
-      // A snapshot is always one (whatever a config() call says), and dbt's target_schema is its schema as written.
-      if (typeof sqlConfig.target_schema === 'string' && sqlConfig.target_schema) sqlConfig.schema = sqlConfig.target_schema;
-      if (sqlConfig.materialized !== undefined) sqlConfig.materialized = 'snapshot';
-    }
-    const config = Object.keys(sqlConfig).length ? mergeConfig(node.config, sqlConfig) : node.config;
+    if (node.resourceType === 'snapshot' && sqlConfig.materialized !== undefined) sqlConfig.materialized = 'snapshot';
+    let config = Object.keys(sqlConfig).length ? mergeConfig(node.config, sqlConfig) : node.config;
+    // dbt's target_schema, wherever it is set, is a snapshot's schema as written (over any `schema`).
+    if (node.resourceType === 'snapshot' && typeof config.target_schema === 'string' && config.target_schema && config.schema !== config.target_schema) config = { ...config, schema: config.target_schema };
     const relation = { schema: config.schema, name: (config.alias as string | undefined) ?? node.name };
     const diagnostics: Diagnostic[] = [...result.diagnostics];
     for (const p of configProblems(config)) {
       // A bad enumerated value the project file's folder config gave (and this model's own
       // config() and YAML left alone) is reported once, at its line there, by the load.
       if (this.fromFolderConfig(node, sqlConfig, p.message)) continue;
-      diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: p.hint });
+      // No config() call: the SQL's first line (a YAML-defined snapshot's is its entry's line).
+      diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? locate(node.rawSql, /\S/) ?? { line: 1 }), hint: p.hint });
     }
     // A config() key that is nearly a known one is a typo (uniqe_key): it would be ignored silently.
     for (const key of Object.keys(sqlConfig)) {

@@ -206,7 +206,8 @@ export async function runStatements(tx: Adapter, statements: readonly Statement[
     } else {
       const found = await tx.query(st.sql);
       if (found.length > 0) {
-        const sample = Object.entries(found[0]!).map(([k, v]) => `${k}=${String(v)}`).join(', ');
+        // Dates as ISO text (String() of a Date is JavaScript's long form, in the machine's zone).
+        const sample = Object.entries(found[0]!).map(([k, v]) => `${k}=${v instanceof Date ? v.toISOString().replace('T', ' ').replace(/\.000Z$|Z$/, '') : String(v)}`).join(', ');
         throw new NodeError(`${st.message ?? 'check failed'} (e.g. ${sample}); nothing was changed${st.hint ? `\n  hint: ${st.hint}` : ''}`);
       }
     }

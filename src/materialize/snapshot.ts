@@ -7,12 +7,14 @@
  * The first build creates the table from the query. Later builds compare the query's rows with the
  * current versions, by `unique_key` (column names or expressions): a key whose row changed (strategy
  * `timestamp`: its `updated_at` is later than the current version's `dbt_valid_from`; `check`: one
- * of `check_cols` differs, NULLs compared as values) gets its current version closed and a new one;
+ * of `check_cols` differs, NULLs compared as values, or a checked column is new to the table) gets
+ * its current version closed and a new one;
  * a new key gets its first version; with `hard_deletes: invalidate` (or dbt's older
  * `invalidate_hard_deletes: true`) a key the query no longer returns has its current version closed
  * at the snapshot's time, and with `new_record` also a version marked deleted. New columns of the
  * query are added to the table; columns it dropped stay (NULL in later versions). `--full-refresh`
- * never rebuilds a snapshot: its history exists nowhere else.
+ * never rebuilds a snapshot: its history exists nowhere else, and a view of its name is an error.
+ * Times are UTC, as every session lake opens is (dbt-duckdb's are the machine's zone).
  *
  * The query's rows are staged once (a temp table) and must carry each key once and no NULL key: a
  * repeated key would give the key two current versions forever. Everything runs in the executor's
@@ -46,7 +48,8 @@ export function snapshotSpec(node: CompiledNode): SnapshotSpec {
   const names = (c.snapshot_meta_column_names && typeof c.snapshot_meta_column_names === 'object' ? c.snapshot_meta_column_names : {}) as Record<string, unknown>;
   const meta = Object.fromEntries(META.map((k) => [k, typeof names[k] === 'string' && names[k] ? String(names[k]) : k])) as Record<MetaKey, string>;
   const hard = c.hard_deletes !== undefined ? String(c.hard_deletes) : c.invalidate_hard_deletes === true || c.invalidate_hard_deletes === 'true' ? 'invalidate' : 'ignore';
-  const checkCols = c.check_cols === 'all' ? 'all' : Array.isArray(c.check_cols) ? (c.check_cols as unknown[]).map(String) : undefined;
+  // A single column written as a string is taken as a list of one.
+  const checkCols = c.check_cols === 'all' ? 'all' : Array.isArray(c.check_cols) ? (c.check_cols as unknown[]).map(String) : typeof c.check_cols === 'string' && c.check_cols ? [c.check_cols] : undefined;
   return {
     strategy: c.strategy === 'check' ? 'check' : 'timestamp',
     keys: c.unique_key ?? [],
@@ -106,14 +109,23 @@ export const snapshotStrategy: Materialization = {
       },
       {
         kind: 'assert-empty', label: 'check duplicate keys',
-        sql: `select ${keyCols.map(q).join(', ')}, count(*) as copies from ${stage} group by all having count(*) > 1 limit 1`,
+        sql: `select ${keyCols.map((k, i) => `${q(k)} as ${q(spec.keys[i]!)}`).join(', ')}, count(*) as copies from ${stage} group by all having count(*) > 1 limit 1`,
         message: `${node.id}: the snapshot's query returns the same unique_key (${spec.keys.join(', ')}) more than once`,
         hint: `keep one row per key in ${node.node.path}, e.g. qualify row_number() over (partition by ${spec.keys.join(', ')} order by ${spec.updatedAt ?? '<newest first>'} desc) = 1`,
       },
     ];
-    const newVersion = (from: string) => `select * exclude (${helpers}), ${scdId(keyCols.map(q), '"__lake_upd"')} as ${q(m.dbt_scd_id)}, "__lake_upd" as ${q(m.dbt_updated_at)}, "__lake_upd" as ${q(m.dbt_valid_from)}, ${spec.validToCurrent ? `(${spec.validToCurrent})` : 'nullif("__lake_upd", "__lake_upd")'} as ${q(m.dbt_valid_to)}${deletedFlag} from ${from}`;
-    if (!ctx.existing || ctx.existing.kind === 'view') {
-      if (ctx.existing) statements.push(exec(`drop view if exists ${rel}`, 'drop old view'));
+    // dbt_valid_to has the type of the versions' times, whatever dbt_valid_to_current is written as ('9999-12-31' is not a VARCHAR column).
+    const currentTo = (time: string) => (spec.validToCurrent ? `coalesce(nullif(${time}, ${time}), (${spec.validToCurrent}))` : `nullif(${time}, ${time})`);
+    const newVersion = (from: string) => `select * exclude (${helpers}), ${scdId(keyCols.map(q), '"__lake_upd"')} as ${q(m.dbt_scd_id)}, "__lake_upd" as ${q(m.dbt_updated_at)}, "__lake_upd" as ${q(m.dbt_valid_from)}, ${currentTo('"__lake_upd"')} as ${q(m.dbt_valid_to)}${deletedFlag} from ${from}`;
+    if (ctx.existing?.kind === 'view') {
+      // As dbt: a snapshot never replaces a relation it did not make.
+      throw new PlanError({
+        code: 'LAKE-X062', severity: 'error', node: node.id, file: node.node.path,
+        message: `${node.id}: ${ctx.relation.schema}.${ctx.relation.name} exists as a view, and a snapshot is a table`,
+        hint: `drop the view (drop view ${rel}), or give the snapshot another name or target_schema`,
+      });
+    }
+    if (!ctx.existing) {
       statements.push(exec(`create table ${rel} as\n${newVersion(stage)}`, 'first snapshot'));
       statements.push({ kind: 'count', sql: `select count(*) as n from ${rel}`, label: 'count' });
       statements.push(exec(`drop table if exists ${stage}`, 'drop stage'));
@@ -144,21 +156,30 @@ export const snapshotStrategy: Materialization = {
         exec(`update ${rel} set ${q(m.dbt_valid_to)} = ${closeAt} where ${q(m.dbt_scd_id)} in (select ${q(m.dbt_scd_id)} from ${gone}) and ${isCurrent('')}`, 'close deleted keys', true),
       );
       if (spec.hardDeletes === 'new_record') {
-        const keysInGone = spec.keys.map((k) => `(${k})`);
         statements.push(exec(
-          `insert into ${rel} by name\nselect * replace (${scdId(keysInGone, ts)} as ${q(m.dbt_scd_id)}, ${ts} as ${q(m.dbt_updated_at)}, ${ts} as ${q(m.dbt_valid_from)}, ${spec.validToCurrent ? `(${spec.validToCurrent})` : 'null'} as ${q(m.dbt_valid_to)}, 'True' as ${q(m.dbt_is_deleted)}) from ${gone}`,
+          `insert into ${rel} by name\nselect * replace (${scdId([q(m.dbt_scd_id)], ts)} as ${q(m.dbt_scd_id)}, ${ts} as ${q(m.dbt_updated_at)}, ${ts} as ${q(m.dbt_valid_from)}, ${currentTo(ts)} as ${q(m.dbt_valid_to)}, 'True' as ${q(m.dbt_is_deleted)}) from ${gone}`,
           'record deletions', true,
         ));
       }
       statements.push(exec(`drop table if exists ${gone}`, 'drop deleted keys'));
     }
     const checked = spec.strategy === 'timestamp' ? undefined : spec.checkCols === 'all' || !spec.checkCols ? source.map((c) => c.name) : spec.checkCols;
-    const changed = checked
-      ? checked.map((c) => `t.${q(c)} is distinct from s.${q(c)}`).join(' or ')
-      : `t.${q(m.dbt_valid_from)} < s."__lake_upd"`;
+    const unknown = checked?.find((c) => !hasColumn(source, c));
+    if (unknown) {
+      throw new PlanError({
+        code: 'LAKE-X063', severity: 'error', node: node.id, file: node.node.path,
+        message: `${node.id}: check_cols names ${unknown}, which the snapshot's query does not return`,
+        hint: `list columns of its query in check_cols (${source.map((c) => c.name).join(', ')}), or use check_cols='all'`,
+      });
+    }
+    // As dbt: a checked column the table did not have yet is a change of every current version.
+    const added = checked?.some((c) => !hasColumn(existing, c));
+    const changed = !checked ? `t.${q(m.dbt_valid_from)} < s."__lake_upd"`
+      : added ? 'true'
+        : checked.map((c) => `t.${q(c)} is distinct from s.${q(c)}`).join(' or ');
     statements.push(exec(
       `update ${rel} set ${q(m.dbt_valid_to)} = c.__lake_close from (\n`
-        + `select t.${q(m.dbt_scd_id)} as __lake_scd, ${deleted ? `case when ${deleted} then ${closeAt} else s."__lake_upd" end` : 's."__lake_upd"'} as __lake_close\n`
+        + `select t.${q(m.dbt_scd_id)} as __lake_scd, s."__lake_upd" as __lake_close\n`
         + `from ${current} as t join ${stage} as s on ${keysMatch('t', 's')}\nwhere ${changed}${deleted ? ` or ${deleted}` : ''}\n) as c\n`
         // Unqualified names are the table's: the subquery's columns are __lake_scd and __lake_close.
         + `where ${q(m.dbt_scd_id)} = c.__lake_scd and ${isCurrent('')}`,

@@ -124,9 +124,10 @@ function snapshotProblems(c: ModelConfig, add: (message: string, hint: string) =
   if (!c.unique_key?.length) add('a snapshot needs a unique_key', "add unique_key='id' (or a list of columns) to its config: the key whose history it keeps");
   if (strategy === 'timestamp' && (typeof c.updated_at !== 'string' || !c.updated_at)) add("strategy 'timestamp' needs updated_at", "add updated_at='<column>': the column that says when a row last changed");
   const cols = c.check_cols;
-  if (strategy === 'check' && cols !== 'all' && !(Array.isArray(cols) && cols.length > 0 && cols.every((x) => typeof x === 'string'))) {
+  if (strategy === 'check' && !(typeof cols === 'string' && cols) && !(Array.isArray(cols) && cols.length > 0 && cols.every((x) => typeof x === 'string'))) {
     add("strategy 'check' needs check_cols", "add check_cols=['<column>', ...] (the columns whose change makes a new version), or check_cols='all'");
   }
+  if (c.hard_deletes !== undefined && c.invalidate_hard_deletes !== undefined) add('hard_deletes and invalidate_hard_deletes are both set', "keep hard_deletes (invalidate_hard_deletes: true is hard_deletes: 'invalidate')");
   if (c.hard_deletes !== undefined && !HARD_DELETES.has(String(c.hard_deletes))) add(`unknown hard_deletes '${String(c.hard_deletes)}'`, 'use ignore, invalidate or new_record');
   const names = c.snapshot_meta_column_names;
   if (names !== undefined && (typeof names !== 'object' || names === null || Array.isArray(names))) add('snapshot_meta_column_names must be a mapping', 'e.g. {dbt_valid_from: valid_from, dbt_valid_to: valid_to}');

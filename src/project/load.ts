@@ -270,9 +270,11 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   }
 
   const tree = (t: Record<string, unknown>, folders: readonly string[], name?: string) => (name === undefined ? folderConfig(t, folders) : nodeConfig(t, folders, name));
+  const modelNames = new Map([...models.values()].map((m) => [m.name, m.path]));
   for (const node of loadSnapshots(settings, snapshotFiles, (rel) => readIfPresent(underRoot(root, rel), diags, rel), decls.snapshots, tree, diags)) {
-    const prev = models.get(node.id);
-    if (prev) diags.push(duplicateModel(node.id, prev.path, node.path));
+    // As dbt: one name, one resource (ref() could not tell them apart).
+    const model = modelNames.get(node.name);
+    if (model) diags.push({ code: 'LAKE-P064', severity: 'error', message: `a snapshot and a model are both named ${node.name} (the model is ${model})`, file: node.path, line: (node.rawSql.match(/^\n*/)?.[0].length ?? 0) + 1, hint: 'rename the snapshot or the model: ref() names one of them' });
     else models.set(node.id, node);
   }
 

@@ -109,11 +109,15 @@ export function loadSnapshots(
   for (const rel of files) {
     const text = read(rel);
     if (text === undefined) continue;
-    for (const b of snapshotBlocks(rel, text, diags)) add(snapshotNode(settings, tree, { file: rel, folders: foldersOf(rel) }, b.name, b.sql, patches.get(b.name)), b.line);
+    // dbt's fqn of a snapshot includes its file's name: `snapshots: {sub: {orders_file: {+schema: x}}}` applies to the file's blocks.
+    const folders = [...foldersOf(rel), rel.slice(rel.lastIndexOf('/') + 1).replace(/\.sql$/, '')];
+    for (const b of snapshotBlocks(rel, text, diags)) add(snapshotNode(settings, tree, { file: rel, folders }, b.name, b.sql, patches.get(b.name)), b.line);
   }
   for (const [name, patch] of patches) {
     if (seen.has(name)) continue;
-    if (patch.relation) {
+    if (patch.relation && !/^\s*(ref|source)\s*\(.*\)\s*$/s.test(patch.relation)) {
+      diags.push({ code: 'LAKE-P063', severity: 'error', message: `snapshot '${name}': relation must be a ref() or source() call, not ${patch.relation}`, file: patch.file, line: patch.line, hint: "e.g. relation: source('shop', 'orders') or relation: ref('stg_orders')" });
+    } else if (patch.relation) {
       // Its "file" is the YAML entry's: errors in the generated SQL point there.
       const pad = '\n'.repeat(Math.max(0, (patch.line ?? 1) - 1));
       add(snapshotNode(settings, tree, { file: patch.file, folders: foldersOf(patch.file) }, name, `${pad}${relationSnapshotSql(patch.relation)}`, patch), patch.line);

@@ -54,7 +54,7 @@ export class PrettyReporter implements Reporter {
     }
   }
   runStart(command: string, nodes: number, target: string): void {
-    this.out(this.c.dim(`lake ${command}: ${nodes} node${nodes === 1 ? '' : 's'} on ${target}${nodes === 0 && command !== 'test' ? ' (nothing to do: the selection matches no model or seed)' : ''}\n`));
+    this.out(this.c.dim(`lake ${command}: ${nodes} node${nodes === 1 ? '' : 's'} on ${target}${nodes === 0 && command !== 'test' ? ` (nothing to do: the selection matches no ${command === 'snapshot' ? 'snapshot' : command === 'seed' ? 'seed' : 'model or seed'})` : ''}\n`));
   }
   nodeStart(): void {}
   nodeEnd(r: NodeResult, index: number, total: number): void {

@@ -55,12 +55,12 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     .description('list the selected nodes (and tests: --resource-type test, or test selectors such as test_type:unit)')
     .option('-s, --select <selector...>', 'nodes to list', collect)
     .option('--exclude <selector...>', 'nodes to leave out', collect)
-    .option('--resource-type <type...>', 'model, seed, source, test, unit_test or all (default: models, seeds and sources)', collect)
+    .option('--resource-type <type...>', 'model, seed, snapshot, source, test, unit_test or all (default: models, seeds, snapshots and sources)', collect)
     .option('--output <format>', 'name | path | json', 'name')
     .action((flags: { select?: string[]; exclude?: string[]; resourceType?: string[]; output: string }) => setCode((async () => {
       const c = ctx();
       const types = new Set((flags.resourceType ?? []).flatMap((t) => t.split(/[\s,]+/)).filter(Boolean));
-      const known = ['model', 'seed', 'source', 'test', 'unit_test', 'all'];
+      const known = ['model', 'seed', 'snapshot', 'source', 'test', 'unit_test', 'all'];
       const wrong = [...types].find((t) => !known.includes(t));
       if (wrong) throw new LakeError('usage', { code: 'LAKE-U004', severity: 'error', message: `--resource-type ${wrong} is not a resource type`, hint: `use ${known.join(', ')}` });
       const wants = (t: string) => types.has(t) || types.has('all');
@@ -91,7 +91,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
           ...(allTests || types.has('unit_test') ? q.unitTests.map((t) => ({ id: t.id, kind: 'unit_test' as const, name: t.name, path: t.file, tags: t.tags, dependsOn: [t.model] })) : []),
         ];
       }
-      const nodeTypes = ['model', 'seed', 'source'].filter(wants);
+      const nodeTypes = ['model', 'seed', 'snapshot', 'source'].filter(wants);
       if (types.size > 0) ids = ids.filter((id) => (nodeTypes as string[]).includes(s.dag.node(id).kind));
       for (const id of ids) {
         const n = s.dag.node(id);

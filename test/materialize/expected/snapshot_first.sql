@@ -13,7 +13,7 @@ select * exclude ("__lake_key_1", "__lake_upd") from "__lake_new__gold__s" where
 
 -- check duplicate keys [assert-empty]
 -- message: gold.s: the snapshot's query returns the same unique_key (id) more than once
-select "__lake_key_1", count(*) as copies from "__lake_new__gold__s" group by all having count(*) > 1 limit 1;
+select "__lake_key_1" as "id", count(*) as copies from "__lake_new__gold__s" group by all having count(*) > 1 limit 1;
 
 -- first snapshot [exec]
 create table "gold"."s" as
