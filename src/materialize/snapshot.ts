@@ -79,6 +79,15 @@ export const snapshotStrategy: Materialization = {
     const stage = q(stageName(ctx.relation));
     const keyCols = spec.keys.map((_, i) => `__lake_key_${i + 1}`);
     const helpers = [...keyCols, '__lake_upd'].map(q).join(', ');
+    // A misspelt check column would fail only at the second snapshot (nothing is compared at the first).
+    const unknown = spec.strategy === 'check' && Array.isArray(spec.checkCols) ? spec.checkCols.find((c) => !hasColumn(ctx.incoming, c)) : undefined;
+    if (unknown) {
+      throw new PlanError({
+        code: 'LAKE-X063', severity: 'error', node: node.id, file: node.node.path,
+        message: `${node.id}: check_cols names ${unknown}, which the snapshot's query does not return`,
+        hint: `list columns of its query in check_cols (${ctx.incoming.map((c) => c.name).join(', ')}), or use check_cols='all'`,
+      });
+    }
     const metaNames = META.filter((k) => k !== 'dbt_is_deleted' || spec.hardDeletes === 'new_record').map((k) => m[k]);
     const clash = ctx.incoming.find((c) => metaNames.some((n) => n.toLowerCase() === c.name.toLowerCase()) || /^__lake_(key_\d+|upd)$/i.test(c.name));
     if (clash) {
@@ -164,14 +173,6 @@ export const snapshotStrategy: Materialization = {
       statements.push(exec(`drop table if exists ${gone}`, 'drop deleted keys'));
     }
     const checked = spec.strategy === 'timestamp' ? undefined : spec.checkCols === 'all' || !spec.checkCols ? source.map((c) => c.name) : spec.checkCols;
-    const unknown = checked?.find((c) => !hasColumn(source, c));
-    if (unknown) {
-      throw new PlanError({
-        code: 'LAKE-X063', severity: 'error', node: node.id, file: node.node.path,
-        message: `${node.id}: check_cols names ${unknown}, which the snapshot's query does not return`,
-        hint: `list columns of its query in check_cols (${source.map((c) => c.name).join(', ')}), or use check_cols='all'`,
-      });
-    }
     // As dbt: a checked column the table did not have yet is a change of every current version.
     const added = checked?.some((c) => !hasColumn(existing, c));
     const changed = !checked ? `t.${q(m.dbt_valid_from)} < s."__lake_upd"`

@@ -183,4 +183,78 @@ describe('dbt snapshots', () => {
     expect(err).toMatch(/snapshots\/b\.sql:2.*strategy 'timestamp' needs updated_at/);
     expect(err).toMatch(/snapshots\/props\.yml:2.*YAML describes snapshot 'nowhere', but no \{% snapshot nowhere %\} block defines it/);
   });
+
+  it('follows dbt where an acceptance review found it did not: returning keys, typed dbt_valid_to_current, new check columns, target_schema', async () => {
+    const dir = writeProject({
+      'project.yml': `${PROJECT}snapshots:\n  +target_schema: hist\n  by_file:\n    +tags: [from_file]\n`,
+      'seeds/raw_orders.csv': csv(['1,placed,10,2024-01-01 00:00:00', '2,placed,20,2024-01-01 00:00:00']),
+      'snapshots/by_file.sql': [
+        '{% snapshot ts_deletes %}',
+        "{{ config(schema='ignored', unique_key='id', strategy='timestamp', updated_at='updated_at', hard_deletes='new_record', dbt_valid_to_current=\"'9999-12-31'\") }}",
+        "select * from {{ ref('raw_orders') }}",
+        '{% endsnapshot %}',
+        '{% snapshot check_all %}',
+        "{{ config(unique_key='id', strategy='check', check_cols='all') }}",
+        "select * from {{ ref('raw_orders') }}",
+        '{% endsnapshot %}',
+        '',
+      ].join('\n'),
+    });
+    const ls = lake(dir, ['ls', '--resource-type', 'snapshot', '-s', 'tag:from_file']);
+    expect(ls.code).toBe(0);
+    // target_schema from the project file wins over config(schema=); the file's name addresses its blocks.
+    expect(ls.stdout.trim().split('\n').sort()).toEqual(['hist.check_all', 'hist.ts_deletes']);
+    ok(dir, ['build']);
+    const db = path.join(dir, 'target/snap.duckdb');
+    expect(await query(db, "select data_type as t from information_schema.columns where table_name = 'ts_deletes' and column_name = 'dbt_valid_to'")).toEqual([{ t: 'TIMESTAMP' }]);
+    // 2 is deleted, then comes back with an updated_at between the two snapshots.
+    fs.writeFileSync(path.join(dir, 'seeds/raw_orders.csv'), csv(['1,placed,10,2024-01-01 00:00:00']));
+    ok(dir, ['build']);
+    const deletedAt = (await query<{ f: string }>(db, "select dbt_valid_from::varchar as f from hist.ts_deletes where dbt_is_deleted = 'True'"))[0]!.f;
+    fs.writeFileSync(path.join(dir, 'seeds/raw_orders.csv'), 'id,status,amount,updated_at,channel\n1,placed,10,2024-01-01 00:00:00,web\n2,back,20,2099-01-01 00:00:00,web\n');
+    ok(dir, ['build']);
+    const two = await query<{ status: string; f: string; t: string; d: string }>(db, "select status, dbt_valid_from::varchar as f, dbt_valid_to::varchar as t, dbt_is_deleted as d from hist.ts_deletes where id = 2 order by dbt_valid_from");
+    expect(two).toEqual([
+      { status: 'placed', f: '2024-01-01 00:00:00', t: deletedAt, d: 'False' },
+      // The deletion record ends where the returning row's version starts (dbt: at its updated_at).
+      { status: 'placed', f: deletedAt, t: '2099-01-01 00:00:00', d: 'True' },
+      { status: 'back', f: '2099-01-01 00:00:00', t: '9999-12-31 00:00:00', d: 'False' },
+    ]);
+    // check_cols 'all' and a new column: every current version is versioned again (1 had not changed otherwise).
+    expect(await query(db, 'select id::integer as id, count(*)::integer as n from hist.check_all group by id order by id')).toEqual([{ id: 1, n: 2 }, { id: 2, n: 2 }]);
+  });
+
+  it('refuses what dbt refuses: a view in its place, both hard delete settings, a model of the same name, unknown check_cols, a YAML relation that is no call', async () => {
+    const base = {
+      'project.yml': PROJECT,
+      'seeds/raw_orders.csv': csv(['1,placed,10,2024-01-01 00:00:00']),
+    };
+    const snap = (cfg: string, name = 's') => `{% snapshot ${name} %}\n{{ config(unique_key='id', ${cfg}) }}\nselect * from {{ ref('raw_orders') }}\n{% endsnapshot %}\n`;
+    const view = writeProject({ ...base, 'snapshots/s.sql': snap("strategy='check', check_cols=['status']") });
+    ok(view, ['seed']);
+    const { DuckDBAdapter } = await import('../../src/adapter/duckdb/adapter.js');
+    const db = await DuckDBAdapter.open(path.join(view, 'target/snap.duckdb'));
+    await db.execute('create schema if not exists snapshots; create view snapshots.s as select 1 as id');
+    await db.close();
+    const r = lake(view, ['snapshot']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('snapshots.s: snapshots.s exists as a view, and a snapshot is a table');
+
+    const both = lake(writeProject({ ...base, 'snapshots/s.sql': snap("strategy='check', check_cols='all', hard_deletes='ignore', invalidate_hard_deletes=true") }), ['compile']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/snapshots\/s\.sql:2.*hard_deletes and invalidate_hard_deletes are both set/);
+
+    const clash = lake(writeProject({ ...base, 'snapshots/s.sql': snap("strategy='check', check_cols='all'", 'orders'), 'models/gold/orders.sql': 'select 1 as id\n' }), ['ls']);
+    expect(clash.code).toBe(2);
+    expect(clash.stderr).toMatch(/snapshots\/s\.sql:1.*a snapshot and a model are both named orders \(the model is models\/gold\/orders\.sql\)/);
+
+    // At the first snapshot already, where nothing is compared yet.
+    const unknown = lake(writeProject({ ...base, 'snapshots/s.sql': snap("strategy='check', check_cols=['stauts']") }), ['build']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout + unknown.stderr).toContain('snapshots.s: check_cols names stauts, which the snapshot\'s query does not return');
+
+    const rel = lake(writeProject({ ...base, 'snapshots/props.yml': "snapshots:\n  - name: from_yaml\n    relation: raw_orders\n    config: {unique_key: id, strategy: check, check_cols: all}\n" }), ['ls']);
+    expect(rel.code).toBe(2);
+    expect(rel.stderr).toMatch(/snapshots\/props\.yml:2.*snapshot 'from_yaml': relation must be a ref\(\) or source\(\) call, not raw_orders/);
+  });
 });
