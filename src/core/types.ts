@@ -137,6 +137,12 @@ export interface LandingSpec {
    * files give the same table in one run or in many micro-batches). Parquet keeps its own types.
    */
   readonly inferTypes?: boolean;
+  /**
+   * Hive-style folders (`date=2024-01-01/`) below the glob's written-out folders whose values
+   * become VARCHAR columns (or the declared type): these names, or — undefined — every `key=` the
+   * batch's paths have (Auto Loader's cloudFiles.partitionColumns; `[]` reads none).
+   */
+  readonly partitionColumns?: readonly string[];
   /** Extra reader options (csv delimiter, header, ...). */
   readonly options: Readonly<Record<string, unknown>>;
 }

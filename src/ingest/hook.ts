@@ -31,7 +31,7 @@ import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from
 import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
-import { discover, firstFileUnder, fixedFolders, type LandingFile } from './files.js';
+import { discover, firstFileUnder, fixedFolders, hivePartitions, type LandingFile } from './files.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
 import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
@@ -382,10 +382,12 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   // adds later are appended by ALTER TABLE at the end, so a table built in one run and one built
   // in micro-batches (where a column arrives in a later batch) have the same column order.
   const fileList = batch.length ? `${listLit(batch.map((f) => f.rel))}[_f]` : 'null::varchar';
+  const partitions = partitionColumns(spec, batch, columns, reservedNames(kafka));
   const select = [
     `${fileList} as _lake_file`, '_lake_line', `${ctx.batchId}::bigint as _lake_batch`,
     ...(kafka ? KAFKA_COLUMNS.map((c) => c.name) : []),
-    ...columns.map((c) => qi(c.name)),
+    ...columns.map((c) => partitions.over.get(c.name) ?? qi(c.name)),
+    ...partitions.added,
     ...(evolution === 'rescue' ? ['_rescued_data'] : []),
   ];
   const viewSql = `create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s}`;
@@ -522,4 +524,30 @@ export function landingHook(session: { readonly project: LoadedProject; readonly
       };
     },
   };
+}
+
+/**
+ * Partition columns of a batch (Auto Loader's, from Hive-style folders: hivePartitions): the view's
+ * expression for each, per file through `_f`. A column the records have too takes the folder's
+ * value where the file's path has one (as Spark does); one they lack is added after theirs. The
+ * value is text, or the declared type (a value that does not fit is NULL).
+ */
+function partitionColumns(spec: LandingSpec, batch: readonly LandingFile[], columns: readonly Column[], reserved: ReadonlySet<string>): { over: Map<string, string>; added: string[] } {
+  const over = new Map<string, string>();
+  const added: string[] = [];
+  const perFile = batch.map((f) => new Map(hivePartitions(spec, f.abs)));
+  const keys = spec.partitionColumns ?? [...new Set(perFile.flatMap((m) => [...m.keys()]))];
+  const declared = new Map(Object.entries(spec.columns ?? {}).map(([k, t]) => [k.toLowerCase(), t]));
+  for (const key of keys) {
+    if (reserved.has(key.toLowerCase())) continue;
+    const values = batch.length ? `([${perFile.map((m) => { const v = m.get(key); return v === undefined || v === null ? 'null' : lit(v); }).join(', ')}]::VARCHAR[])[_f]` : 'null::VARCHAR';
+    const col = columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
+    if (col) {
+      over.set(col.name, `coalesce(${col.type.toUpperCase() === 'VARCHAR' ? values : `try_cast(${values} as ${col.type})`}, ${qi(col.name)}) as ${qi(col.name)}`);
+    } else {
+      const type = declared.get(key.toLowerCase());
+      added.push(`${type ? `try_cast(${values} as ${type})` : values} as ${qi(key)}`);
+    }
+  }
+  return { over, added };
 }

@@ -12,6 +12,7 @@
  * - csv: `read_csv` per file, all VARCHAR, with `store_rejects` so truncated or over-long rows come
  *   back with their line and text; `_lake_line` is the record number (header = 1), which is the
  *   line number unless quoted fields span lines.
+ * (Hive-style `key=value` folders are not read as columns here: hook.ts adds them for every format.)
  * - parquet: `read_parquet` per file with `file_row_number`; a file DuckDB cannot read (truncated,
  *   not parquet) becomes one bad record for the whole file (line 0).
  */
@@ -199,7 +200,7 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
       // One file after the other (parallel = false), so ordinality counts each file's rows in order.
       await db.execute(`insert into ${rec} select list_position(${all}, filename)::integer, row_number() over (partition by filename order by ordinality) + ${header},
           to_json(struct_pack(*COLUMNS(* exclude (ordinality, filename)))), null, null
-        from (select *, filename from read_csv(${listLit(abs)}, all_varchar = true, ${rejects}, parallel = false${opts}) with ordinality)`);
+        from (select *, filename from read_csv(${listLit(abs)}, all_varchar = true, ${rejects}, parallel = false, hive_partitioning = false${opts}) with ordinality)`);
       const [rej] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${qi(rj)}`);
       if (Number(rej?.n ?? 0) === 0) {
         good.push(...g);
@@ -217,7 +218,7 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
     await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
     try {
       await db.execute(`insert into ${rec} select ${n}, ordinality + ${header}, ${row}, null, null
-        from read_csv(${lit(f.abs)}, all_varchar = true, ${rejects}, parallel = false${opts}) with ordinality`);
+        from read_csv(${lit(f.abs)}, all_varchar = true, ${rejects}, parallel = false, hive_partitioning = false${opts}) with ordinality`);
     } catch (e) {
       await db.execute(`insert into ${rec} values (${n}, 0, null, ${lit(`unreadable CSV file: ${unreadable(e)}`)}, null)`);
       continue;
@@ -238,7 +239,7 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
   await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
   await physicalLines(db, rec);
   const read = good.sort((a, b) => a - b).map((n) => files[n - 1]!.abs);
-  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (read.length ? sniff(db, `select * from read_csv(${listLit(read)}, union_by_name = true${opts})`) : undefined) };
+  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (read.length ? sniff(db, `select * from read_csv(${listLit(read)}, union_by_name = true, hive_partitioning = false${opts})`) : undefined) };
 }
 
 /**
@@ -267,13 +268,13 @@ async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: 
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     try {
-      await db.execute(`insert into ${rec} select ${i + 1}, file_row_number + 1, ${row}, null, null from read_parquet(${lit(f.abs)}, file_row_number = true)`);
+      await db.execute(`insert into ${rec} select ${i + 1}, file_row_number + 1, ${row}, null, null from read_parquet(${lit(f.abs)}, file_row_number = true, hive_partitioning = false)`);
       good.push(f.abs);
     } catch (e) {
       await db.execute(`insert into ${rec} values (${i + 1}, 0, null, ${lit(`unreadable parquet file: ${unreadable(e)}`)}, null)`);
     }
   }
-  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (good.length ? sniff(db, `select * from read_parquet(${listLit(good)}, union_by_name = true)`) : undefined) };
+  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (good.length ? sniff(db, `select * from read_parquet(${listLit(good)}, union_by_name = true, hive_partitioning = false)`) : undefined) };
 }
 
 /**

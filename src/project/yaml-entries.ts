@@ -187,7 +187,7 @@ const EVOLUTION = new Set<SchemaEvolution>(['add_new_columns', 'rescue', 'fail',
 const BAD = new Set<BadRecords>(['quarantine', 'drop', 'fail']);
 
 /** Landing options, on a source, a table or in a table's `landing:` mapping (docs/landing-sources.md). */
-const LANDING_OPTIONS = ['format', 'files', 'schema_evolution', 'bad_records', 'max_files_per_trigger', 'min_file_age', 'allow_overwrites', 'infer_types', 'delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding'];
+const LANDING_OPTIONS = ['format', 'files', 'schema_evolution', 'bad_records', 'max_files_per_trigger', 'min_file_age', 'allow_overwrites', 'infer_types', 'partition_columns', 'delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding'];
 /** dbt's source and source-table properties, and lake's landing options. */
 const SOURCE_KEYS = new Set(['name', 'description', 'database', 'schema', 'loader', 'loaded_at_field', 'meta', 'tags', 'config', 'overrides', 'freshness', 'quoting', 'tables', 'docs', 'landing', ...LANDING_OPTIONS]);
 const TABLE_KEYS = new Set(['name', 'description', 'identifier', 'loaded_at_field', 'meta', 'tags', 'config', 'columns', 'tests', 'data_tests', 'freshness', 'quoting', 'external', 'docs', 'loader', 'landing', ...LANDING_OPTIONS]);
@@ -278,6 +278,12 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         };
         const overwrites = flag('allow_overwrites', 'write allow_overwrites: true (read a changed file again) or false');
         const inferTypes = flag('infer_types', 'write infer_types: true (type undeclared columns from their values) or false (VARCHAR)');
+        // A list, or Auto Loader's comma-separated string; '' or [] reads no folder as a column.
+        const rawParts = pick('partition_columns');
+        const partitionColumns = rawParts === undefined || rawParts === null ? undefined
+          : Array.isArray(rawParts) ? rawParts.map((x) => String(x).trim()).filter(Boolean)
+            : typeof rawParts === 'string' ? rawParts.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
+        check(rawParts === undefined || rawParts === null || partitionColumns !== undefined, 'partition_columns', `partition_columns must be a list of folder keys, not ${JSON.stringify(rawParts)}`, 'e.g. partition_columns: [date, hour] (for folders date=2024-01-01/hour=07/), or [] to read none');
         const options: Record<string, unknown> = {};
         for (const k of ['delimiter', 'header', 'quote', 'escape', 'timestamp_format', 'date_format', 'null_padding']) if (pick(k) !== undefined) options[k] = pick(k);
         landing = {
@@ -295,6 +301,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
           ...(minAge !== undefined ? { minFileAgeSet: true } : {}),
           allowOverwrites: overwrites,
           ...(inferTypes ? { inferTypes } : {}),
+          ...(partitionColumns ? { partitionColumns } : {}),
           options,
         };
       }
