@@ -4,7 +4,10 @@
  * and the rest are ordered oldest first — the order micro-batches take them in.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
 import type { Adapter } from '../adapter/types.js';
 import type { LandingSpec } from '../core/types.js';
 import { lit, mtimeMicros } from './sql.js';
@@ -107,4 +110,44 @@ export function firstFileUnder(dir: string): string | undefined {
     return undefined;
   }
   return undefined;
+}
+
+/** Is the file gzip-compressed (by its name, as Auto Loader and DuckDB tell)? */
+export function isGzip(f: Pick<LandingFile, 'rel'>): boolean {
+  return /\.(gz|gzip)$/i.test(f.rel);
+}
+
+/**
+ * The batch as the readers read it: a gzip-compressed text file (`events.jsonl.gz`, as Kafka
+ * Connect's S3 sink writes them) is decompressed into a scratch folder (made on first need, and
+ * `dirs` gets it so the caller removes it) and read from there with its decompressed size; every
+ * other file as it is. The ledger keeps the file as it landed. A file cut short (a writer still at
+ * it, a broken upload) gives what could be decompressed, so its last line is a bad record rather
+ * than the whole file lost; a file that is no gzip at all is read as it is (and is not text).
+ */
+export async function decompressed(files: readonly LandingFile[], dirs: string[]): Promise<LandingFile[]> {
+  if (!files.some(isGzip)) return [...files];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lake-gunzip-'));
+  dirs.push(dir);
+  const out: LandingFile[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    if (!isGzip(f)) {
+      out.push(f);
+      continue;
+    }
+    const tmp = path.join(dir, `${i}-${path.basename(f.abs).replace(/\.(gz|gzip)$/i, '')}`);
+    try {
+      await pipeline(fs.createReadStream(f.abs), zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH }), fs.createWriteStream(tmp));
+    } catch (e) {
+      // Truncated input ends the stream with an error after what it could give; anything else
+      // (not gzip at all) leaves nothing useful: the file itself is read.
+      if ((e as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR' || !fs.existsSync(tmp) || fs.statSync(tmp).size === 0) {
+        out.push(f);
+        continue;
+      }
+    }
+    out.push({ ...f, abs: tmp, size: fs.statSync(tmp).size });
+  }
+  return out;
 }

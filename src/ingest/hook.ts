@@ -25,13 +25,14 @@
  * the column would lose its values for good; `fail` and `sync_all_columns` set on the model are
  * kept. (To drop new fields, say `schema_evolution: none`: fields nobody declared are not columns.)
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Adapter } from '../adapter/types.js';
 import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
-import { discover, firstFileUnder, fixedFolders, hivePartitions, type LandingFile } from './files.js';
+import { decompressed, discover, firstFileUnder, fixedFolders, hivePartitions, isGzip, type LandingFile } from './files.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
 import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
@@ -66,6 +67,8 @@ interface Prepared {
 interface Work {
   readonly db: Adapter;
   readonly tables: string[];
+  /** Scratch folders of decompressed files (removed with the tables). */
+  readonly dirs: string[];
 }
 
 /** Landing sources whose view the model's SQL reads (also through inlined ephemeral models). */
@@ -230,6 +233,9 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     batch = found.files;
   }
 
+  // Compressed files are read decompressed (their place in `batch`, and in the ledger, unchanged).
+  const readable = spec.format !== 'parquet' && batch.some(isGzip) ? await decompressed(batch, work.dirs) : batch;
+
   // 2. Schema: declared columns, then what this consumer already holds, else inferred.
   const declared: Column[] | undefined = spec.columns ? Object.entries(spec.columns).map(([name, type]) => ({ name, type })) : undefined;
   if (declared) await checkDeclaredTypes(w, src, declared);
@@ -246,7 +252,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   // slice's lines are held at a time next to the stage (the whole batch's lines and its stage
   // together were twice the batch in memory). Same rows, same transaction: only the scratch work
   // is sliced. (Inferring a schema reads every record of the batch, so that case is not sliced.)
-  const slices = known && isTextFormat(spec) ? slicesOf(batch, sliceBytes()) : [batch];
+  const slices = known && isTextFormat(spec) ? slicesOf(readable, sliceBytes()) : [readable];
   let recs: Records;
   // Records of some files of the batch again (raw text of records a new column makes bad).
   let recordsOf: (files: readonly number[]) => string;
@@ -283,10 +289,10 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     const cols = known.filter((c) => !reserved.has(c.name.toLowerCase()));
     known = cols;
     const rec = name('rec');
-    recordsOf = (files) => textRecordsSql(spec, batch, files);
+    recordsOf = (files) => textRecordsSql(spec, readable, files);
     let first = 1;
     for (let i = 0; i < slices.length; i++) {
-      await textRecordsInto(w, spec, batch, slices[i]!, rec);
+      await textRecordsInto(w, spec, readable, slices[i]!, rec);
       const recSql = `select * from ${rec}`;
       const part = i === 0 ? stage : name(`stage${i + 1}`);
       if (i > 0) parts.push(part);
@@ -311,7 +317,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     await w.execute(`drop table if exists ${rec}`);
     recs = { sql: '', temps: [] };
   } else {
-    recs = await readRecords(w, spec, batch, name);
+    recs = await readRecords(w, spec, readable, name);
     const all = recs.sql;
     recordsOf = () => all;
     if (!known) {
@@ -470,11 +476,12 @@ export function landingHook(session: { readonly project: LoadedProject; readonly
     async prepare(ctx: HookContext, sql: string): Promise<HookOutcome | undefined> {
       const sources = landingSourcesOf(session.project, ctx.node.landingReads, sql);
       if (sources.length === 0) return undefined;
-      const work: Work = { db: await ctx.tx.fork(), tables: [] };
+      const work: Work = { db: await ctx.tx.fork(), tables: [], dirs: [] };
       const cleanup = async () => {
         try {
           for (const t of work.tables) await work.db.execute(`drop table if exists ${t}`);
         } finally {
+          for (const d of work.dirs) fs.rmSync(d, { recursive: true, force: true });
           await work.db.close();
         }
       };

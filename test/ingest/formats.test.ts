@@ -6,6 +6,8 @@ import { describe, it, expect } from 'vitest';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as zlib from 'node:zlib';
 import { makeProject, writeFile, run, query, jsonl, envelopes, clock, plain } from './helpers.js';
 import { readRecords } from '../../src/ingest/readers.js';
 import type { LandingSpec } from '../../src/core/types.js';
@@ -469,5 +471,37 @@ describe('view models', () => {
     const r = await run(dir);
     expect(r.node('bronze.e_view').status).toBe('success');
     expect(await query(dir, 'select id10 from bronze.e_view order by 1')).toEqual([{ id10: 10 }, { id10: 20 }]);
+  });
+});
+
+describe('gzip-compressed files', () => {
+  it('reads .gz files of every text format decompressed, once; a file cut short gives its whole lines and one bad record', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: ev\n        columns: { id: BIGINT }\n      - name: k\n        format: kafka\n        columns: { id: BIGINT }\n      - name: cs\n        format: csv\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+      'models/bronze/k.sql': `{{ config(materialized='incremental') }}\nselect id, _offset from {{ source('raw', 'k') }}`,
+      'models/bronze/cs.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'cs') }}`,
+    });
+    writeFile(dir, 'landing/ev/a.jsonl.gz', zlib.gzipSync('{"id": 1}\n\n{"id": 2}\n'), t());
+    // Cut short inside the second record: the first is whole.
+    const whole = zlib.gzipSync('{"id": 3}\n{"id": 4, "note": "a long value that the cut leaves half of"}\n');
+    writeFile(dir, 'landing/ev/b.jsonl.gz', whole.subarray(0, whole.length - 15), t());
+    writeFile(dir, 'landing/ev/c.jsonl', '{"id": 5}\n', t());
+    writeFile(dir, 'landing/k/a.jsonl.gz', zlib.gzipSync(jsonl(envelopes([{ id: 1 }, { id: 2 }]))), t());
+    writeFile(dir, 'landing/cs/a.csv.gz', zlib.gzipSync('id,v\n1,x\n2,y\n'), t());
+    const r = await run(dir);
+    expect(r.failed).toBe(false);
+    expect(plain(await query(dir, 'select id, _lake_file, _lake_line from bronze.ev order by id'))).toEqual([
+      { id: 1, _lake_file: 'landing/ev/a.jsonl.gz', _lake_line: 1 }, { id: 2, _lake_file: 'landing/ev/a.jsonl.gz', _lake_line: 3 },
+      { id: 3, _lake_file: 'landing/ev/b.jsonl.gz', _lake_line: 1 }, { id: 5, _lake_file: 'landing/ev/c.jsonl', _lake_line: 1 },
+    ]);
+    expect(plain(await query(dir, 'select file, line, reason from bronze.ev__quarantine'))).toEqual([{ file: 'landing/ev/b.jsonl.gz', line: 2, reason: 'malformed JSON' }]);
+    expect(plain(await query(dir, 'select id, _offset from bronze.k order by id'))).toEqual([{ id: 1, _offset: 0 }, { id: 2, _offset: 1 }]);
+    expect(plain(await query(dir, 'select id, v, _lake_line from bronze.cs order by id'))).toEqual([{ id: '1', v: 'x', _lake_line: 2 }, { id: '2', v: 'y', _lake_line: 3 }]);
+    // The ledger holds the files as they landed: nothing is read again.
+    const again = await run(dir);
+    expect(again.node('bronze.ev').stats).toMatchObject({ files: 0, rows: 0 });
+    expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('lake-gunzip-'))).toEqual([]);
   });
 });
