@@ -12,7 +12,7 @@ import type { ModelPatch } from './yaml-entries.js';
 import { normaliseConfig, mergeConfig, defaultConfig } from './config.js';
 import { underRoot } from './files.js';
 
-export interface SnapshotBlock {
+interface SnapshotBlock {
   readonly name: string;
   /** The body, padded to its place in the file (see the header). */
   readonly sql: string;
@@ -60,10 +60,10 @@ export function snapshotNode(settings: ProjectSettings, tree: TreeConfig, at: { 
   const folder = normaliseConfig(tree(settings.snapshotConfigs, at.folders));
   const own = normaliseConfig(tree(settings.snapshotConfigs, at.folders, name));
   const layered: ModelConfig = mergeConfig(defaultConfig(''), folder, own, patch?.config ?? {}, { materialized: 'snapshot' });
+  const schema = snapshotSchema(settings, layered, name, at.file);
   return {
-    kind: 'model', resourceType: 'snapshot', id: `${snapshotSchema(settings, layered, name, at.file)}.${name}`, name, path: at.file,
-    absPath: underRoot(settings.root, at.file), rawSql: sql,
-    config: { ...layered, schema: snapshotSchema(settings, layered, name, at.file) },
+    kind: 'model', resourceType: 'snapshot', id: `${schema}.${name}`, name, path: at.file,
+    absPath: underRoot(settings.root, at.file), rawSql: sql, config: { ...layered, schema },
     description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,
   };
 }
@@ -77,7 +77,7 @@ function snapshotSchema(settings: ProjectSettings, c: ModelConfig, name: string,
 }
 
 /** The SQL of a YAML-defined snapshot (`relation: source('s', 't')`): every row of the relation. */
-export function relationSnapshotSql(relation: string): string {
+function relationSnapshotSql(relation: string): string {
   return `select * from {{ ${relation.trim()} }}`;
 }
 
