@@ -30,14 +30,15 @@ export interface Discovery {
 }
 
 /**
- * Names writers use for files in progress or metadata (Spark's rule: leading `_` or `.`), for the
+ * Names writers use for files in progress or metadata (Spark's rule: leading `.`, or `_` without an `=`), for the
  * file and for every folder between the landing folder and it: a job writing under
  * `_temporary/` or `.staging/` and moving its files on commit would otherwise be read twice.
  */
 const HIDDEN = /^[._]/;
 
 function hiddenUnder(dir: string, abs: string, fixed: number): boolean {
-  return path.relative(dir, abs).split(path.sep).slice(fixed).some((part) => HIDDEN.test(part));
+  // As Spark: `_x=1/` is a partition folder, not a hidden one.
+  return path.relative(dir, abs).split(path.sep).slice(fixed).some((part) => part.startsWith('.') || (HIDDEN.test(part) && !part.includes('=')));
 }
 
 /** How many leading folders of a `files` glob are written out (no wildcard): a folder named there is meant. */
@@ -117,37 +118,62 @@ export function isGzip(f: Pick<LandingFile, 'rel'>): boolean {
   return /\.(gz|gzip)$/i.test(f.rel);
 }
 
+export interface Decompressed {
+  /** The batch as the readers read it (same order, same `rel`; a compressed file's `abs` and `size` are its decompressed copy's). */
+  readonly files: LandingFile[];
+  /** Compressed files cut short (a writer still at it, an upload in progress): left for a later run. */
+  readonly incomplete: LandingFile[];
+}
+
 /**
- * The batch as the readers read it: a gzip-compressed text file (`events.jsonl.gz`, as Kafka
- * Connect's S3 sink writes them) is decompressed into a scratch folder (made on first need, and
- * `dirs` gets it so the caller removes it) and read from there with its decompressed size; every
- * other file as it is. The ledger keeps the file as it landed. A file cut short (a writer still at
- * it, a broken upload) gives what could be decompressed, so its last line is a bad record rather
- * than the whole file lost; a file that is no gzip at all is read as it is (and is not text).
+ * The batch as the readers read it: a gzip-compressed file (`events.jsonl.gz`, as Kafka Connect's
+ * S3 sink writes them) is decompressed into a scratch folder (made on first need; `dirs` gets it,
+ * for the caller to remove). A file whose gzip stream is cut short is not read now (`incomplete`):
+ * like a file still being written, it is read once it is whole. A file that is no gzip stream at
+ * all is read as the text it is. A stream that is corrupt (bad data or checksum, junk after it) is
+ * an error naming the file, as Spark's is: skipping it would lose its records, reading the
+ * undamaged part would record the file as read.
  */
-export async function decompressed(files: readonly LandingFile[], dirs: string[]): Promise<LandingFile[]> {
-  if (!files.some(isGzip)) return [...files];
+export async function decompressed(files: readonly LandingFile[], dirs: string[]): Promise<Decompressed> {
+  if (!files.some(isGzip)) return { files: [...files], incomplete: [] };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lake-gunzip-'));
   dirs.push(dir);
   const out: LandingFile[] = [];
+  const incomplete: LandingFile[] = [];
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
     if (!isGzip(f)) {
       out.push(f);
       continue;
     }
+    // Named without .gz: a reader must not decompress it again (DuckDB's CSV reader goes by the name).
     const tmp = path.join(dir, `${i}-${path.basename(f.abs).replace(/\.(gz|gzip)$/i, '')}`);
     try {
-      await pipeline(fs.createReadStream(f.abs), zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH }), fs.createWriteStream(tmp));
+      await pipeline(fs.createReadStream(f.abs), zlib.createGunzip(), fs.createWriteStream(tmp));
     } catch (e) {
-      // Truncated input ends the stream with an error after what it could give; anything else
-      // (not gzip at all) leaves nothing useful: the file itself is read.
-      if ((e as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR' || !fs.existsSync(tmp) || fs.statSync(tmp).size === 0) {
-        out.push(f);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'Z_BUF_ERROR') {
+        incomplete.push(f);
         continue;
+      }
+      if (!startsAsGzip(f.abs)) {
+        fs.copyFileSync(f.abs, tmp);
+      } else {
+        throw Object.assign(new Error(`${f.rel} is a damaged gzip file: ${(e as Error).message}`), { file: f.rel });
       }
     }
     out.push({ ...f, abs: tmp, size: fs.statSync(tmp).size });
   }
-  return out;
+  return { files: out, incomplete };
+}
+
+/** The gzip magic number (1f 8b) at the start of the file. */
+function startsAsGzip(abs: string): boolean {
+  const fd = fs.openSync(abs, 'r');
+  try {
+    const b = Buffer.alloc(2);
+    return fs.readSync(fd, b, 0, 2, 0) === 2 && b[0] === 0x1f && b[1] === 0x8b;
+  } finally {
+    fs.closeSync(fd);
+  }
 }

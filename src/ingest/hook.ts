@@ -32,7 +32,7 @@ import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from
 import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
-import { decompressed, discover, firstFileUnder, fixedFolders, hivePartitions, isGzip, type LandingFile } from './files.js';
+import { decompressed, discover, firstFileUnder, fixedFolders, hivePartitions, isGzip, type Decompressed, type LandingFile } from './files.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
 import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
@@ -233,8 +233,31 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     batch = found.files;
   }
 
-  // Compressed files are read decompressed (their place in `batch`, and in the ledger, unchanged).
-  const readable = spec.format !== 'parquet' && batch.some(isGzip) ? await decompressed(batch, work.dirs) : batch;
+  // Compressed files are read decompressed (their place in `batch`, and in the ledger, unchanged);
+  // one whose stream ends early waits for a later run, as a file still being written does.
+  let readable = batch;
+  let incomplete = 0;
+  if (spec.format !== 'parquet' && batch.some(isGzip)) {
+    let d: Decompressed;
+    try {
+      d = await decompressed(batch, work.dirs);
+    } catch (e) {
+      throw ingestError(src, `${(e as Error).message} (nothing was changed)`, 'replace it with a whole file, or move it out of the landing folder', (e as { file?: string }).file);
+    }
+    if (d.incomplete.length) {
+      const cut = new Set(d.incomplete);
+      batch = batch.filter((f) => !cut.has(f));
+      incomplete = cut.size;
+      warnings.push(`${d.incomplete.map((f) => f.rel).join(', ')}: the gzip stream ends early (still being written?); left for a later run`);
+    }
+    readable = d.files;
+  }
+  // Hive-style folders of the batch's files (partition columns), checked against declared types.
+  const partitions = await partitionsOf(w, src, batch);
+  // A headerless CSV's declared columns name its fields: a partition column is not one of them.
+  const readSpec = spec.format === 'csv' && spec.options.header === false && spec.columns && partitions.keys.length
+    ? { ...spec, columns: Object.fromEntries(Object.entries(spec.columns).filter(([k]) => !partitions.keys.some((p) => p.lower === k.toLowerCase()))) }
+    : spec;
 
   // 2. Schema: declared columns, then what this consumer already holds, else inferred.
   const declared: Column[] | undefined = spec.columns ? Object.entries(spec.columns).map(([name, type]) => ({ name, type })) : undefined;
@@ -289,10 +312,10 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     const cols = known.filter((c) => !reserved.has(c.name.toLowerCase()));
     known = cols;
     const rec = name('rec');
-    recordsOf = (files) => textRecordsSql(spec, readable, files);
+    recordsOf = (files) => textRecordsSql(readSpec, readable, files);
     let first = 1;
     for (let i = 0; i < slices.length; i++) {
-      await textRecordsInto(w, spec, readable, slices[i]!, rec);
+      await textRecordsInto(w, readSpec, readable, slices[i]!, rec);
       const recSql = `select * from ${rec}`;
       const part = i === 0 ? stage : name(`stage${i + 1}`);
       if (i > 0) parts.push(part);
@@ -317,7 +340,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     await w.execute(`drop table if exists ${rec}`);
     recs = { sql: '', temps: [] };
   } else {
-    recs = await readRecords(w, spec, readable, name);
+    recs = await readRecords(w, readSpec, readable, name);
     const all = recs.sql;
     recordsOf = () => all;
     if (!known) {
@@ -388,18 +411,18 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   // adds later are appended by ALTER TABLE at the end, so a table built in one run and one built
   // in micro-batches (where a column arrives in a later batch) have the same column order.
   const fileList = batch.length ? `${listLit(batch.map((f) => f.rel))}[_f]` : 'null::varchar';
-  const partitions = partitionColumns(spec, batch, columns, reservedNames(kafka));
+  const partitionSql = partitionColumns(partitions, columns, reservedNames(kafka));
   const select = [
     `${fileList} as _lake_file`, '_lake_line', `${ctx.batchId}::bigint as _lake_batch`,
     ...(kafka ? KAFKA_COLUMNS.map((c) => c.name) : []),
-    ...columns.map((c) => partitions.over.get(c.name) ?? qi(c.name)),
-    ...partitions.added,
+    ...columns.map((c) => partitionSql.over.get(c.name) ?? qi(c.name)),
+    ...partitionSql.added.map((a) => a.sql),
     ...(evolution === 'rescue' ? ['_rescued_data'] : []),
   ];
   const viewSql = `create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s}`;
 
   const stats: SourceStats = {
-    files: batch.length, rows, bad_records: badRecords, duplicates, pending_files: pending, waiting_files: found.young,
+    files: batch.length, rows, bad_records: badRecords, duplicates, pending_files: pending, waiting_files: found.young + incomplete,
     changed_files: changed, new_columns: added.map((c) => c.name), slices: staged,
   };
 
@@ -422,8 +445,11 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
         await saveOffsets(t, s, consumer, source, 'true');
       }
       // Written when it changed (the row says in which batch the consumer's schema last changed).
-      const same = stored !== undefined && stored.length === columns.length && stored.every((c, i) => c.name === columns[i]!.name && c.type === columns[i]!.type);
-      if ((declared || stored || inferred) && !same) await t.execute(writeSchemaSql(consumer, source, columns, ctx.batchId));
+      // Partition columns first seen now join the consumer's schema: a later batch without their
+      // folders keeps them (NULL), as Auto Loader keeps them in its schema location.
+      const schema = [...columns, ...partitionSql.added.map((a) => a.column)];
+      const same = stored !== undefined && stored.length === schema.length && stored.every((c, i) => c.name === schema[i]!.name && c.type === schema[i]!.type);
+      if ((declared || stored || inferred || schema.length > columns.length) && !same) await t.execute(writeSchemaSql(consumer, source, schema, ctx.batchId));
       else if (freshConsumer) await t.execute(resetSql(consumer, source, 'schema'));
       await t.execute(`drop view if exists ${qi(view)}`);
     },
@@ -533,27 +559,63 @@ export function landingHook(session: { readonly project: LoadedProject; readonly
   };
 }
 
+interface Partitions {
+  /** Keys of the batch's folders (or partition_columns), by their first spelling; matched whatever their case, as Spark does. */
+  readonly keys: { readonly name: string; readonly lower: string; readonly type?: string }[];
+  /** Per file of the batch: lower-cased key → value (null: Hive's default partition). */
+  readonly perFile: Map<string, string | null>[];
+}
+
 /**
- * Partition columns of a batch (Auto Loader's, from Hive-style folders: hivePartitions): the view's
- * expression for each, per file through `_f`. A column the records have too takes the folder's
- * value where the file's path has one (as Spark does); one they lack is added after theirs. The
- * value is text, or the declared type (a value that does not fit is NULL).
+ * The partition columns of a batch (Auto Loader's, from Hive-style folders: hivePartitions). A
+ * folder value that does not fit the column's declared type stops the build, naming the file (as
+ * Spark validates partition values): it is the landing layout that is wrong, not a record.
  */
-function partitionColumns(spec: LandingSpec, batch: readonly LandingFile[], columns: readonly Column[], reserved: ReadonlySet<string>): { over: Map<string, string>; added: string[] } {
-  const over = new Map<string, string>();
-  const added: string[] = [];
-  const perFile = batch.map((f) => new Map(hivePartitions(spec, f.abs)));
-  const keys = spec.partitionColumns ?? [...new Set(perFile.flatMap((m) => [...m.keys()]))];
+async function partitionsOf(w: Adapter, src: SourceNode, batch: readonly LandingFile[]): Promise<Partitions> {
+  const spec = src.landing!;
+  const perFile = batch.map((f) => new Map(hivePartitions(spec, f.abs).map(([k, v]) => [k.toLowerCase(), v] as const)));
   const declared = new Map(Object.entries(spec.columns ?? {}).map(([k, t]) => [k.toLowerCase(), t]));
-  for (const key of keys) {
-    if (reserved.has(key.toLowerCase())) continue;
-    const values = batch.length ? `([${perFile.map((m) => { const v = m.get(key); return v === undefined || v === null ? 'null' : lit(v); }).join(', ')}]::VARCHAR[])[_f]` : 'null::VARCHAR';
-    const col = columns.find((c) => c.name.toLowerCase() === key.toLowerCase());
+  const names = new Map<string, string>();
+  if (spec.partitionColumns) for (const k of spec.partitionColumns) names.set(k.toLowerCase(), k);
+  else for (const f of batch) for (const [k] of hivePartitions(spec, f.abs)) if (!names.has(k.toLowerCase())) names.set(k.toLowerCase(), k);
+  const keys = [...names].map(([lower, name]) => ({ name, lower, ...(declared.has(lower) ? { type: declared.get(lower)! } : {}) }));
+  for (const k of keys) {
+    if (!k.type) continue;
+    const values = [...new Set(perFile.map((m) => m.get(k.lower)).filter((v): v is string => typeof v === 'string'))];
+    if (!values.length) continue;
+    const [bad] = await w.query<{ v: string }>(`select v from (select unnest(${listLit(values)}) as v) where try_cast(v as ${k.type}) is null limit 1`);
+    if (bad) {
+      const file = batch[perFile.findIndex((m) => m.get(k.lower) === bad.v)]?.rel;
+      throw ingestError(src, `the folder ${k.name}=${bad.v} of ${file} is not a valid ${k.type}, the declared type of ${k.name} (nothing was changed)`,
+        `move the file to a folder whose value is a ${k.type}, or declare ${k.name} as VARCHAR`, file);
+    }
+  }
+  return { keys, perFile };
+}
+
+/**
+ * The view's expression of each partition column, per file through `_f`: where a file's path has
+ * the folder, its value (NULL for Hive's default partition), else the records' own field of that
+ * name if they have one (a column of `columns`: `over`), else NULL; a key the records lack is added
+ * after their columns (`added`, with the column the consumer's schema keeps).
+ */
+function partitionColumns(p: Partitions, columns: readonly Column[], reserved: ReadonlySet<string>): { over: Map<string, string>; added: { sql: string; column: Column }[] } {
+  const over = new Map<string, string>();
+  const added: { sql: string; column: Column }[] = [];
+  for (const k of p.keys) {
+    if (reserved.has(k.lower)) continue;
+    const has = p.perFile.map((m) => m.has(k.lower));
+    if (!has.some(Boolean)) continue;
+    const values = `([${p.perFile.map((m) => { const v = m.get(k.lower); return v === undefined || v === null ? 'null' : lit(v); }).join(', ')}]::VARCHAR[])[_f]`;
+    const col = columns.find((c) => c.name.toLowerCase() === k.lower);
+    const type = col?.type ?? k.type ?? 'VARCHAR';
+    // A declared type was checked (partitionsOf); a type the records gave the column was not: no fit, no value.
+    const typed = type.toUpperCase() === 'VARCHAR' ? values : `${k.type ? 'cast' : 'try_cast'}(${values} as ${type})`;
     if (col) {
-      over.set(col.name, `coalesce(${col.type.toUpperCase() === 'VARCHAR' ? values : `try_cast(${values} as ${col.type})`}, ${qi(col.name)}) as ${qi(col.name)}`);
+      const folder = has.every(Boolean) ? typed : `case when ([${has.join(', ')}])[_f] then ${typed} else ${qi(col.name)} end`;
+      over.set(col.name, `${folder} as ${qi(col.name)}`);
     } else {
-      const type = declared.get(key.toLowerCase());
-      added.push(`${type ? `try_cast(${values} as ${type})` : values} as ${qi(key)}`);
+      added.push({ sql: `${typed} as ${qi(k.name)}`, column: { name: k.name, type } });
     }
   }
   return { over, added };

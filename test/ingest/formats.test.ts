@@ -475,7 +475,7 @@ describe('view models', () => {
 });
 
 describe('gzip-compressed files', () => {
-  it('reads .gz files of every text format decompressed, once; a file cut short gives its whole lines and one bad record', async () => {
+  it('reads .gz files of every text format decompressed, once; one cut short waits until it is whole; one damaged stops the build', async () => {
     const t = clock();
     const dir = makeProject({
       'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: ev\n        columns: { id: BIGINT }\n      - name: k\n        format: kafka\n        columns: { id: BIGINT }\n      - name: cs\n        format: csv\n`,
@@ -484,24 +484,38 @@ describe('gzip-compressed files', () => {
       'models/bronze/cs.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'cs') }}`,
     });
     writeFile(dir, 'landing/ev/a.jsonl.gz', zlib.gzipSync('{"id": 1}\n\n{"id": 2}\n'), t());
-    // Cut short inside the second record: the first is whole.
-    const whole = zlib.gzipSync('{"id": 3}\n{"id": 4, "note": "a long value that the cut leaves half of"}\n');
-    writeFile(dir, 'landing/ev/b.jsonl.gz', whole.subarray(0, whole.length - 15), t());
+    // Cut short right after a whole line: nothing of it may count as read yet.
+    const whole = zlib.gzipSync('{"id": 3}\n{"id": 4}\n');
+    writeFile(dir, 'landing/ev/b.jsonl.gz', whole.subarray(0, whole.length - 6), t());
     writeFile(dir, 'landing/ev/c.jsonl', '{"id": 5}\n', t());
+    // Named .gz but plain text: read as the text it is (by the CSV reader too).
+    writeFile(dir, 'landing/ev/d.jsonl.gz', '{"id": 6}\n', t());
     writeFile(dir, 'landing/k/a.jsonl.gz', zlib.gzipSync(jsonl(envelopes([{ id: 1 }, { id: 2 }]))), t());
     writeFile(dir, 'landing/cs/a.csv.gz', zlib.gzipSync('id,v\n1,x\n2,y\n'), t());
+    writeFile(dir, 'landing/cs/b.csv.gz', 'id,v\n3,z\n', t());
     const r = await run(dir);
     expect(r.failed).toBe(false);
+    expect(r.node('bronze.ev').stats).toMatchObject({ files: 3, rows: 4, waiting_files: 1 });
+    expect(JSON.stringify(r.node('bronze.ev').stats)).toContain('landing/ev/b.jsonl.gz: the gzip stream ends early (still being written?); left for a later run');
     expect(plain(await query(dir, 'select id, _lake_file, _lake_line from bronze.ev order by id'))).toEqual([
       { id: 1, _lake_file: 'landing/ev/a.jsonl.gz', _lake_line: 1 }, { id: 2, _lake_file: 'landing/ev/a.jsonl.gz', _lake_line: 3 },
-      { id: 3, _lake_file: 'landing/ev/b.jsonl.gz', _lake_line: 1 }, { id: 5, _lake_file: 'landing/ev/c.jsonl', _lake_line: 1 },
+      { id: 5, _lake_file: 'landing/ev/c.jsonl', _lake_line: 1 }, { id: 6, _lake_file: 'landing/ev/d.jsonl.gz', _lake_line: 1 },
     ]);
-    expect(plain(await query(dir, 'select file, line, reason from bronze.ev__quarantine'))).toEqual([{ file: 'landing/ev/b.jsonl.gz', line: 2, reason: 'malformed JSON' }]);
     expect(plain(await query(dir, 'select id, _offset from bronze.k order by id'))).toEqual([{ id: 1, _offset: 0 }, { id: 2, _offset: 1 }]);
-    expect(plain(await query(dir, 'select id, v, _lake_line from bronze.cs order by id'))).toEqual([{ id: '1', v: 'x', _lake_line: 2 }, { id: '2', v: 'y', _lake_line: 3 }]);
-    // The ledger holds the files as they landed: nothing is read again.
+    expect(plain(await query(dir, 'select id, v, _lake_line from bronze.cs order by id'))).toEqual([{ id: '1', v: 'x', _lake_line: 2 }, { id: '2', v: 'y', _lake_line: 3 }, { id: '3', v: 'z', _lake_line: 2 }]);
+    // The upload completes: read then, whole, once; the others are not read again (the ledger holds the files as they landed).
+    writeFile(dir, 'landing/ev/b.jsonl.gz', whole, t());
     const again = await run(dir);
-    expect(again.node('bronze.ev').stats).toMatchObject({ files: 0, rows: 0 });
+    expect(again.node('bronze.ev').stats).toMatchObject({ files: 1, rows: 2, waiting_files: 0 });
+    expect(await query(dir, 'select count(*)::integer as n, count(distinct id)::integer as d from bronze.ev')).toEqual([{ n: 6, d: 6 }]);
     expect(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('lake-gunzip-'))).toEqual([]);
+    // A damaged stream (its data altered): the build stops, naming the file, and reads nothing.
+    const damaged = Buffer.from(zlib.gzipSync('{"id": 7}\n'.repeat(200)));
+    for (let i = 20; i < 30; i++) damaged[i] = damaged[i]! ^ 0xff;
+    writeFile(dir, 'landing/ev/e.jsonl.gz', damaged, t());
+    const bad = await run(dir);
+    expect(bad.node('bronze.ev').status).toBe('error');
+    expect(bad.node('bronze.ev').error).toContain('landing/ev/e.jsonl.gz is a damaged gzip file');
+    expect(await query(dir, 'select count(*)::integer as n from bronze.ev')).toEqual([{ n: 6 }]);
   });
 });

@@ -87,4 +87,43 @@ describe('partition columns', () => {
     expect(await query(dir, 'select id, country from bronze.named')).toEqual([{ id: '1', country: 'fr' }]);
     expect(await columns(dir, 'off')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', 'id:VARCHAR']);
   });
+
+  it('keeps partition columns over batches without their folders, matches keys whatever their case, reads _key= folders, and lets the folder win', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': sources([
+        '      - name: ev',
+        '        files: "ev/**/*.jsonl"',
+        '        columns: { id: BIGINT, day: DATE }',
+        '      - name: cs',
+        '        format: csv',
+        '        header: false',
+        '        files: "cs/**/*.csv"',
+        '        columns: { id: BIGINT, v: VARCHAR, day: DATE }',
+        '',
+      ].join('\n')),
+      'models/bronze/ev.sql': "{{ config(materialized='incremental', on_schema_change='fail') }}\nselect id, day, hour, _src from {{ source('raw', 'ev') }}",
+      'models/bronze/cs.sql': "select id, v, day from {{ source('raw', 'cs') }}",
+    });
+    writeFile(dir, 'landing/ev/day=2024-01-01/Hour=07/_src=a/a.jsonl', '{"id": 1, "day": "1999-09-09"}\n', t());
+    writeFile(dir, 'landing/ev/day=__HIVE_DEFAULT_PARTITION__/hour=08/_src=b/b.jsonl', '{"id": 2, "day": "1999-09-09"}\n', t());
+    writeFile(dir, 'landing/cs/day=2024-01-05/a.csv', '1,a\n2,b\n', t());
+    expect((await run(dir)).failed).toBe(false);
+    // One hour column (Hour= and hour=), _src= is a partition folder (not a hidden one), the folder's day over the record's, NULL for Hive's default.
+    expect(plain(await query(dir, 'select id, day::varchar as day, hour as hour, _src from bronze.ev order by id'))).toEqual([
+      { id: 1, day: '2024-01-01', hour: '07', _src: 'a' }, { id: 2, day: null, hour: '08', _src: 'b' },
+    ]);
+    // A headerless CSV's declared partition column is not one of its fields.
+    expect(plain(await query(dir, 'select id, v, day::varchar as day from bronze.cs order by id'))).toEqual([{ id: 1, v: 'a', day: '2024-01-05' }, { id: 2, v: 'b', day: '2024-01-05' }]);
+    // A run with nothing new and a run with a file in no partition folder: the same columns (on_schema_change fail would say otherwise).
+    expect((await run(dir)).failed).toBe(false);
+    writeFile(dir, 'landing/ev/flat.jsonl', '{"id": 3}\n', t());
+    const flat = await run(dir);
+    expect(flat.node('bronze.ev').status).toBe('success');
+    expect(plain(await query(dir, 'select id, hour as hour, _src from bronze.ev where id = 3'))).toEqual([{ id: 3, hour: null, _src: null }]);
+    // A folder value that does not fit the declared type stops the build, naming the file.
+    writeFile(dir, 'landing/ev/day=2024-13-45/c.jsonl', '{"id": 4}\n', t());
+    const bad = await run(dir);
+    expect(bad.node('bronze.ev').error).toContain('the folder day=2024-13-45 of landing/ev/day=2024-13-45/c.jsonl is not a valid DATE, the declared type of day');
+  });
 });
