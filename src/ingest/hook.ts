@@ -346,7 +346,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     if (!known) {
       inferred = batch.length > 0;
       if (!batch.length) known = [];
-      else if (spec.format === 'csv' || spec.format === 'parquet') known = ((await recs.sniff?.()) ?? []).filter((c) => !reserved.has(c.name.toLowerCase()));
+      else if (spec.format === 'csv' || spec.format === 'parquet') known = await tableColumns(w, recs.sql, recs.sniff);
       else known = await inferJsonColumns(w, recs.sql, kafka);
       if (!typesFromValues(spec)) known = known.map((c) => ({ name: c.name, type: 'VARCHAR' }));
     }
@@ -557,6 +557,23 @@ export function landingHook(session: { readonly project: LoadedProject; readonly
       };
     },
   };
+}
+
+/**
+ * The columns of CSV or parquet records (each file's rows have one set of keys: its header or
+ * schema), in the order they first appear, typed as DuckDB sniffs the files where it agrees on the
+ * name: the sniffer alone would make a column of what it misread (a row with a field too many made
+ * the header `id,v` one column).
+ */
+async function tableColumns(w: Adapter, recordsSql: string, sniff: Records['sniff']): Promise<Column[]> {
+  const rows = await w.query<{ k: string }>(`select k from (
+      select _f, unnest(json_keys(line)) as k, generate_subscripts(json_keys(line), 1) as pos
+      from (select _f, arg_min(line, _lake_line) as line from (${recordsSql}) where line is not null group by _f)
+    ) group by k order by min(_f), min(pos)`);
+  const sniffed = (await sniff?.()) ?? [];
+  // No record at all (header-only files): the header is all there is to go by.
+  if (rows.length === 0) return [...sniffed];
+  return rows.map((r) => ({ name: r.k, type: sniffed.find((c) => c.name.toLowerCase() === r.k.toLowerCase())?.type ?? 'VARCHAR' }));
 }
 
 interface Partitions {

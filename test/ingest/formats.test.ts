@@ -172,6 +172,19 @@ describe('csv', () => {
     expect(String(q[2]!.reason)).toMatch(/column gym: "four" is not a valid BIGINT/);
   });
 
+  it('takes an undeclared CSV\'s columns from its header, not from the sniffer a too-long row misleads', async () => {
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('csv', 'cs'),
+      'models/bronze/cs.sql': `select * from {{ source('raw', 'cs') }}`,
+    });
+    writeFile(dir, 'landing/cs/a.csv', 'id,v\n1,a\n2,b,extra\n3,c\n');
+    const r = await run(dir);
+    expect(r.node('bronze.cs').stats).toMatchObject({ rows: 2, bad_records: 1 });
+    // The sniffer read this file as one column named "id,v": it became a column of NULLs.
+    const cols = await query(dir, `select column_name as c from information_schema.columns where table_name = 'cs' order by ordinal_position`);
+    expect(cols.map((c) => c.c)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'v']);
+  });
+
   it('numbers physical lines after a quoted value that spans lines (alone and in a group of files)', async () => {
     const t = clock();
     const dir = makeProject({
