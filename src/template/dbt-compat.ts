@@ -210,6 +210,9 @@ interface CompilerProto {
   compileCompare(this: CompilerProto, node: { expr: unknown; ops: { type: string; expr: unknown }[] }, frame: unknown): void;
   compileConcat(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileLakeIterationScope(this: CompilerProto, node: { body: unknown }, frame: unknown): void;
+  compileLakeLoopControl(this: CompilerProto, node: { kind: string; lineno: number; colno: number }): void;
+  _compileMacro(this: CompilerProto, ...args: unknown[]): unknown;
+  fail(message: string, lineno?: number, colno?: number): never;
   compileInlineIf(this: CompilerProto, node: IfNode, frame: unknown): void;
   compileNot(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
   compileAnd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
@@ -380,10 +383,38 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       }
     };
 
+    // Jinja's loop controls (dbt's environment enables the loopcontrols extension): `{% break %}` and
+    // `{% continue %}` leave the iteration's frame, then step the JavaScript loop the for compiles to.
+    // Each iteration scope records its frame; a macro or call block body is a function of its own,
+    // where the loops around it are out of reach.
+    const loopsOf = (c: CompilerProto) => ((c as unknown as { __lakeLoops?: string[] }).__lakeLoops ??= []);
     proto.compileLakeIterationScope = function (this: CompilerProto, node: { body: unknown }, frame: unknown) {
-      this._emitLine('frame = frame.push(true);');
-      this.compile(node.body, frame);
+      const scope = this._tmpid();
+      this._emitLine(`var ${scope} = frame = frame.push(true);`);
+      const loops = loopsOf(this);
+      loops.push(scope);
+      try {
+        this.compile(node.body, frame);
+      } finally {
+        loops.pop();
+      }
       this._emitLine('frame = frame.pop();');
+    };
+    proto.compileLakeLoopControl = function (this: CompilerProto, node: { kind: string; lineno: number; colno: number }) {
+      const scope = loopsOf(this).at(-1);
+      if (!scope) this.fail(`{% ${node.kind} %} outside a for loop`, node.lineno, node.colno);
+      this._emitLine(`frame = ${scope}.pop(); ${node.kind};`);
+    };
+    const compileMacro = proto._compileMacro;
+    proto._compileMacro = function (this: CompilerProto, ...args: unknown[]) {
+      const c = this as unknown as { __lakeLoops?: string[] };
+      const outer = c.__lakeLoops;
+      c.__lakeLoops = [];
+      try {
+        return compileMacro.apply(this, args);
+      } finally {
+        c.__lakeLoops = outer;
+      }
     };
     // A dict literal's keys are expressions, as in Python: `{c: loop.index}` keys by the value of c
     // (Nunjucks took the name `c` as the key, and refused numbers and other expressions).
@@ -751,3 +782,15 @@ export function installDbtCompat(env: nunjucks.Environment): void {
 }
 
 const UNPREFIXED_ONLY_IN_DBT = new Set(['cast', 'replace', 'length', 'right', 'position', 'hash', 'concat', 'except', 'intersect']);
+
+/** The parser's side of `{% break %}` and `{% continue %}` (compiled by compileLakeLoopControl). */
+export class LoopControlExtension {
+  tags = ['break', 'continue'];
+  private static node?: new (lineno: number, colno: number, kind: string) => unknown;
+  parse(parser: { nextToken(): { value: string; lineno: number; colno: number }; advanceAfterBlockEnd(name: string): void }, nodes: { Node: { extend(name: string, props: { fields: string[] }): new (lineno: number, colno: number, kind: string) => unknown } }): unknown {
+    const tok = parser.nextToken();
+    parser.advanceAfterBlockEnd(tok.value);
+    LoopControlExtension.node ??= nodes.Node.extend('LakeLoopControl', { fields: ['kind'] });
+    return new LoopControlExtension.node(tok.lineno, tok.colno, tok.value);
+  }
+}

@@ -21,7 +21,7 @@ import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
-import { addConversionFilters, installDbtCompat, installRuntimeCompat, setRefAttributes, splat } from './dbt-compat.js';
+import { addConversionFilters, installDbtCompat, installRuntimeCompat, LoopControlExtension, setRefAttributes, splat } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
 
@@ -324,6 +324,7 @@ export class TemplateEngine {
     this.fastPath = opts.fastPath ?? process.env.LAKE_FAST_PATH !== '0';
     this.env = new nunjucks.Environment(null, { dev: true, autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
     this.env.addExtension('do', new DoExtension());
+    this.env.addExtension('loopcontrols', new LoopControlExtension());
     for (const s of project.sources.values()) this.sourcesByName.set(`${s.sourceName}.${s.name}`, s);
     this.installGlobals();
     this.allMacroFiles = project.packages?.length ? new Map([...project.macroFiles, ...project.packages.flatMap((p) => [...p.macroFiles])]) : project.macroFiles;

@@ -181,6 +181,21 @@ from {{ this }}
     ]);
   });
 
+  it("takes {% break %} and {% continue %} (dbt's Jinja has the loopcontrols extension), in nested, dict and filtered loops; outside a loop they are an error at their line", () => {
+    const { compiled } = compile({
+      'macros/m.sql': "{% macro firsts(xs) %}{% for x in xs %}{% if x > 2 %}{% break %}{% endif %}{{ x }}{% endfor %}{% endmacro %}",
+      'models/a.sql': [
+        "select '{% for x in [1, 2, 3, 4] %}{% if x == 2 %}{% continue %}{% endif %}{% if x == 4 %}{% break %}{% endif %}{{ x }}{% endfor %}' as flat,",
+        "'{% for x in [1, 2] %}{% for y in [1, 2, 3] %}{% if y == 2 %}{% break %}{% endif %}{{ x }}{{ y }};{% endfor %}[{{ loop.index }}]{% endfor %}' as nested,",
+        "'{% for k in {'a': 1, 'b': 2, 'c': 3} %}{% if k == 'b' %}{% continue %}{% endif %}{% set seen = k %}{{ seen }}{% endfor %}' as dict_loop,",
+        "'{% for x in [1, 2, 3] if x > 1 %}{% if loop.first %}{% continue %}{% endif %}{{ x }}{% endfor %}|{{ firsts([1, 2, 3, 1]) }}' as filtered",
+      ].join('\n'),
+      'models/b.sql': "select 1 as x\n{% break %}",
+    });
+    expect(compiled.nodes.get('main.a')!.sql.split('\n')).toEqual(["select '13' as flat,", "'11;[1]21;[2]' as nested,", "'ac' as dict_loop,", "'3|12' as filtered"]);
+    expect(compiled.diagnostics).toEqual([expect.objectContaining({ file: 'models/b.sql', line: 2, message: expect.stringContaining('{% break %} outside a for loop') })]);
+  });
+
   it('stops at a keyword argument a macro does not take, as Jinja does (unless the macro reads kwargs)', () => {
     const { compiled } = compile({
       'macros/m.sql': "{% macro ranges(model, gaps='allowed') %}{{ gaps }}{% endmacro %}{% macro open(x) %}{{ kwargs | length }}{% endmacro %}",
