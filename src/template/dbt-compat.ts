@@ -9,7 +9,7 @@
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
 import { pythonUnescape } from './python-string.js';
-import { markTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain } from './python-repr.js';
+import { markTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { splitKwargs } from './call-args.js';
 import { createHash } from 'node:crypto';
@@ -212,6 +212,7 @@ interface CompilerProto {
   compileLakeIterationScope(this: CompilerProto, node: { body: unknown }, frame: unknown): void;
   compileLakeLoopControl(this: CompilerProto, node: { kind: string; lineno: number; colno: number }): void;
   _compileMacro(this: CompilerProto, ...args: unknown[]): unknown;
+  _emitLoopBindings(this: CompilerProto, node: unknown, arr: string, i: string, len: string): void;
   fail(message: string, lineno?: number, colno?: number): never;
   compileInlineIf(this: CompilerProto, node: IfNode, frame: unknown): void;
   compileNot(this: CompilerProto, node: { target: unknown }, frame: unknown): void;
@@ -405,6 +406,17 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       if (!scope) this.fail(`{% ${node.kind} %} outside a for loop`, node.lineno, node.colno);
       this._emitLine(`frame = ${scope}.pop(); ${node.kind};`);
     };
+    // The rest of Jinja's loop object: cycle(), changed(), previtem, nextitem, depth, depth0.
+    const emitLoopBindings = proto._emitLoopBindings;
+    proto._emitLoopBindings = function (this: CompilerProto, node: unknown, arr: string, i: string, len: string) {
+      emitLoopBindings.call(this, node, arr, i, len);
+      const seen = this._tmpid();
+      const depth = loopsOf(this).length + 1;
+      this._emitLine(`frame.set("loop.cycle", runtime.__lakeCycle(${i})); frame.set("loop.depth", ${depth}); frame.set("loop.depth0", ${depth - 1});`);
+      this._emitLine(`frame.set("loop.previtem", runtime.isArray(${arr}) && ${i} > 0 ? ${arr}[${i} - 1] : undefined); frame.set("loop.nextitem", runtime.isArray(${arr}) && ${i} < ${len} - 1 ? ${arr}[${i} + 1] : undefined);`);
+      this._emitLine(`var ${seen} = ${i} === 0 || ${seen} === undefined ? {} : ${seen}; frame.set("loop.changed", runtime.__lakeChanged(${seen}));`);
+    };
+    Object.assign(runtime, { __lakeCycle: loopCycle, __lakeChanged: loopChanged });
     const compileMacro = proto._compileMacro;
     proto._compileMacro = function (this: CompilerProto, ...args: unknown[]) {
       const c = this as unknown as { __lakeLoops?: string[] };

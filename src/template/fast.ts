@@ -19,7 +19,7 @@
  * The test suite renders many templates both ways and compares the output byte for byte.
  */
 import { pythonUnescape } from './python-string.js';
-import { printable, truthy, pyCompare, pyStr } from './python-repr.js';
+import { printable, truthy, pyCompare, pyStr, loopCycle, loopChanged } from './python-repr.js';
 
 /** Thrown while rendering when the fast path cannot be sure to match Nunjucks. */
 export class FastPathBail extends Error {
@@ -549,10 +549,18 @@ function run(body: readonly Stmt[], frame: Frame, scope: FastScope, ctx: Record<
         const inner: Frame = { vars: new Map(), parent: frame };
         const loop: Record<string, unknown> = {};
         const len = arr.length;
+        const changed = {};
+        // Nesting depth: one more than the enclosing loop's.
+        let outer: unknown;
+        for (let f: Frame | null = frame; f && outer === undefined; f = f.parent) outer = f.vars.get('loop');
+        loop.depth = ((outer as { depth?: number } | undefined)?.depth ?? 0) + 1;
+        loop.depth0 = (loop.depth as number) - 1;
         for (let i = 0; i < arr.length; i++) {
           inner.vars.set(s.name, arr[i]);
           loop.index = i + 1; loop.index0 = i; loop.revindex = len - i; loop.revindex0 = len - i - 1;
           loop.first = i === 0; loop.last = i === len - 1; loop.length = len;
+          loop.previtem = i > 0 ? arr[i - 1] : undefined; loop.nextitem = i < len - 1 ? arr[i + 1] : undefined;
+          loop.cycle = loopCycle(i); loop.changed = loopChanged(changed);
           inner.vars.set('loop', loop);
           out += run(s.body, inner, scope, ctx, false);
         }

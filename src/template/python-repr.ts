@@ -120,3 +120,17 @@ export function pyStr(v: unknown): string {
   const p = printable(v);
   return typeof p === 'string' ? p : String(p);
 }
+
+/** Jinja's `loop.cycle(a, b, ...)` at iteration `i`: its arguments in turn. */
+export function loopCycle(i: number): (...values: unknown[]) => unknown {
+  return (...values: unknown[]) => (values.length ? values[i % values.length] : undefined);
+}
+
+/** Jinja's `loop.changed(*values)`: true at its first call in a loop and whenever the values differ from the last call's. */
+export function loopChanged(state: { last?: unknown[] }): (...values: unknown[]) => boolean {
+  return (...values: unknown[]) => {
+    if (state.last !== undefined && pyEq(state.last, values)) return false;
+    state.last = values;
+    return true;
+  };
+}
