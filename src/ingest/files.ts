@@ -1,7 +1,8 @@
 /**
  * Landing-zone file discovery: DuckDB's glob() lists the files, Node's stat gives size and mtime
  * (to the microsecond, which the ledger compares), files too young to be complete are held back,
- * and the rest are ordered oldest first — the order micro-batches take them in.
+ * and the rest are ordered oldest first — the order micro-batches take them in. Gzip-compressed
+ * files are decompressed for the readers (`decompressed`).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -74,29 +75,6 @@ export async function discover(db: Adapter, root: string, spec: LandingSpec, now
   }
   files.sort((a, b) => a.mtimeUs - b.mtimeUs || (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   return { files, young, missingDir: false };
-}
-
-/** Hive's folder value for NULL. */
-const HIVE_NULL = '__HIVE_DEFAULT_PARTITION__';
-
-/**
- * The Hive-style `key=value` folders of a file below the written-out folders of the glob (the
- * partition columns Auto Loader reads off paths), in path order; values decoded as Hive escapes
- * them (`%2F`), Hive's default partition as null.
- */
-export function hivePartitions(spec: LandingSpec, abs: string): [string, string | null][] {
-  const folders = path.relative(spec.dir, abs).split(path.sep).slice(fixedFolders(spec.files), -1);
-  const out: [string, string | null][] = [];
-  for (const f of folders) {
-    const eq = f.indexOf('=');
-    if (eq <= 0) continue;
-    let value = f.slice(eq + 1);
-    try {
-      value = decodeURIComponent(value);
-    } catch { /* not escaped: as written */ }
-    out.push([f.slice(0, eq), value === HIVE_NULL ? null : value]);
-  }
-  return out;
 }
 
 /** A file somewhere under `dir` that discovery would not skip as hidden, or undefined (for messages). */

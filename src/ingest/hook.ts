@@ -32,7 +32,8 @@ import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from
 import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
-import { decompressed, discover, firstFileUnder, fixedFolders, hivePartitions, isGzip, type Decompressed, type LandingFile } from './files.js';
+import { decompressed, discover, firstFileUnder, fixedFolders, isGzip, type Decompressed, type LandingFile } from './files.js';
+import { partitionColumns, partitionsOf } from './partitions.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
 import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
@@ -253,7 +254,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     readable = d.files;
   }
   // Hive-style folders of the batch's files (partition columns), checked against declared types.
-  const partitions = await partitionsOf(w, src, batch);
+  const partitions = await partitionsOf(w, src, batch, (message, hint, file) => ingestError(src, message, hint, file));
   // A headerless CSV's declared columns name its fields: a partition column is not one of them.
   const readSpec = spec.format === 'csv' && spec.options.header === false && spec.columns && partitions.keys.length
     ? { ...spec, columns: Object.fromEntries(Object.entries(spec.columns).filter(([k]) => !partitions.keys.some((p) => p.lower === k.toLowerCase()))) }
@@ -574,66 +575,4 @@ async function tableColumns(w: Adapter, recordsSql: string, sniff: Records['snif
   // No record at all (header-only files): the header is all there is to go by.
   if (rows.length === 0) return [...sniffed];
   return rows.map((r) => ({ name: r.k, type: sniffed.find((c) => c.name.toLowerCase() === r.k.toLowerCase())?.type ?? 'VARCHAR' }));
-}
-
-interface Partitions {
-  /** Keys of the batch's folders (or partition_columns), by their first spelling; matched whatever their case, as Spark does. */
-  readonly keys: { readonly name: string; readonly lower: string; readonly type?: string }[];
-  /** Per file of the batch: lower-cased key → value (null: Hive's default partition). */
-  readonly perFile: Map<string, string | null>[];
-}
-
-/**
- * The partition columns of a batch (Auto Loader's, from Hive-style folders: hivePartitions). A
- * folder value that does not fit the column's declared type stops the build, naming the file (as
- * Spark validates partition values): it is the landing layout that is wrong, not a record.
- */
-async function partitionsOf(w: Adapter, src: SourceNode, batch: readonly LandingFile[]): Promise<Partitions> {
-  const spec = src.landing!;
-  const perFile = batch.map((f) => new Map(hivePartitions(spec, f.abs).map(([k, v]) => [k.toLowerCase(), v] as const)));
-  const declared = new Map(Object.entries(spec.columns ?? {}).map(([k, t]) => [k.toLowerCase(), t]));
-  const names = new Map<string, string>();
-  if (spec.partitionColumns) for (const k of spec.partitionColumns) names.set(k.toLowerCase(), k);
-  else for (const f of batch) for (const [k] of hivePartitions(spec, f.abs)) if (!names.has(k.toLowerCase())) names.set(k.toLowerCase(), k);
-  const keys = [...names].map(([lower, name]) => ({ name, lower, ...(declared.has(lower) ? { type: declared.get(lower)! } : {}) }));
-  for (const k of keys) {
-    if (!k.type) continue;
-    const values = [...new Set(perFile.map((m) => m.get(k.lower)).filter((v): v is string => typeof v === 'string'))];
-    if (!values.length) continue;
-    const [bad] = await w.query<{ v: string }>(`select v from (select unnest(${listLit(values)}) as v) where try_cast(v as ${k.type}) is null limit 1`);
-    if (bad) {
-      const file = batch[perFile.findIndex((m) => m.get(k.lower) === bad.v)]?.rel;
-      throw ingestError(src, `the folder ${k.name}=${bad.v} of ${file} is not a valid ${k.type}, the declared type of ${k.name} (nothing was changed)`,
-        `move the file to a folder whose value is a ${k.type}, or declare ${k.name} as VARCHAR`, file);
-    }
-  }
-  return { keys, perFile };
-}
-
-/**
- * The view's expression of each partition column, per file through `_f`: where a file's path has
- * the folder, its value (NULL for Hive's default partition), else the records' own field of that
- * name if they have one (a column of `columns`: `over`), else NULL; a key the records lack is added
- * after their columns (`added`, with the column the consumer's schema keeps).
- */
-function partitionColumns(p: Partitions, columns: readonly Column[], reserved: ReadonlySet<string>): { over: Map<string, string>; added: { sql: string; column: Column }[] } {
-  const over = new Map<string, string>();
-  const added: { sql: string; column: Column }[] = [];
-  for (const k of p.keys) {
-    if (reserved.has(k.lower)) continue;
-    const has = p.perFile.map((m) => m.has(k.lower));
-    if (!has.some(Boolean)) continue;
-    const values = `([${p.perFile.map((m) => { const v = m.get(k.lower); return v === undefined || v === null ? 'null' : lit(v); }).join(', ')}]::VARCHAR[])[_f]`;
-    const col = columns.find((c) => c.name.toLowerCase() === k.lower);
-    const type = col?.type ?? k.type ?? 'VARCHAR';
-    // A declared type was checked (partitionsOf); a type the records gave the column was not: no fit, no value.
-    const typed = type.toUpperCase() === 'VARCHAR' ? values : `${k.type ? 'cast' : 'try_cast'}(${values} as ${type})`;
-    if (col) {
-      const folder = has.every(Boolean) ? typed : `case when ([${has.join(', ')}])[_f] then ${typed} else ${qi(col.name)} end`;
-      over.set(col.name, `${folder} as ${qi(col.name)}`);
-    } else {
-      added.push({ sql: `${typed} as ${qi(k.name)}`, column: { name: k.name, type } });
-    }
-  }
-  return { over, added };
 }
