@@ -9,7 +9,7 @@
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
 import { pythonUnescape } from './python-string.js';
-import { markTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged } from './python-repr.js';
+import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { splitKwargs } from './call-args.js';
 import { createHash } from 'node:crypto';
@@ -147,19 +147,25 @@ const EXTRA_ARRAY_MEMBERS: Record<string, (a: unknown[], ...x: unknown[]) => unk
 };
 
 /** Python's slice of a string: s[a:b:c] (negative bounds count from the end). */
-function sliceString(s: string, start: unknown, stop: unknown, step: unknown): string {
-  const chars = [...s];
-  const n = chars.length;
-  const st = step === undefined || step === null ? 1 : Number(step);
+/** Python's `items[start:stop:step]`: bounds past either end clamp, negative ones count from the end. */
+function slicePy<T>(items: readonly T[], start: unknown, stop: unknown, step: unknown): T[] {
+  const n = items.length;
+  const st = step === undefined || step === null ? 1 : Math.trunc(Number(step));
+  if (st === 0 || Number.isNaN(st)) throw new Error('slice step cannot be zero');
   const norm = (v: unknown, dflt: number) => {
     if (v === undefined || v === null) return dflt;
-    const x = Number(v);
-    return x < 0 ? Math.max(n + x, st < 0 ? -1 : 0) : Math.min(x, n);
+    let x = Math.trunc(Number(v));
+    if (x < 0) x += n;
+    return st > 0 ? Math.min(Math.max(x, 0), n) : Math.min(Math.max(x, -1), n - 1);
   };
-  let out = '';
-  if (st > 0) for (let i = norm(start, 0); i < norm(stop, n); i += st) out += chars[i] ?? '';
-  else for (let i = norm(start, n - 1); i > norm(stop, -1); i += st) out += chars[i] ?? '';
+  const out: T[] = [];
+  if (st > 0) for (let i = norm(start, 0), end = norm(stop, n); i < end; i += st) out.push(items[i]!);
+  else for (let i = norm(start, n - 1), end = norm(stop, -1); i > end; i += st) out.push(items[i]!);
   return out;
+}
+
+function sliceString(s: string, start: unknown, stop: unknown, step: unknown): string {
+  return slicePy([...s], start, stop, step).join('');
 }
 
 let installed = false;
@@ -411,8 +417,8 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     proto._emitLoopBindings = function (this: CompilerProto, node: unknown, arr: string, i: string, len: string) {
       emitLoopBindings.call(this, node, arr, i, len);
       const seen = this._tmpid();
-      const depth = loopsOf(this).length + 1;
-      this._emitLine(`frame.set("loop.cycle", runtime.__lakeCycle(${i})); frame.set("loop.depth", ${depth}); frame.set("loop.depth0", ${depth - 1});`);
+      // depth counts the levels of a recursive loop (which lake does not have), not nesting: 1.
+      this._emitLine(`frame.set("loop.cycle", runtime.__lakeCycle(${i})); frame.set("loop.depth", 1); frame.set("loop.depth0", 0);`);
       this._emitLine(`frame.set("loop.previtem", runtime.isArray(${arr}) && ${i} > 0 ? ${arr}[${i} - 1] : undefined); frame.set("loop.nextitem", runtime.isArray(${arr}) && ${i} < ${len} - 1 ? ${arr}[${i} + 1] : undefined);`);
       this._emitLine(`var ${seen} = ${i} === 0 || ${seen} === undefined ? {} : ${seen}; frame.set("loop.changed", runtime.__lakeChanged(${seen}));`);
     };
@@ -548,7 +554,12 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       if (typeof val === 'number' && Number.isInteger(val)) return val < 0 ? [...s].at(val) : [...s][val];
     }
     if (Array.isArray(obj)) {
-      if (typeof val === 'number' && val < 0 && args.length !== 4) return obj.at(val);
+      // Python's slice (Nunjucks' padded a slice past the end with undefined and dropped a start before it).
+      if (args.length === 4) {
+        const part = slicePy(obj, args[1], args[2], args[3]);
+        return isTuple(obj) ? markTuple(part) : part;
+      }
+      if (typeof val === 'number' && val < 0) return obj.at(val);
       if (typeof val === 'string' && Object.prototype.hasOwnProperty.call(EXTRA_ARRAY_MEMBERS, val)) {
         const m = EXTRA_ARRAY_MEMBERS[val]!;
         return (...a: unknown[]) => m(obj, ...a);

@@ -550,11 +550,9 @@ function run(body: readonly Stmt[], frame: Frame, scope: FastScope, ctx: Record<
         const loop: Record<string, unknown> = {};
         const len = arr.length;
         const changed = {};
-        // Nesting depth: one more than the enclosing loop's.
-        let outer: unknown;
-        for (let f: Frame | null = frame; f && outer === undefined; f = f.parent) outer = f.vars.get('loop');
-        loop.depth = ((outer as { depth?: number } | undefined)?.depth ?? 0) + 1;
-        loop.depth0 = (loop.depth as number) - 1;
+        // depth counts a recursive loop's levels (not nesting): 1 here.
+        loop.depth = 1;
+        loop.depth0 = 0;
         for (let i = 0; i < arr.length; i++) {
           inner.vars.set(s.name, arr[i]);
           loop.index = i + 1; loop.index0 = i; loop.revindex = len - i; loop.revindex0 = len - i - 1;

@@ -63,7 +63,7 @@ export function printable(v: unknown): unknown {
   return v;
 }
 
-function isTuple(v: unknown[]): boolean {
+export function isTuple(v: unknown[]): boolean {
   return !!(v as unknown as Record<symbol, boolean>)[TUPLE];
 }
 

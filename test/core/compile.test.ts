@@ -181,7 +181,7 @@ from {{ this }}
     ]);
   });
 
-  it("takes {% break %} and {% continue %} (dbt's Jinja has the loopcontrols extension), in nested, dict and filtered loops; outside a loop they are an error at their line; loop.cycle, changed, previtem, nextitem, depth", () => {
+  it("takes {% break %} and {% continue %} (dbt's Jinja has the loopcontrols extension), in nested, dict and filtered loops; outside a loop they are an error at their line; loop.cycle, changed, previtem, nextitem, depth; Python's slices", () => {
     const { compiled } = compile({
       'macros/m.sql': "{% macro firsts(xs) %}{% for x in xs %}{% if x > 2 %}{% break %}{% endif %}{{ x }}{% endfor %}{% endmacro %}",
       'models/a.sql': [
@@ -189,12 +189,13 @@ from {{ this }}
         "'{% for x in [1, 2] %}{% for y in [1, 2, 3] %}{% if y == 2 %}{% break %}{% endif %}{{ x }}{{ y }};{% endfor %}[{{ loop.index }}]{% endfor %}' as nested,",
         "'{% for k in {'a': 1, 'b': 2, 'c': 3} %}{% if k == 'b' %}{% continue %}{% endif %}{% set seen = k %}{{ seen }}{% endfor %}' as dict_loop,",
         "'{% for x in [1, 2, 3] if x > 1 %}{% if loop.first %}{% continue %}{% endif %}{{ x }}{% endfor %}|{{ firsts([1, 2, 3, 1]) }}' as filtered,",
+        "'{{ ['a'][:2] | join('_') }}|{{ [1, 2, 3][1:10] }}|{{ [1, 2, 3][-5:] }}|{{ [1, 2, 3][::-1] }}|{{ [1, 2, 3][5:0:-1] }}|{{ (1, 2, 3)[1:] }}|{{ 'abc'[-5:2] }}' as slices,",
         "'{% for x in [1, 1, 2, 1] %}{{ loop.cycle('a', 'b') }}{% if loop.changed(x) %}!{% endif %}{{ loop.previtem }}<{{ x }}>{{ loop.nextitem }}{% for y in [0] %}{{ loop.depth }}{% endfor %}{{ loop.depth0 }} {% endfor %}' as loop_object",
       ].join('\n'),
       'models/b.sql': "select 1 as x\n{% break %}",
     });
-    expect(compiled.nodes.get('main.a')!.sql.split('\n')).toEqual(["select '13' as flat,", "'11;[1]21;[2]' as nested,", "'ac' as dict_loop,", "'3|12' as filtered,",
-      "'a!<1>120 b1<1>220 a!1<2>120 b!2<1>20 ' as loop_object"]);
+    expect(compiled.nodes.get('main.a')!.sql.split('\n')).toEqual(["select '13' as flat,", "'11;[1]21;[2]' as nested,", "'ac' as dict_loop,", "'3|12' as filtered,", "'a|[2, 3]|[1, 2, 3]|[3, 2, 1]|[3, 2]|(2, 3)|ab' as slices,",
+      "'a!<1>110 b1<1>210 a!1<2>110 b!2<1>10 ' as loop_object"]);
     expect(compiled.diagnostics).toEqual([expect.objectContaining({ file: 'models/b.sql', line: 2, message: expect.stringContaining('{% break %} outside a for loop') })]);
   });
 
