@@ -203,9 +203,31 @@ function namingMacros(root: string, read: ProjectSettings): { schema?: NamingMac
   }
   // Every macro file, so that the naming macro may call the project's other macros.
   const all = texts.join('\n');
-  if (schemaFile) out.schema = namingMacro(ctx, all, 'generate_schema_name', schemaFile);
-  if (aliasFile) out.alias = namingMacro(ctx, all, 'generate_alias_name', aliasFile);
+  // The node as dbt hands it to the macro: fqn, paths, package and id besides name and type.
+  const withNode = (fn: NamingMacro): NamingMacro => (custom, node) => fn(custom, namingNode(read, node));
+  if (schemaFile) out.schema = withNode(namingMacro(ctx, all, 'generate_schema_name', schemaFile));
+  if (aliasFile) out.alias = withNode(namingMacro(ctx, all, 'generate_alias_name', aliasFile));
   return out;
+}
+
+/**
+ * What dbt's naming macros see of a node (`{name, resource_type, path}` as lake knows it at load):
+ * `original_file_path` (from the project root), `path` (from its resource folder: models/, seeds/,
+ * snapshots/), `fqn` (the project, the folders, the name; a snapshot's has its file's name too),
+ * `package_name`, `unique_id`.
+ */
+function namingNode(settings: ProjectSettings, node: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
+  const file = typeof node.path === 'string' ? node.path : undefined;
+  const name = String(node.name ?? '');
+  const type = String(node.resource_type ?? 'model');
+  if (!file) return { package_name: settings.name, fqn: [settings.name, name], unique_id: `${type}.${settings.name}.${name}`, ...node };
+  const roots = type === 'seed' ? settings.paths.seeds : type === 'snapshot' ? settings.paths.snapshots ?? ['snapshots'] : settings.paths.models;
+  const root = roots.map((d) => d.replace(/\/$/, '')).find((d) => file.startsWith(`${d}/`));
+  const inner = root ? file.slice(root.length + 1) : file;
+  const folders = inner.split('/').slice(0, -1);
+  const stem = inner.slice(inner.lastIndexOf('/') + 1).replace(/\.[^.]+$/, '');
+  const fqn = type === 'snapshot' && /\.sql$/.test(file) ? [settings.name, ...folders, stem, name] : [settings.name, ...folders, name];
+  return { ...node, path: inner, original_file_path: file, fqn, package_name: settings.name, unique_id: `${type}.${settings.name}.${name}` };
 }
 
 /** Load the project at `root` (the folder holding project.yml or dbt_project.yml). */

@@ -130,12 +130,15 @@ export function namingMacro(ctx: PropertiesContext, macroText: string, macroName
   e.addGlobal('default__generate_alias_name', (custom: unknown, node: { name?: string } | undefined) => (custom === null || custom === undefined || custom === '' ? node?.name ?? '' : String(custom).trim()));
   addConversionFilters(e);
   const body = macroText.replace(/\{%-?\s*test\s[\s\S]*?\{%-?\s*endtest\s*-?%\}/g, '');
+  // Text of the macro files outside their macros (comments, blank lines) renders too: the name is what follows the mark.
+  const mark = '\u0000__lake_name__\u0000';
   return (custom, node) => {
     try {
-      return e.renderString(`${body}{{ ${macroName}(__lake_custom, __lake_node) }}`, { __lake_custom: custom, __lake_node: node }).trim();
+      const out = e.renderString(`${body}${mark}{{ ${macroName}(__lake_custom, __lake_node) }}`, { __lake_custom: custom, __lake_node: node });
+      return out.slice(out.lastIndexOf(mark) + mark.length).trim();
     } catch (err) {
       const msg = String((err as Error).message ?? err).replace(/^\(unknown path\)\s*(\[Line \d+, Column \d+\])?\s*/, '').replace(/^Error: /, '').trim();
-      throw new LakeError('project', { code: 'LAKE-P032', severity: 'error', message: `${macroName} does not render: ${msg}`, file, hint: 'it may use target, var(), env_var(), custom_schema_name / custom_alias_name and node.name' });
+      throw new LakeError('project', { code: 'LAKE-P032', severity: 'error', message: `${macroName} does not render: ${msg}`, file, hint: 'it may use target, var(), env_var(), custom_schema_name / custom_alias_name and the node (name, resource_type, fqn, path, original_file_path, package_name, unique_id)' });
     }
   };
 }

@@ -262,5 +262,19 @@ describe('a dbt project', () => {
 {%- endmacro %}`);
     fs.writeFileSync(path.join(dir, 'macros/helpers.sql'), '{% macro special() %}special{% endmacro %}');
     expect(lake(dir, ['ls']).stdout.trim().split('\n').sort()).toEqual(['dev_marts.m', 'seeds_dev.s', 'special.m2']);
+    // Schemas from the node's fqn and path, as public projects write it (dagster-open-platform's
+    // `node.fqn[1:-1]`); text outside the macros of any macro file is no part of the name.
+    fs.writeFileSync(path.join(dir, 'macros/naming.sql'), `-- schemas follow the folders
+-- (a comment before the macro)
+
+{% macro generate_schema_name(custom_schema_name, node) -%}
+{%- if node.fqn[1:-1] | length > 0 -%}{{ node.fqn[1:-1] | join('_') }}{%- else -%}{{ node.resource_type }}_{{ node.path.split('/') | length }}_{{ node.original_file_path.split('/')[0] }}_{{ node.unique_id }}{%- endif -%}
+{%- endmacro %}`);
+    fs.writeFileSync(path.join(dir, 'macros/helpers.sql'), '-- helpers shared by the models\n{% macro special() %}special{% endmacro %}');
+    writeProject({
+      'models/staging/stg.sql': 'select 1 as id',
+      'snapshots/sub/snapfile.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select * from {{ ref('stg') }}{% endsnapshot %}",
+    }, dir);
+    expect(lake(dir, ['ls']).stdout.trim().split('\n').sort()).toEqual(['model_1_models_model.p.m.m', 'model_1_models_model.p.m2.m2', 'seed_1_seeds_seed.p.s.s', 'staging.stg', 'sub_snapfile.snap']);
   });
 });
