@@ -266,6 +266,23 @@ function isSplat(v: unknown): boolean {
   return !!v && typeof v === 'object' && SPLAT in v;
 }
 
+const STAR = '__lake_star';
+
+/** What `*xs` in a call becomes (see rewriteSplats): the items, marked to be spread as positional arguments. */
+export function star(xs: unknown): object {
+  const items = Array.isArray(xs) ? xs : typeof xs === 'string' ? [...xs] : xs && typeof xs === 'object' ? Object.keys(xs).filter((k) => k !== '__keywords') : [];
+  return { [STAR]: items };
+}
+
+function isStar(v: unknown): boolean {
+  return !!v && typeof v === 'object' && STAR in v;
+}
+
+/** Arguments with each `*xs` spread in its place. */
+function spreadPositional(args: unknown[]): unknown[] {
+  return args.flatMap((a) => (isStar(a) ? (a as Record<string, unknown[]>)[STAR]! : [a]));
+}
+
 /** Arguments with each `**d` merged into the call's keyword arguments (Nunjucks' last `__keywords` object). */
 function spreadKeywords(args: unknown[]): unknown[] {
   const rest = args.filter((a) => !isSplat(a));
@@ -531,7 +548,8 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     // `f(a, **kwargs)`: the dict's entries are keyword arguments of the call (see spreadKeywords).
     const callWrap = (runtime as unknown as { callWrap: (obj: unknown, name: string, context: unknown, args: unknown[]) => unknown }).callWrap;
     (runtime as unknown as { callWrap: typeof callWrap }).callWrap = function (obj, name, context, args) {
-      return callWrap.call(this, obj, name, context, args.some(isSplat) ? spreadKeywords(args) : args);
+      const positional = args.some(isStar) ? spreadPositional(args) : args;
+      return callWrap.call(this, obj, name, context, positional.some(isSplat) ? spreadKeywords(positional) : positional);
     };
   }
   // `{{ list }}`, `{{ dict }}` print as Python prints them.

@@ -21,7 +21,7 @@ import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
-import { addConversionFilters, installDbtCompat, installRuntimeCompat, LoopControlExtension, setRefAttributes, splat } from './dbt-compat.js';
+import { addConversionFilters, installDbtCompat, installRuntimeCompat, LoopControlExtension, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
 
@@ -204,12 +204,16 @@ function mapTags(text: string, fn: (tag: string) => string): string {
 }
 
 /**
- * Jinja's `f(a, **kwargs)` (Nunjucks has no `**`): inside tags, `**x` after `(` or `,` becomes
- * `__lake_splat(x)`, which the patched call spreads into keyword arguments (dbt-compat.ts).
+ * Jinja's `f(a, **kwargs)` and `f(*args)` (Nunjucks has neither): inside tags, `**x` after `(` or
+ * `,` becomes `__lake_splat(x)`, which the patched call spreads into keyword arguments, and `*x`
+ * there `__lake_star(x)`, spread into positional ones (dbt-compat.ts).
  */
 export function rewriteSplats(text: string): string {
-  if (!text.includes('**')) return text;
-  return mapTags(text, (tag) => tag.replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_splat($2)'));
+  // A quick look first: `*` right after `(` or `,` inside a tag (SQL's count(*) outside tags is not one).
+  if (!/\{[{%][^}]*?[(,]\s*\*/.test(text)) return text;
+  return mapTags(text, (tag) => tag
+    .replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_splat($2)')
+    .replace(/([(,]\s*)\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_star($2)'));
 }
 
 /**
@@ -462,6 +466,9 @@ export class TemplateEngine {
       enumerable: true, configurable: true,
     });
     addConversionFilters(env);
+    // dbt's `builtins`: the original ref/source/config, for a project macro that overrides one
+    // (`{% macro ref(name) %}{{ return(builtins.ref(name)) }}{% endmacro %}`).
+    env.addGlobal('builtins', { ref: env.getGlobal('ref'), source: env.getGlobal('source'), config: env.getGlobal('config') });
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
     // Prints as before (the UTC timestamp), and has a Python datetime's strftime/isoformat as in dbt.
     const startedAt = pythonDatetime(this.runStartedAt);
@@ -523,6 +530,7 @@ export class TemplateEngine {
       re: pythonRe(),
     });
     env.addGlobal('__lake_splat', splat);
+    env.addGlobal('__lake_star', star);
     for (const name of ['kwargs', 'varargs'] as const) {
       Object.defineProperty((env as unknown as { globals: object }).globals, name, {
         get: () => macroExtras[macroExtras.length - 1]?.[name] ?? (name === 'kwargs' ? {} : []), enumerable: true, configurable: true,

@@ -199,6 +199,19 @@ from {{ this }}
     expect(compiled.diagnostics).toEqual([expect.objectContaining({ file: 'models/b.sql', line: 2, message: expect.stringContaining('{% break %} outside a for loop') })]);
   });
 
+  it("spreads *args in calls, as Jinja does, and keeps dbt's builtins for a project macro that overrides ref()", () => {
+    const { compiled } = compile({
+      'macros/m.sql': "{% macro f(a, b, c=3) %}{{ a }}-{{ b }}-{{ c }}{% endmacro %}{% macro g() %}{{ varargs | length }}{% endmacro %}",
+      // The pattern of projects that route refs (dbt's docs: builtins.ref(*varargs, **kwargs)).
+      'macros/ref.sql': "{% macro ref() %}{% set rel = builtins.ref(*varargs, **kwargs) %}{{ return(rel) }}{% endmacro %}",
+      'models/a.sql': "{% set xs = [1, 2] %}{% set kw = {'c': 7} %}select '{{ f(*xs) }}|{{ f(*xs, **kw) }}|{{ g(*xs) }}|{% for i in [1, 2, 3] %}{{ loop.cycle(*xs) }}{% endfor %}' as spread, count(*) as n from {{ ref('b') }}",
+      'models/b.sql': 'select 1 as id',
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql).toBe(`select '1-2-3|1-2-7|2|121' as spread, count(*) as n from "main"."b"`);
+    expect(compiled.nodes.get('main.a')!.dependsOn.nodes).toEqual(['main.b']);
+  });
+
   it('stops at a keyword argument a macro does not take, as Jinja does (unless the macro reads kwargs)', () => {
     const { compiled } = compile({
       'macros/m.sql': "{% macro ranges(model, gaps='allowed') %}{{ gaps }}{% endmacro %}{% macro open(x) %}{{ kwargs | length }}{% endmacro %}",
