@@ -93,6 +93,20 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
 
 function instantiate(compiler: Compiler, compiled: CompiledProject, target: Target, decl: TestDecl, column: string | undefined, diags: Diagnostic[]): DataTest | undefined {
   const where = { file: decl.file, line: decl.line };
+  // Arguments the load left as templates because they call the project's macros: rendered now.
+  const templated = Object.entries(decl.args).filter(([, v]) => typeof v === 'string' && /\{[{%]/.test(v) && !/^\s*\{\{\s*(ref|source)\s*\(/.test(v));
+  if (templated.length) {
+    const args = { ...decl.args };
+    for (const [k, v] of templated) {
+      const r = renderText(compiler, v as string, decl.file ?? target.id);
+      if (r.diagnostics.some((d) => d.severity === 'error')) {
+        diags.push(...r.diagnostics.map((d) => ({ ...d, file: decl.file ?? d.file, line: decl.line ?? d.line, message: `test ${decl.name}, argument ${k}: ${d.message}` })));
+        return undefined;
+      }
+      args[k] = r.sql;
+    }
+    decl = { ...decl, args };
+  }
   const problems: { message: string; hint: string }[] = [];
   // Config, weakest first: the project file's data_tests:, the test definition's own config()
   // (custom generic tests, below), the test's YAML.

@@ -231,6 +231,24 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
     expect(broken.message).toMatch(/compiled SQL: .*_tests.broken\.sql/);
   });
 
+  it("renders a test argument that calls the project's macros when the test is made, as dbt does", async () => {
+    const dir = makeProject({
+      'models/silver/teams.sql': TEAMS,
+      'macros/util.sql': "{% macro as_sql_list(xs) %}{{ xs | join(', ') }}{% endmacro %}",
+      'macros/tests.sql': "{% test none_null(model, fields) %}\nselect * from {{ model }} where concat_ws('', {{ fields }}) = ''\n{% endtest %}",
+      'models/silver/schema.yml': `models:
+  - name: teams
+    data_tests:
+      - none_null: {fields: "{{ as_sql_list(['team_id', 'name']) }}"}
+      - none_null: {fields: "{{ as_sql_list(['team_id']) }}", config: {name: by_id}}
+`,
+    });
+    const r = await runQuality(dir, 'build');
+    const all = [...r.tests.values()];
+    expect(all.map((t) => t.status).sort()).toEqual(['pass', 'pass']);
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/_tests/none_null_teams_team_id_name.sql'), 'utf8')).toContain("concat_ws('', team_id, name)");
+  });
+
   it('reads ephemeral models through ref() in singular tests, relationships and custom tests (inlined, as in a model); names the parent that is missing', async () => {
     const dir = makeProject({
       'models/silver/teams.sql': TEAMS,
