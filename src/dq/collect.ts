@@ -93,18 +93,23 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
 
 function instantiate(compiler: Compiler, compiled: CompiledProject, target: Target, decl: TestDecl, column: string | undefined, diags: Diagnostic[]): DataTest | undefined {
   const where = { file: decl.file, line: decl.line };
-  // Arguments the load left as templates because they call the project's macros: rendered now.
-  const templated = Object.entries(decl.args).filter(([, v]) => typeof v === 'string' && /\{[{%]/.test(v) && !/^\s*\{\{\s*(ref|source)\s*\(/.test(v));
+  // Arguments the load left as templates because they call the project's macros (strings, and
+  // strings in a list: `values: ["{{ code_a() }}"]`): rendered now.
+  const later = (v: unknown): v is string => typeof v === 'string' && /\{[{%]/.test(v) && !/^\s*\{\{\s*(ref|source)\s*\(/.test(v);
+  const templated = Object.entries(decl.args).filter(([, v]) => later(v) || (Array.isArray(v) && v.some(later)));
   if (templated.length) {
     const args = { ...decl.args };
-    for (const [k, v] of templated) {
-      const r = renderText(compiler, v as string, decl.file ?? target.id);
+    let failed = false;
+    const render = (k: string, v: string): string => {
+      const r = renderText(compiler, v, decl.file ?? target.id);
       if (r.diagnostics.some((d) => d.severity === 'error')) {
         diags.push(...r.diagnostics.map((d) => ({ ...d, file: decl.file ?? d.file, line: decl.line ?? d.line, message: `test ${decl.name}, argument ${k}: ${d.message}` })));
-        return undefined;
+        failed = true;
       }
-      args[k] = r.sql;
-    }
+      return r.sql;
+    };
+    for (const [k, v] of templated) args[k] = Array.isArray(v) ? v.map((x) => (later(x) ? render(k, x) : x)) : render(k, v as string);
+    if (failed) return undefined;
     decl = { ...decl, args };
   }
   const problems: { message: string; hint: string }[] = [];

@@ -126,6 +126,12 @@ export async function decompressed(files: readonly LandingFile[], dirs: string[]
     }
     // Named without .gz: a reader must not decompress it again (DuckDB's CSV reader goes by the name).
     const tmp = path.join(dir, `${i}-${path.basename(f.abs).replace(/\.(gz|gzip)$/i, '')}`);
+    if (f.size === 0) {
+      // An empty file holds no records (and no gzip stream to wait for).
+      fs.writeFileSync(tmp, '');
+      out.push({ ...f, abs: tmp });
+      continue;
+    }
     try {
       await pipeline(fs.createReadStream(f.abs), zlib.createGunzip(), fs.createWriteStream(tmp));
     } catch (e) {

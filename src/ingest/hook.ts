@@ -567,10 +567,11 @@ export function landingHook(session: { readonly project: LoadedProject; readonly
  * the header `id,v` one column).
  */
 async function tableColumns(w: Adapter, recordsSql: string, sniff: Records['sniff']): Promise<Column[]> {
-  const rows = await w.query<{ k: string }>(`select k from (
+  // One column per name whatever its case (`id` in one file, `ID` in another), spelt as first seen.
+  const rows = await w.query<{ k: string }>(`select arg_min(k, struct_pack(f := _f, p := pos)) as k from (
       select _f, unnest(json_keys(line)) as k, generate_subscripts(json_keys(line), 1) as pos
       from (select _f, arg_min(line, _lake_line) as line from (${recordsSql}) where line is not null group by _f)
-    ) group by k order by min(_f), min(pos)`);
+    ) group by lower(k) order by min(struct_pack(f := _f, p := pos))`);
   const sniffed = (await sniff?.()) ?? [];
   // No record at all (header-only files): the header is all there is to go by.
   if (rows.length === 0) return [...sniffed];

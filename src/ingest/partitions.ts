@@ -37,6 +37,8 @@ export interface Partitions {
   readonly keys: { readonly name: string; readonly lower: string; readonly type?: string }[];
   /** Per file of the batch: lower-cased key → value (null: Hive's default partition). */
   readonly perFile: Map<string, string | null>[];
+  /** The keys are the source's `partition_columns` (columns of every batch, NULL without their folder). */
+  readonly named: boolean;
 }
 
 /**
@@ -63,7 +65,7 @@ export async function partitionsOf(w: Adapter, src: SourceNode, batch: readonly 
         `move the file to a folder whose value is a ${k.type}, or declare ${k.name} as VARCHAR`, file);
     }
   }
-  return { keys, perFile };
+  return { keys, perFile, named: spec.partitionColumns !== undefined };
 }
 
 /**
@@ -78,8 +80,8 @@ export function partitionColumns(p: Partitions, columns: readonly Column[], rese
   for (const k of p.keys) {
     if (reserved.has(k.lower)) continue;
     const has = p.perFile.map((m) => m.has(k.lower));
-    if (!has.some(Boolean)) continue;
-    const values = `([${p.perFile.map((m) => { const v = m.get(k.lower); return v === undefined || v === null ? 'null' : lit(v); }).join(', ')}]::VARCHAR[])[_f]`;
+    if (!has.some(Boolean) && !p.named) continue;
+    const values = has.some(Boolean) ? `([${p.perFile.map((m) => { const v = m.get(k.lower); return v === undefined || v === null ? 'null' : lit(v); }).join(', ')}]::VARCHAR[])[_f]` : 'null::VARCHAR';
     const col = columns.find((c) => c.name.toLowerCase() === k.lower);
     const type = col?.type ?? k.type ?? 'VARCHAR';
     // A declared type was checked (partitionsOf); a type the records gave the column was not: no fit, no value.

@@ -99,8 +99,9 @@ function readIfPresent(file: string, diags?: Diagnostic[], rel?: string): string
 }
 
 function readYamlDecls(settings: ProjectSettings, files: readonly string[], diags: Diagnostic[], render: ValueRenderer): YamlDecls {
-  // A test's argument that calls one of the project's macros (`hash_fields: "{{ as_sql_list([...]) }}"`)
-  // is rendered when the test is, with the macros (dq/collect.ts), as dbt renders test arguments.
+  // A test's argument or config (`where:`) that calls one of the project's macros (`hash_fields:
+  // "{{ as_sql_list([...]) }}"`) is rendered when the test is, with the macros (dq/collect.ts), as
+  // dbt renders test arguments.
   const renderArg: ValueRenderer = (text, site) => {
     try {
       return render(text, site);
@@ -117,7 +118,7 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
     if (!y || !isRecord(y.data)) continue;
     for (const key of ['models', 'seeds', 'snapshots'] as const) {
       for (const parsed of parseModelPatches(y, key, diags)) {
-        const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? parsed.line), args: renderConfigValues(t.args, renderArg, rel, t.line ?? parsed.line, '', NAMES_RELATION) }));
+        const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, renderArg, rel, t.line ?? parsed.line), args: renderConfigValues(t.args, renderArg, rel, t.line ?? parsed.line, '', NAMES_RELATION) }));
         const patch = {
           ...parsed, config: renderConfigValues(parsed.config, render, rel, parsed.line), tests: tests(parsed.tests),
           columns: parsed.columns.map((c) => ({ ...c, tests: tests(c.tests) })),
@@ -130,7 +131,7 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
       }
     }
     for (const src of parseSources(settings.root, y, diags)) {
-      const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, render, rel, t.line ?? src.line), args: renderConfigValues(t.args, renderArg, rel, t.line ?? src.line, '', NAMES_RELATION) }));
+      const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, renderArg, rel, t.line ?? src.line), args: renderConfigValues(t.args, renderArg, rel, t.line ?? src.line, '', NAMES_RELATION) }));
       // dbt renders a source's schema, database, identifier (and loaded_at_field) with the properties context.
       const names = renderConfigValues({ schema: src.schema, identifier: src.identifier, database: src.database, loaded_at_field: src.loadedAtField }, render, rel, src.line);
       const str = (v: unknown) => (v === undefined || v === null ? undefined : String(v));

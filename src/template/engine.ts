@@ -211,9 +211,30 @@ function mapTags(text: string, fn: (tag: string) => string): string {
 export function rewriteSplats(text: string): string {
   // A quick look first: `*` right after `(` or `,` inside a tag (SQL's count(*) outside tags is not one).
   if (!/\{[{%][^}]*?[(,]\s*\*/.test(text)) return text;
-  return mapTags(text, (tag) => tag
-    .replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_splat($2)')
-    .replace(/([(,]\s*)\*\s*([A-Za-z_][\w.]*)/g, '$1__lake_star($2)'));
+  // Only a whole argument (`*name` or `**name` up to the next `,` or `)`), and never inside a string
+  // literal (`{% set cols = "id, * exclude (v)" %}` is SQL text).
+  return mapTags(text, (tag) => outsideStrings(tag, (code) => code
+    .replace(/([(,]\s*)\*\*\s*([A-Za-z_][\w.]*)(?=\s*[,)])/g, '$1__lake_splat($2)')
+    .replace(/([(,]\s*)\*\s*([A-Za-z_][\w.]*)(?=\s*[,)])/g, '$1__lake_star($2)')));
+}
+
+/** `tag` with `fn` applied to its parts outside '...' and "..." string literals. */
+function outsideStrings(tag: string, fn: (code: string) => string): string {
+  let out = '';
+  let code = '';
+  for (let i = 0; i < tag.length; i++) {
+    const c = tag[i]!;
+    if (c !== '"' && c !== "'") {
+      code += c;
+      continue;
+    }
+    let j = i + 1;
+    while (j < tag.length && tag[j] !== c) j += tag[j] === '\\' ? 2 : 1;
+    out += fn(code) + tag.slice(i, j + 1);
+    code = '';
+    i = j;
+  }
+  return out + fn(code);
 }
 
 /**

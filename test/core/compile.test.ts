@@ -204,11 +204,12 @@ from {{ this }}
       'macros/m.sql': "{% macro f(a, b, c=3) %}{{ a }}-{{ b }}-{{ c }}{% endmacro %}{% macro g() %}{{ varargs | length }}{% endmacro %}",
       // The pattern of projects that route refs (dbt's docs: builtins.ref(*varargs, **kwargs)).
       'macros/ref.sql': "{% macro ref() %}{% set rel = builtins.ref(*varargs, **kwargs) %}{{ return(rel) }}{% endmacro %}",
-      'models/a.sql': "{% set xs = [1, 2] %}{% set kw = {'c': 7} %}select '{{ f(*xs) }}|{{ f(*xs, **kw) }}|{{ g(*xs) }}|{% for i in [1, 2, 3] %}{{ loop.cycle(*xs) }}{% endfor %}' as spread, count(*) as n from {{ ref('b') }}",
+      'models/a.sql': "{% set xs = [1, 2] %}{% set kw = {'c': 7} %}{% set cols = \"id, * exclude (v)\" %}select '{{ f(*xs) }}|{{ f(*xs, **kw) }}|{{ g(*xs) }}|{% for i in [1, 2, 3] %}{{ loop.cycle(*xs) }}{% endfor %}|{{ cols }}|{{ f('a, *b', *xs) }}' as spread, count(*) as n from {{ ref('b') }}",
       'models/b.sql': 'select 1 as id',
     });
     expect(compiled.diagnostics).toEqual([]);
-    expect(compiled.nodes.get('main.a')!.sql).toBe(`select '1-2-3|1-2-7|2|121' as spread, count(*) as n from "main"."b"`);
+    // A string literal's `, *` is text, not a spread.
+    expect(compiled.nodes.get('main.a')!.sql).toBe(`select '1-2-3|1-2-7|2|121|id, * exclude (v)|a, *b-1-2' as spread, count(*) as n from "main"."b"`);
     expect(compiled.nodes.get('main.a')!.dependsOn.nodes).toEqual(['main.b']);
   });
 

@@ -234,18 +234,22 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
   it("renders a test argument that calls the project's macros when the test is made, as dbt does", async () => {
     const dir = makeProject({
       'models/silver/teams.sql': TEAMS,
-      'macros/util.sql': "{% macro as_sql_list(xs) %}{{ xs | join(', ') }}{% endmacro %}",
+      'macros/util.sql': "{% macro as_sql_list(xs) %}{{ xs | join(', ') }}{% endmacro %}{% macro team_name(i) %}{{ ['red', 'blue'][i - 1] }}{% endmacro %}{% macro team_filter() %}team_id in (10, 20){% endmacro %}",
       'macros/tests.sql': "{% test none_null(model, fields) %}\nselect * from {{ model }} where concat_ws('', {{ fields }}) = ''\n{% endtest %}",
       'models/silver/schema.yml': `models:
   - name: teams
     data_tests:
       - none_null: {fields: "{{ as_sql_list(['team_id', 'name']) }}"}
       - none_null: {fields: "{{ as_sql_list(['team_id']) }}", config: {name: by_id}}
+    columns:
+      - name: name
+        data_tests:
+          - accepted_values: {values: ["{{ team_name(1) }}", "{{ team_name(2) }}"], config: {where: "{{ team_filter() }}"}}
 `,
     });
     const r = await runQuality(dir, 'build');
     const all = [...r.tests.values()];
-    expect(all.map((t) => t.status).sort()).toEqual(['pass', 'pass']);
+    expect(all.map((t) => t.status).sort()).toEqual(['pass', 'pass', 'pass']);
     expect(fs.readFileSync(path.join(dir, 'target/compiled/_tests/none_null_teams_team_id_name.sql'), 'utf8')).toContain("concat_ws('', team_id, name)");
   });
 

@@ -178,8 +178,11 @@ describe('csv', () => {
       'models/bronze/cs.sql': `select * from {{ source('raw', 'cs') }}`,
     });
     writeFile(dir, 'landing/cs/a.csv', 'id,v\n1,a\n2,b,extra\n3,c\n');
+    // One column per name whatever its case across files; an empty .gz is an empty file.
+    writeFile(dir, 'landing/cs/b.csv', 'ID,v\n4,d\n');
+    writeFile(dir, 'landing/cs/c.csv.gz', '');
     const r = await run(dir);
-    expect(r.node('bronze.cs').stats).toMatchObject({ rows: 2, bad_records: 1 });
+    expect(r.node('bronze.cs').stats).toMatchObject({ files: 3, rows: 3, bad_records: 1 });
     // The sniffer read this file as one column named "id,v": it became a column of NULLs.
     const cols = await query(dir, `select column_name as c from information_schema.columns where table_name = 'cs' order by ordinal_position`);
     expect(cols.map((c) => c.c)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'v']);

@@ -76,14 +76,23 @@ describe('partition columns', () => {
         '      - name: off',
         '        files: "off/**/*.jsonl"',
         '        partition_columns: []',
+        '      - name: later',
+        '        files: "later/**/*.jsonl"',
+        '        partition_columns: [day]',
         '',
       ].join('\n')),
       'models/bronze/named.sql': "select * from {{ source('raw', 'named') }}",
+      // Named partition columns are columns of every batch, before their first folder too.
+      'models/bronze/later.sql': "{{ config(materialized='incremental') }}\nselect id, day from {{ source('raw', 'later') }}",
       'models/bronze/off.sql': "select * from {{ source('raw', 'off') }}",
     });
     writeFile(dir, 'landing/named/country=fr/city=paris/a.jsonl', '{"id": 1, "country": "xx"}\n', t());
     writeFile(dir, 'landing/off/country=fr/a.jsonl', '{"id": 1}\n', t());
+    writeFile(dir, 'landing/later/a.jsonl', '{"id": 1}\n', t());
     expect((await run(dir)).failed).toBe(false);
+    writeFile(dir, 'landing/later/day=2024-01-02/b.jsonl', '{"id": 2}\n', t());
+    expect((await run(dir)).failed).toBe(false);
+    expect(await query(dir, 'select id, day from bronze.later order by id')).toEqual([{ id: '1', day: null }, { id: '2', day: '2024-01-02' }]);
     expect(await query(dir, 'select id, country from bronze.named')).toEqual([{ id: '1', country: 'fr' }]);
     expect(await columns(dir, 'off')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', 'id:VARCHAR']);
   });
