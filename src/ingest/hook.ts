@@ -48,6 +48,8 @@ export interface SourceStats {
   duplicates: number;
   pending_files: number;
   waiting_files: number;
+  /** Of waiting_files: compressed files whose stream ends early (being written). */
+  incomplete_files: number;
   changed_files: string[];
   new_columns: string[];
   /** Slices of files the batch was staged in (1 unless it was large). */
@@ -423,7 +425,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   const viewSql = `create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s}`;
 
   const stats: SourceStats = {
-    files: batch.length, rows, bad_records: badRecords, duplicates, pending_files: pending, waiting_files: found.young + incomplete,
+    files: batch.length, rows, bad_records: badRecords, duplicates, pending_files: pending, waiting_files: found.young + incomplete, incomplete_files: incomplete,
     changed_files: changed, new_columns: added.map((c) => c.name), slices: staged,
   };
 
@@ -476,10 +478,10 @@ async function quarantine(tx: Adapter, ctx: HookContext, src: SourceNode, badTab
 
 /** Sum of the figures of several sources (a model may read more than one). */
 function total(all: readonly SourceStats[]): SourceStats {
-  const out: SourceStats = { files: 0, rows: 0, bad_records: 0, duplicates: 0, pending_files: 0, waiting_files: 0, changed_files: [], new_columns: [], slices: 0 };
+  const out: SourceStats = { files: 0, rows: 0, bad_records: 0, duplicates: 0, pending_files: 0, waiting_files: 0, incomplete_files: 0, changed_files: [], new_columns: [], slices: 0 };
   for (const s of all) {
     out.files += s.files; out.rows += s.rows; out.bad_records += s.bad_records; out.duplicates += s.duplicates;
-    out.pending_files += s.pending_files; out.waiting_files += s.waiting_files; out.slices += s.slices;
+    out.pending_files += s.pending_files; out.waiting_files += s.waiting_files; out.incomplete_files += s.incomplete_files; out.slices += s.slices;
     out.changed_files.push(...s.changed_files); out.new_columns.push(...s.new_columns);
   }
   return out;

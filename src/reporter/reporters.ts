@@ -38,7 +38,10 @@ function statsText(r: NodeResult): string {
   if (typeof s.dropped === 'number' && s.dropped > 0) parts.push(`${s.dropped} dropped by expectations`);
   if (typeof s.warned === 'number' && s.warned > 0) parts.push(`${s.warned} kept with failed expectations`);
   // Files held back as still being written: without a word, "0 rows" looks like nothing arrived.
-  if (typeof s.waiting_files === 'number' && s.waiting_files > 0) parts.push(`${plural(s.waiting_files, 'file')} younger than min_file_age ${s.waiting_files === 1 ? 'waits' : 'wait'}`);
+  const cut = typeof s.incomplete_files === 'number' ? s.incomplete_files : 0;
+  const young = typeof s.waiting_files === 'number' ? s.waiting_files - cut : 0;
+  if (young > 0) parts.push(`${plural(young, 'file')} younger than min_file_age ${young === 1 ? 'waits' : 'wait'}`);
+  if (cut > 0) parts.push(`${plural(cut, 'gzip file')} still being written ${cut === 1 ? 'waits' : 'wait'}`);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
