@@ -218,6 +218,7 @@ interface CompilerProto {
   compileLakeIterationScope(this: CompilerProto, node: { body: unknown }, frame: unknown): void;
   compileLakeLoopControl(this: CompilerProto, node: { kind: string; lineno: number; colno: number }): void;
   _compileMacro(this: CompilerProto, ...args: unknown[]): unknown;
+  compileCapture(this: CompilerProto, ...args: unknown[]): unknown;
   _emitLoopBindings(this: CompilerProto, node: unknown, arr: string, i: string, len: string): void;
   fail(message: string, lineno?: number, colno?: number): never;
   compileInlineIf(this: CompilerProto, node: IfNode, frame: unknown): void;
@@ -409,8 +410,7 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
 
     // Jinja's loop controls (dbt's environment enables the loopcontrols extension): `{% break %}` and
     // `{% continue %}` leave the iteration's frame, then step the JavaScript loop the for compiles to.
-    // Each iteration scope records its frame; a macro or call block body is a function of its own,
-    // where the loops around it are out of reach.
+    // Each iteration scope records its frame (see outOfReach below for bodies that are functions).
     const loopsOf = (c: CompilerProto) => ((c as unknown as { __lakeLoops?: string[] }).__lakeLoops ??= []);
     proto.compileLakeIterationScope = function (this: CompilerProto, node: { body: unknown }, frame: unknown) {
       const scope = this._tmpid();
@@ -440,17 +440,22 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       this._emitLine(`var ${seen} = ${i} === 0 || ${seen} === undefined ? {} : ${seen}; frame.set("loop.changed", runtime.__lakeChanged(${seen}));`);
     };
     Object.assign(runtime, { __lakeCycle: loopCycle, __lakeChanged: loopChanged });
-    const compileMacro = proto._compileMacro;
-    proto._compileMacro = function (this: CompilerProto, ...args: unknown[]) {
-      const c = this as unknown as { __lakeLoops?: string[] };
-      const outer = c.__lakeLoops;
-      c.__lakeLoops = [];
-      try {
-        return compileMacro.apply(this, args);
-      } finally {
-        c.__lakeLoops = outer;
-      }
+    // A macro, call block or {% set %} block body is a function of its own: the loops around it are out of reach.
+    const outOfReach = (name: '_compileMacro' | 'compileCapture') => {
+      const compile = proto[name] as (this: CompilerProto, ...args: unknown[]) => unknown;
+      (proto as unknown as Record<string, unknown>)[name] = function (this: CompilerProto, ...args: unknown[]) {
+        const c = this as unknown as { __lakeLoops?: string[] };
+        const outer = c.__lakeLoops;
+        c.__lakeLoops = [];
+        try {
+          return compile.apply(this, args);
+        } finally {
+          c.__lakeLoops = outer;
+        }
+      };
     };
+    outOfReach('_compileMacro');
+    outOfReach('compileCapture');
     // A dict literal's keys are expressions, as in Python: `{c: loop.index}` keys by the value of c
     // (Nunjucks took the name `c` as the key, and refused numbers and other expressions).
     proto.compilePair = function (this: CompilerProto, node: { key: { typename?: string; value?: unknown }; value: unknown }, frame: unknown) {
