@@ -840,3 +840,17 @@ export class LoopControlExtension {
     return new LoopControlExtension.node(tok.lineno, tok.colno, tok.value);
   }
 }
+
+/** Jinja's `{% do expr %}`: evaluates the expression, prints nothing. */
+export class DoExtension {
+  tags = ['do'];
+  parse(parser: any, nodes: any): unknown { // eslint-disable-line @typescript-eslint/no-explicit-any -- nunjucks' parser API is untyped
+    const tok = parser.nextToken();
+    const args = parser.parseSignature(null, true);
+    parser.advanceAfterBlockEnd(tok.value);
+    return new nodes.CallExtension(this, 'run', args);
+  }
+  run(): string {
+    return '';
+  }
+}

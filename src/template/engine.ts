@@ -21,7 +21,7 @@ import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
-import { addConversionFilters, installDbtCompat, installRuntimeCompat, LoopControlExtension, setRefAttributes, splat, star } from './dbt-compat.js';
+import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
 
@@ -132,18 +132,6 @@ interface RenderState {
   thrown?: Diagnostic;
 }
 
-class DoExtension {
-  tags = ['do'];
-  parse(parser: any, nodes: any): unknown { // eslint-disable-line @typescript-eslint/no-explicit-any -- nunjucks' parser API is untyped
-    const tok = parser.nextToken();
-    const args = parser.parseSignature(null, true);
-    parser.advanceAfterBlockEnd(tok.value);
-    return new nodes.CallExtension(this, 'run', args);
-  }
-  run(): string {
-    return '';
-  }
-}
 
 /**
  * Jinja's `{% set ns.attr = value %}` (on a `namespace()`, the way to carry a value out of a

@@ -12,7 +12,7 @@
 import { createRequire } from 'node:module';
 import type nunjucksType from 'nunjucks';
 import { LakeError } from '../errors/index.js';
-import { addConversionFilters } from './dbt-compat.js';
+import { addConversionFilters, DoExtension, LoopControlExtension } from './dbt-compat.js';
 
 /** Config keys whose values are templates of the build (rendered per model, with `this`). */
 const DEFERRED = new Set(['pre_hook', 'post_hook', 'pre-hook', 'post-hook', 'incremental_predicates', 'expectations', 'delete_when', 'sql_header']);
@@ -129,6 +129,9 @@ export function namingMacro(ctx: PropertiesContext, macroText: string, macroName
   e.addGlobal('default__generate_schema_name', (custom: unknown) => (custom === null || custom === undefined || custom === '' ? ctx.target.schema : `${ctx.target.schema}_${String(custom).trim()}`));
   e.addGlobal('default__generate_alias_name', (custom: unknown, node: { name?: string } | undefined) => (custom === null || custom === undefined || custom === '' ? node?.name ?? '' : String(custom).trim()));
   addConversionFilters(e);
+  // The macro files are read whole: their other macros may use dbt's `do` and loop controls.
+  e.addExtension('do', new DoExtension());
+  e.addExtension('loopcontrols', new LoopControlExtension());
   const body = macroText.replace(/\{%-?\s*test\s[\s\S]*?\{%-?\s*endtest\s*-?%\}/g, '');
   // Text of the macro files outside their macros (comments, blank lines) renders too: the name is what follows the mark.
   const mark = '\u0000__lake_name__\u0000';

@@ -270,7 +270,8 @@ describe('a dbt project', () => {
 {% macro generate_schema_name(custom_schema_name, node) -%}
 {%- if node.fqn[1:-1] | length > 0 -%}{{ node.fqn[1:-1] | join('_') }}{%- else -%}{{ node.resource_type }}_{{ node.path.split('/') | length }}_{{ node.original_file_path.split('/')[0] }}_{{ node.unique_id }}{%- endif -%}
 {%- endmacro %}`);
-    fs.writeFileSync(path.join(dir, 'macros/helpers.sql'), '-- helpers shared by the models\n{% macro special() %}special{% endmacro %}');
+    // Another macro file using dbt's `do` (read with the naming macro) is no problem.
+    fs.writeFileSync(path.join(dir, 'macros/helpers.sql'), '-- helpers shared by the models\n{% macro special() %}{% set l = [] %}{% do l.append(1) %}special{% endmacro %}');
     writeProject({
       'models/staging/stg.sql': 'select 1 as id',
       'snapshots/sub/snapfile.sql': "{% snapshot snap %}{{ config(unique_key='id', strategy='check', check_cols='all') }}select * from {{ ref('stg') }}{% endsnapshot %}",
