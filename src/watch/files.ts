@@ -1,13 +1,13 @@
 /**
  * Which project files the watch cares about and what kind each one is. Editors leave swap files,
- * backups and temp files beside the real ones; anything that is not a model, macro, seed, YAML or
- * project file is ignored here so it never triggers a rebuild.
+ * backups and temp files beside the real ones; anything that is not a model, macro, seed, snapshot,
+ * YAML or project file is ignored here so it never triggers a rebuild.
  */
 import * as path from 'node:path';
 import type { ProjectPaths } from '../core/types.js';
 
 /** What a changed file is, which decides how far a change reaches. */
-export type FileKind = 'project' | 'model' | 'seed' | 'macro' | 'test' | 'yaml';
+export type FileKind = 'project' | 'model' | 'seed' | 'macro' | 'test' | 'yaml' | 'snapshot';
 
 /** One file that changed on disk, as the watch saw it after debouncing. */
 export interface FileChange {
@@ -58,12 +58,17 @@ export function classify(rel: string, paths: ProjectPaths): FileKind | undefined
     if (rel.endsWith('.sql')) return 'test';
     if (YAML.test(rel)) return 'yaml';
   }
+  // A snapshot file is compiled again (its history is taken by lake snapshot, never by a save).
+  if (under(rel, paths.snapshots ?? ['snapshots'])) {
+    if (rel.endsWith('.sql')) return 'snapshot';
+    if (YAML.test(rel)) return 'yaml';
+  }
   return undefined;
 }
 
 /** Absolute paths to hand to the file watcher: the project files and every project folder. */
 export function watchTargets(root: string, paths: ProjectPaths): string[] {
-  const dirs = [...paths.models, ...paths.seeds, ...paths.macros, ...paths.tests].map((d) => path.resolve(root, d));
+  const dirs = [...paths.models, ...paths.seeds, ...paths.macros, ...paths.tests, ...(paths.snapshots ?? ['snapshots'])].map((d) => path.resolve(root, d));
   return [...new Set([...PROJECT_FILES.map((f) => path.join(root, f)), ...dirs])];
 }
 

@@ -17,6 +17,8 @@ describe('classify', () => {
     expect(classify('seeds/raw.csv', PATHS)).toBe('seed');
     expect(classify('macros/age.sql', PATHS)).toBe('macro');
     expect(classify('data_tests/no_dupes.sql', PATHS)).toBe('test');
+    expect(classify('snapshots/orders.sql', PATHS)).toBe('snapshot');
+    expect(classify('snapshots/props.yml', PATHS)).toBe('yaml');
     expect(classify('models/silver/.users.sql.swp', PATHS)).toBeUndefined();
     expect(classify('models/silver/users.sql~', PATHS)).toBeUndefined();
     expect(classify('models/silver/4913', PATHS)).toBeUndefined();
