@@ -209,6 +209,8 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   }
   const changed: string[] = [];
   let batch: LandingFile[];
+  // The files in line for this build, oldest first (batch is their head, pending the rest).
+  let queue: LandingFile[] = found.files;
   let pending = 0;
   if (incrementalRead) {
     const ledger = await readLedger(tx, consumer, source);
@@ -221,6 +223,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
         if (spec.allowOverwrites) todo.push(f);
       }
     }
+    queue = todo;
     batch = todo.slice(0, Math.max(1, spec.maxFilesPerTrigger));
     pending = todo.length - batch.length;
     for (const rel of changed) {
@@ -230,6 +233,7 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     }
   } else if (mat === 'incremental') {
     // First build or full refresh: from the oldest file, still in micro-batches.
+    queue = found.files;
     batch = found.files.slice(0, Math.max(1, spec.maxFilesPerTrigger));
     pending = found.files.length - batch.length;
   } else {
@@ -238,22 +242,37 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
 
   // Compressed files are read decompressed (their place in `batch`, and in the ledger, unchanged);
   // one whose stream ends early waits for a later run, as a file still being written does.
+  // Its place in the batch goes to the next file in line, so that it holds back no other file.
   let readable = batch;
   let incomplete = 0;
-  if (spec.format !== 'parquet' && batch.some(isGzip)) {
-    let d: Decompressed;
-    try {
-      d = await decompressed(batch, work.dirs);
-    } catch (e) {
-      throw ingestError(src, `${(e as Error).message} (nothing was changed)`, 'replace it with a whole file, or move it out of the landing folder', (e as { file?: string }).file);
+  if (spec.format !== 'parquet' && queue.some(isGzip)) {
+    const unpack = async (files: readonly LandingFile[]): Promise<Decompressed> => {
+      try {
+        return await decompressed(files, work.dirs);
+      } catch (e) {
+        throw ingestError(src, `${(e as Error).message} (nothing was changed)`, 'replace it with a whole file, or move it out of the landing folder', (e as { file?: string }).file);
+      }
+    };
+    const cut: LandingFile[] = [];
+    const kept: LandingFile[] = [];
+    readable = [];
+    let next = batch.length;
+    for (let part = batch; part.length; ) {
+      const d = await unpack(part);
+      const waiting = new Set(d.incomplete);
+      cut.push(...d.incomplete);
+      kept.push(...part.filter((f) => !waiting.has(f)));
+      readable.push(...d.files);
+      const room = batch.length - kept.length;
+      part = room > 0 && waiting.size ? queue.slice(next, next + room) : [];
+      next += part.length;
     }
-    if (d.incomplete.length) {
-      const cut = new Set(d.incomplete);
-      batch = batch.filter((f) => !cut.has(f));
-      incomplete = cut.size;
-      warnings.push(`${d.incomplete.map((f) => f.rel).join(', ')}: the gzip stream ends early (still being written?); left for a later run`);
+    if (cut.length) {
+      batch = kept;
+      pending = Math.max(0, queue.length - next);
+      incomplete = cut.length;
+      warnings.push(`${cut.map((f) => f.rel).join(', ')}: the gzip stream ends early (still being written?); left for a later run`);
     }
-    readable = d.files;
   }
   // Hive-style folders of the batch's files (partition columns), checked against declared types.
   const partitions = await partitionsOf(w, src, batch, (message, hint, file) => ingestError(src, message, hint, file));

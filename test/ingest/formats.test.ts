@@ -534,4 +534,21 @@ describe('gzip-compressed files', () => {
     expect(bad.node('bronze.ev').error).toContain('landing/ev/e.jsonl.gz is a damaged gzip file');
     expect(await query(dir, 'select count(*)::integer as n from bronze.ev')).toEqual([{ n: 6 }]);
   });
+
+  it('a gzip file still being written holds back no other file, whatever max_files_per_trigger', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: ev\n        columns: { id: BIGINT }\n        max_files_per_trigger: 1\n`,
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+    });
+    const whole = zlib.gzipSync('{"id": 1}\n{"id": 2}\n');
+    writeFile(dir, 'landing/ev/a.jsonl.gz', whole.subarray(0, whole.length - 6), t());
+    writeFile(dir, 'landing/ev/b.jsonl', '{"id": 3}\n', t());
+    writeFile(dir, 'landing/ev/c.jsonl', '{"id": 4}\n', t());
+    expect((await run(dir)).failed).toBe(false);
+    expect(await query(dir, 'select id from bronze.ev order by id')).toEqual([{ id: 3 }, { id: 4 }]);
+    writeFile(dir, 'landing/ev/a.jsonl.gz', whole, t());
+    expect((await run(dir)).failed).toBe(false);
+    expect(await query(dir, 'select id from bronze.ev order by id')).toEqual([{ id: 1 }, { id: 2 }, { id: 3 }, { id: 4 }]);
+  });
 });
