@@ -295,7 +295,8 @@ function spreadKeywords(args: unknown[]): unknown[] {
 
 /** Python's `%`: string formatting (`"%02d-%s" % (5, 'x')`), else a modulo with the divisor's sign. */
 function pythonMod(a: unknown, b: unknown): unknown {
-  if (typeof a === 'string') return percentFormat(a, Array.isArray(b) ? b : [b]);
+  // Only a tuple is the list of arguments (`'%s' % [1]` formats the list, as Python does).
+  if (typeof a === 'string') return percentFormat(a, Array.isArray(b) && isTuple(b) ? b : [b]);
   const x = Number(a);
   const y = Number(b);
   const r = x % y;
@@ -588,6 +589,11 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
         return (...a: unknown[]) => m(obj, ...a);
       }
     }
+    // A dict's items() are (key, value) tuples.
+    if (val === 'items' && Object.prototype.toString.call(obj) === '[object Object]' && !Object.prototype.hasOwnProperty.call(obj, 'items')) {
+      const d = obj as Record<string, unknown>;
+      return () => Object.keys(d).filter((k) => k !== '__keywords').map((k) => markTuple([k, d[k]]));
+    }
     // A dict's get(key) of a missing key is None (Nunjucks' gave undefined, which prints '').
     if (val === 'get' && Object.prototype.toString.call(obj) === '[object Object]' && !Object.prototype.hasOwnProperty.call(obj, 'get')) {
       const d = obj as Record<string, unknown>;
@@ -625,6 +631,25 @@ export function addConversionFilters(env: nunjucks.Environment): void {
 
 /** Jinja filters Nunjucks does not have. */
 function addFilters(env: nunjucks.Environment): void {
+  // Jinja's tests Nunjucks lacks (a JavaScript number is an integer when it has no fraction),
+  // and its `count` (length) and `attr` (an attribute, not a dict's item) filters.
+  const addTest = (name: string, fn: (v: unknown, ...a: unknown[]) => boolean) => {
+    const e = env as unknown as { tests: Record<string, unknown>; addTest(n: string, f: unknown): void };
+    if (!e.tests?.[name]) e.addTest(name, fn);
+  };
+  addTest('sequence', (v) => typeof v === 'string' || v instanceof String || Array.isArray(v) || isPlain(v));
+  addTest('integer', (v) => typeof v === 'number' && Number.isInteger(v));
+  addTest('float', (v) => typeof v === 'number' && !Number.isInteger(v));
+  addTest('boolean', (v) => typeof v === 'boolean');
+  addTest('true', (v) => v === true);
+  addTest('false', (v) => v === false);
+  addTest('none', (v) => v === null);
+  addTest('in', (v, seq) => (typeof seq === 'string' ? seq.includes(String(v)) : Array.isArray(seq) ? seq.some((x) => pyEq(x, v)) : isPlain(seq) ? Object.prototype.hasOwnProperty.call(seq, String(v)) : false));
+  env.addFilter('count', env.getFilter('length'));
+  env.addFilter('attr', (obj: unknown, name: unknown) => (obj === null || obj === undefined || isPlain(obj) ? undefined : (obj as Record<string, unknown>)[String(name)]));
+  // dictsort's pairs are tuples, as Python's items.
+  const dictsort = env.getFilter('dictsort') as Fn;
+  env.addFilter('dictsort', (...args: unknown[]) => (dictsort(...args) as unknown[][]).map((pair) => markTuple([...pair])));
   env.addFilter('map', (seq: unknown, ...args: unknown[]) => {
     const { pos, kw } = splitKwargs(args);
     const items = toList(seq);

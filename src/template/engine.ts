@@ -24,6 +24,7 @@ import { graphContext, type GraphContext } from './graph-context.js';
 import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
+import { markTuple } from './python-repr.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
@@ -62,7 +63,7 @@ runtime.makeMacro = (argNames, kwargNames, func) => {
       const extra = Object.keys(kwargs);
       if (extra.length) throw new Error(`a macro taking (${[...(argNames as string[]), ...(kwargNames as string[])].join(', ')}) was given the keyword argument '${extra[0]}', which it does not take`);
     }
-    macroExtras.push({ kwargs, varargs: args.slice(arity, keywords ? args.length - 1 : args.length) });
+    macroExtras.push({ kwargs, varargs: markTuple(args.slice(arity, keywords ? args.length - 1 : args.length)) });
     returnSlots.push(NO_RETURN);
     try {
       const out = macro.apply(this, args);

@@ -213,6 +213,21 @@ from {{ this }}
     expect(compiled.nodes.get('main.a')!.dependsOn.nodes).toEqual(['main.b']);
   });
 
+  it("has Jinja's tests and filters that Nunjucks lacks, and prints varargs, items() and dictsort as tuples", () => {
+    const { compiled } = compile({
+      'macros/m.sql': "{% macro f(a) %}{{ varargs }}{% endmacro %}",
+      'models/a.sql': [
+        "select '{{ [] is sequence }} {{ 'a' is sequence }} {{ 1 is sequence }} {{ 1 is integer }} {{ 1.5 is float }} {{ true is boolean }} {{ none is none }} {{ 'a' is in(['a']) }} {{ false is false }}' as tests,",
+        "'{{ {'a': 1, 'b': 2} | count }}|{{ {'a': 1} | attr('a') }}|{{ f(1, 2, 3) }}|{{ f(1, 2) }}|{{ {'a': 1}.items() | list }}|{{ {'b': 1, 'a': 2} | dictsort }}|{{ '%s' % [1] }}|{{ '%s-%s' % ('a', 'b') }}' as more",
+      ].join('\n'),
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql.split('\n')).toEqual([
+      "select 'True True False True True True True True True' as tests,",
+      "'2||(2, 3)|(2,)|[('a', 1)]|[('a', 2), ('b', 1)]|[1]|a-b' as more",
+    ]);
+  });
+
   it('stops at a keyword argument a macro does not take, as Jinja does (unless the macro reads kwargs)', () => {
     const { compiled } = compile({
       'macros/m.sql': "{% macro ranges(model, gaps='allowed') %}{{ gaps }}{% endmacro %}{% macro open(x) %}{{ kwargs | length }}{% endmacro %}",
