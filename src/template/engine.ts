@@ -287,14 +287,11 @@ export function dropTrailingCommas(text: string): string {
         while (k < n && /\s/.test(text[k]!)) k++;
         const next = text[k];
         // Before the closing bracket of a call, list, dict or tuple. A one-element tuple
-        // (`('a',)`, which Nunjucks cannot parse) becomes a list, as every tuple does.
+        // (`('a',)`, which Nunjucks cannot parse) becomes a call that makes the tuple.
         const closes = top && ((next === ')' && top.c === '(') || (next === ']' && top.c === '[') || (next === '}' && top.c === '{'));
         if (closes) {
           chars[j] = ' ';
-          if (next === ')' && !top.call && top.commas === 1) {
-            chars[top.at] = '[';
-            chars[k] = ']';
-          }
+          if (next === ')' && !top.call && top.commas === 1) chars[top.at] = '__lake_tuple1(';
           changed = true;
         }
       }
@@ -541,6 +538,7 @@ export class TemplateEngine {
     });
     env.addGlobal('__lake_splat', splat);
     env.addGlobal('__lake_star', star);
+    env.addGlobal('__lake_tuple1', (x: unknown) => markTuple([x]));
     for (const name of ['kwargs', 'varargs'] as const) {
       Object.defineProperty((env as unknown as { globals: object }).globals, name, {
         get: () => macroExtras[macroExtras.length - 1]?.[name] ?? (name === 'kwargs' ? {} : []), enumerable: true, configurable: true,

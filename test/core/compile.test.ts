@@ -492,12 +492,12 @@ describe('trailing commas (Jinja accepts them)', () => {
   it('in calls, lists, dicts and tuples, in models and macros; a one-element tuple keeps its comma; SQL text is left alone', () => {
     const { compiled } = compile({
       'macros/m.sql': "{% macro pick(a, b,) %}{{ [a, b,] | join('+') }}{% endmacro %}",
-      'models/m.sql': "{{ config(materialized='table', tags=['x',],) }}\n{% set t = ('a', 'b',) %}{% set one = ('z',) %}select {{ pick(1, 2,) }} as p, '{{ t | join('-') }}' as t, {{ one | length }} as n, {{ {'k': 3,}['k'] }} as k, [1, 2,] as sql_list",
+      'models/m.sql': "{{ config(materialized='table', tags=['x',],) }}\n{% set t = ('a', 'b',) %}{% set one = ('z',) %}select {{ pick(1, 2,) }} as p, '{{ t | join('-') }}' as t, {{ one | length }} as n, {{ {'k': 3,}['k'] }} as k, [1, 2,] as sql_list, '{{ one }}' as printed",
     });
     expect(compiled.diagnostics).toEqual([]);
     const m = compiled.nodes.get('main.m')!;
     expect(m.config).toMatchObject({ materialized: 'table', tags: ['x'] });
-    expect(m.sql).toBe("select 1+2 as p, 'a-b' as t, 1 as n, 3 as k, [1, 2,] as sql_list");
+    expect(m.sql).toBe("select 1+2 as p, 'a-b' as t, 1 as n, 3 as k, [1, 2,] as sql_list, '('z',)' as printed");
   });
 });
 
