@@ -9,6 +9,7 @@
  * Installed once into Nunjucks' runtime (string members, slices) and into each environment.
  */
 import { pythonUnescape } from './python-string.js';
+import { datetimeAdd, datetimeSub } from './python-datetime.js';
 import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { splitKwargs } from './call-args.js';
@@ -226,6 +227,7 @@ interface CompilerProto {
   compileAnd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileOr(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileAdd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
+  compileSub(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
 }
 
 /**
@@ -253,6 +255,10 @@ export function relationValue(sql: string): string {
 /** Python's `+`: lists concatenate; everything else as JavaScript adds. */
 function pythonAdd(a: unknown, b: unknown): unknown {
   if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  if (typeof a === 'object' && a !== null) {
+    const dt = datetimeAdd(a, b);
+    if (dt !== undefined) return dt;
+  }
   return (a as number) + (b as number);
 }
 
@@ -550,7 +556,10 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     proto.compileMul = call('__lakeMul');
     // `+` of two lists concatenates them, as in Python (JavaScript made a string of both).
     proto.compileAdd = call('__lakeAdd');
-    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeAdd: pythonAdd, __lakeTuple: markTuple });
+    // A date minus a timedelta, or minus another date (a timedelta), as Python's datetime.
+    proto.compileSub = call('__lakeSub');
+    const pythonSub = (a: unknown, b: unknown) => (typeof a === 'object' && a !== null ? datetimeSub(a, b) ?? (a as unknown as number) - (b as number) : (a as number) - (b as number));
+    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeAdd: pythonAdd, __lakeSub: pythonSub, __lakeTuple: markTuple });
     // `f(a, **kwargs)`: the dict's entries are keyword arguments of the call (see spreadKeywords).
     const callWrap = (runtime as unknown as { callWrap: (obj: unknown, name: string, context: unknown, args: unknown[]) => unknown }).callWrap;
     (runtime as unknown as { callWrap: typeof callWrap }).callWrap = function (obj, name, context, args) {
@@ -567,6 +576,12 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
   const lookup = runtime.memberLookup;
   runtime.memberLookup = function (this: unknown, ...args: unknown[]) {
     const [obj, val] = args;
+    // A callable with attributes of its own (`modules.datetime.datetime(...)` and `.now()`) is
+    // itself, not a bare wrapper that would lose them.
+    if (obj && typeof val === 'string' && args.length !== 4) {
+      const v = (obj as Record<string, unknown>)[val];
+      if (typeof v === 'function' && (v as { __lakeNamespace?: boolean }).__lakeNamespace) return v;
+    }
     if (typeof obj === 'string' || obj instanceof String) {
       const s = String(obj);
       if (refAttribute && typeof val === 'string' && RELATION_ATTRIBUTES.has(val) && s.startsWith('__lake_ref_')) return refAttribute(s, val);

@@ -25,6 +25,7 @@ import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeComp
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
 import { markTuple } from './python-repr.js';
+import { pythonDatetimeModule, withInstant } from './python-datetime.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
@@ -532,10 +533,11 @@ export class TemplateEngine {
       if (self.state) self.state.volatile = true;
       return new Date();
     };
-    env.addGlobal('modules', {
-      datetime: { date: { today: () => pythonDatetime(now(), true) }, datetime: { now: () => pythonDatetime(now()), utcnow: () => pythonDatetime(now()) } },
-      re: pythonRe(),
-    });
+    const datetime = pythonDatetimeModule(now);
+    // now(), utcnow() and today() print as run_started_at does (milliseconds); the constructors as Python.
+    Object.assign(datetime.datetime as object, { now: () => pythonDatetime(now()), utcnow: () => pythonDatetime(now()) });
+    Object.assign(datetime.date as object, { today: () => pythonDatetime(now(), true) });
+    env.addGlobal('modules', { datetime, re: pythonRe() });
     env.addGlobal('__lake_splat', splat);
     env.addGlobal('__lake_star', star);
     env.addGlobal('__lake_tuple1', (x: unknown) => markTuple([x]));
@@ -924,7 +926,7 @@ function pythonDatetime(d: Date, dateOnly = false): string {
     H: () => p2(d.getUTCHours()), M: () => p2(d.getUTCMinutes()), S: () => p2(d.getUTCSeconds()), f: () => String(d.getUTCMilliseconds() * 1000).padStart(6, '0'),
     j: () => String(Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) + 1).padStart(3, '0'), '%': () => '%',
   };
-  const obj = Object.assign(new String(dateOnly ? text.slice(0, 10) : text), {
+  const obj = Object.assign(withInstant(new String(dateOnly ? text.slice(0, 10) : text), dateOnly ? new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())) : d, dateOnly), {
     strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
     isoformat: () => (dateOnly ? d.toISOString().slice(0, 10) : d.toISOString().replace('Z', '+00:00')),
     timestamp: () => d.getTime() / 1000,

@@ -228,6 +228,25 @@ from {{ this }}
     ]);
   });
 
+  it("has dbt's modules.datetime: date, datetime, timedelta, strptime, fromisoformat, + and - as Python's", () => {
+    const { compiled } = compile({
+      'models/a.sql': [
+        "{% set dt = modules.datetime %}{% set start = dt.datetime.strptime('2024-01-05', '%Y-%m-%d') - dt.timedelta(days=2) %}",
+        "select '{{ start.strftime('%Y%m%d') }}' as lookback, '{{ dt.date(2020, 1, 5) + dt.timedelta(weeks=1) }}' as week_later,",
+        "'{{ dt.datetime(2024, 1, 3, 12) - dt.datetime(2024, 1, 1) }}|{{ (dt.datetime(2024, 1, 3) - dt.datetime(2024, 1, 1)).days }}|{{ dt.timedelta(hours=26).total_seconds() }}' as deltas,",
+        "'{{ dt.date.fromisoformat('2024-02-29').replace(day=1) }}|{{ dt.date(2024, 1, 2) < dt.date(2024, 1, 10) }}|{{ dt.date(2024, 1, 1).weekday() }}|{{ 5 - 2 }}' as misc,",
+        "'{{ (run_started_at - dt.timedelta(days=1)).year > 2000 }}|{{ (dt.datetime.now() - dt.timedelta(days=3)).strftime('%Y') | length }}' as relative",
+      ].join('\n'),
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql.split('\n')).toEqual([
+      "select '20240103' as lookback, '2020-01-12' as week_later,",
+      "'2 days, 12:00:00|2|93600' as deltas,",
+      "'2024-02-01|True|0|3' as misc,",
+      "'True|4' as relative",
+    ]);
+  });
+
   it('stops at a keyword argument a macro does not take, as Jinja does (unless the macro reads kwargs)', () => {
     const { compiled } = compile({
       'macros/m.sql': "{% macro ranges(model, gaps='allowed') %}{{ gaps }}{% endmacro %}{% macro open(x) %}{{ kwargs | length }}{% endmacro %}",
