@@ -533,11 +533,7 @@ export class TemplateEngine {
       if (self.state) self.state.volatile = true;
       return new Date();
     };
-    const datetime = pythonDatetimeModule(now);
-    // now(), utcnow() and today() print as run_started_at does (milliseconds); the constructors as Python.
-    Object.assign(datetime.datetime as object, { now: () => pythonDatetime(now()), utcnow: () => pythonDatetime(now()) });
-    Object.assign(datetime.date as object, { today: () => pythonDatetime(now(), true) });
-    env.addGlobal('modules', { datetime, re: pythonRe() });
+    env.addGlobal('modules', { datetime: pythonDatetimeModule(now), re: pythonRe() });
     env.addGlobal('__lake_splat', splat);
     env.addGlobal('__lake_star', star);
     env.addGlobal('__lake_tuple1', (x: unknown) => markTuple([x]));

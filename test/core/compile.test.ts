@@ -235,7 +235,7 @@ from {{ this }}
         "select '{{ start.strftime('%Y%m%d') }}' as lookback, '{{ dt.date(2020, 1, 5) + dt.timedelta(weeks=1) }}' as week_later,",
         "'{{ dt.datetime(2024, 1, 3, 12) - dt.datetime(2024, 1, 1) }}|{{ (dt.datetime(2024, 1, 3) - dt.datetime(2024, 1, 1)).days }}|{{ dt.timedelta(hours=26).total_seconds() }}' as deltas,",
         "'{{ dt.date.fromisoformat('2024-02-29').replace(day=1) }}|{{ dt.date(2024, 1, 2) < dt.date(2024, 1, 10) }}|{{ dt.date(2024, 1, 1).weekday() }}|{{ 5 - 2 }}' as misc,",
-        "'{{ (run_started_at - dt.timedelta(days=1)).year > 2000 }}|{{ (dt.datetime.now() - dt.timedelta(days=3)).strftime('%Y') | length }}' as relative",
+        "'{{ (run_started_at - dt.timedelta(days=1)).year > 2000 }}|{{ (dt.datetime.now() - dt.timedelta(days=3)).strftime('%Y') | length }}|{{ dt.date.today().replace(day=1).day }}|{{ dt.datetime.utcnow().date() | length }}' as relative",
       ].join('\n'),
     });
     expect(compiled.diagnostics).toEqual([]);
@@ -243,7 +243,7 @@ from {{ this }}
       "select '20240103' as lookback, '2020-01-12' as week_later,",
       "'2 days, 12:00:00|2|93600' as deltas,",
       "'2024-02-01|True|0|3' as misc,",
-      "'True|4' as relative",
+      "'True|4|1|10' as relative",
     ]);
   });
 
