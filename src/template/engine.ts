@@ -25,7 +25,7 @@ import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeComp
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
 import { markTuple } from './python-repr.js';
-import { pythonDatetimeModule, withInstant } from './python-datetime.js';
+import { pyDate, pythonDatetimeModule } from './python-datetime.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
@@ -479,7 +479,7 @@ export class TemplateEngine {
     env.addGlobal('builtins', { ref: env.getGlobal('ref'), source: env.getGlobal('source'), config: env.getGlobal('config') });
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
     // Prints as before (the UTC timestamp), and has a Python datetime's strftime/isoformat as in dbt.
-    const startedAt = pythonDatetime(this.runStartedAt);
+    const startedAt = pyDate(this.runStartedAt, false, true);
     Object.defineProperty((env as unknown as { globals: object }).globals, 'run_started_at', {
       get: () => { if (self.state) self.state.volatile = true; return startedAt; }, enumerable: true, configurable: true,
     });
@@ -911,24 +911,4 @@ function globalOf(env: nunjucks.Environment, n: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** A UTC instant that prints as `YYYY-MM-DD HH:MM:SS.sss` (a date: `YYYY-MM-DD`), with a Python datetime's strftime(), isoformat(), timestamp(), year, month, day... */
-function pythonDatetime(d: Date, dateOnly = false): string {
-  const text = d.toISOString().replace('T', ' ').replace('Z', '');
-  const p2 = (n: number) => String(n).padStart(2, '0');
-  const codes: Record<string, () => string> = {
-    Y: () => String(d.getUTCFullYear()), y: () => p2(d.getUTCFullYear() % 100), m: () => p2(d.getUTCMonth() + 1), d: () => p2(d.getUTCDate()),
-    H: () => p2(d.getUTCHours()), M: () => p2(d.getUTCMinutes()), S: () => p2(d.getUTCSeconds()), f: () => String(d.getUTCMilliseconds() * 1000).padStart(6, '0'),
-    j: () => String(Math.floor((d.getTime() - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86400000) + 1).padStart(3, '0'), '%': () => '%',
-  };
-  const obj = Object.assign(withInstant(new String(dateOnly ? text.slice(0, 10) : text), dateOnly ? new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())) : d, dateOnly), {
-    strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
-    isoformat: () => (dateOnly ? d.toISOString().slice(0, 10) : d.toISOString().replace('Z', '+00:00')),
-    timestamp: () => d.getTime() / 1000,
-    year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(),
-    ...(dateOnly ? {} : { hour: d.getUTCHours(), minute: d.getUTCMinutes(), second: d.getUTCSeconds(), microsecond: d.getUTCMilliseconds() * 1000 }),
-    weekday: () => (d.getUTCDay() + 6) % 7, isoweekday: () => d.getUTCDay() || 7,
-  });
-  return obj as unknown as string;
 }

@@ -30,8 +30,11 @@ function text(d: Date, dateOnly: boolean): string {
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
-/** A date (`dateOnly`) or datetime at the UTC instant `d`. */
-export function pyDate(d: Date, dateOnly = false): string {
+/**
+ * A date (`dateOnly`) or datetime at the UTC instant `d`. `aware`: a datetime with its time zone
+ * (UTC), as dbt's run_started_at: it prints with milliseconds and its isoformat() ends `+00:00`.
+ */
+export function pyDate(d: Date, dateOnly = false, aware = false): string {
   const instant = dateOnly ? new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())) : d;
   const codes: Record<string, () => string> = {
     Y: () => String(instant.getUTCFullYear()), y: () => p2(instant.getUTCFullYear() % 100), m: () => p2(instant.getUTCMonth() + 1), d: () => p2(instant.getUTCDate()),
@@ -39,10 +42,11 @@ export function pyDate(d: Date, dateOnly = false): string {
     j: () => String(Math.floor((instant.getTime() - Date.UTC(instant.getUTCFullYear(), 0, 1)) / 86400000) + 1).padStart(3, '0'),
     b: () => MONTHS[instant.getUTCMonth()]!, a: () => DAYS[instant.getUTCDay()]!, w: () => String(instant.getUTCDay()), '%': () => '%',
   };
-  const obj = Object.assign(new String(text(instant, dateOnly)), {
+  const shown = aware ? instant.toISOString().replace('T', ' ').replace('Z', '') : text(instant, dateOnly);
+  const obj = Object.assign(new String(shown), {
     [INSTANT]: instant, [DATE_ONLY]: dateOnly,
     strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
-    isoformat: () => (dateOnly ? text(instant, true) : text(instant, false).replace(' ', 'T')),
+    isoformat: () => (dateOnly ? text(instant, true) : aware ? instant.toISOString().replace('Z', '+00:00') : text(instant, false).replace(' ', 'T')),
     timestamp: () => instant.getTime() / 1000,
     date: () => pyDate(instant, true),
     weekday: () => (instant.getUTCDay() + 6) % 7, isoweekday: () => instant.getUTCDay() || 7,
@@ -50,17 +54,12 @@ export function pyDate(d: Date, dateOnly = false): string {
       const { kw } = splitKwargs(args);
       const n = (k: string, v: number) => (kw[k] === undefined ? v : Number(kw[k]));
       return pyDate(new Date(Date.UTC(n('year', instant.getUTCFullYear()), n('month', instant.getUTCMonth() + 1) - 1, n('day', instant.getUTCDate()),
-        n('hour', instant.getUTCHours()), n('minute', instant.getUTCMinutes()), n('second', instant.getUTCSeconds()), Math.floor(n('microsecond', instant.getUTCMilliseconds() * 1000) / 1000))), dateOnly);
+        n('hour', instant.getUTCHours()), n('minute', instant.getUTCMinutes()), n('second', instant.getUTCSeconds()), Math.floor(n('microsecond', instant.getUTCMilliseconds() * 1000) / 1000))), dateOnly, aware);
     },
     year: instant.getUTCFullYear(), month: instant.getUTCMonth() + 1, day: instant.getUTCDate(),
     ...(dateOnly ? {} : { hour: instant.getUTCHours(), minute: instant.getUTCMinutes(), second: instant.getUTCSeconds(), microsecond: instant.getUTCMilliseconds() * 1000 }),
   });
   return obj as unknown as string;
-}
-
-/** Marks a date-like value made elsewhere (run_started_at, now()) with its instant, for `+` and `-`. */
-export function withInstant<T extends object>(obj: T, d: Date, dateOnly: boolean): T {
-  return Object.assign(obj, { [INSTANT]: d, [DATE_ONLY]: dateOnly });
 }
 
 function isDate(v: unknown): v is PyDate {
