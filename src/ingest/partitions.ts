@@ -48,11 +48,12 @@ export interface Partitions {
  */
 export async function partitionsOf(w: Adapter, src: SourceNode, batch: readonly LandingFile[], fail: (message: string, hint: string, file?: string) => Error): Promise<Partitions> {
   const spec = src.landing!;
-  const perFile = batch.map((f) => new Map(hivePartitions(spec, f.abs).map(([k, v]) => [k.toLowerCase(), v] as const)));
+  const folders = batch.map((f) => hivePartitions(spec, f.abs));
+  const perFile = folders.map((pairs) => new Map(pairs.map(([k, v]) => [k.toLowerCase(), v] as const)));
   const declared = new Map(Object.entries(spec.columns ?? {}).map(([k, t]) => [k.toLowerCase(), t]));
   const names = new Map<string, string>();
   if (spec.partitionColumns) for (const k of spec.partitionColumns) names.set(k.toLowerCase(), k);
-  else for (const f of batch) for (const [k] of hivePartitions(spec, f.abs)) if (!names.has(k.toLowerCase())) names.set(k.toLowerCase(), k);
+  else for (const pairs of folders) for (const [k] of pairs) if (!names.has(k.toLowerCase())) names.set(k.toLowerCase(), k);
   const keys = [...names].map(([lower, name]) => ({ name, lower, ...(declared.has(lower) ? { type: declared.get(lower)! } : {}) }));
   for (const k of keys) {
     if (!k.type) continue;

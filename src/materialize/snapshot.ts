@@ -29,7 +29,7 @@ import { createSchema, exec, hasColumn, schemaDiff, stageName } from './common.j
 const META = ['dbt_scd_id', 'dbt_updated_at', 'dbt_valid_from', 'dbt_valid_to', 'dbt_is_deleted'] as const;
 type MetaKey = (typeof META)[number];
 
-export interface SnapshotSpec {
+interface SnapshotSpec {
   readonly strategy: 'timestamp' | 'check';
   /** SQL expressions over the query's columns (plain column names in most projects). */
   readonly keys: readonly string[];
@@ -43,7 +43,7 @@ export interface SnapshotSpec {
 }
 
 /** The snapshot's settings from its config (configProblems has checked them). */
-export function snapshotSpec(node: CompiledNode): SnapshotSpec {
+function snapshotSpec(node: CompiledNode): SnapshotSpec {
   const c = node.config;
   const names = (c.snapshot_meta_column_names && typeof c.snapshot_meta_column_names === 'object' ? c.snapshot_meta_column_names : {}) as Record<string, unknown>;
   const meta = Object.fromEntries(META.map((k) => [k, typeof names[k] === 'string' && names[k] ? String(names[k]) : k])) as Record<MetaKey, string>;
@@ -62,7 +62,7 @@ export function snapshotSpec(node: CompiledNode): SnapshotSpec {
 }
 
 /** A TIMESTAMP literal for the snapshot's time (UTC, microseconds as JavaScript has them: milliseconds). */
-export function timestampLiteral(at: Date): string {
+function timestampLiteral(at: Date): string {
   return `TIMESTAMP '${at.toISOString().replace('T', ' ').replace('Z', '')}'`;
 }
 

@@ -253,7 +253,8 @@ function exportedName(n: string): string {
 /**
  * Jinja accepts a trailing comma in calls, lists, dicts and tuples (`config(materialized='table',)`,
  * `['a', 'b',]`); Nunjucks does not. Inside `{{ }}` and `{% %}` tags, outside string literals, such
- * a comma becomes a space (same lines and columns).
+ * a comma becomes a space (same lines and columns; a one-element tuple's `(` becomes a call, which
+ * moves the rest of its line).
  */
 export function dropTrailingCommas(text: string): string {
   if (!/,\s*[)\]}]/.test(text)) return text;

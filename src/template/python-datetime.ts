@@ -71,7 +71,7 @@ function isDelta(v: unknown): v is PyDelta {
 }
 
 /** A timedelta of `ms` milliseconds: prints as Python's (`1 day, 2:00:00`), with days, seconds, total_seconds(). */
-export function pyDelta(ms: number): PyDelta {
+function pyDelta(ms: number): PyDelta {
   const days = Math.floor(ms / 86400000);
   const rest = ms - days * 86400000;
   const seconds = Math.floor(rest / 1000);

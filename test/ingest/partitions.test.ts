@@ -9,6 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeProject, writeFile, run, query, clock, plain } from './helpers.js';
 
+/** An incremental bronze model of every row of source raw.<table>. */
+const incremental = (table: string) => `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', '${table}') }}`;
+
 function sources(tables: string): string {
   return `sources:\n  - name: raw\n    landing: landing\n    tables:\n${tables}`;
 }
@@ -34,9 +37,9 @@ describe('partition columns', () => {
         '        files: "pq/**/*.parquet"',
         '',
       ].join('\n')),
-      'models/bronze/ev.sql': "{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}",
-      'models/bronze/cs.sql': "{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'cs') }}",
-      'models/bronze/pq.sql': "{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'pq') }}",
+      'models/bronze/ev.sql': incremental('ev'),
+      'models/bronze/cs.sql': incremental('cs'),
+      'models/bronze/pq.sql': incremental('pq'),
     });
     // `day` is declared (DATE) and `hour` is not (text); `%20` is decoded; Hive's default partition is NULL.
     writeFile(dir, 'landing/ev/day=2024-01-01/hour=07/a.jsonl', '{"id": 1}\n{"id": 2}\n', t());
