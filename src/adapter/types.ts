@@ -15,6 +15,14 @@ export interface Dialect {
   readonly transactionalDdl: boolean;
 }
 
+/** What `queryTable` returns: column names may repeat; values as in `Row`. */
+export interface ResultTable {
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly rows: readonly (readonly unknown[])[];
+  /** Rows the statement changed (an INSERT, UPDATE, DELETE), else 0. */
+  readonly rowsChanged: number;
+}
+
 /** A row returned by `query`: BIGINTs that fit are numbers, timestamps are Dates. */
 export type Row = Record<string, unknown>;
 
@@ -23,6 +31,8 @@ export interface Adapter {
   /** Run one or more statements; returns rows changed by the last one (0 for DDL). */
   execute(sql: string): Promise<number>;
   query<R extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** A statement's result as a table: its columns (names and types, even with no rows) and its rows in order. */
+  queryTable(sql: string): Promise<ResultTable>;
   /** Columns of a table or view, or undefined when it does not exist. */
   describe(rel: Relation): Promise<Column[] | undefined>;
   /** Columns a SELECT would return, without running it. */

@@ -25,8 +25,10 @@ import { schedule, type Job } from '../executor/scheduler.js';
 import { runModel, runSeed, quickViewSql, CatalogSnapshot, type NodeRunContext } from '../executor/run-node.js';
 import type { NodeHook } from '../executor/hooks.js';
 import { streamHook } from '../executor/stream-hook.js';
+import { renderLive, LiveRenderError } from '../executor/live-render.js';
 import { renderAdhoc } from '../compiler/compile.js';
 import { buildManifest, compiledPathOf, runResultsJson, writeCompiled, writeJson, type Manifest } from './artifacts.js';
+import { writeCompiledFiles } from './compiled-files.js';
 import { VERSION } from './version.js';
 import { landingHook, landingSourcesOf } from '../ingest/hook.js';
 import { expectationsHook } from '../dq/expectations-hook.js';
@@ -231,6 +233,21 @@ export class Session {
     return out;
   }
 
+  /**
+   * The SQL of model `id` rendered with the database (a model that queries it while rendering:
+   * CompiledNode.introspective), as a run would build it now. Throws a LakeError for a person.
+   */
+  async renderLive(db: Adapter, id: NodeId): Promise<string> {
+    const node = this.compiled.nodes.get(id);
+    if (!node) throw new Error(`renderLive: unknown model ${id}`);
+    try {
+      return (await renderLive(db, this.compiler, node, false)).sql;
+    } catch (e) {
+      if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X041', severity: 'error', message: e.message }, 1);
+      throw e;
+    }
+  }
+
   /** The project's on_run_start hooks (commands that read the database without a run: source freshness). */
   async runStartHooks(db: Adapter): Promise<void> {
     for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
@@ -309,6 +326,7 @@ export class Session {
       const ctx: NodeRunContext = {
         compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
         projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),
+        recordCompiled: (n) => writeCompiledFiles(this.targetDir, [n]),
         catalog, schemasReady: schemas, hookFree: (node) => this.hookFree(node),
       };
       const deferred = o.defer ? await this.deferParents(db, order, reporter) : new Map<NodeId, CompiledNode>();

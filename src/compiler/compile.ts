@@ -26,6 +26,7 @@ import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
 import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
+import type { RenderDatabase } from '../template/introspection.js';
 import { locate } from '../template/errors.js';
 import { CONFIG_KEYS, mergeConfig, configProblems, strategyOf } from '../project/config.js';
 import { checksum, modelFactory, withModels, duplicateModel } from '../project/load.js';
@@ -291,11 +292,16 @@ export class Compiler {
 
   private deferred = new Map<NodeId, string>();
 
-  /** Re-render one model (e.g. with is_incremental() true) after compileAll(). */
-  compileOne(id: NodeId, incremental: boolean): { node?: CompiledNode; diagnostics: Diagnostic[] } {
+  /**
+   * Re-render one model (e.g. with is_incremental() true) after compileAll(). With `database`, a
+   * model that queries the database while rendering renders live (introspection.ts); when it stops
+   * at a query not answered yet, `pendingQuery` says which, and there is no node.
+   */
+  compileOne(id: NodeId, incremental: boolean, database?: RenderDatabase): { node?: CompiledNode; diagnostics: Diagnostic[]; pendingQuery?: string } {
     const prev = this.rendered.get(id);
     if (!prev) return { diagnostics: [{ code: 'LAKE-C020', severity: 'error', message: `unknown model ${id}` }] };
-    const r = this.renderNode(prev.node, incremental);
+    const r = this.renderNode(prev.node, incremental, database);
+    if (r.result.pendingQuery !== undefined) return { diagnostics: [], pendingQuery: r.result.pendingQuery };
     const diagnostics: Diagnostic[] = [...r.result.diagnostics];
     const node = this.finish(id, { ...r, config: prev.config, relation: prev.relation }, diagnostics, incremental);
     return { node, diagnostics };
@@ -427,8 +433,8 @@ export class Compiler {
     return { applied: true, changed, added, removed, graphChanged, diagnostics: this.diagnostics() };
   }
 
-  private renderNode(node: ModelNode, incremental: boolean): Rendered {
-    return this.renderedFrom(node, this.engine.render(node.rawSql, { incremental, materialized: node.config.materialized, file: node.path, node: node.id }));
+  private renderNode(node: ModelNode, incremental: boolean, database?: RenderDatabase): Rendered {
+    return this.renderedFrom(node, this.engine.render(node.rawSql, { incremental, materialized: node.config.materialized, file: node.path, node: node.id, ...(database ? { database } : {}) }));
   }
 
   /** Merge a render's config() calls into the model's config and check it. */
@@ -636,6 +642,7 @@ export class Compiler {
       landingReads, streamReads,
       checksum: checksum(r.node.rawSql, JSON.stringify(r.config)),
       renderedIncremental: r.result.usedIncremental && incremental,
+      ...(r.result.introspective ? { introspective: true } : {}),
     };
   }
 

@@ -285,6 +285,11 @@ export interface CompiledNode {
   readonly checksum: string;
   /** Whether the render used `is_incremental()` = true. */
   readonly renderedIncremental: boolean;
+  /**
+   * The model queries the database while rendering (run_query, statement, get_columns_in_relation):
+   * `sql` is its render without a database (dbt's parse phase); a run renders it again, live.
+   */
+  readonly introspective?: boolean;
 }
 
 export interface CompiledProject {

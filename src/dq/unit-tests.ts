@@ -27,7 +27,7 @@ import { unitTestKey } from './test-keys.js';
 import { ensureState } from '../executor/state.js';
 import { expectationsHook } from './expectations-hook.js';
 import { createFixtureTable, insertFixture, parseCsv, valueSql, type Fixture } from './unit-fixtures.js';
-import { cdcStateRelation } from '../materialize/index.js';
+import { cdcStateRelation, snapshotShapeSql } from '../materialize/index.js';
 import { strategyOf } from '../project/config.js';
 import { diffCount, diffRows, formatDiff, type TextRow } from './unit-diff.js';
 import type { TestResult } from './types.js';
@@ -40,6 +40,8 @@ export interface GivenInput {
   /** As written (`ref('users')`), for messages. */
   readonly label: string;
   readonly fixture: Fixture;
+  /** Neither rows nor a fixture file: a seed then gives its own rows (dbt). */
+  readonly noRows?: boolean;
 }
 
 export interface UnitTestDef {
@@ -109,7 +111,7 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
       }
       const fx = parseFixture(g, project, `given ${g.input}`);
       if ('problem' in fx) bad(`unit test ${label}: ${fx.problem.message}`, fx.problem.hint);
-      else given.push({ input, label: g.input, fixture: fx });
+      else given.push({ input, label: g.input, fixture: fx, ...(g.rows === undefined && g.fixture === undefined ? { noRows: true } : {}) });
     }
     let expect: Fixture | undefined;
     if (!isRecord(raw.expect)) bad(`unit test ${label} needs expect: with rows`, 'write expect: {rows: [{id: 1, name: a}]}');
@@ -309,7 +311,7 @@ export class UnitTestRunner {
       // env_var() reads the environment while a model renders (synchronously): the overrides hold
       // only for those moments, so nothing else running meanwhile sees them.
       const compiler = noEnv ? base : Object.create(base) as Compiler;
-      if (!noEnv) compiler.compileOne = (id, incremental) => withEnv(env, () => base.compileOne(id, incremental));
+      if (!noEnv) compiler.compileOne = (id, incremental, database) => withEnv(env, () => base.compileOne(id, incremental, database));
       const compiled = withEnv(env, () => base.compileAll());
       const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
       if (errors.length) throw new UnitTestError(`with overrides.${macros ? 'macros' : noVars ? 'env_vars' : 'vars'} the project does not compile:\n${errors.map(formatDiagnostic).join('\n')}`);
@@ -336,8 +338,11 @@ export class UnitTestRunner {
       }
       const rel = this.inputRelation(r.kind, r.id);
       await db.execute(`create schema if not exists ${quoteIdent(rel.schema)}`);
+      // A seed given without rows, or not given, is its own CSV (dbt: "we will use the seed as the input").
+      const seed = r.kind === 'node' && (!given || given.noRows) ? this.project.seeds.get(r.id) : undefined;
+      const fixture: Fixture = seed ? { format: 'csv', ...parseCsv(fs.readFileSync(seed.absPath, 'utf8')) } : given?.fixture ?? { format: 'dict', columns: [], rows: [] };
       try {
-        await createFixtureTable(db, relationSql(rel), given?.fixture ?? { format: 'dict', columns: [], rows: [] }, known ?? undefined);
+        await createFixtureTable(db, relationSql(rel), fixture, known ?? undefined);
       } catch (e) {
         throw new UnitTestError(`given ${r.label}: ${(e as Error).message.split('\n')[0]}`);
       }
@@ -484,7 +489,8 @@ export class UnitTestRunner {
         if (node) {
           let ok = true;
           for (const r of readsOf(this.compiled, id)) if (!(await this.derive(r.kind, r.id, visiting))) ok = false;
-          if (ok) cols = await db.describeQuery(node.sql);
+          // A snapshot's table has its query's columns and dbt's meta columns (dbt_valid_to...).
+          if (ok) cols = await db.describeQuery(node.config.materialized === 'snapshot' ? snapshotShapeSql(node) : node.sql);
         }
       }
       if (cols) {
@@ -540,8 +546,8 @@ function stripHooks(n: CompiledNode): CompiledNode {
 /** The compiler as the executor sees it, minus the model's pre/post hooks (unit tests test the SELECT and its materialization). */
 function withoutModelHooks(c: Compiler): Compiler {
   const w = Object.create(c) as Compiler;
-  w.compileOne = (id, incremental) => {
-    const r = c.compileOne(id, incremental);
+  w.compileOne = (id, incremental, database) => {
+    const r = c.compileOne(id, incremental, database);
     return r.node ? { ...r, node: stripHooks(r.node) } : r;
   };
   return w;

@@ -18,6 +18,7 @@ import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
 import { renderAdhoc } from '../compiler/compile.js';
 import type { NodeHook, HookOutcome } from './hooks.js';
+import { renderLive, LiveRenderError } from './live-render.js';
 
 export interface NodeRunContext {
   readonly compiler: Compiler;
@@ -41,6 +42,8 @@ export interface NodeRunContext {
    * transaction (landing reads, stream reads and expectations always do: exactly-once needs it).
    */
   readonly hookFree?: (node: CompiledNode) => boolean;
+  /** A model rendered again with the database (introspective): its compiled SQL is this now. */
+  readonly recordCompiled?: (node: CompiledNode) => void;
 }
 
 export interface NodeOutcome {
@@ -269,7 +272,7 @@ function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: 
  */
 export function quickViewSql(compiled: CompiledNode, ctx: NodeRunContext, d: Dialect): string | undefined {
   const c = compiled.config;
-  if (c.materialized !== 'view' || !ctx.catalog?.covers(compiled.relation) || c.pre_hook.length > 0 || c.post_hook.length > 0 || !ctx.hookFree?.(compiled)) return undefined;
+  if (c.materialized !== 'view' || compiled.introspective || !ctx.catalog?.covers(compiled.relation) || c.pre_hook.length > 0 || c.post_hook.length > 0 || !ctx.hookFree?.(compiled)) return undefined;
   const statements = planModel(d, 'view', compiled, ctx.catalog!.get(compiled.relation), [], ctx);
   return statements.length === 1 && statements[0]!.kind === 'exec' ? statements[0]!.sql : undefined;
 }
@@ -292,12 +295,18 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
     const existing = await lookUp(db, compiled.relation, ctx.catalog);
     const incremental = mat === 'incremental' && !!existing && existing.kind === 'table' && !ctx.fullRefresh;
     let node = compiled;
-    if (incremental) {
-      const re = ctx.compiler.compileOne(compiled.id, true);
-      if (!re.node || re.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(re.diagnostics.map(formatDiagnostic).join('\n'));
-      node = re.node;
+    if (compiled.introspective || incremental) {
+      // Rendered again with the database (run_query and the like get real answers now), or with
+      // is_incremental() true (whose branch may query the database too).
+      try {
+        node = await renderLive(db, ctx.compiler, compiled, incremental);
+      } catch (e) {
+        if (e instanceof LiveRenderError) throw new NodeError(e.message);
+        throw e;
+      }
+      if (node.introspective) ctx.recordCompiled?.(node);
     }
-    const quick = quickViewSql(compiled, ctx, db.dialect);
+    const quick = quickViewSql(node, ctx, db.dialect);
     if (quick !== undefined) {
       await db.execute(quick);
       return { stats: {} };

@@ -4,6 +4,7 @@ import type { Materialization } from './types.js';
 import { viewStrategy, tableStrategy, ephemeralStrategy, externalStrategy } from './simple.js';
 import { incrementalStrategy } from './incremental.js';
 import { snapshotStrategy } from './snapshot.js';
+export { snapshotShapeSql } from './snapshot.js';
 
 const registry: Record<Exclude<Materialized, 'seed'>, Materialization> = {
   view: viewStrategy,

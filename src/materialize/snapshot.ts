@@ -61,6 +61,22 @@ function snapshotSpec(node: CompiledNode): SnapshotSpec {
   };
 }
 
+/**
+ * A query with the columns of the snapshot's table (its query's and the meta columns, typed as a
+ * snapshot types them), no rows wanted: for what reads a snapshot without its table (unit tests).
+ */
+export function snapshotShapeSql(node: CompiledNode): string {
+  const spec = snapshotSpec(node);
+  const m = spec.meta;
+  const q = (x: string) => `"${x.replace(/"/g, '""')}"`;
+  const upd = spec.updatedAt ? `(${spec.updatedAt})` : 'now()::timestamp';
+  const to = spec.validToCurrent ? `coalesce(nullif(${upd}, ${upd}), (${spec.validToCurrent}))` : `nullif(${upd}, ${upd})`;
+  return `select *, md5('') as ${q(m.dbt_scd_id)}, ${upd} as ${q(m.dbt_updated_at)}, ${upd} as ${q(m.dbt_valid_from)}, ${to} as ${q(m.dbt_valid_to)}${spec.hardDeletes === 'new_record' ? `, 'False' as ${q(m.dbt_is_deleted)}` : ''}
+from (
+${node.sql}
+) as __lake_snapshot_src`;
+}
+
 /** A TIMESTAMP literal for the snapshot's time (UTC, microseconds as JavaScript has them: milliseconds). */
 function timestampLiteral(at: Date): string {
   return `TIMESTAMP '${at.toISOString().replace('T', ' ').replace('Z', '')}'`;

@@ -715,6 +715,8 @@ function addFilters(env: nunjucks.Environment): void {
     const { pos, kw } = splitKwargs(args);
     const d = pos[0] ?? kw.d ?? '';
     const a = pos[1] ?? kw.attribute;
+    // Jinja's undefined iterates as nothing (a missing attribute joined is '').
+    if (seq === undefined) return '';
     return a === undefined ? join(seq, d) : toList(seq).map((x) => attr(x, a)).join(String(d));
   });
   env.addFilter('trim', (v: unknown, chars?: unknown) => {

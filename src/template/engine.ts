@@ -21,11 +21,12 @@ import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
-import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, setRefAttributes, splat, star } from './dbt-compat.js';
+import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, relationValue, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
 import { markTuple } from './python-repr.js';
 import { pyDate, pythonDatetimeModule } from './python-datetime.js';
+import { installIntrospection, type IntrospectionMode, type IntrospectionState, type RenderDatabase } from './introspection.js';
 
 nunjucks.installJinjaCompat();
 installRuntimeCompat(
@@ -44,6 +45,8 @@ installRuntimeCompat(
  */
 const NO_RETURN = Symbol('no return');
 const returnSlots: unknown[] = [];
+/** Whether the macro call that ended last gave a return() value (a `{% call %}` body's, for statement). */
+let lastCallReturned = false;
 const runtime = (nunjucks as unknown as { runtime: { makeMacro: (a: unknown, k: unknown, f: unknown) => (...args: unknown[]) => unknown } }).runtime;
 const makeMacro = runtime.makeMacro;
 /** Jinja's `kwargs` and `varargs` inside a macro: the keyword and positional arguments its signature does not name. */
@@ -69,6 +72,7 @@ runtime.makeMacro = (argNames, kwargNames, func) => {
     try {
       const out = macro.apply(this, args);
       const returned = returnSlots[returnSlots.length - 1];
+      lastCallReturned = returned !== NO_RETURN;
       return returned === NO_RETURN ? out : returned;
     } finally {
       returnSlots.pop();
@@ -94,6 +98,13 @@ export interface RenderResult {
   readonly diagnostics: readonly Diagnostic[];
   /** The output depends on more than the text and the project: env_var(), run_started_at, today's date. */
   readonly volatile?: boolean;
+  /**
+   * The template queries the database while rendering (run_query, statement, get_columns_in_relation...):
+   * without a database it was rendered as in dbt's parse phase (`execute` false), and a run renders it again, live.
+   */
+  readonly introspective?: true;
+  /** A live render stopped at this query, whose answer it does not have yet: run it and render again. */
+  readonly pendingQuery?: string;
 }
 
 export interface RenderOptions {
@@ -104,6 +115,8 @@ export interface RenderOptions {
   readonly node?: string;
   /** Extra variables for this render (tests: model, column_name...). */
   readonly extra?: Record<string, unknown>;
+  /** Answers the render's database queries (a live render, by `lake run`); without it, dbt's parse phase. */
+  readonly database?: RenderDatabase;
 }
 
 export interface EngineOptions {
@@ -132,6 +145,8 @@ interface RenderState {
   volatile?: boolean;
   /** A diagnostic thrown by one of lake's functions (Nunjucks drops the thrown error's fields when it wraps it). */
   thrown?: Diagnostic;
+  /** Database access of this render (introspection.ts). */
+  db: IntrospectionState;
 }
 
 
@@ -373,6 +388,37 @@ export class TemplateEngine {
     return attr === 'schema' ? rel.schema : attr === 'database' ? 'main' : rel.name;
   }
 
+  /** `sql` with the render's ref(), stream() and this placeholders as the relations they stand for (for a query run while rendering). */
+  private resolvePlaceholders(sql: string): string {
+    const st = this.st();
+    let out = sql.replace(REF_PLACEHOLDER, (m, _kind: string, n: string) => {
+      const name = st.refs[Number(n)];
+      const rel = name !== undefined ? this.relationByName(name) : undefined;
+      return rel ? `${quoteIdent(rel.schema)}.${quoteIdent(rel.name)}` : m;
+    });
+    if (out.includes(THIS_PLACEHOLDER)) {
+      const self = (this.env as unknown as { globals: Record<string, unknown> }).globals.this as ThisRelation;
+      out = out.split(THIS_PLACEHOLDER).join(`${quoteIdent(self.schema)}.${quoteIdent(self.name)}`);
+    }
+    return out;
+  }
+
+  /** schema and identifier of what a template passes as a relation: ref(), this, source(), a Relation, 'schema.name'. */
+  private relationParts(rel: unknown): { database?: string; schema?: string; identifier: string } | undefined {
+    if (rel instanceof ThisRelation) return { schema: rel.schema, identifier: rel.name };
+    const text = String(rel ?? '');
+    const ref = /^__lake_ref_\d+__$/.exec(text);
+    if (ref) {
+      const schema = this.refAttribute(text, 'schema');
+      const identifier = this.refAttribute(text, 'identifier');
+      return typeof identifier === 'string' ? { schema: typeof schema === 'string' ? schema : undefined, identifier } : undefined;
+    }
+    const o = (rel && typeof rel === 'object' ? rel : relationValue(text)) as Record<string, unknown>;
+    const identifier = o.identifier ?? o.name;
+    if (typeof identifier !== 'string' || !identifier) return undefined;
+    return { identifier, ...(typeof o.schema === 'string' ? { schema: o.schema } : {}), ...(typeof o.database === 'string' ? { database: o.database } : {}) };
+  }
+
   /** The relation `ref(name)` points at, when exactly one model or seed has that name. */
   relationByName(name: string): { schema: string; name: string } | undefined {
     if (!this.relationsByName) {
@@ -492,8 +538,11 @@ export class TemplateEngine {
       return ns;
     });
     env.addGlobal('project_name', project.name);
-    // Rendering here is dbt's execution phase (not its parse phase): `{% if execute %}` is true.
-    env.addGlobal('execute', true);
+    // Rendering is dbt's execution phase (`{% if execute %}` is true), except for a template that
+    // queries the database rendered without one: that render is dbt's parse phase (introspection.ts).
+    Object.defineProperty((env as unknown as { globals: object }).globals, 'execute', {
+      get: () => self.state?.db.mode !== 'parse', enumerable: true, configurable: true,
+    });
     env.addGlobal('invocation_id', INVOCATION_ID);
     env.addGlobal('dbt_version', DBT_VERSION);
     // dbt's `model`: the node being rendered.
@@ -530,6 +579,18 @@ export class TemplateEngine {
     });
     installDbtCompat(env);
     env.addGlobal('adapter', { quote: (s: string) => quoteIdent(s), dispatch: (name: string, namespace?: string) => this.dispatchMacro(name, namespace) });
+    installIntrospection((env as unknown as { globals: Record<string, unknown> }).globals, {
+      state: () => self.st().db,
+      relationParts: (rel) => self.relationParts(rel),
+      resolve: (sql) => self.resolvePlaceholders(sql),
+      callCaller: (caller) => {
+        const out = caller();
+        return lastCallReturned ? { returned: out } : { text: String(out) };
+      },
+      propagateReturn: (v) => {
+        if (returnSlots.length && returnSlots[returnSlots.length - 1] === NO_RETURN) returnSlots[returnSlots.length - 1] = v;
+      },
+    });
     const now = () => {
       if (self.state) self.state.volatile = true;
       return new Date();
@@ -753,12 +814,32 @@ export class TemplateEngine {
     return this.withState(opts, '', () => String(fn({ ...args, __keywords: true })));
   }
 
-  /** Render `text` as a model or any SQL template. Never throws for template errors: they come back as diagnostics. */
+  /**
+   * Render `text` as a model or any SQL template. Never throws for template errors: they come back as
+   * diagnostics. A template that queries the database, rendered without `opts.database`, is
+   * rendered again as in dbt's parse phase (see introspection.ts).
+   */
   render(text: string, opts: RenderOptions): RenderResult {
+    const r = this.renderIn(opts.database ? 'live' : 'compile', text, opts);
+    if (!r.introspective || opts.database) return r;
+    const parsed = this.renderIn('parse', text, opts);
+    if (!parsed.diagnostics.some((d) => d.severity === 'error')) return { ...parsed, introspective: true, volatile: true };
+    // The render without the database fails where dbt's parse may not (lake's Jinja is not
+    // Python's): the model is still built, rendered with the database; what it reads is what both
+    // renders saw before they stopped, and an error there says so.
+    const refs = [...parsed.refs, ...r.refs.filter((x) => !parsed.refs.includes(x))];
+    const sources = [...parsed.sources, ...r.sources.filter((x) => !parsed.sources.includes(x))];
+    const diagnostics = parsed.diagnostics.map((d) => (d.severity === 'error'
+      ? { ...d, severity: 'warn' as const, message: `${d.message} (rendering without the database, as dbt parses; the model is rendered with the database when it is built)`, hint: d.hint ?? "guard the code that reads a query's result with {% if execute %}" }
+      : d));
+    return { ...parsed, sql: 'select 1', refs, sources, diagnostics, introspective: true, volatile: true };
+  }
+
+  private renderIn(mode: IntrospectionMode, text: string, opts: RenderOptions): RenderResult {
     const fast = this.fastPath ? this.fastTemplate(text) : null;
     if (fast) {
       try {
-        const r = this.withState(opts, text, () => renderFast(fast, this.fastScope(opts.extra))).result;
+        const r = this.withState(opts, text, () => renderFast(fast, this.fastScope(opts.extra)), mode).result;
         this.stats.fast++;
         return r;
       } catch (e) {
@@ -774,7 +855,7 @@ export class TemplateEngine {
       } catch (e) {
         throw new RenderTimeError(e);
       }
-    }).result;
+    }, mode).result;
   }
 
   /** Whether `text` can take the fast path (it may still hand over to Nunjucks at run time). */
@@ -808,9 +889,10 @@ export class TemplateEngine {
     return t;
   }
 
-  private withState(opts: RenderOptions, source: string, fn: () => string): { sql: string; result: RenderResult } {
+  private withState(opts: RenderOptions, source: string, fn: () => string, mode: IntrospectionMode = opts.database ? 'live' : 'compile'): { sql: string; result: RenderResult } {
     const prev = this.state;
-    const st: RenderState = { opts, source, refs: [], streamed: new Set(), sources: [], config: {}, macros: new Set(), usedIncremental: false, diagnostics: [] };
+    const db: IntrospectionState = { mode, database: opts.database, introspective: false, results: new Map() };
+    const st: RenderState = { opts, source, refs: [], streamed: new Set(), sources: [], config: {}, macros: new Set(), usedIncremental: false, diagnostics: [], db };
     this.state = st;
     setRefAttributes(this.refAttributes);
     let sql = '';
@@ -819,7 +901,9 @@ export class TemplateEngine {
     } catch (e) {
       if (e instanceof FastPathBail) throw e;
       const runtime = e instanceof RenderTimeError;
-      if (st.thrown) st.diagnostics.push(st.thrown);
+      // Stopped at a query (introspection.ts): not an error of the template; it is rendered again.
+      if (db.pending !== undefined) st.diagnostics.length = 0;
+      else if (st.thrown) st.diagnostics.push(st.thrown);
       else st.diagnostics.push(templateDiagnostic(runtime ? e.inner : e, opts.file, source, opts.node, {
         runtime, macroFiles: this.allMacroFiles, callable: [...this.macroNames, ...LAKE_FUNCTIONS],
         filters: Object.keys((this.env as unknown as { filters: Record<string, unknown> }).filters ?? {}),
@@ -834,6 +918,8 @@ export class TemplateEngine {
       config: st.config as Partial<ModelConfig>, macros: st.macros.size ? [...st.macros] : NONE,
       usedIncremental: st.usedIncremental, diagnostics: st.diagnostics.length ? st.diagnostics : NONE,
       ...(st.volatile ? { volatile: true } : {}),
+      ...(db.introspective ? { introspective: true as const, volatile: true } : {}),
+      ...(db.pending !== undefined ? { pendingQuery: db.pending } : {}),
     };
     return { sql, result };
   }

@@ -40,15 +40,13 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
     // dbt_utils.star(...): a macro of a dbt package, which lake does not install.
     const [, ns, fn] = pkg;
     const pos = locate(source, new RegExp(`(?<![\\w.])${ns}\\s*\\.\\s*${fn}\\s*\\(`));
-    const db = DATABASE_FUNCTIONS.has(fn!);
     return {
-      code: 'LAKE-T002', severity: 'error', message: db ? `${ns}.${fn}() is not available: lake renders templates without querying the database`
-        : ns === 'dbt' ? `dbt.${fn}() is not one of dbt's macros lake provides`
+      code: 'LAKE-T002', severity: 'error', message: ns === 'dbt' ? `dbt.${fn}() is not one of dbt's macros lake provides`
         : BUILTIN_OBJECTS.has(ns!) ? `${ns}.${fn}() is not available in lake's ${ns}`
         : `unknown macro '${ns}.${fn}': package ${ns} is not installed (lake reads the packages in dbt_packages/ but never downloads one)`,
       file, line: pos?.line ?? line, col: pos?.col ?? col, node,
       frame: pos ? codeFrame(source, pos.line, pos.col) : undefined,
-      hint: db ? 'write the SQL that uses the columns or values (star expressions: select * exclude (...)), or set them as vars' : `run \`dbt deps\` once to install it, or copy the macro into a file under macros/ and call it as ${fn}(...)`,
+      hint: `run \`dbt deps\` once to install it, or copy the macro into a file under macros/ and call it as ${fn}(...)`,
     };
   }
   const call = /unable to call `([\w.]+)`/i.exec(message);
@@ -68,8 +66,8 @@ export function templateDiagnostic(err: unknown, file: string, source: string, n
       code: 'LAKE-T002', severity: 'error', message: `unknown macro or function '${fn}'`,
       file: where.file, line: where.pos?.line ?? line, col: where.pos?.col ?? col, node,
       frame: where.pos ? codeFrame(where.source, where.pos.line, where.pos.col) : line ? codeFrame(source, line, col) : undefined,
-      hint: DATABASE_FUNCTIONS.has(fn.split('.').pop()!)
-        ? `lake renders templates without querying the database, so ${fn}() is not available: write the SQL that uses the values (a join, a subquery, a PIVOT) or set them as vars`
+      hint: DBT_UTILS_QUERYING.has(fn.split('.').pop()!)
+        ? `${fn.split('.').pop()}() is a macro of the dbt_utils package: install it into dbt_packages/ (\`dbt deps\`) and call it as dbt_utils.${fn.split('.').pop()}(...)`
         : near.length ? `did you mean ${near.join(' or ')}?` : `define it with {% macro ${fn}(...) %} in a file under macros/`,
     };
   }
@@ -166,5 +164,5 @@ export function unclosedBlock(source: string): { tag: string; line: number; col:
   return { tag: top.tag, line: pos.line, col: pos.col - 1 };
 }
 
-/** dbt's functions that query the warehouse while a template renders. */
-const DATABASE_FUNCTIONS = new Set(['run_query', 'statement', 'load_result', 'get_columns_in_relation', 'get_relation', 'load_relation', 'get_relations_by_pattern', 'get_column_values', 'get_query_results_as_dict']);
+/** dbt_utils' macros that query the database, often called as if they were dbt's own. */
+const DBT_UTILS_QUERYING = new Set(['get_relations_by_pattern', 'get_column_values', 'get_query_results_as_dict', 'get_filtered_columns_in_relation', 'get_single_value']);

@@ -413,14 +413,23 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(compiled.nodes.get('main.m')!.sql).toBe("select 1 as x, 2 as y, 3 as z, '}}' as w");
   });
 
-  it('says that run_query and adapter.get_columns_in_relation need the database, which templates do not query', () => {
+  it('compiles run_query and adapter.get_columns_in_relation as dbt parses them: execute false, no database (a run renders them with it)', () => {
     const { compiled } = compile({
-      'models/a.sql': "{% set r = run_query('select 1') %}select 1 as x",
-      'models/b.sql': "{% set cols = adapter.get_columns_in_relation(ref('a')) %}select 1 as x",
+      'models/a.sql': "{% set r = run_query('select 1') %}select {{ r is none }} as x, {{ execute }} as e",
+      'models/b.sql': "{% set cols = adapter.get_columns_in_relation(ref('a')) %}select {{ cols | length }} as x",
+      'models/c.sql': "{% set r = run_query('select 1') %}{% if r is none %}{{ exceptions.raise_compiler_error('no result') }}{% endif %}select 1 as x from {{ ref('a') }}",
     });
-    const msgs = compiled.diagnostics.map((d) => `${d.file}: ${d.message} / ${d.hint}`);
-    expect(msgs.find((m) => m.startsWith('models/a.sql'))).toMatch(/run_query\(\) is not available/);
-    expect(msgs.find((m) => m.startsWith('models/b.sql'))).toMatch(/adapter\.get_columns_in_relation\(\) is not available: lake renders templates without querying the database/);
+    expect(compiled.nodes.get('main.a')!.sql).toBe('select True as x, False as e');
+    expect(compiled.nodes.get('main.b')!.sql).toBe('select 0 as x');
+    expect(compiled.nodes.get('main.a')!.introspective).toBe(true);
+    // Unguarded code that fails without the database: a warning; the model is rendered at run time,
+    // and what it reads (seen before the render stopped) is known.
+    const c = compiled.nodes.get('main.c')!;
+    expect(c.introspective).toBe(true);
+    expect(c.dependsOn.nodes).toEqual([]);
+    const warn = compiled.diagnostics.find((d) => d.file === 'models/c.sql')!;
+    expect(warn.severity).toBe('warn');
+    expect(warn.message).toContain('rendering without the database, as dbt parses');
   });
 
   it("has Python's % formatting and * repetition (they gave NaN), and its modulo sign", () => {

@@ -132,6 +132,53 @@ describe('unit tests', () => {
     expect(built).toEqual([]);
   });
 
+  it('reads a seed left out, or given without rows, as the seed\'s own rows; a snapshot input has dbt\'s meta columns', async () => {
+    const dir = project(`  - name: seed_not_given
+    model: with_country_names
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1, country: DE}, {id: 2, country: FR}]
+    expect:
+      rows: [{id: 1, country_name: Germany, population: 84000000}, {id: 2, country_name: France, population: 68000000}]
+  - name: seed_given_without_rows
+    model: with_country_names
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 2, country: FR}]
+      - input: ref('countries')
+    expect:
+      rows: [{id: 2, country_name: France, population: 68000000}]
+  - name: seed_given_empty
+    model: with_country_names
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 2, country: FR}]
+      - input: ref('countries')
+        rows: []
+    expect:
+      rows: []
+  - name: current_versions
+    model: current_users
+    given:
+      - input: ref('users_snap')
+        rows:
+          - {id: 1, name: old, dbt_valid_to: '2024-01-02 00:00:00'}
+          - {id: 1, name: new}
+          - {id: 2, name: other}
+    expect:
+      rows: [{id: 1, name: new}, {id: 2, name: other}]
+`, {
+      'seeds/countries.csv': 'code,country_name,population\nDE,Germany,84000000\nFR,France,68000000\n',
+      'models/silver/with_country_names.sql': "select u.id, c.country_name, c.population + 0 as population from {{ ref('stg_users') }} u join {{ ref('countries') }} c on c.code = u.country",
+      'snapshots/users_snap.sql': "{% snapshot users_snap %}{{ config(unique_key='id', strategy='timestamp', updated_at='updated_at', target_schema='snapshots') }}select id, name, updated_at from {{ ref('stg_users') }}{% endsnapshot %}",
+      'models/silver/current_users.sql': "select id, name from {{ ref('users_snap') }} where dbt_valid_to is null",
+    });
+    const r = await runQuality(dir, 'test');
+    for (const name of ['seed_not_given', 'seed_given_without_rows', 'seed_given_empty', 'current_versions']) {
+      expect(r.tests.get(name), `${name}: ${r.tests.get(name)?.message}`).toMatchObject({ status: 'pass', kind: 'unit' });
+    }
+  });
+
   it('shows a readable diff: differing cells, missing and unexpected rows', async () => {
     const dir = project(`  - name: wrong_expectations
     model: users_merge

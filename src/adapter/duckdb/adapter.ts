@@ -4,7 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { DuckDBConnection, DuckDBInstance as DuckDBInstanceType, DuckDBValue } from '@duckdb/node-api';
-import type { Adapter, Row } from '../types.js';
+import type { Adapter, ResultTable, Row } from '../types.js';
 import { EngineError } from '../types.js';
 import type { Column, Relation } from '../../core/types.js';
 import { duckdbDialect } from './dialect.js';
@@ -92,6 +92,21 @@ export class DuckDBAdapter implements Adapter {
         ? this.conn.runAndReadAll(sql, params as DuckDBValue[])
         : this.conn.runAndReadAll(sql)));
       return reader.getRowObjectsJS().map((r) => toJs(r) as R);
+    } catch (e) {
+      throw new EngineError((e as Error).message, sql);
+    }
+  }
+
+  async queryTable(sql: string): Promise<ResultTable> {
+    try {
+      const reader = await traced(this.id, sql, () => this.conn.runAndReadAll(sql));
+      const names = reader.columnNames();
+      const types = reader.columnTypes();
+      return {
+        columns: names.map((name, i) => ({ name, type: String(types[i]) })),
+        rows: reader.getRowsJS().map((r) => r.map(toJs)),
+        rowsChanged: Number(reader.rowsChanged ?? 0),
+      };
     } catch (e) {
       throw new EngineError((e as Error).message, sql);
     }

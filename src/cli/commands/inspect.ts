@@ -146,6 +146,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       }
       const opened = await s.openDb('show');
       try {
+        // A model that queries the database while rendering (run_query...) is rendered with it.
+        if (shownId && !fromTable && s.compiled.nodes.get(shownId)?.introspective) sql = (await s.renderLive(opened.db, shownId)).replace(/;\s*$/, '');
         // One row more than shown says whether there are more.
         const query = `select * from (\n${sql}\n) as __lake_show limit ${limit + 1}`;
         const described = await opened.db.describeQuery(query);

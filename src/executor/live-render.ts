@@ -1,0 +1,64 @@
+/**
+ * Renders a model that queries the database while rendering (dbt's run_query, statement /
+ * load_result, adapter.get_columns_in_relation...: `CompiledNode.introspective`) against the
+ * database, right before the model is built — dbt renders at execution time the same way, once
+ * the model's parents are built. A render stops at each query whose answer it does not have
+ * (template/introspection.ts); this runs that query on the model's connection and renders again
+ * from the start, the queries already run answered from their results in order, until a render
+ * completes. Each query runs once, in the order the template asks them.
+ */
+import type { Adapter } from '../adapter/types.js';
+import { EngineError } from '../adapter/types.js';
+import type { CompiledNode } from '../core/types.js';
+import { formatDiagnostic } from '../errors/index.js';
+import type { Compiler } from '../compiler/compile.js';
+import type { QueryAnswer, RenderDatabase } from '../template/introspection.js';
+
+/** More queries than this in one render is a loop that never ends. */
+const MAX_QUERIES = 1000;
+
+/** Thrown with a message for a person (the executor turns it into the node's error). */
+export class LiveRenderError extends Error {}
+
+/** The model rendered live on `db`: its SQL with every query's real answer. */
+export async function renderLive(db: Adapter, compiler: Compiler, compiled: CompiledNode, incremental: boolean): Promise<CompiledNode> {
+  const log: { sql: string; answer: QueryAnswer }[] = [];
+  let at = 0;
+  const database: RenderDatabase = {
+    answer(sql) {
+      const e = log[at];
+      if (e && e.sql === sql) {
+        at++;
+        return e.answer;
+      }
+      // The template asked something else this time (it read the clock, say): what it ran before
+      // this point stands, the rest is asked again.
+      if (e) log.length = at;
+      return undefined;
+    },
+  };
+  for (;;) {
+    at = 0;
+    const r = compiler.compileOne(compiled.id, incremental, database);
+    if (r.pendingQuery === undefined) {
+      if (!r.node || r.diagnostics.some((d) => d.severity === 'error')) throw new LiveRenderError(r.diagnostics.map(formatDiagnostic).join('\n'));
+      const known = new Set(compiled.dependsOn.nodes);
+      // (A model that queries nothing keeps what its is_incremental() branch refs, as before.)
+      const added = r.node.introspective ? r.node.dependsOn.nodes.filter((d) => !known.has(d)) : [];
+      if (added.length) {
+        throw new LiveRenderError(`${compiled.id}: ${added.map((d) => `ref to ${d}`).join(', ')} appears only when the model renders with the database (${compiled.node.path})\n`
+          + `  hint: lake, like dbt, takes a model's dependencies from its render without the database (execute is false there): add a line \`-- depends_on: {{ ref('${added[0]!.split('.').pop()}') }}\` to the model`);
+      }
+      return r.node;
+    }
+    if (log.length >= MAX_QUERIES) throw new LiveRenderError(`${compiled.id}: the template asked more than ${MAX_QUERIES} queries while rendering (${compiled.node.path})\n  hint: a loop around run_query() that never ends?`);
+    const sql = r.pendingQuery;
+    try {
+      log.push({ sql, answer: await db.queryTable(sql) });
+    } catch (e) {
+      if (!(e instanceof EngineError)) throw e;
+      const shown = sql.trim().length > 500 ? `${sql.trim().slice(0, 500)}...` : sql.trim();
+      throw new LiveRenderError(`${compiled.id}: a query the template ran while rendering failed: ${e.message.split('\n')[0]}\n  in ${compiled.node.path} (run_query, statement or an adapter call)\n  query: ${shown.replace(/\n/g, '\n    ')}`);
+    }
+  }
+}
