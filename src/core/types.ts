@@ -31,6 +31,10 @@ export interface ColumnDoc {
   readonly dataType?: string;
   readonly tests: readonly TestDecl[];
   readonly meta?: Readonly<Record<string, unknown>>;
+  /** The column's tags (`tags:` or `config: {tags:}`): its tests have them too (dbt). */
+  readonly tags?: readonly string[];
+  /** `quote: true`: the name is quoted where tests use it (a name with spaces, a reserved word). */
+  readonly quote?: boolean;
 }
 
 /** A data test as declared in YAML: a name (unique, not_null, ...) and its arguments. */

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { genericTestKey, singularTestKey } from './test-keys.js';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
-import type { CompiledProject, NodeId, TestDecl } from '../core/types.js';
+import type { ColumnDoc, CompiledProject, NodeId, TestDecl } from '../core/types.js';
 import { quoteIdent, relationSql, sourceRelationSql } from '../core/types.js';
 import type { Compiler } from '../compiler/compile.js';
 import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, synthesizeTestName, type GenericInput } from './generic-tests.js';
@@ -44,10 +44,10 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   const diagnostics: Diagnostic[] = [];
   const tests: DataTest[] = [];
   const project = compiled.project;
-  const add = (target: Target, decls: readonly TestDecl[], column?: string) => {
+  const add = (target: Target, decls: readonly TestDecl[], column?: ColumnDoc) => {
     for (const decl of decls) {
       const t = instantiate(compiler, compiled, target, decl, column, diagnostics);
-      if (t) tests.push({ ...t, stateKey: genericTestKey(target.id, decl, column) });
+      if (t) tests.push({ ...t, stateKey: genericTestKey(target.id, decl, column?.name) });
     }
   };
   for (const node of compiled.nodes.values()) {
@@ -57,12 +57,12 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
       relation: eph ? `(\n${node.sql}\n) as ${quoteIdent(`__lake_eph__${node.relation.name}`)}` : relationSql(node.relation),
     };
     add(target, node.node.tests);
-    for (const c of node.node.columns) add(target, c.tests, c.name);
+    for (const c of node.node.columns) add(target, c.tests, c);
   }
   for (const seed of project.seeds.values()) {
     const target: Target = { id: seed.id, nameForTests: seed.name, prefix: '', relation: relationSql({ schema: seed.schema, name: seed.name }) };
     add(target, seed.tests);
-    for (const c of seed.columns) add(target, c.tests, c.name);
+    for (const c of seed.columns) add(target, c.tests, c);
   }
   for (const src of project.sources.values()) {
     const target: Target = {
@@ -71,7 +71,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
       skipReason: src.landing ? `source ${src.sourceName}.${src.name} is a landing zone (files, no table): test the bronze model that reads it` : undefined,
     };
     add(target, src.tests);
-    for (const c of src.columns) add(target, c.tests, c.name);
+    for (const c of src.columns) add(target, c.tests, c);
   }
   for (const [file, text] of project.singularTests) {
     const t = singular(compiler, file, text, diagnostics);
@@ -91,7 +91,8 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   return { tests: tests.filter((t) => seen.get(t.name) === t), diagnostics };
 }
 
-function instantiate(compiler: Compiler, compiled: CompiledProject, target: Target, decl: TestDecl, column: string | undefined, diags: Diagnostic[]): DataTest | undefined {
+function instantiate(compiler: Compiler, compiled: CompiledProject, target: Target, decl: TestDecl, columnDoc: ColumnDoc | undefined, diags: Diagnostic[]): DataTest | undefined {
+  const column = columnDoc?.name;
   const where = { file: decl.file, line: decl.line };
   // Arguments the load left as templates because they call the project's macros (strings, and
   // strings in a list: `values: ["{{ code_a() }}"]`): rendered now.
@@ -118,6 +119,8 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   const defaults = testDefaultsFor(compiled.project, decl.file);
   let cfg = readTestConfig({ ...defaults, ...decl.config }, problems);
   if (!cfg.enabled) return undefined;
+  // A column's tags are its tests' too (dbt).
+  if (columnDoc?.tags?.length) cfg = { ...cfg, tags: [...new Set([...cfg.tags, ...columnDoc.tags])] };
   const report = (code: string, message: string, hint: string) => diags.push({ code, severity: 'error', ...where, node: target.id, message: `${target.id}: ${message}`, hint });
   for (const p of problems) report('LAKE-Q002', `test ${decl.name}: ${p.message}`, p.hint);
 
@@ -147,7 +150,8 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
     report('LAKE-Q001', `unknown test '${decl.name}'`, near.length ? `did you mean ${near.join(' or ')}?` : `use one of ${[...BUILTIN_TESTS.keys()].join(', ')}, or write {% test ${decl.name}(model, column_name) %} ... {% endtest %} in macros/`);
     return undefined;
   }
-  const col = column ?? (typeof decl.args.column_name === 'string' ? decl.args.column_name : undefined);
+  // `quote: true`: the tests' SQL names the column quoted (a name with a space, a reserved word).
+  const col = column !== undefined ? (columnDoc?.quote ? quoteIdent(column) : column) : (typeof decl.args.column_name === 'string' ? decl.args.column_name : undefined);
   const namingArgs: Record<string, unknown> = { ...declaredArgs };
   if (column) namingArgs.column_name = column;
   const name = cfg.name ?? synthesizeTestName(`${target.prefix}${decl.namespace ? `${decl.namespace}_` : ''}${decl.name}`, target.nameForTests, namingArgs);

@@ -52,7 +52,7 @@ export function batchSql(relation: string, tests: readonly DataTest[]): string {
 /** Run tests on one connection; results come back in the order of `tests`. */
 export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts: RunDataTestsOptions = {}): Promise<TestResult[]> {
   const out = new Map<DataTest, TestResult>();
-  const store = (t: DataTest) => t.config.storeFailures || (!!opts.storeFailures && t.config.storeAs !== 'ephemeral');
+  const store = (t: DataTest) => (t.config.storeFailuresSet ? t.config.storeFailures : !!opts.storeFailures);
   const base = (t: DataTest) => ({
     id: t.id, name: t.name, kind: t.kind, node: t.node, column: t.column, severity: t.config.severity, compiledPath: opts.compiledPath?.(t),
   });
@@ -60,7 +60,8 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
     const status = statusFor(failures, t.config);
     const threshold = status === 'fail' ? t.config.errorIf : t.config.warnIf;
     const message = status === 'pass' ? undefined : `got ${failures} result${failures === 1 ? '' : 's'}, configured to ${status} if ${threshold.text}`;
-    out.set(t, { ...base(t), status, failures, durationMs, message, ...extra });
+    // A test that passes records no failures, whatever rows its threshold allowed (dbt's run_results).
+    out.set(t, { ...base(t), status, failures: status === 'pass' ? 0 : failures, durationMs, message, ...extra });
   };
   const individual: DataTest[] = [];
   const byRelation = new Map<string, DataTest[]>();

@@ -69,9 +69,11 @@ export function readTestConfig(raw: Readonly<Record<string, unknown>>, problems:
   }
   // store_failures_as wins over store_failures (as in dbt): table or view stores, ephemeral does not.
   const storeFailures = storeAs ? storeAs !== 'ephemeral' : raw.store_failures === true || raw.store_failures === 'true';
+  // Set either way, it wins over the --store-failures flag (dbt); unset, the flag decides.
+  const storeSet = storeAs !== undefined || (raw.store_failures !== undefined && raw.store_failures !== null);
   const failCalc = raw.fail_calc === undefined || raw.fail_calc === null || /^\s*count\(\s*\*\s*\)\s*$/i.test(String(raw.fail_calc)) ? undefined : String(raw.fail_calc);
   return {
-    severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, storeAs, where, tags, ...(failCalc ? { failCalc } : {}),
+    severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, ...(storeSet ? { storeFailuresSet: true } : {}), storeAs, where, tags, ...(failCalc ? { failCalc } : {}),
     enabled: raw.enabled !== false && raw.enabled !== 'false',
     name: typeof raw.name === 'string' && raw.name ? raw.name : undefined,
   };

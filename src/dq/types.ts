@@ -22,6 +22,8 @@ export interface TestConfig {
   readonly errorIf: Threshold;
   readonly limit?: number;
   readonly storeFailures: boolean;
+  /** store_failures (or store_failures_as) is set on the test: it wins over the --store-failures flag. */
+  readonly storeFailuresSet?: boolean;
   /** dbt's store_failures_as: the failing rows kept as a table (default) or a view; `ephemeral` keeps nothing. */
   readonly storeAs?: 'table' | 'view' | 'ephemeral';
   readonly where?: string;

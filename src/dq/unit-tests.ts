@@ -173,8 +173,18 @@ function parseFixture(g: Record<string, unknown>, project: LoadedProject, what: 
   if (g.fixture !== undefined) {
     const ext = format === 'sql' ? '.sql' : '.csv';
     const name = String(g.fixture);
-    const candidates = project.paths.tests.map((t) => path.join(project.root, t, 'fixtures', name.endsWith(ext) ? name : `${name}${ext}`));
-    const found = candidates.find((c) => fs.existsSync(c));
+    const file = name.endsWith(ext) ? name : `${name}${ext}`;
+    const candidates = project.paths.tests.map((t) => path.join(project.root, t, 'fixtures', file));
+    // Directly in a fixtures folder, or in a folder under it (dbt looks through them all).
+    const nested = () => project.paths.tests.flatMap((t) => {
+      const dir = path.join(project.root, t, 'fixtures');
+      try {
+        return (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => path.basename(f) === path.basename(file)).sort().map((f) => path.join(dir, f));
+      } catch {
+        return [];
+      }
+    });
+    const found = candidates.find((c) => fs.existsSync(c)) ?? nested()[0];
     if (!found) return { problem: { message: `${what}: fixture '${name}' not found`, hint: `put it in ${path.relative(project.root, candidates[0] ?? 'data_tests/fixtures')}` } };
     rows = fs.readFileSync(found, 'utf8');
   }
@@ -286,7 +296,8 @@ export class UnitTestRunner {
       const out = await this.execute(db, def, warehouse);
       const n = diffCount(out);
       return {
-        ...base, failures: n, status: n === 0 ? 'pass' : 'fail', durationMs: performance.now() - t0,
+        // dbt counts a failed unit test as one failure (the differing rows are in the message).
+        ...base, failures: n === 0 ? 0 : 1, status: n === 0 ? 'pass' : 'fail', durationMs: performance.now() - t0,
         message: n === 0 ? undefined : `unit test ${def.name} of ${def.model} (${where}): ${formatDiff(out)}`,
       };
     } catch (e) {

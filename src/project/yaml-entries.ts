@@ -97,6 +97,24 @@ function unknownColumnKeys(c: Record<string, unknown>, column: string, file: Yam
 }
 
 /** `columns:` as a list of docs, or (sources) a map name → type. */
+/**
+ * Which key holds an entry's tests: `data_tests` (dbt 1.8's) or `tests`. Both is an error, as in
+ * dbt (one list would be lost).
+ */
+function testsKeyOf(entry: Record<string, unknown>, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): 'data_tests' | 'tests' {
+  if (entry.data_tests !== undefined && entry.tests !== undefined) {
+    diags.push({ code: 'LAKE-P019', severity: 'error', message: 'both `tests:` and `data_tests:` are given here: dbt reads one of them', file: file.path, line: file.lineOf([...keyPath, 'tests']) ?? file.lineOf(keyPath), hint: 'move the tests into one `data_tests:` list' });
+  }
+  return entry.data_tests !== undefined ? 'data_tests' : 'tests';
+}
+
+/** tags: and config: {tags:} of an entry, together. */
+function tagsOf(entry: Record<string, unknown>): string[] {
+  const own = asList(entry.tags);
+  const cfg = isRecord(entry.config) ? asList(entry.config.tags) : [];
+  return [...new Set([...own, ...cfg])];
+}
+
 export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): { docs: ColumnDoc[]; types?: Record<string, string> } {
   if (raw === undefined || raw === null) return { docs: [] };
   if (isRecord(raw)) {
@@ -110,7 +128,12 @@ export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | nu
         unknownColumnKeys(v, name, file, [...keyPath, name], diags);
         const t = v.data_type ?? v.type;
         if (typeof t === 'string') types[name] = t;
-        docs.push({ name, description: v.description as string | undefined, dataType: t as string | undefined, tests: parseTests(v.data_tests ?? v.tests, file, [...keyPath, name, v.data_tests ? 'data_tests' : 'tests'], diags) });
+        const testsKey = testsKeyOf(v, file, [...keyPath, name], diags);
+        const tags = tagsOf(v);
+        docs.push({
+          name, description: v.description as string | undefined, dataType: t as string | undefined, tests: parseTests(v[testsKey], file, [...keyPath, name, testsKey], diags),
+          ...(tags.length ? { tags } : {}), ...(v.quote === true ? { quote: true } : {}),
+        });
       }
     }
     return { docs, types: Object.keys(types).length ? types : undefined };
@@ -129,13 +152,15 @@ export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | nu
     unknownColumnKeys(c, c.name, file, [...keyPath, i], diags);
     const dt = (c.data_type ?? c.type) as string | undefined;
     if (dt) types[c.name] = dt;
-    const testsKey = c.data_tests !== undefined ? 'data_tests' : 'tests';
+    const testsKey = testsKeyOf(c, file, [...keyPath, i], diags);
+    const tags = tagsOf(c);
     docs.push({
       name: c.name,
       description: typeof c.description === 'string' ? c.description : undefined,
       dataType: dt,
       tests: parseTests(c[testsKey], file, [...keyPath, i, testsKey], diags),
       meta: isRecord(c.meta) ? c.meta : undefined,
+      ...(tags.length ? { tags } : {}), ...(c.quote === true ? { quote: true } : {}),
     });
   });
   return { docs, types: Object.keys(types).length ? types : undefined };
@@ -156,7 +181,7 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds' | 'sna
       diags.push({ code: 'LAKE-P015', severity: 'error', message: `each entry under \`${key}:\` needs a name`, file: file.path, line, hint: 'write `- name: model_name`' });
       return;
     }
-    const testsKey = m.data_tests !== undefined ? 'data_tests' : 'tests';
+    const testsKey = testsKeyOf(m, file, [key, i], diags);
     const cols = parseColumns(m.columns, file, [key, i, 'columns'], diags);
     const config = isRecord(m.config) ? { ...(m.config as Record<string, unknown>) } : {};
     // A key that is nearly a known one is a typo (materialised, uniqe_key): it would be ignored.
@@ -167,7 +192,8 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds' | 'sna
       if (near.length) diags.push({ code: 'LAKE-C013', severity: 'warn', message: `${m.name}: unknown config key '${k}'`, file: file.path, line: file.lineOf([key, i, 'config', k]) ?? line, hint: `did you mean ${near[0]}?` });
     }
     if (key === 'seeds' && cols.types && !config.column_types) config.column_types = cols.types;
-    // dbt reads a model's top-level `meta:` and `docs:` as its config's.
+    // dbt reads a model's top-level `tags:` (kept for backwards compatibility), `meta:` and `docs:` as its config's.
+    if (m.tags !== undefined) config.tags = [...new Set([...asList(m.tags), ...asList(config.tags)])];
     if (isRecord(m.meta)) config.meta = { ...m.meta, ...(isRecord(config.meta) ? config.meta : {}) };
     if (isRecord(m.docs) && config.docs === undefined) config.docs = m.docs;
     out.push({
@@ -305,7 +331,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
           options,
         };
       }
-      const testsKey = t.data_tests !== undefined ? 'data_tests' : 'tests';
+      const testsKey = testsKeyOf(t, file, ['sources', i, 'tables', j], diags);
       out.push({
         kind: 'source',
         id: `source:${s.name as string}.${t.name as string}`,
@@ -320,7 +346,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         tests: parseTests(t[testsKey], file, ['sources', i, 'tables', j, testsKey], diags),
         loadedAtField: (pick('loaded_at_field') as string | undefined) ?? undefined,
         ...freshnessOf(isRecord(t.config) && t.config.freshness !== undefined ? t.config.freshness : pick('freshness'), `source ${s.name as string}.${t.name as string}`, file.path, line, diags),
-        tags: [...asList(s.tags), ...asList(t.tags)],
+        tags: [...new Set([...tagsOf(s), ...tagsOf(t)])],
         path: file.path,
         line,
       });

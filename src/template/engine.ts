@@ -801,8 +801,9 @@ export class TemplateEngine {
       this.env.addGlobal(name.slice(0, dot), { ...(ns as Record<string, unknown>), [name.slice(dot + 1)]: fixed });
       return true;
     }
-    if (typeof globals[name] !== 'function') return false;
-    this.env.addGlobal(name, fixed);
+    if (!(name in globals)) return false;
+    // A value (invocation_id, run_started_at) is the value given; a function gives it whatever its arguments.
+    Object.defineProperty(globals, name, { value: typeof globals[name] === 'function' ? fixed : value, writable: true, enumerable: true, configurable: true });
     return true;
   }
 

@@ -150,6 +150,55 @@ describe('built-in data tests', () => {
     ]);
   });
 
+  it('quotes a quote: true column, lets store_failures: false win over --store-failures, records no failures for a pass, gives tests their column\'s and source\'s tags', async () => {
+    const dir = makeProject({
+      'models/silver/odd.sql': `{{ config(materialized='table') }}\nselect * from (values (1, null), (2, 'x'), (2, null)) as t("Order ID", "select")`,
+      'models/silver/schema.yml': `models:
+  - name: odd
+    tags: [model_tag]
+    columns:
+      - name: Order ID
+        quote: true
+        tags: [col_tag]
+        data_tests: [not_null, unique]
+      - name: select
+        quote: true
+        config: {tags: [cfg_tag]}
+        data_tests:
+          - not_null: {config: {store_failures: false}}
+          - not_null: {config: {name: select_few_nulls, warn_if: '>5', error_if: '>5'}}
+sources:
+  - name: crm
+    schema: silver
+    config: {tags: [src_cfg_tag]}
+    tables:
+      - name: odd
+        columns:
+          - name: Order ID
+            quote: true
+            data_tests: [not_null]
+`,
+    });
+    await runModels(dir);
+    const r = await runQuality(dir, 'test', { storeFailures: true });
+    const t = (n: string) => r.tests.get(n)!;
+    expect(t('not_null_odd_Order_ID')).toMatchObject({ status: 'pass', failures: 0 });
+    expect(t('unique_odd_Order_ID')).toMatchObject({ status: 'fail', failures: 1 });
+    expect(t('source_not_null_crm_odd_Order_ID').status).toBe('pass');
+    // store_failures: false wins over the flag; without it the flag stores.
+    expect(t('not_null_odd_select')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(t('not_null_odd_select').storedIn).toBeUndefined();
+    expect(t('unique_odd_Order_ID').storedIn).toBe('_lake_tests.unique_odd_Order_ID');
+    // Passing within its threshold: no failures recorded (dbt's run_results).
+    expect(t('select_few_nulls')).toMatchObject({ status: 'pass', failures: 0 });
+    const names = (sel: string) => runQuality(dir, 'test', { select: [sel] }).then((x) => [...x.tests.keys()].sort());
+    expect(await names('tag:col_tag')).toEqual(['not_null_odd_Order_ID', 'unique_odd_Order_ID']);
+    expect(await names('tag:cfg_tag')).toEqual(['not_null_odd_select', 'select_few_nulls']);
+    expect(await names('tag:src_cfg_tag')).toEqual(['source_not_null_crm_odd_Order_ID']);
+    // A model's top-level tags: in its YAML are its config's (dbt keeps them for compatibility).
+    expect((await names('tag:model_tag')).length).toBe(4);
+  });
+
   it('warnings alone do not fail the run', async () => {
     const dir = makeProject({
       'models/silver/bad.sql': BAD,
@@ -391,6 +440,10 @@ select * from {{ model }} where {{ column_name }} % 2 = 0
     expect(d.find((x) => x.code === 'LAKE-Q001')).toMatchObject({ file: 'models/silver/schema.yml', line: 6, hint: 'did you mean unique?' });
     expect(d.find((x) => x.message.includes("warn_if 'lots'"))).toMatchObject({ line: 7 });
     expect(d.find((x) => x.message.includes('accepted_values needs a list'))).toMatchObject({ line: 8 });
+    // dbt refuses both lists on one column: one would be lost.
+    const both = makeProject({ 'models/silver/a.sql': 'select 1 as id', 'models/silver/schema.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests: [not_null]\n        data_tests: [unique]\n' });
+    const { loadProject } = await import('../../src/project/load.js');
+    expect(loadProject(both).diagnostics.find((x) => x.code === 'LAKE-P019')).toMatchObject({ severity: 'error', file: 'models/silver/schema.yml', line: 5 });
   });
 });
 

@@ -90,6 +90,15 @@ describe('unit tests', () => {
         rows: [{id: 1, country: DE}, {id: 2, country: DE}]
     expect:
       rows: [{country: DE, users: 1}]
+  - name: with_invocation_id
+    model: stamped
+    overrides:
+      macros: {invocation_id: run-123}
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1}]
+    expect:
+      rows: [{id: 1, inv: run-123}]
   - name: with_env_vars
     model: regional
     overrides:
@@ -119,9 +128,10 @@ describe('unit tests', () => {
       'seeds/countries.csv': 'code,country_name,population\nDE,Germany,84000000\n',
       'models/silver/with_country_names.sql': "select u.id, c.country_name, c.population + 0 as population from {{ ref('stg_users') }} u join {{ ref('countries') }} c on c.code = u.country",
       'models/silver/regional.sql': "select id, '{{ env_var('LAKE_TEST_REGION', 'eu') }}' as region from {{ ref('stg_users') }}",
+      'models/silver/stamped.sql': "select id, '{{ invocation_id }}' as inv from {{ ref('stg_users') }}",
     });
     const r = await runQuality(dir, 'test');
-    for (const name of ['counts_per_country', 'view_counts', 'with_vars', 'with_env_vars', 'staging_from_source', 'seed_typed_from_csv']) {
+    for (const name of ['counts_per_country', 'view_counts', 'with_vars', 'with_invocation_id', 'with_env_vars', 'staging_from_source', 'seed_typed_from_csv']) {
       expect(r.tests.get(name), `${name}: ${r.tests.get(name)?.message}`).toMatchObject({ status: 'pass', kind: 'unit' });
     }
     expect(r.tests.get('counts_per_country')?.id).toBe('unit_test.by_country.counts_per_country');
@@ -186,7 +196,8 @@ ${GIVEN_INC}${rows([[1, 'A'], [2, 'B'], [4, 'D']])}`);
     const r = await runQuality(dir, 'test');
     const t = r.tests.get('wrong_expectations')!;
     expect(t.status).toBe('fail');
-    expect(t.failures).toBe(3);
+    // dbt counts a failed unit test as one failure; the rows are in the message.
+    expect(t.failures).toBe(1);
     const lines = t.message!.split('\n').map((l) => l.trimEnd());
     expect(lines[0]).toBe('unit test wrong_expectations of silver.users_merge (models/silver/unit.yml:2): 1 differing, 1 missing, 1 unexpected rows');
     expect(lines.slice(1, 6)).toEqual([
@@ -301,7 +312,8 @@ ${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}`);
       format: sql
       fixture: de_three
 `, {
-      'data_tests/fixtures/three_users.csv': 'id,name,country\n1,"Smith, Ann",DE\n2,Bo,DE\n3,,DE\n',
+      // In a folder under fixtures/: found by its name, as dbt finds it.
+      'data_tests/fixtures/users/three_users.csv': 'id,name,country\n1,"Smith, Ann",DE\n2,Bo,DE\n3,,DE\n',
       // A SQL fixture in the fixtures folder is not a singular test (it returns a row: it would fail).
       'data_tests/fixtures/de_three.sql': "select 'DE' as country, 3 as users",
     });
