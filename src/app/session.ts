@@ -147,7 +147,7 @@ export class Session {
 
   select(sel: { select?: readonly string[]; exclude?: readonly string[] }): NodeId[] {
     const needs = this.stateDir !== undefined && [...sel.select ?? [], ...sel.exclude ?? []].some((x) => /(^|[\s,@+])(state|result):/.test(x));
-    return select(this.dag, needs ? { ...sel, state: this.loadState() } : sel);
+    return select(this.dag, needs ? { ...sel, state: this.loadState(), project: this.project.name } : { ...sel, project: this.project.name });
   }
 
   /**

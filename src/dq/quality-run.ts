@@ -34,7 +34,7 @@ export interface QualityOptions {
   readonly listOnly?: boolean;
 }
 
-type TestFilter = (t: { id: string; stateKey?: string; name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig }) => boolean;
+type TestFilter = (t: { id: string; stateKey?: string; name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig; file?: string }) => boolean;
 
 /** A data test's config value as dbt's `config.<key>:<value>` selector compares it (undefined: not a test config key). */
 function testConfigValue(c: TestConfig, key: string): string | undefined {
@@ -62,6 +62,10 @@ interface TestIndex {
   readonly previous: (status: string) => ReadonlySet<string> | undefined;
   /** The test keys of the `--state` manifest (undefined without one). */
   readonly previousKeys: () => ReadonlySet<string> | undefined;
+  /** Files that declare tests (singular tests' .sql, YAML files). */
+  readonly files: readonly string[];
+  /** Is some node's file at or under this path? */
+  readonly nodePath: (dir: string) => boolean;
 }
 
 /** A selector only tests understand: `test_type:unit`, `test_name:unique`, or a test's own name. */
@@ -108,6 +112,18 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
         filters.push((t) => t.stateKey !== undefined && keys.has(t.stateKey) !== changed);
         keep.push(sel);
         continue;
+      }
+      // `path:x` (or a bare path) naming a test's file: the tests declared there — a singular
+      // test's .sql, the YAML of generic and unit tests — and the nodes there, if any.
+      const p = /^path:(.+)$/.exec(sel)?.[1] ?? (!sel.includes(':') && /\/|\.(sql|ya?ml)$/.test(sel) ? sel : undefined);
+      if (p !== undefined) {
+        const dir = p.replace(/^\.\//, '').replace(/\/+$/, '');
+        const under = (f: string | undefined) => !!f && (f === dir || f.startsWith(`${dir}/`));
+        if (index.files.some(under)) {
+          filters.push((t) => under(t.file));
+          if (index.nodePath(dir)) keep.push(sel);
+          continue;
+        }
       }
       // `tag:x` alone: the tests tagged x, and the nodes tagged x (whose tests come with them).
       const tag = /^tag:(.+)$/.exec(sel)?.[1];
@@ -176,6 +192,8 @@ export class QualityRun implements RunExtension {
       previous: (status) => session.previousTests(status),
       previousKeys: () => session.previousTestKeys(),
       nodeTag: (tag) => [...session.compiled.nodes.values()].some((n) => n.config.tags.includes(tag)) || [...session.project.seeds.values()].some((n) => n.tags.includes(tag)),
+      files: [...new Set([...data.tests.map((t) => t.file), ...unit.tests.map((t) => t.file)].filter((f): f is string => !!f))],
+      nodePath: (dir) => session.dag.nodes().some((n) => n.path === dir || n.path.startsWith(`${dir}/`)),
     };
     const nodesOf = (x: string) => new Set(session.select({ select: [x] }));
     const sel = splitSelection(opts.select, index, nodesOf);
@@ -195,7 +213,7 @@ export class QualityRun implements RunExtension {
       return t.parents.some((p) => nodeIds.has(p));
     });
     const pickUnit = unit.tests.filter((t) => {
-      const u = { id: t.id, stateKey: t.stateKey, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags };
+      const u = { id: t.id, stateKey: t.stateKey, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags, file: t.file };
       if (matches(exc.filters, u) || excluded.has(t.model)) return false;
       if (matches(sel.filters, u)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;

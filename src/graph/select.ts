@@ -20,9 +20,11 @@ export interface Selection {
   readonly exclude?: readonly string[];
   /** An earlier invocation's artifacts (`--state`), for `state:` and `result:`. */
   readonly state?: SelectorState;
+  /** The project's name: dbt's fqn selectors may start with it (`shop.staging.orders`). */
+  readonly project?: string;
 }
 
-const METHODS = ['name', 'tag', 'path', 'source', 'resource_type', 'state', 'result', 'config.'];
+const METHODS = ['name', 'fqn', 'tag', 'path', 'source', 'resource_type', 'state', 'result', 'config.'];
 const RESOURCE_TYPES = ['model', 'seed', 'source', 'snapshot'];
 /** `[@][N+]value[+N]`; the lazy middle leaves a trailing `+N` to the suffix group. */
 const ATOM = /^(@)?(?:(\d*)\+)?(.+?)(?:\+(\d*))?$/;
@@ -43,7 +45,7 @@ export function select(dag: Dag, selection: Selection = {}): NodeId[] {
     for (const selector of selectors) {
       let acc: Set<NodeId> | undefined;
       for (const atom of selector.split(',')) {
-        const got = evalAtom(dag, nodes, atom, `${flag} ${atom || selector}`, problems, selection.state);
+        const got = evalAtom(dag, nodes, atom, `${flag} ${atom || selector}`, problems, selection.state, selection.project);
         acc = acc ? new Set([...acc].filter((id) => got.has(id))) : got;
       }
       for (const id of acc!) out.add(id);
@@ -58,7 +60,7 @@ export function select(dag: Dag, selection: Selection = {}): NodeId[] {
 
 /** One atom: the nodes its method matches, widened by the graph operators around it. */
 /** `label` (flag and selector text) starts every message, so the user sees which argument is wrong. */
-function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: string, problems: Diagnostic[], state?: SelectorState): Set<NodeId> {
+function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: string, problems: Diagnostic[], state?: SelectorState, project?: string): Set<NodeId> {
   const fail = (code: string, message: string, hint?: string): Set<NodeId> => {
     problems.push({ code, severity: 'error', message: `${label}: ${message}`, ...(hint ? { hint } : {}) });
     return new Set();
@@ -82,12 +84,20 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
       // dbt's default method is the fqn, whose parts are the folders too: `-s marts` is every
       // model under a folder named marts.
       if (base.length === 0 && !value.includes('.')) base = nodes.filter((n) => n.kind !== 'source' && n.path.split('/').slice(0, -1).some(g));
+      // Not a schema.name: dbt's fqn, folders then name (`staging.shop` is every model under
+      // models/staging/shop), with or without the project's name first.
+      if (base.length === 0 && (value.includes('.') || value === project)) base = nodes.filter((n) => n.kind !== 'source' && fqnMatches(n, value, project));
       if (base.length === 0) {
         const hint = byMethod(nodes, 'source', value).length > 0
           ? `did you mean source:${value}?`
           : didYouMean(value, nodes.filter((n) => n.kind !== 'source').map((n) => `${n.schema}.${n.name}`));
         return fail('LAKE-G101', `no model or seed is named ${value}`, hint);
       }
+      break;
+    }
+    case 'fqn': {
+      base = nodes.filter((n) => n.kind !== 'source' && fqnMatches(n, value, project));
+      if (base.length === 0) return fail('LAKE-G101', `no model, seed or snapshot has the fqn ${value}`, 'an fqn is the folders under the model path, then the name, joined by dots (shop.staging.orders: the project\'s name first, optionally)');
       break;
     }
     case 'tag':
@@ -174,6 +184,26 @@ function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', 
   }
   const g = glob(value);
   return nodes.filter((n) => n.kind === 'source' && (value.includes('.') ? g(sourceName(n)) : g(sourceName(n).split('.')[0]!)));
+}
+
+/**
+ * dbt's fqn match: the selector's dot-separated parts are the first parts of the node's fqn (its
+ * folders under the model, seed or snapshot path, then its name), with or without the project's
+ * name before them; a `*` part matches the rest, and a selector of one part may be the name.
+ */
+function fqnMatches(n: DagNode, value: string, project?: string): boolean {
+  const fqn = [...n.path.split('/').slice(1, -1), n.name];
+  const prefix = (parts: readonly string[]) => {
+    if (parts.length > fqn.length) return false;
+    for (const [i, p] of parts.entries()) {
+      if (p === '*') return true;
+      if (!glob(p)(fqn[i]!)) return false;
+    }
+    return true;
+  };
+  const parts = value.split('.');
+  if (parts.length === 1 && (glob(value)(n.name) || value === project)) return true;
+  return prefix(parts) || (project !== undefined && parts[0] === project && parts.length > 1 && prefix(parts.slice(1)));
 }
 
 /** `kafka.bpm` from the id `source:kafka.bpm`. */

@@ -44,6 +44,47 @@ unit_tests:
     expect(r.stdout).toMatch(/2 passed.*\(of 2\)/);
   });
 
+  it('selects by dbt\'s fqn (folders.name, the project\'s name first or not) and tests by the path of the file that declares them', () => {
+    const d = writeProject({
+      'project.yml': 'name: shop\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
+      'models/staging/crm/customers.sql': 'select 1 as id',
+      'models/staging/crm/orders.sql': 'select 1 as id',
+      'models/staging/erp/items.sql': 'select 1 as id',
+      'models/staging/crm/crm.yml': 'models:\n  - name: orders\n    columns: [{name: id, data_tests: [unique]}]\n',
+      'data_tests/sub/orders_ok.sql': "select * from {{ ref('orders') }} where id < 0",
+    });
+    const ls = (...args: string[]) => {
+      const r = lake(d, ['ls', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean).sort();
+    };
+    expect(ls('-s', 'staging.crm')).toEqual(['staging.customers', 'staging.orders']);
+    expect(ls('-s', 'shop.staging.crm.orders')).toEqual(['staging.orders']);
+    expect(ls('-s', 'fqn:staging.*')).toEqual(['staging.customers', 'staging.items', 'staging.orders']);
+    expect(ls('-s', 'shop')).toEqual(['staging.customers', 'staging.items', 'staging.orders']);
+    expect(ls('-s', 'path:data_tests/sub/orders_ok.sql', '--resource-type', 'all')).toEqual(['test.orders_ok']);
+    expect(ls('-s', 'data_tests/sub', '--resource-type', 'test')).toEqual(['test.orders_ok']);
+    expect(ls('-s', 'path:models/staging/crm/crm.yml', '--resource-type', 'test')).toEqual(['test.unique_orders_id']);
+    // A folder holding both: its nodes and the tests declared there.
+    expect(ls('-s', 'path:models/staging/crm', '--resource-type', 'all')).toEqual(['staging.customers', 'staging.orders', 'test.orders_ok', 'test.unique_orders_id']);
+  });
+
+  it('lake test and lake build take --resource-type and --exclude-resource-type (dbt\'s)', () => {
+    expect(lake(dir, ['run']).code).toBe(0);
+    const passed = (args: string[]) => {
+      const r = lake(dir, args);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      return /Tests: (\d+) passed/.exec(r.stdout)?.[1];
+    };
+    expect(passed(['test', '--resource-type', 'unit_test'])).toBe('1');
+    expect(passed(['test', '--exclude-resource-type', 'unit_test'])).toBe('3');
+    expect(passed(['build', '--resource-type', 'test'])).toBe('3');
+    const models = lake(dir, ['build', '--resource-type', 'model']);
+    expect(models.stdout).toMatch(/OK +silver\.a/);
+    expect(models.stdout).toContain('no tests selected');
+    expect(lake(dir, ['test', '--resource-type', 'model']).stderr).toMatch(/LAKE-U004: --resource-type model is not a resource type lake test runs/);
+  });
+
   it('errors: an unknown resource type, an unknown name', () => {
     expect(lake(dir, ['ls', '--resource-type', 'tests']).stderr).toMatch(/LAKE-U004: --resource-type tests is not a resource type/);
     expect(lake(dir, ['ls', '-s', 'nosuch']).stderr).toMatch(/LAKE-G101/);

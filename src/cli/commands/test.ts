@@ -7,8 +7,32 @@
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, INTERRUPTED, withInterrupt } from '../context.js';
+import { LakeError } from '../../errors/index.js';
 
-export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean }
+export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean; resourceType?: string[]; excludeResourceType?: string[] }
+
+/** The selectors of each resource type `--resource-type` / `--exclude-resource-type` take (dbt's). */
+const KIND_SELECTORS: Record<string, readonly string[]> = {
+  model: ['resource_type:model'], seed: ['resource_type:seed'], snapshot: ['resource_type:snapshot'],
+  test: ['test_type:data'], unit_test: ['test_type:unit'],
+};
+
+/**
+ * dbt's `--resource-type` and `--exclude-resource-type` as selection: the kinds left out are
+ * excluded (a node kind with the tests that read it, as dbt's eager selection does).
+ */
+function withResourceTypes(flags: QualityFlags, mode: 'test' | 'build'): QualityFlags {
+  const list = (v: string[] | undefined) => (v ?? []).flatMap((t) => t.split(/[\s,]+/)).filter(Boolean);
+  const only = list(flags.resourceType);
+  const not = list(flags.excludeResourceType);
+  if (!only.length && !not.length) return flags;
+  const known = mode === 'test' ? ['test', 'unit_test', 'all'] : [...Object.keys(KIND_SELECTORS), 'all'];
+  const wrong = [...only, ...not].find((t) => !known.includes(t));
+  if (wrong) throw new LakeError('usage', { code: 'LAKE-U004', severity: 'error', message: `--resource-type ${wrong} is not a resource type lake ${mode} runs`, hint: `use ${known.join(', ')}` });
+  const kinds = mode === 'test' ? ['test', 'unit_test'] : Object.keys(KIND_SELECTORS);
+  const left = kinds.filter((k) => (only.length && !only.includes('all') && !only.includes(k)) || not.includes(k));
+  return { ...flags, exclude: [...flags.exclude ?? [], ...left.flatMap((k) => KIND_SELECTORS[k]!)] };
+}
 
 export function registerTest(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('test')
@@ -17,6 +41,8 @@ export function registerTest(program: Command, ctx: () => CommandContext, setCod
     .option('--exclude <selector...>', 'nodes or tests to leave out', collect)
     .option('--store-failures', 'keep the failing rows of every test in _lake_tests.<test name>')
     .option('--fail-fast', 'stop starting new tests after the first failure')
+    .option('--resource-type <types...>', 'only these kinds: test (data tests), unit_test', collect)
+    .option('--exclude-resource-type <types...>', 'leave these kinds out: test, unit_test', collect)
     .action((flags: QualityFlags) => setCode(qualityCommand(ctx(), flags, 'test')));
   program.command('build')
     .description('build the selected models and run their tests in graph order (unit tests before a model, data tests right after it)')
@@ -25,10 +51,17 @@ export function registerTest(program: Command, ctx: () => CommandContext, setCod
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .option('--store-failures', 'keep the failing rows of every test in _lake_tests.<test name>')
     .option('--fail-fast', 'stop starting new nodes after the first error')
+    .option('--resource-type <types...>', 'only these kinds: model, seed, snapshot, test, unit_test', collect)
+    .option('--exclude-resource-type <types...>', 'leave these kinds out', collect)
     .action((flags: QualityFlags) => setCode(qualityCommand(ctx(), flags, 'build')));
 }
 
-export async function qualityCommand(c: CommandContext, flags: QualityFlags, mode: 'test' | 'build'): Promise<number> {
+export async function qualityCommand(c: CommandContext, given: QualityFlags, asked: 'test' | 'build'): Promise<number> {
+  const flags = withResourceTypes(given, asked);
+  // `lake build --resource-type test` (tests, no model, seed or snapshot): what lake test does.
+  const nodeKindsLeft = ['model', 'seed', 'snapshot'].some((k) => !(flags.exclude ?? []).includes(`resource_type:${k}`));
+  const mode = asked === 'build' && !nodeKindsLeft ? 'test' : asked;
+  if (mode !== asked) flags.exclude = flags.exclude!.filter((x) => !x.startsWith('resource_type:'));
   const s = await c.session();
   const { QualityRun } = await import('../../dq/quality-run.js');
   const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter });
