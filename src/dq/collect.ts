@@ -8,12 +8,12 @@ import * as path from 'node:path';
 import { genericTestKey, singularTestKey } from './test-keys.js';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
-import type { ColumnDoc, CompiledProject, NodeId, TestDecl } from '../core/types.js';
+import type { ColumnDoc, CompiledProject, LoadedProject, NodeId, TestDecl } from '../core/types.js';
 import { quoteIdent, relationSql, sourceRelationSql } from '../core/types.js';
 import type { Compiler } from '../compiler/compile.js';
 import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, synthesizeTestName, type GenericInput } from './generic-tests.js';
 import { readTestConfig } from './test-config.js';
-import type { DataTest } from './types.js';
+import { FAILURES_SCHEMA, type DataTest, type TestConfig } from './types.js';
 import { relationValue } from '../template/dbt-compat.js';
 
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
@@ -47,7 +47,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   const add = (target: Target, decls: readonly TestDecl[], column?: ColumnDoc) => {
     for (const decl of decls) {
       const t = instantiate(compiler, compiled, target, decl, column, diagnostics);
-      if (t) tests.push({ ...t, stateKey: genericTestKey(target.id, decl, column?.name) });
+      if (t) tests.push({ ...t, stateKey: genericTestKey(target.id, decl, column?.name), store: storeTarget(project, t.config, t.name) });
     }
   };
   for (const node of compiled.nodes.values()) {
@@ -75,7 +75,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   }
   for (const [file, text] of project.singularTests) {
     const t = singular(compiler, file, text, diagnostics);
-    if (t) tests.push({ ...t, stateKey: singularTestKey(file, text) });
+    if (t) tests.push({ ...t, stateKey: singularTestKey(file, text), store: storeTarget(project, t.config, t.name) });
   }
   const seen = new Map<string, DataTest>();
   for (const t of tests) {
@@ -90,6 +90,21 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
   }
   return { tests: tests.filter((t) => seen.get(t.name) === t), diagnostics };
 }
+
+/**
+ * Where a test's failing rows are stored: in a dbt project dbt's `<target schema>_dbt_test__audit`
+ * (or its `schema` config, through generate_schema_name as a model's), else `_lake_tests` (or the
+ * `schema` config); the relation is named after the test, or its `alias`.
+ */
+function storeTarget(project: LoadedProject, cfg: TestConfig, name: string): { schema: string; name: string } {
+  const custom = cfg.schema ?? (project.flavor === 'dbt' ? 'dbt_test__audit' : undefined);
+  const schema = custom === undefined ? FAILURES_SCHEMA
+    : project.customSchema ? project.customSchema(custom, { name, resource_type: 'test' }) : project.customSchemaPrefix + custom;
+  return { schema, name: cfg.alias ?? name };
+}
+
+/** dbt's built-in generic tests, which a project may override with default__test_<name> (or duckdb__). */
+const DBT_DISPATCHED_TESTS = new Set(['not_null', 'unique', 'accepted_values', 'relationships']);
 
 function instantiate(compiler: Compiler, compiled: CompiledProject, target: Target, decl: TestDecl, columnDoc: ColumnDoc | undefined, diags: Diagnostic[]): DataTest | undefined {
   const column = columnDoc?.name;
@@ -129,7 +144,9 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   // dbt_expectations' through aliasArguments); else any installed package's (dbt_utils.x).
   const aliased = TEST_ALIASES[decl.name];
   const packaged = (name: string) => compiler.engine.packageMacro(`test_${name}`, decl.namespace) ?? (decl.namespace ? undefined : compiler.engine.packageMacro(`test_${name}`));
-  const ownTest = compiler.engine.hasMacro(`test_${aliased ?? decl.name}`) ? `test_${aliased ?? decl.name}` : compiler.engine.hasMacro(`test_${decl.name}`) ? `test_${decl.name}` : undefined;
+  // dbt's four dispatch to `duckdb__test_<name>` / `default__test_<name>`: the project's own wins.
+  const dispatched = !decl.namespace && DBT_DISPATCHED_TESTS.has(decl.name) ? [`duckdb__test_${decl.name}`, `default__test_${decl.name}`].find((m) => compiler.engine.hasMacro(m)) : undefined;
+  const ownTest = compiler.engine.hasMacro(`test_${aliased ?? decl.name}`) ? `test_${aliased ?? decl.name}` : compiler.engine.hasMacro(`test_${decl.name}`) ? `test_${decl.name}` : dispatched;
   const aliasFromPackage = !ownTest && aliased ? packaged(decl.name) : undefined;
   const testName = aliasFromPackage ? decl.name : aliased ?? decl.name;
   const builtin = ownTest || aliasFromPackage ? undefined : BUILTIN_TESTS.get(testName);

@@ -20,7 +20,7 @@ import type { Job } from '../executor/scheduler.js';
 import type { RunExtension, Session } from '../app/session.js';
 import { collectDataTests } from './collect.js';
 import { collectUnitTests, UnitTestRunner, type UnitTestDef } from './unit-tests.js';
-import { ensureFailuresSchema, runDataTests } from './run-data-tests.js';
+import { ensureFailuresSchema, failuresTarget, runDataTests } from './run-data-tests.js';
 import type { DataTest, TestConfig, TestResult } from './types.js';
 
 export interface QualityOptions {
@@ -252,7 +252,8 @@ export class QualityRun implements RunExtension {
     const base = this.session.dag;
     const build = this.opts.mode === 'build';
     if (!this.buildModels) p.jobs.clear();
-    if (this.dataTests.some((t) => t.config.storeFailures) || this.opts.storeFailures) await ensureFailuresSchema(p.db);
+    const storing = this.dataTests.filter((t) => (t.config.storeFailuresSet ? t.config.storeFailures : this.opts.storeFailures));
+    if (storing.length) await ensureFailuresSchema(p.db, storing.map((t) => failuresTarget(t).schema));
 
     const nodes: DagNode[] = base.nodes();
     const edges: [NodeId, NodeId][] = [];

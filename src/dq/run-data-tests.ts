@@ -8,10 +8,7 @@
 import type { Adapter } from '../adapter/types.js';
 import { quoteIdent } from '../core/types.js';
 import { statusFor } from './test-config.js';
-import type { DataTest, TestResult } from './types.js';
-
-/** The schema that `store_failures` tables go to. */
-export const FAILURES_SCHEMA = '_lake_tests';
+import { FAILURES_SCHEMA, type DataTest, type TestResult } from './types.js';
 
 export interface RunDataTestsOptions {
   /** `--store-failures`: keep the failing rows of every test. */
@@ -20,14 +17,20 @@ export interface RunDataTestsOptions {
   readonly compiledPath?: (t: DataTest) => string | undefined;
 }
 
-/** Create the schema for stored failures once, before tests run on several connections. */
-export async function ensureFailuresSchema(db: Adapter): Promise<void> {
-  await db.execute(`create schema if not exists ${FAILURES_SCHEMA}`);
+/** Create the schemas for stored failures once, before tests run on several connections. */
+export async function ensureFailuresSchema(db: Adapter, schemas: Iterable<string>): Promise<void> {
+  for (const s of new Set(schemas)) await db.execute(`create schema if not exists ${quoteIdent(s)}`);
 }
 
-/** `"_lake_tests"."<test name>"` */
+/** Where a test's failing rows are stored (collect.ts sets it; `_lake_tests.<test name>` by default). */
+export function failuresTarget(t: DataTest): { schema: string; name: string } {
+  return t.store ?? { schema: FAILURES_SCHEMA, name: t.name };
+}
+
+/** `"<schema>"."<name>"` of the stored failures. */
 export function failuresRelation(t: DataTest): string {
-  return `${FAILURES_SCHEMA}.${quoteIdent(t.name)}`;
+  const f = failuresTarget(t);
+  return `${quoteIdent(f.schema)}.${quoteIdent(f.name)}`;
 }
 
 /** The query that counts a test's failures (dbt's: failing rows, capped by `limit`, or its fail_calc over them). */
@@ -105,7 +108,7 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
         // As a view (store_failures_as: view) or a table; the other kind under that name goes first.
         const view = t.config.storeAs === 'view';
         // (DuckDB refuses `drop view if exists x` when x is a table: ask what is there first.)
-        const [other] = await db.query<{ n: number }>(`select count(*) as n from ${view ? 'duckdb_tables()' : 'duckdb_views()'} where schema_name = $1 and ${view ? 'table_name' : 'view_name'} = $2 and database_name = current_database()`, [FAILURES_SCHEMA, t.name]);
+        const [other] = await db.query<{ n: number }>(`select count(*) as n from ${view ? 'duckdb_tables()' : 'duckdb_views()'} where schema_name = $1 and ${view ? 'table_name' : 'view_name'} = $2 and database_name = current_database()`, [failuresTarget(t).schema, failuresTarget(t).name]);
         if (Number(other?.n ?? 0) > 0) await db.execute(`drop ${view ? 'table' : 'view'} ${failuresRelation(t)}`);
         await db.execute(`create or replace ${view ? 'view' : 'table'} ${failuresRelation(t)} as\n${limited(t)}`);
         const [r] = await db.query<{ n: number }>(`select ${failureCount(t)} as n from ${failuresRelation(t)}`);
@@ -114,7 +117,7 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
         const [r] = await db.query<{ failures: number }>(countSql(t));
         failures = Number(r?.failures ?? 0);
       }
-      finish(t, failures, performance.now() - t0, store(t) ? { storedIn: `${FAILURES_SCHEMA}.${t.name}` } : {});
+      finish(t, failures, performance.now() - t0, store(t) ? { storedIn: `${failuresTarget(t).schema}.${failuresTarget(t).name}` } : {});
     } catch (e) {
       const where = opts.compiledPath?.(t);
       const first = (e as Error).message.split('\n')[0]!;

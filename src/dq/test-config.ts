@@ -74,6 +74,7 @@ export function readTestConfig(raw: Readonly<Record<string, unknown>>, problems:
   const failCalc = raw.fail_calc === undefined || raw.fail_calc === null || /^\s*count\(\s*\*\s*\)\s*$/i.test(String(raw.fail_calc)) ? undefined : String(raw.fail_calc);
   return {
     severity, warnIf: threshold('warn_if'), errorIf: threshold('error_if'), limit, storeFailures, ...(storeSet ? { storeFailuresSet: true } : {}), storeAs, where, tags, ...(failCalc ? { failCalc } : {}),
+    ...(typeof raw.schema === 'string' && raw.schema ? { schema: raw.schema } : {}), ...(typeof raw.alias === 'string' && raw.alias ? { alias: raw.alias } : {}),
     enabled: raw.enabled !== false && raw.enabled !== 'false',
     name: typeof raw.name === 'string' && raw.name ? raw.name : undefined,
   };

@@ -16,6 +16,9 @@ export interface Threshold {
 
 export type Severity = 'error' | 'warn';
 
+/** The schema that stored failures go to by default in a lake project (a dbt project: dbt's). */
+export const FAILURES_SCHEMA = '_lake_tests';
+
 export interface TestConfig {
   readonly severity: Severity;
   readonly warnIf: Threshold;
@@ -30,6 +33,9 @@ export interface TestConfig {
   readonly tags: readonly string[];
   /** dbt's fail_calc: the SQL aggregate over the failing rows that is the number of failures (default count(*)). */
   readonly failCalc?: string;
+  /** The schema (custom, as a model's `schema`) and relation name its stored failures go to. */
+  readonly schema?: string;
+  readonly alias?: string;
 }
 
 /** One failure count computed inside the shared scan of a model's batch query. */
@@ -76,6 +82,8 @@ export interface DataTest {
   readonly errorReason?: string;
   /** Its declaration's key (dq/test-keys.ts), for `state:` selection. */
   readonly stateKey?: string;
+  /** Where its failing rows go when stored (store_failures): schema and relation name. */
+  readonly store?: { readonly schema: string; readonly name: string };
   readonly file?: string;
   readonly line?: number;
 }

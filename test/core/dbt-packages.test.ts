@@ -256,6 +256,22 @@ seeds:
     ]);
   });
 
+  it("stores failing rows where dbt does (<schema>_dbt_test__audit, a test's schema and alias) and runs the project's default__test_not_null for not_null", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': "name: shop\nprofile: shop\nconfig-version: 2\ndata_tests:\n  shop:\n    +store_failures: true\n",
+      'profiles.yml': PROJECT['profiles.yml']!,
+      'models/m.sql': 'select * from (values (1, 5), (2, -3), (3, null)) t(id, amt)',
+      'macros/not_null.sql': '{% macro default__test_not_null(model, column_name) %}select * from {{ model }} where {{ column_name }} is null or {{ column_name }} < 0{% endmacro %}',
+      'models/schema.yml': "version: 2\nmodels:\n  - name: m\n    columns:\n      - name: amt\n        data_tests:\n          - not_null\n          - accepted_values: {values: [5], config: {schema: checks, alias: amt_values}}\n",
+    });
+    const r = lake(dir, ['build']);
+    expect(r.code).toBe(1);
+    const db = path.join(dir, 'target/shop.duckdb');
+    // The project's override: the negative amount fails not_null too (dbt dispatches to it).
+    expect(await query(db, 'select id from main_dbt_test__audit.not_null_m_amt order by id')).toEqual([{ id: 2 }, { id: 3 }]);
+    expect(await query(db, 'select value_field from main_checks.amt_values order by 1')).toEqual([{ value_field: -3 }]);
+  });
+
   it('leaves the jaffle fixture (no packages) as it was', () => {
     const p = loadProject(copyFixture('dbt_jaffle'));
     expect(p.packages).toBeUndefined();
