@@ -15,6 +15,8 @@ import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, synthesizeTestName, type G
 import { readTestConfig } from './test-config.js';
 import { FAILURES_SCHEMA, type DataTest, type TestConfig } from './types.js';
 import { relationValue } from '../template/dbt-compat.js';
+import type { RenderResult } from '../template/engine.js';
+import type { RenderDatabase } from '../template/introspection.js';
 
 const literal = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
@@ -228,7 +230,13 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   let call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
   // A test whose SQL needs the database while rendering (get_columns_in_relation, run_query): that
   // test errors when it runs, with the reason; it must not stop every other test of the project.
-  if (call.result.introspective) return { ...base, parents, sql: '', errorReason: introspectiveTest(macro) };
+  if (call.result.introspective) {
+    // Rendered again with the database when it runs (its refs are those of the render without one).
+    const r0 = compiler.resolvePlaceholders(call.result, decl.file ?? target.id);
+    for (const id of r0.refs) if (!parents.includes(id)) parents.push(id);
+    const opts = { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id };
+    return { ...base, parents, sql: '', live: (database) => liveSql(compiler, compiler.engine.callMacro(macro, args, { ...opts, database }).result, opts.file) };
+  }
   // `{{ config(severity='warn', where=...) }}` in the {% test %} block: the test's defaults (dbt).
   const own = call.result.config as Record<string, unknown>;
   if (Object.keys(own).length) {
@@ -259,9 +267,12 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   return { ...base, config: cfg, parents, sql: trimSql(r.sql) };
 }
 
-/** Why a test that queries the database while rendering does not run. */
-function introspectiveTest(what: string): string {
-  return `${what} queries the database while its SQL renders (run_query, statement, adapter.get_columns_in_relation...): lake renders models that do so when it builds them, but not tests yet`;
+/** A live render's result as DataTest.live gives it: the query it stopped at, or the SQL (or the error). */
+function liveSql(compiler: Compiler, result: RenderResult, file: string): { pendingQuery: string } | { value: { sql: string; error?: string } } {
+  if (result.pendingQuery !== undefined) return { pendingQuery: result.pendingQuery };
+  const r = compiler.resolvePlaceholders(result, file);
+  const errors = r.diagnostics.filter((d) => d.severity === 'error');
+  return { value: errors.length ? { sql: '', error: errors.map((d) => d.message).join('; ') } : { sql: trimSql(r.sql) } };
 }
 
 function singular(compiler: Compiler, file: string, text: string, diags: Diagnostic[]): DataTest | undefined {
@@ -278,7 +289,9 @@ function singular(compiler: Compiler, file: string, text: string, diags: Diagnos
   for (const s of r.sources) if (!parents.includes(s.id)) parents.push(s.id);
   const landing = r.sources.find((s) => s.landing);
   if (r.introspective) {
-    return { id: `test.${cfg.name ?? name}`, name: cfg.name ?? name, kind: 'singular', testName: name, node: parents[0], parents, config: cfg, sql: '', file, line: 1, errorReason: introspectiveTest(`singular test ${name}`) };
+    // Rendered again with the database when it runs.
+    const live = (database: RenderDatabase) => liveSql(compiler, compiler.engine.render(text, { incremental: false, materialized: 'test', file, node: `test.${name}`, database }), file);
+    return { id: `test.${cfg.name ?? name}`, name: cfg.name ?? name, kind: 'singular', testName: name, node: parents[0], parents, config: cfg, sql: '', file, line: 1, live };
   }
   const sql = trimSql(resolved.sql);
   if (!sql) {

@@ -8,6 +8,7 @@
 import type { Adapter } from '../adapter/types.js';
 import { quoteIdent } from '../core/types.js';
 import { statusFor } from './test-config.js';
+import { answerQueries, LiveRenderError } from '../executor/live-render.js';
 import { FAILURES_SCHEMA, type DataTest, type TestResult } from './types.js';
 
 export interface RunDataTestsOptions {
@@ -100,9 +101,16 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
     }
   }
 
-  for (const t of individual) {
+  for (const given of individual) {
     const t0 = performance.now();
+    let t = given;
     try {
+      if (t.live) {
+        // Its SQL queries the database while it renders: rendered now, with the answers.
+        const live = await answerQueries(db, t.live, { id: t.id, path: t.file ?? t.id });
+        if (live.error) throw new LiveRenderError(`${t.id}: ${live.error}`);
+        t = { ...t, sql: live.sql };
+      }
       let failures: number;
       if (store(t)) {
         // As a view (store_failures_as: view) or a table; the other kind under that name goes first.
@@ -117,14 +125,18 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
         const [r] = await db.query<{ failures: number }>(countSql(t));
         failures = Number(r?.failures ?? 0);
       }
-      finish(t, failures, performance.now() - t0, store(t) ? { storedIn: `${failuresTarget(t).schema}.${failuresTarget(t).name}` } : {});
+      finish(given, failures, performance.now() - t0, store(t) ? { storedIn: `${failuresTarget(t).schema}.${failuresTarget(t).name}` } : {});
     } catch (e) {
+      if (e instanceof LiveRenderError) {
+        out.set(given, { ...base(given), status: 'error', failures: 0, durationMs: performance.now() - t0, message: e.message });
+        continue;
+      }
       const where = opts.compiledPath?.(t);
       const first = (e as Error).message.split('\n')[0]!;
       const missing = /does not exist/i.test(first) ? missingParent(first, t) : undefined;
       const hint = !missing ? '' : missing.startsWith('source:') ? `\n  hint: the table of ${missing} is not in the database` : `\n  hint: has ${missing} been built? run lake build -s ${missing}`;
-      out.set(t, {
-        ...base(t), status: 'error', failures: 0, durationMs: performance.now() - t0,
+      out.set(given, {
+        ...base(given), status: 'error', failures: 0, durationMs: performance.now() - t0,
         message: `${first}${where ? `\n  compiled SQL: ${where}` : ''}${hint}`,
       });
     }

@@ -5,6 +5,7 @@
  * the same `TestResult` shape so one table and one run_results array hold them all.
  */
 import type { NodeId } from '../core/types.js';
+import type { RenderDatabase } from '../template/introspection.js';
 
 /** `warn_if` / `error_if`: a comparison against the number of failures (`>10`, `!=0`). */
 export interface Threshold {
@@ -82,6 +83,11 @@ export interface DataTest {
   readonly errorReason?: string;
   /** Its declaration's key (dq/test-keys.ts), for `state:` selection. */
   readonly stateKey?: string;
+  /**
+   * For a test whose SQL queries the database while it renders (run_query...): its render with
+   * the database (the runner answers the queries, executor/live-render.ts); `sql` is then empty.
+   */
+  readonly live?: (database: RenderDatabase) => { pendingQuery: string } | { value: { sql: string; error?: string } };
   /** Where its failing rows go when stored (store_failures): schema and relation name. */
   readonly store?: { readonly schema: string; readonly name: string };
   readonly file?: string;

@@ -20,8 +20,12 @@ const MAX_QUERIES = 1000;
 /** Thrown with a message for a person (the executor turns it into the node's error). */
 export class LiveRenderError extends Error {}
 
-/** The model rendered live on `db`: its SQL with every query's real answer. */
-export async function renderLive(db: Adapter, compiler: Compiler, compiled: CompiledNode, incremental: boolean): Promise<CompiledNode> {
+/**
+ * Answers a template's queries on `db` until `render` completes: `render` renders with the
+ * database it is given and says the query it stopped at, or gives its value. `label` names what
+ * renders (a model, a test) and its file, for messages.
+ */
+export async function answerQueries<T>(db: Adapter, render: (database: RenderDatabase) => { pendingQuery: string } | { value: T }, label: { id: string; path: string }): Promise<T> {
   const log: { sql: string; answer: QueryAnswer }[] = [];
   let at = 0;
   const database: RenderDatabase = {
@@ -39,26 +43,33 @@ export async function renderLive(db: Adapter, compiler: Compiler, compiled: Comp
   };
   for (;;) {
     at = 0;
-    const r = compiler.compileOne(compiled.id, incremental, database);
-    if (r.pendingQuery === undefined) {
-      if (!r.node || r.diagnostics.some((d) => d.severity === 'error')) throw new LiveRenderError(r.diagnostics.map(formatDiagnostic).join('\n'));
-      const known = new Set(compiled.dependsOn.nodes);
-      // (A model that queries nothing keeps what its is_incremental() branch refs, as before.)
-      const added = r.node.introspective ? r.node.dependsOn.nodes.filter((d) => !known.has(d)) : [];
-      if (added.length) {
-        throw new LiveRenderError(`${compiled.id}: ${added.map((d) => `ref to ${d}`).join(', ')} appears only when the model renders with the database (${compiled.node.path})\n`
-          + `  hint: lake, like dbt, takes a model's dependencies from its render without the database (execute is false there): add a line \`-- depends_on: {{ ref('${added[0]!.split('.').pop()}') }}\` to the model`);
-      }
-      return r.node;
-    }
-    if (log.length >= MAX_QUERIES) throw new LiveRenderError(`${compiled.id}: the template asked more than ${MAX_QUERIES} queries while rendering (${compiled.node.path})\n  hint: a loop around run_query() that never ends?`);
+    const r = render(database);
+    if ('value' in r) return r.value;
+    if (log.length >= MAX_QUERIES) throw new LiveRenderError(`${label.id}: the template asked more than ${MAX_QUERIES} queries while rendering (${label.path})\n  hint: a loop around run_query() that never ends?`);
     const sql = r.pendingQuery;
     try {
       log.push({ sql, answer: await db.queryTable(sql) });
     } catch (e) {
       if (!(e instanceof EngineError)) throw e;
       const shown = sql.trim().length > 500 ? `${sql.trim().slice(0, 500)}...` : sql.trim();
-      throw new LiveRenderError(`${compiled.id}: a query the template ran while rendering failed: ${e.message.split('\n')[0]}\n  in ${compiled.node.path} (run_query, statement or an adapter call)\n  query: ${shown.replace(/\n/g, '\n    ')}`);
+      throw new LiveRenderError(`${label.id}: a query the template ran while rendering failed: ${e.message.split('\n')[0]}\n  in ${label.path} (run_query, statement or an adapter call)\n  query: ${shown.replace(/\n/g, '\n    ')}`);
     }
   }
+}
+
+/** The model rendered live on `db`: its SQL with every query's real answer. */
+export async function renderLive(db: Adapter, compiler: Compiler, compiled: CompiledNode, incremental: boolean): Promise<CompiledNode> {
+  const r = await answerQueries<ReturnType<Compiler['compileOne']>>(db, (database) => {
+    const x = compiler.compileOne(compiled.id, incremental, database);
+    return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
+  }, { id: compiled.id, path: compiled.node.path });
+  if (!r.node || r.diagnostics.some((d) => d.severity === 'error')) throw new LiveRenderError(r.diagnostics.map(formatDiagnostic).join('\n'));
+  const known = new Set(compiled.dependsOn.nodes);
+  // (A model that queries nothing keeps what its is_incremental() branch refs, as before.)
+  const added = r.node.introspective ? r.node.dependsOn.nodes.filter((d) => !known.has(d)) : [];
+  if (added.length) {
+    throw new LiveRenderError(`${compiled.id}: ${added.map((d) => `ref to ${d}`).join(', ')} appears only when the model renders with the database (${compiled.node.path})\n`
+      + `  hint: lake, like dbt, takes a model's dependencies from its render without the database (execute is false there): add a line \`-- depends_on: {{ ref('${added[0]!.split('.').pop()}') }}\` to the model`);
+  }
+  return r.node;
 }

@@ -812,7 +812,12 @@ export class TemplateEngine {
     const dot = name.indexOf('.');
     const fn = (dot > 0 ? this.packageMacros.get(name.slice(0, dot))?.get(name.slice(dot + 1)) : this.env.getGlobal(name)) as ((...a: unknown[]) => unknown) | undefined;
     if (typeof fn !== 'function') throw new Error(`no macro ${name}`);
-    return this.withState(opts, '', () => String(fn({ ...args, __keywords: true })));
+    const call = () => String(fn({ ...args, __keywords: true }));
+    const r = this.withState(opts, '', call);
+    if (opts.database || !r.result.introspective) return r;
+    // It queries the database: without one, as dbt parses it (see render()).
+    const parsed = this.withState(opts, '', call, 'parse');
+    return { sql: parsed.sql, result: { ...parsed.result, introspective: true, volatile: true } };
   }
 
   /**

@@ -161,15 +161,19 @@ select id, amount from {{ ref('payments') }} where id > {{ hi if hi is not none 
     expect(compiled.nodes.get('main.b')!.dependsOn.nodes).toEqual(['main.order_payments']);
   });
 
-  it('a data test whose SQL queries the database errors alone, saying why', () => {
+  it('renders data tests that query the database (custom generic and singular) with it when they run', () => {
     const dir = writeProject(base({
-      'models/m.sql': 'select 1 as id',
-      'macros/t.sql': "{% test has_columns(model) %}{% set cols = adapter.get_columns_in_relation(model) %}select 1 where {{ cols | length }} = 0{% endtest %}",
-      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    data_tests: [has_columns]\n    columns:\n      - name: id\n        data_tests: [not_null]\n',
+      'models/m.sql': 'select 1 as id, 2 as amount',
+      'macros/t.sql': `{% test has_columns(model, n) %}{% set cols = adapter.get_columns_in_relation(model) %}select {{ cols | length }} as found where {{ cols | length }} <> {{ n }}{% endtest %}
+{% test all_numbers(model) %}select * from (values ('-'){% for c in adapter.get_columns_in_relation(model) if not c.is_number() %}, ('{{ c.name }}'){% endfor %}) t(not_a_number) where not_a_number <> '-'{% endtest %}`,
+      'data_tests/methods_known.sql': "{% set r = run_query('select count(distinct payment_method) from ' ~ ref('payments')) %}select * from (select {{ r.columns[0].values()[0] if execute else 0 }} as n) where n <> 4",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    data_tests:\n      - has_columns: {n: 2}\n      - has_columns: {n: 3, config: {name: three_columns}}\n      - all_numbers\n',
     }));
     const r = lake(dir, ['build']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/PASS +\| not_null_m_id/);
-    expect(r.stdout + r.stderr).toContain('queries the database while its SQL renders');
+    expect(r.stdout).toMatch(/PASS +\| has_columns_m_2 /);
+    expect(r.stdout).toMatch(/FAIL +\| three_columns /);
+    expect(r.stdout).toMatch(/PASS +\| all_numbers_m_ /);
+    expect(r.stdout).toMatch(/PASS +\| methods_known /);
   });
 });
