@@ -25,7 +25,7 @@ import { schedule, type Job } from '../executor/scheduler.js';
 import { runModel, runSeed, quickViewSql, CatalogSnapshot, type NodeRunContext } from '../executor/run-node.js';
 import type { NodeHook } from '../executor/hooks.js';
 import { streamHook } from '../executor/stream-hook.js';
-import { renderLive, LiveRenderError } from '../executor/live-render.js';
+import { answerQueries, renderLive, LiveRenderError } from '../executor/live-render.js';
 import { renderAdhoc } from '../compiler/compile.js';
 import { buildManifest, compiledPathOf, runResultsJson, writeCompiled, writeJson, type Manifest } from './artifacts.js';
 import { writeCompiledFiles } from './compiled-files.js';
@@ -402,7 +402,17 @@ function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<str
 }
 
 async function runProjectHook(s: Session, db: Adapter, text: string, what: string, extra?: Record<string, unknown>): Promise<void> {
-  const r = renderAdhoc(s.compiler, text, `project.yml (${what})`, undefined, extra);
+  // Rendered with the database: a hook may run_query (dbt's on-run-end grants loop over schemas).
+  let r: ReturnType<typeof renderAdhoc>;
+  try {
+    r = await answerQueries<ReturnType<typeof renderAdhoc>>(db, (database) => {
+      const x = renderAdhoc(s.compiler, text, `project.yml (${what})`, undefined, extra, false, database);
+      return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
+    }, { id: what, path: s.project.flavor === 'dbt' ? 'dbt_project.yml' : 'project.yml' });
+  } catch (e) {
+    if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: e.message }, 1);
+    throw e;
+  }
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new LakeError('execute', r.diagnostics);
   if (r.sql.trim()) {
     try {

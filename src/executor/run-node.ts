@@ -18,7 +18,7 @@ import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
 import { renderAdhoc } from '../compiler/compile.js';
 import type { NodeHook, HookOutcome } from './hooks.js';
-import { renderLive, LiveRenderError } from './live-render.js';
+import { answerQueries, renderLive, LiveRenderError } from './live-render.js';
 
 export interface NodeRunContext {
   readonly compiler: Compiler;
@@ -434,7 +434,17 @@ function claimExternalFolder(dir: string, id: string): void {
 }
 
 async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<void> {
-  const r = renderAdhoc(ctx.compiler, text, node.node.path, node, undefined, incremental);
+  // Rendered at run time, with the database (a hook may run_query, as in dbt).
+  let r: ReturnType<typeof renderAdhoc>;
+  try {
+    r = await answerQueries<ReturnType<typeof renderAdhoc>>(tx, (database) => {
+      const x = renderAdhoc(ctx.compiler, text, node.node.path, node, undefined, incremental, database);
+      return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
+    }, { id: `${node.id} (${step})`, path: node.node.path });
+  } catch (e) {
+    if (e instanceof LiveRenderError) throw new NodeError(e.message);
+    throw e;
+  }
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(r.diagnostics.map(formatDiagnostic).join('\n'));
   if (!r.sql.trim()) return;
   try {
