@@ -6,12 +6,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
-import { LakeError, codeFrame } from '../errors/index.js';
+import { LakeError, closest, codeFrame } from '../errors/index.js';
 import { locate } from '../template/errors.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
 import { quoteIdent } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
+import type { RenderResult } from '../template/engine.js';
 import { Dag, select, type DagNode, type Selection } from '../graph/index.js';
 import type { SelectorState } from '../graph/state.js';
 import { readSelectorState } from './selector-state.js';
@@ -244,6 +245,36 @@ export class Session {
       return (await renderLive(db, this.compiler, node, false)).sql;
     } catch (e) {
       if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X041', severity: 'error', message: e.message }, 1);
+      throw e;
+    }
+  }
+
+  /**
+   * dbt's run-operation: macro `name` (`package.macro` too) called with `args`, rendered with the
+   * database on `db` in one transaction (its statements commit together, or not at all when it
+   * fails). Gives what its log(..., info=True) and print() calls said.
+   */
+  async runOperation(db: Adapter, name: string, args: Record<string, unknown>): Promise<{ logs: string[] }> {
+    const engine = this.compiler.engine;
+    const [pkg, bare] = name.includes('.') ? [name.slice(0, name.indexOf('.')), name.slice(name.indexOf('.') + 1)] : [undefined, name];
+    if (!(pkg ? engine.packageMacro(bare!, pkg) : engine.hasMacro(name) || engine.packageMacro(name))) {
+      const near = closest(name, engine.macroIndex.keys());
+      throw new LakeError('usage', { code: 'LAKE-U020', severity: 'error', message: `no macro ${name} in the project or its packages`, hint: near.length ? `did you mean ${near.join(' or ')}?` : 'define it with {% macro name(...) %} in a file under macros/' });
+    }
+    const macro = pkg ? name : engine.hasMacro(name) ? name : engine.packageMacro(name)!;
+    const opts = { incremental: false, materialized: 'operation', file: `run-operation ${name}` };
+    try {
+      return await db.transaction(async (tx) => {
+        const r = await answerQueries<RenderResult>(tx, (database) => {
+          const x = engine.callMacro(macro, args, { ...opts, database }).result;
+          return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
+        }, { id: `run-operation ${name}`, path: engine.macroIndex.get(macro)?.path ?? 'macros/' });
+        const errors = r.diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length) throw new LakeError('execute', errors, 1);
+        return { logs: (r.logs ?? []).filter((l) => l.info).map((l) => l.message) };
+      });
+    } catch (e) {
+      if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X042', severity: 'error', message: e.message }, 1);
       throw e;
     }
   }

@@ -14,6 +14,7 @@ import { registerRetry } from './commands/retry.js';
 import { registerSource } from './commands/source.js';
 import { registerWatch } from './commands/watch.js';
 import { registerDocs } from './commands/docs.js';
+import { registerOperation } from './commands/operation.js';
 
 /** Was `--log-format json` given (read before commander has parsed, for its own errors)? */
 function jsonLog(argv: readonly string[]): boolean {
@@ -67,6 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerSource(program, ctx, setCode);
   registerWatch(program, ctx, setCode);
   registerDocs(program, ctx, setCode);
+  registerOperation(program, ctx, setCode);
 
   try {
     await program.parseAsync([...argv]);

@@ -802,7 +802,6 @@ function addFunctions(env: nunjucks.Environment): void {
   env.addGlobal('toyaml', (v: unknown) => toYaml(v));
   env.addGlobal('set', (v: unknown) => [...new Set(toList(v))]);
   env.addGlobal('local_md5', (s: unknown) => createHash('md5').update(String(s)).digest('hex'));
-  env.addGlobal('print', () => '');
 }
 
 /** json.dumps with its default separators (`{"a": 1, "b": [1, "x"]}`), as dbt's tojson writes JSON. */

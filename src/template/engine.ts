@@ -24,7 +24,8 @@ import { graphContext, type GraphContext } from './graph-context.js';
 import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, relationValue, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
-import { markTuple } from './python-repr.js';
+import { markTuple, truthy } from './python-repr.js';
+import { splitKwargs } from './call-args.js';
 import { pyDate, pythonDatetimeModule } from './python-datetime.js';
 import { installIntrospection, type IntrospectionMode, type IntrospectionState, type RenderDatabase } from './introspection.js';
 
@@ -105,6 +106,8 @@ export interface RenderResult {
   readonly introspective?: true;
   /** A live render stopped at this query, whose answer it does not have yet: run it and render again. */
   readonly pendingQuery?: string;
+  /** What log() (`info` when log(..., info=True)) and print() said, in order. */
+  readonly logs?: readonly { readonly message: string; readonly info: boolean }[];
 }
 
 export interface RenderOptions {
@@ -147,6 +150,8 @@ interface RenderState {
   thrown?: Diagnostic;
   /** Database access of this render (introspection.ts). */
   db: IntrospectionState;
+  /** What log() and print() said. */
+  logs?: { message: string; info: boolean }[];
 }
 
 
@@ -561,7 +566,17 @@ export class TemplateEngine {
     Object.defineProperty((env as unknown as { globals: object }).globals, 'graph', {
       get: () => (graph ??= graphContext(project)), enumerable: true, configurable: true,
     });
-    env.addGlobal('log', () => '');
+    // dbt's log(msg, info=False) and print(msg): kept with the render (lake run-operation prints them).
+    const keepLog = (msg: unknown, info: boolean) => {
+      const st = self.state;
+      if (st) (st.logs ??= []).push({ message: String(msg ?? ''), info });
+      return '';
+    };
+    env.addGlobal('log', (msg: unknown, ...rest: unknown[]) => {
+      const { pos, kw } = splitKwargs(rest);
+      return keepLog(msg, truthy(kw.info ?? pos[0] ?? false));
+    });
+    env.addGlobal('print', (msg: unknown) => keepLog(msg, true));
     env.addGlobal('return', (v: unknown) => {
       // Inside a macro: its value (see makeMacro above); outside one there is nothing to return from.
       if (returnSlots.length === 0) return v;
@@ -926,6 +941,7 @@ export class TemplateEngine {
       ...(st.volatile ? { volatile: true } : {}),
       ...(db.introspective ? { introspective: true as const, volatile: true } : {}),
       ...(db.pending !== undefined ? { pendingQuery: db.pending } : {}),
+      ...(st.logs ? { logs: st.logs } : {}),
     };
     return { sql, result };
   }

@@ -176,6 +176,34 @@ select * from {{ ref('payments') }}`,
     ]);
   });
 
+  it('lake run-operation calls a macro against the database in one transaction and prints its info logs', async () => {
+    const dir = writeProject(base({
+      'macros/ops.sql': `{% macro grant_select(role='reader', days=1) %}
+  {% do run_query("create table if not exists main.grants (who varchar, days int)") %}
+  {% do run_query("insert into main.grants values ('" ~ role ~ "', " ~ days ~ ")") %}
+  {% set n = run_query("select count(*) from main.grants").columns[0].values()[0] %}
+  {{ log("granted to " ~ role ~ ", " ~ n ~ " grants now", info=True) }}{{ log("not shown") }}{{ print("done") }}
+{% endmacro %}
+{% macro half_done() %}
+  {% do run_query("insert into main.grants values ('half', 0)") %}
+  {% do run_query("select * from main.nowhere") %}
+{% endmacro %}`,
+    }));
+    const r = lake(dir, ['run-operation', 'grant_select', '--args', '{role: analyst, days: 7}']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('granted to analyst, 1 grants now\ndone\n');
+    expect(lake(dir, ['run-operation', 'grant_select']).stdout).toContain('granted to reader, 2 grants now');
+    // A failing query: nothing of the operation stays.
+    const f = lake(dir, ['run-operation', 'half_done']);
+    expect(f.code).toBe(1);
+    expect(f.stderr).toContain('a query the template ran while rendering failed: Catalog Error: Table with name nowhere does not exist!');
+    expect(await query(path.join(dir, 'target/t.duckdb'), 'select who, days from main.grants order by who')).toEqual([{ who: 'analyst', days: 7 }, { who: 'reader', days: 1 }]);
+    const typo = lake(dir, ['run-operation', 'grant_selct']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('did you mean grant_select?');
+    expect(lake(dir, ['run-operation', 'grant_select', '--args', '[1, 2]']).stderr).toContain('LAKE-U021');
+  });
+
   it('renders data tests that query the database (custom generic and singular) with it when they run', () => {
     const dir = writeProject(base({
       'models/m.sql': 'select 1 as id, 2 as amount',
