@@ -15,7 +15,7 @@ export interface Dialect {
   readonly transactionalDdl: boolean;
 }
 
-/** What `queryTable` returns: column names may repeat; values as in `Row`. */
+/** What `queryTable` returns: column names may repeat; values as in `Row`, except DECIMAL and TIME values, as the engine writes them (text). */
 export interface ResultTable {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
   readonly rows: readonly (readonly unknown[])[];

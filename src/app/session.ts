@@ -178,9 +178,14 @@ export class Session {
     return buildManifest(this.compiled, this.dag, this.compiler.engine.macroIndex, lineage);
   }
 
-  /** target/compiled/** and target/manifest.json (no database). */
+  /**
+   * target/compiled/** and target/manifest.json (no database). A model that queries the database
+   * while rendering keeps the compiled file its last build wrote (its render without the database
+   * is not what it builds); it is written only when there is none yet.
+   */
   writeArtifacts(ids: Iterable<NodeId> = this.compiled.nodes.keys()): void {
-    writeCompiled(this.targetDir, this.compiled, ids);
+    const keep = (id: NodeId) => this.compiled.nodes.get(id)?.introspective && fs.existsSync(compiledPathOf(this.targetDir, id));
+    writeCompiled(this.targetDir, this.compiled, [...ids].filter((id) => !keep(id)));
     // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
     writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest(), true, true);
   }
@@ -275,6 +280,21 @@ export class Session {
       });
     } catch (e) {
       if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X042', severity: 'error', message: e.message }, 1);
+      throw e;
+    }
+  }
+
+  /** An ad-hoc query (`lake show --inline`) rendered with the database, as dbt show renders it. */
+  async renderInlineLive(db: Adapter, text: string): Promise<string> {
+    try {
+      const r = await answerQueries<ReturnType<typeof renderAdhoc>>(db, (database) => {
+        const x = renderAdhoc(this.compiler, text, '--inline', undefined, undefined, false, database);
+        return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
+      }, { id: '--inline', path: '--inline' });
+      if (r.diagnostics.length) throw new LakeError('template', r.diagnostics);
+      return r.sql;
+    } catch (e) {
+      if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X041', severity: 'error', message: e.message }, 1);
       throw e;
     }
   }

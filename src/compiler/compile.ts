@@ -303,8 +303,13 @@ export class Compiler {
     const r = this.renderNode(prev.node, incremental, database);
     if (r.result.pendingQuery !== undefined) return { diagnostics: [], pendingQuery: r.result.pendingQuery };
     const diagnostics: Diagnostic[] = [...r.result.diagnostics];
-    const node = this.finish(id, { ...r, config: prev.config, relation: prev.relation }, diagnostics, incremental);
-    return { node, diagnostics };
+    try {
+      const node = this.finish(id, { ...r, config: prev.config, relation: prev.relation }, diagnostics, incremental, database);
+      return { node, diagnostics };
+    } catch (e) {
+      if (e instanceof PendingInEphemeral) return { diagnostics: [], pendingQuery: e.sql };
+      throw e;
+    }
   }
 
   /**
@@ -463,7 +468,8 @@ export class Compiler {
         diagnostics.push({ code: 'LAKE-C013', severity: 'warn', message: `${config.schema}.${node.name}: unknown config key '${key}'`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, new RegExp(`\\b${key}\\s*=`)) ?? locate(node.rawSql, /config\s*\(/) ?? { line: 1 }), hint: `did you mean ${near[0]}?` });
       }
     }
-    if (!result.diagnostics.some((d) => d.severity === 'error')) {
+    // (Without the database, a model that queries it may render to nothing, as in dbt's parse: its run's render is checked.)
+    if (!result.diagnostics.some((d) => d.severity === 'error') && !result.parsed) {
       const shape = statementShape(result.sql);
       const id = `${config.schema}.${node.name}`;
       if (shape.empty) diagnostics.push({ code: 'LAKE-C012', severity: 'error', message: `${id}: the model's SQL is empty`, file: node.path, node: id, line: 1, hint: 'write the SELECT the model builds (or delete the file)' });
@@ -570,7 +576,7 @@ export class Compiler {
     }
   }
 
-  private finish(id: NodeId, r: Rendered, diagnostics: Diagnostic[], incremental: boolean): CompiledNode | undefined {
+  private finish(id: NodeId, r: Rendered, diagnostics: Diagnostic[], incremental: boolean, database?: RenderDatabase): CompiledNode | undefined {
     const deps: NodeId[] = [];
     const refIds: (NodeId | undefined)[] = r.result.refs.map((name) => {
       const res = this.resolveRef(name);
@@ -614,7 +620,7 @@ export class Compiler {
       return quoted;
     });
     if (sql.includes(THIS_PLACEHOLDER)) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));
-    sql = this.inlineEphemerals(deps, sql);
+    sql = this.inlineEphemerals(deps, sql, database);
     // An inlined ephemeral's stream() reads are this model's: relative to its watermark.
     for (const dep of deps) {
       if (this.rendered.get(dep)?.config.materialized !== 'ephemeral') continue;
@@ -642,17 +648,24 @@ export class Compiler {
       landingReads, streamReads,
       checksum: checksum(r.node.rawSql, JSON.stringify(r.config)),
       renderedIncremental: r.result.usedIncremental && incremental,
-      ...(r.result.introspective ? { introspective: true } : {}),
+      // An ephemeral model it inlines that queries the database makes it one too (rendered at run time).
+      ...(r.result.introspective || deps.some((d) => this.rendered.get(d)?.config.materialized === 'ephemeral' && this.finishNode(d)?.introspective) ? { introspective: true } : {}),
     };
   }
 
   /** Prepend `__lake_eph__x as (...)` CTEs for ephemeral refs; an ephemeral body carries its own nested ones. */
-  private inlineEphemerals(deps: readonly NodeId[], sql: string): string {
+  private inlineEphemerals(deps: readonly NodeId[], sql: string, database?: RenderDatabase): string {
     const ctes: string[] = [];
     for (const dep of deps) {
       const r = this.rendered.get(dep);
       if (!r || r.config.materialized !== 'ephemeral') continue;
-      const body = this.finishNode(dep)?.sql ?? 'select 1';
+      let body = this.finishNode(dep)?.sql ?? 'select 1';
+      if (database && this.finishNode(dep)?.introspective) {
+        // It queries the database: rendered with it too, within the render of the model inlining it.
+        const live = this.renderNode(r.node, false, database);
+        if (live.result.pendingQuery !== undefined) throw new PendingInEphemeral(live.result.pendingQuery);
+        body = this.finish(dep, { ...live, config: r.config, relation: r.relation }, [], false, database)?.sql ?? body;
+      }
       ctes.push(`${quoteIdent(`__lake_eph__${r.relation.name}`)} as (\n${body}\n)`);
     }
     if (ctes.length === 0) return sql;
@@ -665,6 +678,13 @@ export class Compiler {
   /** Ids of `refs` that are ephemeral models. */
   private ephemeralsOf(refs: readonly NodeId[]): NodeId[] {
     return refs.filter((id) => this.rendered.get(id)?.config.materialized === 'ephemeral');
+  }
+}
+
+/** An ephemeral model inlined by a live render stopped at a query (compileOne says which). */
+class PendingInEphemeral extends Error {
+  constructor(readonly sql: string) {
+    super('an inlined ephemeral model needs a query answered');
   }
 }
 

@@ -26,34 +26,37 @@ export class LiveRenderError extends Error {}
  * renders (a model, a test) and its file, for messages.
  */
 export async function answerQueries<T>(db: Adapter, render: (database: RenderDatabase) => { pendingQuery: string } | { value: T }, label: { id: string; path: string }): Promise<T> {
-  const log: { sql: string; answer: QueryAnswer }[] = [];
-  let at = 0;
+  // What each position of each channel's renders got (a model, and an ephemeral model it inlines,
+  // render in one pass: each keeps its own count).
+  const log = new Map<string, QueryAnswer[]>();
+  let pending: { channel: string; sql: string } | undefined;
+  let asked = 0;
   const database: RenderDatabase = {
-    answer(sql) {
-      const e = log[at];
-      if (e && e.sql === sql) {
-        at++;
-        return e.answer;
-      }
-      // The template asked something else this time (it read the clock, say): what it ran before
-      // this point stands, the rest is asked again.
-      if (e) log.length = at;
+    answer(channel, index, sql) {
+      const got = log.get(channel)?.[index];
+      if (got) return got;
+      pending ??= { channel, sql };
       return undefined;
     },
   };
   for (;;) {
-    at = 0;
+    pending = undefined;
     const r = render(database);
     if ('value' in r) return r.value;
-    if (log.length >= MAX_QUERIES) throw new LiveRenderError(`${label.id}: the template asked more than ${MAX_QUERIES} queries while rendering (${label.path})\n  hint: a loop around run_query() that never ends?`);
-    const sql = r.pendingQuery;
+    if (!pending) throw new Error(`${label.id}: a render stopped at a query it did not ask`);
+    const { channel, sql } = pending as { channel: string; sql: string };
+    if (++asked > MAX_QUERIES) throw new LiveRenderError(`${label.id}: the template asked more than ${MAX_QUERIES} queries while rendering (${label.path})\n  hint: lake renders such a template again after each query it asks (the answers of the earlier ones are kept); ask for the values in fewer queries (one query can return them all)`);
+    let answer: QueryAnswer;
     try {
-      log.push({ sql, answer: await db.queryTable(sql) });
+      answer = await db.queryTable(sql);
     } catch (e) {
       if (!(e instanceof EngineError)) throw e;
       const shown = sql.trim().length > 500 ? `${sql.trim().slice(0, 500)}...` : sql.trim();
       throw new LiveRenderError(`${label.id}: a query the template ran while rendering failed: ${e.message.split('\n')[0]}\n  in ${label.path} (run_query, statement or an adapter call)\n  query: ${shown.replace(/\n/g, '\n    ')}`);
     }
+    const list = log.get(channel) ?? [];
+    list.push(answer);
+    log.set(channel, list);
   }
 }
 

@@ -514,8 +514,9 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       this._emit(')?');
       this.compile(node.body, frame);
       this._emit(':');
+      // Jinja's `a if c` without else is undefined (it prints nothing; `| join` of it is '').
       if (node.else_ !== null) this.compile(node.else_, frame);
-      else this._emit('""');
+      else this._emit('undefined');
       this._emit(')');
     };
     proto.compileNot = function (this: CompilerProto, node: { target: unknown }, frame: unknown) {
@@ -585,6 +586,10 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     if (typeof obj === 'string' || obj instanceof String) {
       const s = String(obj);
       if (refAttribute && typeof val === 'string' && RELATION_ATTRIBUTES.has(val) && s.startsWith('__lake_ref_')) return refAttribute(s, val);
+      // dbt's Relation is a mapping: ref('x').get('metadata', {}).get('type') is its class's name.
+      if (refAttribute && val === 'get' && s.startsWith('__lake_ref_')) {
+        return (k: unknown, d: unknown = null) => (k === 'metadata' ? { type: 'DuckDBRelation' } : typeof k === 'string' && RELATION_ATTRIBUTES.has(k) ? refAttribute!(s, k) : d);
+      }
       if (args.length === 4) return sliceString(s, args[1], args[2], args[3]);
       if (typeof val === 'string' && Object.prototype.hasOwnProperty.call(STRING_MEMBERS, val) && !(obj instanceof String && val in obj)) {
         const m = STRING_MEMBERS[val]!;
@@ -653,6 +658,12 @@ function addFilters(env: nunjucks.Environment): void {
     if (!e.tests?.[name]) e.addTest(name, fn);
   };
   addTest('sequence', (v) => typeof v === 'string' || v instanceof String || Array.isArray(v) || isPlain(v));
+  // A query's DECIMAL (Python's Decimal, pyNumber) is a number.
+  const number = (env as unknown as { tests: Record<string, (v: unknown) => boolean> }).tests.number;
+  (env as unknown as { tests: Record<string, (v: unknown) => boolean> }).tests.number = (v) => v instanceof Number || !!number?.(v);
+  // A ref() is a Relation, which is a mapping in dbt (dbt_utils' _is_relation checks `is mapping`).
+  const mapping = (env as unknown as { tests: Record<string, (v: unknown) => boolean> }).tests.mapping;
+  (env as unknown as { tests: Record<string, (v: unknown) => boolean> }).tests.mapping = (v) => (typeof v === 'string' && /^__lake_(ref|stream)_\d+__$/.test(v)) || !!mapping?.(v);
   addTest('integer', (v) => typeof v === 'number' && Number.isInteger(v));
   addTest('float', (v) => typeof v === 'number' && !Number.isInteger(v));
   addTest('boolean', (v) => typeof v === 'boolean');
@@ -709,6 +720,9 @@ function addFilters(env: nunjucks.Environment): void {
   env.addFilter('reject', pick(false, false));
   env.addFilter('selectattr', pick(true, true));
   env.addFilter('rejectattr', pick(false, true));
+  // Jinja's list: of an undefined value (a missing attribute), an empty list.
+  const list = env.getFilter('list') as Fn;
+  env.addFilter('list', (v: unknown) => (v === undefined ? [] : list(v)));
   // join(d, attribute=...) and trim(chars) as Jinja has them.
   const join = env.getFilter('join') as Fn;
   env.addFilter('join', (seq: unknown, ...args: unknown[]) => {

@@ -106,6 +106,8 @@ export interface RenderResult {
   readonly introspective?: true;
   /** A live render stopped at this query, whose answer it does not have yet: run it and render again. */
   readonly pendingQuery?: string;
+  /** Rendered without the database as dbt parses (execute false): not the SQL a run builds. */
+  readonly parsed?: true;
   /** What log() (`info` when log(..., info=True)) and print() said, in order. */
   readonly logs?: readonly { readonly message: string; readonly info: boolean }[];
 }
@@ -529,7 +531,9 @@ export class TemplateEngine {
     // dbt's `builtins`: the original ref/source/config, for a project macro that overrides one
     // (`{% macro ref(name) %}{{ return(builtins.ref(name)) }}{% endmacro %}`).
     env.addGlobal('builtins', { ref: env.getGlobal('ref'), source: env.getGlobal('source'), config: env.getGlobal('config') });
-    env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', profile_name: project.name });
+    // database: the catalog DuckDB names the file by (its stem; `memory` for :memory:), as dbt-duckdb's.
+    const database = project.target.path === ':memory:' ? 'memory' : project.target.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
+    env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', database, profile_name: project.name });
     // Prints as before (the UTC timestamp), and has a Python datetime's strftime/isoformat as in dbt.
     const startedAt = pyDate(this.runStartedAt, false, true);
     Object.defineProperty((env as unknown as { globals: object }).globals, 'run_started_at', {
@@ -601,6 +605,9 @@ export class TemplateEngine {
       callCaller: (caller) => {
         const out = caller();
         return lastCallReturned ? { returned: out } : { text: String(out) };
+      },
+      log: (message) => {
+        if (self.state) (self.state.logs ??= []).push({ message, info: true });
       },
       propagateReturn: (v) => {
         if (returnSlots.length && returnSlots[returnSlots.length - 1] === NO_RETURN) returnSlots[returnSlots.length - 1] = v;
@@ -844,7 +851,7 @@ export class TemplateEngine {
     const r = this.renderIn(opts.database ? 'live' : 'compile', text, opts);
     if (!r.introspective || opts.database) return r;
     const parsed = this.renderIn('parse', text, opts);
-    if (!parsed.diagnostics.some((d) => d.severity === 'error')) return { ...parsed, introspective: true, volatile: true };
+    if (!parsed.diagnostics.some((d) => d.severity === 'error')) return { ...parsed, introspective: true, volatile: true, parsed: true };
     // The render without the database fails where dbt's parse may not (lake's Jinja is not
     // Python's): the model is still built, rendered with the database; what it reads is what both
     // renders saw before they stopped, and an error there says so.
@@ -853,7 +860,7 @@ export class TemplateEngine {
     const diagnostics = parsed.diagnostics.map((d) => (d.severity === 'error'
       ? { ...d, severity: 'warn' as const, message: `${d.message} (rendering without the database, as dbt parses; the model is rendered with the database when it is built)`, hint: d.hint ?? "guard the code that reads a query's result with {% if execute %}" }
       : d));
-    return { ...parsed, sql: 'select 1', refs, sources, diagnostics, introspective: true, volatile: true };
+    return { ...parsed, sql: 'select 1', refs, sources, diagnostics, introspective: true, volatile: true, parsed: true };
   }
 
   private renderIn(mode: IntrospectionMode, text: string, opts: RenderOptions): RenderResult {
@@ -912,7 +919,7 @@ export class TemplateEngine {
 
   private withState(opts: RenderOptions, source: string, fn: () => string, mode: IntrospectionMode = opts.database ? 'live' : 'compile'): { sql: string; result: RenderResult } {
     const prev = this.state;
-    const db: IntrospectionState = { mode, database: opts.database, introspective: false, results: new Map() };
+    const db: IntrospectionState = { mode, database: opts.database, channel: opts.node ?? opts.file, asked: 0, introspective: false, results: new Map() };
     const st: RenderState = { opts, source, refs: [], streamed: new Set(), sources: [], config: {}, macros: new Set(), usedIncremental: false, diagnostics: [], db };
     this.state = st;
     setRefAttributes(this.refAttributes);
@@ -953,6 +960,8 @@ export class TemplateEngine {
  */
 class ThisRelation {
   readonly database = 'main';
+  /** As dbt's Relation (dbt_utils' _is_relation reads it). */
+  readonly metadata = { type: 'DuckDBRelation' };
   constructor(readonly schema: string, readonly name: string) {}
   get identifier(): string {
     return this.name;

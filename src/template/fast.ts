@@ -20,6 +20,7 @@
  */
 import { pythonUnescape } from './python-string.js';
 import { printable, truthy, pyCompare, pyStr, loopCycle, loopChanged } from './python-repr.js';
+import { NeedsQuery } from './introspection.js';
 
 /** Thrown while rendering when the fast path cannot be sure to match Nunjucks. */
 export class FastPathBail extends Error {
@@ -489,7 +490,8 @@ function evaluate(e: Expr, frame: Frame, scope: FastScope, ctx: Record<string, u
       try {
         return (fn as (...a: unknown[]) => unknown)(...args);
       } catch (err) {
-        if (err instanceof FastPathBail) throw err;
+        // A query whose answer is not known yet (introspection.ts) stops this render, as it stops Nunjucks'.
+        if (err instanceof FastPathBail || err instanceof NeedsQuery) throw err;
         // Let Nunjucks raise it, with its own wrapping and position.
         throw new FastPathBail(`call threw: ${(err as Error)?.message ?? String(err)}`);
       }

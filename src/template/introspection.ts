@@ -20,8 +20,8 @@
  */
 import { splitKwargs } from './call-args.js';
 import { relationValue } from './dbt-compat.js';
-import { pyDate } from './python-datetime.js';
-import { markTuple } from './python-repr.js';
+import { pyDate, pyDelta } from './python-datetime.js';
+import { markTuple, printable, pyNumber } from './python-repr.js';
 
 /** A query's result as a render sees it (the adapter's ResultTable). */
 export interface QueryAnswer {
@@ -30,9 +30,14 @@ export interface QueryAnswer {
   readonly rowsChanged: number;
 }
 
-/** Answers a live render's queries: undefined while a query has not run yet. */
+/**
+ * Answers a live render's queries: the `index`-th query (from 0) a render of `channel` (a model,
+ * a test, a hook) asks gets the answer that position got when it ran, whatever its text this time
+ * (a template that prints the clock asks a new text each time: it still runs once); undefined
+ * while that position has not run yet.
+ */
 export interface RenderDatabase {
-  answer(sql: string): QueryAnswer | undefined;
+  answer(channel: string, index: number, sql: string): QueryAnswer | undefined;
 }
 
 export type IntrospectionMode = 'compile' | 'parse' | 'live';
@@ -41,6 +46,10 @@ export type IntrospectionMode = 'compile' | 'parse' | 'live';
 export interface IntrospectionState {
   readonly mode: IntrospectionMode;
   readonly database?: RenderDatabase;
+  /** Whose queries these are (RenderDatabase's channel). */
+  readonly channel: string;
+  /** Queries asked so far by this render. */
+  asked: number;
   /** A database function was called. */
   introspective: boolean;
   /** The query a live render stopped at (its answer was not known). */
@@ -68,6 +77,8 @@ export interface IntrospectionHost {
   callCaller(caller: () => unknown): { text: string } | { returned: unknown };
   /** Make the macro being run return `value` (dbt's return() raised out of a call block). */
   propagateReturn(value: unknown): void;
+  /** Print a line as log(..., info=True) does (agate's print_table). */
+  log(message: string): void;
 }
 
 function lit(s: string): string {
@@ -80,7 +91,7 @@ function ask(host: IntrospectionHost, sql: string): QueryAnswer | undefined {
   st.introspective = true;
   if (st.mode === 'parse') return undefined;
   if (st.mode === 'live') sql = host.resolve(sql);
-  const a = st.mode === 'live' ? st.database?.answer(sql) : undefined;
+  const a = st.mode === 'live' ? st.database?.answer(st.channel, st.asked++, sql) : undefined;
   if (a === undefined) {
     st.pending = sql;
     throw new NeedsQuery(sql);
@@ -88,10 +99,27 @@ function ask(host: IntrospectionHost, sql: string): QueryAnswer | undefined {
   return a;
 }
 
-/** A value as dbt's agate gives it: dates and timestamps as Python's, the rest as the adapter reads it. */
+/**
+ * A value as dbt's agate gives it: dates and timestamps as Python's; DECIMAL and floating values
+ * as Decimal (printing `1.50`, `3.0`); an INTERVAL of days as a timedelta; TIME as its text.
+ */
 function pyValue(v: unknown, type: string): unknown {
-  if (v instanceof Date) return pyDate(v, type === 'DATE', /WITH TIME ZONE|TIMESTAMPTZ/i.test(type));
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date) return type === 'DATE' ? pyDate(v, true) : /WITH TIME ZONE|TIMESTAMPTZ/i.test(type) ? pyDate(v, false, true, true) : pyDate(v);
+  if (/^(DECIMAL|NUMERIC)/i.test(type) && typeof v === 'string') return pyNumber(Number(v), v);
+  if (/^(DOUBLE|FLOAT|REAL)$/i.test(type) && typeof v === 'number') return pyNumber(v, floatText(v));
+  if (type === 'INTERVAL' && typeof v === 'object') {
+    const iv = v as { months?: number; days?: number; micros?: number | bigint };
+    if (!iv.months) return pyDelta(Number(iv.days ?? 0) * 86400000 + Number(iv.micros ?? 0) / 1000);
+  }
   return v;
+}
+
+/** Python's repr of a float: `3.0`, `0.1`, `1e-07`, `1e+21`. */
+function floatText(n: number): string {
+  if (!Number.isFinite(n)) return Number.isNaN(n) ? 'nan' : n > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(n) && Math.abs(n) < 1e16) return `${n}.0`;
+  return String(n).replace(/e([+-])(\d)$/, 'e$10$2');
 }
 
 const ARRAY_NAMES = new Set(Object.getOwnPropertyNames(Array.prototype));
@@ -131,61 +159,88 @@ function agateRow(names: readonly string[], values: unknown[]): unknown[] {
  * `table.columns['name']`, `table.rows[0][0]`, `table.rows[0]['name']`, `table.column_names`,
  * `for row in table`, `table | length` — as a list of rows with those attributes.
  */
-export function agateTable(a: QueryAnswer): unknown[] {
+export function agateTable(a: QueryAnswer, host?: IntrospectionHost): unknown[] {
   const names = a.columns.map((c) => c.name);
   const rows = a.rows.map((r) => agateRow(names, r.map((v, i) => pyValue(v, a.columns[i]?.type ?? ''))));
   const table = [...rows];
+  // An agate Column is a sequence of its values (column[0], `| list`, `for v in column`) with a name.
   const columns = a.columns.map((c, i) => {
-    const col = attributes('Column', { name: c.name, data_type: c.type });
-    hidden(col, 'values', () => markTuple(rows.map((r) => r[i])));
-    hidden(col, 'values_distinct', () => markTuple([...new Set(rows.map((r) => r[i]))]));
-    hidden(col, 'values_without_nulls', () => markTuple(rows.map((r) => r[i]).filter((v) => v !== null && v !== undefined)));
-    hidden(col, 'toString', () => c.name);
+    const values = rows.map((r) => r[i]);
+    const col = markTuple([...values]);
+    hidden(col, 'name', c.name);
+    hidden(col, 'data_type', c.type);
+    hidden(col, 'values', () => markTuple([...values]));
+    hidden(col, 'values_distinct', () => markTuple([...new Set(values)]));
+    hidden(col, 'values_without_nulls', () => markTuple(values.filter((v) => v !== null && v !== undefined)));
     return col;
   });
+  // Table.columns is a mapping of them by name too: columns['id'], keys(), values(), items().
   columns.forEach((col, i) => {
     const n = names[i]!;
     if (!ARRAY_NAMES.has(n) && !/^\d+$/.test(n) && !Object.prototype.hasOwnProperty.call(columns, n)) hidden(columns, n, col);
+  });
+  hidden(columns, 'keys', () => markTuple([...names]));
+  hidden(columns, 'values', () => markTuple([...columns]));
+  hidden(columns, 'items', () => columns.map((col, i) => markTuple([names[i], col])));
+  hidden(columns, 'get', (k: unknown, d: unknown = null) => {
+    const i = typeof k === 'number' ? k : names.indexOf(String(k));
+    return i >= 0 && i < columns.length ? columns[i] : d;
   });
   hidden(table, 'rows', rows);
   hidden(table, 'columns', columns);
   hidden(table, 'column_names', markTuple([...names]));
   hidden(table, 'column_types', markTuple(a.columns.map((c) => c.type)));
-  hidden(table, 'print_table', () => '');
-  hidden(table, 'print_csv', () => '');
+  // agate prints these to the console (and returns None): lake prints them as info logs.
+  const cell = (v: unknown) => (v === null || v === undefined ? '' : String(printable(v)));
+  hidden(table, 'print_table', (maxRows: unknown = 20) => {
+    const shown = rows.slice(0, typeof maxRows === 'number' ? maxRows : 20).map((r) => r.map(cell));
+    const widths = names.map((n, i) => Math.max(n.length, 1, ...shown.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+    host?.log([line(names), line(widths.map((w) => '-'.repeat(w))), ...shown.map(line), ...(rows.length > shown.length ? ['...'] : [])].join('\n'));
+    return null;
+  });
+  hidden(table, 'print_csv', () => {
+    host?.log([names.join(','), ...rows.map((r) => r.map(cell).join(','))].join('\n'));
+    return null;
+  });
   return table;
 }
 
-const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|INT|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|INT[1248]|LONG|SHORT|SIGNED)$/i;
-const FLOAT_TYPES = /^(FLOAT|DOUBLE|REAL|FLOAT[48])$/i;
-const NUMERIC_TYPES = /^(DECIMAL|NUMERIC)(\(.*\))?$/i;
-const STRING_TYPES = /^(VARCHAR|TEXT|STRING|CHAR|BPCHAR|NVARCHAR)(\(.*\))?$/i;
+// dbt-duckdb's Column: its integer and float type names; dbt's base Column's string and numeric ones.
+const INTEGER_TYPES = new Set(['tinyint', 'smallint', 'integer', 'bigint', 'hugeint', 'utinyint', 'usmallint', 'uinteger', 'ubigint', 'int1', 'int2', 'int4', 'int8', 'short', 'int', 'signed', 'long']);
+const FLOAT_TYPES = new Set(['real', 'float', 'float4', 'float8', 'double']);
+const STRING_TYPES = new Set(['text', 'character varying', 'character', 'varchar']);
+const NUMERIC_TYPES = new Set(['numeric', 'decimal']);
 
-/** dbt's Column, as adapter.get_columns_in_relation gives them. */
+/** dbt's Column (dbt-duckdb's), as adapter.get_columns_in_relation gives them. */
 export function columnObject(name: string, type: string): Record<string, unknown> {
-  const precision = /^(?:DECIMAL|NUMERIC)\((\d+)\s*,\s*(\d+)\)/i.exec(type);
+  const t = type.toLowerCase();
+  const isString = STRING_TYPES.has(t);
+  const isNumeric = NUMERIC_TYPES.has(t);
+  const isNumber = INTEGER_TYPES.has(t) || FLOAT_TYPES.has(t) || isNumeric;
+  // dbt's data_type: a string column's is `character varying(256)`; the rest as the engine names them.
+  const dataType = isString ? 'character varying(256)' : type;
   const col = attributes('Column', {
-    name, column: name, dtype: type, data_type: type, quoted: `"${name.replace(/"/g, '""')}"`,
-    char_size: null, numeric_precision: precision ? Number(precision[1]) : null, numeric_scale: precision ? Number(precision[2]) : null,
+    name, column: name, dtype: type, data_type: dataType, quoted: `"${name.replace(/"/g, '""')}"`,
+    char_size: null, numeric_precision: null, numeric_scale: null,
   });
-  hidden(col, 'is_string', () => STRING_TYPES.test(type));
-  hidden(col, 'is_integer', () => INTEGER_TYPES.test(type));
-  hidden(col, 'is_float', () => FLOAT_TYPES.test(type));
-  hidden(col, 'is_numeric', () => NUMERIC_TYPES.test(type));
-  hidden(col, 'is_number', () => INTEGER_TYPES.test(type) || FLOAT_TYPES.test(type) || NUMERIC_TYPES.test(type));
+  hidden(col, 'is_string', () => isString);
+  hidden(col, 'is_integer', () => INTEGER_TYPES.has(t));
+  hidden(col, 'is_float', () => FLOAT_TYPES.has(t));
+  hidden(col, 'is_numeric', () => isNumeric);
+  hidden(col, 'is_number', () => isNumber);
+  hidden(col, 'is_struct', () => t.startsWith('struct'));
   hidden(col, 'string_size', () => 256);
-  hidden(col, 'toString', () => name);
+  hidden(col, 'toString', () => `<Column ${name} (${dataType})>`);
   return col;
 }
 
-/** dbt's load_result value of a statement. */
-function statementResult(a: QueryAnswer, fetch: boolean): Record<string, unknown> {
-  const table = agateTable(fetch ? a : { columns: a.columns, rows: [], rowsChanged: a.rowsChanged });
-  return {
-    response: { _message: 'OK', code: 'OK', rows_affected: a.rowsChanged },
-    data: markTuple((table as unknown as { rows: unknown[][] }).rows.map((r) => markTuple([...r]))),
-    table,
-  };
+/** dbt's load_result value of a statement: dbt-duckdb's response (it prints `OK`), the rows as a list of tuples, the table. */
+function statementResult(a: QueryAnswer, fetch: boolean, host?: IntrospectionHost): Record<string, unknown> {
+  const table = agateTable(fetch ? a : { columns: a.columns, rows: [], rowsChanged: a.rowsChanged }, host);
+  const response = attributes('AdapterResponse', { _message: 'OK', code: null, rows_affected: null });
+  hidden(response, 'toString', () => 'OK');
+  return { response, data: (table as unknown as { rows: unknown[][] }).rows.map((r) => markTuple([...r])), table };
 }
 
 /** The relation of `schema.identifier` as the catalog has it (table or view), or none. */
@@ -218,7 +273,7 @@ function relationOf(database: string | undefined, schema: string | undefined, id
 export function installIntrospection(globals: Record<string, unknown>, host: IntrospectionHost): void {
   globals.run_query = (sql: unknown) => {
     const a = ask(host, String(sql));
-    return a ? agateTable(a) : null;
+    return a ? agateTable(a, host) : null;
   };
   globals.statement = (...args: unknown[]) => {
     const { pos, kw } = splitKwargs(args);
@@ -235,7 +290,7 @@ export function installIntrospection(globals: Record<string, unknown>, host: Int
       return '';
     }
     const a = ask(host, body.text)!;
-    if (name !== null && name !== undefined) st.results.set(String(name), statementResult(a, fetch));
+    if (name !== null && name !== undefined) st.results.set(String(name), statementResult(a, fetch, host));
     return '';
   };
   globals.load_result = (name: unknown) => host.state().results.get(String(name)) ?? null;
@@ -272,7 +327,7 @@ export function installIntrospection(globals: Record<string, unknown>, host: Int
       const fetch = !!(kw.fetch ?? pos[2] ?? false);
       const a = ask(host, String(kw.sql ?? pos[0]));
       const empty: QueryAnswer = { columns: [], rows: [], rowsChanged: 0 };
-      const res = statementResult(a ?? empty, fetch);
+      const res = statementResult(a ?? empty, fetch, host);
       return markTuple([res.response, res.table]);
     },
   };

@@ -34,7 +34,7 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
  * A date (`dateOnly`) or datetime at the UTC instant `d`. `aware`: a datetime with its time zone
  * (UTC), as dbt's run_started_at: it prints with milliseconds and its isoformat() ends `+00:00`.
  */
-export function pyDate(d: Date, dateOnly = false, aware = false): string {
+export function pyDate(d: Date, dateOnly = false, aware = false, pythonText = false): string {
   const instant = dateOnly ? new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate())) : d;
   const codes: Record<string, () => string> = {
     Y: () => String(instant.getUTCFullYear()), y: () => p2(instant.getUTCFullYear() % 100), m: () => p2(instant.getUTCMonth() + 1), d: () => p2(instant.getUTCDate()),
@@ -42,7 +42,8 @@ export function pyDate(d: Date, dateOnly = false, aware = false): string {
     j: () => String(Math.floor((instant.getTime() - Date.UTC(instant.getUTCFullYear(), 0, 1)) / 86400000) + 1).padStart(3, '0'),
     b: () => MONTHS[instant.getUTCMonth()]!, a: () => DAYS[instant.getUTCDay()]!, w: () => String(instant.getUTCDay()), '%': () => '%',
   };
-  const shown = aware ? instant.toISOString().replace('T', ' ').replace('Z', '') : text(instant, dateOnly);
+  // `pythonText`: an aware datetime printed as Python's str() prints it (a query's TIMESTAMPTZ value).
+  const shown = aware ? (pythonText ? `${text(instant, false)}+00:00` : instant.toISOString().replace('T', ' ').replace('Z', '')) : text(instant, dateOnly);
   const obj = Object.assign(new String(shown), {
     [INSTANT]: instant, [DATE_ONLY]: dateOnly,
     strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
@@ -71,7 +72,7 @@ function isDelta(v: unknown): v is PyDelta {
 }
 
 /** A timedelta of `ms` milliseconds: prints as Python's (`1 day, 2:00:00`), with days, seconds, total_seconds(). */
-function pyDelta(ms: number): PyDelta {
+export function pyDelta(ms: number): PyDelta {
   const days = Math.floor(ms / 86400000);
   const rest = ms - days * 86400000;
   const seconds = Math.floor(rest / 1000);

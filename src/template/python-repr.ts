@@ -31,6 +31,24 @@ function dictRepr(o: Record<string, unknown>): string {
   return `{${Object.entries(o).filter(([k]) => k !== '__keywords').map(([k, x]) => `${repr(k)}: ${repr(x)}`).join(', ')}}`;
 }
 
+const PY_NUMBER = Symbol('python number');
+
+/**
+ * A number that prints as `text` (a query's DECIMAL `1.50`, a DOUBLE `3.0`, as dbt's agate gives
+ * them: Python's Decimal) and otherwise computes and compares as the number.
+ */
+export function pyNumber(n: number, text: string): number {
+  const o = new Number(n);
+  Object.defineProperty(o, 'toString', { value: () => text });
+  Object.defineProperty(o, PY_NUMBER, { value: true });
+  return o as unknown as number;
+}
+
+/** A number, or one made by pyNumber. */
+export function isNumberLike(v: unknown): boolean {
+  return typeof v === 'number' || v instanceof Number;
+}
+
 /** A plain object (a dict), not a class instance or a String. */
 export function isPlain(v: unknown): boolean {
   if (!v || typeof v !== 'object') return false;
@@ -49,12 +67,15 @@ export function truthy(v: unknown): boolean {
   if (typeof v !== 'object') return true;
   if (Array.isArray(v)) return v.length > 0;
   if (v instanceof String) return v.length > 0;
+  if (v instanceof Number) return v.valueOf() !== 0;
   if (isPlain(v)) return Object.keys(v).some((k) => k !== '__keywords');
   return true;
 }
 
 /** The value `{{ v }}` prints, before Nunjucks' own conversion (lists and dicts as Python prints them). */
 export function printable(v: unknown): unknown {
+  // A pyNumber prints its text (as a string: concatenation would take its value).
+  if (v instanceof Number) return v.toString();
   if (v === true) return 'True';
   if (v === false) return 'False';
   if (v === null) return 'None';
@@ -74,7 +95,7 @@ export function isTuple(v: unknown[]): boolean {
 export function pyEq(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === null || a === undefined || b === null || b === undefined) return (a === null || a === undefined) && (b === null || b === undefined);
-  const num = (v: unknown) => typeof v === 'number' || typeof v === 'boolean';
+  const num = (v: unknown) => typeof v === 'number' || typeof v === 'boolean' || v instanceof Number;
   if (num(a) && num(b)) return Number(a) === Number(b);
   const str = (v: unknown) => typeof v === 'string' || v instanceof String;
   if (str(a) && str(b)) return String(a) === String(b);

@@ -94,7 +94,7 @@ from {{ ref('payments') }} limit 1`,
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const [row] = await query(path.join(dir, 'target/t.duckdb'), 'select * from main.described');
     expect(row).toEqual({
-      c1: 'id:BIGINT:True:False:"id"', c2: 'order_id:BIGINT:True:False:"order_id"', c3: 'payment_method:VARCHAR:False:True:"payment_method"', c4: 'amount:BIGINT:True:False:"amount"',
+      c1: 'id:BIGINT:True:False:"id"', c2: 'order_id:BIGINT:True:False:"order_id"', c3: 'payment_method:character varying(256):False:True:"payment_method"', c4: 'amount:BIGINT:True:False:"amount"',
       methods: 'credit_card|bank_transfer|coupon|gift_card', missing: 'none', kind: 'table', absent: 'True', agate: 'a,b|y|1|2|12',
     });
   });
@@ -112,6 +112,35 @@ select {{ n }} as seen, 1 as x from {{ ref('audit') }} limit 1`,
     const db = path.join(dir, 'target/t.duckdb');
     expect((await query<{ id: number }>(db, 'select id from main.audit order by id')).map((x) => x.id)).toEqual([1, 10, 20]);
     expect(await query(db, 'select seen from main.logged')).toEqual([{ seen: 2 }]);
+  });
+
+  it('runs each query once when the template asks several (fast path included) or asks a new text each time', async () => {
+    const dir = writeProject(base({
+      'models/audit.sql': "{{ config(materialized='table') }}select 1 as id",
+      // Two queries in the fast path's subset, then a query whose text changes at every render.
+      'models/two.sql': "{% set a = run_query('select 40') %}{% set b = run_query('select 2') %}select {{ a.columns[0][0] }} + {{ b.columns[0][0] }} as x, 1 as y",
+      'models/clocked.sql': `{% do run_query("insert into main.audit values (" ~ modules.datetime.datetime.now().microsecond + 1000000 ~ ")") %}{% set n = run_query('select count(*) from main.audit').columns[0][0] %}
+select {{ n }} as n from {{ ref('two') }}, {{ ref('audit') }} limit 1`,
+    }));
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const db = path.join(dir, 'target/t.duckdb');
+    expect(await query(db, 'select x from main.two')).toEqual([{ x: 42 }]);
+    expect(await query(db, 'select count(*)::int as n from main.audit')).toEqual([{ n: 2 }]);
+    expect(await query(db, 'select n from main.clocked')).toEqual([{ n: 2 }]);
+  });
+
+  it('gives query values as dbt\'s agate does: DECIMAL and DOUBLE as Decimal, dates, TIMESTAMPTZ, TIME, INTERVAL; Column as a sequence; print_table', async () => {
+    const dir = writeProject(base({
+      'models/vals.sql': `{% set r = run_query("select 1.50::decimal(5,2) a, 12345678901234.1234567890::decimal(38,10) c, 3.0::double d, 0.1::double e, timestamptz '2024-01-02 03:04:05+00' f, time '03:04:05' g, interval 1 day h, date '2024-01-02' i, null::int j") %}
+{% set row = r.rows[0] %}{% do r.print_table() %}
+select '{{ row.a }}|{{ row.c }}|{{ row.d }}|{{ row.e }}|{{ row.f }}|{{ row.g }}|{{ row.h }}|{{ row.i }}|{{ row.j }}|{{ row.a == 1.5 }}|{{ row.a is number }}|{{ row.a + 1 }}|{{ r.columns[0][0] }}|{{ r.columns[0] | list | length }}|{{ r.columns.keys() | join(',') }}|{% for k, c in r.columns.items() %}{{ k }}{% endfor %}' as v`,
+    }));
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await query(path.join(dir, 'target/t.duckdb'), 'select v from main.vals')).toEqual([{
+      v: '1.50|12345678901234.1234567890|3.0|0.1|2024-01-02 03:04:05+00:00|03:04:05|1 day, 0:00:00|2024-01-02|None|True|True|2.5|1.50|1|a,c,d,e,f,g,h,i,j|acdefghij',
+    }]);
   });
 
   it('reruns an incremental model\'s queries with is_incremental() true against its own table', async () => {

@@ -101,10 +101,13 @@ export class DuckDBAdapter implements Adapter {
     try {
       const reader = await traced(this.id, sql, () => this.conn.runAndReadAll(sql));
       const names = reader.columnNames();
-      const types = reader.columnTypes();
+      const types = reader.columnTypes().map(String);
+      // DECIMAL and TIME as DuckDB writes them (a JavaScript number would round a DECIMAL(38,10)).
+      const asText = types.map((t) => /^(DECIMAL|TIME$|TIME WITH TIME ZONE)/.test(t));
+      const raw = asText.some(Boolean) ? reader.getRows() : undefined;
       return {
-        columns: names.map((name, i) => ({ name, type: String(types[i]) })),
-        rows: reader.getRowsJS().map((r) => r.map(toJs)),
+        columns: names.map((name, i) => ({ name, type: types[i]! })),
+        rows: reader.getRowsJS().map((r, j) => r.map((v, i) => (asText[i] && v !== null ? String(raw![j]![i]) : toJs(v)))),
         rowsChanged: Number(reader.rowsChanged ?? 0),
       };
     } catch (e) {

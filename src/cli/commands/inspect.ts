@@ -148,6 +148,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       try {
         // A model that queries the database while rendering (run_query...) is rendered with it.
         if (shownId && !fromTable && s.compiled.nodes.get(shownId)?.introspective) sql = (await s.renderLive(opened.db, shownId)).replace(/;\s*$/, '');
+        if (flags.inline && /\{[{%]/.test(flags.inline)) sql = (await s.renderInlineLive(opened.db, flags.inline)).replace(/;(\s|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*$/, '');
         // One row more than shown says whether there are more.
         const query = `select * from (\n${sql}\n) as __lake_show limit ${limit + 1}`;
         const described = await opened.db.describeQuery(query);
