@@ -586,6 +586,8 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     if (typeof obj === 'string' || obj instanceof String) {
       const s = String(obj);
       if (refAttribute && typeof val === 'string' && RELATION_ATTRIBUTES.has(val) && s.startsWith('__lake_ref_')) return refAttribute(s, val);
+      // Relation methods that give a relation printing the same in DuckDB (one database, quoted names).
+      if (refAttribute && (val === 'include' || val === 'quote' || val === 'render' || val === 'incorporate') && s.startsWith('__lake_ref_')) return () => s;
       // dbt's Relation is a mapping: ref('x').get('metadata', {}).get('type') is its class's name.
       if (refAttribute && val === 'get' && s.startsWith('__lake_ref_')) {
         return (k: unknown, d: unknown = null) => (k === 'metadata' ? { type: 'DuckDBRelation' } : typeof k === 'string' && RELATION_ATTRIBUTES.has(k) ? refAttribute!(s, k) : d);

@@ -432,6 +432,15 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(warn.message).toContain('rendering without the database, as dbt parses');
   });
 
+  it("keeps ref().include(), .quote(), .render() as the relation (DuckDB has one database and quoted names)", () => {
+    const { compiled } = compile({
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select * from {{ ref('a').include(database=False) }} join {{ ref('a').render() }} using (id), {{ ref('a').quote(identifier=false) }}",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.b')!.sql).toBe('select * from "main"."a" join "main"."a" using (id), "main"."a"');
+  });
+
   it("has Python's % formatting and * repetition (they gave NaN), and its modulo sign", () => {
     const { compiled } = compile({
       'models/m.sql': "select '{{ '%02d-%s' % (5, 'x') }}|{{ 'id_%s' % 7 }}|{{ '-' * 3 }}|{{ -7 % 3 }}|{{ 6 * 7 }}' as v",
