@@ -176,6 +176,7 @@ export class Compiler {
     }
     this.buildIndexes();
     for (const id of this.rendered.keys()) this.finishNode(id);
+    this.rerenderGraphReaders();
     this.extraDiags = dupes;
     cache?.save(this.opts.writeCacheFile);
     if (onNode) {
@@ -185,6 +186,27 @@ export class Compiler {
       }
     }
     return this.result();
+  }
+
+  /**
+   * Models that read dbt's `graph` rendered before every model's depends_on was known: rendered
+   * again now that it is (dbt's graph has it when models execute).
+   */
+  private rerenderGraphReaders(): void {
+    const readers = [...this.rendered].filter(([, r]) => r.result.readsGraph);
+    if (readers.length === 0) return;
+    this.engine.setGraphDependsOn((id) => {
+      const c = this.compiled.get(id);
+      return c ? [...c.dependsOn.nodes, ...c.dependsOn.sources] : undefined;
+    });
+    for (const [id, prev] of readers) {
+      const r = this.renderNode(prev.node, this.opts.incremental?.(id) ?? false);
+      if (idOf(r) !== id) continue;
+      this.rendered.set(id, r);
+      this.compiled.delete(id);
+      this.finishDiags.delete(id);
+      this.finishNode(id);
+    }
   }
 
   /**

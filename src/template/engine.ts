@@ -108,6 +108,8 @@ export interface RenderResult {
   readonly pendingQuery?: string;
   /** Rendered without the database as dbt parses (execute false): not the SQL a run builds. */
   readonly parsed?: true;
+  /** It read `graph` (whose depends_on the compiler knows only after rendering every model). */
+  readonly readsGraph?: true;
   /** What log() (`info` when log(..., info=True)) and print() said, in order. */
   readonly logs?: readonly { readonly message: string; readonly info: boolean }[];
 }
@@ -154,6 +156,8 @@ interface RenderState {
   db: IntrospectionState;
   /** What log() and print() said. */
   logs?: { message: string; info: boolean }[];
+  /** The template read `graph`. */
+  readsGraph?: boolean;
 }
 
 
@@ -367,6 +371,15 @@ export class TemplateEngine {
     this.loadPackages();
   }
 
+  private graph?: GraphContext;
+  private graphDependsOn?: (id: string) => readonly string[] | undefined;
+
+  /** Every model's depends_on (after a compile), for `graph`: renders from now on see it. */
+  setGraphDependsOn(fn: (id: string) => readonly string[] | undefined): void {
+    this.graphDependsOn = fn;
+    this.graph = undefined;
+  }
+
   /** Throw `d` out of a render; the render reports it as is. */
   private raise(st: RenderState, d: Diagnostic): Error {
     st.thrown = d;
@@ -565,10 +578,17 @@ export class TemplateEngine {
       },
       enumerable: true, configurable: true,
     });
-    // dbt's `graph` (graph-context.ts): built when a template first reads it.
-    let graph: GraphContext | undefined;
+    // dbt's `graph` (graph-context.ts): built when a template first reads it (again once the
+    // compiler knows every model's depends_on); a render that reads it is not cached.
     Object.defineProperty((env as unknown as { globals: object }).globals, 'graph', {
-      get: () => (graph ??= graphContext(project)), enumerable: true, configurable: true,
+      get: () => {
+        if (self.state) {
+          self.state.readsGraph = true;
+          self.state.volatile = true;
+        }
+        return (self.graph ??= graphContext(project, self.graphDependsOn));
+      },
+      enumerable: true, configurable: true,
     });
     // dbt's log(msg, info=False) and print(msg): kept with the render (lake run-operation prints them).
     const keepLog = (msg: unknown, info: boolean) => {
@@ -949,6 +969,7 @@ export class TemplateEngine {
       ...(db.introspective ? { introspective: true as const, volatile: true } : {}),
       ...(db.pending !== undefined ? { pendingQuery: db.pending } : {}),
       ...(st.logs ? { logs: st.logs } : {}),
+      ...(st.readsGraph ? { readsGraph: true as const } : {}),
     };
     return { sql, result };
   }

@@ -2,10 +2,11 @@
  * dbt's `graph` context variable: the project's models, seeds and sources as dbt's manifest nodes
  * (`graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')`), built from the
  * loaded project when a template first reads it. What lake knows before rendering: names,
- * relations, paths, configs from files and YAML, tags, descriptions, columns. Not `depends_on`
- * (refs are known only once every model has rendered), which is left out rather than empty.
+ * relations, paths, configs from files and YAML, tags, descriptions, columns; and `depends_on`
+ * once every model has rendered (`dependsOn`: the compiler renders again the models that read
+ * the graph, with it; before that it is left out rather than empty).
  */
-import type { ColumnDoc, LoadedProject } from '../core/types.js';
+import type { ColumnDoc, LoadedProject, NodeId } from '../core/types.js';
 
 export interface GraphContext {
   readonly nodes: Record<string, Record<string, unknown>>;
@@ -20,8 +21,10 @@ function columns(cols: readonly ColumnDoc[]): Record<string, Record<string, unkn
   return Object.fromEntries(cols.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: c.meta ?? {} }]));
 }
 
-export function graphContext(project: LoadedProject): GraphContext {
+export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) => readonly NodeId[] | undefined): GraphContext {
   const nodes: Record<string, Record<string, unknown>> = {};
+  // lake's ids (`silver.users`, `source:crm.users`) as dbt's unique ids, for depends_on.
+  const uniqueIds = new Map<NodeId, string>();
   const names = new Map<string, number>();
   for (const m of project.models.values()) names.set(m.name, (names.get(m.name) ?? 0) + 1);
   for (const m of project.models.values()) {
@@ -37,6 +40,7 @@ export function graphContext(project: LoadedProject): GraphContext {
       tags: Array.isArray(cfg.tags) ? cfg.tags : [], config: { ...cfg }, description: m.description ?? '', columns: columns(m.columns),
       raw_code: m.rawSql, language: 'sql', meta: (cfg.meta as Record<string, unknown> | undefined) ?? {},
     };
+    uniqueIds.set(m.id, id);
   }
   for (const s of project.seeds.values()) {
     const id = `seed.${project.name}.${s.name}`;
@@ -45,6 +49,7 @@ export function graphContext(project: LoadedProject): GraphContext {
       path: s.path, original_file_path: s.path, fqn: [project.name, s.name], tags: [...s.tags], config: { column_types: { ...s.columnTypes } },
       description: s.description ?? '', columns: columns(s.columns),
     };
+    uniqueIds.set(s.id, id);
   }
   const sources: Record<string, Record<string, unknown>> = {};
   for (const s of project.sources.values()) {
@@ -55,6 +60,14 @@ export function graphContext(project: LoadedProject): GraphContext {
       fqn: [project.name, s.sourceName, s.name], tags: [...s.tags], description: s.description ?? '', columns: columns(s.columns),
       original_file_path: s.path,
     };
+    uniqueIds.set(s.id, id);
+  }
+  if (dependsOn) {
+    for (const m of project.models.values()) {
+      const deps = dependsOn(m.id);
+      const node = nodes[uniqueIds.get(m.id)!];
+      if (deps && node) node.depends_on = { nodes: deps.map((d) => uniqueIds.get(d)).filter((x): x is string => !!x), macros: [] };
+    }
   }
   return { nodes, sources, exposures: {}, metrics: {}, groups: {}, semantic_models: {} };
 }

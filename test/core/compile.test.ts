@@ -432,6 +432,16 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(warn.message).toContain('rendering without the database, as dbt parses');
   });
 
+  it("gives graph.nodes their depends_on (a model reading graph is rendered again once every model's refs are known)", () => {
+    const { compiled } = compile({
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select * from {{ ref('a') }}",
+      'models/c.sql': `{% set parents = [] %}{% for n in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | sort(attribute='name') %}{% do parents.append(n.name ~ ':' ~ (n.depends_on.nodes | join('+'))) %}{% endfor %}select '{{ parents | join(' ') }}' as deps from {{ ref('b') }}`,
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.c')!.sql).toBe('select \'a: b:model.t.a c:model.t.b\' as deps from "main"."b"');
+  });
+
   it("keeps ref().include(), .quote(), .render() as the relation (DuckDB has one database and quoted names)", () => {
     const { compiled } = compile({
       'models/a.sql': 'select 1 as id',
