@@ -294,6 +294,8 @@ export interface CompiledNode {
    * `sql` is its render without a database (dbt's parse phase); a run renders it again, live.
    */
   readonly introspective?: boolean;
+  /** What its render's log(..., info=True) and print() said (printed when it builds). */
+  readonly logs?: readonly string[];
 }
 
 export interface CompiledProject {

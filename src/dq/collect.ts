@@ -79,6 +79,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
     const t = singular(compiler, file, text, diagnostics);
     if (t) tests.push({ ...t, stateKey: singularTestKey(file, text), store: storeTarget(project, t.config, t.name) });
   }
+  liveEphemerals(compiler, compiled, tests);
   const seen = new Map<string, DataTest>();
   for (const t of tests) {
     const prev = seen.get(t.name);
@@ -265,6 +266,37 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   for (const id of r.refs) if (!parents.includes(id)) parents.push(id);
   for (const s of call.result.sources) if (!parents.includes(s.id)) parents.push(s.id);
   return { ...base, config: cfg, parents, sql: trimSql(r.sql) };
+}
+
+/**
+ * Tests that read an ephemeral model which queries the database while rendering: when they run,
+ * its SQL rendered with the database replaces its render without one (inlined in the test's SQL).
+ */
+function liveEphemerals(compiler: Compiler, compiled: CompiledProject, tests: DataTest[]): void {
+  const ephemerals = [...compiled.nodes.values()].filter((n) => n.config.materialized === 'ephemeral' && n.introspective);
+  if (ephemerals.length === 0) return;
+  tests.forEach((t, i) => {
+    if (t.skipReason || t.errorReason) return;
+    const used = ephemerals.filter((e) => t.sql.includes(e.sql) || (t.live && t.parents.includes(e.id)));
+    if (used.length === 0) return;
+    const own = t.live;
+    const live: NonNullable<DataTest['live']> = (database) => {
+      let base: { sql: string; error?: string } = { sql: t.sql };
+      if (own) {
+        const r = own(database);
+        if ('pendingQuery' in r) return r;
+        base = r.value;
+      }
+      let sql = base.sql;
+      for (const e of used) {
+        const x = compiler.compileOne(e.id, false, database);
+        if (x.pendingQuery !== undefined) return { pendingQuery: x.pendingQuery };
+        if (x.node) sql = sql.split(e.sql).join(x.node.sql);
+      }
+      return { value: { sql, ...(base.error ? { error: base.error } : {}) } };
+    };
+    tests[i] = { ...t, live };
+  });
 }
 
 /** A live render's result as DataTest.live gives it: the query it stopped at, or the SQL (or the error). */

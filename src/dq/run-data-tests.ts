@@ -72,7 +72,7 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
   for (const t of tests) {
     if (t.skipReason) out.set(t, { ...base(t), status: 'skipped', failures: 0, durationMs: 0, message: t.skipReason });
     else if (t.errorReason) out.set(t, { ...base(t), status: 'error', failures: 0, durationMs: 0, message: t.errorReason });
-    else if (t.aggregate && t.batchRelation && !t.config.failCalc) {
+    else if (t.aggregate && t.batchRelation && !t.config.failCalc && !t.live) {
       const list = byRelation.get(t.batchRelation) ?? [];
       list.push(t);
       byRelation.set(t.batchRelation, list);

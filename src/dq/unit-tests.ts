@@ -184,7 +184,11 @@ function parseFixture(g: Record<string, unknown>, project: LoadedProject, what: 
         return [];
       }
     });
-    const found = candidates.find((c) => fs.existsSync(c)) ?? nested()[0];
+    const direct = candidates.find((c) => fs.existsSync(c));
+    const deep = direct ? [] : nested();
+    // Two fixtures of one name in different folders: dbt refuses the project (which one is meant?).
+    if (deep.length > 1) return { problem: { message: `${what}: fixture '${name}' is in more than one folder (${deep.map((f) => path.relative(project.root, f)).join(', ')})`, hint: 'give the fixture files different names' } };
+    const found = direct ?? deep[0];
     if (!found) return { problem: { message: `${what}: fixture '${name}' not found`, hint: `put it in ${path.relative(project.root, candidates[0] ?? 'data_tests/fixtures')}` } };
     rows = fs.readFileSync(found, 'utf8');
   }

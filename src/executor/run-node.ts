@@ -49,6 +49,8 @@ export interface NodeRunContext {
 export interface NodeOutcome {
   readonly rows?: number;
   readonly stats?: Record<string, unknown>;
+  /** What its template's log(..., info=True) and print() said (as rendered for this build). */
+  readonly logs?: readonly string[];
 }
 
 /** A node failure with a message for a person. */
@@ -265,14 +267,15 @@ function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: 
 
 /**
  * The one statement that builds a view with nothing around it (no pre/post hooks, no node hook
- * applies, known catalog, a plan of one statement: no old table to drop), or undefined. Such a
+ * applies, no render with the database or log lines to give, known catalog, a plan of one
+ * statement: no old table to drop), or undefined. Such a
  * statement is atomic on its own: it needs no BEGIN/COMMIT of its own, may run in autocommit, and
  * the scheduler may send several at once. A view needs no incoming columns (no DESCRIBE): it
  * stores no rows, so nothing is compared or stamped with `_lake_batch`.
  */
 export function quickViewSql(compiled: CompiledNode, ctx: NodeRunContext, d: Dialect): string | undefined {
   const c = compiled.config;
-  if (c.materialized !== 'view' || compiled.introspective || !ctx.catalog?.covers(compiled.relation) || c.pre_hook.length > 0 || c.post_hook.length > 0 || !ctx.hookFree?.(compiled)) return undefined;
+  if (c.materialized !== 'view' || compiled.introspective || compiled.logs || !ctx.catalog?.covers(compiled.relation) || c.pre_hook.length > 0 || c.post_hook.length > 0 || !ctx.hookFree?.(compiled)) return undefined;
   const statements = planModel(d, 'view', compiled, ctx.catalog!.get(compiled.relation), [], ctx);
   return statements.length === 1 && statements[0]!.kind === 'exec' ? statements[0]!.sql : undefined;
 }
@@ -309,7 +312,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
     const quick = quickViewSql(node, ctx, db.dialect);
     if (quick !== undefined) {
       await db.execute(quick);
-      return { stats: {} };
+      return { stats: {}, ...(node.logs ? { logs: node.logs } : {}) };
     }
     const outcomes: HookOutcome[] = [];
     try {
@@ -358,7 +361,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
         for (const [i, hook] of node.config.post_hook.entries()) await runHookSql(tx, ctx, node, hook, incremental, `post_hook${node.config.post_hook.length > 1 ? ` #${i + 1}` : ''}`);
         const stats: Record<string, unknown> = {};
         for (const o of outcomes) Object.assign(stats, o.stats ?? {});
-        return { rows: mat === 'view' ? undefined : rows, stats };
+        return { rows: mat === 'view' ? undefined : rows, stats, ...(node.logs ? { logs: node.logs } : {}) };
       });
     } finally {
       // After commit or rollback: hooks release what they held for the build (ingest's scratch tables).

@@ -12,7 +12,7 @@ export interface Job {
   readonly id: NodeId;
   readonly materialized: string;
   readonly compiledPath?: string;
-  run(db: Adapter): Promise<{ rows?: number; stats?: Record<string, unknown> }>;
+  run(db: Adapter): Promise<{ rows?: number; stats?: Record<string, unknown>; logs?: readonly string[] }>;
   /**
    * The one statement that builds the node when it needs nothing around it (see `quickViewSql`),
    * else undefined. Ready nodes that have one are sent to the engine together, in one transaction.
@@ -68,7 +68,7 @@ export async function schedule(o: ScheduleOptions): Promise<NodeResult[]> {
     const t0 = performance.now();
     try {
       const out = await job.run(conn);
-      return { id, status: 'success', materialized: job.materialized, rows: out.rows, stats: out.stats, startedAt, durationMs: performance.now() - t0 };
+      return { id, status: 'success', materialized: job.materialized, rows: out.rows, stats: out.stats, ...(out.logs?.length ? { logs: out.logs } : {}), startedAt, durationMs: performance.now() - t0 };
     } catch (e) {
       return { id, status: 'error', materialized: job.materialized, startedAt, durationMs: performance.now() - t0, error: (e as Error).message, compiledPath: job.compiledPath };
     }

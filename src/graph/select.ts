@@ -187,23 +187,25 @@ function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', 
 }
 
 /**
- * dbt's fqn match: the selector's dot-separated parts are the first parts of the node's fqn (its
- * folders under the model, seed or snapshot path, then its name), with or without the project's
- * name before them; a `*` part matches the rest, and a selector of one part may be the name.
+ * dbt's fqn match (its is_selected_node): the node's fqn is its folders under the model, seed or
+ * snapshot path, then its name — with or without the project's name first. The selector's
+ * dot-separated parts match the fqn's first parts; from the first part with a wildcard, the rest
+ * of the selector is a shell pattern over the rest of the fqn joined by dots (`*.marts.*`,
+ * `staging.*.orders`). A selector of one part may be the name alone.
  */
 function fqnMatches(n: DagNode, value: string, project?: string): boolean {
   const fqn = [...n.path.split('/').slice(1, -1), n.name];
-  const prefix = (parts: readonly string[]) => {
-    if (parts.length > fqn.length) return false;
+  if (value === n.name || (project !== undefined && value === project)) return true;
+  const parts = value.split('.');
+  const matches = (flat: readonly string[]) => {
+    if (flat.length < parts.length) return false;
     for (const [i, p] of parts.entries()) {
-      if (p === '*') return true;
-      if (!glob(p)(fqn[i]!)) return false;
+      if (/[*?[\]]/.test(p)) return glob(parts.slice(i).join('.'))(flat.slice(i).join('.'));
+      if (flat[i] !== p) return false;
     }
     return true;
   };
-  const parts = value.split('.');
-  if (parts.length === 1 && (glob(value)(n.name) || value === project)) return true;
-  return prefix(parts) || (project !== undefined && parts[0] === project && parts.length > 1 && prefix(parts.slice(1)));
+  return matches(fqn) || (project !== undefined && matches([project, ...fqn]));
 }
 
 /** `kafka.bpm` from the id `source:kafka.bpm`. */

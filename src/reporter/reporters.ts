@@ -66,6 +66,8 @@ export class PrettyReporter implements Reporter {
     const status = r.status === 'success' ? this.c.green('OK   ') : r.status === 'error' ? this.c.red('ERROR') : this.c.yellow('SKIP ');
     const rows = r.rows !== undefined ? plural(r.rows, 'row') : '';
     const detail = r.status === 'success' ? `${rows}${statsText(r)}` : r.status === 'skipped' ? (r.message ?? '') : '';
+    // Its template's log(..., info=True) and print() lines, then its line.
+    for (const l of r.logs ?? []) this.out(`${l}\n`);
     this.out(`${this.c.dim(n)} ${status} ${r.id.padEnd(32)} ${this.c.dim(r.materialized.padEnd(11))} ${detail.padEnd(18)} ${this.c.dim(fmtMs(r.durationMs))}\n`);
     if (r.status === 'error' && r.error) {
       this.err(`${this.c.red(r.error.split('\n').map((l) => `    ${l}`).join('\n'))}\n`);

@@ -16,6 +16,8 @@ export interface NodeResult {
   readonly compiledPath?: string;
   /** Extra figures from hooks (files ingested, bad records, expectations...). */
   readonly stats?: Readonly<Record<string, unknown>>;
+  /** What its template's log(..., info=True) and print() said. */
+  readonly logs?: readonly string[];
 }
 
 export interface RunSummary {

@@ -230,6 +230,18 @@ interface CompilerProto {
   compileSub(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
 }
 
+let defaultDatabase: string | null = null;
+
+/** The catalog relations are in unless they say (dbt-duckdb's database: the file's stem). */
+export function setDefaultDatabase(name: string): void {
+  defaultDatabase = name;
+}
+
+/** dbt-duckdb's database name of a target path: the file's stem, `memory` for :memory:. */
+export function catalogName(targetPath: string): string {
+  return targetPath === ':memory:' ? 'memory' : targetPath.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
+}
+
 /**
  * A relation given to a macro (a generic test's `model`, a `ref()` argument): prints as its SQL,
  * and looks like dbt's Relation to the macros that check (dbt_utils' `_is_relation`:
@@ -241,7 +253,7 @@ export function relationValue(sql: string): string {
   const names = parts ? [parts[1], parts[2], parts[3]].filter((x): x is string => x !== undefined).map(unquote) : [];
   const identifier = names[names.length - 1] ?? null;
   const schema = names.length >= 2 ? names[names.length - 2] : null;
-  const database = names.length === 3 ? names[0] : null;
+  const database = names.length === 3 ? names[0] : defaultDatabase;
   const rel = new String(sql) as unknown as Record<string, unknown>;
   Object.assign(rel, {
     metadata: { type: 'Relation' }, database, schema, identifier, name: identifier, table: identifier,
@@ -724,15 +736,16 @@ function addFilters(env: nunjucks.Environment): void {
   env.addFilter('rejectattr', pick(false, true));
   // Jinja's list: of an undefined value (a missing attribute), an empty list.
   const list = env.getFilter('list') as Fn;
-  env.addFilter('list', (v: unknown) => (v === undefined ? [] : list(v)));
+  env.addFilter('list', (v: unknown) => (v === undefined ? [] : Array.isArray(v) ? [...v] : isPlain(v) ? Object.keys(v as object).filter((k) => k !== '__keywords') : list(v)));
   // join(d, attribute=...) and trim(chars) as Jinja has them.
   const join = env.getFilter('join') as Fn;
   env.addFilter('join', (seq: unknown, ...args: unknown[]) => {
     const { pos, kw } = splitKwargs(args);
     const d = pos[0] ?? kw.d ?? '';
     const a = pos[1] ?? kw.attribute;
-    // Jinja's undefined iterates as nothing (a missing attribute joined is '').
+    // Jinja's undefined iterates as nothing (a missing attribute joined is ''); a string, as its characters.
     if (seq === undefined) return '';
+    if (typeof seq === 'string' || seq instanceof String) seq = [...String(seq)];
     return a === undefined ? join(seq, d) : toList(seq).map((x) => attr(x, a)).join(String(d));
   });
   env.addFilter('trim', (v: unknown, chars?: unknown) => {

@@ -21,7 +21,7 @@ import { normaliseConfig } from '../project/config.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
-import { addConversionFilters, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, relationValue, setRefAttributes, splat, star } from './dbt-compat.js';
+import { addConversionFilters, catalogName, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, relationValue, setDefaultDatabase, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
 import { markTuple, truthy } from './python-repr.js';
@@ -359,7 +359,13 @@ export class TemplateEngine {
   private readonly allMacroFiles: ReadonlyMap<string, string>;
   private readonly sourcesByName = new Map<string, SourceNode>();
 
+  /** The catalog of the target's database (dbt-duckdb's `database`: the file's stem). */
+  readonly database: string;
+
   constructor(private readonly project: LoadedProject, private readonly runStartedAt = new Date(), opts: EngineOptions = {}) {
+    this.database = catalogName(project.target.path);
+    setDefaultDatabase(this.database);
+    databaseInUse = this.database;
     this.fastPath = opts.fastPath ?? process.env.LAKE_FAST_PATH !== '0';
     this.env = new nunjucks.Environment(null, { dev: true, autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
     this.env.addExtension('do', new DoExtension());
@@ -405,7 +411,7 @@ export class TemplateEngine {
     const name = this.state?.refs[n];
     const rel = name !== undefined ? this.relationByName(name) : undefined;
     if (!rel) return undefined;
-    return attr === 'schema' ? rel.schema : attr === 'database' ? 'main' : rel.name;
+    return attr === 'schema' ? rel.schema : attr === 'database' ? this.database : rel.name;
   }
 
   /** `sql` with the render's ref(), stream() and this placeholders as the relations they stand for (for a query run while rendering). */
@@ -497,7 +503,8 @@ export class TemplateEngine {
         return `"${key}"`;
       }
       if (!st.sources.includes(src)) st.sources.push(src);
-      return src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src);
+      // A Relation, as dbt's source() gives (dbt_utils' macros check it is one); it prints as its SQL.
+      return relationValue(src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src));
     });
     const config = (...args: unknown[]) => {
       const st = self.st();
@@ -545,7 +552,7 @@ export class TemplateEngine {
     // (`{% macro ref(name) %}{{ return(builtins.ref(name)) }}{% endmacro %}`).
     env.addGlobal('builtins', { ref: env.getGlobal('ref'), source: env.getGlobal('source'), config: env.getGlobal('config') });
     // database: the catalog DuckDB names the file by (its stem; `memory` for :memory:), as dbt-duckdb's.
-    const database = project.target.path === ':memory:' ? 'memory' : project.target.path.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '');
+    const database = this.database;
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', database, profile_name: project.name });
     // Prints as before (the UTC timestamp), and has a Python datetime's strftime/isoformat as in dbt.
     const startedAt = pyDate(this.runStartedAt, false, true);
@@ -593,7 +600,11 @@ export class TemplateEngine {
     // dbt's log(msg, info=False) and print(msg): kept with the render (lake run-operation prints them).
     const keepLog = (msg: unknown, info: boolean) => {
       const st = self.state;
-      if (st) (st.logs ??= []).push({ message: String(msg ?? ''), info });
+      if (st) {
+        (st.logs ??= []).push({ message: String(msg ?? ''), info });
+        // Printed each time it renders: never served from the render cache.
+        st.volatile = true;
+      }
       return '';
     };
     env.addGlobal('log', (msg: unknown, ...rest: unknown[]) => {
@@ -975,12 +986,15 @@ export class TemplateEngine {
   }
 }
 
+/** The catalog of the engine constructed last (one per process in practice), for `this.database`. */
+let databaseInUse = 'main';
+
 /**
  * What `{{ this }}` is: it prints as the placeholder the compiler replaces with the final relation,
  * and has dbt's Relation fields for templates that look inside it.
  */
 class ThisRelation {
-  readonly database = 'main';
+  readonly database = databaseInUse;
   /** As dbt's Relation (dbt_utils' _is_relation reads it). */
   readonly metadata = { type: 'DuckDBRelation' };
   constructor(readonly schema: string, readonly name: string) {}

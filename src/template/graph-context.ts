@@ -7,6 +7,7 @@
  * the graph, with it; before that it is left out rather than empty).
  */
 import type { ColumnDoc, LoadedProject, NodeId } from '../core/types.js';
+import { catalogName } from './dbt-compat.js';
 
 export interface GraphContext {
   readonly nodes: Record<string, Record<string, unknown>>;
@@ -34,7 +35,7 @@ export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) =>
     const folders = m.path.split('/').slice(1, -1);
     const cfg = m.config as unknown as Record<string, unknown>;
     nodes[id] = {
-      unique_id: id, name: m.name, resource_type: type, package_name: project.name, database: 'main', schema: m.id.split('.')[0],
+      unique_id: id, name: m.name, resource_type: type, package_name: project.name, database: catalogName(project.target.path), schema: m.id.split('.')[0],
       alias: typeof cfg.alias === 'string' ? cfg.alias : m.name, identifier: typeof cfg.alias === 'string' ? cfg.alias : m.name,
       path: m.path.split('/').slice(1).join('/'), original_file_path: m.path, fqn: [project.name, ...folders, m.name],
       tags: Array.isArray(cfg.tags) ? cfg.tags : [], config: { ...cfg }, description: m.description ?? '', columns: columns(m.columns),
@@ -45,7 +46,7 @@ export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) =>
   for (const s of project.seeds.values()) {
     const id = `seed.${project.name}.${s.name}`;
     nodes[id] = {
-      unique_id: id, name: s.name, resource_type: 'seed', package_name: project.name, database: 'main', schema: s.schema, alias: s.name, identifier: s.name,
+      unique_id: id, name: s.name, resource_type: 'seed', package_name: project.name, database: catalogName(project.target.path), schema: s.schema, alias: s.name, identifier: s.name,
       path: s.path, original_file_path: s.path, fqn: [project.name, s.name], tags: [...s.tags], config: { column_types: { ...s.columnTypes } },
       description: s.description ?? '', columns: columns(s.columns),
     };
@@ -56,7 +57,7 @@ export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) =>
     const id = `source.${project.name}.${s.sourceName}.${s.name}`;
     sources[id] = {
       unique_id: id, name: s.name, source_name: s.sourceName, resource_type: 'source', package_name: project.name,
-      database: s.database ?? 'main', schema: s.schema, identifier: s.identifier, loaded_at_field: s.loadedAtField ?? null,
+      database: s.database ?? catalogName(project.target.path), schema: s.schema, identifier: s.identifier, loaded_at_field: s.loadedAtField ?? null,
       fqn: [project.name, s.sourceName, s.name], tags: [...s.tags], description: s.description ?? '', columns: columns(s.columns),
       original_file_path: s.path,
     };

@@ -442,6 +442,15 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(compiled.nodes.get('main.c')!.sql).toBe('select \'a: b:model.t.a c:model.t.b\' as deps from "main"."b"');
   });
 
+  it("gives source() as a Relation (a mapping with metadata), and every relation the target's catalog as database", () => {
+    const { compiled } = compile({
+      'models/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: t\n',
+      'models/a.sql': "select '{{ source('raw', 't') is mapping }}|{{ source('raw', 't').get('metadata', {}).get('type', '') }}|{{ source('raw', 't').identifier }}|{{ source('raw', 't').database }}|{{ this.database }}|{{ target.database }}|{{ 'abc' | join('-') }}' as v from {{ source('raw', 't') }}",
+    });
+    expect(compiled.diagnostics).toEqual([]);
+    expect(compiled.nodes.get('main.a')!.sql).toBe("select 'True|Relation|t|t|t|t|a-b-c' as v from \"raw\".\"t\"");
+  });
+
   it("keeps ref().include(), .quote(), .render() as the relation (DuckDB has one database and quoted names)", () => {
     const { compiled } = compile({
       'models/a.sql': 'select 1 as id',

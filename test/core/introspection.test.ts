@@ -233,6 +233,21 @@ select * from {{ ref('payments') }}`,
     expect(lake(dir, ['run-operation', 'grant_select', '--args', '[1, 2]']).stderr).toContain('LAKE-U021');
   });
 
+  it('tests an ephemeral model that queries the database with its live SQL, and prints log(info=True) lines of the models it builds', () => {
+    const dir = writeProject(base({
+      'models/e.sql': `{{ config(materialized='ephemeral') }}{% set r = run_query("select 42") %}select {{ r.columns[0][0] if execute else 0 }} as answer`,
+      'models/v.sql': "{{ log('building v', info=True) }}{{ log('not shown') }}{{ print('printed too') }}select * from {{ ref('e') }}",
+      'data_tests/answer_is_42.sql': "select * from {{ ref('e') }} where answer <> 42",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: e\n    columns:\n      - name: answer\n        data_tests: [{accepted_values: {values: [42], quote: false}}]\n',
+    }));
+    const r = lake(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/PASS +\| accepted_values_e_answer__False__42/);
+    expect(r.stdout).toMatch(/PASS +\| answer_is_42/);
+    expect(r.stdout).toMatch(/building v\nprinted too\n.*OK +main\.v/);
+    expect(r.stdout).not.toContain('not shown');
+  });
+
   it('renders data tests that query the database (custom generic and singular) with it when they run', () => {
     const dir = writeProject(base({
       'models/m.sql': 'select 1 as id, 2 as amount',

@@ -62,6 +62,11 @@ unit_tests:
     expect(ls('-s', 'shop.staging.crm.orders')).toEqual(['staging.orders']);
     expect(ls('-s', 'fqn:staging.*')).toEqual(['staging.customers', 'staging.items', 'staging.orders']);
     expect(ls('-s', 'shop')).toEqual(['staging.customers', 'staging.items', 'staging.orders']);
+    // From the first wildcard on, the rest of the selector is a pattern over the rest of the fqn (dbt's).
+    expect(ls('-s', '*.erp.*')).toEqual(['staging.items']);
+    expect(ls('-s', 'fqn:*.orders')).toEqual(['staging.orders']);
+    expect(ls('-s', 'staging.*.orders')).toEqual(['staging.orders']);
+    expect(ls('-s', 'shop.*.items')).toEqual(['staging.items']);
     expect(ls('-s', 'path:data_tests/sub/orders_ok.sql', '--resource-type', 'all')).toEqual(['test.orders_ok']);
     expect(ls('-s', 'data_tests/sub', '--resource-type', 'test')).toEqual(['test.orders_ok']);
     expect(ls('-s', 'path:models/staging/crm/crm.yml', '--resource-type', 'test')).toEqual(['test.unique_orders_id']);

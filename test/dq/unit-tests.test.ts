@@ -321,6 +321,11 @@ ${GIVEN_INC}${rows([[1, 'A'], [2, 'B2'], [3, 'C']])}`);
     expect(r.tests.get('from_fixture'), r.tests.get('from_fixture')?.message).toMatchObject({ status: 'pass' });
     expect([...r.tests.keys()].sort()).toEqual(['from_fixture']);
     expect(fs.existsSync(path.join(dir, 'target', 'run_results.json'))).toBe(true);
+    // Two fixture files of one name in two folders: which is meant? An error, as in dbt.
+    fs.mkdirSync(path.join(dir, 'data_tests/fixtures/other'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'data_tests/fixtures/other/three_users.csv'), 'id,name,country\n9,X,FR\n');
+    const err = await runQuality(dir, 'test').catch((e: unknown) => e as Error);
+    expect(String((err as Error).message ?? err)).toMatch(/fixture 'three_users' is in more than one folder/);
   });
 });
 
