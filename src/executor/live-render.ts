@@ -4,8 +4,9 @@
  * database, right before the model is built — dbt renders at execution time the same way, once
  * the model's parents are built. A render stops at each query whose answer it does not have
  * (template/introspection.ts); this runs that query on the model's connection and renders again
- * from the start, the queries already run answered from their results in order, until a render
- * completes. Each query runs once, in the order the template asks them.
+ * from the start, each query already run answered by its position with its result, until a render
+ * completes. Each query runs once, in the order the template asks them. Tests, hooks, `lake show`
+ * and `lake run-operation` render through answerQueries the same way.
  */
 import type { Adapter } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
@@ -14,7 +15,7 @@ import { formatDiagnostic } from '../errors/index.js';
 import type { Compiler } from '../compiler/compile.js';
 import type { QueryAnswer, RenderDatabase } from '../template/introspection.js';
 
-/** More queries than this in one render is a loop that never ends. */
+/** More queries than this in one render: stopped (each query costs a render of the template). */
 const MAX_QUERIES = 1000;
 
 /** Thrown with a message for a person (the executor turns it into the node's error). */

@@ -597,7 +597,8 @@ export class TemplateEngine {
       },
       enumerable: true, configurable: true,
     });
-    // dbt's log(msg, info=False) and print(msg): kept with the render (lake run-operation prints them).
+    // dbt's log(msg, info=False) and print(msg): kept with the render; info lines are printed when
+    // the node builds (and by lake run-operation).
     const keepLog = (msg: unknown, info: boolean) => {
       const st = self.state;
       if (st) {
@@ -640,6 +641,7 @@ export class TemplateEngine {
       log: (message) => {
         if (self.state) (self.state.logs ??= []).push({ message, info: true });
       },
+      database: this.database,
       propagateReturn: (v) => {
         if (returnSlots.length && returnSlots[returnSlots.length - 1] === NO_RETURN) returnSlots[returnSlots.length - 1] = v;
       },

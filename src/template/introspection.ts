@@ -79,6 +79,8 @@ export interface IntrospectionHost {
   propagateReturn(value: unknown): void;
   /** Print a line as log(..., info=True) does (agate's print_table). */
   log(message: string): void;
+  /** The target's catalog name (relations' database): queries read it as the current database. */
+  readonly database: string;
 }
 
 function lit(s: string): string {
@@ -246,7 +248,7 @@ function statementResult(a: QueryAnswer, fetch: boolean, host?: IntrospectionHos
 /** The relation of `schema.identifier` as the catalog has it (table or view), or none. */
 function getRelation(host: IntrospectionHost, database: unknown, schema: unknown, identifier: unknown): unknown {
   if (identifier === null || identifier === undefined) return null;
-  const db = database === null || database === undefined || database === 'main' ? undefined : String(database);
+  const db = database === null || database === undefined || database === 'main' || database === host.database ? undefined : String(database);
   const where = `${db ? `database_name = ${lit(db)}` : 'database_name = current_database()'} and schema_name = ${lit(String(schema ?? 'main'))}`;
   const a = ask(host, `select schema_name, table_name, 'table' as type from duckdb_tables() where ${where} and table_name = ${lit(String(identifier))}
 union all select schema_name, view_name, 'view' from duckdb_views() where ${where} and view_name = ${lit(String(identifier))}`);
@@ -313,7 +315,7 @@ export function installIntrospection(globals: Record<string, unknown>, host: Int
         st.introspective = true;
         return [];
       }
-      const db = p.database === undefined || p.database === 'main' ? undefined : p.database;
+      const db = p.database === undefined || p.database === 'main' || p.database === host.database ? undefined : p.database;
       const a = ask(host, `select column_name, data_type from duckdb_columns() where ${db ? `database_name = ${lit(db)}` : 'database_name = current_database()'} and schema_name = ${lit(p.schema ?? 'main')} and table_name = ${lit(p.identifier)} order by column_index`);
       return (a?.rows ?? []).map((r) => columnObject(String(r[0]), String(r[1])));
     },
