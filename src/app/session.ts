@@ -26,8 +26,7 @@ import { schedule, type Job } from '../executor/scheduler.js';
 import { runModel, runSeed, quickViewSql, CatalogSnapshot, type NodeRunContext } from '../executor/run-node.js';
 import type { NodeHook } from '../executor/hooks.js';
 import { streamHook } from '../executor/stream-hook.js';
-import { answerQueries, renderLive, LiveRenderError } from '../executor/live-render.js';
-import { renderAdhoc } from '../compiler/compile.js';
+import { answerQueries, renderAdhocLive, renderLive, LiveRenderError } from '../executor/live-render.js';
 import { buildManifest, compiledPathOf, runResultsJson, writeCompiled, writeJson, type Manifest } from './artifacts.js';
 import { writeCompiledFiles } from './compiled-files.js';
 import { VERSION } from './version.js';
@@ -287,10 +286,7 @@ export class Session {
   /** An ad-hoc query (`lake show --inline`) rendered with the database, as dbt show renders it. */
   async renderInlineLive(db: Adapter, text: string): Promise<string> {
     try {
-      const r = await answerQueries<ReturnType<typeof renderAdhoc>>(db, (database) => {
-        const x = renderAdhoc(this.compiler, text, '--inline', undefined, undefined, false, database);
-        return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
-      }, { id: '--inline', path: '--inline' });
+      const r = await renderAdhocLive(db, this.compiler, text, '--inline', '--inline');
       if (r.diagnostics.length) throw new LakeError('template', r.diagnostics);
       return r.sql;
     } catch (e) {
@@ -454,12 +450,9 @@ function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<str
 
 async function runProjectHook(s: Session, db: Adapter, text: string, what: string, extra?: Record<string, unknown>): Promise<void> {
   // Rendered with the database: a hook may run_query (dbt's on-run-end grants loop over schemas).
-  let r: ReturnType<typeof renderAdhoc>;
+  let r: Awaited<ReturnType<typeof renderAdhocLive>>;
   try {
-    r = await answerQueries<ReturnType<typeof renderAdhoc>>(db, (database) => {
-      const x = renderAdhoc(s.compiler, text, `project.yml (${what})`, undefined, extra, false, database);
-      return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
-    }, { id: what, path: s.project.flavor === 'dbt' ? 'dbt_project.yml' : 'project.yml' });
+    r = await renderAdhocLive(db, s.compiler, text, `project.yml (${what})`, what, undefined, extra);
   } catch (e) {
     if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: e.message }, 1);
     throw e;

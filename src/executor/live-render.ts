@@ -13,6 +13,7 @@ import { EngineError } from '../adapter/types.js';
 import type { CompiledNode } from '../core/types.js';
 import { formatDiagnostic } from '../errors/index.js';
 import type { Compiler } from '../compiler/compile.js';
+import { renderAdhoc } from '../compiler/compile.js';
 import type { QueryAnswer, RenderDatabase } from '../template/introspection.js';
 
 /** More queries than this in one render: stopped (each query costs a render of the template). */
@@ -61,12 +62,22 @@ export async function answerQueries<T>(db: Adapter, render: (database: RenderDat
   }
 }
 
+/** A render's result as answerQueries takes it: the query it stopped at, or the result itself. */
+function stoppedOr<R extends { readonly pendingQuery?: string }>(x: R): { pendingQuery: string } | { value: R } {
+  return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
+}
+
+/**
+ * A template that is not a model (a hook, `lake show --inline`) rendered with the database on
+ * `db`, as renderAdhoc renders it; throws LiveRenderError when one of its queries fails.
+ */
+export function renderAdhocLive(db: Adapter, compiler: Compiler, text: string, file: string, label: string, self?: CompiledNode, extra?: Record<string, unknown>, incremental = false): Promise<ReturnType<typeof renderAdhoc>> {
+  return answerQueries(db, (database) => stoppedOr(renderAdhoc(compiler, text, file, self, extra, incremental, database)), { id: label, path: file });
+}
+
 /** The model rendered live on `db`: its SQL with every query's real answer. */
 export async function renderLive(db: Adapter, compiler: Compiler, compiled: CompiledNode, incremental: boolean): Promise<CompiledNode> {
-  const r = await answerQueries<ReturnType<Compiler['compileOne']>>(db, (database) => {
-    const x = compiler.compileOne(compiled.id, incremental, database);
-    return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
-  }, { id: compiled.id, path: compiled.node.path });
+  const r = await answerQueries(db, (database) => stoppedOr(compiler.compileOne(compiled.id, incremental, database)), { id: compiled.id, path: compiled.node.path });
   if (!r.node || r.diagnostics.some((d) => d.severity === 'error')) throw new LiveRenderError(r.diagnostics.map(formatDiagnostic).join('\n'));
   const known = new Set(compiled.dependsOn.nodes);
   // (A model that queries nothing keeps what its is_incremental() branch refs, as before.)

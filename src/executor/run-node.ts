@@ -16,9 +16,8 @@ import { unclosedQuote } from '../materialize/seed.js';
 import { retypedColumns } from '../materialize/common.js';
 import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
-import { renderAdhoc } from '../compiler/compile.js';
 import type { NodeHook, HookOutcome } from './hooks.js';
-import { answerQueries, renderLive, LiveRenderError } from './live-render.js';
+import { renderAdhocLive, renderLive, LiveRenderError } from './live-render.js';
 
 export interface NodeRunContext {
   readonly compiler: Compiler;
@@ -438,12 +437,9 @@ function claimExternalFolder(dir: string, id: string): void {
 
 async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<void> {
   // Rendered at run time, with the database (a hook may run_query, as in dbt).
-  let r: ReturnType<typeof renderAdhoc>;
+  let r: Awaited<ReturnType<typeof renderAdhocLive>>;
   try {
-    r = await answerQueries<ReturnType<typeof renderAdhoc>>(tx, (database) => {
-      const x = renderAdhoc(ctx.compiler, text, node.node.path, node, undefined, incremental, database);
-      return x.pendingQuery !== undefined ? { pendingQuery: x.pendingQuery } : { value: x };
-    }, { id: `${node.id} (${step})`, path: node.node.path });
+    r = await renderAdhocLive(tx, ctx.compiler, text, node.node.path, `${node.id} (${step})`, node, undefined, incremental);
   } catch (e) {
     if (e instanceof LiveRenderError) throw new NodeError(e.message);
     throw e;
