@@ -491,7 +491,7 @@ export function buildDag(compiled: CompiledProject): Dag {
   for (const s of p.seeds.values()) nodes.push({ id: s.id, kind: 'seed', name: s.name, schema: s.schema, path: s.path, tags: s.tags, config: { materialized: 'seed' } });
   const known = new Set(nodes.map((n) => n.id));
   for (const n of compiled.nodes.values()) {
-    nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, tags: n.config.tags, config: n.config });
+    nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, ...(n.node.patchPath ? { patchPath: n.node.patchPath } : {}), tags: n.config.tags, config: n.config });
     known.add(n.id);
   }
   for (const n of compiled.nodes.values()) {

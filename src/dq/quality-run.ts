@@ -64,8 +64,8 @@ interface TestIndex {
   readonly previousKeys: () => ReadonlySet<string> | undefined;
   /** Files that declare tests (singular tests' .sql, YAML files). */
   readonly files: readonly string[];
-  /** Is some node's file at or under this path? */
-  readonly nodePath: (dir: string) => boolean;
+  /** Does this path selector select some node (its file, or the YAML documenting it)? */
+  readonly nodePath: (sel: string) => boolean;
 }
 
 /** A selector only tests understand: `test_type:unit`, `test_name:unique`, or a test's own name. */
@@ -118,10 +118,12 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
       const p = /^path:(.+)$/.exec(sel)?.[1] ?? (!sel.includes(':') && /\/|\.(sql|ya?ml)$/.test(sel) ? sel : undefined);
       if (p !== undefined) {
         const dir = p.replace(/^\.\//, '').replace(/\/+$/, '');
-        const under = (f: string | undefined) => !!f && (f === dir || f.startsWith(`${dir}/`));
+        // A file or folder (or a shell pattern of them: `models/staging/*.yml`), as a node's path: selects.
+        const pattern = /[*?]/.test(dir) ? new RegExp(`^${dir.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}(/.*)?$`) : undefined;
+        const under = (f: string | undefined) => !!f && (pattern ? pattern.test(f) : f === dir || f.startsWith(`${dir}/`));
         if (index.files.some(under)) {
           filters.push((t) => under(t.file));
-          if (index.nodePath(dir)) keep.push(sel);
+          if (index.nodePath(sel)) keep.push(sel);
           continue;
         }
       }
@@ -193,7 +195,7 @@ export class QualityRun implements RunExtension {
       previousKeys: () => session.previousTestKeys(),
       nodeTag: (tag) => [...session.compiled.nodes.values()].some((n) => n.config.tags.includes(tag)) || [...session.project.seeds.values()].some((n) => n.tags.includes(tag)),
       files: [...new Set([...data.tests.map((t) => t.file), ...unit.tests.map((t) => t.file)].filter((f): f is string => !!f))],
-      nodePath: (dir) => session.dag.nodes().some((n) => n.path === dir || n.path.startsWith(`${dir}/`)),
+      nodePath: (sel) => { try { return session.select({ select: [sel] }).length > 0; } catch { return false; } },
     };
     const nodesOf = (x: string) => new Set(session.select({ select: [x] }));
     const sel = splitSelection(opts.select, index, nodesOf);

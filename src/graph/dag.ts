@@ -17,6 +17,8 @@ export interface DagNode {
   readonly schema: string;
   /** Path relative to the project root, forward slashes. */
   readonly path: string;
+  /** The YAML file that documents it, if any (dbt's patch_path: `path:` of that file selects it too). */
+  readonly patchPath?: string;
   readonly tags: readonly string[];
   readonly config: Readonly<Record<string, unknown>>;
 }

@@ -180,7 +180,7 @@ function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', 
   if (method === 'path') {
     // A folder matches everything beneath it, a file matches itself; never `models/silverish`.
     const g = glob(value.replace(/^\.\//, '').replace(/\/+$/, ''), '(/.*)?');
-    return nodes.filter((n) => g(n.path));
+    return nodes.filter((n) => g(n.path) || (n.patchPath !== undefined && g(n.patchPath)));
   }
   const g = glob(value);
   return nodes.filter((n) => n.kind === 'source' && (value.includes('.') ? g(sourceName(n)) : g(sourceName(n).split('.')[0]!)));

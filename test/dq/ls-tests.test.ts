@@ -69,7 +69,10 @@ unit_tests:
     expect(ls('-s', 'shop.*.items')).toEqual(['staging.items']);
     expect(ls('-s', 'path:data_tests/sub/orders_ok.sql', '--resource-type', 'all')).toEqual(['test.orders_ok']);
     expect(ls('-s', 'data_tests/sub', '--resource-type', 'test')).toEqual(['test.orders_ok']);
-    expect(ls('-s', 'path:models/staging/crm/crm.yml', '--resource-type', 'test')).toEqual(['test.unique_orders_id']);
+    // A YAML file selects the tests declared there and the models it documents (dbt's patch_path),
+    // whose tests come with them; paths may be patterns.
+    expect(ls('-s', 'path:models/staging/crm/crm.yml', '--resource-type', 'all')).toEqual(['staging.orders', 'test.orders_ok', 'test.unique_orders_id']);
+    expect(ls('-s', 'path:models/staging/*/*.yml', '--resource-type', 'all')).toEqual(['staging.orders', 'test.orders_ok', 'test.unique_orders_id']);
     // A folder holding both: its nodes and the tests declared there.
     expect(ls('-s', 'path:models/staging/crm', '--resource-type', 'all')).toEqual(['staging.customers', 'staging.orders', 'test.orders_ok', 'test.unique_orders_id']);
   });
