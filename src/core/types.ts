@@ -168,6 +168,8 @@ export interface SourceNode {
   readonly identifier: string;
   /** The attached database it is in (`database:`, as dbt-duckdb reads an attached file), if not the target's. */
   readonly database?: string;
+  /** `quoting: {column: true}` on the table or the source: its columns are quoted in its tests (dbt). */
+  readonly quoteColumns?: boolean;
   readonly landing?: LandingSpec;
   readonly description?: string;
   readonly columns: readonly ColumnDoc[];

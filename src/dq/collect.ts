@@ -73,7 +73,8 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
       skipReason: src.landing ? `source ${src.sourceName}.${src.name} is a landing zone (files, no table): test the bronze model that reads it` : undefined,
     };
     add(target, src.tests);
-    for (const c of src.columns) add(target, c.tests, c);
+    // The source's (or table's) quoting.column quotes the columns that do not say (dbt's quote_columns).
+    for (const c of src.columns) add(target, c.tests, src.quoteColumns && !c.quote ? { ...c, quote: true } : c);
   }
   for (const [file, text] of project.singularTests) {
     const t = singular(compiler, file, text, diagnostics);

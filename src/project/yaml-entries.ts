@@ -340,6 +340,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         schema: String(s.schema ?? s.name),
         identifier: String(t.identifier ?? t.name),
         ...(typeof (t.database ?? s.database) === 'string' ? { database: String(t.database ?? s.database) } : {}),
+        ...((isRecord(t.quoting) && t.quoting.column !== undefined ? t.quoting.column : isRecord(s.quoting) ? s.quoting.column : undefined) === true ? { quoteColumns: true } : {}),
         landing,
         description: (t.description ?? s.description) as string | undefined,
         columns: cols.docs,

@@ -103,7 +103,7 @@ function ask(host: IntrospectionHost, sql: string): QueryAnswer | undefined {
 
 /**
  * A value as dbt's agate gives it: dates and timestamps as Python's; DECIMAL and floating values
- * as Decimal (printing `1.50`, `3.0`); an INTERVAL of days as a timedelta; TIME as its text.
+ * as Decimal (printing `1.50`, `3.0`); an INTERVAL as a timedelta (a month: 30 days); TIME as its text.
  */
 function pyValue(v: unknown, type: string): unknown {
   if (v === null || v === undefined) return null;
@@ -111,8 +111,9 @@ function pyValue(v: unknown, type: string): unknown {
   if (/^(DECIMAL|NUMERIC)/i.test(type) && typeof v === 'string') return pyNumber(Number(v), v);
   if (/^(DOUBLE|FLOAT|REAL)$/i.test(type) && typeof v === 'number') return pyNumber(v, floatText(v));
   if (type === 'INTERVAL' && typeof v === 'object') {
+    // As DuckDB's Python client converts one: a timedelta, a month counted as 30 days.
     const iv = v as { months?: number; days?: number; micros?: number | bigint };
-    if (!iv.months) return pyDelta(Number(iv.days ?? 0) * 86400000 + Number(iv.micros ?? 0) / 1000);
+    return pyDelta((Number(iv.months ?? 0) * 30 + Number(iv.days ?? 0)) * 86400000 + Number(iv.micros ?? 0) / 1000);
   }
   return v;
 }

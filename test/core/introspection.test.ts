@@ -132,14 +132,14 @@ select {{ n }} as n from {{ ref('two') }}, {{ ref('audit') }} limit 1`,
 
   it('gives query values as dbt\'s agate does: DECIMAL and DOUBLE as Decimal, dates, TIMESTAMPTZ, TIME, INTERVAL; Column as a sequence; print_table', async () => {
     const dir = writeProject(base({
-      'models/vals.sql': `{% set r = run_query("select 1.50::decimal(5,2) a, 12345678901234.1234567890::decimal(38,10) c, 3.0::double d, 0.1::double e, timestamptz '2024-01-02 03:04:05+00' f, time '03:04:05' g, interval 1 day h, date '2024-01-02' i, null::int j") %}
+      'models/vals.sql': `{% set r = run_query("select 1.50::decimal(5,2) a, 12345678901234.1234567890::decimal(38,10) c, 3.0::double d, 0.1::double e, timestamptz '2024-01-02 03:04:05+00' f, time '03:04:05' g, interval 1 day h, date '2024-01-02' i, null::int j, interval 2 month k") %}
 {% set row = r.rows[0] %}{% do r.print_table() %}
-select '{{ row.a }}|{{ row.c }}|{{ row.d }}|{{ row.e }}|{{ row.f }}|{{ row.g }}|{{ row.h }}|{{ row.i }}|{{ row.j }}|{{ row.a == 1.5 }}|{{ row.a is number }}|{{ row.a + 1 }}|{{ r.columns[0][0] }}|{{ r.columns[0] | list | length }}|{{ r.columns.keys() | join(',') }}|{% for k, c in r.columns.items() %}{{ k }}{% endfor %}' as v`,
+select '{{ row.a }}|{{ row.c }}|{{ row.d }}|{{ row.e }}|{{ row.f }}|{{ row.g }}|{{ row.h }}|{{ row.i }}|{{ row.j }}|{{ row.k }}|{{ row.a == 1.5 }}|{{ row.a is number }}|{{ row.a + 1 }}|{{ r.columns[0][0] }}|{{ r.columns[0] | list | length }}|{{ r.columns.keys() | join(',') }}|{% for k, c in r.columns.items() %}{{ k }}{% endfor %}' as v`,
     }));
     const r = lake(dir, ['run']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await query(path.join(dir, 'target/t.duckdb'), 'select v from main.vals')).toEqual([{
-      v: '1.50|12345678901234.1234567890|3.0|0.1|2024-01-02 03:04:05+00:00|03:04:05|1 day, 0:00:00|2024-01-02|None|True|True|2.5|1.50|1|a,c,d,e,f,g,h,i,j|acdefghij',
+      v: '1.50|12345678901234.1234567890|3.0|0.1|2024-01-02 03:04:05+00:00|03:04:05|1 day, 0:00:00|2024-01-02|None|60 days, 0:00:00|True|True|2.5|1.50|1|a,c,d,e,f,g,h,i,j,k|acdefghijk',
     }]);
   });
 

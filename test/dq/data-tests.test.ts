@@ -177,6 +177,14 @@ sources:
           - name: Order ID
             quote: true
             data_tests: [not_null]
+  - name: crm2
+    schema: silver
+    quoting: {column: true}
+    tables:
+      - name: odd
+        columns:
+          - name: Order ID
+            data_tests: [not_null]
 `,
     });
     await runModels(dir);
@@ -185,6 +193,8 @@ sources:
     expect(t('not_null_odd_Order_ID')).toMatchObject({ status: 'pass', failures: 0 });
     expect(t('unique_odd_Order_ID')).toMatchObject({ status: 'fail', failures: 1 });
     expect(t('source_not_null_crm_odd_Order_ID').status).toBe('pass');
+    // The source's quoting.column quotes its columns in tests (dbt's quote_columns).
+    expect(t('source_not_null_crm2_odd_Order_ID').status).toBe('pass');
     // store_failures: false wins over the flag; without it the flag stores.
     expect(t('not_null_odd_select')).toMatchObject({ status: 'fail', failures: 2 });
     expect(t('not_null_odd_select').storedIn).toBeUndefined();
