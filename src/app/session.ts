@@ -343,7 +343,7 @@ export class Session {
       this.live = { command, runId, startedAt, args, batchId };
       let catalog = started.catalog;
       try {
-        if (!o.laterBatch) for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
+        if (!o.laterBatch) for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start', undefined, (line) => reporter.info(line));
       } catch (e) {
         // The run ends here, recorded as failed (not left 'running'), and run_results.json says why.
         await endRun(db, runId, 'error');
@@ -409,7 +409,7 @@ export class Session {
         // dbt's on-run-end context: the run's results and the schemas it built into.
         const endContext = onRunEndContext(this, results);
         try {
-          for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end', endContext);
+          for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end', endContext, (line) => reporter.info(line));
         } catch (e) {
           // Thrown after the run is recorded and its results written (as dbt writes run_results.json).
           hookError = e;
@@ -448,7 +448,7 @@ function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<str
   return { results: out, schemas: [...schemas].sort() };
 }
 
-async function runProjectHook(s: Session, db: Adapter, text: string, what: string, extra?: Record<string, unknown>): Promise<void> {
+async function runProjectHook(s: Session, db: Adapter, text: string, what: string, extra?: Record<string, unknown>, say?: (line: string) => void): Promise<void> {
   // Rendered with the database: a hook may run_query (dbt's on-run-end grants loop over schemas).
   let r: Awaited<ReturnType<typeof renderAdhocLive>>;
   try {
@@ -458,6 +458,8 @@ async function runProjectHook(s: Session, db: Adapter, text: string, what: strin
     throw e;
   }
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new LakeError('execute', r.diagnostics);
+  // Its log(..., info=True) and print() lines (an on-run-end hook summarizing `results`).
+  for (const line of r.logs ?? []) say?.(line);
   if (r.sql.trim()) {
     try {
       await db.execute(r.sql);

@@ -795,9 +795,10 @@ export function compileProject(project: LoadedProject, opts: CompileOptions = {}
  * Render an ad-hoc SQL template (hooks, data tests, singular tests) against a compiled project:
  * refs resolve to relations, `this` to `self` when given. Template problems come back as diagnostics.
  */
-export function renderAdhoc(compiler: Compiler, text: string, file: string, self?: CompiledNode, extra?: Record<string, unknown>, incremental = false, database?: RenderDatabase): { sql: string; diagnostics: Diagnostic[]; refs: NodeId[]; pendingQuery?: string } {
+export function renderAdhoc(compiler: Compiler, text: string, file: string, self?: CompiledNode, extra?: Record<string, unknown>, incremental = false, database?: RenderDatabase): { sql: string; diagnostics: Diagnostic[]; refs: NodeId[]; pendingQuery?: string; logs?: string[] } {
   // A model's hooks render in its context: is_incremental() answers as in the model's SQL.
   const r = compiler.engine.render(text, { incremental, materialized: self?.config.materialized ?? 'view', file, node: self?.id, extra, ...(database ? { database } : {}) });
   if (r.pendingQuery !== undefined) return { sql: '', diagnostics: [], refs: [], pendingQuery: r.pendingQuery };
-  return compiler.resolvePlaceholders(r, file, self);
+  const info = r.logs?.filter((l) => l.info).map((l) => l.message);
+  return { ...compiler.resolvePlaceholders(r, file, self), ...(info?.length ? { logs: info } : {}) };
 }
