@@ -10,7 +10,7 @@
  */
 import { pythonUnescape } from './python-string.js';
 import { datetimeAdd, datetimeSub } from './python-datetime.js';
-import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged } from './python-repr.js';
+import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged, pyNumber } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { splitKwargs } from './call-args.js';
 import { createHash } from 'node:crypto';
@@ -271,7 +271,27 @@ function pythonAdd(a: unknown, b: unknown): unknown {
     const dt = datetimeAdd(a, b);
     if (dt !== undefined) return dt;
   }
-  return (a as number) + (b as number);
+  return decimalResult(a, b, (a as number) + (b as number), Math.max);
+}
+
+/** Digits after the point of a query's Decimal (pyNumber: `1.50` has 2), 0 for an integer, else undefined. */
+function decimalScale(v: unknown): number | undefined {
+  if (v instanceof Number) {
+    const m = /^-?\d+(?:\.(\d+))?$/.exec(v.toString());
+    return m ? (m[1]?.length ?? 0) : undefined;
+  }
+  return (typeof v === 'number' && Number.isInteger(v)) || typeof v === 'boolean' ? 0 : undefined;
+}
+
+/**
+ * `n`, the sum, difference or product of `a` and `b`, as Python's Decimal keeps it when one of them
+ * is a query's Decimal: with `scale(a's, b's)` digits after the point (`1.50 + 1` is `2.50`).
+ */
+function decimalResult(a: unknown, b: unknown, n: number, scale: (x: number, y: number) => number): unknown {
+  if (!(a instanceof Number) && !(b instanceof Number)) return n;
+  const sa = decimalScale(a);
+  const sb = decimalScale(b);
+  return sa === undefined || sb === undefined || !Number.isFinite(n) ? n : pyNumber(n, n.toFixed(scale(sa, sb)));
 }
 
 const SPLAT = '__lake_splat';
@@ -326,7 +346,7 @@ function pythonMul(a: unknown, b: unknown): unknown {
   const rep = (v: unknown, n: unknown) => (typeof v === 'string' ? v.repeat(Math.max(0, Math.trunc(Number(n)))) : Array.from({ length: Math.max(0, Math.trunc(Number(n))) }, () => v as unknown[]).flat());
   if ((typeof a === 'string' || Array.isArray(a)) && typeof b === 'number') return rep(a, b);
   if ((typeof b === 'string' || Array.isArray(b)) && typeof a === 'number') return rep(b, a);
-  return (a as number) * (b as number);
+  return decimalResult(a, b, (a as number) * (b as number), (x, y) => x + y);
 }
 
 /**
@@ -571,7 +591,7 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     proto.compileAdd = call('__lakeAdd');
     // A date minus a timedelta, or minus another date (a timedelta), as Python's datetime.
     proto.compileSub = call('__lakeSub');
-    const pythonSub = (a: unknown, b: unknown) => (typeof a === 'object' && a !== null ? datetimeSub(a, b) ?? (a as unknown as number) - (b as number) : (a as number) - (b as number));
+    const pythonSub = (a: unknown, b: unknown) => (typeof a === 'object' && a !== null && !(a instanceof Number) ? datetimeSub(a, b) ?? (a as unknown as number) - (b as number) : decimalResult(a, b, (a as number) - (b as number), Math.max));
     Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeAdd: pythonAdd, __lakeSub: pythonSub, __lakeTuple: markTuple });
     // `f(a, **kwargs)`: the dict's entries are keyword arguments of the call (see spreadKeywords).
     const callWrap = (runtime as unknown as { callWrap: (obj: unknown, name: string, context: unknown, args: unknown[]) => unknown }).callWrap;

@@ -139,7 +139,7 @@ select '{{ row.a }}|{{ row.c }}|{{ row.d }}|{{ row.e }}|{{ row.f }}|{{ row.g }}|
     const r = lake(dir, ['run']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await query(path.join(dir, 'target/t.duckdb'), 'select v from main.vals')).toEqual([{
-      v: '1.50|12345678901234.1234567890|3.0|0.1|2024-01-02 03:04:05+00:00|03:04:05|1 day, 0:00:00|2024-01-02|None|60 days, 0:00:00|True|True|2.5|1.50|1|a,c,d,e,f,g,h,i,j,k|acdefghijk',
+      v: '1.50|12345678901234.1234567890|3.0|0.1|2024-01-02 03:04:05+00:00|03:04:05|1 day, 0:00:00|2024-01-02|None|60 days, 0:00:00|True|True|2.50|1.50|1|a,c,d,e,f,g,h,i,j,k|acdefghijk',
     }]);
   });
 
