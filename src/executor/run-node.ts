@@ -316,7 +316,10 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
     const outcomes: HookOutcome[] = [];
     try {
       return await db.transaction(async (tx) => {
-        for (const [i, hook] of node.config.pre_hook.entries()) await runHookSql(tx, ctx, node, hook, incremental, `pre_hook${node.config.pre_hook.length > 1 ? ` #${i + 1}` : ''}`);
+        // Log lines of the pre-hooks, the model's render and the post-hooks, in that order.
+        const logs: string[] = [];
+        for (const [i, hook] of node.config.pre_hook.entries()) logs.push(...await runHookSql(tx, ctx, node, hook, incremental, `pre_hook${node.config.pre_hook.length > 1 ? ` #${i + 1}` : ''}`));
+        logs.push(...node.logs ?? []);
         let sql = node.sql;
         for (const hook of ctx.hooks) {
           const o = await hook.prepare({ tx, node, incremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing, projectRoot: ctx.projectRoot }, sql);
@@ -357,10 +360,10 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
         // The folder is this model's now (COPY ... overwrite emptied it): say so for the next build.
         if (externalDir) fs.writeFileSync(path.join(externalDir, EXTERNAL_MARK), `${JSON.stringify({ model: node.id })}\n`);
         for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
-        for (const [i, hook] of node.config.post_hook.entries()) await runHookSql(tx, ctx, node, hook, incremental, `post_hook${node.config.post_hook.length > 1 ? ` #${i + 1}` : ''}`);
+        for (const [i, hook] of node.config.post_hook.entries()) logs.push(...await runHookSql(tx, ctx, node, hook, incremental, `post_hook${node.config.post_hook.length > 1 ? ` #${i + 1}` : ''}`));
         const stats: Record<string, unknown> = {};
         for (const o of outcomes) Object.assign(stats, o.stats ?? {});
-        return { rows: mat === 'view' ? undefined : rows, stats, ...(node.logs ? { logs: node.logs } : {}) };
+        return { rows: mat === 'view' ? undefined : rows, stats, ...(logs.length ? { logs } : {}) };
       });
     } finally {
       // After commit or rollback: hooks release what they held for the build (ingest's scratch tables).
@@ -435,7 +438,8 @@ function claimExternalFolder(dir: string, id: string): void {
   }
 }
 
-async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<void> {
+/** Runs one of a model's hooks; gives its log(..., info=True) and print() lines. */
+async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<readonly string[]> {
   // Rendered at run time, with the database (a hook may run_query, as in dbt).
   let r: Awaited<ReturnType<typeof renderAdhocLive>>;
   try {
@@ -445,11 +449,13 @@ async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, 
     throw e;
   }
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(r.diagnostics.map(formatDiagnostic).join('\n'));
-  if (!r.sql.trim()) return;
-  try {
-    await tx.execute(r.sql);
-  } catch (e) {
-    if (e instanceof EngineError) e.step = `its ${step}: ${r.sql.trim().split('\n')[0]!.slice(0, 120)}`;
-    throw e;
+  if (r.sql.trim()) {
+    try {
+      await tx.execute(r.sql);
+    } catch (e) {
+      if (e instanceof EngineError) e.step = `its ${step}: ${r.sql.trim().split('\n')[0]!.slice(0, 120)}`;
+      throw e;
+    }
   }
+  return r.logs ?? [];
 }

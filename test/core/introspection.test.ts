@@ -195,12 +195,13 @@ select id, amount from {{ ref('payments') }} where id > {{ hi if hi is not none 
       'project.yml': `${projectYml()}on_run_start: ["create table if not exists main.audit (what varchar, n bigint)"]
 on_run_end: ["{% for s in run_query(\\"select schema_name from duckdb_schemas() where database_name = current_database() and schema_name in ('main', 'seeds') order by 1\\").columns[0].values() %}insert into main.audit values ('schema {{ s }}', 0);{% endfor %}", "{{ log('run ended with ' ~ (results | length) ~ ' results', info=True) }}"]
 `,
-      'models/counted.sql': `{{ config(materialized='table', post_hook="{% set n = run_query('select count(*) from ' ~ this).columns[0].values()[0] %}insert into main.audit values ('{{ this.name }}', {{ n }})") }}
+      'models/counted.sql': `{{ config(materialized='table', post_hook="{% set n = run_query('select count(*) from ' ~ this).columns[0].values()[0] %}{{ log('counted ' ~ n ~ ' rows', info=True) }}insert into main.audit values ('{{ this.name }}', {{ n }})") }}
 select * from {{ ref('payments') }}`,
     }));
     const r = lake(dir, ['run']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/run ended with \d+ results\n/);
+    expect(r.stdout).toMatch(/counted 5 rows\n.*OK +main\.counted/);
     expect(await query(path.join(dir, 'target/t.duckdb'), 'select what, n from main.audit order by what')).toEqual([
       { what: 'counted', n: 5 }, { what: 'schema main', n: 0 }, { what: 'schema seeds', n: 0 },
     ]);
