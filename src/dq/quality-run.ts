@@ -32,7 +32,16 @@ export interface QualityOptions {
   readonly reporter: Reporter;
   /** Plan only (lake ls): write no compiled test SQL. */
   readonly listOnly?: boolean;
+  /**
+   * dbt's --indirect-selection: which tests of the selected nodes come with them — `eager` (a test
+   * reading any selected node, the default), `cautious` (every node it reads selected),
+   * `buildable` (every node it reads selected or an ancestor of one), `empty` (only tests selected
+   * themselves).
+   */
+  readonly indirectSelection?: IndirectSelection;
 }
+
+export type IndirectSelection = 'eager' | 'cautious' | 'buildable' | 'empty';
 
 type TestFilter = (t: { id: string; stateKey?: string; name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig; file?: string }) => boolean;
 
@@ -205,6 +214,16 @@ export class QualityRun implements RunExtension {
     const nodeIds = sel.nodes.length || !sel.filters.length ? new Set(session.select({ select: sel.nodes, exclude: exc.nodes })) : new Set<NodeId>();
     const excluded = exc.nodes.length ? new Set(session.select({ select: exc.nodes })) : new Set<NodeId>();
     const matches = (filters: TestFilter[], t: Parameters<TestFilter>[0]) => filters.some((f) => f(t));
+    // Tests that come with the selected nodes (dbt's indirect selection).
+    const mode = opts.indirectSelection ?? 'eager';
+    let buildable: Set<NodeId> | undefined;
+    const indirect = (parents: readonly NodeId[]): boolean => {
+      if (mode === 'empty') return false;
+      if (mode === 'eager') return parents.some((p) => nodeIds.has(p));
+      if (mode === 'cautious') return parents.every((p) => nodeIds.has(p));
+      buildable ??= new Set([...nodeIds, ...session.dag.ancestors([...nodeIds])]);
+      return parents.some((p) => nodeIds.has(p)) && parents.every((p) => buildable!.has(p));
+    };
     const pickData = data.tests.filter((test) => {
       const t = { ...test, nodes: test.parents, tags: test.config.tags };
       // dbt's eager indirect selection: excluding a node excludes every test that reads it.
@@ -212,14 +231,15 @@ export class QualityRun implements RunExtension {
       if (matches(sel.filters, t)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;
       if (t.parents.length === 0) return !anySelection;
-      return t.parents.some((p) => nodeIds.has(p));
+      if (!anySelection) return true;
+      return indirect(t.parents);
     });
     const pickUnit = unit.tests.filter((t) => {
       const u = { id: t.id, stateKey: t.stateKey, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags, file: t.file };
       if (matches(exc.filters, u) || excluded.has(t.model)) return false;
       if (matches(sel.filters, u)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;
-      return nodeIds.has(t.model);
+      return !anySelection || indirect([t.model]);
     });
     // Only test selectors (`lake build -s test_type:unit`): run those tests, build no model.
     const buildModels = opts.mode === 'build' && !(sel.filters.length && !sel.nodes.length);

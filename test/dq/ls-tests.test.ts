@@ -77,6 +77,33 @@ unit_tests:
     expect(ls('-s', 'path:models/staging/crm', '--resource-type', 'all')).toEqual(['staging.customers', 'staging.orders', 'test.orders_ok', 'test.unique_orders_id']);
   });
 
+  it('takes dbt\'s --indirect-selection: eager, cautious, buildable, empty', () => {
+    const d = writeProject({
+      'project.yml': 'name: ind\ntargets:\n  dev: { type: duckdb, path: target/ind.duckdb }\n',
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select id from {{ ref('a') }}",
+      'models/c.sql': 'select 1 as id',
+      'models/schema.yml': `models:
+  - name: b
+    columns:
+      - name: id
+        data_tests: [unique, {relationships: {to: "ref('a')", field: id}}, {relationships: {to: "ref('c')", field: id, config: {name: b_in_c}}}]
+`,
+    });
+    const ls = (...args: string[]) => {
+      const r = lake(d, ['ls', '--resource-type', 'test', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean).sort();
+    };
+    // -s b: unique reads b alone; the relationships read b and a (a is b's parent), b and c.
+    expect(ls('-s', 'b')).toEqual(['test.b_in_c', 'test.relationships_b_id__id__ref_a_', 'test.unique_b_id']);
+    expect(ls('-s', 'b', '--indirect-selection', 'cautious')).toEqual(['test.unique_b_id']);
+    expect(ls('-s', 'b', '--indirect-selection', 'buildable')).toEqual(['test.relationships_b_id__id__ref_a_', 'test.unique_b_id']);
+    expect(ls('-s', 'b', '--indirect-selection', 'empty')).toEqual([]);
+    expect(ls('-s', 'b', 'unique_b_id', '--indirect-selection', 'empty')).toEqual(['test.unique_b_id']);
+    expect(lake(d, ['test', '--indirect-selection', 'lazy']).stderr).toMatch(/LAKE-U005: --indirect-selection lazy is not a mode/);
+  });
+
   it('lake test and lake build take --resource-type and --exclude-resource-type (dbt\'s)', () => {
     expect(lake(dir, ['run']).code).toBe(0);
     const passed = (args: string[]) => {

@@ -6,6 +6,7 @@ import { collect } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 import { relationSql, quoteIdent, type NodeId } from '../../core/types.js';
 import { formatTable } from '../table.js';
+import { indirectSelection } from './test.js';
 
 export function registerInspect(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('compile')
@@ -57,7 +58,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     .option('--exclude <selector...>', 'nodes to leave out', collect)
     .option('--resource-type <type...>', 'model, seed, snapshot, source, test, unit_test or all (default: models, seeds, snapshots and sources)', collect)
     .option('--output <format>', 'name | path | json', 'name')
-    .action((flags: { select?: string[]; exclude?: string[]; resourceType?: string[]; output: string }) => setCode((async () => {
+    .option('--indirect-selection <mode>', 'which tests come with the selected nodes: eager (default), cautious, buildable, empty')
+    .action((flags: { select?: string[]; exclude?: string[]; resourceType?: string[]; output: string; indirectSelection?: string }) => setCode((async () => {
       const c = ctx();
       const types = new Set((flags.resourceType ?? []).flatMap((t) => t.split(/[\s,]+/)).filter(Boolean));
       const known = ['model', 'seed', 'snapshot', 'source', 'test', 'unit_test', 'all'];
@@ -79,7 +81,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const { QualityRun } = await import('../../dq/quality-run.js');
         let q;
         try {
-          q = QualityRun.plan(s, { mode: 'test', select: flags.select, exclude: flags.exclude, reporter: c.reporter, listOnly: true });
+          q = QualityRun.plan(s, { mode: 'test', select: flags.select, exclude: flags.exclude, reporter: c.reporter, listOnly: true, indirectSelection: indirectSelection(flags.indirectSelection) });
         } catch (e) {
           throw nodeError ?? e;
         }

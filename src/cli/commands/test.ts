@@ -8,8 +8,20 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, INTERRUPTED, withInterrupt } from '../context.js';
 import { LakeError } from '../../errors/index.js';
+// (Type only: quality-run.js loads on demand, not with every command.)
+import type { IndirectSelection } from '../../dq/quality-run.js';
 
-export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean; resourceType?: string[]; excludeResourceType?: string[] }
+const INDIRECT_SELECTION: readonly IndirectSelection[] = ['eager', 'cautious', 'buildable', 'empty'];
+
+export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean; resourceType?: string[]; excludeResourceType?: string[]; indirectSelection?: string }
+
+/** dbt's --indirect-selection value, checked. */
+export function indirectSelection(v: string | undefined): IndirectSelection | undefined {
+  if (v === undefined) return undefined;
+  if (!(INDIRECT_SELECTION as readonly string[]).includes(v)) throw new LakeError('usage', { code: 'LAKE-U005', severity: 'error', message: `--indirect-selection ${v} is not a mode`, hint: `use ${INDIRECT_SELECTION.join(', ')}` });
+  return v as IndirectSelection;
+}
+const INDIRECT_HELP = "which tests come with the selected nodes: eager (any node a test reads; default), cautious (all of them), buildable (all selected or their ancestors), empty (only tests selected themselves)";
 
 /** The selectors of each resource type `--resource-type` / `--exclude-resource-type` take (dbt's). */
 const KIND_SELECTORS: Record<string, readonly string[]> = {
@@ -43,6 +55,7 @@ export function registerTest(program: Command, ctx: () => CommandContext, setCod
     .option('--fail-fast', 'stop starting new tests after the first failure')
     .option('--resource-type <types...>', 'only these kinds: test (data tests), unit_test', collect)
     .option('--exclude-resource-type <types...>', 'leave these kinds out: test, unit_test', collect)
+    .option('--indirect-selection <mode>', INDIRECT_HELP)
     .action((flags: QualityFlags) => setCode(qualityCommand(ctx(), flags, 'test')));
   program.command('build')
     .description('build the selected models and run their tests in graph order (unit tests before a model, data tests right after it)')
@@ -53,6 +66,7 @@ export function registerTest(program: Command, ctx: () => CommandContext, setCod
     .option('--fail-fast', 'stop starting new nodes after the first error')
     .option('--resource-type <types...>', 'only these kinds: model, seed, snapshot, test, unit_test', collect)
     .option('--exclude-resource-type <types...>', 'leave these kinds out', collect)
+    .option('--indirect-selection <mode>', INDIRECT_HELP)
     .action((flags: QualityFlags) => setCode(qualityCommand(ctx(), flags, 'build')));
 }
 
@@ -64,7 +78,8 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
   if (mode !== asked) flags.exclude = flags.exclude!.filter((x) => !x.startsWith('resource_type:'));
   const s = await c.session();
   const { QualityRun } = await import('../../dq/quality-run.js');
-  const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter });
+  const indirect = indirectSelection(flags.indirectSelection);
+  const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter, indirectSelection: indirect });
   return withInterrupt(c, async (stopRequested) => {
     const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
@@ -83,7 +98,7 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
     const out = await runAvailableNow(s, c.reporter, {
       ...opts,
       extendMicroBatch: (select) => {
-        const next = QualityRun.plan(s, { mode, select: [...select], exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter });
+        const next = QualityRun.plan(s, { mode, select: [...select], exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter, indirectSelection: indirect });
         quality.push(next);
         return next;
       },
