@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeId } from '../core/types.js';
 import { LakeError, type Diagnostic } from '../errors/index.js';
-import { Dag, type DagNode } from '../graph/index.js';
+import { Dag, pathMatcher, type DagNode } from '../graph/index.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { Job } from '../executor/scheduler.js';
 import type { RunExtension, Session } from '../app/session.js';
@@ -126,10 +126,9 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
       // test's .sql, the YAML of generic and unit tests — and the nodes there, if any.
       const p = /^path:(.+)$/.exec(sel)?.[1] ?? (!sel.includes(':') && /\/|\.(sql|ya?ml)$/.test(sel) ? sel : undefined);
       if (p !== undefined) {
-        const dir = p.replace(/^\.\//, '').replace(/\/+$/, '');
-        // A file or folder (or a shell pattern of them: `models/staging/*.yml`), as a node's path: selects.
-        const pattern = /[*?]/.test(dir) ? new RegExp(`^${dir.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}(/.*)?$`) : undefined;
-        const under = (f: string | undefined) => !!f && (pattern ? pattern.test(f) : f === dir || f.startsWith(`${dir}/`));
+        // A file or folder (or a shell pattern of them), as `path:` selects nodes.
+        const matches = pathMatcher(p);
+        const under = (f: string | undefined) => f !== undefined && matches(f);
         if (index.files.some(under)) {
           filters.push((t) => under(t.file));
           if (index.nodePath(sel)) keep.push(sel);

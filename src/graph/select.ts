@@ -171,6 +171,14 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
   return out;
 }
 
+/**
+ * What `path:<value>` matches: a file itself, a folder everything beneath it (never
+ * `models/silverish` for `models/silver`), a shell pattern (`models/*\/*.yml`) what it spells.
+ */
+export function pathMatcher(value: string): (path: string) => boolean {
+  return glob(value.replace(/^\.\//, '').replace(/\/+$/, ''), '(/.*)?');
+}
+
 /** Nodes matched by `tag:`, `path:` or `source:`. */
 function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', value: string): DagNode[] {
   if (method === 'tag') {
@@ -178,8 +186,7 @@ function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', 
     return nodes.filter((n) => n.tags.some(g));
   }
   if (method === 'path') {
-    // A folder matches everything beneath it, a file matches itself; never `models/silverish`.
-    const g = glob(value.replace(/^\.\//, '').replace(/\/+$/, ''), '(/.*)?');
+    const g = pathMatcher(value);
     return nodes.filter((n) => g(n.path) || (n.patchPath !== undefined && g(n.patchPath)));
   }
   const g = glob(value);

@@ -2,6 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { lake, writeProject } from '../core/helpers.js';
 
+/** `lake ls` in `dir`: its lines (exit 0). */
+function lsLines(dir: string, args: readonly string[]): string[] {
+  const r = lake(dir, ['ls', ...args]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout.trim().split('\n').filter(Boolean);
+}
+
 describe('lake ls with tests', () => {
   const dir = writeProject({
     'project.yml': 'name: ls\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
@@ -19,11 +26,7 @@ unit_tests:
     expect: {rows: [{id: 1}]}
 `,
   });
-  const out = (args: string[]) => {
-    const r = lake(dir, ['ls', ...args]);
-    expect(r.code, r.stderr).toBe(0);
-    return r.stdout.trim().split('\n').filter(Boolean);
-  };
+  const out = (args: string[]) => lsLines(dir, args);
 
   it('lists nodes by default, tests by --resource-type or test selectors', () => {
     expect(out([])).toEqual(['silver.a', 'silver.b']);
@@ -53,11 +56,7 @@ unit_tests:
       'models/staging/crm/crm.yml': 'models:\n  - name: orders\n    columns: [{name: id, data_tests: [unique]}]\n',
       'data_tests/sub/orders_ok.sql': "select * from {{ ref('orders') }} where id < 0",
     });
-    const ls = (...args: string[]) => {
-      const r = lake(d, ['ls', ...args]);
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim().split('\n').filter(Boolean).sort();
-    };
+    const ls = (...args: string[]) => lsLines(d, args).sort();
     expect(ls('-s', 'staging.crm')).toEqual(['staging.customers', 'staging.orders']);
     expect(ls('-s', 'shop.staging.crm.orders')).toEqual(['staging.orders']);
     expect(ls('-s', 'fqn:staging.*')).toEqual(['staging.customers', 'staging.items', 'staging.orders']);
@@ -90,11 +89,7 @@ unit_tests:
         data_tests: [unique, {relationships: {to: "ref('a')", field: id}}, {relationships: {to: "ref('c')", field: id, config: {name: b_in_c}}}]
 `,
     });
-    const ls = (...args: string[]) => {
-      const r = lake(d, ['ls', '--resource-type', 'test', ...args]);
-      expect(r.code, r.stderr).toBe(0);
-      return r.stdout.trim().split('\n').filter(Boolean).sort();
-    };
+    const ls = (...args: string[]) => lsLines(d, ['--resource-type', 'test', ...args]).sort();
     // -s b: unique reads b alone; the relationships read b and a (a is b's parent), b and c.
     expect(ls('-s', 'b')).toEqual(['test.b_in_c', 'test.relationships_b_id__id__ref_a_', 'test.unique_b_id']);
     expect(ls('-s', 'b', '--indirect-selection', 'cautious')).toEqual(['test.unique_b_id']);
