@@ -39,6 +39,8 @@ export interface SessionOptions extends LoadOptions {
 
 export interface RunOptions extends Selection {
   readonly fullRefresh?: boolean;
+  /** --event-time-start / --event-time-end: the time range microbatch models build. */
+  readonly eventTime?: { readonly start: Date; readonly end: Date };
   readonly failFast?: boolean;
   readonly threads?: number;
   readonly command?: string;
@@ -372,6 +374,7 @@ export class Session {
       for (const schema of schemas) if (!present.has(schema)) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
       const ctx: NodeRunContext = {
         compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
+        startedAt, ...(o.eventTime ? { eventTime: o.eventTime } : {}),
         projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),
         recordCompiled: (n) => writeCompiledFiles(this.targetDir, [n]),
         catalog, schemasReady: schemas, hookFree: (node) => this.hookFree(node),

@@ -25,6 +25,7 @@ import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
 import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
+import { filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import type { RenderDatabase } from '../template/introspection.js';
 import { locate } from '../template/errors.js';
@@ -319,14 +320,14 @@ export class Compiler {
    * model that queries the database while rendering renders live (introspection.ts); when it stops
    * at a query not answered yet, `pendingQuery` says which, and there is no node.
    */
-  compileOne(id: NodeId, incremental: boolean, database?: RenderDatabase): { node?: CompiledNode; diagnostics: Diagnostic[]; pendingQuery?: string } {
+  compileOne(id: NodeId, incremental: boolean, database?: RenderDatabase, batch?: MicrobatchWindow): { node?: CompiledNode; diagnostics: Diagnostic[]; pendingQuery?: string } {
     const prev = this.rendered.get(id);
     if (!prev) return { diagnostics: [{ code: 'LAKE-C020', severity: 'error', message: `unknown model ${id}` }] };
-    const r = this.renderNode(prev.node, incremental, database);
+    const r = this.renderNode(prev.node, incremental, database, batch);
     if (r.result.pendingQuery !== undefined) return { diagnostics: [], pendingQuery: r.result.pendingQuery };
     const diagnostics: Diagnostic[] = [...r.result.diagnostics];
     try {
-      const node = this.finish(id, { ...r, config: prev.config, relation: prev.relation }, diagnostics, incremental, database);
+      const node = this.finish(id, { ...r, config: prev.config, relation: prev.relation }, diagnostics, incremental, database, batch);
       return { node, diagnostics };
     } catch (e) {
       if (e instanceof PendingInEphemeral) return { diagnostics: [], pendingQuery: e.sql };
@@ -460,8 +461,8 @@ export class Compiler {
     return { applied: true, changed, added, removed, graphChanged, diagnostics: this.diagnostics() };
   }
 
-  private renderNode(node: ModelNode, incremental: boolean, database?: RenderDatabase): Rendered {
-    return this.renderedFrom(node, this.engine.render(node.rawSql, { incremental, materialized: node.config.materialized, file: node.path, node: node.id, ...(database ? { database } : {}) }));
+  private renderNode(node: ModelNode, incremental: boolean, database?: RenderDatabase, batch?: MicrobatchWindow): Rendered {
+    return this.renderedFrom(node, this.engine.render(node.rawSql, { incremental, materialized: node.config.materialized, file: node.path, node: node.id, ...(database ? { database } : {}), ...(batch ? { batch } : {}) }));
   }
 
   /** Merge a render's config() calls into the model's config and check it. */
@@ -598,7 +599,7 @@ export class Compiler {
     }
   }
 
-  private finish(id: NodeId, r: Rendered, diagnostics: Diagnostic[], incremental: boolean, database?: RenderDatabase): CompiledNode | undefined {
+  private finish(id: NodeId, r: Rendered, diagnostics: Diagnostic[], incremental: boolean, database?: RenderDatabase, batch?: MicrobatchWindow): CompiledNode | undefined {
     const deps: NodeId[] = [];
     const refIds: (NodeId | undefined)[] = r.result.refs.map((name) => {
       const res = this.resolveRef(name);
@@ -636,9 +637,12 @@ export class Compiler {
         }
         return quoteIdent(streamViewName(rel));
       }
-      if (this.rendered.get(target)?.config.materialized === 'ephemeral') return quoteIdent(`__lake_eph__${rel.name}`);
+      const up = this.rendered.get(target)?.config;
+      if (up?.materialized === 'ephemeral') return quoteIdent(`__lake_eph__${rel.name}`);
       let quoted = this.relationSqls.get(target);
       if (quoted === undefined) this.relationSqls.set(target, (quoted = relationSql(rel)));
+      // A batch of a microbatch model reads a model with event_time filtered to the batch (dbt's), unless `.render()` opted out.
+      if (batch && typeof up?.event_time === 'string' && up.event_time && !r.result.unfilteredRefs?.has(Number(n))) return filteredRelation(quoted, up.event_time, batch);
       return quoted;
     });
     if (sql.includes(THIS_PLACEHOLDER)) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));

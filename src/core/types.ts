@@ -7,7 +7,7 @@
 export type NodeId = string;
 
 export type Materialized = 'view' | 'table' | 'incremental' | 'ephemeral' | 'external' | 'seed' | 'snapshot';
-export type IncrementalStrategy = 'append' | 'merge' | 'delete+insert' | 'insert_new' | 'cdc';
+export type IncrementalStrategy = 'append' | 'merge' | 'delete+insert' | 'insert_new' | 'cdc' | 'microbatch';
 export type OnSchemaChange = 'ignore' | 'append_new_columns' | 'sync_all_columns' | 'fail';
 export type OnViolation = 'warn' | 'drop' | 'fail';
 
@@ -175,6 +175,8 @@ export interface SourceNode {
   readonly columns: readonly ColumnDoc[];
   readonly tests: readonly TestDecl[];
   readonly loadedAtField?: string;
+  /** dbt's `config: {event_time}` (on the table or its source): a microbatch model's batches filter it by this column. */
+  readonly eventTime?: string;
   /** dbt's `freshness:` (warn_after / error_after), for `lake source freshness`. */
   readonly freshness?: FreshnessConfig;
   readonly tags: readonly string[];

@@ -554,8 +554,13 @@ function withEnv<T>(env: Readonly<Record<string, string>> | undefined, fn: () =>
   }
 }
 
+/**
+ * The model as a unit test builds it: without its hooks, and a microbatch model as one append of
+ * its whole SELECT (as dbt unit-tests one: its inputs are the given rows, no batch filters them).
+ */
 function stripHooks(n: CompiledNode): CompiledNode {
-  return { ...n, config: { ...n.config, pre_hook: [], post_hook: [] } };
+  const microbatch = n.config.incremental_strategy === 'microbatch' ? { incremental_strategy: 'append' as const } : {};
+  return { ...n, config: { ...n.config, pre_hook: [], post_hook: [], ...microbatch } };
 }
 
 /** The compiler as the executor sees it, minus the model's pre/post hooks (unit tests test the SELECT and its materialization). */

@@ -11,6 +11,7 @@
 import type { Adapter } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode } from '../core/types.js';
+import type { MicrobatchWindow } from '../core/event-time.js';
 import { formatDiagnostic } from '../errors/index.js';
 import type { Compiler } from '../compiler/compile.js';
 import { renderAdhoc } from '../compiler/compile.js';
@@ -76,8 +77,8 @@ export function renderAdhocLive(db: Adapter, compiler: Compiler, text: string, f
 }
 
 /** The model rendered live on `db`: its SQL with every query's real answer. */
-export async function renderLive(db: Adapter, compiler: Compiler, compiled: CompiledNode, incremental: boolean): Promise<CompiledNode> {
-  const r = await answerQueries(db, (database) => stoppedOr(compiler.compileOne(compiled.id, incremental, database)), { id: compiled.id, path: compiled.node.path });
+export async function renderLive(db: Adapter, compiler: Compiler, compiled: CompiledNode, incremental: boolean, batch?: MicrobatchWindow): Promise<CompiledNode> {
+  const r = await answerQueries(db, (database) => stoppedOr(compiler.compileOne(compiled.id, incremental, database, batch)), { id: compiled.id, path: compiled.node.path });
   if (!r.node || r.diagnostics.some((d) => d.severity === 'error')) throw new LiveRenderError(r.diagnostics.map(formatDiagnostic).join('\n'));
   const known = new Set(compiled.dependsOn.nodes);
   // (A model that queries nothing keeps what its is_incremental() branch refs, as before.)

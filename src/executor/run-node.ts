@@ -18,6 +18,8 @@ import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
 import type { NodeHook, HookOutcome } from './hooks.js';
 import { renderAdhocLive, renderLive, LiveRenderError } from './live-render.js';
+import { runMicrobatch } from './run-microbatch.js';
+import { strategyOf } from '../project/config.js';
 
 export interface NodeRunContext {
   readonly compiler: Compiler;
@@ -43,6 +45,10 @@ export interface NodeRunContext {
   readonly hookFree?: (node: CompiledNode) => boolean;
   /** A model rendered again with the database (introspective): its compiled SQL is this now. */
   readonly recordCompiled?: (node: CompiledNode) => void;
+  /** --event-time-start / --event-time-end: the range microbatch models build (else from their config). */
+  readonly eventTime?: { readonly start: Date; readonly end: Date };
+  /** When the run started: the end of a microbatch model's last batch (default: now). */
+  readonly startedAt?: Date;
 }
 
 export interface NodeOutcome {
@@ -295,6 +301,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
   if (mat === 'ephemeral') return {};
   try {
     const existing = await lookUp(db, compiled.relation, ctx.catalog);
+    if (mat === 'incremental' && strategyOf(compiled.config) === 'microbatch') return await runMicrobatch(db, compiled, ctx, existing);
     const incremental = mat === 'incremental' && !!existing && existing.kind === 'table' && !ctx.fullRefresh;
     let node = compiled;
     if (compiled.introspective || incremental) {
@@ -328,12 +335,8 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
           if (o.sql) sql = o.sql;
         }
         // Views store no rows: their incoming columns are neither compared nor stamped.
-        let incoming = mat === 'view' ? [] : await tx.describeQuery(sql);
-        if (incoming.some((c) => c.name === '_lake_batch')) {
-          // Rows written now belong to this run's batch: that is what stream() consumers read by.
-          sql = `select * replace (${ctx.batchId}::bigint as _lake_batch) from (\n${sql}\n) as __lake_batch_src`;
-          incoming = incoming.map((c) => (c.name === '_lake_batch' ? { ...c, type: 'BIGINT' } : c));
-        }
+        let incoming: readonly Column[] = [];
+        if (mat !== 'view') ({ sql, incoming } = stampBatch(sql, await tx.describeQuery(sql), ctx.batchId));
         const config = outcomes.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
         const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx);
         const partitioned = mat === 'external' && !!node.config.location && !!node.config.partition_by?.length;
@@ -382,7 +385,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
  * (when the engine gave a position inside the model's own SQL and that line is found again in the
  * template), and the compiled file with its line.
  */
-function engineErrorMessage(e: EngineError, compiled: CompiledNode, compiledPath: string): string {
+export function engineErrorMessage(e: EngineError, compiled: CompiledNode, compiledPath: string): string {
   if (e.step) {
     const hint = e.step.startsWith('its ') ? `the hook is in the config of ${compiled.node.path}` : 'the existing rows do not fit the new type: --full-refresh rebuilds the table from the model';
     return `${compiled.id}: ${e.message.split('\n')[0]}\n  while running ${e.step}\n  hint: ${hint}`;
@@ -409,6 +412,18 @@ function compiledPosition(e: EngineError, compiledSql: string): EnginePosition |
   const shift = line === 1 ? before.length - before.lastIndexOf('\n') - 1 : 0;
   const col = pos.col !== undefined && pos.col - shift >= 1 ? pos.col - shift : undefined;
   return col !== undefined ? { line, col } : { line };
+}
+
+/**
+ * A model's SELECT and its columns, with `_lake_batch` (when it has one) set to this run's batch:
+ * rows written now belong to it, and that is what stream() consumers read by.
+ */
+export function stampBatch(sql: string, incoming: readonly Column[], batchId: number): { sql: string; incoming: readonly Column[] } {
+  if (!incoming.some((c) => c.name === '_lake_batch')) return { sql, incoming };
+  return {
+    sql: `select * replace (${batchId}::bigint as _lake_batch) from (\n${sql}\n) as __lake_batch_src`,
+    incoming: incoming.map((c) => (c.name === '_lake_batch' ? { ...c, type: 'BIGINT' } : c)),
+  };
 }
 
 /** Marks a partitioned external model's folder as written by lake for that model. */
@@ -439,7 +454,7 @@ function claimExternalFolder(dir: string, id: string): void {
 }
 
 /** Runs one of a model's hooks; gives its log(..., info=True) and print() lines. */
-async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<readonly string[]> {
+export async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<readonly string[]> {
   // Rendered at run time, with the database (a hook may run_query, as in dbt).
   let r: Awaited<ReturnType<typeof renderAdhocLive>>;
   try {

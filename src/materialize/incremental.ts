@@ -208,6 +208,9 @@ export const incrementalStrategy: Materialization = {
         out.push(dropStage(s.name));
         return out;
       }
+      case 'microbatch':
+        // Built batch by batch, each planned by planBatch (microbatch.ts) with its time range.
+        throw new Error(`${node.id}: a microbatch model is planned one batch at a time (planBatch)`);
     }
   },
 };

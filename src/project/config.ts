@@ -3,6 +3,7 @@
  * `pre-hook` spelling) and the merge order folder defaults < YAML < `config()` in the SQL.
  */
 import type { ModelConfig, Materialized } from '../core/types.js';
+import { parseEventTime } from '../core/event-time.js';
 
 const MATERIALIZED = new Set<Materialized>(['view', 'table', 'incremental', 'ephemeral', 'external', 'seed', 'snapshot']);
 const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook', 'except_columns', 'merge_update_columns', 'merge_exclude_columns']);
@@ -18,6 +19,8 @@ export const CONFIG_KEYS = new Set([
   // dbt snapshots (materialize/snapshot.ts)
   'strategy', 'updated_at', 'check_cols', 'target_schema', 'target_database', 'invalidate_hard_deletes', 'hard_deletes',
   'snapshot_meta_column_names', 'dbt_valid_to_current',
+  // dbt's microbatch (materialize/microbatch.ts); event_time also on the models it reads
+  'event_time', 'batch_size', 'begin', 'lookback', 'concurrent_batches',
 ]);
 
 /** `+materialized` → `materialized`, `pre-hook` → `pre_hook`. */
@@ -65,7 +68,7 @@ export function defaultConfig(schema: string): ModelConfig {
   return { materialized: 'view', schema, enabled: true, tags: [], on_schema_change: 'ignore', pre_hook: [], post_hook: [] };
 }
 
-const STRATEGIES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'cdc']);
+const STRATEGIES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'cdc', 'microbatch']);
 const KEYED_STRATEGIES = new Set(['merge', 'delete+insert', 'insert_new', 'cdc']);
 const SCHEMA_CHANGE = new Set(['ignore', 'append_new_columns', 'sync_all_columns', 'fail']);
 
@@ -75,7 +78,7 @@ const SCHEMA_CHANGE = new Set(['ignore', 'append_new_columns', 'sync_all_columns
  */
 export function enumValueProblem(key: string, value: unknown): { message: string; hint: string } | undefined {
   if (key === 'materialized' && !MATERIALIZED.has(value as Materialized)) return { message: `unknown materialized '${String(value)}'`, hint: 'use one of view, table, incremental, ephemeral, external' };
-  if (key === 'incremental_strategy' && !STRATEGIES.has(String(value))) return { message: `unknown incremental_strategy '${String(value)}'`, hint: 'use append, merge, delete+insert, insert_new or cdc' };
+  if (key === 'incremental_strategy' && !STRATEGIES.has(String(value))) return { message: `unknown incremental_strategy '${String(value)}'`, hint: 'use append, merge, delete+insert, insert_new, cdc or microbatch' };
   if (key === 'on_schema_change' && !SCHEMA_CHANGE.has(String(value))) return { message: `unknown on_schema_change '${String(value)}'`, hint: 'use ignore, append_new_columns, sync_all_columns or fail' };
   return undefined;
 }
@@ -90,7 +93,7 @@ export function configProblems(c: ModelConfig): { message: string; hint: string 
   }
   if (c.materialized === 'incremental') {
     const s = c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
-    if (!STRATEGIES.has(s)) add(`unknown incremental_strategy '${s}'`, 'use append, merge, delete+insert, insert_new or cdc');
+    if (!STRATEGIES.has(s)) add(`unknown incremental_strategy '${s}'`, 'use append, merge, delete+insert, insert_new, cdc or microbatch');
     if (KEYED_STRATEGIES.has(s) && !c.unique_key?.length) add(`incremental_strategy '${s}' needs a unique_key`, "add unique_key='id' (or a list) to the model's config");
     if (s === 'cdc' && !c.sequence_by?.length) add("incremental_strategy 'cdc' needs sequence_by", "add sequence_by='updated_at' (the column that orders changes)");
     if (s === 'cdc' && c.incremental_predicates?.length) {
@@ -100,6 +103,7 @@ export function configProblems(c: ModelConfig): { message: string; hint: string 
     const listed = (k: string) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0;
     if (listed('merge_update_columns') && listed('merge_exclude_columns')) add('merge_update_columns and merge_exclude_columns cannot both be set', 'keep one: the columns a match updates, or the columns it leaves alone');
     if ((listed('merge_update_columns') || listed('merge_exclude_columns')) && s !== 'merge') add(`merge_update_columns / merge_exclude_columns apply to incremental_strategy 'merge', not '${s}'`, "set incremental_strategy='merge', or remove them");
+    if (s === 'microbatch') microbatchProblems(c, add);
     if (c.track_columns !== undefined) add('track_columns (DLT\'s track_history_column_list) is not supported yet: every change of a non-key column makes a new version', 'remove track_columns; to leave a column out of the history, drop it from the SELECT or list it in except_columns');
   }
   if (c.materialized === 'snapshot') snapshotProblems(c, add);
@@ -112,6 +116,17 @@ const NO_PROBLEMS: { message: string; hint: string }[] = [];
 /** Effective incremental strategy (dbt default: merge with a unique_key, else append). */
 export function strategyOf(c: ModelConfig): NonNullable<ModelConfig['incremental_strategy']> {
   return c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
+}
+
+const BATCH_SIZES = new Set(['hour', 'day', 'month', 'year']);
+
+/** dbt's microbatch: event_time, batch_size and begin are required; lookback is a count of batches. */
+function microbatchProblems(c: ModelConfig, add: (message: string, hint: string) => void): void {
+  if (typeof c.event_time !== 'string' || !c.event_time.trim()) add("incremental_strategy 'microbatch' needs event_time", "add event_time='<column>': the model's column that says when a row happened (each batch replaces the rows of its time range)");
+  if (!BATCH_SIZES.has(String(c.batch_size))) add(c.batch_size === undefined ? "incremental_strategy 'microbatch' needs batch_size" : `batch_size must be hour, day, month or year, not '${String(c.batch_size)}'`, "add batch_size='day' (or hour, month, year): the time range of one batch");
+  if (c.begin === undefined || c.begin === null || c.begin === '') add("incremental_strategy 'microbatch' needs begin", "add begin='2024-01-01': where the first build (and --full-refresh) starts");
+  else if (parseEventTime(c.begin) === undefined) add(`begin '${String(c.begin)}' is not a date or timestamp`, "write begin='2024-01-01' or begin='2024-01-01 00:00:00' (UTC)");
+  if (c.lookback !== undefined && !(Number.isInteger(Number(c.lookback)) && Number(c.lookback) >= 0)) add(`lookback must be a whole number of batches (0 or more), not '${String(c.lookback)}'`, 'e.g. lookback=1 (the default): an incremental run also rebuilds the batch before the current one');
 }
 
 const HARD_DELETES = new Set(['ignore', 'invalidate', 'new_record']);

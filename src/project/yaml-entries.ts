@@ -346,6 +346,8 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         columns: cols.docs,
         tests: parseTests(t[testsKey], file, ['sources', i, 'tables', j, testsKey], diags),
         loadedAtField: (pick('loaded_at_field') as string | undefined) ?? undefined,
+        // dbt's event_time (for microbatch models reading it): the table's config, else its source's.
+        ...eventTimeOf(t, s),
         ...freshnessOf(isRecord(t.config) && t.config.freshness !== undefined ? t.config.freshness : pick('freshness'), `source ${s.name as string}.${t.name as string}`, file.path, line, diags),
         tags: [...new Set([...tagsOf(s), ...tagsOf(t)])],
         path: file.path,
@@ -357,6 +359,12 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
 }
 
 const PERIODS = new Set(['minute', 'hour', 'day']);
+
+function eventTimeOf(table: Record<string, unknown>, source: Record<string, unknown>): { eventTime?: string } {
+  const own = isRecord(table.config) ? table.config.event_time : undefined;
+  const v = own ?? (isRecord(source.config) ? source.config.event_time : undefined);
+  return typeof v === 'string' && v.trim() ? { eventTime: v.trim() } : {};
+}
 
 /** dbt's `freshness: {warn_after: {count, period}, error_after: ..., filter}`; `null` turns it off. */
 function freshnessOf(v: unknown, what: string, file: string, line: number | undefined, diags: Diagnostic[]): { freshness?: FreshnessConfig } {

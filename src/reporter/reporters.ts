@@ -33,6 +33,7 @@ export function fmtMs(ms: number): string {
 function statsText(r: NodeResult): string {
   const s = r.stats ?? {};
   const parts: string[] = [];
+  if (typeof s.batches === 'number') parts.push(`${plural(s.batches, 'batch', 'batches')}${typeof s.first_batch === 'string' ? ` ${s.first_batch}${s.last_batch !== s.first_batch ? `..${String(s.last_batch)}` : ''}` : ''}`);
   if (typeof s.files === 'number' && s.files > 0) parts.push(plural(s.files, 'file'));
   if (typeof s.bad_records === 'number' && s.bad_records > 0) parts.push(plural(s.bad_records, 'bad record'));
   if (typeof s.dropped === 'number' && s.dropped > 0) parts.push(`${s.dropped} dropped by expectations`);

@@ -246,15 +246,16 @@ export function catalogName(targetPath: string): string {
  * A relation given to a macro (a generic test's `model`, a `ref()` argument): prints as its SQL,
  * and looks like dbt's Relation to the macros that check (dbt_utils' `_is_relation`:
  * `obj.get('metadata', {}).get('type', '').endswith('Relation')`), with database, schema, identifier.
+ * `shown`: what it prints instead (a source filtered to a microbatch's batch; `.render()` is `sql`).
  */
-export function relationValue(sql: string): string {
+export function relationValue(sql: string, shown = sql): string {
   const parts = /^("(?:[^"]|"")+"|\w+)(?:\.("(?:[^"]|"")+"|\w+))?(?:\.("(?:[^"]|"")+"|\w+))?$/.exec(sql.trim());
   const unquote = (p: string | undefined) => (p === undefined ? undefined : p.startsWith('"') ? p.slice(1, -1).replace(/""/g, '"') : p);
   const names = parts ? [parts[1], parts[2], parts[3]].filter((x): x is string => x !== undefined).map(unquote) : [];
   const identifier = names[names.length - 1] ?? null;
   const schema = names.length >= 2 ? names[names.length - 2] : null;
   const database = names.length === 3 ? names[0] : defaultDatabase;
-  const rel = new String(sql) as unknown as Record<string, unknown>;
+  const rel = new String(shown) as unknown as Record<string, unknown>;
   Object.assign(rel, {
     metadata: { type: 'Relation' }, database, schema, identifier, name: identifier, table: identifier,
     is_table: true, is_view: false, is_cte: false, type: null,
@@ -619,7 +620,9 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       const s = String(obj);
       if (refAttribute && typeof val === 'string' && RELATION_ATTRIBUTES.has(val) && s.startsWith('__lake_ref_')) return refAttribute(s, val);
       // Relation methods that give a relation printing the same in DuckDB (one database, quoted names).
-      if (refAttribute && (val === 'include' || val === 'quote' || val === 'render' || val === 'incorporate') && s.startsWith('__lake_ref_')) return () => s;
+      if (refAttribute && (val === 'include' || val === 'quote' || val === 'incorporate') && s.startsWith('__lake_ref_')) return () => s;
+      // (`render()` also says, in a microbatch model, that the ref is read whole: see refAttribute.)
+      if (refAttribute && val === 'render' && s.startsWith('__lake_ref_')) return () => refAttribute!(s, 'render()');
       // dbt's Relation is a mapping: ref('x').get('metadata', {}).get('type') is its class's name.
       if (refAttribute && val === 'get' && s.startsWith('__lake_ref_')) {
         return (k: unknown, d: unknown = null) => (k === 'metadata' ? { type: 'DuckDBRelation' } : typeof k === 'string' && RELATION_ATTRIBUTES.has(k) ? refAttribute!(s, k) : d);

@@ -18,6 +18,7 @@ import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
+import { filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
@@ -97,6 +98,8 @@ export interface RenderResult {
   readonly macros: readonly string[];
   readonly usedIncremental: boolean;
   readonly diagnostics: readonly Diagnostic[];
+  /** Indexes into refs printed with `.render()` in a microbatch render: read unfiltered (dbt's opt-out). */
+  readonly unfilteredRefs?: ReadonlySet<number>;
   /** The output depends on more than the text and the project: env_var(), run_started_at, today's date. */
   readonly volatile?: boolean;
   /**
@@ -124,6 +127,8 @@ export interface RenderOptions {
   readonly extra?: Record<string, unknown>;
   /** Answers the render's database queries (a live render, by `lake run`); without it, dbt's parse phase. */
   readonly database?: RenderDatabase;
+  /** One batch of a microbatch model (`model.batch`; sources with event_time read filtered to it). */
+  readonly batch?: MicrobatchWindow;
 }
 
 export interface EngineOptions {
@@ -158,6 +163,8 @@ interface RenderState {
   logs?: { message: string; info: boolean }[];
   /** The template read `graph`. */
   readsGraph?: boolean;
+  /** Refs whose `.render()` was printed in a microbatch render. */
+  unfiltered?: Set<number>;
 }
 
 
@@ -408,6 +415,12 @@ export class TemplateEngine {
 
   private refAttribute(placeholder: string, attr: string): unknown {
     const n = Number(/\d+/.exec(placeholder)?.[0]);
+    if (attr === 'render()') {
+      // dbt's `ref('x').render()` in a microbatch model: x read whole, not filtered to the batch.
+      const st = this.state;
+      if (st?.opts.batch) (st.unfiltered ??= new Set()).add(n);
+      return placeholder;
+    }
     const name = this.state?.refs[n];
     const rel = name !== undefined ? this.relationByName(name) : undefined;
     if (!rel) return undefined;
@@ -504,7 +517,10 @@ export class TemplateEngine {
       }
       if (!st.sources.includes(src)) st.sources.push(src);
       // A Relation, as dbt's source() gives (dbt_utils' macros check it is one); it prints as its SQL.
-      return relationValue(src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src));
+      const sql = src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src);
+      // In a batch of a microbatch model, a source with event_time is read filtered to the batch (`.render()`: whole).
+      if (st.opts.batch && src.eventTime && !src.landing) return relationValue(sql, filteredRelation(sql, src.eventTime, st.opts.batch));
+      return relationValue(sql);
     });
     const config = (...args: unknown[]) => {
       const st = self.st();
@@ -581,7 +597,10 @@ export class TemplateEngine {
         const id = st?.opts.node;
         const node = id ? project.models.get(id) : undefined;
         if (!node) return undefined;
-        return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: `model.${project.name}.${node.name}`, resource_type: 'model', package_name: project.name, original_file_path: node.path, path: node.path, config: { ...node.config, ...st?.config }, tags: node.config.tags };
+        // model.batch: the batch being built, in a microbatch model's render (None otherwise, as in dbt).
+        const b = st?.opts.batch;
+        const batch = b ? { id: b.id, event_time_start: pyDate(b.start, false, true, true), event_time_end: pyDate(b.end, false, true, true) } : null;
+        return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: `model.${project.name}.${node.name}`, resource_type: 'model', package_name: project.name, original_file_path: node.path, path: node.path, config: { ...node.config, ...st?.config }, tags: node.config.tags, batch };
       },
       enumerable: true, configurable: true,
     });
@@ -983,6 +1002,7 @@ export class TemplateEngine {
       ...(db.pending !== undefined ? { pendingQuery: db.pending } : {}),
       ...(st.logs ? { logs: st.logs } : {}),
       ...(st.readsGraph ? { readsGraph: true as const } : {}),
+      ...(st.unfiltered ? { unfilteredRefs: st.unfiltered } : {}),
     };
     return { sql, result };
   }

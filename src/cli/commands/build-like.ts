@@ -3,10 +3,35 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, INTERRUPTED, withInterrupt } from '../context.js';
 import { LakeError } from '../../errors/index.js';
+import { parseEventTime } from '../../core/event-time.js';
 
 export interface RunFlags {
   select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean;
   continuous?: boolean; interval?: string; maxBatches?: string;
+  eventTimeStart?: string; eventTimeEnd?: string;
+}
+
+export const EVENT_TIME_START_HELP = 'microbatch models build the batches from this time (UTC, e.g. 2024-09-01); with --event-time-end';
+export const EVENT_TIME_END_HELP = 'microbatch models build the batches up to this time (UTC, exclusive); with --event-time-start';
+
+/** dbt's --event-time-start / --event-time-end: both or neither, start before end. */
+export function eventTimeRange(flags: { eventTimeStart?: string; eventTimeEnd?: string }): { start: Date; end: Date } | undefined {
+  const { eventTimeStart: a, eventTimeEnd: b } = flags;
+  if (a === undefined && b === undefined) return undefined;
+  if (a === undefined || b === undefined) {
+    throw new LakeError('usage', { code: 'LAKE-U034', severity: 'error', message: `${a === undefined ? '--event-time-end' : '--event-time-start'} needs ${a === undefined ? '--event-time-start' : '--event-time-end'} too`, hint: 'give the range microbatch models rebuild, e.g. --event-time-start 2024-09-01 --event-time-end 2024-09-04' });
+  }
+  const start = parseEventTime(a);
+  const end = parseEventTime(b);
+  const bad = start === undefined ? ['--event-time-start', a] : end === undefined ? ['--event-time-end', b] : undefined;
+  if (bad) throw new LakeError('usage', { code: 'LAKE-U034', severity: 'error', message: `${bad[0]} '${bad[1]}' is not a date or timestamp`, hint: 'write it as 2024-09-01 or 2024-09-01 10:00:00 (UTC unless it ends with an offset such as +02:00)' });
+  if (start!.getTime() >= end!.getTime()) throw new LakeError('usage', { code: 'LAKE-U034', severity: 'error', message: `--event-time-start (${a}) must be before --event-time-end (${b})`, hint: 'the range is start (included) to end (excluded)' });
+  return { start: start!, end: end! };
+}
+
+/** The flags' event-time range as run_results.json's args keep it (for lake retry). */
+export function eventTimeArgs(flags: { eventTimeStart?: string; eventTimeEnd?: string }): Record<string, string> {
+  return flags.eventTimeStart !== undefined && flags.eventTimeEnd !== undefined ? { event_time_start: flags.eventTimeStart, event_time_end: flags.eventTimeEnd } : {};
 }
 
 export function registerRun(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
@@ -16,6 +41,8 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .option('--exclude <selector...>', 'nodes to leave out', collect)
     .option('--full-refresh', 'rebuild incremental models from scratch')
     .option('--fail-fast', 'stop starting new nodes after the first error')
+    .option('--event-time-start <time>', EVENT_TIME_START_HELP)
+    .option('--event-time-end <time>', EVENT_TIME_END_HELP)
     .option('--continuous', 'keep watching the landing folders and run the models downstream of sources that receive files')
     .option('--interval <duration>', 'with --continuous: how often to look for new files (e.g. 10s, 500ms; default 10s)')
     .option('--max-batches <n>', 'with --continuous: stop after N batches that received files (polls that find nothing do not count; plain lake run processes what is there and stops)')
@@ -37,6 +64,7 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
   // Flags of --continuous alone would be ignored: say so instead.
   const orphan = flags.interval !== undefined ? '--interval' : flags.maxBatches !== undefined ? '--max-batches' : undefined;
   if (orphan) throw new LakeError('usage', { code: 'LAKE-U033', severity: 'error', message: `${orphan} applies to lake run --continuous only`, hint: `add --continuous (lake run processes what is there now and stops by itself)` });
+  const eventTime = eventTimeRange(flags);
   const s = await c.session();
   return withInterrupt(c, async (stopRequested) => {
     if (command === 'seed' || command === 'snapshot') {
@@ -48,8 +76,8 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
     }
     const { runAvailableNow } = await import('../../app/continuous.js');
     const out = await runAvailableNow(s, c.reporter, {
-      select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast,
-      threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: c.invocation(), defer: !!c.opts.defer,
+      select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast, ...(eventTime ? { eventTime } : {}),
+      threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: { ...c.invocation(), ...eventTimeArgs(flags) }, defer: !!c.opts.defer,
     });
     return out.failed ? 1 : out.interrupted ? INTERRUPTED : 0;
   }, () => s.abortRunResults());

@@ -34,7 +34,7 @@ async function retryCommand(c: CommandContext): Promise<number> {
   }
   const nodes = ((rr.results ?? []) as { id: string; status: string }[]).filter((r) => r.status === 'error' || r.status === 'skipped').map((r) => r.id);
   const tests = ((rr.tests ?? []) as { name: string; status: string }[]).filter((t) => t.status === 'fail' || t.status === 'error').map((t) => t.name);
-  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean; state?: string; defer?: boolean };
+  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean; state?: string; defer?: boolean; event_time_start?: unknown; event_time_end?: unknown };
   // Aborted (a second Ctrl-C), or stopped with files left unread and nothing failed: the whole
   // command runs again (incremental models go on from what they committed).
   const aborted = rr.aborted === true || (rr.status === 'cancelled' && nodes.length === 0 && tests.length === 0);
@@ -46,11 +46,13 @@ async function retryCommand(c: CommandContext): Promise<number> {
   const opts = { ...c.opts, target: c.opts.target ?? args.target, vars: c.opts.vars ?? args.vars, threads: c.opts.threads ?? args.threads, state: c.opts.state ?? args.state, defer: c.opts.defer ?? args.defer };
   const same = opts.target === c.opts.target && opts.vars === c.opts.vars && opts.threads === c.opts.threads && opts.state === c.opts.state && opts.defer === c.opts.defer;
   const again = same ? c : new CommandContext(opts);
+  // Microbatch models rebuild the same time range (--event-time-start / --event-time-end).
+  const eventTime = typeof args.event_time_start === 'string' && typeof args.event_time_end === 'string' ? { eventTimeStart: args.event_time_start, eventTimeEnd: args.event_time_end } : {};
   if (aborted) {
     c.reporter.record('retry', { command, aborted: true }, `retrying lake ${command}: it was ${rr.aborted === true ? 'aborted' : 'stopped before the end'}, so all of it runs again`);
     const select = Array.isArray(args.select) ? args.select.map(String) : undefined;
     const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
-    const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, select, exclude };
+    const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, select, exclude, ...eventTime };
     if (command === 'run' || command === 'seed' || command === 'snapshot') return runCommand(again, flags, command);
     return qualityCommand(again, { ...flags, storeFailures: args.store_failures || undefined }, command as 'build' | 'test');
   }
@@ -58,7 +60,7 @@ async function retryCommand(c: CommandContext): Promise<number> {
     `retrying lake ${command}: ${[nodes.length ? `${nodes.length} node${nodes.length === 1 ? '' : 's'}` : '', tests.length ? `${tests.length} test${tests.length === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ')} that failed or ${nodes.length + tests.length === 1 ? 'was' : 'were'} skipped`);
   // What the command left out stays out (a failed model's other tests included).
   const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
-  const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, exclude };
+  const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, exclude, ...eventTime };
   if (command === 'run' || command === 'seed' || command === 'snapshot') return runCommand(again, { ...flags, select: [nodes.join(' ')] }, command);
   return qualityCommand(again, { ...flags, storeFailures: args.store_failures || undefined, select: [[...nodes, ...tests].join(' ')] }, command as 'build' | 'test');
 }

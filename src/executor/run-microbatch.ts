@@ -1,0 +1,96 @@
+/**
+ * Builds a microbatch model (dbt's `incremental_strategy: microbatch`): its SQL is rendered once
+ * per batch (core/event-time.ts says which), with `model.batch` set and the refs and sources that
+ * configure event_time filtered to the batch, and each batch replaces the target's rows of its time
+ * range (materialize/microbatch.ts). Unlike dbt, whose batches commit one by one, every batch of a
+ * build runs in the model's one transaction: a failed batch or a kill leaves the table as it was,
+ * as for every other model lake builds. Pre-hooks run before the first batch and post-hooks after
+ * the last, as in dbt.
+ */
+import type { Adapter } from '../adapter/types.js';
+import { EngineError } from '../adapter/types.js';
+import type { CompiledNode } from '../core/types.js';
+import { batchesOf, boundText, type MicrobatchWindow } from '../core/event-time.js';
+import { microbatchConfig, planBatch } from '../materialize/microbatch.js';
+import type { HookOutcome } from './hooks.js';
+import { renderLive, LiveRenderError } from './live-render.js';
+import { engineErrorMessage, existingRelation, NodeError, runHookSql, runStatements, stampBatch, type ExistingRelation, type NodeOutcome, type NodeRunContext } from './run-node.js';
+
+/** The batches this build of `compiled` runs. */
+export function plannedBatches(compiled: CompiledNode, ctx: NodeRunContext, incremental: boolean): MicrobatchWindow[] {
+  const mb = microbatchConfig(compiled);
+  return batchesOf({
+    batchSize: mb.batchSize, begin: mb.begin, lookback: mb.lookback, incremental,
+    eventTimeStart: ctx.eventTime?.start, eventTimeEnd: ctx.eventTime?.end, now: ctx.startedAt ?? new Date(),
+  });
+}
+
+export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: NodeRunContext, existing: ExistingRelation | undefined): Promise<NodeOutcome> {
+  if (compiled.landingReads.length || compiled.streamReads.length) {
+    const what = compiled.landingReads.length ? `the landing source ${compiled.landingReads[0]!.replace(/^source:/, '')}` : `stream(ref('${compiled.streamReads[0]!.split('.').pop()}'))`;
+    throw new NodeError(`${compiled.id}: a microbatch model cannot read ${what}: that read already gives only what is new since the model's last run, which time ranges cannot replay\n  hint: use incremental_strategy 'append' or 'merge' for it, or read the model's parent with ref() (filtered to each batch by its event_time)`);
+  }
+  const incremental = !!existing && existing.kind === 'table' && !ctx.fullRefresh;
+  const batches = plannedBatches(compiled, ctx, incremental);
+  if (batches.length === 0) {
+    const mb = microbatchConfig(compiled);
+    const from = ctx.eventTime?.start ?? mb.begin;
+    throw new NodeError(`${compiled.id}: no batch to build: it would start at ${boundText(from)} (${ctx.eventTime ? '--event-time-start' : 'its begin'}), which is not before the end, ${boundText(ctx.eventTime?.end ?? ctx.startedAt ?? new Date())}\n  hint: set begin to a time in the past, or give --event-time-start before --event-time-end`);
+  }
+  const outcomes: HookOutcome[] = [];
+  try {
+    return await db.transaction(async (tx) => {
+      const logs: string[] = [];
+      const pre = compiled.config.pre_hook;
+      for (const [i, hook] of pre.entries()) logs.push(...await runHookSql(tx, ctx, compiled, hook, incremental, `pre_hook${pre.length > 1 ? ` #${i + 1}` : ''}`));
+      let current: ExistingRelation | undefined = incremental ? existing : undefined;
+      let rows = 0;
+      const stats: Record<string, unknown> = {};
+      for (const w of batches) {
+        // The first batch of a first build (or a full refresh) creates the table; the others replace their range in it.
+        const rebuild = current === undefined;
+        let node: CompiledNode;
+        try {
+          node = await renderLive(tx, ctx.compiler, compiled, !rebuild, w);
+        } catch (e) {
+          if (e instanceof LiveRenderError) throw new NodeError(`${e.message}\n  in batch ${w.id}`);
+          throw e;
+        }
+        logs.push(...node.logs ?? []);
+        try {
+          let sql = node.sql;
+          const mine: HookOutcome[] = [];
+          for (const hook of ctx.hooks) {
+            const o = await hook.prepare({ tx, node, incremental: !rebuild, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing: current, projectRoot: ctx.projectRoot }, sql);
+            if (!o) continue;
+            mine.push(o);
+            outcomes.push(o);
+            if (o.sql) sql = o.sql;
+          }
+          const stamped = stampBatch(sql, await tx.describeQuery(sql), ctx.batchId);
+          const config = mine.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
+          const statements = planBatch({ ...node, sql: stamped.sql, config }, {
+            dialect: tx.dialect, relation: node.relation, existing: rebuild ? existing : current, incoming: stamped.incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
+          }, w, rebuild).filter((st) => !(ctx.schemasReady?.has(node.relation.schema) && st.label === 'schema'));
+          const n = (await runStatements(tx, statements)) ?? 0;
+          rows += n;
+          for (const o of mine) if (o.finalize) await o.finalize(tx, n);
+          // Figures of the hooks (expectations' dropped rows...) add up over the batches.
+          for (const o of mine) for (const [k, v] of Object.entries(o.stats ?? {})) stats[k] = typeof v === 'number' && typeof stats[k] === 'number' ? (stats[k] as number) + v : v;
+        } catch (e) {
+          if (e instanceof EngineError) throw new NodeError(`${engineErrorMessage(e, node, ctx.compiledPath(compiled.id))}\n  in batch ${w.id} (${boundText(w.start)} to ${boundText(w.end)}); no batch was kept`);
+          if (e instanceof NodeError) throw new NodeError(`${e.message}\n  in batch ${w.id}`);
+          throw e;
+        }
+        // The table as this batch left it (created, or with columns on_schema_change changed).
+        if (rebuild || compiled.config.on_schema_change !== 'ignore') current = await existingRelation(tx, compiled.relation);
+      }
+      const post = compiled.config.post_hook;
+      for (const [i, hook] of post.entries()) logs.push(...await runHookSql(tx, ctx, compiled, hook, incremental, `post_hook${post.length > 1 ? ` #${i + 1}` : ''}`));
+      Object.assign(stats, { batches: batches.length, first_batch: batches[0]!.id, last_batch: batches[batches.length - 1]!.id });
+      return { rows, stats, ...(logs.length ? { logs } : {}) };
+    });
+  } finally {
+    for (const o of outcomes) if (o.cleanup) await o.cleanup().catch(() => undefined);
+  }
+}
