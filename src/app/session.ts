@@ -35,6 +35,10 @@ import { expectationsHook } from '../dq/expectations-hook.js';
 
 export interface SessionOptions extends LoadOptions {
   readonly projectDir: string;
+  /** dbt's --empty: refs and sources read as zero rows for this session's renders (no render cache). */
+  readonly empty?: boolean;
+  /** dbt's `flags` as templates see them (WHICH, FULL_REFRESH, ...). */
+  readonly flags?: Readonly<Record<string, unknown>>;
 }
 
 export interface RunOptions extends Selection {
@@ -115,7 +119,7 @@ export class Session {
     // Renders of unchanged models are reused from the last run (target/.lake/render-cache.json).
     // LAKE_RENDER_CACHE=0 turns it off (benchmarks use it to show the cost without it).
     const cacheDir = process.env.LAKE_RENDER_CACHE === '0' ? undefined : path.join(path.resolve(project.root, project.paths.target), '.lake');
-    const compiler = new Compiler(project, { runStartedAt, cacheDir });
+    const compiler = new Compiler(project, { runStartedAt, cacheDir, ...(opts.empty ? { empty: true } : {}), ...(opts.flags ? { flags: opts.flags } : {}) });
     return Session.fromCompiler(compiler, compiler.compileAll());
   }
 
@@ -355,7 +359,8 @@ export class Session {
       // on_run_start hooks may create or drop relations.
       if (this.project.onRunStart.length > 0 && !o.laterBatch) catalog = await readCatalog();
       const seedMode = o.seeds ?? 'missing';
-      const snapshotMode = o.snapshots ?? 'missing';
+      // --empty never snapshots an existing history: zero rows would record every row as deleted.
+      const snapshotMode = this.compiler.empty && o.snapshots === 'all' ? 'missing' : o.snapshots ?? 'missing';
       const order = ids.filter((id) => {
         const seed = this.project.seeds.get(id);
         if (seed) {
@@ -374,7 +379,7 @@ export class Session {
       for (const schema of schemas) if (!present.has(schema)) await db.execute(`create schema if not exists ${db.dialect.quote(schema)}`);
       const ctx: NodeRunContext = {
         compiler: this.compiler, hooks: this.hooks(), fullRefresh: !!o.fullRefresh, runId, batchId,
-        startedAt, ...(o.eventTime ? { eventTime: o.eventTime } : {}),
+        startedAt, ...(o.eventTime ? { eventTime: o.eventTime } : {}), ...(this.compiler.empty ? { empty: true } : {}),
         projectRoot: this.project.root, compiledPath: (id) => this.compiledPath(id),
         recordCompiled: (n) => writeCompiledFiles(this.targetDir, [n]),
         catalog, schemasReady: schemas, hookFree: (node) => this.hookFree(node),

@@ -75,9 +75,10 @@ export class CommandContext {
   }
 
   /** Load and compile the project. Imported lazily so `lake --version` and `lake init` stay fast. */
-  async session(): Promise<Session> {
+  /** The project loaded and compiled; `run`: what the command asks of templates (dbt's --empty and `flags`). */
+  async session(run: { empty?: boolean; flags?: Record<string, unknown> } = {}): Promise<Session> {
     const { Session } = await import('../app/session.js');
-    const s = Session.open({ projectDir: this.projectRoot(), target: this.opts.target, vars: this.vars(), threads: this.threads() });
+    const s = Session.open({ projectDir: this.projectRoot(), target: this.opts.target, vars: this.vars(), threads: this.threads(), ...run });
     if (s.warnings.length) this.reporter.diagnostics(s.warnings);
     this.applyState(s);
     return s;

@@ -25,7 +25,7 @@ import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
 import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
-import { filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
+import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import type { RenderDatabase } from '../template/introspection.js';
 import { locate } from '../template/errors.js';
@@ -50,6 +50,10 @@ export interface CompileOptions {
    * thread that writes the compiled files.
    */
   readonly writeCacheFile?: (file: string, text: string) => void;
+  /** dbt's --empty: every ref and source reads zero rows (`.render()` opts out). No render cache. */
+  readonly empty?: boolean;
+  /** dbt's `flags` for templates (FULL_REFRESH, WHICH, ...). */
+  readonly flags?: Readonly<Record<string, unknown>>;
 }
 
 /** What `updateModel` changed. */
@@ -101,7 +105,12 @@ export class Compiler {
 
   constructor(project: LoadedProject, private readonly opts: CompileOptions = {}) {
     this.current = project;
-    this.engine = new TemplateEngine(project, opts.runStartedAt, { fastPath: opts.fastPath });
+    this.engine = new TemplateEngine(project, opts.runStartedAt, { fastPath: opts.fastPath, empty: opts.empty, flags: opts.flags });
+  }
+
+  /** dbt's --empty: refs and sources render as zero rows. */
+  get empty(): boolean {
+    return !!this.opts.empty;
   }
 
   /** The project as last compiled (models follow updateModel). */
@@ -122,7 +131,7 @@ export class Compiler {
     this.finishDiags.clear();
     this.disabled.clear();
     const dupes: Diagnostic[] = [];
-    const cache = this.opts.cacheDir ? RenderCache.open(this.opts.cacheDir, this.cacheKey()) : undefined;
+    const cache = this.opts.cacheDir && !this.opts.empty ? RenderCache.open(this.opts.cacheDir, this.cacheKey()) : undefined;
     this.cache = cache;
     // Finishing a model (resolving its refs) needs every model's id and relation, which config()
     // calls can change, so it normally waits for all renders. With onNode, models are finished
@@ -622,6 +631,10 @@ export class Compiler {
       const target = refIds[Number(n)];
       if (!target) return '"__unresolved_ref__"';
       const rel = this.relations.get(target)!;
+      if (kind === 'stream' && this.opts.empty && !r.result.unfilteredRefs?.has(Number(n))) {
+        // --empty: no rows, and no watermark moves (nothing was read).
+        return emptyRelation(this.relationSqls.get(target) ?? relationSql(rel));
+      }
       if (kind === 'stream') {
         if (!streamReads.includes(target)) streamReads.push(target);
         const up = this.rendered.get(target)?.config;
@@ -643,6 +656,7 @@ export class Compiler {
       if (quoted === undefined) this.relationSqls.set(target, (quoted = relationSql(rel)));
       // A batch of a microbatch model reads a model with event_time filtered to the batch (dbt's), unless `.render()` opted out.
       if (batch && typeof up?.event_time === 'string' && up.event_time && !r.result.unfilteredRefs?.has(Number(n))) return filteredRelation(quoted, up.event_time, batch);
+      if (this.opts.empty && !r.result.unfilteredRefs?.has(Number(n))) return emptyRelation(quoted);
       return quoted;
     });
     if (sql.includes(THIS_PLACEHOLDER)) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));

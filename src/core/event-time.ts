@@ -100,6 +100,11 @@ export function windowCondition(column: string, w: MicrobatchWindow): string {
   return `${column} >= '${boundText(w.start)}' and ${column} < '${boundText(w.end)}'`;
 }
 
+/** A relation read as zero rows with its columns (dbt's --empty). */
+export function emptyRelation(relationSql: string): string {
+  return `(select * from ${relationSql} where false limit 0)`;
+}
+
 /** A relation read filtered to one batch, as dbt renders a ref to a model with event_time. */
 export function filteredRelation(relationSql: string, column: string, w: MicrobatchWindow): string {
   return `(select * from ${relationSql} where ${windowCondition(column, w)})`;

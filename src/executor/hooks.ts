@@ -17,6 +17,8 @@ export interface HookContext {
   readonly batchId: number;
   readonly existing?: { readonly kind: 'table' | 'view'; readonly columns: readonly Column[] };
   readonly projectRoot: string;
+  /** dbt's --empty: the model is built from zero rows; read nothing, record nothing as consumed. */
+  readonly empty?: boolean;
 }
 
 export interface HookOutcome {

@@ -31,6 +31,8 @@ export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: No
     throw new NodeError(`${compiled.id}: a microbatch model cannot read ${what}: that read already gives only what is new since the model's last run, which time ranges cannot replay\n  hint: use incremental_strategy 'append' or 'merge' for it, or read the model's parent with ref() (filtered to each batch by its event_time)`);
   }
   const incremental = !!existing && existing.kind === 'table' && !ctx.fullRefresh;
+  // --empty: each batch would replace its range with no rows. A table that exists is left alone.
+  if (ctx.empty && incremental) return { rows: 0, stats: { batches: 0 } };
   const batches = plannedBatches(compiled, ctx, incremental);
   if (batches.length === 0) {
     const mb = microbatchConfig(compiled);
@@ -61,7 +63,7 @@ export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: No
           let sql = node.sql;
           const mine: HookOutcome[] = [];
           for (const hook of ctx.hooks) {
-            const o = await hook.prepare({ tx, node, incremental: !rebuild, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing: current, projectRoot: ctx.projectRoot }, sql);
+            const o = await hook.prepare({ tx, node, incremental: !rebuild, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing: current, projectRoot: ctx.projectRoot, empty: ctx.empty }, sql);
             if (!o) continue;
             mine.push(o);
             outcomes.push(o);

@@ -49,6 +49,8 @@ export interface NodeRunContext {
   readonly eventTime?: { readonly start: Date; readonly end: Date };
   /** When the run started: the end of a microbatch model's last batch (default: now). */
   readonly startedAt?: Date;
+  /** dbt's --empty (the compiler reads refs and sources as zero rows; hooks read no files). */
+  readonly empty?: boolean;
 }
 
 export interface NodeOutcome {
@@ -329,7 +331,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
         logs.push(...node.logs ?? []);
         let sql = node.sql;
         for (const hook of ctx.hooks) {
-          const o = await hook.prepare({ tx, node, incremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing, projectRoot: ctx.projectRoot }, sql);
+          const o = await hook.prepare({ tx, node, incremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing, projectRoot: ctx.projectRoot, empty: ctx.empty }, sql);
           if (!o) continue;
           outcomes.push(o);
           if (o.sql) sql = o.sql;

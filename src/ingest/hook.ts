@@ -197,10 +197,11 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   const view = landingViewName(src.sourceName, src.name);
   const warnings: string[] = [];
 
-  // 1. Files.
-  const found = await discover(w, root, spec);
+  // 1. Files (--empty reads none: the model is built from zero rows, and the ledger records nothing).
+  const discovered = await discover(w, root, spec);
+  const found = ctx.empty ? { ...discovered, files: [], young: 0 } : discovered;
   if (found.missingDir) warnings.push(`${src.sourceName}.${src.name}: the landing folder ${spec.relDir} does not exist (yet)`);
-  else if (found.files.length === 0 && found.young === 0) {
+  else if (discovered.files.length === 0 && discovered.young === 0) {
     // Files in the folder that the glob does not match (dated subfolders, another extension): said.
     // Under the folder the glob names (`events/` of `events/*`): another table's files are not these.
     const fixed = spec.files.replace(/^\.?\//, '').split('/').slice(0, fixedFolders(spec.files));

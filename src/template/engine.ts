@@ -18,7 +18,7 @@ import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
-import { filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
+import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
@@ -134,6 +134,10 @@ export interface RenderOptions {
 export interface EngineOptions {
   /** Use the fast path where it applies (default true; tests turn it off to compare). */
   readonly fastPath?: boolean;
+  /** dbt's --empty: refs and sources read as zero rows (`.render()` reads them whole). */
+  readonly empty?: boolean;
+  /** dbt's `flags` (FULL_REFRESH, EMPTY, WHICH, ...): the command line this render serves. */
+  readonly flags?: Readonly<Record<string, unknown>>;
 }
 
 /** How renders went, for benchmarks and tests. */
@@ -368,12 +372,16 @@ export class TemplateEngine {
 
   /** The catalog of the target's database (dbt-duckdb's `database`: the file's stem). */
   readonly database: string;
+  private readonly empty: boolean;
+  private readonly flags: Readonly<Record<string, unknown>>;
 
   constructor(private readonly project: LoadedProject, private readonly runStartedAt = new Date(), opts: EngineOptions = {}) {
     this.database = catalogName(project.target.path);
     setDefaultDatabase(this.database);
     databaseInUse = this.database;
     this.fastPath = opts.fastPath ?? process.env.LAKE_FAST_PATH !== '0';
+    this.empty = !!opts.empty;
+    this.flags = { WHICH: null, FULL_REFRESH: false, EMPTY: this.empty, STORE_FAILURES: false, FAIL_FAST: false, ...opts.flags };
     this.env = new nunjucks.Environment(null, { dev: true, autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
     this.env.addExtension('do', new DoExtension());
     this.env.addExtension('loopcontrols', new LoopControlExtension());
@@ -418,7 +426,7 @@ export class TemplateEngine {
     if (attr === 'render()') {
       // dbt's `ref('x').render()` in a microbatch model: x read whole, not filtered to the batch.
       const st = this.state;
-      if (st?.opts.batch) (st.unfiltered ??= new Set()).add(n);
+      if (st?.opts.batch || this.empty) (st!.unfiltered ??= new Set()).add(n);
       return placeholder;
     }
     const name = this.state?.refs[n];
@@ -520,6 +528,8 @@ export class TemplateEngine {
       const sql = src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src);
       // In a batch of a microbatch model, a source with event_time is read filtered to the batch (`.render()`: whole).
       if (st.opts.batch && src.eventTime && !src.landing) return relationValue(sql, filteredRelation(sql, src.eventTime, st.opts.batch));
+      // --empty: zero rows of it (its columns as they are), as dbt's.
+      if (self.empty) return relationValue(sql, emptyRelation(sql));
       return relationValue(sql);
     });
     const config = (...args: unknown[]) => {
@@ -589,6 +599,10 @@ export class TemplateEngine {
       get: () => self.state?.db.mode !== 'parse', enumerable: true, configurable: true,
     });
     env.addGlobal('invocation_id', INVOCATION_ID);
+    // dbt's `flags`: what the command line asked (a render that reads it is not cached: it changes with the command).
+    Object.defineProperty((env as unknown as { globals: object }).globals, 'flags', {
+      get: () => { if (self.state) self.state.volatile = true; return self.flags; }, enumerable: true, configurable: true,
+    });
     env.addGlobal('dbt_version', DBT_VERSION);
     // dbt's `model`: the node being rendered.
     Object.defineProperty((env as unknown as { globals: object }).globals, 'model', {

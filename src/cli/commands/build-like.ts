@@ -8,7 +8,14 @@ import { parseEventTime } from '../../core/event-time.js';
 export interface RunFlags {
   select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean;
   continuous?: boolean; interval?: string; maxBatches?: string;
-  eventTimeStart?: string; eventTimeEnd?: string;
+  eventTimeStart?: string; eventTimeEnd?: string; empty?: boolean;
+}
+
+export const EMPTY_HELP = "dbt's --empty: build every selected model from zero rows of its refs and sources (checks the SQL and creates the tables' columns; landing files are not read, existing snapshots are not taken)";
+
+/** dbt's `flags` for the templates of a command. */
+export function templateFlags(which: string, flags: { fullRefresh?: boolean; empty?: boolean; failFast?: boolean; storeFailures?: boolean }): Record<string, unknown> {
+  return { WHICH: which, FULL_REFRESH: !!flags.fullRefresh, EMPTY: !!flags.empty, FAIL_FAST: !!flags.failFast, STORE_FAILURES: !!flags.storeFailures };
 }
 
 export const EVENT_TIME_START_HELP = 'microbatch models build the batches from this time (UTC, e.g. 2024-09-01); with --event-time-end';
@@ -43,6 +50,7 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .option('--fail-fast', 'stop starting new nodes after the first error')
     .option('--event-time-start <time>', EVENT_TIME_START_HELP)
     .option('--event-time-end <time>', EVENT_TIME_END_HELP)
+    .option('--empty', EMPTY_HELP)
     .option('--continuous', 'keep watching the landing folders and run the models downstream of sources that receive files')
     .option('--interval <duration>', 'with --continuous: how often to look for new files (e.g. 10s, 500ms; default 10s)')
     .option('--max-batches <n>', 'with --continuous: stop after N batches that received files (polls that find nothing do not count; plain lake run processes what is there and stops)')
@@ -65,7 +73,7 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
   const orphan = flags.interval !== undefined ? '--interval' : flags.maxBatches !== undefined ? '--max-batches' : undefined;
   if (orphan) throw new LakeError('usage', { code: 'LAKE-U033', severity: 'error', message: `${orphan} applies to lake run --continuous only`, hint: `add --continuous (lake run processes what is there now and stops by itself)` });
   const eventTime = eventTimeRange(flags);
-  const s = await c.session();
+  const s = await c.session({ empty: !!flags.empty, flags: templateFlags(command, flags) });
   return withInterrupt(c, async (stopRequested) => {
     if (command === 'seed' || command === 'snapshot') {
       // `lake seed -s x` means the seeds among x (and `lake snapshot -s x` the snapshots).
@@ -77,13 +85,17 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
     const { runAvailableNow } = await import('../../app/continuous.js');
     const out = await runAvailableNow(s, c.reporter, {
       select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast, ...(eventTime ? { eventTime } : {}),
-      threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: { ...c.invocation(), ...eventTimeArgs(flags) }, defer: !!c.opts.defer,
+      threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: { ...c.invocation(), ...eventTimeArgs(flags), ...(flags.empty ? { empty: true } : {}) }, defer: !!c.opts.defer,
     });
     return out.failed ? 1 : out.interrupted ? INTERRUPTED : 0;
   }, () => s.abortRunResults());
 }
 
 async function continuousCommand(c: CommandContext, flags: RunFlags): Promise<number> {
+  if (flags.empty || flags.eventTimeStart !== undefined || flags.eventTimeEnd !== undefined) {
+    const flag = flags.empty ? '--empty' : flags.eventTimeStart !== undefined ? '--event-time-start' : '--event-time-end';
+    throw new LakeError('usage', { code: 'LAKE-U033', severity: 'error', message: `${flag} does not go with --continuous`, hint: `${flag} applies to one run of the models; drop it, or drop --continuous` });
+  }
   const { runContinuous, parseInterval, QuietReporter, statusText } = await import('../../app/continuous.js');
   const intervalMs = parseInterval(flags.interval ?? '10s');
   if (intervalMs === undefined) {

@@ -13,7 +13,8 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     .description('render every model to target/compiled and write target/manifest.json (no database)')
     .option('-s, --select <selector...>', 'models to write', collect)
     .option('--exclude <selector...>', 'models to leave out', collect)
-    .action((flags: { select?: string[]; exclude?: string[] }) => setCode((async () => {
+    .option('--empty', "dbt's --empty: write the SQL with every ref and source read as zero rows")
+    .action((flags: { select?: string[]; exclude?: string[]; empty?: boolean }) => setCode((async () => {
       const c = ctx();
       const t0 = performance.now();
       // What c.session() does, opened up so the compiled files are written while the project
@@ -25,11 +26,11 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       const project = loadProject(c.projectRoot(), { target: c.opts.target, vars: c.vars(), threads: c.threads() });
       const targetDir = path.resolve(project.root, project.paths.target);
       // Renders of unchanged models are reused from the last run, as Session.open does.
-      const cacheDir = process.env.LAKE_RENDER_CACHE === '0' ? undefined : path.join(targetDir, '.lake');
+      const cacheDir = process.env.LAKE_RENDER_CACHE === '0' || flags.empty ? undefined : path.join(targetDir, '.lake');
       // A worker costs ~30 ms to start (in parallel): worth it from a few hundred files.
       const files = CompiledFiles.open(targetDir, { background: project.models.size >= 300 });
       // The render cache goes to disk with the compiled files (atomically, like them off this thread).
-      const compiler = new Compiler(project, { runStartedAt: new Date(), cacheDir, writeCacheFile: (file, text) => files.addFile(file, text) });
+      const compiler = new Compiler(project, { runStartedAt: new Date(), cacheDir, writeCacheFile: (file, text) => files.addFile(file, text), ...(flags.empty ? { empty: true } : {}), flags: { WHICH: 'compile', EMPTY: !!flags.empty } });
       const everything = !flags.select?.length && !flags.exclude?.length;
       try {
         // Without a selection every compiled model is written: start as each one is compiled.

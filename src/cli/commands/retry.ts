@@ -34,7 +34,7 @@ async function retryCommand(c: CommandContext): Promise<number> {
   }
   const nodes = ((rr.results ?? []) as { id: string; status: string }[]).filter((r) => r.status === 'error' || r.status === 'skipped').map((r) => r.id);
   const tests = ((rr.tests ?? []) as { name: string; status: string }[]).filter((t) => t.status === 'fail' || t.status === 'error').map((t) => t.name);
-  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean; state?: string; defer?: boolean; event_time_start?: unknown; event_time_end?: unknown };
+  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean; state?: string; defer?: boolean; event_time_start?: unknown; event_time_end?: unknown; empty?: boolean };
   // Aborted (a second Ctrl-C), or stopped with files left unread and nothing failed: the whole
   // command runs again (incremental models go on from what they committed).
   const aborted = rr.aborted === true || (rr.status === 'cancelled' && nodes.length === 0 && tests.length === 0);
@@ -47,7 +47,10 @@ async function retryCommand(c: CommandContext): Promise<number> {
   const same = opts.target === c.opts.target && opts.vars === c.opts.vars && opts.threads === c.opts.threads && opts.state === c.opts.state && opts.defer === c.opts.defer;
   const again = same ? c : new CommandContext(opts);
   // Microbatch models rebuild the same time range (--event-time-start / --event-time-end).
-  const eventTime = typeof args.event_time_start === 'string' && typeof args.event_time_end === 'string' ? { eventTimeStart: args.event_time_start, eventTimeEnd: args.event_time_end } : {};
+  const eventTime = {
+    ...(typeof args.event_time_start === 'string' && typeof args.event_time_end === 'string' ? { eventTimeStart: args.event_time_start, eventTimeEnd: args.event_time_end } : {}),
+    ...(args.empty === true ? { empty: true } : {}),
+  };
   if (aborted) {
     c.reporter.record('retry', { command, aborted: true }, `retrying lake ${command}: it was ${rr.aborted === true ? 'aborted' : 'stopped before the end'}, so all of it runs again`);
     const select = Array.isArray(args.select) ? args.select.map(String) : undefined;

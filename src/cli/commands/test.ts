@@ -8,13 +8,13 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect, INTERRUPTED, withInterrupt } from '../context.js';
 import { LakeError } from '../../errors/index.js';
-import { EVENT_TIME_END_HELP, EVENT_TIME_START_HELP, eventTimeArgs, eventTimeRange } from './build-like.js';
+import { EMPTY_HELP, EVENT_TIME_END_HELP, EVENT_TIME_START_HELP, eventTimeArgs, eventTimeRange, templateFlags } from './build-like.js';
 // (Type only: quality-run.js loads on demand, not with every command.)
 import type { IndirectSelection } from '../../dq/quality-run.js';
 
 const INDIRECT_SELECTION: readonly IndirectSelection[] = ['eager', 'cautious', 'buildable', 'empty'];
 
-export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean; resourceType?: string[]; excludeResourceType?: string[]; indirectSelection?: string; eventTimeStart?: string; eventTimeEnd?: string }
+export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean; resourceType?: string[]; excludeResourceType?: string[]; indirectSelection?: string; eventTimeStart?: string; eventTimeEnd?: string; empty?: boolean }
 
 /** dbt's --indirect-selection value, checked. */
 export function indirectSelection(v: string | undefined): IndirectSelection | undefined {
@@ -67,6 +67,7 @@ export function registerTest(program: Command, ctx: () => CommandContext, setCod
     .option('--fail-fast', 'stop starting new nodes after the first error')
     .option('--event-time-start <time>', EVENT_TIME_START_HELP)
     .option('--event-time-end <time>', EVENT_TIME_END_HELP)
+    .option('--empty', EMPTY_HELP)
     .option('--resource-type <types...>', 'only these kinds: model, seed, snapshot, test, unit_test', collect)
     .option('--exclude-resource-type <types...>', 'leave these kinds out', collect)
     .option('--indirect-selection <mode>', INDIRECT_HELP)
@@ -80,7 +81,7 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
   const mode = asked === 'build' && !nodeKindsLeft ? 'test' : asked;
   if (mode !== asked) flags.exclude = flags.exclude!.filter((x) => !x.startsWith('resource_type:'));
   const eventTime = eventTimeRange(flags);
-  const s = await c.session();
+  const s = await c.session({ empty: !!flags.empty, flags: templateFlags(asked, flags) });
   const { QualityRun } = await import('../../dq/quality-run.js');
   const indirect = indirectSelection(flags.indirectSelection);
   const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter, indirectSelection: indirect });
@@ -89,7 +90,7 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast, ...(eventTime ? { eventTime } : {}),
       command: mode, seeds: mode === 'build' ? 'all' as const : 'none' as const, snapshots: mode === 'build' ? 'all' as const : 'none' as const, stopRequested, extend: q, defer: !!c.opts.defer,
       // The command line's own selection (test selectors included) and flags, for lake retry.
-      invocation: { ...c.invocation(), select: flags.select ?? [], exclude: flags.exclude ?? [], ...(flags.storeFailures ? { store_failures: true } : {}), ...eventTimeArgs(flags) },
+      invocation: { ...c.invocation(), select: flags.select ?? [], exclude: flags.exclude ?? [], ...(flags.storeFailures ? { store_failures: true } : {}), ...eventTimeArgs(flags), ...(flags.empty ? { empty: true } : {}) },
     };
     if (mode === 'test') {
       const out = await s.run(c.reporter, opts);
