@@ -504,8 +504,24 @@ export function buildDag(compiled: CompiledProject): Dag {
     nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, ...(n.node.patchPath ? { patchPath: n.node.patchPath } : {}), tags: n.config.tags, config: n.config });
     known.add(n.id);
   }
+  // A source declared over a seed's table (dbt projects often declare their seeds as sources) comes
+  // after the seed, and so does what reads it (a run schedules by direct parents; a source is no job).
+  const seedByRelation = new Map([...p.seeds.values()].map((s) => [`${s.schema}.${s.name}`.toLowerCase(), s.id]));
+  const seedOf = new Map<NodeId, NodeId>();
+  for (const s of p.sources.values()) {
+    const seed = !s.landing && !s.database ? seedByRelation.get(`${s.schema}.${s.identifier}`.toLowerCase()) : undefined;
+    if (seed) {
+      seedOf.set(s.id, seed);
+      edges.push([seed, s.id]);
+    }
+  }
   for (const n of compiled.nodes.values()) {
-    for (const d of [...n.dependsOn.nodes, ...n.dependsOn.sources]) if (known.has(d)) edges.push([d, n.id]);
+    for (const d of [...n.dependsOn.nodes, ...n.dependsOn.sources]) {
+      if (!known.has(d)) continue;
+      edges.push([d, n.id]);
+      const seed = seedOf.get(d);
+      if (seed && !n.dependsOn.nodes.includes(seed)) edges.push([seed, n.id]);
+    }
   }
   return new Dag(nodes, edges);
 }

@@ -655,7 +655,8 @@ export class Compiler {
       let quoted = this.relationSqls.get(target);
       if (quoted === undefined) this.relationSqls.set(target, (quoted = relationSql(rel)));
       // A batch of a microbatch model reads a model with event_time filtered to the batch (dbt's), unless `.render()` opted out.
-      if (batch && typeof up?.event_time === 'string' && up.event_time && !r.result.unfilteredRefs?.has(Number(n))) return filteredRelation(quoted, up.event_time, batch);
+      const eventTime = up ? up.event_time : this.current.seeds.get(target)?.eventTime;
+      if (batch && typeof eventTime === 'string' && eventTime && !r.result.unfilteredRefs?.has(Number(n))) return filteredRelation(quoted, eventTime, batch);
       if (this.opts.empty && !r.result.unfilteredRefs?.has(Number(n))) return emptyRelation(quoted);
       return quoted;
     });

@@ -110,6 +110,8 @@ export interface SeedNode {
   readonly columns: readonly ColumnDoc[];
   readonly tests: readonly TestDecl[];
   readonly tags: readonly string[];
+  /** dbt's event_time config: a microbatch model's batches read the seed filtered by it. */
+  readonly eventTime?: string;
   readonly checksum: string;
 }
 

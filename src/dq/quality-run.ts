@@ -307,6 +307,8 @@ export class QualityRun implements RunExtension {
       }
       const parents = [...new Set(g.data.flatMap((t) => t.parents))].filter((x) => base.has(x));
       for (const parent of parents) edges.push([parent, key]);
+      // A source is no job: a test of it waits for what the source comes after (the seed it is declared over).
+      for (const parent of parents) if (parent.startsWith('source:')) for (const up of base.parents(parent)) edges.push([up, key]);
       const attached = g.data[0]!.node;
       if (build && parents.length > 1) {
         // A test of several models (relationships, a singular test's refs) holds back, as in dbt,

@@ -332,6 +332,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       columnTypes: isRecord(cfg.column_types) ? (cfg.column_types as Record<string, string>) : {},
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [],
       tags: Array.isArray(cfg.tags) ? (cfg.tags as string[]) : [],
+      ...(typeof cfg.event_time === 'string' && cfg.event_time.trim() ? { eventTime: cfg.event_time.trim() } : {}),
       checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),
     });
   }

@@ -173,7 +173,8 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
         if (n === targetName) fail(prel, `target '${n}' has type '${type}', but lake runs on duckdb only`, `choose a duckdb output with --target (${Object.entries(outputs).filter(([, x]) => isRecord(x) && (x.type ?? 'duckdb') === 'duckdb').map(([k]) => k).join(', ') || 'none here'}), or set the profile's target:`, lineOf([profileName, 'outputs', n, 'type']));
         continue;
       }
-      targets[n] = makeTarget(root, prel, n, { type, path: v('path') ?? `target/${n}.duckdb`, threads: v('threads') }, opts.threads);
+      // dbt's default is one thread (its profile.py DEFAULT_THREADS), and projects rely on its order.
+      targets[n] = makeTarget(root, prel, n, { type, path: v('path') ?? `target/${n}.duckdb`, threads: v('threads') ?? 1 }, opts.threads);
       // dbt-duckdb's options that change what SQL can read, which lake does not apply: said, not dropped silently.
       for (const k of ['attach', 'extensions', 'settings', 'plugins', 'filesystems', 'secrets']) {
         if (n === targetName && o[k] !== undefined) {

@@ -265,6 +265,14 @@ export function relationValue(sql: string, shown = sql): string {
   return rel as unknown as string;
 }
 
+/** Jinja's namespace(a=1): an object whose attributes `{% set ns.a = ... %}` may change (jinja-source.ts rewrites that to `__lake_set`). */
+export function namespace(kwargs?: Record<string, unknown>): Record<string, unknown> {
+  const ns: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(kwargs ?? {})) if (k !== '__keywords') ns[k] = v;
+  Object.defineProperty(ns, '__lake_set', { value: (k: string, v: unknown) => { ns[k] = v; return ''; }, enumerable: false });
+  return ns;
+}
+
 /** Python's `+`: lists concatenate; everything else as JavaScript adds. */
 function pythonAdd(a: unknown, b: unknown): unknown {
   if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];

@@ -278,4 +278,30 @@ describe('a dbt project', () => {
     }, dir);
     expect(lake(dir, ['ls']).stdout.trim().split('\n').sort()).toEqual(['model_1_models_model.p.m.m', 'model_1_models_model.p.m2.m2', 'seed_1_seeds_seed.p.s.s', 'staging.stg', 'sub_snapfile.snap']);
   });
+
+  it('reads a namespace() set in a macro file beside generate_schema_name, config.get() of YAML and folder configs, and orders a source over a seed after the seed', async () => {
+    const dir = writeProject({
+      // No threads in the profile: dbt's default, one.
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    sub:\n      +materialized: table\n      +tags: [nightly]\nseeds:\n  p:\n    +schema: raw\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'macros/naming.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}{{ custom_schema_name or target.schema }}{%- endmacro %}\n',
+      'macros/count_cols.sql': '{% macro count_cols(cols) %}{% set ns = namespace(total=0) %}{% for c in cols %}{% set ns.total = ns.total + 1 %}{% endfor %}{{ return(ns.total) }}{% endmacro %}\n',
+      'models/sub/m.sql': "{{ config(unique_key='id') }}\nselect {{ count_cols(['a', 'b']) }} as n, $${{ config.get('materialized') }}|{{ config.get('tags') }}|{{ config.get('unique_key') }}|{{ config.get('on_schema_change') }}|{{ config.get('missing', 'dflt') }}|{{ config.require('materialized') }}|{{ model.fqn }}|{{ model.path }}$$ as cfg\nfrom {{ source('seeds', 'people') }}\n",
+      'models/sub/m.yml': 'models:\n  - name: m\n    config:\n      on_schema_change: append_new_columns\n',
+      'models/sources.yml': 'sources:\n  - name: seeds\n    schema: raw\n    tables:\n      - name: people\n        columns:\n          - name: id\n            tests: [not_null, unique]\n',
+      'seeds/people.csv': 'id\n1\n2\n',
+    });
+    expect(loadProject(dir).target.threads).toBe(1);
+    // Four threads: the source's tests and the model still wait for the seed they read.
+    const r = lake(dir, ['build', '--threads', '4']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const order = r.stdout.split('\n').map((l) => /OK +(\S+)/.exec(l)?.[1]).filter(Boolean);
+    expect(order.indexOf('raw.people')).toBeLessThan(order.indexOf('test:source:seeds.people'));
+    expect(order.indexOf('raw.people')).toBeLessThan(order.indexOf('main.m'));
+    expect(await query(path.join(dir, 'p.duckdb'), 'select distinct n, cfg from main.m')).toEqual([{ n: 2, cfg: "table|['nightly']|id|append_new_columns|dflt|table|['p', 'sub', 'm']|sub/m.sql" }]);
+    fs.writeFileSync(path.join(dir, 'models/sub/m.sql'), "select {{ config.require('alias') }} as x");
+    const missing = lake(dir, ['compile']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("config.require('alias'): the model does not set alias");
+  });
 });
