@@ -112,6 +112,11 @@ export interface SeedNode {
   readonly tags: readonly string[];
   /** dbt's event_time config: a microbatch model's batches read the seed filtered by it. */
   readonly eventTime?: string;
+  /**
+   * How undeclared column types are found: DuckDB's CSV sniffer (lake's projects), or dbt's agate
+   * rules (`dbt`, a dbt project: the types dbt-duckdb would create, so its models' SQL still fits).
+   */
+  readonly typing?: 'dbt';
   readonly checksum: string;
 }
 

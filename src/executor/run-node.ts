@@ -11,7 +11,7 @@ import type { Adapter, Dialect } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../core/types.js';
 import { LakeError, formatDiagnostic } from '../errors/index.js';
-import { materializationFor, planSeed, PlanError, type Statement } from '../materialize/index.js';
+import { dbtSeedTypes, dbtSeedTypesSql, materializationFor, planSeed, PlanError, type Statement } from '../materialize/index.js';
 import { unclosedQuote } from '../materialize/seed.js';
 import { retypedColumns } from '../materialize/common.js';
 import type { Compiler } from '../compiler/compile.js';
@@ -235,7 +235,14 @@ export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnap
   try {
     const rel = { schema: seed.schema, name: seed.name };
     const existing = await lookUp(db, rel, catalog);
-    return await db.transaction(async (tx) => ({ rows: await runStatements(tx, planSeed(seed, tx.dialect, existing ? { kind: existing.kind, columns: [] } : undefined)) }));
+    let inferred: { name: string; type: string }[] | undefined;
+    if (seed.typing === 'dbt') {
+      // dbt's agate rules, from the file read as text (one query), for the columns it does not declare.
+      const columns = (await db.describeQuery(`select * from read_csv(${db.dialect.literal(seed.absPath)}, header = true, auto_detect = true, sample_size = -1, all_varchar = true)`)).map((c) => c.name);
+      const [row] = await db.query(dbtSeedTypesSql(seed, db.dialect, columns));
+      inferred = dbtSeedTypes(columns, row ?? {});
+    }
+    return await db.transaction(async (tx) => ({ rows: await runStatements(tx, planSeed(seed, tx.dialect, existing ? { kind: existing.kind, columns: [] } : undefined, inferred)) }));
   } catch (e) {
     if (e instanceof EngineError) {
       // DuckDB's advice names read_csv options (types=..., sample_size=...), which a seed sets

@@ -333,6 +333,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [],
       tags: Array.isArray(cfg.tags) ? (cfg.tags as string[]) : [],
       ...(typeof cfg.event_time === 'string' && cfg.event_time.trim() ? { eventTime: cfg.event_time.trim() } : {}),
+      ...(settings.flavor === 'dbt' ? { typing: 'dbt' as const } : {}),
       checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),
     });
   }

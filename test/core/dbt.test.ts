@@ -304,4 +304,25 @@ describe('a dbt project', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("config.require('alias'): the model does not set alias");
   });
+
+  it("types a seed's columns by dbt's rules (agate's, as dbt-duckdb creates the table), declared column_types first", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    orders:\n      +column_types: {code: varchar}\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'seeds/orders.csv': [
+        'id,zip,big,price,ratio,day,us_day,at,iso_at,gift,yes_no,tm,hex,blank,note,code',
+        '1,02134,3000000000,1.50,1e-2,2024-01-05,01/05/2024,2024-01-05 10:00:00,2024-01-05T10:00:00Z,true,yes,10:30:00,0x1F,,null,007',
+        '2, 7 ,5,2,0.5,2023-12-31,12/31/2023,2023-12-31 23:59:59,2023-12-31T23:59:59,False,no,23:59:59,-0,,bob,010',
+      ].join('\n') + '\n',
+      'models/m.sql': "select strptime(us_day, '%m/%d/%Y')::date as d, coalesce(zip, 0) + 1 as z, sum(price) over () as total from {{ ref('orders') }}",
+    });
+    const r = lake(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const types = await query<{ c: string; t: string }>(path.join(dir, 'p.duckdb'), "select column_name as c, data_type as t from information_schema.columns where table_name = 'orders' order by ordinal_position");
+    expect(Object.fromEntries(types.map((x) => [x.c, x.t]))).toEqual({
+      id: 'INTEGER', zip: 'INTEGER', big: 'BIGINT', price: 'DOUBLE', ratio: 'DOUBLE', day: 'DATE', us_day: 'VARCHAR', at: 'TIMESTAMP', iso_at: 'TIMESTAMP',
+      gift: 'BOOLEAN', yes_no: 'VARCHAR', tm: 'VARCHAR', hex: 'VARCHAR', blank: 'INTEGER', note: 'VARCHAR', code: 'VARCHAR',
+    });
+    expect(await query(path.join(dir, 'p.duckdb'), 'select zip, gift, note, code from main.orders order by id')).toEqual([{ zip: 2134, gift: true, note: 'null', code: '007' }, { zip: 7, gift: false, note: 'bob', code: '010' }]);
+  });
 });
