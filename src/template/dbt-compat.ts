@@ -850,7 +850,16 @@ function addFunctions(env: nunjucks.Environment): void {
   env.addGlobal('zip', (...lists: unknown[]) => {
     const ls = lists.map(toList);
     const n = ls.length ? Math.min(...ls.map((l) => l.length)) : 0;
-    return Array.from({ length: n }, (_x, i) => ls.map((l) => l[i]));
+    return Array.from({ length: n }, (_x, i) => markTuple(ls.map((l) => l[i])));
+  });
+  // Python's dict(): keyword arguments, a mapping or a list of pairs (then the keywords over them).
+  env.addGlobal('dict', (...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const out: Record<string, unknown> = {};
+    const first = pos[0];
+    if (Array.isArray(first)) for (const pair of first) if (Array.isArray(pair) && pair.length === 2) out[String(pair[0])] = pair[1];
+    if (first && typeof first === 'object' && !Array.isArray(first)) Object.assign(out, first);
+    return Object.assign(out, kw);
   });
   env.addGlobal('fromjson', (s: unknown, dflt?: unknown) => {
     try { return JSON.parse(String(s)) as unknown; } catch { return dflt; }

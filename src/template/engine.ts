@@ -429,8 +429,8 @@ export class TemplateEngine {
     // database: the catalog DuckDB names the file by (its stem; `memory` for :memory:), as dbt-duckdb's.
     const database = this.database;
     env.addGlobal('target', { name: project.target.name, type: project.target.type, path: project.target.path, threads: project.target.threads, schema: project.customSchemaPrefix.replace(/_$/, '') || 'main', database, profile_name: project.name });
-    // Prints as before (the UTC timestamp), and has a Python datetime's strftime/isoformat as in dbt.
-    const startedAt = pyDate(this.runStartedAt, false, true);
+    // dbt's: an aware UTC datetime, printed as Python prints it (`2024-01-02 03:04:05.678000+00:00`).
+    const startedAt = pyDate(this.runStartedAt, false, true, true);
     Object.defineProperty((env as unknown as { globals: object }).globals, 'run_started_at', {
       get: () => { if (self.state) self.state.volatile = true; return startedAt; }, enumerable: true, configurable: true,
     });

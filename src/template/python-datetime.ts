@@ -47,7 +47,7 @@ export function pyDate(d: Date, dateOnly = false, aware = false, pythonText = fa
   const obj = Object.assign(new String(shown), {
     [INSTANT]: instant, [DATE_ONLY]: dateOnly,
     strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
-    isoformat: () => (dateOnly ? text(instant, true) : aware ? instant.toISOString().replace('Z', '+00:00') : text(instant, false).replace(' ', 'T')),
+    isoformat: () => (dateOnly ? text(instant, true) : aware ? `${text(instant, false).replace(' ', 'T')}+00:00` : text(instant, false).replace(' ', 'T')),
     timestamp: () => instant.getTime() / 1000,
     date: () => pyDate(instant, true),
     weekday: () => (instant.getUTCDay() + 6) % 7, isoweekday: () => instant.getUTCDay() || 7,
@@ -58,6 +58,8 @@ export function pyDate(d: Date, dateOnly = false, aware = false, pythonText = fa
         n('hour', instant.getUTCHours()), n('minute', instant.getUTCMinutes()), n('second', instant.getUTCSeconds()), Math.floor(n('microsecond', instant.getUTCMilliseconds() * 1000) / 1000))), dateOnly, aware);
     },
     year: instant.getUTCFullYear(), month: instant.getUTCMonth() + 1, day: instant.getUTCDate(),
+    // An aware datetime's zone (dbt's run_started_at is in pytz's UTC); a naive one has none.
+    tzinfo: aware ? 'UTC' : null,
     ...(dateOnly ? {} : { hour: instant.getUTCHours(), minute: instant.getUTCMinutes(), second: instant.getUTCSeconds(), microsecond: instant.getUTCMilliseconds() * 1000 }),
   });
   return obj as unknown as string;
