@@ -175,7 +175,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   const col = column !== undefined ? (columnDoc?.quote ? quoteIdent(column) : column) : (typeof decl.args.column_name === 'string' ? decl.args.column_name : undefined);
   const namingArgs: Record<string, unknown> = { ...declaredArgs };
   if (column) namingArgs.column_name = column;
-  const name = cfg.name ?? synthesizeTestName(`${target.prefix}${decl.namespace ? `${decl.namespace}_` : ''}${decl.name}`, target.nameForTests, namingArgs);
+  const name = cfg.name ?? synthesizeTestName(`${decl.namespace ? `${decl.namespace}_` : ''}${target.prefix}${decl.name}`, target.nameForTests, namingArgs);
   const base = { id: `test.${name}`, name, kind: 'generic' as const, testName, node: target.id, column: col, config: cfg, file: decl.file, line: decl.line };
   if (problems.length) return undefined;
   if (!target.relation) return { ...base, parents: [target.id], sql: '', skipReason: target.skipReason };

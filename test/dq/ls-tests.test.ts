@@ -28,6 +28,15 @@ unit_tests:
   });
   const out = (args: string[]) => lsLines(dir, args);
 
+  it("names a package's test on a source as dbt does: the package first, then source_", () => {
+    const src = writeProject({
+      'project.yml': 'name: ls\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
+      'models/silver/a.sql': "select * from {{ source('raw', 'people') }}",
+      'models/silver/sources.yml': 'sources:\n  - name: raw\n    tables:\n      - name: people\n        columns:\n          - name: id\n            tests: [not_null, {dbt_utils.accepted_range: {min_value: 0}}]\n',
+    });
+    expect(lsLines(src, ['--resource-type', 'test']).sort()).toEqual(['test.dbt_utils_source_accepted_range_raw_people_id__0', 'test.source_not_null_raw_people_id']);
+  });
+
   it('lists nodes by default, tests by --resource-type or test selectors', () => {
     expect(out([])).toEqual(['silver.a', 'silver.b']);
     expect(out(['--resource-type', 'test']).sort()).toEqual(['test.not_null_a_id', 'test.unique_a_id', 'test.unique_b_id']);
