@@ -35,6 +35,16 @@ export interface ColumnDoc {
   readonly tags?: readonly string[];
   /** `quote: true`: the name is quoted where tests use it (a name with spaces, a reserved word). */
   readonly quote?: boolean;
+  /** dbt's `constraints:` (applied when the model's contract is enforced: materialize/contract.ts). */
+  readonly constraints?: readonly ColumnConstraint[];
+}
+
+/** A dbt constraint: on a column, or on the model (`columns:` then names them). */
+export interface ColumnConstraint {
+  readonly type: string;
+  readonly expression?: string;
+  readonly columns?: readonly string[];
+  readonly name?: string;
 }
 
 /** A data test as declared in YAML: a name (unique, not_null, ...) and its arguments. */

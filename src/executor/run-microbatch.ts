@@ -14,6 +14,8 @@ import { batchesOf, boundText, type MicrobatchWindow } from '../core/event-time.
 import { microbatchConfig, planBatch } from '../materialize/microbatch.js';
 import type { HookOutcome } from './hooks.js';
 import { renderLive, LiveRenderError } from './live-render.js';
+import { checkContract } from './contract.js';
+import { contractEnforced } from '../materialize/contract.js';
 import { engineErrorMessage, existingRelation, NodeError, runHookSql, runStatements, stampBatch, type ExistingRelation, type NodeOutcome, type NodeRunContext } from './run-node.js';
 
 /** The batches this build of `compiled` runs. */
@@ -71,8 +73,10 @@ export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: No
           }
           const stamped = stampBatch(sql, await tx.describeQuery(sql), ctx.batchId);
           const config = mine.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
+          const contract = contractEnforced(node) ? await checkContract(tx, node, stamped.incoming) : undefined;
           const statements = planBatch({ ...node, sql: stamped.sql, config }, {
             dialect: tx.dialect, relation: node.relation, existing: rebuild ? existing : current, incoming: stamped.incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
+            ...(contract ? { contract } : {}),
           }, w, rebuild).filter((st) => !(ctx.schemasReady?.has(node.relation.schema) && st.label === 'schema'));
           const n = (await runStatements(tx, statements)) ?? 0;
           rows += n;

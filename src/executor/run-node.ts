@@ -19,6 +19,8 @@ import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/so
 import type { NodeHook, HookOutcome } from './hooks.js';
 import { renderAdhocLive, renderLive, LiveRenderError } from './live-render.js';
 import { runMicrobatch } from './run-microbatch.js';
+import { checkContract } from './contract.js';
+import { contractEnforced, type Contract } from '../materialize/contract.js';
 import { strategyOf } from '../project/config.js';
 
 export interface NodeRunContext {
@@ -270,10 +272,10 @@ export async function runModel(db: Adapter, compiled: CompiledNode, ctx: NodeRun
 }
 
 /** The materialization's plan, without the schema statements the caller already ran. */
-function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext): Statement[] {
+function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext, contract?: Contract): Statement[] {
   const statements = materializationFor(mat).plan(node, {
     dialect: d, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
-    ...(mat === 'snapshot' ? { snapshotAt: new Date() } : {}),
+    ...(mat === 'snapshot' ? { snapshotAt: new Date() } : {}), ...(contract ? { contract } : {}),
   });
   // The plan stays complete on its own (standalone builds need it); the session has created these schemas.
   return ctx.schemasReady?.has(node.relation.schema) ? statements.filter((st) => st.label !== 'schema') : statements;
@@ -281,7 +283,7 @@ function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: 
 
 /**
  * The one statement that builds a view with nothing around it (no pre/post hooks, no node hook
- * applies, no render with the database or log lines to give, known catalog, a plan of one
+ * applies, no render with the database or log lines to give, no contract to check, known catalog, a plan of one
  * statement: no old table to drop), or undefined. Such a
  * statement is atomic on its own: it needs no BEGIN/COMMIT of its own, may run in autocommit, and
  * the scheduler may send several at once. A view needs no incoming columns (no DESCRIBE): it
@@ -289,7 +291,7 @@ function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: 
  */
 export function quickViewSql(compiled: CompiledNode, ctx: NodeRunContext, d: Dialect): string | undefined {
   const c = compiled.config;
-  if (c.materialized !== 'view' || compiled.introspective || compiled.logs || !ctx.catalog?.covers(compiled.relation) || c.pre_hook.length > 0 || c.post_hook.length > 0 || !ctx.hookFree?.(compiled)) return undefined;
+  if (c.materialized !== 'view' || compiled.introspective || compiled.logs || contractEnforced(compiled) || !ctx.catalog?.covers(compiled.relation) || c.pre_hook.length > 0 || c.post_hook.length > 0 || !ctx.hookFree?.(compiled)) return undefined;
   const statements = planModel(d, 'view', compiled, ctx.catalog!.get(compiled.relation), [], ctx);
   return statements.length === 1 && statements[0]!.kind === 'exec' ? statements[0]!.sql : undefined;
 }
@@ -347,7 +349,10 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
         let incoming: readonly Column[] = [];
         if (mat !== 'view') ({ sql, incoming } = stampBatch(sql, await tx.describeQuery(sql), ctx.batchId));
         const config = outcomes.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
-        const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx);
+        // dbt's enforced contract: checked against the SELECT's columns (a view's too), then the table is made from it.
+        const contract = (mat === 'table' || mat === 'incremental' || mat === 'view') && contractEnforced(node)
+          ? await checkContract(tx, node, mat === 'view' ? await tx.describeQuery(sql) : incoming) : undefined;
+        const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx, mat === 'view' ? undefined : contract);
         const partitioned = mat === 'external' && !!node.config.location && !!node.config.partition_by?.length;
         const externalDir = partitioned ? path.resolve(ctx.projectRoot, String(node.config.location)) : undefined;
         if (mat === 'external' && node.config.location) {

@@ -6,6 +6,7 @@ import type { Column, CompiledNode, Relation } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import type { PlanContext, Statement } from './types.js';
 import { PlanError } from './types.js';
+import { contractTableSql } from './contract.js';
 
 export const exec = (sql: string, label: string, countRows = false): Statement => ({ kind: 'exec', sql, label, countRows });
 
@@ -42,7 +43,11 @@ export function buildAndSwap(ctx: PlanContext, selectSql: string): Statement[] {
   return [
     createSchema(d, ctx.relation),
     exec(`drop table if exists ${d.relation(tmp)}`, 'drop stale temp'),
-    exec(`create table ${d.relation(tmp)} as\n${selectSql}`, 'build'),
+    ...(ctx.contract
+      // An enforced contract: the table's columns, types and constraints are the contract's; the rows come after.
+      ? [exec(`create table ${d.relation(tmp)} (\n  ${contractTableSql(d, ctx.contract)}\n)`, 'build from contract'),
+        exec(`insert into ${d.relation(tmp)} (${cols(d, ctx.contract.columns)})\nselect ${cols(d, ctx.contract.columns)} from (\n${selectSql}\n) as __lake_src`, 'build')]
+      : [exec(`create table ${d.relation(tmp)} as\n${selectSql}`, 'build')]),
     { kind: 'count', sql: `select count(*) as n from ${d.relation(tmp)}`, label: 'count' },
     ...dropExisting(ctx),
     exec(`alter table ${d.relation(tmp)} rename to ${d.quote(ctx.relation.name)}`, 'swap'),

@@ -5,6 +5,7 @@
 import type { Diagnostic } from '../errors/index.js';
 import type { Column, CompiledNode, Relation } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
+import type { Contract } from './contract.js';
 
 export type StatementKind =
   /** Run it; its changed-row count adds to the node's rows when `countRows` is set. */
@@ -37,6 +38,8 @@ export interface PlanContext {
   readonly projectRoot: string;
   /** When a snapshot's versions start and end (its build's time; now when absent). */
   readonly snapshotAt?: Date;
+  /** The model's enforced contract: a new table is created from it, then filled (contract.ts). */
+  readonly contract?: Contract;
 }
 
 /** A planning failure that is the user's to fix (e.g. on_schema_change: fail). */

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
-import type { ColumnDoc, FreshnessConfig, FreshnessRule, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
+import type { ColumnConstraint, ColumnDoc, FreshnessConfig, FreshnessRule, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
 import type { YamlFile } from './yaml-file.js';
 import { isRecord, asList } from './yaml-file.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey } from './config.js';
@@ -161,9 +161,20 @@ export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | nu
       tests: parseTests(c[testsKey], file, [...keyPath, i, testsKey], diags),
       meta: isRecord(c.meta) ? c.meta : undefined,
       ...(tags.length ? { tags } : {}), ...(c.quote === true ? { quote: true } : {}),
+      ...(Array.isArray(c.constraints) && c.constraints.length ? { constraints: constraintsOf(c.constraints) } : {}),
     });
   });
   return { docs, types: Object.keys(types).length ? types : undefined };
+}
+
+/** dbt's `constraints:` entries (`- type: not_null`, `- {type: check, expression: "x > 0"}`). */
+function constraintsOf(raw: readonly unknown[]): ColumnConstraint[] {
+  return raw.filter(isRecord).filter((k) => typeof k.type === 'string').map((k) => ({
+    type: String(k.type),
+    ...(typeof k.expression === 'string' ? { expression: k.expression } : {}),
+    ...(Array.isArray(k.columns) ? { columns: k.columns.map(String) } : {}),
+    ...(typeof k.name === 'string' ? { name: k.name } : {}),
+  }));
 }
 
 export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds' | 'snapshots', diags: Diagnostic[]): ModelPatch[] {
@@ -196,6 +207,8 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds' | 'sna
     if (m.tags !== undefined) config.tags = [...new Set([...asList(m.tags), ...asList(config.tags)])];
     if (isRecord(m.meta)) config.meta = { ...m.meta, ...(isRecord(config.meta) ? config.meta : {}) };
     if (isRecord(m.docs) && config.docs === undefined) config.docs = m.docs;
+    // dbt's model-level constraints (a primary key over two columns, a check): kept with its config.
+    if (Array.isArray(m.constraints) && m.constraints.length) config.constraints = constraintsOf(m.constraints);
     out.push({
       name: m.name, file: file.path, line,
       description: typeof m.description === 'string' ? m.description : undefined,
