@@ -171,6 +171,19 @@ select id, ts from {{ source('raw', 'readings') }}
     expect((await query<{ id: number }>(db(dir), 'select id from gold.from_source order by id')).map((x) => x.id)).toEqual([3, 4]);
   });
 
+  test('a seed with event_time is filtered per batch', async () => {
+    const dir = project({
+      'seeds/visits.csv': 'id,ts\n1,2024-01-01 08:00:00\n2,2024-01-02 09:00:00\n3,2024-01-03 10:00:00\n',
+      'seeds/visits.yml': 'seeds:\n  - name: visits\n    config: { event_time: ts }\n',
+      'models/gold/visits_daily.sql': `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='ts', batch_size='day', begin='2024-01-01') }}
+select id, ts, '{{ model.batch.id }}' as batch from {{ ref('visits') }}
+`,
+    });
+    const r = lake(dir, ['run', '-s', 'visits', 'visits_daily', '--event-time-start', '2024-01-02', '--event-time-end', '2024-01-04']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await query(db(dir), 'select id, batch from gold.visits_daily order by id')).toEqual([{ id: 2, batch: '20240102' }, { id: 3, batch: '20240103' }]);
+  });
+
   test('a failing batch fails the model and keeps no batch: the table is as it was', async () => {
     const dir = project({}, `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', batch_size='day', begin='2024-01-01') }}
 select date_trunc('day', ts)::timestamp as day, count(*) as n, sum(v) as total, 0 as all_readings
