@@ -3,7 +3,7 @@
  * of `batch_size`, core/event-time.ts), and a build runs it once per batch, each batch replacing
  * the target's rows of its range (delete where `event_time` is in the range, then insert), as
  * dbt-duckdb does. Its refs (and sources) that configure `event_time` are read filtered to the
- * batch's range. Planning only; the executor renders and runs the batches (executor/run-node.ts).
+ * batch's range. Planning only; the executor renders and runs the batches (executor/run-microbatch.ts).
  */
 import type { CompiledNode } from '../core/types.js';
 import type { BatchSize, MicrobatchWindow } from '../core/event-time.js';

@@ -99,7 +99,7 @@ export interface RenderResult {
   readonly macros: readonly string[];
   readonly usedIncremental: boolean;
   readonly diagnostics: readonly Diagnostic[];
-  /** Indexes into refs printed with `.render()` in a microbatch render: read unfiltered (dbt's opt-out). */
+  /** Indexes into refs printed with `.render()` in a microbatch batch or under --empty: read whole (dbt's opt-out). */
   readonly unfilteredRefs?: ReadonlySet<number>;
   /** The output depends on more than the text and the project: env_var(), run_started_at, today's date. */
   readonly volatile?: boolean;
@@ -168,7 +168,7 @@ interface RenderState {
   logs?: { message: string; info: boolean }[];
   /** The template read `graph`. */
   readsGraph?: boolean;
-  /** Refs whose `.render()` was printed in a microbatch render. */
+  /** Refs whose `.render()` was printed in a microbatch batch or under --empty. */
   unfiltered?: Set<number>;
 }
 
