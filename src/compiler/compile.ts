@@ -25,7 +25,7 @@ import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
 import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
-import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
+import { emptyRelation, filteredRelation, windowCondition, type MicrobatchWindow } from '../core/event-time.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import type { RenderDatabase } from '../template/introspection.js';
 import { locate } from '../template/errors.js';
@@ -661,7 +661,7 @@ export class Compiler {
       return quoted;
     });
     if (sql.includes(THIS_PLACEHOLDER)) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));
-    sql = this.inlineEphemerals(deps, sql, database);
+    sql = this.inlineEphemerals(deps, sql, database, batch);
     // An inlined ephemeral's stream() reads are this model's: relative to its watermark.
     for (const dep of deps) {
       if (this.rendered.get(dep)?.config.materialized !== 'ephemeral') continue;
@@ -696,7 +696,7 @@ export class Compiler {
   }
 
   /** Prepend `__lake_eph__x as (...)` CTEs for ephemeral refs; an ephemeral body carries its own nested ones. */
-  private inlineEphemerals(deps: readonly NodeId[], sql: string, database?: RenderDatabase): string {
+  private inlineEphemerals(deps: readonly NodeId[], sql: string, database?: RenderDatabase, batch?: MicrobatchWindow): string {
     const ctes: string[] = [];
     for (const dep of deps) {
       const r = this.rendered.get(dep);
@@ -708,6 +708,9 @@ export class Compiler {
         if (live.result.pendingQuery !== undefined) throw new PendingInEphemeral(live.result.pendingQuery);
         body = this.finish(dep, { ...live, config: r.config, relation: r.relation }, [], false, database)?.sql ?? body;
       }
+      // In a batch of a microbatch model, an ephemeral model with event_time is read filtered to the batch, as dbt's.
+      const eventTime = r.config.event_time;
+      if (batch && typeof eventTime === 'string' && eventTime) body = `select * from (\n${body}\n) as __lake_eph_rows where ${windowCondition(eventTime, batch)}`;
       ctes.push(`${quoteIdent(`__lake_eph__${r.relation.name}`)} as (\n${body}\n)`);
     }
     if (ctes.length === 0) return sql;

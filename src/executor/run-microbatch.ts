@@ -10,8 +10,9 @@
 import type { Adapter } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode } from '../core/types.js';
-import { batchesOf, boundText, type MicrobatchWindow } from '../core/event-time.js';
-import { microbatchConfig, planBatch } from '../materialize/microbatch.js';
+import type { Column } from '../core/types.js';
+import { batchesOf, boundText, ceiling, truncate, type MicrobatchWindow } from '../core/event-time.js';
+import { batchSchemaChange, microbatchConfig, planBatch } from '../materialize/microbatch.js';
 import type { HookOutcome } from './hooks.js';
 import { renderLive, LiveRenderError } from './live-render.js';
 import { checkContract } from './contract.js';
@@ -27,7 +28,31 @@ export function plannedBatches(compiled: CompiledNode, ctx: NodeRunContext, incr
   });
 }
 
+/**
+ * A batch after the first of an incremental build changes the table's columns (on_schema_change):
+ * DuckDB cannot commit an ALTER of a table that this transaction already wrote to, so the build
+ * starts again with that change made first.
+ */
+class LaterSchemaChange extends Error {
+  constructor(readonly incoming: readonly Column[]) {
+    super('a later batch changes the columns');
+  }
+}
+
 export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: NodeRunContext, existing: ExistingRelation | undefined): Promise<NodeOutcome> {
+  let first: readonly Column[] | undefined;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await buildBatches(db, compiled, ctx, existing, first);
+    } catch (e) {
+      if (!(e instanceof LaterSchemaChange) || attempt >= 20) throw e;
+      first = e.incoming;
+    }
+  }
+}
+
+/** One build of the batches; `first`: columns to change the table to before anything is written. */
+async function buildBatches(db: Adapter, compiled: CompiledNode, ctx: NodeRunContext, existing: ExistingRelation | undefined, first: readonly Column[] | undefined): Promise<NodeOutcome> {
   if (compiled.landingReads.length || compiled.streamReads.length) {
     const what = compiled.landingReads.length ? `the landing source ${compiled.landingReads[0]!.replace(/^source:/, '')}` : `stream(ref('${compiled.streamReads[0]!.split('.').pop()}'))`;
     throw new NodeError(`${compiled.id}: a microbatch model cannot read ${what}: that read already gives only what is new since the model's last run, which time ranges cannot replay\n  hint: use incremental_strategy 'append' or 'merge' for it, or read the model's parent with ref() (filtered to each batch by its event_time)`);
@@ -38,24 +63,33 @@ export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: No
   const batches = plannedBatches(compiled, ctx, incremental);
   if (batches.length === 0) {
     const mb = microbatchConfig(compiled);
-    const from = ctx.eventTime?.start ?? mb.begin;
-    throw new NodeError(`${compiled.id}: no batch to build: it would start at ${boundText(from)} (${ctx.eventTime ? '--event-time-start' : 'its begin'}), which is not before the end, ${boundText(ctx.eventTime?.end ?? ctx.startedAt ?? new Date())}\n  hint: set begin to a time in the past, or give --event-time-start before --event-time-end`);
+    const from = truncate(ctx.eventTime?.start ?? mb.begin, mb.batchSize);
+    const end = ceiling(ctx.eventTime?.end ?? ctx.startedAt ?? new Date(), mb.batchSize);
+    throw new NodeError(`${compiled.id}: no batch to build: it would start at ${boundText(from)} (${ctx.eventTime ? '--event-time-start' : 'its begin'}), which is not before the end, ${boundText(end)}\n  hint: set begin to a time in the past, or give --event-time-start before --event-time-end`);
   }
   const outcomes: HookOutcome[] = [];
   try {
     return await db.transaction(async (tx) => {
       const logs: string[] = [];
+      if (first && incremental && existing) {
+        // The column change a later batch asked for, made before anything else writes to the table.
+        const change = batchSchemaChange(compiled, { dialect: tx.dialect, relation: compiled.relation, existing, incoming: first, fullRefresh: false, projectRoot: ctx.projectRoot });
+        await runStatements(tx, change);
+        existing = await existingRelation(tx, compiled.relation);
+      }
       const pre = compiled.config.pre_hook;
       for (const [i, hook] of pre.entries()) logs.push(...await runHookSql(tx, ctx, compiled, hook, incremental, `pre_hook${pre.length > 1 ? ` #${i + 1}` : ''}`));
       let current: ExistingRelation | undefined = incremental ? existing : undefined;
       let rows = 0;
       const stats: Record<string, unknown> = {};
-      for (const w of batches) {
+      for (const [i, w] of batches.entries()) {
         // The first batch of a first build (or a full refresh) creates the table; the others replace their range in it.
         const rebuild = current === undefined;
+        // is_incremental(): the table exists — but never in a full refresh (dbt's, since its fix of that case).
+        const isIncremental = !ctx.fullRefresh && !rebuild;
         let node: CompiledNode;
         try {
-          node = await renderLive(tx, ctx.compiler, compiled, !rebuild, w);
+          node = await renderLive(tx, ctx.compiler, compiled, isIncremental, w);
         } catch (e) {
           if (e instanceof LiveRenderError) throw new NodeError(`${e.message}\n  in batch ${w.id}`);
           throw e;
@@ -65,7 +99,7 @@ export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: No
           let sql = node.sql;
           const mine: HookOutcome[] = [];
           for (const hook of ctx.hooks) {
-            const o = await hook.prepare({ tx, node, incremental: !rebuild, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing: current, projectRoot: ctx.projectRoot, empty: ctx.empty }, sql);
+            const o = await hook.prepare({ tx, node, incremental: isIncremental, fullRefresh: ctx.fullRefresh, runId: ctx.runId, batchId: ctx.batchId, existing: current, projectRoot: ctx.projectRoot, empty: ctx.empty }, sql);
             if (!o) continue;
             mine.push(o);
             outcomes.push(o);
@@ -74,16 +108,20 @@ export async function runMicrobatch(db: Adapter, compiled: CompiledNode, ctx: No
           const stamped = stampBatch(sql, await tx.describeQuery(sql), ctx.batchId);
           const config = mine.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
           const contract = contractEnforced(node) ? await checkContract(tx, node, stamped.incoming) : undefined;
-          const statements = planBatch({ ...node, sql: stamped.sql, config }, {
+          const planCtx = {
             dialect: tx.dialect, relation: node.relation, existing: rebuild ? existing : current, incoming: stamped.incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
             ...(contract ? { contract } : {}),
-          }, w, rebuild).filter((st) => !(ctx.schemasReady?.has(node.relation.schema) && st.label === 'schema'));
+          };
+          // A table this build did not create, already written to by an earlier batch: its columns change first, in a new attempt.
+          if (!rebuild && incremental && i > 0 && batchSchemaChange({ ...node, config }, planCtx).length) throw new LaterSchemaChange(stamped.incoming);
+          const statements = planBatch({ ...node, sql: stamped.sql, config }, planCtx, w, rebuild).filter((st) => !(ctx.schemasReady?.has(node.relation.schema) && st.label === 'schema'));
           const n = (await runStatements(tx, statements)) ?? 0;
           rows += n;
           for (const o of mine) if (o.finalize) await o.finalize(tx, n);
           // Figures of the hooks (expectations' dropped rows...) add up over the batches.
           for (const o of mine) for (const [k, v] of Object.entries(o.stats ?? {})) stats[k] = typeof v === 'number' && typeof stats[k] === 'number' ? (stats[k] as number) + v : v;
         } catch (e) {
+          if (e instanceof LaterSchemaChange) throw e;
           if (e instanceof EngineError) throw new NodeError(`${engineErrorMessage(e, node, ctx.compiledPath(compiled.id))}\n  in batch ${w.id} (${boundText(w.start)} to ${boundText(w.end)}); no batch was kept`);
           if (e instanceof NodeError) throw new NodeError(`${e.message}\n  in batch ${w.id}`);
           throw e;

@@ -8,7 +8,7 @@
 import type { CompiledNode } from '../core/types.js';
 import type { BatchSize, MicrobatchWindow } from '../core/event-time.js';
 import { parseEventTime, windowCondition } from '../core/event-time.js';
-import { buildAndSwap, createSchema, cols, exec, schemaChange } from './common.js';
+import { buildAndSwap, createSchema, cols, exec, schemaChange, stageName } from './common.js';
 import type { PlanContext, Statement } from './types.js';
 
 /** The microbatch config of a model, read (configProblems has checked it). */
@@ -22,22 +22,34 @@ export function microbatchConfig(node: CompiledNode): { eventTime: string; batch
   };
 }
 
+/** The statements that change the target's columns before a batch (on_schema_change), if any. */
+export function batchSchemaChange(node: CompiledNode, ctx: PlanContext): Statement[] {
+  return ctx.existing ? schemaChange(node, ctx, ctx.existing.columns, ctx.incoming).statements : [];
+}
+
 /**
- * The statements of one batch. The first batch of a first build (or a full refresh) builds the
- * table from its rows; every other batch deletes the target's rows of its range (and those the
- * model's incremental_predicates name) and inserts its own, after on_schema_change.
+ * The statements of one batch. Only the rows of the batch's range are kept (by the model's
+ * event_time, as dbt-duckdb inserts them), so an input that is not filtered (one without
+ * event_time, a `.render()`) is never written twice. The first batch of a first build (or a full
+ * refresh) builds the table from them; every other batch stages them first — its SELECT reads
+ * `{{ this }}` as it was before the batch — then deletes the target's rows of its range (and those
+ * the model's incremental_predicates name) and inserts the staged ones, after on_schema_change.
  */
 export function planBatch(node: CompiledNode, ctx: PlanContext, w: MicrobatchWindow, rebuild: boolean): Statement[] {
-  if (rebuild) return buildAndSwap(ctx, node.sql);
   const d = ctx.dialect;
+  const { eventTime } = microbatchConfig(node);
+  const rows = `select * from (\n${node.sql}\n) as __lake_batch_rows where ${windowCondition(eventTime, w)}`;
+  if (rebuild) return buildAndSwap(ctx, rows);
   const rel = d.relation(ctx.relation);
   const change = schemaChange(node, ctx, ctx.existing!.columns, ctx.incoming);
   const list = cols(d, change.columns);
-  const { eventTime } = microbatchConfig(node);
   const preds = (node.config.incremental_predicates ?? []).map((p) => ` and (${p})`).join('');
+  const staged = d.quote(stageName(ctx.relation));
   return [
     createSchema(d, ctx.relation), ...change.statements,
+    exec(`create or replace temp table ${staged} as\n${rows}`, `stage batch ${w.id}`),
     exec(`delete from ${rel} as DBT_INTERNAL_DEST where ${windowCondition(eventTime, w)}${preds}`, `delete batch ${w.id}`),
-    exec(`insert into ${rel} (${list})\nselect ${list} from (\n${node.sql}\n) as __lake_src`, `insert batch ${w.id}`, true),
+    exec(`insert into ${rel} (${list})\nselect ${list} from ${staged}`, `insert batch ${w.id}`, true),
+    exec(`drop table if exists ${staged}`, 'drop stage'),
   ];
 }

@@ -126,6 +126,7 @@ function microbatchProblems(c: ModelConfig, add: (message: string, hint: string)
   if (!BATCH_SIZES.has(String(c.batch_size))) add(c.batch_size === undefined ? "incremental_strategy 'microbatch' needs batch_size" : `batch_size must be hour, day, month or year, not '${String(c.batch_size)}'`, "add batch_size='day' (or hour, month, year): the time range of one batch");
   if (c.begin === undefined || c.begin === null || c.begin === '') add("incremental_strategy 'microbatch' needs begin", "add begin='2024-01-01': where the first build (and --full-refresh) starts");
   else if (parseEventTime(c.begin) === undefined) add(`begin '${String(c.begin)}' is not a date or timestamp`, "write begin='2024-01-01' or begin='2024-01-01 00:00:00' (UTC)");
+  if (c.unique_key?.length) add("incremental_strategy 'microbatch' does not take a unique_key", "remove unique_key (each batch replaces the rows of its time range), or use incremental_strategy='merge'");
   if (c.lookback !== undefined && !(Number.isInteger(Number(c.lookback)) && Number(c.lookback) >= 0)) add(`lookback must be a whole number of batches (0 or more), not '${String(c.lookback)}'`, 'e.g. lookback=1 (the default): an incremental run also rebuilds the batch before the current one');
 }
 

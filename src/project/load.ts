@@ -339,10 +339,16 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   }
 
   const sources = new Map<string, SourceNode>();
-  for (const s of decls.sources) {
-    if (sources.has(s.id)) {
-      diags.push({ code: 'LAKE-P023', severity: 'error', message: `source ${s.sourceName}.${s.name} is declared twice`, file: s.path, line: s.line, hint: 'keep one declaration per source table' });
+  for (const declared of decls.sources) {
+    if (sources.has(declared.id)) {
+      diags.push({ code: 'LAKE-P023', severity: 'error', message: `source ${declared.sourceName}.${declared.name} is declared twice`, file: declared.path, line: declared.line, hint: 'keep one declaration per source table' });
       continue;
+    }
+    let s = declared;
+    if (settings.sourceConfigs && !s.eventTime) {
+      // dbt_project.yml's `sources: {project: {+event_time: ..., source: {table: {+event_time: ...}}}}`; the YAML's own wins.
+      const fc = normaliseConfig({ ...folderConfig(settings.sourceConfigs, [s.sourceName]), ...nodeConfig(settings.sourceConfigs, [s.sourceName], s.name) }) as Record<string, unknown>;
+      if (typeof fc.event_time === 'string' && fc.event_time.trim()) s = { ...s, eventTime: fc.event_time.trim() };
     }
     sources.set(s.id, s);
   }

@@ -26,6 +26,8 @@ export interface ProjectSettings {
   readonly seedConfigs: Record<string, unknown>;
   /** Folder-config tree for snapshots (`snapshots:` of the project file, without dbt's project-name level). */
   readonly snapshotConfigs: Record<string, unknown>;
+  /** dbt's `sources:` of the project file (project level stripped): `+event_time`... by source, then table. */
+  readonly sourceConfigs?: Record<string, unknown>;
   readonly onRunStart: string[];
   readonly onRunEnd: string[];
   /** Schema of a model with no explicit schema, from its folder segments under the models path. */
@@ -210,6 +212,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
     testConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? { ...t, ...(t[name] as Record<string, unknown>) } : t) : {}))(data.data_tests ?? data.tests),
     seedConfigs: isRecord(seeds[name]) ? (seeds[name] as Record<string, unknown>) : seeds,
     snapshotConfigs: isRecord(snapshots[name]) ? (snapshots[name] as Record<string, unknown>) : snapshots,
+    sourceConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? (t[name] as Record<string, unknown>) : t) : {}))(data.sources),
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),
     defaultSchema: () => targetSchema,

@@ -14,6 +14,8 @@ import { splitKwargs } from './call-args.js';
 const INSTANT = Symbol('instant');
 const DATE_ONLY = Symbol('dateOnly');
 const DELTA = Symbol('delta');
+/** An aware datetime (UTC) and how it prints: see pyDate. */
+const AWARE = Symbol('aware');
 
 type PyDate = string & { [INSTANT]: Date; [DATE_ONLY]: boolean };
 type PyDelta = { [DELTA]: number };
@@ -45,7 +47,7 @@ export function pyDate(d: Date, dateOnly = false, aware = false, pythonText = fa
   // `pythonText`: an aware datetime printed as Python's str() prints it (a query's TIMESTAMPTZ value).
   const shown = aware ? (pythonText ? `${text(instant, false)}+00:00` : instant.toISOString().replace('T', ' ').replace('Z', '')) : text(instant, dateOnly);
   const obj = Object.assign(new String(shown), {
-    [INSTANT]: instant, [DATE_ONLY]: dateOnly,
+    [INSTANT]: instant, [DATE_ONLY]: dateOnly, [AWARE]: aware ? (pythonText ? 'python' : 'short') : undefined,
     strftime: (fmt: unknown) => String(fmt).replace(/%(.)/g, (m, c: string) => codes[c]?.() ?? m),
     isoformat: () => (dateOnly ? text(instant, true) : aware ? `${text(instant, false).replace(' ', 'T')}+00:00` : text(instant, false).replace(' ', 'T')),
     timestamp: () => instant.getTime() / 1000,
@@ -55,7 +57,7 @@ export function pyDate(d: Date, dateOnly = false, aware = false, pythonText = fa
       const { kw } = splitKwargs(args);
       const n = (k: string, v: number) => (kw[k] === undefined ? v : Number(kw[k]));
       return pyDate(new Date(Date.UTC(n('year', instant.getUTCFullYear()), n('month', instant.getUTCMonth() + 1) - 1, n('day', instant.getUTCDate()),
-        n('hour', instant.getUTCHours()), n('minute', instant.getUTCMinutes()), n('second', instant.getUTCSeconds()), Math.floor(n('microsecond', instant.getUTCMilliseconds() * 1000) / 1000))), dateOnly, aware);
+        n('hour', instant.getUTCHours()), n('minute', instant.getUTCMinutes()), n('second', instant.getUTCSeconds()), Math.floor(n('microsecond', instant.getUTCMilliseconds() * 1000) / 1000))), dateOnly, aware, pythonText);
     },
     year: instant.getUTCFullYear(), month: instant.getUTCMonth() + 1, day: instant.getUTCDate(),
     // An aware datetime's zone (dbt's run_started_at is in pytz's UTC); a naive one has none.
@@ -142,15 +144,21 @@ export function pythonDatetimeModule(now: () => Date): Record<string, unknown> {
 
 /** Python's `+` when a side is a date or timedelta (undefined when neither is). */
 export function datetimeAdd(a: unknown, b: unknown): unknown {
-  if (isDate(a) && isDelta(b)) return pyDate(new Date(a[INSTANT].getTime() + b[DELTA]), a[DATE_ONLY]);
-  if (isDelta(a) && isDate(b)) return pyDate(new Date(b[INSTANT].getTime() + a[DELTA]), b[DATE_ONLY]);
+  if (isDate(a) && isDelta(b)) return shifted(a, b[DELTA]);
+  if (isDelta(a) && isDate(b)) return shifted(b, a[DELTA]);
   if (isDelta(a) && isDelta(b)) return pyDelta(a[DELTA] + b[DELTA]);
   return undefined;
 }
 
+/** A date or datetime moved by `ms`, aware as it was. */
+function shifted(d: PyDate, ms: number): unknown {
+  const aware = (d as unknown as Record<symbol, unknown>)[AWARE];
+  return pyDate(new Date(d[INSTANT].getTime() + ms), d[DATE_ONLY], aware !== undefined, aware === 'python');
+}
+
 /** Python's `-` when a side is a date or timedelta (undefined when neither is). */
 export function datetimeSub(a: unknown, b: unknown): unknown {
-  if (isDate(a) && isDelta(b)) return pyDate(new Date(a[INSTANT].getTime() - b[DELTA]), a[DATE_ONLY]);
+  if (isDate(a) && isDelta(b)) return shifted(a, -b[DELTA]);
   if (isDate(a) && isDate(b)) return pyDelta(a[INSTANT].getTime() - b[INSTANT].getTime());
   if (isDelta(a) && isDelta(b)) return pyDelta(a[DELTA] - b[DELTA]);
   return undefined;

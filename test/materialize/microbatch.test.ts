@@ -184,6 +184,73 @@ select id, ts, '{{ model.batch.id }}' as batch from {{ ref('visits') }}
     expect(await query(db(dir), 'select id, batch from gold.visits_daily order by id')).toEqual([{ id: 2, batch: '20240102' }, { id: 3, batch: '20240103' }]);
   });
 
+  test('a batch keeps only the rows of its range, whatever its inputs give (an input without event_time, a .render())', async () => {
+    const dir = project({
+      'models/silver/plain.sql': "{{ config(materialized='table') }}\nselect * from (values (0, timestamp '2024-01-01 10:00'), (1, timestamp '2024-01-02 10:00'), (2, timestamp '2024-01-03 10:00')) as t(id, ts)\n",
+      'models/gold/copied.sql': `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='ts', batch_size='day', begin='2024-01-01') }}
+select id, ts from {{ ref('plain') }} union all select id + 100, ts from {{ ref('readings').render() }}
+`,
+    });
+    const r = lake(dir, ['run', '-s', '+copied', '--event-time-start', '2024-01-01', '--event-time-end', '2024-01-04']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/gold\.copied +incremental 7 rows \(3 batches/);
+    expect((await query<{ id: number }>(db(dir), 'select id from gold.copied order by id')).map((x) => x.id)).toEqual([0, 1, 2, 101, 102, 103, 104]);
+  });
+
+  test("a batch's SELECT reads {{ this }} as it was before the batch; a later batch may add a column (on_schema_change)", async () => {
+    const dir = project({}, `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', batch_size='day', begin='2024-01-01', on_schema_change='append_new_columns') }}
+{% set bid = model.batch.id if model.batch else '' %}
+select date_trunc('day', r.ts)::timestamp as day, count(*) as n, sum(v) as total,
+  {% if is_incremental() %}coalesce(max(t.all_readings), {{ var('run', 1) }}){% else %}{{ var('run', 1) }}{% endif %} as all_readings
+  {% if var('run', 1) == 2 and bid >= '20240103' %}, 'new' as extra{% endif %}
+from {{ ref('readings') }} as r
+{% if is_incremental() %}left join {{ this }} as t on t.day = date_trunc('day', r.ts){% endif %}
+group by 1
+`);
+    expect(lake(dir, ['run', '--event-time-start', '2024-01-01', '--event-time-end', '2024-01-05']).code).toBe(0);
+    // Run 2 rebuilds Jan 2-4: each day's first run (1) is read back from the row the batch replaces; Jan 3 on get the new column.
+    const r = lake(dir, ['run', '-s', 'daily', '--event-time-start', '2024-01-02', '--event-time-end', '2024-01-05', '--vars', '{run: 2}']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await query(db(dir), "select strftime(day, '%d') as d, all_readings::int as first_run, extra from silver.daily order by day")).toEqual([
+      { d: '01', first_run: 1, extra: null }, { d: '02', first_run: 1, extra: null }, { d: '03', first_run: 1, extra: 'new' }, { d: '04', first_run: 1, extra: 'new' },
+    ]);
+  });
+
+  test('--full-refresh: is_incremental() is false in every batch; a unique_key is refused', () => {
+    const dir = project();
+    const r = lake(dir, ['run', '--full-refresh', '--event-time-start', '2024-01-01', '--event-time-end', '2024-01-04']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('incremental=True');
+    expect(r.stdout.match(/incremental=False/g)).toHaveLength(3);
+    const keyed = project({}, `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', batch_size='day', begin='2024-01-01', unique_key='day') }}
+select 1 as day
+`);
+    const k = lake(keyed, ['compile']);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toContain("incremental_strategy 'microbatch' does not take a unique_key");
+  });
+
+  test('a dbt project: event_time of seeds and sources in dbt_project.yml, and of an ephemeral model, filter each batch', async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +event_time: ts\nsources:\n  p:\n    +event_time: ts\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'seeds/s.csv': 'id,ts\n1,2024-01-01 08:00:00\n2,2024-01-02 08:00:00\n3,2024-01-03 08:00:00\n',
+      'models/sources.yml': 'sources:\n  - name: raw\n    schema: main\n    tables:\n      - name: s\n',
+      'models/eph.sql': "{{ config(materialized='ephemeral', event_time='ts') }}\nselect id, ts from {{ ref('s') }}",
+      ...Object.fromEntries(['ref', 'eph', 'src'].map((k) => [`models/mb_${k}.sql`, `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='ts', batch_size='day', begin='2024-01-01') }}
+-- how many input rows each batch reads (its own output is stamped with the batch's start)
+select count(*) as n, '{{ model.batch.event_time_start if model.batch else "2024-01-01" }}'::timestamptz::timestamp as ts, '{{ model.batch.id if model.batch else "" }}' as batch from ${k === 'ref' ? "{{ ref('s') }}" : k === 'eph' ? "{{ ref('eph') }}" : "{{ source('raw', 's') }}"}
+`])),
+    });
+    dirs.push(dir);
+    expect(lake(dir, ['seed']).code).toBe(0);
+    const r = lake(dir, ['run', '--event-time-start', '2024-01-01', '--event-time-end', '2024-01-04']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const m of ['mb_ref', 'mb_eph', 'mb_src']) {
+      expect(await query(`${dir}/p.duckdb`, `select n::int as n, batch from main.${m} order by batch`), m).toEqual([{ n: 1, batch: '20240101' }, { n: 1, batch: '20240102' }, { n: 1, batch: '20240103' }]);
+    }
+  });
+
   test('a failing batch fails the model and keeps no batch: the table is as it was', async () => {
     const dir = project({}, `{{ config(materialized='incremental', incremental_strategy='microbatch', event_time='day', batch_size='day', begin='2024-01-01') }}
 select date_trunc('day', ts)::timestamp as day, count(*) as n, sum(v) as total, 0 as all_readings
