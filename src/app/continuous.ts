@@ -32,6 +32,8 @@ export interface AvailableNowOutcome {
   readonly failed: boolean;
   /** A stop (Ctrl-C, SIGTERM) left nodes unbuilt or files unread. */
   readonly interrupted: boolean;
+  /** Warnings of the nodes (a changed landing file, a folder that matches nothing...): how many. */
+  readonly warnings: number;
 }
 
 /** Selectors naming exactly these nodes (`schema.name` as the graph knows them, which may differ from the id in dbt projects). */
@@ -108,7 +110,8 @@ export async function runAvailableNow(session: Session, reporter: Reporter, o: R
       const merged = mergeRunResults(runs.map((r) => r.runResults));
       session.writeRunResults(interrupted && merged.status === 'success' ? { ...merged, status: 'cancelled' } : merged);
     }
-    return { runs, results: [...results.values()], failed: runs.some((r) => r.results.some((x) => x.status === 'error')), interrupted };
+    const warnings = runs.reduce((n, r) => n + r.results.reduce((m, x) => m + (Array.isArray(x.stats?.warnings) ? x.stats.warnings.length : 0), 0), 0);
+    return { runs, results: [...results.values()], failed: runs.some((r) => r.results.some((x) => x.status === 'error')), interrupted, warnings };
   } finally {
     await opened?.release();
   }

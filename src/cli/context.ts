@@ -1,7 +1,7 @@
 /** What every command gets: parsed global options, a reporter, and a way to open the session. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LakeError } from '../errors/index.js';
+import { LakeError, type Diagnostic } from '../errors/index.js';
 import type { Reporter } from '../reporter/types.js';
 import { makeReporter } from '../reporter/reporters.js';
 import type { Session } from '../app/session.js';
@@ -18,6 +18,8 @@ export interface GlobalOptions {
   state?: string;
   defer?: boolean;
   debug?: boolean;
+  /** dbt's --warn-error: warnings are errors (compile warnings stop the command, warning tests fail, run warnings exit 1). */
+  warnError?: boolean;
 }
 
 export class CommandContext {
@@ -79,9 +81,24 @@ export class CommandContext {
   async session(run: { empty?: boolean; flags?: Record<string, unknown> } = {}): Promise<Session> {
     const { Session } = await import('../app/session.js');
     const s = Session.open({ projectDir: this.projectRoot(), target: this.opts.target, vars: this.vars(), threads: this.threads(), ...run });
-    if (s.warnings.length) this.reporter.diagnostics(s.warnings);
+    this.projectWarnings(s.warnings);
     this.applyState(s);
     return s;
+  }
+
+  /** The project's load and compile warnings: printed, or with --warn-error the command's error (exit 2). */
+  projectWarnings(warnings: readonly Diagnostic[]): void {
+    if (warnings.length && this.opts.warnError) {
+      throw new LakeError('project', warnings.map((w) => ({ ...w, severity: 'error' as const, message: `${w.message} (a warning, an error with --warn-error)` })));
+    }
+    if (warnings.length) this.reporter.diagnostics(warnings);
+  }
+
+  /** With --warn-error, the run's warnings make it fail: says so and gives true. */
+  warnedAsError(warnings: number): boolean {
+    if (!this.opts.warnError || warnings === 0) return false;
+    this.reporter.record('warn_error', { warnings }, `${warnings} warning${warnings === 1 ? '' : 's'} above, errors with --warn-error`);
+    return true;
   }
 
   /** The global flags a run records in run_results.json's `args` (`lake retry` reuses them). */

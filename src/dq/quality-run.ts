@@ -29,6 +29,8 @@ export interface QualityOptions {
   readonly exclude?: readonly string[];
   /** Keep the failing rows of every test (`--store-failures`). */
   readonly storeFailures?: boolean;
+  /** dbt's --warn-error: a test that would warn fails (and what depends on it is skipped). */
+  readonly warnError?: boolean;
   readonly reporter: Reporter;
   /** Plan only (lake ls): write no compiled test SQL. */
   readonly listOnly?: boolean;
@@ -337,7 +339,7 @@ export class QualityRun implements RunExtension {
   private async runGroup(conn: Adapter, g: { data: DataTest[]; unit: UnitTestDef[] }): Promise<{ stats: Record<string, unknown> }> {
     const out: TestResult[] = [];
     if (g.data.length) {
-      out.push(...await runDataTests(conn, g.data, { storeFailures: this.opts.storeFailures, compiledPath: (t) => this.compiledPathOf(t) }));
+      out.push(...await runDataTests(conn, g.data, { storeFailures: this.opts.storeFailures, warnError: this.opts.warnError, compiledPath: (t) => this.compiledPathOf(t) }));
     }
     if (g.unit.length) {
       this.runner ??= new UnitTestRunner(this.session.project, this.session.compiler, this.session.compiled);

@@ -16,6 +16,8 @@ export interface RunDataTestsOptions {
   readonly storeFailures?: boolean;
   /** Where the test's compiled SQL was written (for error messages). */
   readonly compiledPath?: (t: DataTest) => string | undefined;
+  /** dbt's --warn-error: a test that would warn fails. */
+  readonly warnError?: boolean;
 }
 
 /** Create the schemas for stored failures once, before tests run on several connections. */
@@ -61,9 +63,10 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
     id: t.id, name: t.name, kind: t.kind, node: t.node, column: t.column, severity: t.config.severity, compiledPath: opts.compiledPath?.(t),
   });
   const finish = (t: DataTest, failures: number, durationMs: number, extra: Partial<TestResult> = {}) => {
-    const status = statusFor(failures, t.config);
-    const threshold = status === 'fail' ? t.config.errorIf : t.config.warnIf;
-    const message = status === 'pass' ? undefined : `got ${failures} result${failures === 1 ? '' : 's'}, configured to ${status} if ${threshold.text}`;
+    const found = statusFor(failures, t.config);
+    const threshold = found === 'fail' ? t.config.errorIf : t.config.warnIf;
+    const status = found === 'warn' && opts.warnError ? 'fail' : found;
+    const message = found === 'pass' ? undefined : `got ${failures} result${failures === 1 ? '' : 's'}, configured to ${found} if ${threshold.text}${status !== found ? ' (an error with --warn-error)' : ''}`;
     // A test that passes records no failures, whatever rows its threshold allowed (dbt's run_results).
     out.set(t, { ...base(t), status, failures: status === 'pass' ? 0 : failures, durationMs, message, ...extra });
   };

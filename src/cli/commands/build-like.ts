@@ -87,7 +87,7 @@ export async function runCommand(c: CommandContext, flags: RunFlags, command: 'r
       select: flags.select, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast, ...(eventTime ? { eventTime } : {}),
       threads: c.threads(), command, seeds: 'missing', stopRequested, invocation: { ...c.invocation(), ...eventTimeArgs(flags), ...(flags.empty ? { empty: true } : {}) }, defer: !!c.opts.defer,
     });
-    return out.failed ? 1 : out.interrupted ? INTERRUPTED : 0;
+    return out.failed || c.warnedAsError(out.warnings) ? 1 : out.interrupted ? INTERRUPTED : 0;
   }, () => s.abortRunResults());
 }
 

@@ -36,7 +36,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         // Without a selection every compiled model is written: start as each one is compiled.
         const compiled = compiler.compileAll(everything ? (n) => files.add(n.id, n.sql) : undefined);
         const s = Session.fromCompiler(compiler, compiled);
-        if (s.warnings.length) c.reporter.diagnostics(s.warnings);
+        c.projectWarnings(s.warnings);
         c.applyState(s);
         const ids = s.select(flags).filter((id) => s.compiled.nodes.has(id));
         if (!everything) for (const id of ids) files.add(id, s.compiled.nodes.get(id)!.sql);

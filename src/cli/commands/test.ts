@@ -84,7 +84,7 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
   const s = await c.session({ empty: !!flags.empty, flags: templateFlags(asked, flags) });
   const { QualityRun } = await import('../../dq/quality-run.js');
   const indirect = indirectSelection(flags.indirectSelection);
-  const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, reporter: c.reporter, indirectSelection: indirect });
+  const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, warnError: !!c.opts.warnError, reporter: c.reporter, indirectSelection: indirect });
   return withInterrupt(c, async (stopRequested) => {
     const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast, ...(eventTime ? { eventTime } : {}),
@@ -108,6 +108,6 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
         return next;
       },
     });
-    return out.failed || quality.some((x) => x.failed()) ? 1 : out.interrupted ? INTERRUPTED : 0;
+    return out.failed || quality.some((x) => x.failed()) || c.warnedAsError(out.warnings) ? 1 : out.interrupted ? INTERRUPTED : 0;
   }, () => s.abortRunResults());
 }

@@ -1,0 +1,79 @@
+/**
+ * dbt's --warn-error: a project warning stops the command (exit 2) before anything runs, a test
+ * that would warn fails (and skips what depends on it in lake build), a run whose nodes warned
+ * exits 1, a source past warn_after fails `lake source freshness`. Without it, all of them warn.
+ */
+import * as fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lake, projectYml, writeProject } from './helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function project(files: Record<string, string>, extra = ''): string {
+  const dir = writeProject({ 'project.yml': projectYml(extra), ...files });
+  dirs.push(dir);
+  return dir;
+}
+
+describe('--warn-error', () => {
+  it('makes a project warning an error, before anything runs', () => {
+    const dir = project({ 'models/silver/a.sql': 'select 1 as id', 'models/silver/a.yml': 'models:\n  - name: ghost\n' });
+    expect(lake(dir, ['run']).code).toBe(0);
+    const r = lake(dir, ['run', '--warn-error']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("error LAKE-P022: YAML documents model 'ghost', but there is no models/**/ghost.sql (a warning, an error with --warn-error)");
+    expect(r.stdout).not.toContain('silver.a');
+    expect(lake(dir, ['compile', '--warn-error']).code).toBe(2);
+  });
+
+  it('fails a test that would warn, and lake build skips what depends on it', () => {
+    const dir = project({
+      'models/silver/a.sql': 'select 1 as id union all select 1',
+      'models/silver/b.sql': "select * from {{ ref('a') }}",
+      'models/silver/a.yml': 'models:\n  - name: a\n    columns:\n      - name: id\n        tests:\n          - unique:\n              config: {severity: warn}\n',
+    });
+    const plain = lake(dir, ['build']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/WARN +\| unique_a_id/);
+    const r = lake(dir, ['build', '--warn-error']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAIL unique_a_id: got 1 result, configured to warn if !=0 (an error with --warn-error)');
+    expect(r.stdout).toMatch(/SKIP +silver\.b/);
+    expect(lake(dir, ['test', '--warn-error']).code).toBe(1);
+  });
+
+  it("makes a run whose nodes warned exit 1, and a source past warn_after fail lake source freshness", () => {
+    const dir = project({
+      'models/bronze/sources.yml': `sources:
+  - name: raw
+    landing: landing
+    format: jsonl
+    tables:
+      - name: events
+        files: events/*.jsonl
+        columns: { id: BIGINT }
+  - name: tables
+    schema: main
+    freshness: { warn_after: { count: 1, period: hour } }
+    loaded_at_field: loaded_at
+    tables:
+      - name: stamps
+`,
+      'models/bronze/events.sql': "{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'events') }}",
+    }, 'on_run_start:\n  - "create or replace table main.stamps as select now()::timestamp - interval 2 hour as loaded_at"\n');
+    const plain = lake(dir, ['run']);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toContain('the landing folder landing does not exist (yet)');
+    const r = lake(dir, ['run', '--warn-error']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain('1 warning above, errors with --warn-error');
+    // The stamps table (made by an on_run_start hook) was loaded two hours ago: past warn_after.
+    const fresh = lake(dir, ['source', 'freshness', '-s', 'source:tables.stamps']);
+    expect(fresh.code).toBe(0);
+    expect(fresh.stdout).toMatch(/1 warn/);
+    expect(lake(dir, ['source', 'freshness', '-s', 'source:tables.stamps', '--warn-error']).code).toBe(1);
+  });
+});
