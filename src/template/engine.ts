@@ -18,7 +18,7 @@ import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
-import { dropTrailingCommas, parenthesiseTestArgs, rewriteNamespaceSets, rewriteSplats, rewriteTestBlocks, spaceNestedBraces } from './jinja-source.js';
+import { dropTrailingCommas, jinjaSource, rewriteExponents, rewriteTestBlocks } from './jinja-source.js';
 import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
@@ -183,8 +183,6 @@ function exportPrivateMacros(text: string): string {
 function exportedName(n: string): string {
   return n.startsWith(PRIVATE_EXPORT) ? n.slice(PRIVATE_EXPORT.length) : n;
 }
-
-export { dropTrailingCommas, parenthesiseTestArgs, rewriteNamespaceSets, rewriteSplats, rewriteTestBlocks, spaceNestedBraces };
 
 export class TemplateEngine {
   private readonly env: nunjucks.Environment;
@@ -805,7 +803,7 @@ export class TemplateEngine {
   private fastTemplate(text: string): FastTemplate | null {
     // Nothing is cached: parsing costs microseconds (and stops at the first construct it does not
     // take), while keeping 10,000 trees, or hashing 10,000 texts for a cache, costs more.
-    return parseFast(dropTrailingCommas(text)) ?? null;
+    return parseFast(rewriteExponents(dropTrailingCommas(text))) ?? null;
   }
 
   private fastScope(extra: Record<string, unknown> | undefined): FastScope {
@@ -822,7 +820,7 @@ export class TemplateEngine {
     const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
-      t = new nunjucks.Template(spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(dropTrailingCommas(text))))), this.env, file, true);
+      t = new nunjucks.Template(jinjaSource(text), this.env, file, true);
       this.cache.set(key, t);
     }
     return t;

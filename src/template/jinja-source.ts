@@ -168,9 +168,26 @@ function isCallParen(before: string): boolean {
   return !!m && !/^(in|and|or|not|if|else|elif|is|for|set|return)$/.test(m[1]!);
 }
 
+/**
+ * Number literals with an exponent (`1e3`, `2.5e-1`), which Nunjucks' lexer splits (`{{ 1e3 }}`
+ * printed nothing): inside tags and outside strings, written out (`1000`, `0.25`).
+ */
+export function rewriteExponents(text: string): string {
+  if (!/\d[eE][+-]?\d/.test(text)) return text;
+  return mapTags(text, (tag) => outsideStrings(tag, (code) => code.replace(/(?<![\w.])(\d+(?:\.\d+)?[eE][+-]?\d+)(?![\w.])/g, (lit) => {
+    const v = Number(lit);
+    return Number.isFinite(v) && !String(v).includes('e') ? String(v) : lit;
+  })));
+}
+
+/** Template text as Nunjucks can compile it: every rewrite above, in order. */
+export function jinjaSource(text: string): string {
+  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(rewriteExponents(dropTrailingCommas(text))))));
+}
+
 /** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
 export function rewriteTestBlocks(text: string): string {
-  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(dropTrailingCommas(text)))))
+  return jinjaSource(text)
     .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
 }

@@ -597,11 +597,11 @@ describe('adapter.dispatch', () => {
 describe('more of dbt', () => {
   it("Python's dict() and zip()'s tuples, run_started_at as dbt prints it (an aware UTC datetime)", () => {
     const { compiled } = compile({
-      'models/m.sql': "select $${{ dict(a=1, b='x') }}|{{ dict([('k', 2)], z=3) }}|{{ zip([1, 2], ['a', 'b']) | list }}|{{ run_started_at.tzinfo }}$$ as j, '{{ run_started_at }}' as t, '{{ run_started_at.isoformat() }}' as iso, '{{ (run_started_at - modules.datetime.timedelta(hours=1)).isoformat()[-6:] }}' as zone",
+      'models/m.sql': "select $${{ dict(a=1, b='x') }}|{{ dict([('k', 2)], z=3) }}|{{ zip([1, 2], ['a', 'b']) | list }}|{{ run_started_at.tzinfo }}|{{ 1e3 }}|{{ 2.5e-1 }}$$ as j, '{{ run_started_at }}' as t, '{{ run_started_at.isoformat() }}' as iso, '{{ (run_started_at - modules.datetime.timedelta(hours=1)).isoformat()[-6:] }}' as zone",
     });
     expect(compiled.diagnostics).toEqual([]);
     const sql = compiled.nodes.get('main.m')!.sql;
-    expect(sql).toContain("$${'a': 1, 'b': 'x'}|{'k': 2, 'z': 3}|[(1, 'a'), (2, 'b')]|UTC$$");
+    expect(sql).toContain("$${'a': 1, 'b': 'x'}|{'k': 2, 'z': 3}|[(1, 'a'), (2, 'b')]|UTC|1000|0.25$$");
     expect(sql).toMatch(/'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00' as t, '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00' as iso/);
     expect(sql).toContain("'+00:00' as zone");
   });

@@ -83,6 +83,7 @@ const SUPPORTED = [
   "{%- set x = 1 -%}\n\n{{ x }}\n{%- set y = x -%}   {{ y }}",
   "{{ source('crm', 'accounts') }} {{ var('nope', 'd') }} {{ env_var('LAKE_SURELY_UNSET', 'e') }}",
   "{{ undefined_thing }}{{ target.nothing }}{{ target.nothing.deeper }}",
+  "{{ 1e3 }} {{ 2.5e-1 }} {% set big = 3E2 %}{{ big }} {{ 'not 1e3' }} 1e3",
   "{% set a = {'k': [1, 2]} %}{{ a.k }}{{ [1, [2, 3]] }}{{ {'a': 1} }}",
   "{{ 'a' ~ 1 ~ none ~ true }}",
   "{% if [] %}js-truthy{% endif %}{% if '' %}no{% endif %}{% if 0 %}no{% endif %}{% if 'x' == 'x' %}eq{% endif %}",
