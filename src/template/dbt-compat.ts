@@ -10,7 +10,7 @@
  */
 import { pythonUnescape } from './python-string.js';
 import { datetimeAdd, datetimeSub } from './python-datetime.js';
-import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged, pyNumber } from './python-repr.js';
+import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged, pyNumber, pyFloat, isPyFloat } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { splitKwargs } from './call-args.js';
 import { createHash } from 'node:crypto';
@@ -228,6 +228,7 @@ interface CompilerProto {
   compileOr(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileAdd(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
   compileSub(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
+  compileDiv(this: CompilerProto, node: { left: unknown; right: unknown }, frame: unknown): void;
 }
 
 let defaultDatabase: string | null = null;
@@ -298,6 +299,8 @@ function decimalScale(v: unknown): number | undefined {
  */
 function decimalResult(a: unknown, b: unknown, n: number, scale: (x: number, y: number) => number): unknown {
   if (!(a instanceof Number) && !(b instanceof Number)) return n;
+  // A float with a number is a float (Python's int + float).
+  if (isPyFloat(a) || isPyFloat(b)) return pyFloat(n);
   const sa = decimalScale(a);
   const sb = decimalScale(b);
   return sa === undefined || sb === undefined || !Number.isFinite(n) ? n : pyNumber(n, n.toFixed(scale(sa, sb)));
@@ -348,6 +351,14 @@ function pythonMod(a: unknown, b: unknown): unknown {
   const y = Number(b);
   const r = x % y;
   return r !== 0 && (r < 0) !== (y < 0) ? r + y : r;
+}
+
+/** Python's `/`: a float (a Decimal operand keeps the old number result); by zero an error, as Python's. */
+function pythonDiv(a: unknown, b: unknown): unknown {
+  const y = Number(b);
+  if (y === 0) throw new Error('division by zero');
+  const n = Number(a) / y;
+  return (a instanceof Number && !isPyFloat(a)) || (b instanceof Number && !isPyFloat(b)) ? n : pyFloat(n);
 }
 
 /** Python's `*`: a string or list repeated (`'-' * 10`), else a product. */
@@ -600,8 +611,10 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
     proto.compileAdd = call('__lakeAdd');
     // A date minus a timedelta, or minus another date (a timedelta), as Python's datetime.
     proto.compileSub = call('__lakeSub');
+    // `/` is Python 3's true division: a float, even of two ints (6 / 2 is 3.0).
+    proto.compileDiv = call('__lakeDiv');
     const pythonSub = (a: unknown, b: unknown) => (typeof a === 'object' && a !== null && !(a instanceof Number) ? datetimeSub(a, b) ?? (a as unknown as number) - (b as number) : decimalResult(a, b, (a as number) - (b as number), Math.max));
-    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeAdd: pythonAdd, __lakeSub: pythonSub, __lakeTuple: markTuple });
+    Object.assign(runtime, { __lakeMod: pythonMod, __lakeMul: pythonMul, __lakeAdd: pythonAdd, __lakeSub: pythonSub, __lakeDiv: pythonDiv, __lakeTuple: markTuple });
     // `f(a, **kwargs)`: the dict's entries are keyword arguments of the call (see spreadKeywords).
     const callWrap = (runtime as unknown as { callWrap: (obj: unknown, name: string, context: unknown, args: unknown[]) => unknown }).callWrap;
     (runtime as unknown as { callWrap: typeof callWrap }).callWrap = function (obj, name, context, args) {
@@ -710,7 +723,7 @@ function addFilters(env: nunjucks.Environment): void {
   const mapping = (env as unknown as { tests: Record<string, (v: unknown) => boolean> }).tests.mapping;
   (env as unknown as { tests: Record<string, (v: unknown) => boolean> }).tests.mapping = (v) => (typeof v === 'string' && /^__lake_(ref|stream)_\d+__$/.test(v)) || !!mapping?.(v);
   addTest('integer', (v) => typeof v === 'number' && Number.isInteger(v));
-  addTest('float', (v) => typeof v === 'number' && !Number.isInteger(v));
+  addTest('float', (v) => isPyFloat(v) || (typeof v === 'number' && !Number.isInteger(v)));
   addTest('boolean', (v) => typeof v === 'boolean');
   addTest('true', (v) => v === true);
   addTest('false', (v) => v === false);
@@ -808,6 +821,18 @@ function addFilters(env: nunjucks.Environment): void {
       return Math.sign(x) * Number(r.toFixed(places));
     }
     return Number(x.toFixed(places));
+  });
+  // Jinja's round and float give Python floats (`3.5 | round` is 4.0, `3 | float` 3.0; `7 | round` stays 7).
+  const round = env.getFilter('round') as (...a: unknown[]) => unknown;
+  env.addFilter('round', (v: unknown, ...a: unknown[]) => {
+    const r = Number(round(v, ...a));
+    // Python's round of an int is an int.
+    return typeof v === 'number' && Number.isInteger(v) ? r : pyFloat(r);
+  });
+  const float = env.getFilter('float') as (...a: unknown[]) => unknown;
+  env.addFilter('float', (v: unknown, ...a: unknown[]) => {
+    const r = float(v instanceof Number ? v.valueOf() : v, ...a);
+    return typeof r === 'number' ? pyFloat(r) : r;
   });
   // Jinja's groupby: (grouper, list) pairs sorted by the grouper, usable as group.grouper / group.list.
   env.addFilter('groupby', (seq: unknown, ...args: unknown[]) => {
@@ -909,7 +934,7 @@ function jinjaTest(env: nunjucks.Environment, name: string, args: readonly unkno
     '<': (v) => (v as number) < (a as number), lt: (v) => (v as number) < (a as number), lessthan: (v) => (v as number) < (a as number),
     '<=': (v) => (v as number) <= (a as number), le: (v) => (v as number) <= (a as number),
     true: (v) => v === true, false: (v) => v === false, boolean: (v) => typeof v === 'boolean',
-    none: (v) => v === null, integer: (v) => Number.isInteger(v), float: (v) => typeof v === 'number' && !Number.isInteger(v),
+    none: (v) => v === null, integer: (v) => typeof v === 'number' && Number.isInteger(v), float: (v) => isPyFloat(v) || (typeof v === 'number' && !Number.isInteger(v)),
     sequence: (v) => Array.isArray(v) || typeof v === 'string', truthy: (v) => truthy(v), falsy: (v) => !truthy(v),
   };
   if (own[name]) return own[name]!;

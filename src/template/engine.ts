@@ -18,7 +18,7 @@ import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
 import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
-import { dropTrailingCommas, jinjaSource, rewriteExponents, rewriteTestBlocks } from './jinja-source.js';
+import { dropTrailingCommas, jinjaSource, rewriteFloats, rewriteTestBlocks } from './jinja-source.js';
 import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
@@ -26,7 +26,7 @@ import { graphContext, type GraphContext } from './graph-context.js';
 import { addConversionFilters, catalogName, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, namespace, relationValue, setDefaultDatabase, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
-import { markTuple, truthy } from './python-repr.js';
+import { markTuple, pyFloat, truthy } from './python-repr.js';
 import { splitKwargs } from './call-args.js';
 import { pyDate, pythonDatetimeModule } from './python-datetime.js';
 import { installIntrospection, type IntrospectionMode, type IntrospectionState, type RenderDatabase } from './introspection.js';
@@ -530,6 +530,7 @@ export class TemplateEngine {
     env.addGlobal('__lake_splat', splat);
     env.addGlobal('__lake_star', star);
     env.addGlobal('__lake_tuple1', (x: unknown) => markTuple([x]));
+    env.addGlobal('__lake_float', (x: unknown) => pyFloat(Number(x)));
     for (const name of ['kwargs', 'varargs'] as const) {
       Object.defineProperty((env as unknown as { globals: object }).globals, name, {
         get: () => macroExtras[macroExtras.length - 1]?.[name] ?? (name === 'kwargs' ? {} : []), enumerable: true, configurable: true,
@@ -803,7 +804,7 @@ export class TemplateEngine {
   private fastTemplate(text: string): FastTemplate | null {
     // Nothing is cached: parsing costs microseconds (and stops at the first construct it does not
     // take), while keeping 10,000 trees, or hashing 10,000 texts for a cache, costs more.
-    return parseFast(rewriteExponents(dropTrailingCommas(text))) ?? null;
+    return parseFast(rewriteFloats(dropTrailingCommas(text))) ?? null;
   }
 
   private fastScope(extra: Record<string, unknown> | undefined): FastScope {

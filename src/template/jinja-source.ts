@@ -169,20 +169,22 @@ function isCallParen(before: string): boolean {
 }
 
 /**
- * Number literals with an exponent (`1e3`, `2.5e-1`), which Nunjucks' lexer splits (`{{ 1e3 }}`
- * printed nothing): inside tags and outside strings, written out (`1000`, `0.25`).
+ * Float literals (`1.0`, `2.5e-1`, `1e3`): inside tags and outside strings, `__lake_float(...)`,
+ * a Python float that prints as Jinja prints it (`1.0`, where a JavaScript number prints `1`).
+ * Nunjucks' lexer also splits a literal with an exponent (`{{ 1e3 }}` printed nothing): it is
+ * written out.
  */
-export function rewriteExponents(text: string): string {
-  if (!/\d[eE][+-]?\d/.test(text)) return text;
-  return mapTags(text, (tag) => outsideStrings(tag, (code) => code.replace(/(?<![\w.])(\d+(?:\.\d+)?[eE][+-]?\d+)(?![\w.])/g, (lit) => {
+export function rewriteFloats(text: string): string {
+  if (!/\d\.\d|\d[eE][+-]?\d/.test(text)) return text;
+  return mapTags(text, (tag) => outsideStrings(tag, (code) => code.replace(/(?<![\w.])(\d+\.\d+(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+)(?![\w.])/g, (lit) => {
     const v = Number(lit);
-    return Number.isFinite(v) && !String(v).includes('e') ? String(v) : lit;
+    return Number.isFinite(v) && !String(v).includes('e') ? `__lake_float(${String(v)})` : lit;
   })));
 }
 
 /** Template text as Nunjucks can compile it: every rewrite above, in order. */
 export function jinjaSource(text: string): string {
-  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(rewriteExponents(dropTrailingCommas(text))))));
+  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(rewriteFloats(dropTrailingCommas(text))))));
 }
 
 /** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */

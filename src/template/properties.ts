@@ -14,6 +14,7 @@ import type nunjucksType from 'nunjucks';
 import { LakeError } from '../errors/index.js';
 import { addConversionFilters, DoExtension, LoopControlExtension, namespace, splat, star } from './dbt-compat.js';
 import { jinjaSource } from './jinja-source.js';
+import { pyFloat } from './python-repr.js';
 
 /** Config keys whose values are templates of the build (rendered per model, with `this`). */
 const DEFERRED = new Set(['pre_hook', 'post_hook', 'pre-hook', 'post-hook', 'incremental_predicates', 'expectations', 'delete_when', 'sql_header']);
@@ -139,6 +140,7 @@ export function namingMacro(ctx: PropertiesContext, macroText: string, macroName
   e.addGlobal('__lake_splat', splat);
   e.addGlobal('__lake_star', star);
   e.addGlobal('__lake_tuple1', (x: unknown) => [x]);
+  e.addGlobal('__lake_float', (x: unknown) => pyFloat(Number(x)));
   const body = jinjaSource(macroText.replace(/\{%-?\s*test\s[\s\S]*?\{%-?\s*endtest\s*-?%\}/g, ''));
   // Text of the macro files outside their macros (comments, blank lines) renders too: the name is what follows the mark.
   const mark = '\u0000__lake_name__\u0000';

@@ -44,6 +44,34 @@ export function pyNumber(n: number, text: string): number {
   return o as unknown as number;
 }
 
+const PY_FLOAT = Symbol('python float');
+
+/** Python's repr of a float: `1.0`, `0.30000000000000004`, `1e+16`, `1e-05`, `inf`, `nan`. */
+export function floatRepr(n: number): string {
+  if (Number.isNaN(n)) return 'nan';
+  if (!Number.isFinite(n)) return n > 0 ? 'inf' : '-inf';
+  if (n === 0) return Object.is(n, -0) ? '-0.0' : '0.0';
+  const [mantissa, e] = n.toExponential().split('e');
+  const exp = Number(e);
+  if (exp < -4 || exp >= 16) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+  const fixed = String(n);
+  return fixed.includes('.') ? fixed : `${fixed}.0`;
+}
+
+/**
+ * A Python float (a literal with a point, `/`, `| float`, `| round`): computes and compares as the
+ * number, prints as Python does (`3.0`, where a JavaScript number prints `3`).
+ */
+export function pyFloat(n: number): number {
+  const o = pyNumber(n, floatRepr(n)) as unknown as Record<symbol, unknown>;
+  Object.defineProperty(o, PY_FLOAT, { value: true });
+  return o as unknown as number;
+}
+
+export function isPyFloat(v: unknown): boolean {
+  return v instanceof Number && !!(v as unknown as Record<symbol, unknown>)[PY_FLOAT];
+}
+
 /** A number, or one made by pyNumber. */
 export function isNumberLike(v: unknown): boolean {
   return typeof v === 'number' || v instanceof Number;

@@ -177,7 +177,7 @@ from {{ this }}
       "'0|3|None|['a.b', 'c']|('a', '-', 'b')' as conv,",
       "'int:ac str:b |[1, 2, 3]|['A', 'b']|hello world' as filters,",
       "'a|models/a.sql' as graph,",
-      "'{'a': 1, 'b': 2}|b2|2|False|None|False|0 2 2.67 2.2 2' as more",
+      "'{'a': 1, 'b': 2}|b2|2|False|None|False|0.0 2.0 2.67 2.2 2.0' as more",
     ]);
   });
 
@@ -595,13 +595,22 @@ describe('adapter.dispatch', () => {
 });
 
 describe('more of dbt', () => {
+  it("Python's floats: literals with a point, true division, | float and | round print as Jinja prints them", () => {
+    const { compiled } = compile({
+      'models/m.sql': "select $${{ 1.0 }} {{ 6 / 2 }} {{ 0.1 + 0.2 }} {{ 2.50 }} {{ 3 | float }} {{ 7 | round }} {{ 3.5 | round }} {{ 2 * 1.5 }} {{ 10 / 4 }} {{ 1e-5 / 1 }} {{ (6 / 2) | int }} {{ 'v' ~ 1.0 }} {{ [1.0, 2] }} {{ (4 / 2) is float }} {% if 0.0 %}t{% else %}f{% endif %}$$ as f",
+      'models/z.sql': 'select {{ 1 / 0 }} as z',
+    });
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select $$1.0 3.0 0.30000000000000004 2.5 3.0 7 4.0 3.0 2.5 1e-05 3 v1.0 [1.0, 2] True f$$ as f");
+    expect(compiled.diagnostics.map((d) => d.message).join('\n')).toMatch(/division by zero/);
+  });
+
   it("Python's dict() and zip()'s tuples, run_started_at as dbt prints it (an aware UTC datetime)", () => {
     const { compiled } = compile({
       'models/m.sql': "select $${{ dict(a=1, b='x') }}|{{ dict([('k', 2)], z=3) }}|{{ zip([1, 2], ['a', 'b']) | list }}|{{ run_started_at.tzinfo }}|{{ 1e3 }}|{{ 2.5e-1 }}$$ as j, '{{ run_started_at }}' as t, '{{ run_started_at.isoformat() }}' as iso, '{{ (run_started_at - modules.datetime.timedelta(hours=1)).isoformat()[-6:] }}' as zone",
     });
     expect(compiled.diagnostics).toEqual([]);
     const sql = compiled.nodes.get('main.m')!.sql;
-    expect(sql).toContain("$${'a': 1, 'b': 'x'}|{'k': 2, 'z': 3}|[(1, 'a'), (2, 'b')]|UTC|1000|0.25$$");
+    expect(sql).toContain("$${'a': 1, 'b': 'x'}|{'k': 2, 'z': 3}|[(1, 'a'), (2, 'b')]|UTC|1000.0|0.25$$");
     expect(sql).toMatch(/'\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?\+00:00' as t, '\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00' as iso/);
     expect(sql).toContain("'+00:00' as zone");
   });
