@@ -655,9 +655,9 @@ export class Compiler {
       let quoted = this.relationSqls.get(target);
       if (quoted === undefined) this.relationSqls.set(target, (quoted = relationSql(rel)));
       // A batch of a microbatch model reads a model with event_time filtered to the batch (dbt's), unless `.render()` opted out.
+      if (this.opts.empty && !r.result.unfilteredRefs?.has(Number(n))) return emptyRelation(quoted);
       const eventTime = up ? up.event_time : this.current.seeds.get(target)?.eventTime;
       if (batch && typeof eventTime === 'string' && eventTime && !r.result.unfilteredRefs?.has(Number(n))) return filteredRelation(quoted, eventTime, batch);
-      if (this.opts.empty && !r.result.unfilteredRefs?.has(Number(n))) return emptyRelation(quoted);
       return quoted;
     });
     if (sql.includes(THIS_PLACEHOLDER)) sql = sql.split(THIS_PLACEHOLDER).join(relationSql(r.relation));
@@ -710,7 +710,7 @@ export class Compiler {
       }
       // In a batch of a microbatch model, an ephemeral model with event_time is read filtered to the batch, as dbt's.
       const eventTime = r.config.event_time;
-      if (batch && typeof eventTime === 'string' && eventTime) body = `select * from (\n${body}\n) as __lake_eph_rows where ${windowCondition(eventTime, batch)}`;
+      if (batch && !this.opts.empty && typeof eventTime === 'string' && eventTime) body = `select * from (\n${body}\n) as __lake_eph_rows where ${windowCondition(eventTime, batch)}`;
       ctes.push(`${quoteIdent(`__lake_eph__${r.relation.name}`)} as (\n${body}\n)`);
     }
     if (ctes.length === 0) return sql;

@@ -81,6 +81,8 @@ export function batchesOf(p: BatchPlanInput): MicrobatchWindow[] {
   else if (!p.incremental) start = truncate(p.begin, p.batchSize);
   // The end is a batch boundary: the current batch is the one before it, and lookback more before that.
   else start = offset(end, p.batchSize, -(p.lookback + 1));
+  // A start at or after the end (a begin in the future): one batch that holds nothing, as dbt builds it.
+  if (start.getTime() >= end.getTime()) return [{ id: batchId(start, p.batchSize), start, end: start }];
   const out: MicrobatchWindow[] = [];
   for (let s = start; s.getTime() < end.getTime(); s = offset(s, p.batchSize, 1)) {
     const e = offset(s, p.batchSize, 1);

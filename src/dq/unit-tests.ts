@@ -315,7 +315,8 @@ export class UnitTestRunner {
   private compilerFor(vars: Readonly<Record<string, unknown>> | undefined, env: Readonly<Record<string, string>> | undefined, macros?: Readonly<Record<string, unknown>>): { compiler: Compiler; compiled: CompiledProject } {
     const noVars = !vars || Object.keys(vars).length === 0;
     const noEnv = !env || Object.keys(env).length === 0;
-    if (noVars && noEnv && !macros) return { compiler: this.compiler, compiled: this.compiled };
+    // Under --empty the session's compiler reads every ref as zero rows: a unit test's given rows must be read (dbt's).
+    if (noVars && noEnv && !macros && !this.compiler.empty) return { compiler: this.compiler, compiled: this.compiled };
     const key = JSON.stringify([vars ?? {}, env ?? {}, macros ?? {}]);
     let c = this.compilers.get(key);
     if (!c) {

@@ -11,7 +11,7 @@ import type { Adapter } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode } from '../core/types.js';
 import type { Column } from '../core/types.js';
-import { batchesOf, boundText, ceiling, truncate, type MicrobatchWindow } from '../core/event-time.js';
+import { batchesOf, boundText, type MicrobatchWindow } from '../core/event-time.js';
 import { batchSchemaChange, microbatchConfig, planBatch } from '../materialize/microbatch.js';
 import type { HookOutcome } from './hooks.js';
 import { renderLive, LiveRenderError } from './live-render.js';
@@ -60,13 +60,9 @@ async function buildBatches(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
   const incremental = !!existing && existing.kind === 'table' && !ctx.fullRefresh;
   // --empty: each batch would replace its range with no rows. A table that exists is left alone.
   if (ctx.empty && incremental) return { rows: 0, stats: { batches: 0 } };
-  const batches = plannedBatches(compiled, ctx, incremental);
-  if (batches.length === 0) {
-    const mb = microbatchConfig(compiled);
-    const from = truncate(ctx.eventTime?.start ?? mb.begin, mb.batchSize);
-    const end = ceiling(ctx.eventTime?.end ?? ctx.startedAt ?? new Date(), mb.batchSize);
-    throw new NodeError(`${compiled.id}: no batch to build: it would start at ${boundText(from)} (${ctx.eventTime ? '--event-time-start' : 'its begin'}), which is not before the end, ${boundText(end)}\n  hint: set begin to a time in the past, or give --event-time-start before --event-time-end`);
-  }
+  // (--empty building the table: its first batch makes it, the others would add nothing.)
+  const planned = plannedBatches(compiled, ctx, incremental);
+  const batches = ctx.empty ? planned.slice(0, 1) : planned;
   const outcomes: HookOutcome[] = [];
   try {
     return await db.transaction(async (tx) => {

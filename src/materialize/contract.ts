@@ -40,17 +40,14 @@ export interface Mismatch {
   readonly reason: 'data type mismatch' | 'missing in definition' | 'missing in contract';
 }
 
-/** A declared DECIMAL without precision and scale (`numeric`) matches any DECIMAL. */
-function sameType(declared: string, written: string, actual: string): boolean {
-  const a = actual.toUpperCase();
-  const d = declared.toUpperCase();
-  if (a === d) return true;
-  return /^\s*(numeric|decimal)\s*$/i.test(written) && a.startsWith('DECIMAL');
+/** The same type as DuckDB names it (`numeric` is DECIMAL(18,3): a DECIMAL(20,4) would be rounded into it, so it differs, as in dbt). */
+function sameType(declared: string, actual: string): boolean {
+  return actual.toUpperCase() === declared.toUpperCase();
 }
 
 /**
  * The differences between the SELECT's columns and the contract (`declared`: names as written,
- * `types`: each declared type as DuckDB names it, `written`: as the YAML wrote it), as dbt lists them.
+ * `types`: each declared type as DuckDB names it), as dbt lists them.
  */
 export function contractMismatches(declared: readonly ColumnDoc[], types: readonly string[], incoming: readonly Column[]): Mismatch[] {
   const out: Mismatch[] = [];
@@ -61,7 +58,7 @@ export function contractMismatches(declared: readonly ColumnDoc[], types: readon
     seen.add(key);
     const got = byName.get(key);
     if (!got) out.push({ column: col.name, definitionType: '', contractType: types[i]!, reason: 'missing in definition' });
-    else if (!sameType(types[i]!, String(col.dataType), got.type)) out.push({ column: col.name, definitionType: got.type, contractType: types[i]!, reason: 'data type mismatch' });
+    else if (!sameType(types[i]!, got.type)) out.push({ column: col.name, definitionType: got.type, contractType: types[i]!, reason: 'data type mismatch' });
   });
   for (const c of incoming) if (!seen.has(c.name.toLowerCase())) out.push({ column: c.name, definitionType: c.type, contractType: '', reason: 'missing in contract' });
   return out;

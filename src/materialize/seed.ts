@@ -29,7 +29,8 @@ export function planSeed(seed: SeedNode, d: Dialect, existing: { kind: 'table' |
 
 /**
  * One query over a seed read as text whose row gives, per column, the tests of dbt's agate type
- * tester (`c<i>_<test>`): every value (other than '' and 'null') a number, one with decimals, the
+ * tester (`c<i>_<test>`): every value (other than '' and 'null') a number, one with decimals (a
+ * non-zero digit after the point: agate reads `3.0` as 3, so `3.0` and `4` are INTEGER), the
  * largest magnitude, a `%Y-%m-%d` date, a `%Y-%m-%d %H:%M:%S` time, an ISO 8601 date-time, `true`
  * or `false`. `columns` are the seed's column names (from DESCRIBE of the same read).
  */
@@ -39,7 +40,7 @@ export function dbtSeedTypesSql(seed: SeedNode, d: Dialect, columns: readonly st
     const ok = (test: string) => `coalesce(bool_and(${v} = '' or ${v} is null or (${test})), true)`;
     return [
       `${ok(`regexp_full_match(${v}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)(e[+-]?[0-9]+)?')`)} as c${i}_number`,
-      `coalesce(bool_or(regexp_matches(${v}, '[.][0-9]|e-[0-9]')), false) as c${i}_decimals`,
+      `coalesce(bool_or(regexp_matches(${v}, '[.][0-9]*[1-9]|e-[0-9]')), false) as c${i}_decimals`,
       `max(abs(try_cast(${v} as double))) as c${i}_magnitude`,
       `${ok(`regexp_full_match(${v}, '[0-9]{4}-[0-9]{2}-[0-9]{2}') and try_strptime(${v}, '%Y-%m-%d') is not null`)} as c${i}_date`,
       `${ok(`regexp_full_match(${v}, '[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}') and try_strptime(${v}, '%Y-%m-%d %H:%M:%S') is not null`)} as c${i}_datetime`,

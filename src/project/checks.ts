@@ -72,7 +72,11 @@ export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonl
         if (bad) out.push({ code: 'LAKE-C010', severity: 'error', message: `models: ${[...at, k].join('.')}: ${bad.message}`, file: settings.projectFile, line: lineOf([...at, k]), hint: bad.hint });
         if (!CONFIG_KEYS.has(key)) {
           const near = closest(key, known, 2);
-          out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${[...at, k].join('.')}: '${k}' is not a config lake knows, and is ignored`, file: settings.projectFile, line: lineOf([...at, k]), hint: near.length ? `did you mean ${near.map((x) => (k.startsWith('+') ? `+${x}` : x)).join(' or ')}?` : `configs: ${known.slice(0, 8).join(', ')}, ...` });
+          // dbt takes any config key (a project's own, read with config.get): in a dbt project only a
+          // near miss of a known one (a typo) is said.
+          if (settings.flavor === 'lake' || near.length) {
+            out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${[...at, k].join('.')}: '${k}' is not a config lake knows: lake does nothing with it (config.get still gives it)`, file: settings.projectFile, line: lineOf([...at, k]), hint: near.length ? `did you mean ${near.map((x) => (k.startsWith('+') ? `+${x}` : x)).join(' or ')}?` : `configs: ${known.slice(0, 8).join(', ')}, ...` });
+          }
         }
         continue;
       }

@@ -21,6 +21,8 @@ export const CONFIG_KEYS = new Set([
   'snapshot_meta_column_names', 'dbt_valid_to_current',
   // dbt's microbatch (materialize/microbatch.ts); event_time also on the models it reads
   'event_time', 'batch_size', 'begin', 'lookback', 'concurrent_batches',
+  // dbt's, read by its adapters' materializations (kept for config.get; lake does nothing with them)
+  'sql_header', 'quoting', 'on_configuration_change', 'copy_grants', 'constraints',
 ]);
 
 /** `+materialized` → `materialized`, `pre-hook` → `pre_hook`. */
@@ -107,6 +109,10 @@ export function configProblems(c: ModelConfig): { message: string; hint: string 
     if (c.track_columns !== undefined) add('track_columns (DLT\'s track_history_column_list) is not supported yet: every change of a non-key column makes a new version', 'remove track_columns; to leave a column out of the history, drop it from the SELECT or list it in except_columns');
   }
   if (c.materialized === 'snapshot') snapshotProblems(c, add);
+  const contract = c.contract as { enforced?: unknown } | undefined;
+  if (c.materialized === 'incremental' && contract && typeof contract === 'object' && (contract.enforced === true || contract.enforced === 'true') && c.on_schema_change !== 'append_new_columns' && c.on_schema_change !== 'fail') {
+    add(`an incremental model with an enforced contract must set on_schema_change to 'append_new_columns' or 'fail' (not '${c.on_schema_change}')`, "set on_schema_change='append_new_columns' (or 'fail'), as dbt requires");
+  }
   if (!SCHEMA_CHANGE.has(c.on_schema_change)) add(`unknown on_schema_change '${c.on_schema_change}'`, 'use ignore, append_new_columns, sync_all_columns or fail');
   if (c.materialized === 'external' && !c.location) add("materialized 'external' needs a location", "add location='exports/name.parquet'");
   return out ?? NO_PROBLEMS;

@@ -358,9 +358,9 @@ export class TemplateEngine {
       // A Relation, as dbt's source() gives (dbt_utils' macros check it is one); it prints as its SQL.
       const sql = src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src);
       // In a batch of a microbatch model, a source with event_time is read filtered to the batch (`.render()`: whole).
-      if (st.opts.batch && src.eventTime && !src.landing) return relationValue(sql, filteredRelation(sql, src.eventTime, st.opts.batch));
       // --empty: zero rows of it (its columns as they are), as dbt's.
       if (self.empty) return relationValue(sql, emptyRelation(sql));
+      if (st.opts.batch && src.eventTime && !src.landing) return relationValue(sql, filteredRelation(sql, src.eventTime, st.opts.batch));
       return relationValue(sql);
     });
     const config = (...args: unknown[]) => {

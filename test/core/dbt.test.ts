@@ -142,7 +142,7 @@ describe('a dbt project', () => {
     fs.writeFileSync(projectFile, fs.readFileSync(projectFile, 'utf8').replace('      +schema: staging\n', '      +schema: staging\n      +materilized: view\n    stagign:\n      +schema: x\n'));
     const r = lake(dir, ['ls']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/dbt_project\.yml:\d+: warn LAKE-P051: models: staging\.\+materilized: '\+materilized' is not a config lake knows, and is ignored\n {2}hint: did you mean \+materialized\?/);
+    expect(r.stderr).toMatch(/dbt_project\.yml:\d+: warn LAKE-P051: models: staging\.\+materilized: '\+materilized' is not a config lake knows: lake does nothing with it \(config\.get still gives it\)\n {2}hint: did you mean \+materialized\?/);
     expect(r.stderr).toMatch(/dbt_project\.yml:\d+: warn LAKE-P051: models: stagign applies to no model.*\n {2}hint: did you mean staging\?/);
     // A bad value in a folder config is one error, at its line in the project file (not one per model).
     const good = fs.readFileSync(projectFile, 'utf8');
@@ -314,11 +314,14 @@ describe('a dbt project', () => {
         '1,02134,3000000000,1.50,1e-2,2024-01-05,01/05/2024,2024-01-05 10:00:00,2024-01-05T10:00:00Z,true,yes,10:30:00,0x1F,,null,007',
         '2, 7 ,5,2,0.5,2023-12-31,12/31/2023,2023-12-31 23:59:59,2023-12-31T23:59:59,False,no,23:59:59,-0,,bob,010',
       ].join('\n') + '\n',
+      // agate reads 3.0 as 3: whole numbers written with a point are INTEGER too.
+      'seeds/whole.csv': 'w\n3.0\n4\n',
       'models/m.sql': "select strptime(us_day, '%m/%d/%Y')::date as d, coalesce(zip, 0) + 1 as z, sum(price) over () as total from {{ ref('orders') }}",
     });
     const r = lake(dir, ['build']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const types = await query<{ c: string; t: string }>(path.join(dir, 'p.duckdb'), "select column_name as c, data_type as t from information_schema.columns where table_name = 'orders' order by ordinal_position");
+    expect(await query(path.join(dir, 'p.duckdb'), "select data_type as t from information_schema.columns where table_name = 'whole'")).toEqual([{ t: 'INTEGER' }]);
     expect(Object.fromEntries(types.map((x) => [x.c, x.t]))).toEqual({
       id: 'INTEGER', zip: 'INTEGER', big: 'BIGINT', price: 'DOUBLE', ratio: 'DOUBLE', day: 'DATE', us_day: 'VARCHAR', at: 'TIMESTAMP', iso_at: 'TIMESTAMP',
       gift: 'BOOLEAN', yes_no: 'VARCHAR', tm: 'VARCHAR', hex: 'VARCHAR', blank: 'INTEGER', note: 'VARCHAR', code: 'VARCHAR',

@@ -88,6 +88,19 @@ describe('--empty', () => {
     expect(await query(db(dir), 'select device_id, top from silver.devices order by 1')).toEqual([{ device_id: 1, top: 80 }, { device_id: 2, top: 70 }, { device_id: 3, top: 90 }]);
   });
 
+  test('unit tests read their given rows under --empty, as dbt', () => {
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'models/silver/a.sql': 'select 1 as id',
+      'models/silver/u.sql': "select id * 2 as dbl from {{ ref('a') }}",
+      'models/silver/u.yml': "unit_tests:\n  - name: ut_dbl\n    model: u\n    given:\n      - input: ref('a')\n        rows: [{id: 1}, {id: 2}]\n    expect:\n      rows: [{dbl: 2}, {dbl: 4}]\n",
+    });
+    dirs.push(dir);
+    const r = lake(dir, ['build', '--empty']);
+    expect(r.stdout).toMatch(/PASS +\| ut_dbl/);
+    expect(r.code).toBe(0);
+  });
+
   test('lake compile --empty writes each ref and source as zero rows; --empty does not go with --continuous', () => {
     const dir = project();
     expect(lake(dir, ['compile', '--empty']).code).toBe(0);

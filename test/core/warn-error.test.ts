@@ -1,7 +1,8 @@
 /**
  * dbt's --warn-error: a project warning stops the command (exit 2) before anything runs, a test
  * that would warn fails (and skips what depends on it in lake build), a run whose nodes warned
- * exits 1, a source past warn_after fails `lake source freshness`. Without it, all of them warn.
+ * exits 1. A source past warn_after still only warns (dbt 1.9's freshness exits 0 then), and a
+ * dbt project's own config keys (read with config.get) are no warning. Without it, all of them warn.
  */
 import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,7 +46,7 @@ describe('--warn-error', () => {
     expect(lake(dir, ['test', '--warn-error']).code).toBe(1);
   });
 
-  it("makes a run whose nodes warned exit 1, and a source past warn_after fail lake source freshness", () => {
+  it('makes a run whose nodes warned exit 1; a source past warn_after only warns, as in dbt', () => {
     const dir = project({
       'models/bronze/sources.yml': `sources:
   - name: raw
@@ -74,6 +75,22 @@ describe('--warn-error', () => {
     const fresh = lake(dir, ['source', 'freshness', '-s', 'source:tables.stamps']);
     expect(fresh.code).toBe(0);
     expect(fresh.stdout).toMatch(/1 warn/);
-    expect(lake(dir, ['source', 'freshness', '-s', 'source:tables.stamps', '--warn-error']).code).toBe(1);
+    expect(lake(dir, ['source', 'freshness', '-s', 'source:tables.stamps', '--warn-error']).code).toBe(0);
+  });
+
+  it("takes a dbt project's own config keys (config.get reads them), and says a near miss of a known one", () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    +my_custom: hello\n    +sql_header: "set x = 1"\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'models/m.sql': "select '{{ config.get('my_custom') }}' as c",
+    });
+    dirs.push(dir);
+    const r = lake(dir, ['run', '--warn-error']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    fs.writeFileSync(`${dir}/dbt_project.yml`, 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    +materialised: table\n');
+    const typo = lake(dir, ['run', '--warn-error']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/'\+materialised' is not a config lake knows.*\n {2}hint: did you mean \+materialized\?/);
   });
 });

@@ -29,7 +29,7 @@ const yml = (extra = '') => `models:
         data_type: text
         constraints: [{type: not_null}]
       - name: age
-        data_type: numeric
+        data_type: double
 ${extra}`;
 
 function project(sql: string, materialized = 'table', extraYml = ''): string {
@@ -43,7 +43,7 @@ function project(sql: string, materialized = 'table', extraYml = ''): string {
 }
 
 const db = (dir: string) => `${dir}/target/t.duckdb`;
-const good = "select 1 as id, 'ann' as name, 12.5 as age union all select 2, 'bob', 40.0";
+const good = "select 1 as id, 'ann' as name, 12.5::double as age union all select 2, 'bob', 40.0";
 
 describe('model contracts', () => {
   test("a SELECT that does not match fails with dbt's table of mismatches, and nothing is built", async () => {
@@ -53,7 +53,7 @@ describe('model contracts', () => {
     const out = r.stdout + r.stderr;
     expect(out).toContain('silver.people: this model has an enforced contract that failed (models/silver/people.sql)');
     expect(out).toMatch(/\| id +\| VARCHAR +\| INTEGER +\| data type mismatch +\|/);
-    expect(out).toMatch(/\| age +\| +\| DECIMAL\(18,3\) +\| missing in definition \|/);
+    expect(out).toMatch(/\| age +\| +\| DOUBLE +\| missing in definition \|/);
     expect(out).toMatch(/\| extra +\| INTEGER +\| +\| missing in contract +\|/);
     expect(await query(db(dir), "select count(*)::int as n from information_schema.tables where table_name = 'people'")).toEqual([{ n: 0 }]);
   });
@@ -65,12 +65,11 @@ describe('model contracts', () => {
     expect(t!.sql).toMatch(/"name" VARCHAR NOT NULL/);
     expect(t!.sql).toMatch(/PRIMARY KEY ?\(id\)/);
     expect(t!.sql).toMatch(/CHECK\(\(age >= 0\)\)/);
-    // numeric without precision accepts the SELECT's DECIMAL; the table keeps the contract's column order.
-    expect(await query(db(dir), 'select id, name, age::double as age from silver.people order by id')).toEqual([{ id: 1, name: 'ann', age: 12.5 }, { id: 2, name: 'bob', age: 40 }]);
+    expect(await query(db(dir), 'select id, name, age from silver.people order by id')).toEqual([{ id: 1, name: 'ann', age: 12.5 }, { id: 2, name: 'bob', age: 40 }]);
     for (const [bad, error] of [
-      ["select 1 as id, 'ann' as name, 12.5 as age union all select 1, 'dup', 1.0", /PRIMARY KEY or UNIQUE constraint violat|Duplicate key/i],
-      ["select 1 as id, 'ann' as name, -1.0 as age", /CHECK constraint failed/i],
-      ["select 3 as id, null::varchar as name, 1.0 as age", /NOT NULL constraint failed/i],
+      ["select 1 as id, 'ann' as name, 12.5::double as age union all select 1, 'dup', 1.0", /PRIMARY KEY or UNIQUE constraint violat|Duplicate key/i],
+      ["select 1 as id, 'ann' as name, -1.0::double as age", /CHECK constraint failed/i],
+      ["select 3 as id, null::varchar as name, 1.0::double as age", /NOT NULL constraint failed/i],
     ] as const) {
       fs.writeFileSync(`${dir}/models/silver/people.sql`, `{{ config(materialized='table') }}\n${bad}\n`);
       const r = lake(dir, ['run']);
@@ -81,7 +80,7 @@ describe('model contracts', () => {
   });
 
   test("an incremental model's table keeps the contract's constraints on later runs; a view's contract is checked", async () => {
-    const dir = project(`{% if is_incremental() %}select 3 as id, null::varchar as name, 1.0 as age{% else %}${good}{% endif %}`, 'incremental');
+    const dir = project(`{{ config(on_schema_change='append_new_columns') }}{% if is_incremental() %}select 3 as id, null::varchar as name, 1.0::double as age{% else %}${good}{% endif %}`, 'incremental');
     expect(lake(dir, ['run']).code).toBe(0);
     const r = lake(dir, ['run']);
     expect(r.code).toBe(1);
@@ -89,7 +88,20 @@ describe('model contracts', () => {
     const view = project("select 1 as id, 'ann' as name", 'view');
     const v = lake(view, ['run']);
     expect(v.code).toBe(1);
-    expect(v.stdout + v.stderr).toMatch(/\| age +\| +\| DECIMAL\(18,3\) +\| missing in definition \|/);
+    expect(v.stdout + v.stderr).toMatch(/\| age +\| +\| DOUBLE +\| missing in definition \|/);
+  });
+
+  test("numeric is DuckDB's DECIMAL(18,3): a DECIMAL(20,4) column does not match it (it would be rounded); an incremental contract needs on_schema_change append_new_columns or fail", () => {
+    const dir = project("select 1 as id, 'ann' as name, 123.4567::decimal(20,4) as age");
+    fs.writeFileSync(`${dir}/models/silver/people.yml`, yml().replace('data_type: double', 'data_type: numeric'));
+    const r = lake(dir, ['run']);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/\| age +\| DECIMAL\(20,4\) +\| DECIMAL\(18,3\) +\| data type mismatch \|/);
+    const inc = project(good, 'incremental');
+    fs.writeFileSync(`${inc}/models/silver/people.sql`, `{{ config(materialized='incremental', on_schema_change='ignore') }}\n${good}\n`);
+    const c = lake(inc, ['compile']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain("an incremental model with an enforced contract must set on_schema_change to 'append_new_columns' or 'fail' (not 'ignore')");
   });
 
   test('a contracted column without a data_type, or with one DuckDB does not know, is named', () => {

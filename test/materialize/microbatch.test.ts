@@ -57,8 +57,8 @@ describe('batch ranges (dbt MicrobatchBuilder)', () => {
       ['20240901', '2024-09-01T00:00:00Z', '2024-09-02T00:00:00Z'],
       ['20240902', '2024-09-02T00:00:00Z', '2024-09-03T00:00:00Z'],
     ]);
-    // A start after the end: nothing (the executor says so).
-    expect(batchesOf({ batchSize: 'day', begin: utc('2031-01-01'), lookback: 1, incremental: false, now: utc('2030-01-01') })).toEqual([]);
+    // A start after the end (a begin in the future): one batch that holds nothing, as dbt builds it.
+    expect(batchesOf({ batchSize: 'day', begin: utc('2031-01-01'), lookback: 1, incremental: false, now: utc('2030-01-01') }).map((x) => [x.id, iso(x.start), iso(x.end)])).toEqual([['20310101', '2031-01-01T00:00:00Z', '2031-01-01T00:00:00Z']]);
   });
 
   test('parseEventTime: dates, timestamps, offsets; impossible dates refused', () => {
@@ -249,6 +249,18 @@ select count(*) as n, '{{ model.batch.event_time_start if model.batch else "2024
     for (const m of ['mb_ref', 'mb_eph', 'mb_src']) {
       expect(await query(`${dir}/p.duckdb`, `select n::int as n, batch from main.${m} order by batch`), m).toEqual([{ n: 1, batch: '20240101' }, { n: 1, batch: '20240102' }, { n: 1, batch: '20240103' }]);
     }
+  });
+
+  test('--empty builds the table from zero rows; a begin in the future builds one empty batch', async () => {
+    const dir = project();
+    const r = lake(dir, ['build', '--empty']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/silver\.daily +incremental 0 rows \(1 batch 20240101\)/);
+    expect(await query(db(dir), 'select count(*)::int as n from silver.daily')).toEqual([{ n: 0 }]);
+    fs.writeFileSync(`${dir}/models/silver/daily.sql`, fs.readFileSync(`${dir}/models/silver/daily.sql`, 'utf8').replace("begin='2024-01-01'", "begin='2099-01-01'"));
+    const future = lake(dir, ['run', '-s', 'daily', '--full-refresh']);
+    expect(future.code, future.stdout + future.stderr).toBe(0);
+    expect(future.stdout).toMatch(/0 rows \(1 batch 20990101\)/);
   });
 
   test('a failing batch fails the model and keeps no batch: the table is as it was', async () => {

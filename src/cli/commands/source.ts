@@ -45,5 +45,5 @@ async function freshnessCommand(c: CommandContext, flags: { select?: string[]; e
   const n = (st: string) => results.filter((r) => r.status === st).length;
   c.reporter.record('freshness_summary', { sources: results.length, pass: n('pass'), warn: n('warn'), error: n('error'), runtime_error: n('runtime error') },
     `Freshness: ${n('pass')} pass, ${n('warn')} warn, ${n('error') + n('runtime error')} error (of ${results.length})`);
-  return n('error') + n('runtime error') > 0 || (c.opts.warnError && n('warn') > 0) ? 1 : 0;
+  return n('error') + n('runtime error') > 0 ? 1 : 0;
 }
