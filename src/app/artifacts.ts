@@ -44,8 +44,8 @@ export interface Manifest {
 export function buildManifest(compiled: CompiledProject, dag: Dag, macros: ReadonlyMap<string, { path: string; line: number; checksum?: string }>, lineage: Manifest['column_lineage'] = {}): Manifest {
   const p = compiled.project;
   const nodes: Manifest['nodes'] = {};
-  const colsOf = (docs: readonly { name: string; description?: string; dataType?: string; meta?: Readonly<Record<string, unknown>> }[]) =>
-    Object.fromEntries(docs.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: c.meta ?? {} }]));
+  const colsOf = (docs: readonly { name: string; description?: string; dataType?: string; meta?: Readonly<Record<string, unknown>>; constraints?: readonly unknown[] }[]) =>
+    Object.fromEntries(docs.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: c.meta ?? {}, constraints: c.constraints ?? [] }]));
   const testsOf = (node: { tests: readonly { name: string; args: unknown; config: unknown }[]; columns: readonly { name: string; tests: readonly { name: string; args: unknown; config: unknown }[] }[] }) => [
     ...node.tests.map((t) => ({ name: t.name, column: null, args: t.args, config: t.config })),
     ...node.columns.flatMap((c) => c.tests.map((t) => ({ name: t.name, column: c.name, args: t.args, config: t.config }))),

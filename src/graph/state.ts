@@ -17,7 +17,7 @@ export interface StateEntry {
   readonly depends_on?: { readonly macros?: readonly string[] };
   readonly landing?: unknown;
   readonly relation?: unknown;
-  readonly columns?: Readonly<Record<string, { readonly data_type?: unknown }>>;
+  readonly columns?: Readonly<Record<string, { readonly data_type?: unknown; readonly constraints?: unknown }>>;
 }
 
 export interface StateManifest {
@@ -47,7 +47,7 @@ export interface SelectorState {
   readonly results?: ReadonlyArray<{ readonly node: NodeId; readonly status: string; readonly test?: string }>;
 }
 
-export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.macros'] as const;
+export const STATE_VALUES = ['new', 'old', 'modified', 'unmodified', 'modified.body', 'modified.configs', 'modified.relation', 'modified.macros', 'modified.contract'] as const;
 export const RESULT_VALUES = ['success', 'error', 'skipped', 'pass', 'warn', 'fail'] as const;
 
 /** JSON with object keys sorted, so two configs that differ only in key order compare equal. */
@@ -60,7 +60,7 @@ export function stableJson(v: unknown): string {
   return v === undefined ? 'null' : JSON.stringify(v);
 }
 
-type Aspect = 'body' | 'configs' | 'relation' | 'macros';
+type Aspect = 'body' | 'configs' | 'relation' | 'macros' | 'contract';
 
 /** Which aspects of a node differ between the two manifests (the node is in both). */
 function changed(before: StateEntry, now: StateEntry, prev: StateManifest, cur: StateManifest): Set<Aspect> {
@@ -80,6 +80,10 @@ function changed(before: StateEntry, now: StateEntry, prev: StateManifest, cur: 
     return stableJson(rest);
   };
   if (configOf(before) !== configOf(now)) out.add('configs');
+  // dbt's modified.contract: an enforced contract's columns, their data types or constraints changed.
+  const enforced = (e: StateEntry) => ((e.config as { contract?: { enforced?: unknown } } | undefined)?.contract?.enforced === true);
+  const contractOf = (e: StateEntry) => stableJson(Object.fromEntries(Object.entries(e.columns ?? {}).map(([k, c]) => [k.toLowerCase(), { t: String(c.data_type ?? '').toLowerCase(), k: c.constraints ?? [] }])));
+  if ((enforced(before) || enforced(now)) && (enforced(before) !== enforced(now) || contractOf(before) !== contractOf(now))) out.add('contract');
   // Between two targets (prod's manifest, a dev run) schemas differ by design (dbt compares the
   // unrendered config): then only a model's alias counts.
   const sameTarget = prev.target === undefined || cur.target === undefined || prev.target === cur.target;

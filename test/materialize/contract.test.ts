@@ -104,6 +104,19 @@ describe('model contracts', () => {
     expect(c.stderr).toContain("an incremental model with an enforced contract must set on_schema_change to 'append_new_columns' or 'fail' (not 'ignore')");
   });
 
+  test('state:modified (and state:modified.contract) sees a change of a contracted data_type or constraint', () => {
+    const dir = project(good);
+    expect(lake(dir, ['compile']).code).toBe(0);
+    fs.cpSync(`${dir}/target`, `${dir}/prod-target`, { recursive: true });
+    const ls = (sel: string) => lake(dir, ['ls', '-s', sel, '--state', 'prod-target']).stdout.trim();
+    expect(ls('state:modified')).toBe('');
+    fs.writeFileSync(`${dir}/models/silver/people.yml`, yml().replace('data_type: text', 'data_type: varchar(20)'));
+    expect(ls('state:modified.contract')).toBe('silver.people');
+    fs.writeFileSync(`${dir}/models/silver/people.yml`, yml().replace('      - name: age\n', '      - name: age\n        constraints: [{type: not_null}]\n'));
+    expect(ls('state:modified')).toBe('silver.people');
+    expect(ls('state:modified.body')).toBe('');
+  });
+
   test('a contracted column without a data_type, or with one DuckDB does not know, is named', () => {
     const dir = project("select 1 as id, 'ann' as name, 1.0 as age, 1 as x", 'table', '      - name: x\n');
     let r = lake(dir, ['run']);
