@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lake, projectYml, writeProject } from './helpers.js';
+import { lake, projectYml, query, writeProject } from './helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -78,16 +78,17 @@ describe('--warn-error', () => {
     expect(lake(dir, ['source', 'freshness', '-s', 'source:tables.stamps', '--warn-error']).code).toBe(0);
   });
 
-  it("takes a dbt project's own config keys (config.get reads them), and says a near miss of a known one", () => {
+  it("takes a dbt project's own config keys (config.get reads them), and says a near miss of a known one; flags.WARN_ERROR", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    +my_custom: hello\n    +sql_header: "set x = 1"\n',
       'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
-      'models/m.sql': "select '{{ config.get('my_custom') }}' as c",
+      'models/m.sql': "select '{{ config.get('my_custom') }}' as c, '{{ flags.WARN_ERROR }}|{{ flags.WHICH }}|{{ flags.INVOCATION_COMMAND }}' as f",
     });
     dirs.push(dir);
     const r = lake(dir, ['run', '--warn-error']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
+    expect(await query(`${dir}/p.duckdb`, 'select c, f from main.m')).toEqual([{ c: 'hello', f: 'True|run|lake run --warn-error' }]);
     fs.writeFileSync(`${dir}/dbt_project.yml`, 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    +materialised: table\n');
     const typo = lake(dir, ['run', '--warn-error']);
     expect(typo.code).toBe(2);

@@ -28,7 +28,7 @@ async function runOperation(c: CommandContext, macro: string, flags: { args?: st
       throw new LakeError('usage', { code: 'LAKE-U021', severity: 'error', message: `--args is not a YAML or JSON mapping: ${flags.args}`, hint: "write --args '{name: value}' (or JSON)" });
     }
   }
-  const s = await c.session();
+  const s = await c.session({ flags: { WHICH: 'run-operation' } });
   const opened = await s.openDb('run-operation');
   try {
     const { logs } = await s.runOperation(opened.db, macro, args as Record<string, unknown>);
