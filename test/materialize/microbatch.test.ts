@@ -182,6 +182,10 @@ select id, ts, '{{ model.batch.id }}' as batch from {{ ref('visits') }}
     const r = lake(dir, ['run', '-s', 'visits', 'visits_daily', '--event-time-start', '2024-01-02', '--event-time-end', '2024-01-04']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(await query(db(dir), 'select id, batch from gold.visits_daily order by id')).toEqual([{ id: 2, batch: '20240102' }, { id: 3, batch: '20240103' }]);
+    // Its event_time is a config of the seed: in the manifest, and for config selectors.
+    expect(lake(dir, ['ls', '-s', 'config.event_time:ts']).stdout.trim().split('\n').sort()).toEqual(['bronze.readings', 'gold.visits_daily', 'seeds.visits']);
+    const manifest = JSON.parse(fs.readFileSync(`${dir}/target/manifest.json`, 'utf8')) as { nodes: Record<string, { config: Record<string, unknown> }> };
+    expect(Object.values(manifest.nodes).find((n) => n.config.materialized === 'seed')!.config.event_time).toBe('ts');
   });
 
   test('a batch keeps only the rows of its range, whatever its inputs give (an input without event_time, a .render())', async () => {
