@@ -76,12 +76,14 @@ export class CommandContext {
     return n;
   }
 
-  /** Load and compile the project. Imported lazily so `lake --version` and `lake init` stay fast. */
-  /** The project loaded and compiled; `run`: what the command asks of templates (dbt's --empty and `flags`). */
+  /**
+   * Load and compile the project (imported lazily so `lake --version` and `lake init` stay fast);
+   * `run`: what the command asks of templates (dbt's --empty and `flags`).
+   */
   async session(run: { empty?: boolean; flags?: Record<string, unknown> } = {}): Promise<Session> {
     const { Session } = await import('../app/session.js');
     // dbt's flags a template may read: the command's own, and the invocation's (warn_error, the command line).
-    const flags = { ...run.flags, WARN_ERROR: !!this.opts.warnError, INVOCATION_COMMAND: `lake ${process.argv.slice(2).join(' ')}` };
+    const flags = { ...run.flags, WARN_ERROR: this.opts.warnError ? true : null, INVOCATION_COMMAND: `lake ${process.argv.slice(2).join(' ')}` };
     const s = Session.open({ projectDir: this.projectRoot(), target: this.opts.target, vars: this.vars(), threads: this.threads(), ...run, flags });
     this.projectWarnings(s.warnings);
     this.applyState(s);

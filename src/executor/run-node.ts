@@ -11,7 +11,7 @@ import type { Adapter, Dialect } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../core/types.js';
 import { LakeError, formatDiagnostic } from '../errors/index.js';
-import { dbtSeedTypes, dbtSeedTypesSql, materializationFor, planSeed, PlanError, type Statement } from '../materialize/index.js';
+import { dbtSeedTypes, dbtSeedTypesSql, materializationFor, planSeed, PlanError, seedAsText, type Statement } from '../materialize/index.js';
 import { unclosedQuote } from '../materialize/seed.js';
 import { retypedColumns } from '../materialize/common.js';
 import type { Compiler } from '../compiler/compile.js';
@@ -240,7 +240,7 @@ export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnap
     let inferred: { name: string; type: string }[] | undefined;
     if (seed.typing === 'dbt') {
       // dbt's agate rules, from the file read as text (one query), for the columns it does not declare.
-      const columns = (await db.describeQuery(`select * from read_csv(${db.dialect.literal(seed.absPath)}, header = true, auto_detect = true, sample_size = -1, all_varchar = true)`)).map((c) => c.name);
+      const columns = (await db.describeQuery(`select * from ${seedAsText(seed, db.dialect)}`)).map((c) => c.name);
       const [row] = await db.query(dbtSeedTypesSql(seed, db.dialect, columns));
       inferred = dbtSeedTypes(columns, row ?? {});
     }
@@ -283,9 +283,8 @@ function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: 
 
 /**
  * The one statement that builds a view with nothing around it (no pre/post hooks, no node hook
- * applies, no render with the database or log lines to give, no contract to check, known catalog, a plan of one
- * statement: no old table to drop), or undefined. Such a
- * statement is atomic on its own: it needs no BEGIN/COMMIT of its own, may run in autocommit, and
+ * applies, no render with the database or log lines to give, no contract to check, known catalog,
+ * a plan of one statement: no old table to drop), or undefined. Such a statement is atomic on its own: it needs no BEGIN/COMMIT of its own, may run in autocommit, and
  * the scheduler may send several at once. A view needs no incoming columns (no DESCRIBE): it
  * stores no rows, so nothing is compared or stamped with `_lake_batch`.
  */

@@ -82,7 +82,10 @@ function changed(before: StateEntry, now: StateEntry, prev: StateManifest, cur: 
   if (configOf(before) !== configOf(now)) out.add('configs');
   // dbt's modified.contract: an enforced contract's columns, their data types or constraints changed.
   const enforced = (e: StateEntry) => ((e.config as { contract?: { enforced?: unknown } } | undefined)?.contract?.enforced === true);
-  const contractOf = (e: StateEntry) => stableJson(Object.fromEntries(Object.entries(e.columns ?? {}).map(([k, c]) => [k.toLowerCase(), { t: String(c.data_type ?? '').toLowerCase(), k: c.constraints ?? [] }])));
+  const contractOf = (e: StateEntry) => stableJson({
+    columns: Object.fromEntries(Object.entries(e.columns ?? {}).map(([k, c]) => [k.toLowerCase(), { t: String(c.data_type ?? '').toLowerCase(), k: c.constraints ?? [] }])),
+    constraints: (e.config as { constraints?: unknown } | undefined)?.constraints ?? [],
+  });
   if ((enforced(before) || enforced(now)) && (enforced(before) !== enforced(now) || contractOf(before) !== contractOf(now))) out.add('contract');
   // Between two targets (prod's manifest, a dev run) schemas differ by design (dbt compares the
   // unrendered config): then only a model's alias counts.

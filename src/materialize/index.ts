@@ -23,5 +23,5 @@ export function materializationFor(kind: Materialized): Materialization {
 
 export type { Materialization, PlanContext, Statement } from './types.js';
 export { PlanError } from './types.js';
-export { planSeed, dbtSeedTypes, dbtSeedTypesSql } from './seed.js';
+export { planSeed, dbtSeedTypes, dbtSeedTypesSql, seedAsText } from './seed.js';
 export { cdcStateRelation } from './incremental-cdc.js';

@@ -22,7 +22,7 @@ export function planSeed(seed: SeedNode, d: Dialect, existing: { kind: 'table' |
       if (declared.has(c.name) || c.type === 'VARCHAR') return q;
       return `cast(case when lower(trim(${q})) in ('', 'null') then null else trim(${q}) end as ${c.type}) as ${q}`;
     });
-    select = `select ${cols.join(', ')} from read_csv(${d.literal(seed.absPath)}, header = true, auto_detect = true, sample_size = -1, all_varchar = true${typeArg})`;
+    select = `select ${cols.join(', ')} from ${seedAsText(seed, d, typeArg)}`;
   }
   return buildAndSwap({ dialect: d, relation: { schema: seed.schema, name: seed.name }, existing, incoming: [], fullRefresh: true, projectRoot: '' }, select);
 }
@@ -48,7 +48,12 @@ export function dbtSeedTypesSql(seed: SeedNode, d: Dialect, columns: readonly st
       `${ok(`${v} in ('true', 'false')`)} as c${i}_boolean`,
     ];
   });
-  return `select ${parts.join(',\n  ')}\nfrom read_csv(${d.literal(seed.absPath)}, header = true, auto_detect = true, sample_size = -1, all_varchar = true)`;
+  return `select ${parts.join(',\n  ')}\nfrom ${seedAsText(seed, d)}`;
+}
+
+/** The seed's file read with every column as text (`typeArg`: its declared column_types). */
+export function seedAsText(seed: SeedNode, d: Dialect, typeArg = ''): string {
+  return `read_csv(${d.literal(seed.absPath)}, header = true, auto_detect = true, sample_size = -1, all_varchar = true${typeArg})`;
 }
 
 /**

@@ -212,7 +212,8 @@ export class TemplateEngine {
     databaseInUse = this.database;
     this.fastPath = opts.fastPath ?? process.env.LAKE_FAST_PATH !== '0';
     this.empty = !!opts.empty;
-    this.flags = { WHICH: null, FULL_REFRESH: false, EMPTY: this.empty, STORE_FAILURES: false, FAIL_FAST: false, ...opts.flags };
+    // (None where the command has no such flag, as dbt's.)
+    this.flags = { WHICH: null, FULL_REFRESH: false, EMPTY: this.empty ? true : null, STORE_FAILURES: false, FAIL_FAST: false, WARN_ERROR: null, ...opts.flags };
     this.env = new nunjucks.Environment(null, { dev: true, autoescape: false, throwOnUndefined: false, trimBlocks: false, lstripBlocks: false });
     this.env.addExtension('do', new DoExtension());
     this.env.addExtension('loopcontrols', new LoopControlExtension());
@@ -255,7 +256,7 @@ export class TemplateEngine {
   private refAttribute(placeholder: string, attr: string): unknown {
     const n = Number(/\d+/.exec(placeholder)?.[0]);
     if (attr === 'render()') {
-      // dbt's `ref('x').render()` in a microbatch model: x read whole, not filtered to the batch.
+      // dbt's `ref('x').render()` in a microbatch batch or under --empty: x read whole, not filtered.
       const st = this.state;
       if (st?.opts.batch || this.empty) (st!.unfiltered ??= new Set()).add(n);
       return placeholder;
@@ -357,8 +358,8 @@ export class TemplateEngine {
       if (!st.sources.includes(src)) st.sources.push(src);
       // A Relation, as dbt's source() gives (dbt_utils' macros check it is one); it prints as its SQL.
       const sql = src.landing ? quoteIdent(landingViewName(src.sourceName, src.name)) : sourceRelationSql(src);
-      // In a batch of a microbatch model, a source with event_time is read filtered to the batch (`.render()`: whole).
-      // --empty: zero rows of it (its columns as they are), as dbt's.
+      // --empty: zero rows of it (its columns as they are), as dbt's; in a batch of a microbatch
+      // model, a source with event_time read filtered to the batch. (`.render()` reads it whole.)
       if (self.empty) return relationValue(sql, emptyRelation(sql));
       if (st.opts.batch && src.eventTime && !src.landing) return relationValue(sql, filteredRelation(sql, src.eventTime, st.opts.batch));
       return relationValue(sql);

@@ -115,6 +115,9 @@ describe('model contracts', () => {
     fs.writeFileSync(`${dir}/models/silver/people.yml`, yml().replace('      - name: age\n', '      - name: age\n        constraints: [{type: not_null}]\n'));
     expect(ls('state:modified')).toBe('silver.people');
     expect(ls('state:modified.body')).toBe('');
+    // A model-level constraint is the contract's too.
+    fs.writeFileSync(`${dir}/models/silver/people.yml`, yml().replace('        expression: "age >= 0"\n', '        expression: "age >= 1"\n'));
+    expect(ls('state:modified.contract')).toBe('silver.people');
   });
 
   test('a contracted column without a data_type, or with one DuckDB does not know, is named', () => {
