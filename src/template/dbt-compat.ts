@@ -247,7 +247,7 @@ export function catalogName(targetPath: string): string {
  * A relation given to a macro (a generic test's `model`, a `ref()` argument): prints as its SQL,
  * and looks like dbt's Relation to the macros that check (dbt_utils' `_is_relation`:
  * `obj.get('metadata', {}).get('type', '').endswith('Relation')`), with database, schema, identifier.
- * `shown`: what it prints instead (a source filtered to a microbatch's batch; `.render()` is `sql`).
+ * `shown`: what it prints instead (a source filtered to a microbatch's batch, or empty under --empty; `.render()` is `sql`).
  */
 export function relationValue(sql: string, shown = sql): string {
   const parts = /^("(?:[^"]|"")+"|\w+)(?:\.("(?:[^"]|"")+"|\w+))?(?:\.("(?:[^"]|"")+"|\w+))?$/.exec(sql.trim());
@@ -642,7 +642,7 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
       if (refAttribute && typeof val === 'string' && RELATION_ATTRIBUTES.has(val) && s.startsWith('__lake_ref_')) return refAttribute(s, val);
       // Relation methods that give a relation printing the same in DuckDB (one database, quoted names).
       if (refAttribute && (val === 'include' || val === 'quote' || val === 'incorporate') && s.startsWith('__lake_ref_')) return () => s;
-      // (`render()` also says, in a microbatch model, that the ref is read whole: see refAttribute.)
+      // (`render()` also says, in a microbatch batch or under --empty, that the ref is read whole: see refAttribute.)
       if (refAttribute && val === 'render' && s.startsWith('__lake_ref_')) return () => refAttribute!(s, 'render()');
       // dbt's Relation is a mapping: ref('x').get('metadata', {}).get('type') is its class's name.
       if (refAttribute && val === 'get' && s.startsWith('__lake_ref_')) {
