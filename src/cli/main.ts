@@ -15,6 +15,7 @@ import { registerSource } from './commands/source.js';
 import { registerWatch } from './commands/watch.js';
 import { registerDocs } from './commands/docs.js';
 import { registerOperation } from './commands/operation.js';
+import { registerMaintenance } from './commands/maintenance.js';
 
 /** Was `--log-format json` given (read before commander has parsed, for its own errors)? */
 function jsonLog(argv: readonly string[]): boolean {
@@ -70,6 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   registerWatch(program, ctx, setCode);
   registerDocs(program, ctx, setCode);
   registerOperation(program, ctx, setCode);
+  registerMaintenance(program, ctx, setCode);
 
   try {
     await program.parseAsync([...argv]);

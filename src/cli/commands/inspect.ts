@@ -53,7 +53,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       }
     })()));
 
-  program.command('ls')
+  program.command('ls').alias('list')
     .description('list the selected nodes (and tests: --resource-type test, or test selectors such as test_type:unit)')
     .option('-s, --select <selector...>', 'nodes to list', collect)
     .option('--exclude <selector...>', 'nodes to leave out', collect)

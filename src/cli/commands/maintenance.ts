@@ -1,0 +1,99 @@
+/**
+ * dbt's housekeeping commands: `lake debug` (is the set-up right: versions, the project and its
+ * target, a compile, the database) and `lake clean` (remove what a build leaves on disk: the
+ * target folder, or a dbt project's `clean-targets`).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import type { CommandContext } from '../context.js';
+import { LakeError } from '../../errors/index.js';
+import { VERSION } from '../../app/version.js';
+import { parseYamlFile } from '../../project/yaml-file.js';
+import type { Session } from '../../app/session.js';
+
+export function registerMaintenance(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
+  program.command('debug')
+    .description("check the set-up, as dbt debug: versions, the project file and its target, a compile of every model, the database")
+    .action(() => setCode(debugCommand(ctx())));
+  program.command('clean')
+    .description("remove what builds leave on disk: the target folder (a dbt project: its clean-targets)")
+    .action(() => setCode(cleanCommand(ctx())));
+}
+
+/** One check's line: what, OK or the problem. */
+function line(c: CommandContext, what: string, ok: boolean, detail: string): void {
+  c.reporter.record('debug_check', { check: what, ok, detail }, `  ${what.padEnd(9)} ${ok ? 'OK  ' : 'FAIL'} ${detail}`);
+}
+
+async function debugCommand(c: CommandContext): Promise<number> {
+  let failed = 0;
+  c.reporter.record('debug', { lake: VERSION, node: process.version }, `lake ${VERSION} on Node ${process.version}`);
+  let root: string;
+  try {
+    root = c.projectRoot();
+  } catch (e) {
+    line(c, 'project', false, (e as LakeError).diagnostics?.[0]?.message ?? (e as Error).message);
+    return 1;
+  }
+  const { Session: Sessions } = await import('../../app/session.js');
+  let s: Session;
+  try {
+    s = Sessions.open({ projectDir: root, target: c.opts.target, vars: c.vars(), threads: c.threads() });
+  } catch (e) {
+    const d = (e as LakeError).diagnostics;
+    line(c, 'project', false, d ? `${d.filter((x) => x.severity === 'error').length} error(s); the first: ${d[0]!.file ? `${d[0]!.file}${d[0]!.line ? `:${d[0]!.line}` : ''}: ` : ''}${d[0]!.message}` : (e as Error).message);
+    return 1;
+  }
+  const p = s.project;
+  line(c, 'project', true, `${path.relative(process.cwd(), root) || '.'} (${p.flavor === 'dbt' ? 'dbt_project.yml and profiles.yml' : 'project.yml'}: ${p.name})`);
+  line(c, 'target', true, `${p.target.name}: duckdb at ${p.target.path}, ${p.target.threads} thread${p.target.threads === 1 ? '' : 's'}`);
+  const models = [...s.compiled.nodes.values()];
+  line(c, 'compile', true, `${models.length} model${models.length === 1 ? '' : 's'}, ${p.seeds.size} seed${p.seeds.size === 1 ? '' : 's'}, ${p.sources.size} source${p.sources.size === 1 ? '' : 's'}${p.packages?.length ? `, packages ${p.packages.map((x) => x.name).join(', ')}` : ''}${s.warnings.length ? ` (${s.warnings.length} warning${s.warnings.length === 1 ? '' : 's'}: lake compile lists them)` : ''}`);
+  try {
+    const opened = await s.openDb('debug');
+    try {
+      const [v] = (await opened.db.query('select version() as v')) as { v?: string }[];
+      line(c, 'database', true, `${p.target.path === ':memory:' ? 'in memory' : p.target.path} opens (DuckDB ${v?.v ?? '?'})`);
+    } finally {
+      await opened.release();
+    }
+  } catch (e) {
+    failed++;
+    line(c, 'database', false, (e as LakeError).diagnostics?.[0]?.message ?? (e as Error).message.split('\n')[0]!);
+  }
+  c.reporter.record('debug_result', { ok: failed === 0 }, failed === 0 ? 'All checks passed!' : `${failed} check${failed === 1 ? '' : 's'} failed`);
+  return failed === 0 ? 0 : 1;
+}
+
+/** What `lake clean` removes: a dbt project's `clean-targets`, else the target folder. */
+function cleanTargets(root: string, target: string): string[] {
+  const file = path.join(root, 'dbt_project.yml');
+  if (!fs.existsSync(path.join(root, 'project.yml')) && fs.existsSync(file)) {
+    const data = parseYamlFile('dbt_project.yml', fs.readFileSync(file, 'utf8'), [])?.data as Record<string, unknown> | undefined;
+    const listed = data?.['clean-targets'];
+    if (Array.isArray(listed)) return listed.map(String);
+  }
+  return [target];
+}
+
+async function cleanCommand(c: CommandContext): Promise<number> {
+  const root = c.projectRoot();
+  const { loadProject } = await import('../../project/load.js');
+  const project = loadProject(root, { target: c.opts.target, vars: c.vars() });
+  const removed: string[] = [];
+  for (const t of cleanTargets(root, project.paths.target)) {
+    const abs = path.resolve(root, t);
+    const rel = path.relative(root, abs);
+    // Only inside the project, and never the project itself or one of its source folders.
+    const sources = [...project.paths.models, ...project.paths.seeds, ...project.paths.macros].map((x) => path.resolve(root, x));
+    if (!rel || rel.startsWith('..') || path.isAbsolute(rel) || sources.some((x) => x === abs || x.startsWith(`${abs}${path.sep}`))) {
+      throw new LakeError('usage', { code: 'LAKE-U050', severity: 'error', message: `clean target '${t}' is not a folder lake may remove: it must be inside the project and hold no models, seeds or macros`, hint: 'list build outputs only (target, dbt_packages, logs) under clean-targets' });
+    }
+    if (!fs.existsSync(abs)) continue;
+    fs.rmSync(abs, { recursive: true, force: true });
+    removed.push(rel);
+  }
+  c.reporter.record('clean', { removed }, removed.length ? `removed ${removed.join(', ')}` : 'nothing to remove');
+  return 0;
+}

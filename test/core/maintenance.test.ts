@@ -1,0 +1,69 @@
+/**
+ * dbt's housekeeping commands through the CLI: `lake debug` checks the set-up (the project, its
+ * target, a compile, the database) and says which check failed; `lake clean` removes the target
+ * folder or a dbt project's clean-targets, and refuses a folder outside the project or one holding
+ * models; `lake list` is `lake ls`.
+ */
+import * as fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { lake, projectYml, writeProject } from './helpers.js';
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function project(files: Record<string, string>): string {
+  const dir = writeProject(files);
+  dirs.push(dir);
+  return dir;
+}
+
+describe('lake debug, clean, list', () => {
+  it('debug passes on a working project and names the check that fails', () => {
+    const dir = project({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1 as id', 'seeds/s.csv': 'x\n1\n' });
+    const ok = lake(dir, ['debug']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/project +OK +\. \(project\.yml: t\)/);
+    expect(ok.stdout).toMatch(/compile +OK +1 model, 1 seed, 0 sources/);
+    expect(ok.stdout).toMatch(/database +OK +.*t\.duckdb opens \(DuckDB v\d/);
+    expect(ok.stdout).toContain('All checks passed!');
+    fs.writeFileSync(`${dir}/models/silver/a.sql`, "select {{ ref('nope') }}");
+    const bad = lake(dir, ['debug']);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/project +FAIL +1 error\(s\); the first: models\/silver\/a\.sql:1: ref\('nope'\) matches no model or seed/);
+    expect(lake(project({ 'x.txt': '' }), ['debug']).stdout).toMatch(/project +FAIL +no project\.yml or dbt_project\.yml/);
+  });
+
+  it("clean removes the target folder, or a dbt project's clean-targets, and refuses one that holds models", () => {
+    const dir = project({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1 as id' });
+    expect(lake(dir, ['run']).code).toBe(0);
+    expect(fs.existsSync(`${dir}/target`)).toBe(true);
+    const r = lake(dir, ['clean']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('removed target');
+    expect(fs.existsSync(`${dir}/target`)).toBe(false);
+    expect(fs.existsSync(`${dir}/models/silver/a.sql`)).toBe(true);
+    expect(lake(dir, ['clean']).stdout).toContain('nothing to remove');
+    const dbt = project({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nclean-targets: [target, dbt_packages]\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb}\n',
+      'models/m.sql': 'select 1 as x',
+      'dbt_packages/pkg/dbt_project.yml': 'name: pkg\n',
+      'target/manifest.json': '{}',
+    });
+    expect(lake(dbt, ['clean']).stdout).toContain('removed target, dbt_packages');
+    expect(fs.existsSync(`${dbt}/dbt_packages`)).toBe(false);
+    fs.writeFileSync(`${dbt}/dbt_project.yml`, 'name: p\nconfig-version: 2\nprofile: p\nclean-targets: [models]\n');
+    const refused = lake(dbt, ['clean']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("clean target 'models' is not a folder lake may remove");
+    expect(fs.existsSync(`${dbt}/models/m.sql`)).toBe(true);
+  });
+
+  it('list is ls', () => {
+    const dir = project({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1 as id', 'models/gold/b.sql': "select * from {{ ref('a') }}" });
+    expect(lake(dir, ['list', '-s', 'a+']).stdout).toBe(lake(dir, ['ls', '-s', 'a+']).stdout);
+    expect(lake(dir, ['list']).stdout.trim().split('\n').sort()).toEqual(['gold.b', 'silver.a']);
+  });
+});
