@@ -1,6 +1,7 @@
 /**
  * dbt's housekeeping commands through the CLI: `lake debug` checks the set-up (the project, its
- * target, a compile, the database) and says which check failed; `lake clean` removes the target
+ * target, a compile, the database) and says which check failed; `lake deps` says which declared
+ * packages are installed; `lake clean` removes the target
  * folder or a dbt project's clean-targets, and refuses a folder outside the project or one holding
  * models; `lake list` is `lake ls`.
  */
@@ -59,6 +60,25 @@ describe('lake debug, clean, list', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("clean target 'models' is not a folder lake may remove");
     expect(fs.existsSync(`${dbt}/models/m.sql`)).toBe(true);
+  });
+
+  it('deps lists the installed packages and fails on a declared one that is not installed (lake never downloads)', () => {
+    const dir = project({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb}\n',
+      'models/m.sql': 'select 1 as x',
+      'packages.yml': 'packages:\n  - package: dbt-labs/dbt_utils\n    version: 1.1.1\n',
+      'dbt_packages/dbt_utils/dbt_project.yml': 'name: dbt_utils\n',
+      'dbt_packages/dbt_utils/macros/m.sql': '{% macro hi() %}hi{% endmacro %}',
+    });
+    const ok = lake(dir, ['deps']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/dbt_utils +installed in dbt_packages\/dbt_utils\n1 package installed/);
+    fs.appendFileSync(`${dir}/packages.yml`, '  - package: someone/not_there\n    version: 1.0.0\n');
+    const missing = lake(dir, ['deps']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('package someone/not_there is not installed in dbt_packages/');
+    expect(missing.stdout).toContain('1 package installed, 1 missing (lake never downloads packages: run dbt deps)');
   });
 
   it('list is ls', () => {

@@ -1,7 +1,8 @@
 /**
  * dbt's housekeeping commands: `lake debug` (is the set-up right: versions, the project and its
- * target, a compile, the database) and `lake clean` (remove what a build leaves on disk: the
- * target folder, or a dbt project's `clean-targets`).
+ * target, a compile, the database), `lake deps` (which declared packages are installed: lake reads
+ * them but never downloads one) and `lake clean` (remove what a build leaves on disk: the target
+ * folder, or a dbt project's `clean-targets`).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,6 +17,9 @@ export function registerMaintenance(program: Command, ctx: () => CommandContext,
   program.command('debug')
     .description("check the set-up, as dbt debug: versions, the project file and its target, a compile of every model, the database")
     .action(() => setCode(debugCommand(ctx())));
+  program.command('deps')
+    .description("dbt's deps, as a check: the packages of packages.yml and where each is installed (lake never downloads one: install them with dbt deps)")
+    .action(() => setCode(depsCommand(ctx())));
   program.command('clean')
     .description("remove what builds leave on disk: the target folder (a dbt project: its clean-targets)")
     .action(() => setCode(cleanCommand(ctx())));
@@ -64,6 +68,18 @@ async function debugCommand(c: CommandContext): Promise<number> {
   }
   c.reporter.record('debug_result', { ok: failed === 0 }, failed === 0 ? 'All checks passed!' : `${failed} check${failed === 1 ? '' : 's'} failed`);
   return failed === 0 ? 0 : 1;
+}
+
+async function depsCommand(c: CommandContext): Promise<number> {
+  const root = c.projectRoot();
+  const { loadProject } = await import('../../project/load.js');
+  const project = loadProject(root, { target: c.opts.target, vars: c.vars() });
+  for (const p of project.packages ?? []) c.reporter.record('package', { name: p.name, dir: p.dir }, `  ${p.name.padEnd(24)} installed in ${p.dir}`);
+  const missing = project.diagnostics.filter((d) => d.code === 'LAKE-P053' || d.code === 'LAKE-P054');
+  if (missing.length) c.reporter.diagnostics(missing);
+  const n = project.packages?.length ?? 0;
+  c.reporter.record('deps', { installed: n, missing: missing.length }, `${n} package${n === 1 ? '' : 's'} installed${missing.length ? `, ${missing.length} missing (lake never downloads packages: run dbt deps)` : ''}`);
+  return missing.length ? 1 : 0;
 }
 
 /** What `lake clean` removes: a dbt project's `clean-targets`, else the target folder. */
