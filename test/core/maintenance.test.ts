@@ -81,6 +81,17 @@ describe('lake debug, clean, list', () => {
     expect(missing.stdout).toContain('1 package installed, 1 missing (lake never downloads packages: run dbt deps)');
   });
 
+  it('parse writes the manifest and no compiled file; a broken project fails it', () => {
+    const dir = project({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1 as id' });
+    const r = lake(dir, ['parse']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/parsed 1 model into target\/manifest\.json/);
+    expect(Object.keys((JSON.parse(fs.readFileSync(`${dir}/target/manifest.json`, 'utf8')) as { nodes: object }).nodes)).toContain('silver.a');
+    expect(fs.existsSync(`${dir}/target/compiled`)).toBe(false);
+    fs.writeFileSync(`${dir}/models/silver/a.sql`, '{% if %}');
+    expect(lake(dir, ['parse']).code).toBe(2);
+  });
+
   it('list is ls', () => {
     const dir = project({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1 as id', 'models/gold/b.sql': "select * from {{ ref('a') }}" });
     expect(lake(dir, ['list', '-s', 'a+']).stdout).toBe(lake(dir, ['ls', '-s', 'a+']).stdout);

@@ -1,4 +1,4 @@
-/** `lake compile`, `lake ls`, `lake show`: look at the project without building it. */
+/** `lake compile`, `lake parse`, `lake ls`, `lake show`: look at the project without building it. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
@@ -51,6 +51,18 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         await files.abort();
         throw e;
       }
+    })()));
+
+  program.command('parse')
+    .description("dbt's parse: read and render the project, check it, write target/manifest.json (no compiled files, no database)")
+    .action(() => setCode((async () => {
+      const c = ctx();
+      const t0 = performance.now();
+      const s = await c.session();
+      const { writeJson } = await import('../../app/artifacts.js');
+      writeJson(path.join(s.targetDir, 'manifest.json'), s.manifest(), true);
+      c.reporter.record('parse', { nodes: s.compiled.nodes.size, elapsed_ms: Math.round(performance.now() - t0) }, `parsed ${s.compiled.nodes.size} model${s.compiled.nodes.size === 1 ? '' : 's'} into ${path.relative(process.cwd(), path.join(s.targetDir, 'manifest.json')) || 'manifest.json'} in ${Math.round(performance.now() - t0)} ms`);
+      return 0;
     })()));
 
   program.command('ls').alias('list')
