@@ -6,7 +6,8 @@ import type { Reporter } from '../reporter/types.js';
 import { makeReporter } from '../reporter/reporters.js';
 import type { Session } from '../app/session.js';
 import { findProjectRoot } from '../project/settings.js';
-import { parseYamlValue } from '../project/yaml-file.js';
+import { parseYamlFile, parseYamlValue } from '../project/yaml-file.js';
+import { evaluateSelector, SelectorError } from '../graph/yaml-selectors.js';
 
 export interface GlobalOptions {
   projectDir?: string;
@@ -20,6 +21,8 @@ export interface GlobalOptions {
   debug?: boolean;
   /** dbt's --warn-error: warnings are errors (compile warnings stop the command, warning tests fail, run warnings exit 1). */
   warnError?: boolean;
+  /** dbt's --selector: a named selector of the project's selectors.yml. */
+  selector?: string;
 }
 
 export class CommandContext {
@@ -96,6 +99,38 @@ export class CommandContext {
       throw new LakeError('project', warnings.map((w) => ({ ...w, severity: 'error' as const, message: `${w.message} (a warning, an error with --warn-error)` })));
     }
     if (warnings.length) this.reporter.diagnostics(warnings);
+  }
+
+  /**
+   * dbt's YAML selectors: with `--selector name` (or, without --select, the selector of
+   * selectors.yml marked `default: true`), the nodes it selects, as the command's selection.
+   */
+  selection<T extends { select?: string[]; exclude?: string[] }>(s: Session, flags: T): T {
+    const name = this.opts.selector;
+    const file = path.join(s.project.root, 'selectors.yml');
+    const fail = (message: string, hint: string) => new LakeError('usage', { code: 'LAKE-U060', severity: 'error', message, file: 'selectors.yml', hint });
+    if (!fs.existsSync(file)) {
+      if (name) throw fail(`--selector ${name}: the project has no selectors.yml`, 'write selectors.yml beside the project file (selectors: [{name, definition}]), or use --select');
+      return flags;
+    }
+    if (!name && flags.select?.length) return flags;
+    if (name && flags.select?.length) throw fail('--selector and --select cannot be used together', 'put the selection in the selector, or drop --selector');
+    const diags: Diagnostic[] = [];
+    const data = parseYamlFile('selectors.yml', fs.readFileSync(file, 'utf8'), diags)?.data as { selectors?: unknown } | undefined;
+    if (diags.some((d) => d.severity === 'error')) throw new LakeError('project', diags);
+    const list = Array.isArray(data?.selectors) ? (data!.selectors as Record<string, unknown>[]) : [];
+    const selectors = new Map(list.filter((x) => x && typeof x.name === 'string').map((x) => [String(x.name), { name: String(x.name), definition: x.definition, default: x.default === true }]));
+    const chosen = name ?? [...selectors.values()].find((x) => x.default)?.name;
+    if (!chosen) return flags;
+    let ids: Set<string>;
+    try {
+      ids = evaluateSelector(selectors, chosen, (text) => new Set(s.select(text ? { select: [text] } : {})));
+    } catch (e) {
+      if (e instanceof SelectorError) throw fail(e.message, 'see dbt\'s YAML selectors: union, intersection, exclude, method/value, and selector strings such as tag:nightly');
+      throw e;
+    }
+    if (ids.size === 0) throw fail(`selector ${chosen} selects no node`, 'check its definition with lake ls --selector');
+    return { ...flags, select: [[...ids].join(' ')] };
   }
 
   /** With --warn-error, the run's warnings make it fail: says so and gives true. */

@@ -46,6 +46,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--profiles-dir <dir>', "folder of a dbt project's profiles.yml (default: the project, then ~/.dbt; DBT_PROFILES_DIR)")
     .option('--state <dir>', "an earlier invocation's target/ folder, for the state: and result: selectors (or LAKE_STATE)")
     .option('--defer', 'with --state: read the models a run does not build, and this target lacks, from the database of the --state run')
+    .option('--selector <name>', "dbt's: select with a named selector of the project's selectors.yml")
     .option('--warn-error', "dbt's: treat warnings as errors (project and compile warnings stop the command, tests that would warn fail, warnings of a run make it exit 1)")
     .option('--debug', 'show stack traces')
     .exitOverride()

@@ -68,12 +68,14 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'snapshot')));
 }
 
-export async function runCommand(c: CommandContext, flags: RunFlags, command: 'run' | 'seed' | 'snapshot'): Promise<number> {
+export async function runCommand(c: CommandContext, given: RunFlags, command: 'run' | 'seed' | 'snapshot'): Promise<number> {
+  let flags = given;
   // Flags of --continuous alone would be ignored: say so instead.
   const orphan = flags.interval !== undefined ? '--interval' : flags.maxBatches !== undefined ? '--max-batches' : undefined;
   if (orphan) throw new LakeError('usage', { code: 'LAKE-U033', severity: 'error', message: `${orphan} applies to lake run --continuous only`, hint: `add --continuous (lake run processes what is there now and stops by itself)` });
   const eventTime = eventTimeRange(flags);
   const s = await c.session({ empty: !!flags.empty, flags: templateFlags(command, flags) });
+  flags = c.selection(s, flags);
   return withInterrupt(c, async (stopRequested) => {
     if (command === 'seed' || command === 'snapshot') {
       // `lake seed -s x` means the seeds among x (and `lake snapshot -s x` the snapshots).

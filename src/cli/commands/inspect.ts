@@ -38,7 +38,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const s = Session.fromCompiler(compiler, compiled);
         c.projectWarnings(s.warnings);
         c.applyState(s);
-        const ids = s.select(flags).filter((id) => s.compiled.nodes.has(id));
+        const ids = s.select(c.selection(s, flags)).filter((id) => s.compiled.nodes.has(id));
         if (!everything) for (const id of ids) files.add(id, s.compiled.nodes.get(id)!.sql);
         // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
         // Written here while the worker finishes the compiled files: handing 12 MB of text to the
@@ -80,6 +80,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       if (wrong) throw new LakeError('usage', { code: 'LAKE-U004', severity: 'error', message: `--resource-type ${wrong} is not a resource type`, hint: `use ${known.join(', ')}` });
       const wants = (t: string) => types.has(t) || types.has('all');
       const s = await c.session();
+      Object.assign(flags, c.selection(s, flags));
       // Node selection first; a selector it does not know may be a test's (test_type:unit, a test name).
       let ids: NodeId[] = [];
       let nodeError: unknown;

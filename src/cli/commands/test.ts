@@ -82,6 +82,7 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
   if (mode !== asked) flags.exclude = flags.exclude!.filter((x) => !x.startsWith('resource_type:'));
   const eventTime = eventTimeRange(flags);
   const s = await c.session({ empty: !!flags.empty, flags: templateFlags(asked, flags) });
+  Object.assign(flags, c.selection(s, flags));
   const { QualityRun } = await import('../../dq/quality-run.js');
   const indirect = indirectSelection(flags.indirectSelection);
   const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, warnError: !!c.opts.warnError, reporter: c.reporter, indirectSelection: indirect });
