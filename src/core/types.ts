@@ -106,6 +106,8 @@ export interface ModelNode {
   readonly tests: readonly TestDecl[];
   /** YAML file that documents this model, if any. */
   readonly patchPath?: string;
+  /** The `schema` its folder or YAML config sets, as written (config.schema is the schema it builds into). */
+  readonly customSchema?: string;
 }
 
 export interface SeedNode {

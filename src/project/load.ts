@@ -449,6 +449,7 @@ export class ModelFactory {
     return {
       kind: 'model', id: `${config.schema}.${name}`, name, path: rel, absPath: underRoot(settings.root, rel), rawSql, config,
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,
+      ...(typeof custom === 'string' ? { customSchema: custom } : {}),
     };
   }
 }

@@ -374,7 +374,10 @@ export class TemplateEngine {
     const configValue = (key: string): unknown => {
       const st = self.st();
       const k = key.replace(/-/g, '_');
-      const v = k in st.config ? st.config[k] : st.opts.node ? (project.models.get(st.opts.node)?.config as Record<string, unknown> | undefined)?.[k] : undefined;
+      const node = st.opts.node ? project.models.get(st.opts.node) : undefined;
+      // `schema` as configured (`stg`; None when not set), not the schema it builds into (`main_stg`), as dbt's.
+      if (k === 'schema' && !(k in st.config)) return node?.customSchema ?? null;
+      const v = k in st.config ? st.config[k] : (node?.config as Record<string, unknown> | undefined)?.[k];
       return k === 'unique_key' && Array.isArray(v) && v.length === 1 ? v[0] : v;
     };
     (config as unknown as Record<string, unknown>).get = (key: string, dflt?: unknown) => configValue(String(key)) ?? (dflt === undefined ? null : dflt);

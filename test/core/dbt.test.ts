@@ -286,7 +286,7 @@ describe('a dbt project', () => {
       'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
       'macros/naming.sql': '{% macro generate_schema_name(custom_schema_name, node) -%}{{ custom_schema_name or target.schema }}{%- endmacro %}\n',
       'macros/count_cols.sql': '{% macro count_cols(cols) %}{% set ns = namespace(total=0) %}{% for c in cols %}{% set ns.total = ns.total + 1 %}{% endfor %}{{ return(ns.total) }}{% endmacro %}\n',
-      'models/sub/m.sql': "{{ config(unique_key='id') }}\nselect {{ count_cols(['a', 'b']) }} as n, $${{ config.get('materialized') }}|{{ config.get('tags') }}|{{ config.get('unique_key') }}|{{ config.get('on_schema_change') }}|{{ config.get('missing', 'dflt') }}|{{ config.require('materialized') }}|{{ model.fqn }}|{{ model.path }}$$ as cfg\nfrom {{ source('seeds', 'people') }}\n",
+      'models/sub/m.sql': "{{ config(unique_key='id') }}\nselect {{ count_cols(['a', 'b']) }} as n, $${{ config.get('materialized') }}|{{ config.get('tags') }}|{{ config.get('unique_key') }}|{{ config.get('on_schema_change') }}|{{ config.get('missing', 'dflt') }}|{{ config.require('materialized') }}|{{ model.fqn }}|{{ model.path }}|{{ config.get('schema') }}$$ as cfg\nfrom {{ source('seeds', 'people') }}\n",
       'models/sub/m.yml': 'models:\n  - name: m\n    config:\n      on_schema_change: append_new_columns\n',
       'models/sources.yml': 'sources:\n  - name: seeds\n    schema: raw\n    tables:\n      - name: people\n        columns:\n          - name: id\n            tests: [not_null, unique]\n',
       'seeds/people.csv': 'id\n1\n2\n',
@@ -298,7 +298,12 @@ describe('a dbt project', () => {
     const order = r.stdout.split('\n').map((l) => /OK +(\S+)/.exec(l)?.[1]).filter(Boolean);
     expect(order.indexOf('raw.people')).toBeLessThan(order.indexOf('test:source:seeds.people'));
     expect(order.indexOf('raw.people')).toBeLessThan(order.indexOf('main.m'));
-    expect(await query(path.join(dir, 'p.duckdb'), 'select distinct n, cfg from main.m')).toEqual([{ n: 2, cfg: "table|['nightly']|id|append_new_columns|dflt|table|['p', 'sub', 'm']|sub/m.sql" }]);
+    expect(await query(path.join(dir, 'p.duckdb'), 'select distinct n, cfg from main.m')).toEqual([{ n: 2, cfg: "table|['nightly']|id|append_new_columns|dflt|table|['p', 'sub', 'm']|sub/m.sql|None" }]);
+    // config.get('schema') is the schema as configured (dbt's), not the one it builds into.
+    fs.writeFileSync(path.join(dir, 'models/sub/m.yml'), 'models:\n  - name: m\n    config:\n      schema: stg\n');
+    fs.writeFileSync(path.join(dir, 'models/sub/m.sql'), "select '{{ config.get('schema') }}' as s");
+    expect(lake(dir, ['compile']).code).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/stg/m.sql'), 'utf8')).toContain("select 'stg' as s");
     fs.writeFileSync(path.join(dir, 'models/sub/m.sql'), "select {{ config.require('alias') }} as x");
     const missing = lake(dir, ['compile']);
     expect(missing.code).toBe(2);
