@@ -237,6 +237,8 @@ export interface LoadedProject {
   readonly name: string;
   /** 'lake' for project.yml, 'dbt' for dbt_project.yml. */
   readonly flavor: 'lake' | 'dbt';
+  /** dbt's `clean-targets` (what `lake clean` removes; absent: the target folder). */
+  readonly cleanTargets?: readonly string[];
   readonly target: TargetConfig;
   readonly targets: Readonly<Record<string, TargetConfig>>;
   readonly vars: Readonly<Record<string, unknown>>;

@@ -13,6 +13,7 @@ import type { CompiledNode } from '../core/types.js';
 import type { Column } from '../core/types.js';
 import { batchesOf, boundText, type MicrobatchWindow } from '../core/event-time.js';
 import { batchSchemaChange, microbatchConfig, planBatch } from '../materialize/microbatch.js';
+import { SCHEMA_CHANGE_LABEL } from '../materialize/common.js';
 import type { HookOutcome } from './hooks.js';
 import { renderLive, LiveRenderError } from './live-render.js';
 import { checkContract } from './contract.js';
@@ -78,6 +79,7 @@ async function buildBatches(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
       let current: ExistingRelation | undefined = incremental ? existing : undefined;
       let rows = 0;
       const stats: Record<string, unknown> = {};
+      const contractTypes: { types?: string[] } = {};
       for (const [i, w] of batches.entries()) {
         // The first batch of a first build (or a full refresh) creates the table; the others replace their range in it.
         const rebuild = current === undefined;
@@ -103,14 +105,14 @@ async function buildBatches(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
           }
           const stamped = stampBatch(sql, await tx.describeQuery(sql), ctx.batchId);
           const config = mine.reduce((c, o) => (o.config ? { ...c, ...o.config } : c), node.config);
-          const contract = contractEnforced(node) ? await checkContract(tx, node, stamped.incoming) : undefined;
+          const contract = contractEnforced(node) ? await checkContract(tx, node, stamped.incoming, contractTypes) : undefined;
           const planCtx = {
             dialect: tx.dialect, relation: node.relation, existing: rebuild ? existing : current, incoming: stamped.incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
             ...(contract ? { contract } : {}),
           };
-          // A table this build did not create, already written to by an earlier batch: its columns change first, in a new attempt.
-          if (!rebuild && incremental && i > 0 && batchSchemaChange({ ...node, config }, planCtx).length) throw new LaterSchemaChange(stamped.incoming);
           const statements = planBatch({ ...node, sql: stamped.sql, config }, planCtx, w, rebuild).filter((st) => !(ctx.schemasReady?.has(node.relation.schema) && st.label === 'schema'));
+          // A table this build did not create, already written to by an earlier batch: its columns change first, in a new attempt.
+          if (!rebuild && incremental && i > 0 && statements.some((st) => SCHEMA_CHANGE_LABEL.test(st.label))) throw new LaterSchemaChange(stamped.incoming);
           const n = (await runStatements(tx, statements)) ?? 0;
           rows += n;
           for (const o of mine) if (o.finalize) await o.finalize(tx, n);

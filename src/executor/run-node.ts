@@ -13,7 +13,7 @@ import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { dbtSeedTypes, dbtSeedTypesSql, materializationFor, planSeed, PlanError, seedAsText, type Statement } from '../materialize/index.js';
 import { unclosedQuote } from '../materialize/seed.js';
-import { retypedColumns } from '../materialize/common.js';
+import { retypedColumns, SCHEMA_CHANGE_LABEL } from '../materialize/common.js';
 import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';
 import type { NodeHook, HookOutcome } from './hooks.js';
@@ -210,7 +210,7 @@ export async function runStatements(tx: Adapter, statements: readonly Statement[
         n = await tx.execute(st.sql);
       } catch (e) {
         // A step lake wrote (retyping a column of the existing table...), not the model's SELECT.
-        if (e instanceof EngineError && /^(retype|add|drop) column /.test(st.label)) e.step = `${st.label} of the existing table (on_schema_change)`;
+        if (e instanceof EngineError && SCHEMA_CHANGE_LABEL.test(st.label)) e.step = `${st.label} of the existing table (on_schema_change)`;
         throw e;
       }
       if (st.countRows) rows = (rows ?? 0) + n;

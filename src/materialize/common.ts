@@ -85,6 +85,9 @@ export function schemaDiff(existing: readonly Column[], incoming: readonly Colum
  * may write. `existing` and `desired` are the columns the strategy compares (CDC leaves out the
  * valid_from/valid_to it manages itself).
  */
+/** The labels of schemaChange's statements (the executor names them in errors, microbatch builds by them). */
+export const SCHEMA_CHANGE_LABEL = /^(add|drop|retype) column /;
+
 /** Columns both sides have, with another type (as dbt counts it: a schema change). */
 export function retypedColumns(existing: readonly Column[], desired: readonly Column[]): { name: string; from: string; to: string }[] {
   return desired.flatMap((c) => {

@@ -391,6 +391,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   diags.push(...pkgs.diagnostics);
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
+    ...(settings.cleanTargets ? { cleanTargets: settings.cleanTargets } : {}),
     // A package's own vars are not the project's (dbt keeps them to the package's nodes, and lake
     // builds none): dbt_date's default time zone must not stand in for a var the project lacks.
     vars: settings.vars,

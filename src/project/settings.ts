@@ -40,6 +40,8 @@ export interface ProjectSettings {
   readonly projectFile: string;
   /** Where `dbt deps` installs packages (dbt's `packages-install-path`, lake's `paths.packages`). */
   readonly packagesPath: string;
+  /** dbt's `clean-targets` (what `lake clean` removes; absent: the target folder). */
+  readonly cleanTargets?: readonly string[];
   /** `dispatch:` of the project file: the packages searched for a namespace's dispatched macros. */
   readonly dispatch: readonly { readonly namespace: string; readonly searchOrder: readonly string[] }[];
   /** Things of the project files lake does not apply (reported with the load's diagnostics). */
@@ -198,6 +200,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   return {
     root, name, flavor: 'dbt', target, targets, warnings, dispatch,
     packagesPath: typeof data['packages-install-path'] === 'string' ? (data['packages-install-path'] as string) : 'dbt_packages',
+    ...(Array.isArray(data['clean-targets']) ? { cleanTargets: (data['clean-targets'] as unknown[]).map(String) } : {}),
     // dbt allows vars scoped to the project (`vars: {jaffle_shop: {...}}`): flatten ours.
     vars: { ...flatVars(data.vars, name), ...(opts.vars ?? {}) },
     paths: {

@@ -10,7 +10,6 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 import { VERSION } from '../../app/version.js';
-import { parseYamlFile } from '../../project/yaml-file.js';
 import type { Session } from '../../app/session.js';
 
 export function registerMaintenance(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
@@ -82,23 +81,13 @@ async function depsCommand(c: CommandContext): Promise<number> {
   return missing.length ? 1 : 0;
 }
 
-/** What `lake clean` removes: a dbt project's `clean-targets`, else the target folder. */
-function cleanTargets(root: string, target: string): string[] {
-  const file = path.join(root, 'dbt_project.yml');
-  if (!fs.existsSync(path.join(root, 'project.yml')) && fs.existsSync(file)) {
-    const data = parseYamlFile('dbt_project.yml', fs.readFileSync(file, 'utf8'), [])?.data as Record<string, unknown> | undefined;
-    const listed = data?.['clean-targets'];
-    if (Array.isArray(listed)) return listed.map(String);
-  }
-  return [target];
-}
-
 async function cleanCommand(c: CommandContext): Promise<number> {
   const root = c.projectRoot();
   const { loadProject } = await import('../../project/load.js');
   const project = loadProject(root, { target: c.opts.target, vars: c.vars() });
   const removed: string[] = [];
-  for (const t of cleanTargets(root, project.paths.target)) {
+  // A dbt project's clean-targets, else the target folder.
+  for (const t of project.cleanTargets ?? [project.paths.target]) {
     const abs = path.resolve(root, t);
     const rel = path.relative(root, abs);
     // Only inside the project, and never the project itself or one of its source folders.
