@@ -61,7 +61,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
   }
   for (const s of p.seeds.values()) {
     nodes[s.id] = {
-      id: s.id, resource_type: 'seed', name: s.name, schema: s.schema, alias: s.name, path: s.path, raw_sql: '', compiled_sql: '',
+      id: s.id, resource_type: 'seed', name: s.name, schema: s.schema, alias: s.alias ?? s.name, path: s.path, raw_sql: '', compiled_sql: '',
       config: { materialized: 'seed', column_types: s.columnTypes, tags: s.tags, ...(s.eventTime ? { event_time: s.eventTime } : {}) }, description: s.description ?? '', tags: s.tags,
       columns: colsOf(s.columns), depends_on: { nodes: [], sources: [], macros: [] }, checksum: s.checksum, tests: testsOf(s),
     };

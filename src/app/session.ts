@@ -9,7 +9,7 @@ import type { Diagnostic } from '../errors/index.js';
 import { LakeError, closest, codeFrame } from '../errors/index.js';
 import { locate } from '../template/errors.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
-import { quoteIdent } from '../core/types.js';
+import { quoteIdent, relationId, seedRelation } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
 import type { RenderResult } from '../template/engine.js';
@@ -365,7 +365,7 @@ export class Session {
         const seed = this.project.seeds.get(id);
         if (seed) {
           if (seedMode === 'none') return false;
-          return seedMode === 'all' || !!o.fullRefresh || !catalog.exists({ schema: seed.schema, name: seed.name });
+          return seedMode === 'all' || !!o.fullRefresh || !catalog.exists(seedRelation(seed));
         }
         const c = this.compiled.nodes.get(id);
         if (c?.node.resourceType !== 'snapshot') return true;
@@ -506,7 +506,7 @@ export function buildDag(compiled: CompiledProject): Dag {
   }
   // A source declared over a seed's table (dbt projects often declare their seeds as sources) comes
   // after the seed, and so does what reads it (a run schedules by direct parents; a source is no job).
-  const seedByRelation = new Map([...p.seeds.values()].map((s) => [`${s.schema}.${s.name}`.toLowerCase(), s.id]));
+  const seedByRelation = new Map([...p.seeds.values()].map((s) => [relationId(seedRelation(s)).toLowerCase(), s.id]));
   const seedOf = new Map<NodeId, NodeId>();
   for (const s of p.sources.values()) {
     const seed = !s.landing && !s.database ? seedByRelation.get(`${s.schema}.${s.identifier}`.toLowerCase()) : undefined;

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
-import { relationSql, quoteIdent, streamViewName } from '../core/types.js';
+import { relationSql, quoteIdent, seedRelation, streamViewName } from '../core/types.js';
 import { emptyRelation, filteredRelation, windowCondition, type MicrobatchWindow } from '../core/event-time.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import type { RenderDatabase } from '../template/introspection.js';
@@ -235,7 +235,7 @@ export class Compiler {
     // Seeds come after models, as in buildIndexes (the order of ambiguous candidates).
     for (const sd of this.current.seeds.values()) {
       add(sd.name, sd.id);
-      this.relations.set(sd.id, { schema: sd.schema, name: sd.name });
+      this.relations.set(sd.id, seedRelation(sd));
     }
     return {
       // The render agrees with the prediction in everything other models see.
@@ -543,7 +543,7 @@ export class Compiler {
     }
     for (const s of this.current.seeds.values()) {
       add(s.name, s.id);
-      this.relations.set(s.id, { schema: s.schema, name: s.name });
+      this.relations.set(s.id, seedRelation(s));
     }
   }
 

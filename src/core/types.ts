@@ -122,6 +122,8 @@ export interface SeedNode {
   readonly columns: readonly ColumnDoc[];
   readonly tests: readonly TestDecl[];
   readonly tags: readonly string[];
+  /** The table's name when it is not the file's (dbt's `alias` config, or a project's generate_alias_name). */
+  readonly alias?: string;
   /** dbt's event_time config: a microbatch model's batches read the seed filtered by it. */
   readonly eventTime?: string;
   /**
@@ -339,6 +341,10 @@ export function quoteIdent(id: string): string {
 }
 export function relationSql(rel: Relation): string {
   return `${quoteIdent(rel.schema)}.${quoteIdent(rel.name)}`;
+}
+/** The table a seed loads into: its schema, and its alias or file name. */
+export function seedRelation(seed: Pick<SeedNode, 'schema' | 'name' | 'alias'>): Relation {
+  return { schema: seed.schema, name: seed.alias ?? seed.name };
 }
 export function relationId(rel: Relation): string {
   return `${rel.schema}.${rel.name}`;

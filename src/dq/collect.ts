@@ -9,7 +9,7 @@ import { genericTestKey, singularTestKey } from './test-keys.js';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { ColumnDoc, CompiledProject, LoadedProject, NodeId, TestDecl } from '../core/types.js';
-import { quoteIdent, relationSql, sourceRelationSql } from '../core/types.js';
+import { quoteIdent, relationSql, seedRelation, sourceRelationSql } from '../core/types.js';
 import type { Compiler } from '../compiler/compile.js';
 import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, synthesizeTestName, type GenericInput } from './generic-tests.js';
 import { readTestConfig } from './test-config.js';
@@ -62,7 +62,7 @@ export function collectDataTests(compiler: Compiler, compiled: CompiledProject):
     for (const c of node.node.columns) add(target, c.tests, c);
   }
   for (const seed of project.seeds.values()) {
-    const target: Target = { id: seed.id, nameForTests: seed.name, prefix: '', relation: relationSql({ schema: seed.schema, name: seed.name }) };
+    const target: Target = { id: seed.id, nameForTests: seed.name, prefix: '', relation: relationSql(seedRelation(seed)) };
     add(target, seed.tests);
     for (const c of seed.columns) add(target, c.tests, c);
   }

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { Adapter, Dialect } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../core/types.js';
+import { seedRelation } from '../core/types.js';
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { dbtSeedTypes, dbtSeedTypesSql, materializationFor, planSeed, PlanError, seedAsText, type Statement } from '../materialize/index.js';
 import { unclosedQuote } from '../materialize/seed.js';
@@ -235,7 +236,7 @@ export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnap
     throw new NodeError(`seed ${seed.path}:${open}: a quoted value opens on this line and is never closed; nothing was loaded\n  hint: close the quote (a quote inside a quoted value is written twice: "")`);
   }
   try {
-    const rel = { schema: seed.schema, name: seed.name };
+    const rel = seedRelation(seed);
     const existing = await lookUp(db, rel, catalog);
     let inferred: { name: string; type: string }[] | undefined;
     if (seed.typing === 'dbt') {

@@ -5,6 +5,7 @@
  * would create: `02134` an INTEGER, `01/05/2024` and `yes` text, an all-empty column an INTEGER.
  */
 import type { SeedNode } from '../core/types.js';
+import { seedRelation } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import type { Statement } from './types.js';
 import { buildAndSwap } from './common.js';
@@ -24,7 +25,7 @@ export function planSeed(seed: SeedNode, d: Dialect, existing: { kind: 'table' |
     });
     select = `select ${cols.join(', ')} from ${seedAsText(seed, d, typeArg)}`;
   }
-  return buildAndSwap({ dialect: d, relation: { schema: seed.schema, name: seed.name }, existing, incoming: [], fullRefresh: true, projectRoot: '' }, select);
+  return buildAndSwap({ dialect: d, relation: seedRelation(seed), existing, incoming: [], fullRefresh: true, projectRoot: '' }, select);
 }
 
 /**

@@ -325,6 +325,10 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     const cfg = { ...fc, ...(patch?.config ?? {}) };
     const schema = settings.nameSchema ? settings.nameSchema(typeof cfg.schema === 'string' ? cfg.schema : null, { name, resource_type: 'seed', path: rel })
       : typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
+    // dbt's alias (a project's generate_alias_name names seeds as it names models).
+    const configured = typeof cfg.alias === 'string' && cfg.alias.trim() ? cfg.alias.trim() : null;
+    const named = naming.alias ? naming.alias(configured, { name, resource_type: 'seed', path: rel }) : configured;
+    const alias = named && named !== name ? named : undefined;
     const abs = path.join(root, rel);
     const text = fs.readFileSync(abs);
     seeds.set(`${schema}.${name}`, {
@@ -332,6 +336,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       columnTypes: isRecord(cfg.column_types) ? (cfg.column_types as Record<string, string>) : {},
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [],
       tags: Array.isArray(cfg.tags) ? (cfg.tags as string[]) : [],
+      ...(alias ? { alias } : {}),
       ...(typeof cfg.event_time === 'string' && cfg.event_time.trim() ? { eventTime: cfg.event_time.trim() } : {}),
       ...(settings.flavor === 'dbt' ? { typing: 'dbt' as const } : {}),
       checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),

@@ -16,7 +16,7 @@ import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
-import { landingViewName, quoteIdent, sourceRelationSql } from '../core/types.js';
+import { landingViewName, quoteIdent, seedRelation, sourceRelationSql } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { dropTrailingCommas, jinjaSource, rewriteFloats, rewriteTestBlocks } from './jinja-source.js';
 import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
@@ -309,8 +309,8 @@ export class TemplateEngine {
         add(n.id, rel);
       }
       for (const sd of this.project.seeds.values()) {
-        add(sd.name, { schema: sd.schema, name: sd.name });
-        add(sd.id, { schema: sd.schema, name: sd.name });
+        add(sd.name, seedRelation(sd));
+        add(sd.id, seedRelation(sd));
       }
       this.relationsByName = m;
     }

@@ -46,7 +46,7 @@ export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) =>
   for (const s of project.seeds.values()) {
     const id = `seed.${project.name}.${s.name}`;
     nodes[id] = {
-      unique_id: id, name: s.name, resource_type: 'seed', package_name: project.name, database: catalogName(project.target.path), schema: s.schema, alias: s.name, identifier: s.name,
+      unique_id: id, name: s.name, resource_type: 'seed', package_name: project.name, database: catalogName(project.target.path), schema: s.schema, alias: s.alias ?? s.name, identifier: s.alias ?? s.name,
       path: s.path, original_file_path: s.path, fqn: [project.name, s.name], tags: [...s.tags], config: { column_types: { ...s.columnTypes } },
       description: s.description ?? '', columns: columns(s.columns),
     };

@@ -15,7 +15,7 @@
  * "wide" change; saving a model file alone does not compare fingerprints, so it is left alone then.
  */
 import type { CompiledNode, CompiledProject, NodeId, Relation } from '../core/types.js';
-import { relationId } from '../core/types.js';
+import { relationId, seedRelation } from '../core/types.js';
 import type { FileChange } from './files.js';
 
 /** The parts of a compiled session the planner reads. */
@@ -104,7 +104,7 @@ function relationsOf(view: ProjectView): Map<string, Removed> {
     out.set(relationId(n.relation), { id: n.id, relation: n.relation, path: n.node.path });
   }
   for (const s of view.compiled.project.seeds.values()) {
-    const relation = { schema: s.schema, name: s.name };
+    const relation = seedRelation(s);
     out.set(relationId(relation), { id: s.id, relation, path: s.path });
   }
   return out;

@@ -241,6 +241,33 @@ describe('a dbt project', () => {
     expect(fs.readFileSync(path.join(dir, 'target/compiled/main/order_events.sql'), 'utf8')).toContain("'env' as loaded_from");
   });
 
+  it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'seeds/countries.csv': 'code,name\nFR,France\nDE,Germany\n',
+      'seeds/cities.csv': 'city\nParis\n',
+      'seeds/props.yml': 'version: 2\nseeds:\n  - name: cities\n    config:\n      alias: city_list\n    columns:\n      - name: city\n        data_tests: [not_null]\n',
+      'models/m.sql': "select c.name, (select count(*) from {{ ref('cities') }}) as cities from {{ ref('countries') }} as c",
+      'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main_raw\n    tables:\n      - name: country_codes\n',
+      'models/from_source.sql': "select count(*) as n from {{ source('raw', 'country_codes') }}",
+    });
+    const r = lake(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const db = path.join(dir, 'p.duckdb');
+    expect(await query(db, "select table_schema || '.' || table_name as t from information_schema.tables where table_schema like 'main%' order by 1"))
+      .toEqual([{ t: 'main.from_source' }, { t: 'main.m' }, { t: 'main_raw.city_list' }, { t: 'main_raw.country_codes' }]);
+    expect(await query(db, 'select * from main.m order by name')).toEqual([{ name: 'France', cities: 1 }, { name: 'Germany', cities: 1 }]);
+    expect(await query(db, 'select n from main.from_source')).toEqual([{ n: 2 }]);
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/main/m.sql'), 'utf8')).toContain('from "main_raw"."country_codes" as c');
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'target/manifest.json'), 'utf8')) as { nodes: Record<string, { resource_type: string; name: string; alias: string }> };
+    expect(Object.values(manifest.nodes).filter((n) => n.resource_type === 'seed').map((n) => `${n.name}:${n.alias}`).sort()).toEqual(['cities:city_list', 'countries:country_codes']);
+    // The seed is not reloaded when its table exists under the alias (lake run loads missing seeds only).
+    const again = lake(dir, ['run', '-s', 'm']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(again.stdout).not.toContain('seed');
+  });
+
   it("calls the project's own generate_schema_name and generate_alias_name macros for every node", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    +schema: marts\nseeds:\n  p:\n    +schema: raw\n',
@@ -255,7 +282,7 @@ describe('a dbt project', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(lake(dir, ['ls']).stdout.trim().split('\n').sort()).toEqual(['marts.m', 'other.m2', 'raw.s']);
     expect(fs.readFileSync(path.join(dir, 'target/compiled/other/m2.sql'), 'utf8')).toBe('select * from "marts"."m_v1"\n');
-    expect(await query(path.join(dir, 'p.duckdb'), "select table_schema || '.' || table_name as t from information_schema.tables where table_schema <> '_lake' order by 1")).toEqual([{ t: 'marts.m_v1' }, { t: 'other.m2_v1' }, { t: 'raw.s' }]);
+    expect(await query(path.join(dir, 'p.duckdb'), "select table_schema || '.' || table_name as t from information_schema.tables where table_schema <> '_lake' order by 1")).toEqual([{ t: 'marts.m_v1' }, { t: 'other.m2_v1' }, { t: 'raw.s_v1' }]);
     // The macro sees the node (name, resource_type) and may call the project's other macros.
     fs.writeFileSync(path.join(dir, 'macros/naming.sql'), `{% macro generate_schema_name(custom_schema_name, node) -%}
 {%- if node.resource_type == 'seed' -%}seeds_{{ target.name }}{%- elif node.name == 'm2' -%}{{ special() }}{%- else -%}{{ default__generate_schema_name(custom_schema_name, node) }}{%- endif -%}
