@@ -186,13 +186,21 @@ export class Session {
   /**
    * target/compiled/** and target/manifest.json (no database). A model that queries the database
    * while rendering keeps the compiled file its last build wrote (its render without the database
-   * is not what it builds); it is written only when there is none yet.
+   * is not what it builds); it is written only when there is none yet. A model whose render fails
+   * (CompiledNode.executeError) has none: a file left from before is removed.
    */
   writeArtifacts(ids: Iterable<NodeId> = this.compiled.nodes.keys()): void {
     const keep = (id: NodeId) => this.compiled.nodes.get(id)?.introspective && fs.existsSync(compiledPathOf(this.targetDir, id));
-    writeCompiled(this.targetDir, this.compiled, [...ids].filter((id) => !keep(id)));
+    const all = [...ids];
+    this.removeFailedCompiled(all);
+    writeCompiled(this.targetDir, this.compiled, all.filter((id) => !keep(id) && !this.compiled.nodes.get(id)?.executeError));
     // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
     writeJson(path.join(this.targetDir, 'manifest.json'), this.manifest(), true, true);
+  }
+
+  /** Remove the compiled files of these models whose render fails (CompiledNode.executeError). */
+  removeFailedCompiled(ids: Iterable<NodeId>): void {
+    for (const id of ids) if (this.compiled.nodes.get(id)?.executeError) fs.rmSync(compiledPathOf(this.targetDir, id), { force: true });
   }
 
   /**

@@ -689,6 +689,7 @@ export class Compiler {
       landingReads, streamReads,
       checksum: checksum(r.node.rawSql, JSON.stringify(r.config)),
       renderedIncremental: r.result.usedIncremental && incremental,
+      ...(r.result.executeError ? { executeError: r.result.executeError } : {}),
       ...(r.result.logs?.some((l) => l.info) ? { logs: r.result.logs.filter((l) => l.info).map((l) => l.message) } : {}),
       // An ephemeral model it inlines that queries the database makes it one too (rendered at run time).
       ...(r.result.introspective || deps.some((d) => this.rendered.get(d)?.config.materialized === 'ephemeral' && this.finishNode(d)?.introspective) ? { introspective: true } : {}),

@@ -321,6 +321,12 @@ export interface CompiledNode {
    * `sql` is its render without a database (dbt's parse phase); a run renders it again, live.
    */
   readonly introspective?: boolean;
+  /**
+   * Its render fails only where `execute` is true (`{% if execute %}{{ exceptions.raise_compiler_error(...) }}`):
+   * dbt parses it (execute false) and fails the node when it compiles it. `sql` is the parse's render;
+   * the model is `introspective` too, so a run renders it again and fails it (its children are skipped).
+   */
+  readonly executeError?: import('../errors/index.js').Diagnostic;
   /** What its render's log(..., info=True) and print() said (printed when it builds). */
   readonly logs?: readonly string[];
 }

@@ -112,6 +112,8 @@ export interface RenderResult {
   readonly pendingQuery?: string;
   /** Rendered without the database as dbt parses (execute false): not the SQL a run builds. */
   readonly parsed?: true;
+  /** The error of the render with `execute` true, when only that render fails (see CompiledNode.executeError). */
+  readonly executeError?: Diagnostic;
   /** It read `graph` (whose depends_on the compiler knows only after rendering every model). */
   readonly readsGraph?: true;
   /** What log() (`info` when log(..., info=True)) and print() said, in order. */
@@ -763,6 +765,17 @@ export class TemplateEngine {
    */
   render(text: string, opts: RenderOptions): RenderResult {
     const r = this.renderIn(opts.database ? 'live' : 'compile', text, opts);
+    if (!opts.database && !r.introspective) {
+      const error = r.diagnostics.find((d) => d.severity === 'error');
+      if (!error) return r;
+      // dbt parses a model with `execute` false and compiles it with `execute` true: an error of the
+      // second render only (code under {% if execute %}) fails that model when it is built, not the
+      // project. The parse's render stands for it; a run renders it again (as a model that queries
+      // the database) and fails it there.
+      const parsed = this.renderIn('parse', text, opts);
+      if (parsed.diagnostics.some((d) => d.severity === 'error')) return r;
+      return { ...parsed, introspective: true, volatile: true, parsed: true, executeError: error };
+    }
     if (!r.introspective || opts.database) return r;
     const parsed = this.renderIn('parse', text, opts);
     if (!parsed.diagnostics.some((d) => d.severity === 'error')) return { ...parsed, introspective: true, volatile: true, parsed: true };

@@ -385,6 +385,35 @@ describe('raise_compiler_error', () => {
     });
     expect(compiled.diagnostics).toMatchObject([{ code: 'LAKE-T005', file: 'models/gold/rx.sql', line: 3, message: 'Invalid config for gold.rx reading orders' }]);
   });
+
+  it('under {% if execute %} fails that model alone when it is built, as dbt (its parse has execute false)', () => {
+    const files = {
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "{% if execute %}{{ exceptions.raise_compiler_error('b is not ready') }}{% endif %}\nselect * from {{ ref('a') }}",
+      'models/c.sql': "select * from {{ ref('b') }}",
+      'models/d.sql': 'select 2 as id',
+    };
+    const { compiled } = compile(files);
+    expect(compiled.diagnostics).toEqual([]);
+    const b = compiled.nodes.get('main.b')!;
+    expect(b.executeError).toMatchObject({ code: 'LAKE-T005', file: 'models/b.sql', line: 1, message: 'b is not ready' });
+    expect(b.dependsOn.nodes).toEqual(['main.a']);
+    expect(compiled.nodes.get('main.d')!.executeError).toBeUndefined();
+    const dir = writeProject({ 'project.yml': projectYml(), ...files });
+    const run = lake(dir, ['run']);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/OK +main\.a/);
+    expect(run.stdout).toMatch(/OK +main\.d/);
+    expect(run.stdout).toMatch(/ERROR main\.b/);
+    expect(run.stdout).toMatch(/SKIP +main\.c/);
+    expect(run.stdout + run.stderr).toContain('b is not ready');
+    // lake compile: the model fails alone (exit 1, its file not written), the others are written.
+    const c = lake(dir, ['compile']);
+    expect(c.code, c.stdout + c.stderr).toBe(1);
+    expect(c.stdout + c.stderr).toContain('models/b.sql:1');
+    expect(fs.existsSync(path.join(dir, 'target/compiled/main/b.sql'))).toBe(false);
+    expect(fs.readFileSync(path.join(dir, 'target/compiled/main/c.sql'), 'utf8')).toBe('select * from "main"."b"\n');
+  });
 });
 
 describe('Python and dbt in templates', () => {

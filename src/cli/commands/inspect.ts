@@ -34,19 +34,24 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       const everything = !flags.select?.length && !flags.exclude?.length;
       try {
         // Without a selection every compiled model is written: start as each one is compiled.
-        const compiled = compiler.compileAll(everything ? (n) => files.add(n.id, n.sql) : undefined);
+        const compiled = compiler.compileAll(everything ? (n) => { if (!n.executeError) files.add(n.id, n.sql); } : undefined);
         const s = Session.fromCompiler(compiler, compiled);
         c.projectWarnings(s.warnings);
         c.applyState(s);
         const ids = s.select(c.selection(s, flags)).filter((id) => s.compiled.nodes.has(id));
-        if (!everything) for (const id of ids) files.add(id, s.compiled.nodes.get(id)!.sql);
+        if (!everything) for (const id of ids) if (!s.compiled.nodes.get(id)!.executeError) files.add(id, s.compiled.nodes.get(id)!.sql);
         // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
         // Written here while the worker finishes the compiled files: handing 12 MB of text to the
         // worker would copy it, and the worker's queue is what the command waits for at the end.
         writeJson(path.join(targetDir, 'manifest.json'), s.manifest(), true);
         await files.finish();
-        c.reporter.record('compile', { models: ids.length, elapsed_ms: Math.round(performance.now() - t0) }, `compiled ${ids.length} model${ids.length === 1 ? '' : 's'} to ${s.compiledPath(ids[0] ?? 'x.y').replace(/[^/]+\/[^/]+$/, '')} in ${Math.round(performance.now() - t0)} ms`);
-        return 0;
+        // As dbt compile: a model whose render fails only with `execute` true fails alone (exit 1); the rest is written.
+        const failed = ids.map((id) => s.compiled.nodes.get(id)!.executeError).filter((d) => d !== undefined);
+        if (failed.length) s.removeFailedCompiled(ids);
+        const written = ids.length - failed.length;
+        c.reporter.record('compile', { models: written, errors: failed.length, elapsed_ms: Math.round(performance.now() - t0) }, `compiled ${written} model${written === 1 ? '' : 's'} to ${s.compiledPath(ids[0] ?? 'x.y').replace(/[^/]+\/[^/]+$/, '')} in ${Math.round(performance.now() - t0)} ms${failed.length ? `; ${failed.length} failed` : ''}`);
+        if (failed.length) c.reporter.diagnostics(failed);
+        return failed.length ? 1 : 0;
       } catch (e) {
         await files.abort();
         throw e;
