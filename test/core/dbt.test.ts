@@ -332,9 +332,13 @@ describe('a dbt project', () => {
     expect(lake(dir, ['compile']).code).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'target/compiled/stg/m.sql'), 'utf8')).toContain("select 'stg' as s");
     fs.writeFileSync(path.join(dir, 'models/sub/m.sql'), "select {{ config.require('alias') }} as x");
+    // As dbt: the parse does not check it; the model fails when it is compiled (exit 1), or built.
     const missing = lake(dir, ['compile']);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain("config.require('alias'): the model does not set alias");
+    expect(missing.code).toBe(1);
+    expect(missing.stdout + missing.stderr).toContain("config.require('alias'): the model does not set alias");
+    const run = lake(dir, ['run']);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/ERROR stg\.m/);
   });
 
   it("types a seed's columns by dbt's rules (agate's, as dbt-duckdb creates the table), declared column_types first", async () => {
