@@ -159,7 +159,7 @@ async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, 
   for (const k of keys) {
     if (taken.has(k.toLowerCase())) continue;
     taken.add(k.toLowerCase());
-    out.push({ name: k, type: types.get(k) ?? 'VARCHAR' });
+    out.push({ name: k, type: types.get(k) ?? types.get(k.toLowerCase()) ?? 'VARCHAR' });
   }
   await addColumns(w, stage, out, recordsOf);
   return out;

@@ -348,16 +348,6 @@ export async function inferJsonColumns(tx: Adapter, recordsSql: string, kafka: b
   return out;
 }
 
-/** A payload's value at a key: its JSON, or NULL when absent (`payload` is JSON object text). */
-function valueAt(payload: string, key: string): string {
-  return `json_extract(${payload}, ${lit(pointer(key))})`;
-}
-
-/** A typed value from a payload's JSON text (DuckDB's JSON casts, like try_cast). */
-export function typedFrom(payload: string, c: Column): string {
-  return typedValue(valueAt(payload, c.name), c);
-}
-
 /** A typed value of column `c` from a JSON value `v` (NULL when absent or not of that type). */
 function typedValue(v: string, c: Column): string {
   const t = c.type.trim().toUpperCase();
@@ -369,12 +359,12 @@ function typedValue(v: string, c: Column): string {
   return `try_cast(${v} as ${c.type})`;
 }
 
-/** Types of new keys from their JSON values in the stage. */
+/** Types of new keys from their JSON values in the stage, by the key in lower case (its spellings' values together). */
 export async function inferNewKeyTypes(tx: Adapter, stage: string, keys: readonly string[], range?: readonly [number, number]): Promise<Map<string, string>> {
   const rows = await tx.query<{ k: string; types: string[] }>(
-    `select k, list(distinct json_type(json_extract(_payload, '/' || replace(replace(k, '~', '~0'), '/', '~1')))) as types
+    `select lower(k) as k, list(distinct json_type(json_extract(_payload, '/' || replace(replace(k, '~', '~0'), '/', '~1')))) as types
      from (select unnest(_unknown) as k, _payload from ${stage} where _unknown is not null${inFiles(range)})
-     where list_contains(${listLit(keys)}, k) group by k`,
+     where list_contains(${listLit(keys.map((k) => k.toLowerCase()))}, lower(k)) group by lower(k)`,
   );
   return new Map(rows.map((r) => [r.k, typeOfJsonTypes(r.types)]));
 }
@@ -389,11 +379,16 @@ export async function addColumns(tx: Adapter, stage: string, columns: readonly C
   const s = stage;
   let bad = 0;
   for (const c of columns) {
-    const v = valueAt('_payload', c.name);
+    // A field fills the column of its name whatever its case (`Foo` in one record, `foo` in
+    // another): each record's value is read under its own spelling.
+    const lower = lit(c.name.toLowerCase());
+    const own = `list_filter(_unknown, lambda x: lower(x) = ${lower})[1]`;
+    const v = `json_extract(_payload, '/' || replace(replace(${own}, '~', '~0'), '/', '~1'))`;
+    const has = `_unknown is not null and list_contains(list_transform(_unknown, lambda x: lower(x)), ${lower})`;
     await tx.execute(`alter table ${s} add column ${qi(c.name)} ${c.type}`);
-    await tx.execute(`update ${s} set ${qi(c.name)} = ${typedFrom('_payload', c)} where _unknown is not null and list_contains(_unknown, ${lit(c.name)})`);
+    await tx.execute(`update ${s} set ${qi(c.name)} = ${typedValue(v, c)} where ${has}`);
     bad += await tx.execute(`update ${s} set _reason = ${lit(`column ${c.name}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${c.type}`)}
-      where _reason is null and _unknown is not null and list_contains(_unknown, ${lit(c.name)}) and ${qi(c.name)} is null and ${v} is not null and json_type(${v}) <> 'NULL'`);
+      where _reason is null and ${has} and ${qi(c.name)} is null and ${v} is not null and json_type(${v}) <> 'NULL'`);
   }
   if (bad > 0) {
     // Only the files holding such records are read, and only their lines kept (a semi join

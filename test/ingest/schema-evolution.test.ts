@@ -204,6 +204,23 @@ describe('schema evolution', () => {
     expect(r.node('bronze.ev').error).toMatch(/on_schema_change is 'fail'/);
   });
 
+  it('add_new_columns: a new field spelt in several cases in one batch is one column holding every value, as when the files come one by one', async () => {
+    const t = clock();
+    const once = project('add_new_columns', 'jsonl', 'incremental', true);
+    writeFile(once, 'landing/ev/1.jsonl', jsonl([{ id: 1, Foo: 'one' }]), t());
+    writeFile(once, 'landing/ev/2.jsonl', jsonl([{ id: 2, foo: 'two' }, { id: 3, FOO: 7 }]), t());
+    const r = await run(once);
+    expect(r.node('bronze.ev').stats).toMatchObject({ rows: 3, bad_records: 0, new_columns: ['Foo'] });
+    const expected = [{ id: 1, Foo: 'one' }, { id: 2, Foo: 'two' }, { id: 3, Foo: '7' }];
+    expect(plain(await query(once, 'select id, "Foo"::varchar as "Foo" from bronze.ev order by id'))).toEqual(expected);
+    const apart = project('add_new_columns', 'jsonl', 'incremental', true);
+    writeFile(apart, 'landing/ev/1.jsonl', jsonl([{ id: 1, Foo: 'one' }]), t());
+    await run(apart);
+    writeFile(apart, 'landing/ev/2.jsonl', jsonl([{ id: 2, foo: 'two' }, { id: 3, FOO: 7 }]), t());
+    await run(apart);
+    expect(plain(await query(apart, 'select id, "Foo"::varchar as "Foo" from bronze.ev order by id'))).toEqual(expected);
+  });
+
   // Field names match the declared columns whatever their case, as in Spark; a field that only
   // differs in case is neither a new column nor rescued, and a wrong-typed one is a bad record.
   for (const mode of ['add_new_columns', 'rescue', 'none'] as const) {
