@@ -42,6 +42,8 @@ function splitLines(content: string): string {
   return `string_split(case when contains(${content}, chr(13)) then replace(${content}, chr(13) || ${LF}, ${LF}) else ${content} end, ${LF})`;
 }
 
+const NOT_UTF8 = 'file is not valid UTF-8 text';
+
 const RECORDS_TABLE = '(_f integer, _lake_line bigint, line varchar, _pre_reason varchar, _pre_raw varchar)';
 
 /** SELECT of the records of `part` (files of `files`, numbered by their place in `files`). */
@@ -52,10 +54,10 @@ function textRecordsSelect(spec: LandingSpec, files: readonly LandingFile[], par
             when regexp_matches(text, '^\\s*\\{') and json_valid(text) then [text]
             else ${splitLines('text')} end`
     : splitLines('text');
-  // read_blob + try(decode()): a file that is not UTF-8 becomes one bad record (line 0) instead of
+  // read_blob + try(decode()): a file that is not UTF-8 becomes one bad record (line 0), split line by line afterwards (splitUndecodable), instead of
   // failing the whole batch (read_text would). A byte-order mark opening the file is not text.
   return `select _f, case when line is null then 0 else ln end as _lake_line, line,
-    case when line is null then 'file is not valid UTF-8 text' end as _pre_reason, null::varchar as _pre_raw from (
+    case when line is null then ${lit(NOT_UTF8)} end as _pre_reason, null::varchar as _pre_raw from (
   select _f, unnest(s) as line, generate_subscripts(s, 1) as ln from (
     select _f, case when text is null then [null::varchar] else ${split} end as s from (
       select _f, case when starts_with(text, chr(65279)) then text[2:] else text end as text from (
@@ -85,6 +87,49 @@ export async function textRecordsInto(db: Adapter, spec: LandingSpec, files: rea
     await Promise.all(conns.map((c, i) => c.execute(`insert into ${rec} ${textRecordsSelect(spec, files, part.filter((_f, j) => j % n === i))}`)));
   } finally {
     for (const c of conns.slice(1)) await c.close();
+  }
+  await splitUndecodable(db, spec, files, rec);
+}
+
+/**
+ * A file DuckDB cannot decode as UTF-8 comes out of the split as one bad record (line 0). Split
+ * here instead, line by line as the SQL does (CRLF or LF, a byte-order mark dropped, blank lines
+ * counted but skipped): only a line that is not UTF-8 is bad — its raw text kept, the bytes that
+ * are not UTF-8 shown as U+FFFD — and the file's other lines are records. A `json` file holding
+ * one array stays one bad record (its elements are not lines).
+ */
+async function splitUndecodable(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], rec: string): Promise<void> {
+  const undecodable = await db.query<{ f: number }>(`select _f as f from ${rec} where _lake_line = 0 and _pre_reason = ${lit(NOT_UTF8)}`);
+  const strict = new TextDecoder('utf-8', { fatal: true });
+  const lenient = new TextDecoder('utf-8');
+  for (const { f } of undecodable) {
+    const file = files[Number(f) - 1];
+    if (!file) continue;
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file.abs);
+    } catch {
+      continue;
+    }
+    let start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+    if (spec.format === 'json' && /^\s*\[/.test(lenient.decode(bytes.subarray(start, start + 64)))) continue;
+    const values: string[] = [];
+    for (let line = 1; start <= bytes.length; line++) {
+      const nl = bytes.indexOf(10, start);
+      const end = nl < 0 ? bytes.length : nl;
+      const raw = bytes.subarray(start, end > start && bytes[end - 1] === 13 ? end - 1 : end);
+      let text: string | undefined;
+      try {
+        text = strict.decode(raw);
+      } catch {
+        values.push(`(${Number(f)}, ${line}, null, 'line is not valid UTF-8 text', ${lit(lenient.decode(raw))})`);
+      }
+      if (text !== undefined && !/^ *$/.test(text)) values.push(`(${Number(f)}, ${line}, ${lit(text)}, null, null)`);
+      if (nl < 0) break;
+      start = nl + 1;
+    }
+    await db.execute(`delete from ${rec} where _f = ${Number(f)} and _lake_line = 0`);
+    for (let i = 0; i < values.length; i += 500) await db.execute(`insert into ${rec} values ${values.slice(i, i + 500).join(', ')}`);
   }
 }
 

@@ -115,14 +115,22 @@ describe('bad records', () => {
     expect((await query(dir, 'select id from bronze.ev order by id')).map((x) => x.id)).toEqual([1, 2, 3, 4]);
   });
 
-  it('a file that is not UTF-8 text is one bad record, and the other files are read', async () => {
+  it('a line that is not UTF-8 text is one bad record (its raw text kept), and the rest of its file and the other files are read', async () => {
     const t = clock();
     const dir = project('quarantine');
-    writeFile(dir, 'landing/ev/a.jsonl', Buffer.from([0x7b, 0x22, 0x69, 0x64, 0x22, 0x3a, 0xff, 0xfe, 0x7d, 0x0a]), t());
-    writeFile(dir, 'landing/ev/b.jsonl', jsonl([{ id: 1 }]), t());
+    // Line 2 holds bytes that are no UTF-8 (Latin-1's é, a stray 0xff); CRLF line ends, a blank line 4.
+    const bad = Buffer.concat([Buffer.from('{"id":1}\r\n{"id":2,"x":"caf'), Buffer.from([0xe9, 0xff]), Buffer.from('"}\r\n{"id":3}\r\n\r\n{"id":5}\r\n')]);
+    writeFile(dir, 'landing/ev/a.jsonl', bad, t());
+    writeFile(dir, 'landing/ev/b.jsonl', jsonl([{ id: 10 }]), t());
     const r = await run(dir);
-    expect(r.node('bronze.ev').stats).toMatchObject({ rows: 1, bad_records: 1 });
-    expect(plain(await query(dir, 'select file, line, reason from bronze.ev__quarantine'))).toEqual([{ file: 'landing/ev/a.jsonl', line: 0, reason: 'file is not valid UTF-8 text' }]);
+    expect(r.node('bronze.ev').stats).toMatchObject({ rows: 4, bad_records: 1 });
+    expect(plain(await query(dir, 'select id, _lake_file, _lake_line from bronze.ev order by id'))).toEqual([
+      { id: 1, _lake_file: 'landing/ev/a.jsonl', _lake_line: 1 }, { id: 3, _lake_file: 'landing/ev/a.jsonl', _lake_line: 3 },
+      { id: 5, _lake_file: 'landing/ev/a.jsonl', _lake_line: 5 }, { id: 10, _lake_file: 'landing/ev/b.jsonl', _lake_line: 1 },
+    ]);
+    expect(plain(await query(dir, 'select file, line, reason, raw from bronze.ev__quarantine'))).toEqual([
+      { file: 'landing/ev/a.jsonl', line: 2, reason: 'line is not valid UTF-8 text', raw: '{"id":2,"x":"caf\ufffd\ufffd"}' },
+    ]);
   });
 
   it('an integer column takes integers only, and a time with an offset is held in UTC', async () => {
