@@ -13,7 +13,7 @@ import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../
 import { seedRelation } from '../core/types.js';
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { dbtSeedTypes, dbtSeedTypesSql, materializationFor, planSeed, PlanError, seedAsText, type Statement } from '../materialize/index.js';
-import { unclosedQuote } from '../materialize/seed.js';
+import { unclosedQuote } from '../core/csv-text.js';
 import { retypedColumns, SCHEMA_CHANGE_LABEL } from '../materialize/common.js';
 import type { Compiler } from '../compiler/compile.js';
 import { enginePosition, locateInRaw, type EnginePosition } from '../compiler/source-position.js';

@@ -22,6 +22,7 @@ import { EngineError } from '../adapter/types.js';
 import type { Column, LandingSpec } from '../core/types.js';
 import type { LandingFile } from './files.js';
 import { lit, qi, listLit } from './sql.js';
+import { csvFields, headerDelimiter, unclosedQuote } from '../core/csv-text.js';
 
 export interface Records {
   /** A SELECT producing `_f, _lake_line, line, _pre_reason, _pre_raw`. */
@@ -208,10 +209,11 @@ function firstLine(file: string): string | undefined {
  * Ordinals (1-based, in `files`) grouped by identical header line; a file whose header cannot be
  * read, or that has a column named like DuckDB's virtual `filename`, is left out (read alone).
  */
-function sameHeaderGroups(files: readonly LandingFile[]): { groups: number[][]; alone: number[] } {
+function sameHeaderGroups(files: readonly LandingFile[], skip: ReadonlySet<number>): { groups: number[][]; alone: number[] } {
   const byHeader = new Map<string, number[]>();
   const alone: number[] = [];
   files.forEach((f, i) => {
+    if (skip.has(i + 1)) return;
     const h = firstLine(f.abs);
     if (h === undefined || /(^|[^A-Za-z0-9_])filename([^A-Za-z0-9_]|$)/i.test(h)) alone.push(i + 1);
     else if (byHeader.has(h)) byHeader.get(h)!.push(i + 1);
@@ -220,6 +222,59 @@ function sameHeaderGroups(files: readonly LandingFile[]): { groups: number[][]; 
   const groups: number[][] = [];
   for (const g of byHeader.values()) (g.length > 1 ? groups.push(g) : alone.push(...g));
   return { groups, alone };
+}
+
+/** A quoted value that opens and is never closed: where, and the text from that line on. */
+interface OpenQuote {
+  readonly line: number;
+  readonly rest: string;
+}
+
+/**
+ * Files (ordinals) holding a quoted value that is never closed. DuckDB's reader drops such a record
+ * without a word (the value runs to the end of the file), and its sniffer then reads the whole
+ * file without quoting: these files are read with the dialect given (see explicitDialect) and the
+ * record becomes a bad one. Only for RFC 4180 quoting (escape = quote), where an odd count of
+ * quote characters is the tell.
+ */
+function openQuotes(spec: LandingSpec, files: readonly LandingFile[]): Map<number, OpenQuote> {
+  const out = new Map<number, OpenQuote>();
+  const quote = spec.options.quote === undefined ? '"' : String(spec.options.quote);
+  if (quote.length !== 1 || (spec.options.escape !== undefined && String(spec.options.escape) !== quote)) return out;
+  files.forEach((f, i) => {
+    let text: string;
+    try {
+      text = fs.readFileSync(f.abs, 'utf8');
+    } catch {
+      return;
+    }
+    let n = 0;
+    for (let at = text.indexOf(quote); at >= 0; at = text.indexOf(quote, at + 1)) n++;
+    if (n % 2 === 0) return;
+    const line = unclosedQuote(text, quote);
+    if (line === undefined) return;
+    let start = 0;
+    for (let l = 1; l < line; l++) start = text.indexOf('\n', start) + 1;
+    out.set(i + 1, { line, rest: text.slice(start).replace(/\r?\n$/, '') });
+  });
+  return out;
+}
+
+/**
+ * read_csv options for a file DuckDB must not sniff (openQuotes): the user's dialect, else
+ * RFC 4180 quoting and the header line's delimiter, every column VARCHAR named from the header.
+ */
+function explicitDialect(spec: LandingSpec, file: string): string | undefined {
+  const o = spec.options;
+  const first = firstLine(file);
+  if (first === undefined) return undefined;
+  const quote = o.quote === undefined ? '"' : String(o.quote);
+  const delim = o.delimiter !== undefined ? String(o.delimiter) : headerDelimiter(first, quote);
+  const header = o.header !== false;
+  const fields = csvFields(first, delim, quote);
+  const names = header ? fields : spec.columns ? Object.keys(spec.columns) : fields.map((_x, i) => `column${i}`);
+  return `, auto_detect = false, header = ${header ? 'true' : 'false'}, delim = ${lit(delim)}, quote = ${lit(quote)}, escape = ${lit(quote)}`
+    + `${o.null_padding !== undefined ? `, null_padding = ${o.null_padding ? 'true' : 'false'}` : ''}, columns = {${names.map((n) => `${lit(n)}: 'VARCHAR'`).join(', ')}}`;
 }
 
 async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
@@ -234,9 +289,10 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
   await db.execute(`create or replace table ${rec} ${RECORDS_TABLE}`);
   // Ordinals of the files read (for sniffing their types), in batch order at the end.
   const good: number[] = [];
+  const unclosed = openQuotes(spec, files);
   // Without a header line there is nothing to tell files of different shapes apart: one by one.
-  const { groups, alone } = header ? sameHeaderGroups(files) : { groups: [], alone: files.map((_f, i) => i + 1) };
-  const oneByOne = [...alone];
+  const { groups, alone } = header ? sameHeaderGroups(files, new Set(unclosed.keys())) : { groups: [], alone: files.map((_f, i) => i + 1).filter((n) => !unclosed.has(n)) };
+  const oneByOne = [...alone, ...unclosed.keys()];
   const all = listLit(files.map((f) => f.abs));
   for (const g of groups) {
     const abs = g.map((n) => files[n - 1]!.abs);
@@ -260,15 +316,16 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
   oneByOne.sort((a, b) => a - b);
   for (const n of oneByOne) {
     const f = files[n - 1]!;
+    const open = unclosed.get(n);
     await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
     try {
       await db.execute(`insert into ${rec} select ${n}, ordinality + ${header}, ${row}, null, null
-        from read_csv(${lit(f.abs)}, all_varchar = true, ${rejects}, parallel = false, hive_partitioning = false${opts}) with ordinality`);
+        from read_csv(${lit(f.abs)}, all_varchar = true, ${rejects}, parallel = false, hive_partitioning = false${open ? explicitDialect(spec, f.abs) ?? opts : opts}) with ordinality`);
     } catch (e) {
       await db.execute(`insert into ${rec} values (${n}, 0, null, ${lit(`unreadable CSV file: ${unreadable(e)}`)}, null)`);
       continue;
     }
-    good.push(n);
+    if (!open) good.push(n);
     const [rej] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${qi(rj)}`);
     if (Number(rej?.n ?? 0) === 0) continue;
     // Rejected records are not numbered by the scan: renumber the good ones around them.
@@ -283,6 +340,12 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
   }
   await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
   await physicalLines(db, rec);
+  // The record whose quote never closes (DuckDB dropped it): a bad record holding the rest of the
+  // file, at its physical line (added after physicalLines, which numbers the records DuckDB read).
+  for (const [n, open] of unclosed) {
+    await db.execute(`insert into ${rec} select ${n}, ${open.line}, null, ${lit(`CSV UNTERMINATED QUOTE: a quoted value opens on line ${open.line} and is never closed`)}, ${lit(open.rest)}
+      where not exists (select 1 from ${rec} where _f = ${n} and _lake_line = 0)`);
+  }
   const read = good.sort((a, b) => a - b).map((n) => files[n - 1]!.abs);
   return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (read.length ? sniff(db, `select * from read_csv(${listLit(read)}, union_by_name = true, hive_partitioning = false${opts})`) : undefined) };
 }

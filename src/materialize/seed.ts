@@ -76,22 +76,3 @@ export function dbtSeedTypes(columns: readonly string[], row: Readonly<Record<st
   });
 }
 
-/**
- * A quoted value that is never closed makes DuckDB's sniffer give up on the delimiter and read
- * every line as one column (or take the rest of the file as one value) without an error: found
- * here first, with the line where the quote opens. Quotes come in pairs ("" inside a value too).
- */
-export function unclosedQuote(text: string, quote = '"'): number | undefined {
-  let inQuote = false;
-  let line = 1;
-  let openedAt = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 10) line++;
-    else if (text[i] === quote) {
-      inQuote = !inQuote;
-      if (inQuote) openedAt = line;
-    }
-  }
-  return inQuote ? openedAt : undefined;
-}

@@ -1,6 +1,6 @@
 /** A seed CSV with a quoted value never closed is an error naming its line (DuckDB would read it as one column). */
 import { describe, expect, it } from 'vitest';
-import { unclosedQuote } from '../../src/materialize/seed.js';
+import { unclosedQuote } from '../../src/core/csv-text.js';
 import { lake, writeProject } from './helpers.js';
 
 describe('seed CSV problems', () => {

@@ -206,6 +206,32 @@ describe('csv', () => {
     expect(plain(await query(dir, 'select file, line from bronze.notes__quarantine'))).toEqual([{ file: 'landing/notes/a.csv', line: 5 }]);
   });
 
+  it('a quoted value that never closes is a bad record holding the rest of the file; the rows before it keep their quoting (alone or with other files)', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('csv', 'notes', '        columns: { id: BIGINT, name: VARCHAR, amt: DOUBLE }\n'),
+      'models/bronze/notes.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'notes') }}`,
+    });
+    writeFile(dir, 'landing/notes/a.csv', 'id,name,amt\n1,"a, with comma",1\n', t());
+    writeFile(dir, 'landing/notes/b.csv', 'id,name,amt\n2,"unterminated,2\n', t());
+    writeFile(dir, 'landing/notes/c.csv', 'id;name;amt\n1;"Smith; John";1\n2;"say ""hi""";2\n3;"multi\nline";3\n4;"never closed;4\n5;after;5\n', t());
+    const r = await run(dir);
+    expect(r.node('bronze.notes').stats).toMatchObject({ rows: 4, bad_records: 2 });
+    expect(plain(await query(dir, 'select _lake_file as f, _lake_line as l, id, name, amt from bronze.notes order by f, l'))).toEqual([
+      { f: 'landing/notes/a.csv', l: 2, id: 1, name: 'a, with comma', amt: 1 },
+      { f: 'landing/notes/c.csv', l: 2, id: 1, name: 'Smith; John', amt: 1 },
+      { f: 'landing/notes/c.csv', l: 3, id: 2, name: 'say "hi"', amt: 2 },
+      { f: 'landing/notes/c.csv', l: 4, id: 3, name: 'multi\nline', amt: 3 },
+    ]);
+    expect(plain(await query(dir, 'select file, line, reason, raw from bronze.notes__quarantine order by file'))).toEqual([
+      { file: 'landing/notes/b.csv', line: 2, reason: 'CSV UNTERMINATED QUOTE: a quoted value opens on line 2 and is never closed', raw: '2,"unterminated,2' },
+      { file: 'landing/notes/c.csv', line: 6, reason: 'CSV UNTERMINATED QUOTE: a quoted value opens on line 6 and is never closed', raw: '4;"never closed;4\n5;after;5' },
+    ]);
+    expect(plain(await query(dir, 'select path, rows, bad_rows from _lake.files order by path'))).toEqual([
+      { path: 'landing/notes/a.csv', rows: 1, bad_rows: 0 }, { path: 'landing/notes/b.csv', rows: 0, bad_rows: 1 }, { path: 'landing/notes/c.csv', rows: 3, bad_rows: 1 },
+    ]);
+  });
+
   it('reads files with the same header together, and a group with a rejected row one by one: same rows, lines and quarantine', async () => {
     const t = clock();
     const dir = makeProject({
