@@ -192,7 +192,7 @@ export const incrementalStrategy: Materialization = {
       case 'delete+insert': {
         const s = stage(d, node, ctx);
         out.push(...s.statements);
-        out.push(exec(`delete from ${rel} as DBT_INTERNAL_DEST where exists (select 1 from ${s.name} as DBT_INTERNAL_SOURCE where ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')})${predicates(node)}`, 'delete matching keys'));
+        if (keys.length) out.push(exec(`delete from ${rel} as DBT_INTERNAL_DEST where exists (select 1 from ${s.name} as DBT_INTERNAL_SOURCE where ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')})${predicates(node)}`, 'delete matching keys'));
         out.push(exec(`insert into ${rel} (${list}) select ${list} from ${s.name}`, 'insert', true));
         out.push(dropStage(s.name));
         return out;

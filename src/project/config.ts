@@ -71,7 +71,8 @@ export function defaultConfig(schema: string): ModelConfig {
 }
 
 const STRATEGIES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'cdc', 'microbatch']);
-const KEYED_STRATEGIES = new Set(['merge', 'delete+insert', 'insert_new', 'cdc']);
+// delete+insert without a unique_key only inserts (dbt's get_delete_insert_merge_sql deletes by key alone).
+const KEYED_STRATEGIES = new Set(['merge', 'insert_new', 'cdc']);
 const SCHEMA_CHANGE = new Set(['ignore', 'append_new_columns', 'sync_all_columns', 'fail']);
 
 /**

@@ -194,6 +194,15 @@ describe('insert_new, delete+insert, append', () => {
     expect(await rows(db, 'select name from gold.d order by name')).toEqual([{ name: 'a' }, { name: 'new' }]);
   });
 
+  test('delete+insert without a unique_key inserts the new rows (as dbt: it deletes by key only)', async () => {
+    await feed(`(1, 'a', 1, '2024-01-01')`);
+    const m = () => inc('gold.d', { incremental_strategy: 'delete+insert', incremental_predicates: ["DBT_INTERNAL_DEST.day >= date '2024-01-01'"] });
+    await build(db, m());
+    await feed(`(1, 'a', 1, '2024-01-01'), (2, 'b', 2, '2024-01-02')`);
+    expect(await build(db, m())).toBe(2);
+    expect(await rows(db, 'select id, name from gold.d order by id, name')).toEqual([{ id: 1, name: 'a' }, { id: 1, name: 'a' }, { id: 2, name: 'b' }]);
+  });
+
   test('append adds every new row, duplicates included', async () => {
     await feed(`(1, 'a', 1, '2024-01-01')`);
     await build(db, inc('gold.a', {}));
