@@ -18,7 +18,8 @@ import type { HookOutcome } from './hooks.js';
 import { renderLive, LiveRenderError } from './live-render.js';
 import { checkContract } from './contract.js';
 import { contractEnforced } from '../materialize/contract.js';
-import { engineErrorMessage, existingRelation, NodeError, runHookSql, runStatements, stampBatch, type ExistingRelation, type NodeOutcome, type NodeRunContext } from './run-node.js';
+import { engineErrorMessage, existingRelation, NodeError, runHooks, runStatements, stampBatch, type ExistingRelation, type NodeOutcome, type NodeRunContext } from './run-node.js';
+import { splitHooks } from '../project/config.js';
 
 /** The batches this build of `compiled` runs. */
 export function plannedBatches(compiled: CompiledNode, ctx: NodeRunContext, incremental: boolean): MicrobatchWindow[] {
@@ -66,16 +67,18 @@ async function buildBatches(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
   const batches = ctx.empty ? planned.slice(0, 1) : planned;
   const outcomes: HookOutcome[] = [];
   try {
-    return await db.transaction(async (tx) => {
-      const logs: string[] = [];
+    const pre = splitHooks(compiled.config.pre_hook);
+    const post = splitHooks(compiled.config.post_hook);
+    const before = await runHooks(db, ctx, compiled, pre.outside, incremental, 'pre_hook (outside the transaction)');
+    const outcome = await db.transaction(async (tx) => {
+      const logs: string[] = [...before];
       if (first && incremental && existing) {
         // The column change a later batch asked for, made before anything else writes to the table.
         const change = batchSchemaChange(compiled, { dialect: tx.dialect, relation: compiled.relation, existing, incoming: first, fullRefresh: false, projectRoot: ctx.projectRoot });
         await runStatements(tx, change);
         existing = await existingRelation(tx, compiled.relation);
       }
-      const pre = compiled.config.pre_hook;
-      for (const [i, hook] of pre.entries()) logs.push(...await runHookSql(tx, ctx, compiled, hook, incremental, `pre_hook${pre.length > 1 ? ` #${i + 1}` : ''}`));
+      logs.push(...await runHooks(tx, ctx, compiled, pre.inside, incremental, 'pre_hook'));
       let current: ExistingRelation | undefined = incremental ? existing : undefined;
       let rows = 0;
       const stats: Record<string, unknown> = {};
@@ -127,11 +130,12 @@ async function buildBatches(db: Adapter, compiled: CompiledNode, ctx: NodeRunCon
         // The table as this batch left it (created, or with columns on_schema_change changed).
         if (rebuild || compiled.config.on_schema_change !== 'ignore') current = await existingRelation(tx, compiled.relation);
       }
-      const post = compiled.config.post_hook;
-      for (const [i, hook] of post.entries()) logs.push(...await runHookSql(tx, ctx, compiled, hook, incremental, `post_hook${post.length > 1 ? ` #${i + 1}` : ''}`));
+      logs.push(...await runHooks(tx, ctx, compiled, post.inside, incremental, 'post_hook'));
       Object.assign(stats, { batches: batches.length, first_batch: batches[0]!.id, last_batch: batches[batches.length - 1]!.id });
-      return { rows, stats, ...(logs.length ? { logs } : {}) };
+      return { rows, stats, logs };
     });
+    const logs = [...outcome.logs, ...await runHooks(db, ctx, compiled, post.outside, incremental, 'post_hook (outside the transaction)')];
+    return { rows: outcome.rows, stats: outcome.stats, ...(logs.length ? { logs } : {}) };
   } finally {
     for (const o of outcomes) if (o.cleanup) await o.cleanup().catch(() => undefined);
   }

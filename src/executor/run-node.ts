@@ -22,7 +22,7 @@ import { renderAdhocLive, renderLive, LiveRenderError } from './live-render.js';
 import { runMicrobatch } from './run-microbatch.js';
 import { checkContract } from './contract.js';
 import { contractEnforced, type Contract } from '../materialize/contract.js';
-import { strategyOf } from '../project/config.js';
+import { splitHooks, strategyOf } from '../project/config.js';
 
 export interface NodeRunContext {
   readonly compiler: Compiler;
@@ -332,11 +332,15 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
       return { stats: {}, ...(node.logs ? { logs: node.logs } : {}) };
     }
     const outcomes: HookOutcome[] = [];
+    const pre = splitHooks(node.config.pre_hook);
+    const post = splitHooks(node.config.post_hook);
+    // dbt's before_begin() pre-hooks, before the transaction (autocommit).
+    const before = await runHooks(db, ctx, node, pre.outside, incremental, 'pre_hook (outside the transaction)');
     try {
-      return await db.transaction(async (tx) => {
+      const outcome = await db.transaction(async (tx) => {
         // Log lines of the pre-hooks, the model's render and the post-hooks, in that order.
-        const logs: string[] = [];
-        for (const [i, hook] of node.config.pre_hook.entries()) logs.push(...await runHookSql(tx, ctx, node, hook, incremental, `pre_hook${node.config.pre_hook.length > 1 ? ` #${i + 1}` : ''}`));
+        const logs: string[] = [...before];
+        logs.push(...await runHooks(tx, ctx, node, pre.inside, incremental, 'pre_hook'));
         logs.push(...node.logs ?? []);
         let sql = node.sql;
         for (const hook of ctx.hooks) {
@@ -377,11 +381,14 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
         // The folder is this model's now (COPY ... overwrite emptied it): say so for the next build.
         if (externalDir) fs.writeFileSync(path.join(externalDir, EXTERNAL_MARK), `${JSON.stringify({ model: node.id })}\n`);
         for (const o of outcomes) if (o.finalize) await o.finalize(tx, rows ?? 0);
-        for (const [i, hook] of node.config.post_hook.entries()) logs.push(...await runHookSql(tx, ctx, node, hook, incremental, `post_hook${node.config.post_hook.length > 1 ? ` #${i + 1}` : ''}`));
+        logs.push(...await runHooks(tx, ctx, node, post.inside, incremental, 'post_hook'));
         const stats: Record<string, unknown> = {};
         for (const o of outcomes) Object.assign(stats, o.stats ?? {});
-        return { rows: mat === 'view' ? undefined : rows, stats, ...(logs.length ? { logs } : {}) };
+        return { rows: mat === 'view' ? undefined : rows, stats, logs };
       });
+      // dbt's after_commit() post-hooks, once the model's rows are committed.
+      const logs = [...outcome.logs, ...await runHooks(db, ctx, node, post.outside, incremental, 'post_hook (outside the transaction)')];
+      return { rows: outcome.rows, stats: outcome.stats, ...(logs.length ? { logs } : {}) };
     } finally {
       // After commit or rollback: hooks release what they held for the build (ingest's scratch tables).
       for (const o of outcomes) if (o.cleanup) await o.cleanup().catch(() => undefined);
@@ -468,6 +475,13 @@ function claimExternalFolder(dir: string, id: string): void {
 }
 
 /** Runs one of a model's hooks; gives its log(..., info=True) and print() lines. */
+/** Hooks of one kind in order, each labelled (`pre_hook #2`) for its errors; their log lines. */
+export async function runHooks(conn: Adapter, ctx: NodeRunContext, node: CompiledNode, hooks: readonly string[], incremental: boolean, step: string): Promise<string[]> {
+  const logs: string[] = [];
+  for (const [i, hook] of hooks.entries()) logs.push(...await runHookSql(conn, ctx, node, hook, incremental, `${step}${hooks.length > 1 ? ` #${i + 1}` : ''}`));
+  return logs;
+}
+
 export async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<readonly string[]> {
   // Rendered at run time, with the database (a hook may run_query, as in dbt).
   let r: Awaited<ReturnType<typeof renderAdhocLive>>;

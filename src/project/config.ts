@@ -25,6 +25,31 @@ export const CONFIG_KEYS = new Set([
   'sql_header', 'quoting', 'on_configuration_change', 'copy_grants', 'constraints',
 ]);
 
+/**
+ * dbt's hooks may be dicts, `{sql: ..., transaction: false}` (what `before_begin()` and
+ * `after_commit()` give): such a hook runs outside the model's transaction — a pre-hook before it
+ * begins, a post-hook after it commits. Hooks stay text in the config: an outside one opens with
+ * this line (a SQL comment, harmless if it ever reaches the engine).
+ */
+export const OUTSIDE_TRANSACTION = '-- lake: outside the transaction\n';
+
+/** A hook from YAML or config(): its SQL text, marked when it runs outside the transaction. */
+function hookText(v: unknown): string {
+  if (v && typeof v === 'object' && !Array.isArray(v) && 'sql' in v) {
+    const h = v as { sql: unknown; transaction?: unknown };
+    return `${h.transaction === false || String(h.transaction).toLowerCase() === 'false' ? OUTSIDE_TRANSACTION : ''}${String(h.sql ?? '')}`;
+  }
+  return String(v);
+}
+
+/** The hooks that run inside the model's transaction, and those outside it (text without the mark). */
+export function splitHooks(hooks: readonly string[]): { inside: string[]; outside: string[] } {
+  const inside: string[] = [];
+  const outside: string[] = [];
+  for (const h of hooks) (h.startsWith(OUTSIDE_TRANSACTION) ? outside.push(h.slice(OUTSIDE_TRANSACTION.length)) : inside.push(h));
+  return { inside, outside };
+}
+
 /** `+materialized` → `materialized`, `pre-hook` → `pre_hook`. */
 export function normaliseKey(key: string): string {
   let k = key.startsWith('+') ? key.slice(1) : key;
@@ -38,7 +63,9 @@ export function normaliseConfig(raw: Record<string, unknown>): Partial<ModelConf
   for (const [key, value] of Object.entries(raw)) {
     if (key === '__keywords') continue;
     const k = normaliseKey(key);
-    if (LIST_KEYS.has(k)) {
+    if (k === 'pre_hook' || k === 'post_hook') {
+      out[k] = value === undefined || value === null ? [] : Array.isArray(value) ? value.map(hookText) : [hookText(value)];
+    } else if (LIST_KEYS.has(k)) {
       out[k] = value === undefined || value === null ? [] : Array.isArray(value) ? value.map(String) : [String(value)];
     } else if (k === 'scd_type') {
       out[k] = Number(value);

@@ -394,6 +394,10 @@ export class TemplateEngine {
       return v;
     };
     env.addGlobal('config', config);
+    // dbt's hook helpers: a hook as a dict, run outside the model's transaction or in it.
+    env.addGlobal('before_begin', (sql: unknown) => ({ sql: String(sql), transaction: false }));
+    env.addGlobal('after_commit', (sql: unknown) => ({ sql: String(sql), transaction: false }));
+    env.addGlobal('in_transaction', (sql: unknown) => ({ sql: String(sql), transaction: true }));
     env.addGlobal('is_incremental', () => {
       const st = self.st();
       st.usedIncremental = true;

@@ -263,6 +263,29 @@ select 1 as id, {{ is_incremental() }} as in_model`,
     ]);
     expect(await query(db, 'select in_model from main.m order by in_model')).toEqual([{ in_model: false }, { in_model: true }]);
   });
+
+  it("takes dbt's dict hooks and before_begin()/after_commit(): those run outside the model's transaction, and stay when the model fails", async () => {
+    const dir = writeProject({
+      'project.yml': projectYml("models:\n  pre_hook:\n    - sql: \"insert into main.log values ('yaml outside')\"\n      transaction: false\n"),
+      'macros/setup.sql': "{% macro setup() %}{% do run_query('create table if not exists main.log (what varchar)') %}{% endmacro %}",
+      'models/ok.sql': `{{ config(materialized='table',
+    pre_hook=[before_begin("insert into main.log values ('before begin')"), {"sql": "insert into main.log values ('in transaction')", "transaction": true}],
+    post_hook=after_commit("insert into main.log values ('after commit ' || (select count(*) from {{ this }}))")) }}
+select 1 as id`,
+      'models/bad.sql': `{{ config(materialized='table', pre_hook=[before_begin("insert into main.log values ('bad: before begin')"), "insert into main.log values ('bad: in transaction')"]) }}
+select 'x'::integer as id`,
+    });
+    fs.writeFileSync(path.join(dir, 'project.yml'), fs.readFileSync(path.join(dir, 'project.yml'), 'utf8') + 'on_run_start: ["{{ setup() }}"]\n');
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const db = path.join(dir, 'target/t.duckdb');
+    const log = (await query(db, 'select what from main.log')).map((x) => String(x.what));
+    // ok: the YAML hook and before_begin ran before its transaction, after_commit saw its committed row.
+    expect(log.filter((w) => !w.startsWith('bad') && w !== 'yaml outside')).toEqual(['before begin', 'in transaction', 'after commit 1']);
+    // bad: what ran outside its transaction stays; what ran in it was rolled back with the model.
+    expect(log.filter((w) => w.startsWith('bad'))).toEqual(['bad: before begin']);
+    expect(log.filter((w) => w === 'yaml outside')).toHaveLength(2);
+  });
 });
 
 describe('lake show, exit codes and output', () => {
