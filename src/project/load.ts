@@ -323,6 +323,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
     const fc = normaliseConfig({ ...folderConfig(settings.seedConfigs, folders), ...nodeConfig(settings.seedConfigs, folders, name) }) as Record<string, unknown>;
     const cfg = { ...fc, ...(patch?.config ?? {}) };
+    if (cfg.enabled === false || String(cfg.enabled).toLowerCase() === 'false') continue;
     const schema = settings.nameSchema ? settings.nameSchema(typeof cfg.schema === 'string' ? cfg.schema : null, { name, resource_type: 'seed', path: rel })
       : typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
     // dbt's alias (a project's generate_alias_name names seeds as it names models).

@@ -243,11 +243,14 @@ describe('a dbt project', () => {
 
   it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
     const dir = writeProject({
-      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n',
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n    legacy:\n      +enabled: false\n',
       'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
       'seeds/countries.csv': 'code,name\nFR,France\nDE,Germany\n',
       'seeds/cities.csv': 'city\nParis\n',
-      'seeds/props.yml': 'version: 2\nseeds:\n  - name: cities\n    config:\n      alias: city_list\n    columns:\n      - name: city\n        data_tests: [not_null]\n',
+      'seeds/props.yml': 'version: 2\nseeds:\n  - name: cities\n    config:\n      alias: city_list\n    columns:\n      - name: city\n        data_tests: [not_null]\n  - name: old\n    config:\n      enabled: false\n',
+      // Disabled (YAML above, and the project file's +enabled): neither loaded nor in the manifest.
+      'seeds/old.csv': 'x\n1\n',
+      'seeds/legacy/older.csv': 'x\n1\n',
       'models/m.sql': "select c.name, (select count(*) from {{ ref('cities') }}) as cities from {{ ref('countries') }} as c",
       'models/sources.yml': 'version: 2\nsources:\n  - name: raw\n    schema: main_raw\n    tables:\n      - name: country_codes\n',
       'models/from_source.sql': "select count(*) as n from {{ source('raw', 'country_codes') }}",
