@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
 import { LakeError, closest, codeFrame } from '../errors/index.js';
 import { locate } from '../template/errors.js';
+import { catalogName } from '../template/dbt-compat.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
 import { quoteIdent, relationId, seedRelation } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
@@ -453,15 +454,19 @@ function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<str
   const schemas = new Set<string>();
   const out = results.map((r) => {
     const c = s.compiled.nodes.get(r.id);
-    const schema = c?.relation.schema ?? r.id.split('.')[0] ?? '';
-    if (r.status === 'success' && c && c.config.materialized !== 'ephemeral') schemas.add(schema);
+    const seed = c ? undefined : s.project.seeds.get(r.id);
+    const schema = c?.relation.schema ?? seed?.schema ?? r.id.split('.')[0] ?? '';
+    if (r.status === 'success' && ((c && c.config.materialized !== 'ephemeral') || seed)) schemas.add(schema);
     return {
       status: r.status, message: r.error ?? r.message ?? null, execution_time: r.durationMs / 1000,
       adapter_response: r.rows === undefined || r.rows === null ? {} : { rows_affected: r.rows },
       node: { unique_id: r.id, name: c?.node.name ?? r.id.split('.').slice(1).join('.'), schema, resource_type: c ? c.node.resourceType ?? 'model' : 'seed', config: { materialized: r.materialized } },
     };
   });
-  return { results: out, schemas: [...schemas].sort() };
+  // dbt's database_schemas: (database, schema) pairs, the database as dbt-duckdb names the file.
+  const database = catalogName(s.project.target.path);
+  const sorted = [...schemas].sort();
+  return { results: out, schemas: sorted, database_schemas: sorted.map((x) => [database, x]) };
 }
 
 async function runProjectHook(s: Session, db: Adapter, text: string, what: string, extra?: Record<string, unknown>, say?: (line: string) => void): Promise<void> {

@@ -235,17 +235,21 @@ select {{ var('batch') }} as batch
   it('gives on_run_end the run\'s results and schemas, as dbt does', async () => {
     const dir = writeProject({
       'project.yml': projectYml(`on_run_end:
-  - "create or replace table main.run_end as select '{{ schemas | join(',') }}' as schemas, {{ results | length }} as n, '{% for r in results %}{{ r.node.name }}:{{ r.status }}:{{ r.adapter_response.rows_affected }} {% endfor %}' as detail"
+  - "create or replace table main.run_end as select '{{ schemas | join(',') }}' as schemas, '{% for d, s in database_schemas %}{{ d }}.{{ s }} {% endfor %}' as db_schemas, {{ results | length }} as n, '{% for r in results %}{{ r.node.name }}:{{ r.status }}:{{ r.adapter_response.rows_affected }} {% endfor %}' as detail"
+seeds:
+  schema: raw
 `),
-      'models/silver/a.sql': "{{ config(materialized='table') }}select 1 as x union all select 2",
+      'seeds/codes.csv': 'c\n1\n',
+      'models/silver/a.sql': "{{ config(materialized='table') }}select 1 as x union all select 2 from {{ ref('codes') }}",
       'models/gold/b.sql': "select * from {{ ref('a') }}",
       'models/gold/bad.sql': 'select nope',
     });
     expect(lake(dir, ['run']).code).toBe(1);
     const db = path.join(dir, 'target/t.duckdb');
     const [row] = await query(db, 'select * from main.run_end');
-    expect(row).toMatchObject({ schemas: 'gold,silver', n: 3 });
-    expect(String(row!.detail).trim().split(' ').sort()).toEqual(['a:success:2', 'b:success:', 'bad:error:']);
+    // A seed's schema too; database_schemas pairs each with the database (the file's stem, as dbt-duckdb).
+    expect(row).toMatchObject({ schemas: 'gold,raw,silver', db_schemas: 't.gold t.raw t.silver ', n: 4 });
+    expect(String(row!.detail).trim().split(' ').sort()).toEqual(['a:success:2', 'b:success:', 'bad:error:', 'codes:success:1']);
   });
 
   it('renders a model\'s hooks in its context: is_incremental() answers as in its SQL', async () => {
