@@ -28,10 +28,12 @@ export function crossDatabaseMacros(): Record<string, Fn> {
     dateadd: (datepart, interval, from_date_or_timestamp) => `(${s(from_date_or_timestamp)} + (interval (${s(interval)}) ${s(datepart)}))`,
     datediff: (first_date, second_date, datepart) => `date_diff('${s(datepart)}', ${s(first_date)}, ${s(second_date)})`,
     date_trunc: (datepart, date) => `date_trunc('${s(datepart)}', ${s(date)})`,
-    last_day: (date, datepart) => `(date_trunc('${s(datepart)}', ${s(date)}) + interval 1 ${s(datepart)} - interval 1 day)`,
+    // dbt's default__last_day: a DATE.
+    last_day: (date, datepart) => `cast(date_trunc('${s(datepart)}', ${s(date)}) + interval 1 ${s(datepart)} - interval 1 day as date)`,
     concat: (fields) => (Array.isArray(fields) ? fields.map(s).join(' || ') : s(fields)),
     hash: (field) => `md5(cast(${s(field)} as varchar))`,
-    safe_cast: (field, type) => `try_cast(${s(field)} as ${s(type)})`,
+    // dbt's default__safe_cast (dbt-duckdb has no own): a plain cast.
+    safe_cast: (field, type) => `cast(${s(field)} as ${s(type)})`,
     cast: (field, type) => `cast(${s(field)} as ${s(type)})`,
     split_part: (string_text, delimiter_text, part_number) => `split_part(${s(string_text)}, ${s(delimiter_text)}, ${s(part_number)})`,
     position: (substring_text, string_text) => `position(${s(substring_text)} in ${s(string_text)})`,

@@ -507,13 +507,14 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
 
   it("writes dbt's cross-database macros for DuckDB", async () => {
     const { compiled } = compile({
-      'models/m.sql': "select {{ dbt.dateadd('day', 1, \"date '2024-01-31'\") }} as a, {{ dbt.datediff(\"date '2024-01-01'\", \"date '2024-03-01'\", 'day') }} as b, cast(1 as {{ dbt.type_string() }}) as c, {{ dbt.concat([\"'a'\", \"'b'\"]) }} as d, {{ dbt.safe_cast(\"'x'\", dbt.type_int()) }} as e, {{ dbt.date_trunc('month', \"date '2024-05-17'\") }} as f",
+      'models/m.sql': "select {{ dbt.dateadd('day', 1, \"date '2024-01-31'\") }} as a, {{ dbt.datediff(\"date '2024-01-01'\", \"date '2024-03-01'\", 'day') }} as b, cast(1 as {{ dbt.type_string() }}) as c, {{ dbt.concat([\"'a'\", \"'b'\"]) }} as d, {{ dbt.safe_cast(\"'7'\", dbt.type_int()) }} as e, {{ dbt.date_trunc('month', \"date '2024-05-17'\") }} as f, {{ dbt.last_day(\"date '2024-02-15'\", 'month') }} as g",
     });
     expect(compiled.diagnostics).toEqual([]);
     const db = await DuckDBAdapter.open(':memory:');
     try {
-      const [r] = await db.query(`select a::varchar as a, b, c, d, e, f::varchar as f from (${compiled.nodes.get('main.m')!.sql})`);
-      expect(r).toEqual({ a: '2024-02-01 00:00:00', b: 60, c: '1', d: 'ab', e: null, f: '2024-05-01 00:00:00' });
+      const [r] = await db.query(`select a::varchar as a, b, c, d, e, f::varchar as f, g::varchar as g, typeof(g) as gt from (${compiled.nodes.get('main.m')!.sql})`);
+      // last_day is a DATE and safe_cast a plain cast, as dbt's defaults (dbt-duckdb overrides neither).
+      expect(r).toEqual({ a: '2024-02-01 00:00:00', b: 60, c: '1', d: 'ab', e: 7, f: '2024-05-01 00:00:00', g: '2024-02-29', gt: 'DATE' });
     } finally {
       await db.close();
     }
