@@ -179,6 +179,7 @@ pay as (select *,
     at: (ptr) => `json_extract(_ptext, ${lit(ptr)})`,
     shapeChecks: `when not _obj or _e is null then ${SHAPE}
     when _e.topic is null or _e.partition is null or _e.offset is null then 'Kafka envelope without topic, partition or offset'
+    when _e.timestamp is not null and _tsd is null and try_cast(_e.timestamp as timestamptz) is null then 'Kafka envelope timestamp ' || left(_e.timestamp, 200) || ' is neither epoch seconds or milliseconds nor an ISO time'
     when not _pok then 'Kafka value is not a JSON object'`,
     // Kafka's own timestamps are epoch milliseconds, but producers (and the landing files of our
     // users' pipelines, seed 002) also write epoch seconds: the two are told apart by magnitude —

@@ -397,10 +397,13 @@ describe('kafka', () => {
       // Epoch seconds (what our users' producers write) and an ISO time with an offset.
       JSON.stringify({ key: 'h', value: {}, topic: 'bpm', partition: 0, offset: 9, timestamp: 1678538830 }),
       JSON.stringify({ key: 'i', value: {}, topic: 'bpm', partition: 0, offset: 10, timestamp: '2024-05-06T09:08:09+02:00' }),
+      // A timestamp that is no time at all: a bad record, not a NULL.
+      JSON.stringify({ key: 'j', value: {}, topic: 'bpm', partition: 0, offset: 11, timestamp: 'garbage' }),
+      JSON.stringify({ key: 'k', value: {}, topic: 'bpm', partition: 0, offset: 12, timestamp: { a: 1 } }),
     ];
     writeFile(dir, 'landing/bpm/a.jsonl', `${lines.join('\n')}\n`);
     const r = await run(dir);
-    expect(r.node('bronze.bpm').stats).toMatchObject({ rows: 5, bad_records: 5 });
+    expect(r.node('bronze.bpm').stats).toMatchObject({ rows: 5, bad_records: 7 });
     expect(plain(await query(dir, 'select _key, device_id, _offset, _timestamp, _lake_line from bronze.bpm order by _offset'))).toEqual([
       { _key: 'a', device_id: 1, _offset: 1, _timestamp: '2024-05-06T07:08:09.000Z', _lake_line: 1 },
       { _key: 'e', device_id: null, _offset: 5, _timestamp: '2023-11-14T22:13:20.000Z', _lake_line: 5 },
@@ -414,6 +417,8 @@ describe('kafka', () => {
       { line: 4, reason: 'Kafka value is not a JSON object' },
       { line: 6, reason: 'column device_id: "x" is not a valid BIGINT' },
       { line: 8, reason: 'malformed JSON' },
+      { line: 12, reason: 'Kafka envelope timestamp garbage is neither epoch seconds or milliseconds nor an ISO time' },
+      { line: 13, reason: 'Kafka envelope timestamp {"a":1} is neither epoch seconds or milliseconds nor an ISO time' },
     ]);
   });
 
