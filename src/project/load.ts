@@ -351,10 +351,11 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       continue;
     }
     let s = declared;
-    if (settings.sourceConfigs && !s.eventTime) {
-      // dbt_project.yml's `sources: {project: {+event_time: ..., source: {table: {+event_time: ...}}}}`; the YAML's own wins.
+    if (settings.sourceConfigs) {
+      // dbt_project.yml's `sources: {project: {+event_time: ..., source: {table: {+enabled: false}}}}`; the YAML's own event_time wins.
       const fc = normaliseConfig({ ...folderConfig(settings.sourceConfigs, [s.sourceName]), ...nodeConfig(settings.sourceConfigs, [s.sourceName], s.name) }) as Record<string, unknown>;
-      if (typeof fc.event_time === 'string' && fc.event_time.trim()) s = { ...s, eventTime: fc.event_time.trim() };
+      if (fc.enabled === false || String(fc.enabled).toLowerCase() === 'false') continue;
+      if (!s.eventTime && typeof fc.event_time === 'string' && fc.event_time.trim()) s = { ...s, eventTime: fc.event_time.trim() };
     }
     sources.set(s.id, s);
   }

@@ -344,6 +344,9 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
           options,
         };
       }
+      // dbt's enabled: false (the table's config, else its source's): no source, and none of its tests.
+      const enabled = isRecord(t.config) && t.config.enabled !== undefined ? t.config.enabled : isRecord(s.config) ? s.config.enabled : undefined;
+      if (enabled === false || String(enabled).toLowerCase() === 'false') return;
       const testsKey = testsKeyOf(t, file, ['sources', i, 'tables', j], diags);
       out.push({
         kind: 'source',

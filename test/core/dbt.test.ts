@@ -241,6 +241,35 @@ describe('a dbt project', () => {
     expect(fs.readFileSync(path.join(dir, 'target/compiled/main/order_events.sql'), 'utf8')).toContain("'env' as loaded_from");
   });
 
+  it('leaves out a source table with enabled: false (its YAML config, its source\'s, or the project file\'s sources:), tests and all', () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nsources:\n  p:\n    shop:\n      gone_too:\n        +enabled: false\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'models/src.yml': `version: 2
+sources:
+  - name: shop
+    schema: main
+    tables:
+      - name: orders
+        columns: [{ name: id, data_tests: [unique] }]
+      - name: legacy
+        config: { enabled: false }
+        columns: [{ name: id, data_tests: [not_null] }]
+      - name: gone_too
+        columns: [{ name: id, data_tests: [not_null] }]
+  - name: old
+    config: { enabled: false }
+    tables:
+      - name: t
+        columns: [{ name: id, data_tests: [not_null] }]
+`,
+      'models/m.sql': "select * from {{ source('shop', 'orders') }}",
+    });
+    const p = loadProject(dir);
+    expect([...p.sources.keys()]).toEqual(['source:shop.orders']);
+    expect(p.diagnostics).toEqual([]);
+  });
+
   it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n    legacy:\n      +enabled: false\n',
