@@ -173,7 +173,9 @@ export interface LandingSpec {
 }
 
 /** SQL naming a source's table: `"schema"."table"`, or `"database"."schema"."table"` for one in an attached database. */
-export function sourceRelationSql(s: { readonly schema: string; readonly identifier: string; readonly database?: string }): string {
+export function sourceRelationSql(s: { readonly schema: string; readonly identifier: string; readonly database?: string; readonly externalLocation?: string }): string {
+  // dbt-duckdb's external_location: the files, read by DuckDB's replacement scan (csv, parquet, json by their extension).
+  if (s.externalLocation) return `'${s.externalLocation.replace(/'/g, "''")}'`;
   const rel = relationSql({ schema: s.schema, name: s.identifier });
   return s.database ? `${quoteIdent(s.database)}.${rel}` : rel;
 }
@@ -191,6 +193,8 @@ export interface SourceNode {
   readonly database?: string;
   /** `quoting: {column: true}` on the table or the source: its columns are quoted in its tests (dbt). */
   readonly quoteColumns?: boolean;
+  /** dbt-duckdb's `meta: {external_location}` (or config): files it reads in place of a table, `{name}` filled in. */
+  readonly externalLocation?: string;
   readonly landing?: LandingSpec;
   readonly description?: string;
   readonly columns: readonly ColumnDoc[];

@@ -356,6 +356,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         schema: String(s.schema ?? s.name),
         identifier: String(t.identifier ?? t.name),
         ...(typeof (t.database ?? s.database) === 'string' ? { database: String(t.database ?? s.database) } : {}),
+        ...externalLocationOf(t, s, root, String(s.schema ?? s.name), String(t.identifier ?? t.name), !!landing),
         ...((isRecord(t.quoting) && t.quoting.column !== undefined ? t.quoting.column : isRecord(s.quoting) ? s.quoting.column : undefined) === true ? { quoteColumns: true } : {}),
         landing,
         description: (t.description ?? s.description) as string | undefined,
@@ -372,6 +373,20 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
     });
   });
   return out;
+}
+
+/**
+ * dbt-duckdb's external_location (`meta:` or `config:` of the table, else of its source): a path or
+ * glob with `{name}`, `{identifier}` and `{schema}` filled in; a relative one is under the project.
+ */
+function externalLocationOf(table: Record<string, unknown>, source: Record<string, unknown>, root: string, schema: string, identifier: string, landing: boolean): { externalLocation?: string } {
+  if (landing) return {};
+  const from = (x: Record<string, unknown>) => (isRecord(x.meta) && typeof x.meta.external_location === 'string' ? x.meta.external_location
+    : isRecord(x.config) && typeof x.config.external_location === 'string' ? x.config.external_location : undefined);
+  const raw = from(table) ?? from(source);
+  if (!raw) return {};
+  const filled = raw.replace(/\{(name|identifier|schema)\}/g, (_m, k: string) => (k === 'schema' ? schema : k === 'name' ? String(table.name) : identifier));
+  return { externalLocation: /^[a-z][a-z0-9+.-]*:\/\//i.test(filled) || path.isAbsolute(filled) ? filled : path.join(root, filled) };
 }
 
 const PERIODS = new Set(['minute', 'hour', 'day']);

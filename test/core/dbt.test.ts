@@ -270,6 +270,29 @@ sources:
     expect(p.diagnostics).toEqual([]);
   });
 
+  it("reads a source from dbt-duckdb's external_location (meta or config, a source's or a table's, {name} filled in, a glob)", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'data/tables/stats.csv': 'id,score\n1,9.5\n2,8\n',
+      'data/tables/parts_a.csv': 'id\n1\n',
+      'data/tables/parts_b.csv': 'id\n2\n',
+      'models/src.yml': `version: 2
+sources:
+  - name: files
+    meta: { external_location: "data/tables/{name}.csv" }
+    tables:
+      - name: stats
+      - name: parts
+        config: { external_location: "data/tables/{name}_*.csv" }
+`,
+      'models/m.sql': "{{ config(materialized='table') }}select (select sum(score) from {{ source('files', 'stats') }}) as total, (select count(*) from {{ source('files', 'parts') }}) as parts",
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await query(path.join(dir, 'p.duckdb'), 'select total, parts from main.m')).toEqual([{ total: 17.5, parts: 2 }]);
+  });
+
   it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n    legacy:\n      +enabled: false\n',
