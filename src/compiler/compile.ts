@@ -484,6 +484,10 @@ export class Compiler {
     // dbt's target_schema, wherever it is set, is a snapshot's schema as written (over any `schema`).
     if (node.resourceType === 'snapshot' && typeof config.target_schema === 'string' && config.target_schema && config.schema !== config.target_schema) config = { ...config, schema: config.target_schema };
     const relation = { schema: config.schema, name: (config.alias as string | undefined) ?? node.name };
+    // dbt-duckdb's default location of an external model: <external_root>/<name>.<format>.
+    if (config.materialized === 'external' && !config.location) {
+      config = { ...config, location: `${(this.current.target.externalRoot ?? '.').replace(/\/$/, '')}/${relation.name}.${typeof config.format === 'string' && config.format ? config.format : 'parquet'}` };
+    }
     const diagnostics: Diagnostic[] = [...result.diagnostics];
     for (const p of configProblems(config)) {
       // A bad enumerated value the project file's folder config gave (and this model's own

@@ -235,6 +235,8 @@ export interface TargetConfig {
   /** Absolute path to the database file, or ':memory:'. */
   readonly path: string;
   readonly threads: number;
+  /** dbt-duckdb's external_root: where an external model without a location writes (`.` by default). */
+  readonly externalRoot?: string;
 }
 
 /** Everything read from disk, before any template is rendered. */

@@ -179,6 +179,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
       }
       // dbt's default is one thread (its profile.py DEFAULT_THREADS), and projects rely on its order.
       targets[n] = makeTarget(root, prel, n, { type, path: v('path') ?? `target/${n}.duckdb`, threads: v('threads') ?? 1 }, opts.threads);
+      if (typeof v('external_root') === 'string') targets[n] = { ...targets[n]!, externalRoot: String(v('external_root')) };
       // dbt-duckdb's options that change what SQL can read, which lake does not apply: said, not dropped silently.
       for (const k of ['attach', 'extensions', 'settings', 'plugins', 'filesystems', 'secrets']) {
         if (n === targetName && o[k] !== undefined) {

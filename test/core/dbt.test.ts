@@ -293,6 +293,21 @@ sources:
     expect(await query(path.join(dir, 'p.duckdb'), 'select total, parts from main.m')).toEqual([{ total: 17.5, parts: 2 }]);
   });
 
+  it("writes an external model without a location where dbt-duckdb does: <external_root>/<name>.<format>", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main, external_root: exports}\n',
+      'models/as_csv.sql': "{{ config(materialized='external', format='csv') }}select 2 as id",
+      'models/as_parquet.sql': "{{ config(materialized='external') }}select 3 as id",
+      'models/reads.sql': "select (select id from {{ ref('as_csv') }}) + (select id from {{ ref('as_parquet') }}) as total",
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'exports/as_csv.csv'), 'utf8')).toBe('id\n2\n');
+    expect(fs.existsSync(path.join(dir, 'exports/as_parquet.parquet'))).toBe(true);
+    expect(await query(path.join(dir, 'p.duckdb'), 'select total from main.reads')).toEqual([{ total: 5 }]);
+  });
+
   it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n    legacy:\n      +enabled: false\n',
