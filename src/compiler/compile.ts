@@ -205,10 +205,10 @@ export class Compiler {
   private rerenderGraphReaders(): void {
     const readers = [...this.rendered].filter(([, r]) => r.result.readsGraph);
     if (readers.length === 0) return;
-    this.engine.setGraphDependsOn((id) => {
+    this.engine.setGraphRendered((id) => {
       const c = this.compiled.get(id);
       return c ? [...c.dependsOn.nodes, ...c.dependsOn.sources] : undefined;
-    });
+    }, (id) => this.rendered.get(id)?.config as unknown as Readonly<Record<string, unknown>> | undefined);
     for (const [id, prev] of readers) {
       const r = this.renderNode(prev.node, this.opts.incremental?.(id) ?? false);
       if (idOf(r) !== id) continue;

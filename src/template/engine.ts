@@ -228,10 +228,15 @@ export class TemplateEngine {
 
   private graph?: GraphContext;
   private graphDependsOn?: (id: string) => readonly string[] | undefined;
+  private graphConfig?: (id: string) => Readonly<Record<string, unknown>> | undefined;
 
-  /** Every model's depends_on (after a compile), for `graph`: renders from now on see it. */
-  setGraphDependsOn(fn: (id: string) => readonly string[] | undefined): void {
-    this.graphDependsOn = fn;
+  /**
+   * Every model's depends_on and config with its config() calls (after a compile), for `graph`:
+   * renders from now on see them.
+   */
+  setGraphRendered(dependsOn: (id: string) => readonly string[] | undefined, config: (id: string) => Readonly<Record<string, unknown>> | undefined): void {
+    this.graphDependsOn = dependsOn;
+    this.graphConfig = config;
     this.graph = undefined;
   }
 
@@ -481,7 +486,7 @@ export class TemplateEngine {
           self.state.readsGraph = true;
           self.state.volatile = true;
         }
-        return (self.graph ??= graphContext(project, self.graphDependsOn));
+        return (self.graph ??= graphContext(project, self.graphDependsOn, self.graphConfig));
       },
       enumerable: true, configurable: true,
     });

@@ -3,8 +3,9 @@
  * (`graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')`), built from the
  * loaded project when a template first reads it. What lake knows before rendering: names,
  * relations, paths, configs from files and YAML, tags, descriptions, columns; and `depends_on`
- * once every model has rendered (`dependsOn`: the compiler renders again the models that read
- * the graph, with it; before that it is left out rather than empty).
+ * and each config with its config() calls once every model has rendered (`dependsOn`,
+ * `configOf`: the compiler renders again the models that read the graph, with them; before that
+ * depends_on is left out rather than empty).
  */
 import type { ColumnDoc, LoadedProject, NodeId } from '../core/types.js';
 import { catalogName } from './dbt-compat.js';
@@ -22,7 +23,7 @@ function columns(cols: readonly ColumnDoc[]): Record<string, Record<string, unkn
   return Object.fromEntries(cols.map((c) => [c.name, { name: c.name, description: c.description ?? '', data_type: c.dataType ?? null, meta: c.meta ?? {} }]));
 }
 
-export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) => readonly NodeId[] | undefined): GraphContext {
+export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) => readonly NodeId[] | undefined, configOf?: (id: NodeId) => Readonly<Record<string, unknown>> | undefined): GraphContext {
   const nodes: Record<string, Record<string, unknown>> = {};
   // lake's ids (`silver.users`, `source:crm.users`) as dbt's unique ids, for depends_on.
   const uniqueIds = new Map<NodeId, string>();
@@ -33,7 +34,8 @@ export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) =>
     const type = m.resourceType ?? 'model';
     const id = names.get(m.name)! > 1 ? `${type}.${project.name}.${m.id}` : `${type}.${project.name}.${m.name}`;
     const folders = m.path.split('/').slice(1, -1);
-    const cfg = m.config as unknown as Record<string, unknown>;
+    // With its config() calls once every model has rendered (as dbt's graph has them), else from files and YAML.
+    const cfg = (configOf?.(m.id) ?? m.config) as unknown as Record<string, unknown>;
     nodes[id] = {
       unique_id: id, name: m.name, resource_type: type, package_name: project.name, database: catalogName(project.target.path), schema: m.id.split('.')[0],
       alias: typeof cfg.alias === 'string' ? cfg.alias : m.name, identifier: typeof cfg.alias === 'string' ? cfg.alias : m.name,

@@ -461,14 +461,14 @@ select '{{ s.strip().lower() }}|{{ "a_b_c".replace("_", " ").upper() }}|{{ "abc"
     expect(warn.message).toContain('rendering without the database, as dbt parses');
   });
 
-  it("gives graph.nodes their depends_on (a model reading graph is rendered again once every model's refs are known)", () => {
+  it("gives graph.nodes their depends_on and config() (a model reading graph is rendered again once every model is rendered)", () => {
     const { compiled } = compile({
-      'models/a.sql': 'select 1 as id',
+      'models/a.sql': "{{ config(materialized='table', tags=['in_file']) }}select 1 as id",
       'models/b.sql': "select * from {{ ref('a') }}",
-      'models/c.sql': `{% set parents = [] %}{% for n in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | sort(attribute='name') %}{% do parents.append(n.name ~ ':' ~ (n.depends_on.nodes | join('+'))) %}{% endfor %}select '{{ parents | join(' ') }}' as deps from {{ ref('b') }}`,
+      'models/c.sql': `{% set parents = [] %}{% for n in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model') | sort(attribute='name') %}{% do parents.append(n.name ~ ':' ~ (n.depends_on.nodes | join('+')) ~ ':' ~ n.config.materialized ~ ':' ~ (n.config.tags | join('+'))) %}{% endfor %}select '{{ parents | join(' ') }}' as deps from {{ ref('b') }}`,
     });
     expect(compiled.diagnostics).toEqual([]);
-    expect(compiled.nodes.get('main.c')!.sql).toBe('select \'a: b:model.t.a c:model.t.b\' as deps from "main"."b"');
+    expect(compiled.nodes.get('main.c')!.sql).toBe('select \'a::table:in_file b:model.t.a:view: c:model.t.b:view:\' as deps from "main"."b"');
   });
 
   it("gives source() as a Relation (a mapping with metadata), and every relation the target's catalog as database", () => {
