@@ -149,7 +149,20 @@ export interface ContinuousOptions extends RunOptions {
 export interface ContinuousOutcome {
   readonly batches: number;
   readonly failed: boolean;
+  /** The last batch had a failed node (a stop request does not make that a success). */
+  readonly lastFailed: boolean;
+  /** Stopped after FAILING_BATCHES_LIMIT batches in a row had a failed node. */
+  readonly gaveUp: boolean;
 }
+
+/**
+ * A node that keeps failing (its files stay unread, so every poll finds them again) is retried
+ * with a growing wait — the interval doubled after each failed batch, up to 5 minutes — and the
+ * run stops, exit 1, after this many failed batches in a row, as a streaming query stops on an
+ * error it cannot get past (DLT retries a failed update a few times, then fails it).
+ */
+export const FAILING_BATCHES_LIMIT = 5;
+const MAX_BACKOFF_MS = 5 * 60_000;
 
 /** Landing sources among the selection's upstreams, with the selected models that read each. */
 function landingConsumers(session: Session, allowed: ReadonlySet<NodeId>): Map<SourceNode, NodeId[]> {
@@ -191,7 +204,9 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
   // Batches that received files: what --max-batches counts (every batch when no landing source is selected).
   let fed = 0;
   let failed = false;
-  const room = () => o.maxBatches === undefined || fed < o.maxBatches;
+  // Batches in a row with a failed node (0 after a batch without one).
+  let failing = 0;
+  const room = () => (o.maxBatches === undefined || fed < o.maxBatches) && failing < FAILING_BATCHES_LIMIT;
 
   const status = async (out: RunOutcome | undefined) => {
     const list: SourceStatus[] = [];
@@ -216,7 +231,10 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
     batches++;
     const received = sources.size === 0 || out.results.some((r) => Object.values((r.stats?.landing ?? {}) as Record<string, { files?: number }>).some((l) => (l.files ?? 0) > 0));
     if (received) fed++;
-    if (out.results.some((r) => r.status === 'error')) failed = true;
+    if (out.results.some((r) => r.status === 'error')) {
+      failed = true;
+      failing++;
+    } else failing = 0;
     return room();
   };
 
@@ -234,7 +252,7 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
   try {
     await batchLoop(undefined);
     while (!stop() && room()) {
-      await sleep(o.intervalMs, stop);
+      await sleep(failing ? Math.min(o.intervalMs * 2 ** failing, Math.max(o.intervalMs, MAX_BACKOFF_MS)) : o.intervalMs, stop);
       if (stop()) break;
       const ids = new Set<NodeId>();
       for (const [src, consumers] of sources) {
@@ -248,7 +266,9 @@ export async function runContinuous(session: Session, reporter: Reporter, o: Con
       const reach = [...new Set([...ids, ...session.dag.descendants([...ids])])].filter((id) => allowed.has(id) && !id.startsWith('source:'));
       await batchLoop(reach);
     }
-    return { batches, failed };
+    const gaveUp = failing >= FAILING_BATCHES_LIMIT;
+    if (gaveUp) reporter.error(`stopping: ${FAILING_BATCHES_LIMIT} batches in a row had a failed node (the errors are above); fix it and run again`);
+    return { batches, failed, lastFailed: failing > 0, gaveUp };
   } finally {
     session.liveLanding = false;
     await opened?.release();

@@ -255,4 +255,25 @@ describe('lake run --continuous', () => {
       await db.close();
     }
   }, 60_000);
+
+  it('a node that keeps failing is retried with a growing wait, then the run stops with exit 1 (a stop request does not hide the failure)', async () => {
+    const dir = project();
+    writeFile(dir, 'models/sources.yml', 'sources:\n  - name: kafka\n    landing: landing\n    format: kafka\n    tables:\n      - name: bpm\n        files: bpm/*.jsonl\n        bad_records: fail\n        columns: { device_id: BIGINT, heartrate: DOUBLE }\n');
+    writeFile(dir, 'landing/bpm/bad.jsonl', '{"broken\n', new Date(Date.now() - 60_000));
+    const t0 = Date.now();
+    const r = await exitOf(lake(dir, ['run', '--continuous', '--interval', '100ms']));
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toContain('stopping: 5 batches in a row had a failed node');
+    // Waits of 200, 400, 800 and 1600 ms between the five attempts.
+    expect(Date.now() - t0).toBeGreaterThan(3000);
+    expect((r.out.match(/bad record in source kafka\.bpm/g) ?? []).length + (r.err.match(/bad record in source kafka\.bpm/g) ?? []).length).toBe(5);
+    // Stopped by a signal after a failed batch: exit 1 too.
+    const p = lake(dir, ['run', '--continuous', '--interval', '100ms']);
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    const done = exitOf(p);
+    await waitFor(() => err, /bad record in source kafka\.bpm/);
+    p.kill('SIGTERM');
+    expect((await done).code).toBe(1);
+  }, 60_000);
 });

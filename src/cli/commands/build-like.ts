@@ -143,7 +143,8 @@ async function continuousCommand(c: CommandContext, flags: RunFlags): Promise<nu
       },
     });
     if (tty && dirty) process.stdout.write('\n');
-    return out.failed && !stop ? 1 : 0;
+    // A stop request ends the run as it is: exit 1 when its last batch failed (or it gave up), else 0.
+    return out.lastFailed || (out.failed && !stop) ? 1 : 0;
   } finally {
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
