@@ -29,7 +29,7 @@ import { emptyRelation, filteredRelation, windowCondition, type MicrobatchWindow
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import type { RenderDatabase } from '../template/introspection.js';
 import { locate } from '../template/errors.js';
-import { CONFIG_KEYS, mergeConfig, configProblems, strategyOf } from '../project/config.js';
+import { CONFIG_KEYS, mergeConfig, configProblems, strategyMacroName, strategyOf } from '../project/config.js';
 import { checksum, modelFactory, withModels, duplicateModel } from '../project/load.js';
 import { RenderCache, contentHash } from './render-cache.js';
 
@@ -489,7 +489,8 @@ export class Compiler {
       config = { ...config, location: `${(this.current.target.externalRoot ?? '.').replace(/\/$/, '')}/${relation.name}.${typeof config.format === 'string' && config.format ? config.format : 'parquet'}` };
     }
     const diagnostics: Diagnostic[] = [...result.diagnostics];
-    for (const p of configProblems(config)) {
+    const customStrategy = (s: string) => this.engine.hasMacro(strategyMacroName(s)) || !!this.engine.packageMacro(strategyMacroName(s));
+    for (const p of configProblems(config, customStrategy)) {
       // A bad enumerated value the project file's folder config gave (and this model's own
       // config() and YAML left alone) is reported once, at its line there, by the load.
       if (this.fromFolderConfig(node, sqlConfig, p.message)) continue;

@@ -22,7 +22,9 @@ import { renderAdhocLive, renderLive, LiveRenderError } from './live-render.js';
 import { runMicrobatch } from './run-microbatch.js';
 import { checkContract } from './contract.js';
 import { contractEnforced, type Contract } from '../materialize/contract.js';
-import { splitHooks, strategyOf } from '../project/config.js';
+import { splitHooks, strategyMacroName, strategyOf } from '../project/config.js';
+import { relationValue } from '../template/dbt-compat.js';
+import type { PlanContext } from '../materialize/types.js';
 
 export interface NodeRunContext {
   readonly compiler: Compiler;
@@ -273,10 +275,10 @@ export async function runModel(db: Adapter, compiled: CompiledNode, ctx: NodeRun
 }
 
 /** The materialization's plan, without the schema statements the caller already ran. */
-function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext, contract?: Contract): Statement[] {
+function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext, contract?: Contract, strategySql?: PlanContext['strategySql']): Statement[] {
   const statements = materializationFor(mat).plan(node, {
     dialect: d, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
-    ...(mat === 'snapshot' ? { snapshotAt: new Date() } : {}), ...(contract ? { contract } : {}),
+    ...(mat === 'snapshot' ? { snapshotAt: new Date() } : {}), ...(contract ? { contract } : {}), ...(strategySql ? { strategySql } : {}),
   });
   // The plan stays complete on its own (standalone builds need it); the session has created these schemas.
   return ctx.schemasReady?.has(node.relation.schema) ? statements.filter((st) => st.label !== 'schema') : statements;
@@ -356,7 +358,9 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
         // dbt's enforced contract: checked against the SELECT's columns (a view's too), then the table is made from it.
         const contract = (mat === 'table' || mat === 'incremental' || mat === 'view') && contractEnforced(node)
           ? await checkContract(tx, node, mat === 'view' ? await tx.describeQuery(sql) : incoming) : undefined;
-        const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx, mat === 'view' ? undefined : contract);
+        // The project's own SQL for an incremental strategy (dbt's strategy macros), rendered over the staged new rows.
+        const strategySql = mat === 'incremental' && incremental && existing ? await renderStrategyMacro(tx, ctx, { ...node, sql, config }, existing, incoming) : undefined;
+        const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx, mat === 'view' ? undefined : contract, strategySql);
         const partitioned = mat === 'external' && !!node.config.location && !!node.config.partition_by?.length;
         const externalDir = partitioned ? path.resolve(ctx.projectRoot, String(node.config.location)) : undefined;
         if (mat === 'external' && node.config.location) {
@@ -475,6 +479,55 @@ function claimExternalFolder(dir: string, id: string): void {
 }
 
 /** Runs one of a model's hooks; gives its log(..., info=True) and print() lines. */
+/** dbt's macros behind its built-in strategies, which a project may override (same arguments as dbt passes). */
+const STRATEGY_SQL_MACROS: Readonly<Record<string, string>> = { merge: 'get_merge_sql', 'delete+insert': 'get_delete_insert_merge_sql', append: 'get_insert_into_sql' };
+
+/**
+ * dbt's incremental strategy macros, where the project has them: a strategy of its own
+ * (`get_incremental_<name>_sql(arg_dict)`, also overriding a built-in one), or its override of the
+ * SQL behind a built-in strategy (`get_merge_sql`, `get_delete_insert_merge_sql`,
+ * `get_insert_into_sql`). The new rows are staged in a temp table `<name>__dbt_tmp` (as dbt's
+ * temp_relation) and the macro is rendered with the database, with dbt's arguments: the target
+ * (`this`), the temp relation, unique_key as configured, dest_columns (the target's columns once
+ * on_schema_change has applied) and incremental_predicates. Undefined: lake plans the strategy.
+ */
+async function renderStrategyMacro(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, existing: ExistingRelation, incoming: readonly Column[]): Promise<PlanContext['strategySql']> {
+  const s = strategyOf(node.config);
+  if (s === 'cdc' || s === 'insert_new' || s === 'microbatch') return undefined;
+  const engine = ctx.compiler.engine;
+  const own = strategyMacroName(s);
+  const inner = STRATEGY_SQL_MACROS[s];
+  const callable = (m: string) => (engine.hasMacro(m) ? m : engine.packageMacro(m));
+  const ownName = callable(own);
+  const innerName = ownName || !inner ? undefined : callable(inner);
+  if (!ownName && !innerName) return undefined;
+  const temp = `${node.relation.name}__dbt_tmp`;
+  await tx.execute(`create or replace temp table ${tx.dialect.quote(temp)} as\n${node.sql}`);
+  const mode = node.config.on_schema_change;
+  const has = (cs: readonly Column[], n: string) => cs.some((c) => c.name.toLowerCase() === n.toLowerCase());
+  const dest = mode === 'sync_all_columns' ? incoming : mode === 'append_new_columns' ? [...existing.columns, ...incoming.filter((c) => !has(existing.columns, c.name))] : existing.columns;
+  const keys = node.config.unique_key ?? [];
+  const extra = {
+    __lake_temp: relationValue(tx.dialect.quote(temp)),
+    __lake_key: keys.length === 0 ? null : keys.length === 1 ? keys[0] : keys,
+    __lake_columns: dest.map((c) => ({ name: c.name, column: c.name, quoted: tx.dialect.quote(c.name), data_type: c.type, dtype: c.type })),
+    __lake_predicates: node.config.incremental_predicates?.length ? node.config.incremental_predicates : null,
+  };
+  const call = ownName
+    ? `${ownName}({'target_relation': this, 'temp_relation': __lake_temp, 'unique_key': __lake_key, 'dest_columns': __lake_columns, 'incremental_predicates': __lake_predicates})`
+    : s === 'append' ? `${innerName}(this, __lake_temp, __lake_columns)` : `${innerName}(this, __lake_temp, __lake_key, __lake_columns, __lake_predicates)`;
+  let r: Awaited<ReturnType<typeof renderAdhocLive>>;
+  try {
+    r = await renderAdhocLive(tx, ctx.compiler, `{{ ${call} }}`, node.node.path, `${node.id} (incremental strategy)`, node, extra, true);
+  } catch (e) {
+    if (e instanceof LiveRenderError) throw new NodeError(e.message);
+    throw e;
+  }
+  if (r.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(r.diagnostics.map(formatDiagnostic).join('\n'));
+  if (!r.sql.trim()) throw new NodeError(`${node.id}: the macro ${ownName ?? innerName} gave no SQL for incremental_strategy '${s}'\n  hint: it must return the statements that move the new rows (in ${temp}) into ${node.relation.schema}.${node.relation.name}`);
+  return { sql: r.sql, temp };
+}
+
 /** Hooks of one kind in order, each labelled (`pre_hook #2`) for its errors; their log lines. */
 export async function runHooks(conn: Adapter, ctx: NodeRunContext, node: CompiledNode, hooks: readonly string[], incremental: boolean, step: string): Promise<string[]> {
   const logs: string[] = [];

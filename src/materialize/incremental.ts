@@ -5,7 +5,10 @@
  */
 import type { Column, CompiledNode } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
-import { strategyOf } from '../project/config.js';
+import { strategyMacroName, strategyOf } from '../project/config.js';
+
+/** The strategies lake plans itself; any other is the project's own macro (ctx.strategySql). */
+const STRATEGY_NAMES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'cdc', 'microbatch']);
 import type { Materialization, PlanContext, Statement } from './types.js';
 import { PlanError } from './types.js';
 import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, schemaChange, stageName, tempRelation } from './common.js';
@@ -166,11 +169,19 @@ export const incrementalStrategy: Materialization = {
       return plan;
     }
     if (rebuild) return buildAndSwap(ctx, node.sql);
+    if (!STRATEGY_NAMES.has(strategy) && !ctx.strategySql) {
+      throw new PlanError({ code: 'LAKE-X015', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: incremental_strategy '${strategy}' has no macro ${strategyMacroName(strategy)} in the project`, hint: `define {% macro ${strategyMacroName(strategy)}(arg_dict) %} (it gives the SQL that moves the rows of arg_dict.temp_relation into arg_dict.target_relation), or use a strategy lake has` });
+    }
     const rel = d.relation(ctx.relation);
     const change = schemaChange(node, ctx, ctx.existing!.columns, ctx.incoming);
     const columns = change.columns;
     const list = cols(d, columns);
     const out: Statement[] = [createSchema(d, ctx.relation), ...change.statements];
+    if (ctx.strategySql) {
+      // The project's own SQL for the strategy (the executor rendered it), over the new rows it staged.
+      out.push(exec(ctx.strategySql.sql, 'incremental strategy macro', true), exec(`drop table if exists ${d.quote(ctx.strategySql.temp)}`, 'drop new rows'));
+      return out;
+    }
     switch (strategy) {
       case 'append':
         out.push(exec(`insert into ${rel} (${list})\nselect ${list} from (\n${node.sql}\n) as __lake_src`, 'append', true));

@@ -40,6 +40,12 @@ export interface PlanContext {
   readonly snapshotAt?: Date;
   /** The model's enforced contract: a new table is created from it, then filled (contract.ts). */
   readonly contract?: Contract;
+  /**
+   * An incremental run's SQL from the project's own strategy macro (dbt's get_incremental_<name>_sql,
+   * or its override of get_merge_sql...), over the new rows in the temp table `temp`: it replaces
+   * the strategy's own statements.
+   */
+  readonly strategySql?: { readonly sql: string; readonly temp: string };
 }
 
 /** A planning failure that is the user's to fix (e.g. on_schema_change: fail). */

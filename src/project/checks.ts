@@ -31,7 +31,7 @@ export function unsupportedDbtParts(root: string, settings: ProjectSettings): Di
  * (`+materilized`), a folder or model name no model file has (`stagign:`) — as dbt warns about
  * unused config paths. Their YAML line is found in the project file.
  */
-export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly string[]): Diagnostic[] {
+export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly string[], customStrategy?: (s: string) => boolean): Diagnostic[] {
   const tree = settings.modelConfigs;
   if (Object.keys(tree).length === 0) return [];
   // Few entries to check against many files: each looks for a file under it (or of its name).
@@ -68,7 +68,7 @@ export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonl
       const key = normaliseKey(k);
       if (k.startsWith('+') || (CONFIG_KEYS.has(key) && !isRecord(v)) || (!isRecord(v) && settings.flavor === 'lake')) {
         // A bad value is said once, here, at its line (every model under the folder has it).
-        const bad = isRecord(v) ? undefined : enumValueProblem(key, v);
+        const bad = isRecord(v) ? undefined : enumValueProblem(key, v, customStrategy);
         if (bad) out.push({ code: 'LAKE-C010', severity: 'error', message: `models: ${[...at, k].join('.')}: ${bad.message}`, file: settings.projectFile, line: lineOf([...at, k]), hint: bad.hint });
         if (!CONFIG_KEYS.has(key)) {
           const near = closest(key, known, 2);

@@ -106,7 +106,13 @@ const SCHEMA_CHANGE = new Set(['ignore', 'append_new_columns', 'sync_all_columns
  * The problem with one value of an enumerated config key (materialized, incremental_strategy,
  * on_schema_change), or undefined when it is fine or the key is not one of those.
  */
-export function enumValueProblem(key: string, value: unknown): { message: string; hint: string } | undefined {
+/** dbt's macro for an incremental strategy: `get_incremental_<strategy>_sql` (delete+insert: `delete_insert`). */
+export function strategyMacroName(strategy: string): string {
+  return `get_incremental_${strategy.replace(/\+/g, '_')}_sql`;
+}
+
+export function enumValueProblem(key: string, value: unknown, customStrategy?: (s: string) => boolean): { message: string; hint: string } | undefined {
+  if (key === 'incremental_strategy' && customStrategy?.(String(value))) return undefined;
   if (key === 'materialized' && !MATERIALIZED.has(value as Materialized)) return { message: `unknown materialized '${String(value)}'`, hint: 'use one of view, table, incremental, ephemeral, external' };
   if (key === 'incremental_strategy' && !STRATEGIES.has(String(value))) return { message: `unknown incremental_strategy '${String(value)}'`, hint: 'use append, merge, delete+insert, insert_new, cdc or microbatch' };
   if (key === 'on_schema_change' && !SCHEMA_CHANGE.has(String(value))) return { message: `unknown on_schema_change '${String(value)}'`, hint: 'use ignore, append_new_columns, sync_all_columns or fail' };
@@ -114,7 +120,7 @@ export function enumValueProblem(key: string, value: unknown): { message: string
 }
 
 /** Problems with a final config, as messages (the caller adds file and line). */
-export function configProblems(c: ModelConfig): { message: string; hint: string }[] {
+export function configProblems(c: ModelConfig, customStrategy?: (s: string) => boolean): { message: string; hint: string }[] {
   // Runs once per model: the common case (a valid view or table) allocates nothing.
   let out: { message: string; hint: string }[] | undefined;
   const add = (message: string, hint: string) => (out ??= []).push({ message, hint });
@@ -123,7 +129,8 @@ export function configProblems(c: ModelConfig): { message: string; hint: string 
   }
   if (c.materialized === 'incremental') {
     const s = c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
-    if (!STRATEGIES.has(s)) add(`unknown incremental_strategy '${s}'`, 'use append, merge, delete+insert, insert_new, cdc or microbatch');
+    // A strategy of the project's own (dbt's get_incremental_<strategy>_sql macro) is known too.
+    if (!STRATEGIES.has(s) && !customStrategy?.(s)) add(`unknown incremental_strategy '${s}'`, `use append, merge, delete+insert, insert_new, cdc or microbatch, or define a macro ${strategyMacroName(s)}(arg_dict) for a strategy of your own`);
     if (KEYED_STRATEGIES.has(s) && !c.unique_key?.length) add(`incremental_strategy '${s}' needs a unique_key`, "add unique_key='id' (or a list) to the model's config");
     if (s === 'cdc' && !c.sequence_by?.length) add("incremental_strategy 'cdc' needs sequence_by", "add sequence_by='updated_at' (the column that orders changes)");
     if (s === 'cdc' && c.incremental_predicates?.length) {

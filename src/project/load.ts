@@ -12,7 +12,7 @@ import { readPackages } from './packages.js';
 import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
-import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig } from './config.js';
+import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
 import { loadSnapshots } from './snapshots.js';
 import { namingMacro, propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
@@ -313,7 +313,6 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
 
   if (settings.flavor === 'dbt') diags.push(...unsupportedDbtParts(root, settings));
   diags.push(...(settings.warnings ?? []));
-  diags.push(...unusedConfigPaths(settings, modelFiles));
 
   const seeds = new Map<string, SeedNode>();
   for (const rel of seedFiles) {
@@ -367,6 +366,9 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       if (text !== undefined) macroFiles.set(f, text);
     }
   }
+  // A folder's incremental_strategy may be the project's own (a get_incremental_<name>_sql macro).
+  const macroTexts = [...macroFiles.values()];
+  diags.push(...unusedConfigPaths(settings, modelFiles, (s) => macroTexts.some((t) => new RegExp(`macro\\s+${strategyMacroName(s).replace(/[^\w]/g, '')}\\s*\\(`).test(t))));
   // Data tests' defaults from the project file: the top level for every test, and per file the
   // levels of the folders it is in under its models, seeds or tests folder (as dbt applies them).
   const testDefaults = Object.fromEntries(Object.entries(settings.testConfigs).filter(([, v]) => !isRecord(v)).map(([k, v]) => [normaliseKey(k), v]));

@@ -308,6 +308,39 @@ sources:
     expect(await query(path.join(dir, 'p.duckdb'), 'select total from main.reads')).toEqual([{ total: 5 }]);
   });
 
+  it("runs a project's own incremental strategy (get_incremental_<name>_sql) and its override of dbt's strategy SQL (get_delete_insert_merge_sql), with dbt's arguments", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nmodels:\n  p:\n    by_folder:\n      +materialized: incremental\n      +incremental_strategy: insert_only\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'macros/strategies.sql': `{% macro get_incremental_insert_only_sql(arg_dict) %}
+  insert into {{ arg_dict['target_relation'] }} ({{ arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') }})
+  select {{ arg_dict['dest_columns'] | map(attribute='name') | join(', ') }} from {{ arg_dict['temp_relation'] }}
+  where {{ arg_dict['unique_key'] or 'true' }} is not null
+{% endmacro %}
+{% macro get_delete_insert_merge_sql(target, source, unique_key, dest_columns, incremental_predicates=none) -%}
+  insert into {{ target }} select * from {{ source }} where {{ unique_key }} not in (select {{ unique_key }} from {{ target }})
+{%- endmacro %}`,
+      'models/own.sql': "{{ config(materialized='incremental', incremental_strategy='insert_only', unique_key='id') }}\nselect {{ 2 if is_incremental() else 1 }} as id, 'x' as v",
+      'models/by_folder/folder_own.sql': "select {{ 2 if is_incremental() else 1 }} as id",
+      'models/kept.sql': "{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='id') }}\nselect * from (values (1, {{ \"'second'\" if is_incremental() else \"'first'\" }}), ({{ 3 if is_incremental() else 2 }}, 'new')) as t(id, v)",
+    });
+    for (let i = 0; i < 2; i++) {
+      const r = lake(dir, ['run']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    }
+    const db = path.join(dir, 'p.duckdb');
+    expect(await query(db, 'select id, v from main.own order by id')).toEqual([{ id: 1, v: 'x' }, { id: 2, v: 'x' }]);
+    expect(await query(db, 'select id from main.folder_own order by id')).toEqual([{ id: 1 }, { id: 2 }]);
+    // The override keeps the old row of key 1 (dbt's own delete+insert would replace it).
+    expect(await query(db, 'select id, v from main.kept order by id')).toEqual([{ id: 1, v: 'first' }, { id: 2, v: 'new' }, { id: 3, v: 'new' }]);
+    // No such macro: said at compile, with what to write.
+    fs.writeFileSync(path.join(dir, 'models/own.sql'), "{{ config(materialized='incremental', incremental_strategy='upsert_magic') }}\nselect 1 as id");
+    const bad = lake(dir, ['run']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown incremental_strategy 'upsert_magic'");
+    expect(bad.stderr).toContain('get_incremental_upsert_magic_sql(arg_dict)');
+  });
+
   it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n    legacy:\n      +enabled: false\n',
