@@ -237,49 +237,54 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   const variantValue = (i: number) => `json_extract(${c.praw}, '/' || replace(replace(_ck${i}, '~', '~0'), '/', '~1'))`;
   const rawOf = (k: Column, i: number) => `coalesce(${c.at(pointer(k.name))}, case when _ck${i} is not null then ${variantValue(i)} end)`;
   // The reason of a value that does not fit its column (or a STRUCT column's field).
-  const notValid = (label: string, v: string, type: string) => `then ${lit(`column ${label}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${type}`)}`;
-  const typeChecks = known.map((k, i) => {
+  const notValid = (label: string, v: string, type: string) => `${lit(`column ${label}: `)} || left(${v}::varchar, 200) || ${lit(` is not a valid ${type}`)}`;
+  // Per known column, the ways its value may not fit: a condition and the reason it gives.
+  const mismatches = known.map((k, i): { when: string; reason: string }[] => {
     const raw = rawOf(k, i);
     // A STRUCT column's fields too (one level): DuckDB's JSON cast leaves a field that does not
     // fit NULL, and the record would pass with its value lost.
-    const fields = structFields(k.type).map((f) => {
+    const fields = structFields(k.type).flatMap((f) => {
       const v = `json_extract(${raw}, ${lit(pointer(f.name))})`;
       const bad = notValid(`${k.name}.${f.name}`, v, f.type);
+      const out = [{ when: `_v${i} is not null and _v${i}.${qi(f.name)} is null and coalesce(json_type(${v}), 'NULL') <> 'NULL'`, reason: bad }];
       // An integer field, like an integer column, takes integers only (DuckDB's cast makes 2.7 a 3, true a 1).
-      const integral = INTEGER_TYPES.has(f.type.trim().toUpperCase())
-        ? `\n    when _v${i} is not null and _v${i}.${qi(f.name)} is not null and (json_type(${v}) = 'BOOLEAN' or (json_type(${v}) = 'DOUBLE' and ${v}::double <> trunc(${v}::double)))
-      ${bad}` : '';
-      return `\n    when _v${i} is not null and _v${i}.${qi(f.name)} is null and coalesce(json_type(${v}), 'NULL') <> 'NULL'
-      ${bad}${integral}`;
-    }).join('');
+      if (INTEGER_TYPES.has(f.type.trim().toUpperCase())) {
+        out.push({ when: `_v${i} is not null and _v${i}.${qi(f.name)} is not null and (json_type(${v}) = 'BOOLEAN' or (json_type(${v}) = 'DOUBLE' and ${v}::double <> trunc(${v}::double)))`, reason: bad });
+      }
+      return out;
+    });
     // A STRUCT column given something other than an object ("Paris", 42) reads as a struct of
     // NULLs, not as NULL: the JSON type says it.
-    const notObject = /^\s*STRUCT\s*\(/i.test(k.type)
-      ? `when _v${i} is not null and json_type(${raw}) not in ('OBJECT', 'NULL')
-      ${notValid(k.name, raw, k.type)}\n    ` : '';
+    const notObject = /^\s*STRUCT\s*\(/i.test(k.type) ? [{ when: `_v${i} is not null and json_type(${raw}) not in ('OBJECT', 'NULL')`, reason: notValid(k.name, raw, k.type) }] : [];
     // DuckDB's JSON cast makes a number a BOOLEAN (0.5 → true) and a boolean a DOUBLE (true → 1):
     // in JSON records (CSV values are all text) that is a value of the wrong type. A floating
     // column looks at the JSON type only when the record holds the word true or false at all.
     const t = k.type.trim().toUpperCase();
-    const wrongKind = !jsonText ? ''
-      : t === 'BOOLEAN' || t === 'BOOL' || t === 'LOGICAL' ? `\n    when _v${i} is not null and json_type(${raw}) <> 'BOOLEAN'\n      ${notValid(k.name, raw, k.type)}`
-      : FLOAT_TYPES.has(t) ? `\n    when _v${i} is not null and (contains(${c.praw}, 'true') or contains(${c.praw}, 'false')) and json_type(${raw}) = 'BOOLEAN'\n      ${notValid(k.name, raw, k.type)}`
-      : '';
-    return `${notObject}when _v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'
-      ${notValid(k.name, raw, k.type)}${wrongKind}${fields}`;
-  }).join('\n    ');
+    const wrongKind = !jsonText ? []
+      : t === 'BOOLEAN' || t === 'BOOL' || t === 'LOGICAL' ? [{ when: `_v${i} is not null and json_type(${raw}) <> 'BOOLEAN'`, reason: notValid(k.name, raw, k.type) }]
+      : FLOAT_TYPES.has(t) ? [{ when: `_v${i} is not null and (contains(${c.praw}, 'true') or contains(${c.praw}, 'false')) and json_type(${raw}) = 'BOOLEAN'`, reason: notValid(k.name, raw, k.type) }]
+      : [];
+    return [...notObject, { when: `_v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'`, reason: notValid(k.name, raw, k.type) }, ...wrongKind, ...fields];
+  });
+  // rescue (Auto Loader's rescued data column): a value that does not fit its column is no bad
+  // record; the column is NULL and the value goes to `_rescued_data` under its key, like an unknown field.
+  const rescued = (i: number) => mismatches[i]!.map((m) => `(${m.when})`).join(' or ');
+  const typeChecks = o.rescue ? '' : mismatches.flatMap((ms) => ms.map((m) => `when ${m.when}\n      then ${m.reason}`)).join('\n    ');
   const reason = `case
     when _pre_reason is not null then _pre_reason
     ${c.shapeChecks}
     ${typeChecks}
   end`;
-  const cols = known.map((k, i) => `, _v${i} as ${qi(k.name)}`).join('');
+  const unknownOrRescued = o.rescue && known.length
+    ? `list_concat(coalesce(${unknown}, []::varchar[]), list_filter([${known.map((k, i) => `case when ${rescued(i)} then coalesce(_ck${i}, ${lit(k.name)}) end`).join(', ')}], lambda x: x is not null))`
+    : unknown;
+  const cols = known.map((k, i) => (o.rescue ? `, case when ${rescued(i)} then null else _v${i} end as ${qi(k.name)}` : `, _v${i} as ${qi(k.name)}`)).join('');
   const variants = known.map((k, i) => `, ${variant(k)} as _ck${i}`).join('');
   const vals = known.map((k, i) => `, coalesce(${valueOf(k)}, case when _ck${i} is not null then ${typedValue(variantValue(i), k)} end) as _v${i}`).join('');
   const body = (cc: Chain) => `with ${cc.ctes},
 cased as (select *${variants} from pay),
 vals as (select *${vals} from cased),
-judged as (select *, ${reason} as _reason, ${unknown} as _unk from vals)
+judged as (select *, ${reason} as _reason, ${unknownOrRescued} as _unk from vals)
 select _f, _lake_line${cols}${o.rescue ? ', null::json as _rescued_data' : ''}${c.extra},
   _reason,
   case when _reason is not null then coalesce(_pre_raw, line) end as _raw,
