@@ -348,15 +348,16 @@ export class UnitTestRunner {
     const mock = (sql: string) => (mocked.size ? mockEphemerals(sql, compiled, mocked) : sql);
     for (const r of readsOf(compiled, node.id, new Set(), mocked)) {
       const given = def.given.find((g) => g.input.kind !== 'this' && g.input.id === r.id);
-      const known = (await this.knownColumns(r.kind, r.id)) ?? (await warehouse?.describe(this.inputRelation(r.kind, r.id)).catch(() => undefined));
-      if (!given && !known) {
-        throw new UnitTestError(`the model reads ${r.label}, which is not given and whose columns lake cannot work out; add it under given: (rows: [] with format: sql, e.g. rows: "select 1::int as id where false", for an empty input)`);
+      // As dbt: every input the model reads is given (a seed may be given without rows: its CSV).
+      if (!given) {
+        throw new UnitTestError(`the model reads ${r.label}, which the unit test does not give; add it under given: (${r.kind === 'source' ? `input: source(...)` : `input: ref(...)`}, with rows: [] for an empty input${this.project.seeds.has(r.id) ? ', or without rows for the seed\'s own CSV' : ''})`);
       }
+      const known = (await this.knownColumns(r.kind, r.id)) ?? (await warehouse?.describe(this.inputRelation(r.kind, r.id)).catch(() => undefined));
       const rel = this.inputRelation(r.kind, r.id);
       await db.execute(`create schema if not exists ${quoteIdent(rel.schema)}`);
-      // A seed given without rows, or not given, is its own CSV (dbt: "we will use the seed as the input").
-      const seed = r.kind === 'node' && (!given || given.noRows) ? this.project.seeds.get(r.id) : undefined;
-      const fixture: Fixture = seed ? { format: 'csv', ...parseCsv(fs.readFileSync(seed.absPath, 'utf8')) } : given?.fixture ?? { format: 'dict', columns: [], rows: [] };
+      // A seed given without rows is its own CSV (dbt: "we will use the seed as the input").
+      const seed = r.kind === 'node' && given.noRows ? this.project.seeds.get(r.id) : undefined;
+      const fixture: Fixture = seed ? { format: 'csv', ...parseCsv(fs.readFileSync(seed.absPath, 'utf8')) } : given.fixture ?? { format: 'dict', columns: [], rows: [] };
       try {
         await createFixtureTable(db, relationSql(rel), fixture, known ?? undefined);
       } catch (e) {

@@ -142,7 +142,7 @@ describe('unit tests', () => {
     expect(built).toEqual([]);
   });
 
-  it('reads a seed left out, or given without rows, as the seed\'s own rows; a snapshot input has dbt\'s meta columns', async () => {
+  it('reads a seed given without rows as the seed\'s own rows, and errors for one left out (as every input, as dbt); a snapshot input has dbt\'s meta columns', async () => {
     const dir = project(`  - name: seed_not_given
     model: with_country_names
     given:
@@ -184,9 +184,12 @@ describe('unit tests', () => {
       'models/silver/current_users.sql': "select id, name from {{ ref('users_snap') }} where dbt_valid_to is null",
     });
     const r = await runQuality(dir, 'test');
-    for (const name of ['seed_not_given', 'seed_given_without_rows', 'seed_given_empty', 'current_versions']) {
+    for (const name of ['seed_given_without_rows', 'seed_given_empty', 'current_versions']) {
       expect(r.tests.get(name), `${name}: ${r.tests.get(name)?.message}`).toMatchObject({ status: 'pass', kind: 'unit' });
     }
+    const missing = r.tests.get('seed_not_given')!;
+    expect(missing.status).toBe('error');
+    expect(missing.message).toContain("the model reads ref('countries'), which the unit test does not give; add it under given: (input: ref(...), with rows: [] for an empty input, or without rows for the seed's own CSV)");
   });
 
   it('shows a readable diff: differing cells, missing and unexpected rows', async () => {
