@@ -320,7 +320,11 @@ export class UnitTestRunner {
     const key = JSON.stringify([vars ?? {}, env ?? {}, macros ?? {}]);
     let c = this.compilers.get(key);
     if (!c) {
-      const base = new Compiler(noVars ? this.project : { ...this.project, vars: { ...this.project.vars, ...vars } });
+      // A project macro overridden with SQL text gets that text as its body, so that every call of it
+      // gives it — also one from another macro of the same file, which Jinja binds to the definition.
+      const overridden = withMacroBodies(this.project.macroFiles, macros);
+      const project = overridden === this.project.macroFiles ? this.project : { ...this.project, macroFiles: overridden };
+      const base = new Compiler(noVars ? project : { ...project, vars: { ...project.vars, ...vars } });
       for (const [name, value] of Object.entries(macros ?? {})) {
         if (!base.engine.overrideMacro(name, value)) throw new UnitTestError(`overrides.macros.${name}: there is no macro or function ${name}`);
       }
@@ -573,4 +577,20 @@ function withoutModelHooks(c: Compiler): Compiler {
     return r.node ? { ...r, node: stripHooks(r.node) } : r;
   };
   return w;
+}
+
+/** Macro files with the macros that `overrides` gives SQL text for (a string) defined with that text as their body. */
+function withMacroBodies(files: ReadonlyMap<string, string>, overrides: Readonly<Record<string, unknown>> | undefined): ReadonlyMap<string, string> {
+  const texts = Object.entries(overrides ?? {}).filter((e): e is [string, string] => typeof e[1] === 'string' && /^\w+$/.test(e[0]));
+  if (texts.length === 0) return files;
+  const out = new Map(files);
+  for (const [file, text] of files) {
+    let changed = text;
+    for (const [name, value] of texts) {
+      const def = new RegExp(`(\\{%-?\\s*macro\\s+${name}\\s*\\([\\s\\S]*?-?%\\})[\\s\\S]*?(\\{%-?\\s*endmacro\\b[^%]*%\\})`, 'g');
+      changed = changed.replace(def, (_m, head: string, end: string) => `${head}{% raw %}${value.replace(/\{% endraw %\}/g, '')}{% endraw %}${end}`);
+    }
+    if (changed !== text) out.set(file, changed);
+  }
+  return out;
 }

@@ -753,6 +753,9 @@ export class TemplateEngine {
     if (!(name in globals)) return false;
     // A value (invocation_id, run_started_at) is the value given; a function gives it whatever its arguments.
     Object.defineProperty(globals, name, { value: typeof globals[name] === 'function' ? fixed : value, writable: true, enumerable: true, configurable: true });
+    // dbt's own macros are also called through its namespace (`dbt.current_timestamp()`): the same override.
+    const dbt = globals.dbt as Record<string, unknown> | undefined;
+    if (dbt && typeof dbt === 'object' && typeof dbt[name] === 'function') this.env.addGlobal('dbt', { ...dbt, [name]: fixed });
     return true;
   }
 

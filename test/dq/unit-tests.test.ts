@@ -419,11 +419,26 @@ describe('unit tests overriding macros', () => {
       macros: {no_such_macro: "1"}
     expect:
       rows: []
+  - name: bare_names
+    model: nested
+    overrides:
+      macros:
+        inner: "'fake'"
+        current_timestamp: "'2024-01-03'::timestamp"
+    given:
+      - input: ref('stg_users')
+        rows: [{id: 1}]
+    expect:
+      rows: [{id: 1, a: fake, now_ts: '2024-01-03 00:00:00'}]
 `, {
       'macros/cutoff.sql': "{% macro cutoff() %}now() - interval 1 day{% endmacro %}",
+      // inner() called by another macro of its file; current_timestamp overridden by its bare name, called as dbt.current_timestamp().
+      'macros/nest.sql': "{% macro inner() %}'real'{% endmacro %}\n{% macro outer() %}{{ inner() }}{% endmacro %}",
       'models/silver/recent.sql': "{{ config(materialized='table') }}\nselect id, {{ dbt.current_timestamp() }} as now_ts from {{ ref('stg_users') }} where updated_at > {{ cutoff() }}",
+      'models/silver/nested.sql': "select id, {{ outer() }} as a, {{ dbt.current_timestamp() }} as now_ts from {{ ref('stg_users') }}",
     });
-    const r = await runQuality(dir, 'test', { select: ['recent'] });
+    const r = await runQuality(dir, 'test', { select: ['recent', 'nested'] });
+    expect(r.tests.get('bare_names'), r.tests.get('bare_names')?.message).toMatchObject({ status: 'pass' });
     expect(r.tests.get('fixed_now'), r.tests.get('fixed_now')?.message).toMatchObject({ status: 'pass' });
     expect(r.tests.get('unknown_macro')).toMatchObject({ status: 'error' });
     expect(r.tests.get('unknown_macro')?.message).toMatch(/overrides\.macros\.no_such_macro: there is no macro or function no_such_macro/);
