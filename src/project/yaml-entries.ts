@@ -365,7 +365,7 @@ export function parseSources(root: string, file: YamlFile, diags: Diagnostic[]):
         loadedAtField: (pick('loaded_at_field') as string | undefined) ?? undefined,
         // dbt's event_time (for microbatch models reading it): the table's config, else its source's.
         ...eventTimeOf(t, s),
-        ...freshnessOf(isRecord(t.config) && t.config.freshness !== undefined ? t.config.freshness : pick('freshness'), `source ${s.name as string}.${t.name as string}`, file.path, line, diags),
+        ...freshnessOf(mergedFreshness(t, s), `source ${s.name as string}.${t.name as string}`, file.path, line, diags),
         tags: [...new Set([...tagsOf(s), ...tagsOf(t)])],
         path: file.path,
         line,
@@ -395,6 +395,19 @@ function eventTimeOf(table: Record<string, unknown>, source: Record<string, unkn
   const own = isRecord(table.config) ? table.config.event_time : undefined;
   const v = own ?? (isRecord(source.config) ? source.config.event_time : undefined);
   return typeof v === 'string' && v.trim() ? { eventTime: v.trim() } : {};
+}
+
+/**
+ * A table's freshness over its source's, as dbt merges them: each key the table sets (warn_after,
+ * error_after, filter) replaces the source's, the others are the source's; a table's `null` turns it off.
+ */
+function mergedFreshness(table: Record<string, unknown>, source: Record<string, unknown>): unknown {
+  const own = (x: Record<string, unknown>) => (isRecord(x.config) && x.config.freshness !== undefined ? x.config.freshness : x.freshness);
+  const t = own(table);
+  const s = own(source);
+  if (t === null) return null;
+  if (isRecord(t) && isRecord(s)) return { ...s, ...t };
+  return t !== undefined ? t : s;
 }
 
 /** dbt's `freshness: {warn_after: {count, period}, error_after: ..., filter}`; `null` turns it off. */
