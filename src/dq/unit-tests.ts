@@ -356,7 +356,9 @@ export class UnitTestRunner {
       if (!given) {
         throw new UnitTestError(`the model reads ${r.label}, which the unit test does not give; add it under given: (${r.kind === 'source' ? `input: source(...)` : `input: ref(...)`}, with rows: [] for an empty input${this.project.seeds.has(r.id) ? ', or without rows for the seed\'s own CSV' : ''})`);
       }
-      const known = (await this.knownColumns(r.kind, r.id)) ?? (await warehouse?.describe(this.inputRelation(r.kind, r.id)).catch(() => undefined));
+      // The input's columns as the database holds them (dbt reads them there: a seed's INTEGER stays
+      // INTEGER), else as lake works them out from the project (an input not built yet).
+      const known = (await warehouse?.describe(this.inputRelation(r.kind, r.id)).catch(() => undefined)) ?? (await this.knownColumns(r.kind, r.id));
       const rel = this.inputRelation(r.kind, r.id);
       await db.execute(`create schema if not exists ${quoteIdent(rel.schema)}`);
       // A seed given without rows is its own CSV (dbt: "we will use the seed as the input").

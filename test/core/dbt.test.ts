@@ -341,6 +341,29 @@ sources:
     expect(bad.stderr).toContain('get_incremental_upsert_magic_sql(arg_dict)');
   });
 
+  it("gives a unit test's inputs the column types the database holds (a seed typed by dbt's rules: INTEGER, not the sniffer's BIGINT)", () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'seeds/pay.csv': 'id,amount\n1,10\n2,20\n',
+      'models/typed.sql': "select id, typeof(amount) as t from {{ ref('pay') }}",
+      'models/ut.yml': `version: 2
+unit_tests:
+  - name: seed_types
+    model: typed
+    given:
+      - input: ref('pay')
+        rows: [{id: 1, amount: 5}]
+    expect:
+      rows: [{id: 1, t: INTEGER}]
+`,
+    });
+    expect(lake(dir, ['build', '--exclude', 'test_type:unit']).code).toBe(0);
+    const r = lake(dir, ['test', '-s', 'test_type:unit']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/PASS +\| seed_types/);
+  });
+
   it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n    legacy:\n      +enabled: false\n',
