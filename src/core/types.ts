@@ -262,6 +262,8 @@ export interface LoadedProject {
   readonly dispatch?: readonly { readonly namespace: string; readonly searchOrder: readonly string[] }[];
   /** Singular data tests: path (relative) -> SQL. */
   readonly singularTests: ReadonlyMap<string, string>;
+  /** dbt's properties of singular tests (YAML's top-level `data_tests:`), by test name: its config under the SQL's own. */
+  readonly singularTestProps?: ReadonlyMap<string, { readonly config: Readonly<Record<string, unknown>>; readonly description?: string }>;
   /** `unit_tests:` entries from YAML, as parsed (validated by dq). */
   readonly unitTests: readonly Readonly<Record<string, unknown>>[];
   /** dbt's docs blocks (`{% docs name %}...{% enddocs %}` in .md files): name → text. */

@@ -315,7 +315,9 @@ function singular(compiler: Compiler, file: string, text: string, diags: Diagnos
   diags.push(...resolved.diagnostics);
   if (resolved.diagnostics.some((d) => d.severity === 'error')) return undefined;
   const problems: { message: string; hint: string }[] = [];
-  const cfg = readTestConfig({ ...testDefaultsFor(compiler.project, file), ...(r.config as Record<string, unknown>) }, problems);
+  // dbt's order: the project file's, then the YAML properties' (`data_tests: - name: x, config:`), then the SQL's config().
+  const props = compiler.project.singularTestProps?.get(name)?.config ?? {};
+  const cfg = readTestConfig({ ...testDefaultsFor(compiler.project, file), ...props, ...(r.config as Record<string, unknown>) }, problems);
   for (const p of problems) diags.push({ code: 'LAKE-Q002', severity: 'error', file, line: 1, message: `singular test ${name}: ${p.message}`, hint: p.hint });
   if (problems.length || !cfg.enabled) return undefined;
   const parents: NodeId[] = [...resolved.refs];

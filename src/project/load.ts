@@ -69,6 +69,8 @@ interface YamlDecls {
   snapshots: Map<string, ModelPatch>;
   sources: SourceNode[];
   unitTests: Record<string, unknown>[];
+  /** dbt's properties of singular tests (top-level `data_tests:` entries): config and description by test name. */
+  singularTestProps: Map<string, { config: Record<string, unknown>; description?: string }>;
 }
 
 /**
@@ -110,7 +112,7 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
       throw e;
     }
   };
-  const out: YamlDecls = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [] };
+  const out: YamlDecls = { models: new Map(), seeds: new Map(), snapshots: new Map(), sources: [], unitTests: [], singularTestProps: new Map() };
   for (const rel of files) {
     const text = readIfPresent(path.join(settings.root, rel), diags, rel);
     if (text === undefined) continue;
@@ -139,6 +141,15 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
         ...src, schema: String(names.schema), identifier: String(names.identifier),
         ...(str(names.database) !== undefined ? { database: str(names.database) } : {}), loadedAtField: str(names.loaded_at_field),
         tests: tests(src.tests), columns: src.columns.map((c) => ({ ...c, tests: tests(c.tests) })),
+      });
+    }
+    for (const key of ['data_tests', 'tests']) {
+      const entries = (y.data as Record<string, unknown>)[key];
+      if (!Array.isArray(entries)) continue;
+      entries.forEach((e, i) => {
+        if (!isRecord(e) || typeof e.name !== 'string') return;
+        const config = isRecord(e.config) ? renderConfigValues(e.config as Record<string, unknown>, render, rel, y.lineOf([key, i])) : {};
+        out.singularTestProps.set(e.name, { config, ...(typeof e.description === 'string' ? { description: e.description } : {}) });
       });
     }
     const uts = (y.data as Record<string, unknown>).unit_tests;
@@ -405,7 +416,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     // builds none): dbt_date's default time zone must not stand in for a var the project lacks.
     vars: settings.vars,
     ...(pkgs.packages.length ? { packages: pkgs.packages } : {}), ...(settings.dispatch.length ? { dispatch: settings.dispatch } : {}), paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
-    unitTests: decls.unitTests, customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
+    unitTests: decls.unitTests, ...(decls.singularTestProps.size ? { singularTestProps: decls.singularTestProps } : {}), customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);
   return project;

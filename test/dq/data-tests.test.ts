@@ -274,8 +274,12 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
       'data_tests/broken.sql': "select nope from {{ ref('teams') }}",
       // dbt's folder is read too.
       'tests/from_dbt.sql': "select * from {{ ref('teams') }} where team_id > 10",
+      // A singular test's properties in YAML (dbt's top-level data_tests:): its config under the SQL's own.
+      'tests/yaml_configured.sql': "select * from {{ ref('teams') }} where team_id > 10",
+      'tests/props.yml': 'data_tests:\n  - name: yaml_configured\n    description: teams up to 10\n    config:\n      severity: warn\n      tags: [from_yaml]\n  - name: teams_named\n    config:\n      severity: error\n',
     });
     const r = await runQuality(dir, 'build');
+    expect(r.tests.get('yaml_configured')).toMatchObject({ status: 'warn', severity: 'warn', kind: 'singular' });
     expect(r.tests.get('is_even_bad_team_id')).toMatchObject({ status: 'fail', failures: 1 });
     expect(r.tests.get('is_even_teams_team_id')?.status).toBe('pass');
     expect(r.tests.get('at_most_bad_team_id__50')).toMatchObject({ status: 'fail', failures: 1 });
