@@ -155,7 +155,15 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
     const uts = (y.data as Record<string, unknown>).unit_tests;
     if (Array.isArray(uts)) {
       uts.forEach((u, i) => {
-        if (isRecord(u)) out.unitTests.push({ ...u, __file: rel, __line: y.lineOf(['unit_tests', i]) });
+        if (!isRecord(u)) return;
+        // The project file's unit_tests: config for the folders of this file (under its models folder), under the entry's own; tags accumulate.
+        const root = settings.paths.models.map((d) => d.replace(/\/$/, '')).find((d) => rel.startsWith(`${d}/`));
+        const folders = root ? rel.slice(root.length + 1).split('/').slice(0, -1) : [];
+        const fc = settings.unitTestConfigs ? normaliseConfig(folderConfig(settings.unitTestConfigs, folders)) as Record<string, unknown> : {};
+        const own = isRecord(u.config) ? u.config : {};
+        const tags = [...new Set([...(Array.isArray(fc.tags) ? fc.tags.map(String) : []), ...(Array.isArray(own.tags) ? own.tags.map(String) : own.tags !== undefined ? [String(own.tags)] : [])])];
+        const config = Object.keys(fc).length ? { ...fc, ...own, ...(tags.length ? { tags } : {}) } : u.config;
+        out.unitTests.push({ ...u, ...(config !== undefined ? { config } : {}), __file: rel, __line: y.lineOf(['unit_tests', i]) });
       });
     }
   }

@@ -23,6 +23,8 @@ export interface ProjectSettings {
   readonly modelConfigs: Record<string, unknown>;
   /** `data_tests:` (or dbt's older `tests:`) of the project file: config for every data test. */
   readonly testConfigs: Record<string, unknown>;
+  /** `unit_tests:` of the project file: config (tags, enabled, meta) by the folders of the YAML file declaring a unit test. */
+  readonly unitTestConfigs?: Record<string, unknown>;
   readonly seedConfigs: Record<string, unknown>;
   /** Folder-config tree for snapshots (`snapshots:` of the project file, without dbt's project-name level). */
   readonly snapshotConfigs: Record<string, unknown>;
@@ -133,6 +135,7 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
     paths,
     modelConfigs: isRecord(data.models) ? data.models : {},
     testConfigs: isRecord(data.data_tests) ? data.data_tests : isRecord(data.tests) ? data.tests : {},
+    ...(isRecord(data.unit_tests) ? { unitTestConfigs: data.unit_tests } : {}),
     seedConfigs: isRecord(data.seeds) ? data.seeds : {},
     snapshotConfigs: isRecord(data.snapshots) ? data.snapshots : {},
     onRunStart: asList(data.on_run_start ?? data['on-run-start']),
@@ -214,6 +217,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
     },
     modelConfigs: isRecord(models[name]) ? (models[name] as Record<string, unknown>) : models,
     testConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? { ...t, ...(t[name] as Record<string, unknown>) } : t) : {}))(data.data_tests ?? data.tests),
+    ...(isRecord(data.unit_tests) ? { unitTestConfigs: isRecord(data.unit_tests[name]) ? { ...data.unit_tests, ...(data.unit_tests[name] as Record<string, unknown>) } : data.unit_tests } : {}),
     seedConfigs: isRecord(seeds[name]) ? (seeds[name] as Record<string, unknown>) : seeds,
     snapshotConfigs: isRecord(snapshots[name]) ? (snapshots[name] as Record<string, unknown>) : snapshots,
     sourceConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? (t[name] as Record<string, unknown>) : t) : {}))(data.sources),

@@ -364,6 +364,23 @@ unit_tests:
     expect(r.stdout).toMatch(/PASS +\| seed_types/);
   });
 
+  it("applies dbt_project.yml's unit_tests: config (tags, enabled) by the folder of the YAML file declaring a unit test", () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nunit_tests:\n  p:\n    +tags: [all_ut]\n    sub:\n      +enabled: false\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'models/up.sql': 'select 1 as id',
+      'models/m.sql': "select id + 1 as id from {{ ref('up') }}",
+      'models/ut.yml': "unit_tests:\n  - name: ut_root\n    model: m\n    config: {tags: [own]}\n    given: [{input: ref('up'), rows: [{id: 1}]}]\n    expect: {rows: [{id: 2}]}\n",
+      'models/sub/ut.yml': "unit_tests:\n  - name: ut_sub\n    model: m\n    given: [{input: ref('up'), rows: [{id: 1}]}]\n    expect: {rows: [{id: 99}]}\n",
+    });
+    const r = lake(dir, ['test', '-s', 'tag:all_ut']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/PASS +\| ut_root/);
+    expect(r.stdout).not.toContain('ut_sub');
+    // Tags accumulate: the entry's own and the project file's.
+    expect(lake(dir, ['test', '-s', 'tag:own']).stdout).toMatch(/PASS +\| ut_root/);
+  });
+
   it("loads a seed under its alias (config or the project's generate_alias_name) and refs it there", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nseeds:\n  p:\n    +schema: raw\n    countries:\n      +alias: country_codes\n    legacy:\n      +enabled: false\n',
