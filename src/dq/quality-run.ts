@@ -314,13 +314,12 @@ export class QualityRun implements RunExtension {
       const attached = g.data[0]!.node;
       if (build && parents.length > 1) {
         // A test of several models (relationships, a singular test's refs) holds back, as in dbt,
-        // only the models that read all of them: a reader of one of them alone does not wait for
-        // the test — whichever model the test was declared on.
-        const children = new Set(parents.flatMap((x) => base.children(x)));
-        for (const child of children) {
-          const above = new Set(base.ancestors([child]));
-          if (parents.every((x) => above.has(x))) edges.push([key, child]);
-        }
+        // only the models downstream of all of them (directly or through other models): a reader
+        // of one of them alone does not wait for the test — whichever model the test was declared
+        // on. An edge to the first such models on each path is enough: their descendants follow.
+        const below = parents.map((x) => new Set(base.descendants([x])));
+        const held = new Set([...below[0]!].filter((d) => below.every((s) => s.has(d))));
+        for (const d of held) if (!base.parents(d).some((up) => held.has(up))) edges.push([key, d]);
       } else if (build && attached && base.has(attached)) {
         // The model's readers wait for its tests — unless a reader is upstream of what the tests read (a cycle).
         const upstream = new Set([...base.ancestors(parents), ...parents]);

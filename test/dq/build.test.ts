@@ -58,7 +58,7 @@ unit_tests:
     expect(await query(dir, `select count(*) as n from information_schema.tables where table_name = 'bad_child'`)).toEqual([{ n: 0 }]);
   });
 
-  it('a test of two models holds back only the models that read both (as dbt), whichever ref comes first', async () => {
+  it('a test of two models holds back only the models downstream of both, directly or through others (as dbt), whichever ref comes first', async () => {
     for (const order of [['p1', 'p2'], ['p2', 'p1']]) {
       const dir = makeProject({
         'models/silver/p1.sql': "{{ config(materialized='table') }}\nselect * from (values (1), (2)) t(id)",
@@ -67,6 +67,8 @@ unit_tests:
         'models/gold/reads_p2.sql': "select * from {{ ref('p2') }}",
         'models/gold/reads_both.sql': "select * from {{ ref('p1') }} join {{ ref('p2') }} using (id)",
         'models/gold/after_both.sql': "select * from {{ ref('reads_both') }}",
+        // Downstream of both only through two other models.
+        'models/gold/joins_readers.sql': "select * from {{ ref('reads_p1') }} union all select * from {{ ref('reads_p2') }}",
         // Fails: id 2 of p1 is not in p2.
         'data_tests/p1_in_p2.sql': `select a.id from {{ ref('${order[0]}') }} a full join {{ ref('${order[1]}') }} b using (id) where a.id is null or b.id is null`,
       });
@@ -77,6 +79,7 @@ unit_tests:
       expect(node('gold.reads_p2'), order.join()).toBe('success');
       expect(node('gold.reads_both'), order.join()).toBe('skipped');
       expect(node('gold.after_both'), order.join()).toBe('skipped');
+      expect(node('gold.joins_readers'), order.join()).toBe('skipped');
     }
   });
 
