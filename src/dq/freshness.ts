@@ -65,7 +65,10 @@ export async function checkFreshness(db: Adapter, root: string, s: SourceNode, n
     return { ...base, status: 'runtime error', maxLoadedAt: null, ageSeconds: null, message: `${s.path}: ${what}: ${text}` };
   }
   if (ms === null) {
-    return { ...base, status: 'error', maxLoadedAt: null, ageSeconds: null, message: s.landing ? 'no file in the landing folder' : 'no rows' };
+    // As dbt (its max_loaded_at is then 0001-01-01): infinitely old — past error_after if there is
+    // one, else past warn_after.
+    const status = f.errorAfter ? 'error' : f.warnAfter ? 'warn' : 'pass';
+    return { ...base, status, maxLoadedAt: null, ageSeconds: null, message: s.landing ? 'no file in the landing folder' : 'no rows' };
   }
   const age = Math.max(0, (now.getTime() - ms) / 1000);
   const status: FreshnessStatus = f.errorAfter && age > ruleSeconds(f.errorAfter) ? 'error' : f.warnAfter && age > ruleSeconds(f.warnAfter) ? 'warn' : 'pass';

@@ -45,6 +45,9 @@ describe('lake source freshness', () => {
       - name: empty
       - name: off
         freshness: null
+      # No rows and only a warn_after (error_after turned off): a warning, as dbt.
+      - name: empty_warn
+        freshness: { error_after: null }
       # Merged with the source's, as dbt: its own error_after, the source's warn_after.
       - name: merged
         freshness: { error_after: { count: 100000, period: day } }
@@ -57,11 +60,13 @@ describe('lake source freshness', () => {
       create table main.filtered as select * from (values (now() - interval 10 minute, 'drop'), (now() - interval 2 hour, 'keep')) t(loaded_at, kind);
       create table main.empty (loaded_at timestamp);
       create table main.off as select now() - interval 100 day as loaded_at;
-      create table main.merged as select now() - interval 3 hour as loaded_at;`);
+      create table main.merged as select now() - interval 3 hour as loaded_at;
+      create table main.empty_warn (loaded_at timestamp);`);
     const r = lake(dir, ['source', 'freshness']);
     expect(r.code).toBe(1);
     const byId = Object.fromEntries(results(dir).map((x) => [x.unique_id, x]));
-    expect(Object.keys(byId).sort()).toEqual(['source:ops.empty', 'source:ops.filtered', 'source:ops.fresh', 'source:ops.merged', 'source:ops.stale_error', 'source:ops.stale_warn']);
+    expect(Object.keys(byId).sort()).toEqual(['source:ops.empty', 'source:ops.empty_warn', 'source:ops.filtered', 'source:ops.fresh', 'source:ops.merged', 'source:ops.stale_error', 'source:ops.stale_warn']);
+    expect(byId['source:ops.empty_warn']).toMatchObject({ status: 'warn', max_loaded_at: null });
     expect(byId['source:ops.merged']!.status).toBe('warn');
     expect(byId['source:ops.fresh']!.status).toBe('pass');
     expect(byId['source:ops.fresh']!.max_loaded_at_time_ago_in_s).toBeGreaterThan(290);
@@ -74,7 +79,7 @@ describe('lake source freshness', () => {
     expect(byId['source:ops.empty']).toMatchObject({ status: 'error', max_loaded_at: null, error: 'no rows' });
     expect(r.stdout).toMatch(/WARN\s+ops\.stale_warn\s+newest .*, 3h 0m ago \(warn after 1 hour, error after 1 day\)/);
     expect(r.stdout).toMatch(/WARN\s+ops\.merged\s+newest .*\(warn after 1 hour, error after 100000 days\)/);
-    expect(r.stdout).toMatch(/Freshness: 1 pass, 2 warn, 3 error \(of 6\)/);
+    expect(r.stdout).toMatch(/Freshness: 1 pass, 3 warn, 3 error \(of 7\)/);
     // Selection: only the fresh one → exit 0.
     const one = lake(dir, ['source', 'freshness', '-s', 'source:ops.fresh']);
     expect(one.code).toBe(0);
