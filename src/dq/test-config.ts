@@ -7,9 +7,23 @@ import type { Severity, TestConfig, TestStatus, Threshold } from './types.js';
 
 const THRESHOLD = /^\s*(>=|<=|!=|<>|==|=|>|<)\s*(-?\d+(?:\.\d+)?)\s*$/;
 
-/** Parse `>10`, `!= 0`, `>=5` (dbt syntax). */
+const NUM = '(-?\\d+(?:\\.\\d+)?)';
+const BETWEEN = new RegExp(`^\\s*(not\\s+)?between\\s+${NUM}\\s+and\\s+${NUM}\\s*$`, 'i');
+const IN_LIST = /^\s*(not\s+)?in\s*\(([^)]*)\)\s*$/i;
+
+/**
+ * Parse dbt's warn_if / error_if: `>10`, `!= 0`, `>=5`, and the SQL dbt appends them to allows
+ * too: `between 1 and 8`, `in (6, 7)`, with `not`.
+ */
 export function parseThreshold(raw: unknown): Threshold | undefined {
   const text = String(raw);
+  const b = BETWEEN.exec(text);
+  if (b) return { op: 'between', value: Number(b[2]), to: Number(b[3]), negate: !!b[1], text: text.trim() };
+  const l = IN_LIST.exec(text);
+  if (l) {
+    const values = l[2]!.split(',').map((x) => x.trim()).filter(Boolean);
+    if (values.length && values.every((x) => /^-?\d+(?:\.\d+)?$/.test(x))) return { op: 'in', value: Number(values[0]), values: values.map(Number), negate: !!l[1], text: text.trim() };
+  }
   const m = THRESHOLD.exec(text);
   if (!m) return undefined;
   const op = m[1] === '<>' ? '!=' : m[1] === '==' ? '=' : (m[1] as Threshold['op']);
@@ -24,6 +38,8 @@ export function meets(n: number, t: Threshold): boolean {
     case '<=': return n <= t.value;
     case '=': return n === t.value;
     case '!=': return n !== t.value;
+    case 'between': return (n >= t.value && n <= (t.to ?? t.value)) !== !!t.negate;
+    case 'in': return (t.values ?? []).includes(n) !== !!t.negate;
   }
 }
 
@@ -50,7 +66,7 @@ export function readTestConfig(raw: Readonly<Record<string, unknown>>, problems:
   const threshold = (key: 'warn_if' | 'error_if'): Threshold => {
     if (raw[key] === undefined) return DEFAULT_THRESHOLD;
     const t = parseThreshold(raw[key]);
-    if (!t) problems.push({ message: `${key} '${String(raw[key])}' is not a comparison`, hint: `write ${key}: '>10' (one of > >= < <= = != and a number)` });
+    if (!t) problems.push({ message: `${key} '${String(raw[key])}' is not a comparison`, hint: `write ${key}: '>10' (one of > >= < <= = != and a number), 'between 1 and 10' or 'in (1, 2)'` });
     return t ?? DEFAULT_THRESHOLD;
   };
   let limit: number | undefined;

@@ -9,8 +9,12 @@ import type { RenderDatabase } from '../template/introspection.js';
 
 /** `warn_if` / `error_if`: a comparison against the number of failures (`>10`, `!=0`). */
 export interface Threshold {
-  readonly op: '>' | '>=' | '<' | '<=' | '=' | '!=';
+  /** A comparison with `value`; `between` (value and `to`) or `in` (`values`), `negate` for their `not`. */
+  readonly op: '>' | '>=' | '<' | '<=' | '=' | '!=' | 'between' | 'in';
   readonly value: number;
+  readonly to?: number;
+  readonly values?: readonly number[];
+  readonly negate?: boolean;
   /** As written, for messages. */
   readonly text: string;
 }

@@ -100,6 +100,8 @@ describe('built-in data tests', () => {
           - not_null: {config: {severity: warn}}
           - not_null: {config: {name: email_few_nulls, warn_if: '>1', error_if: '>5'}}
           - not_null: {config: {name: email_many_nulls, error_if: '>1'}}
+          - not_null: {config: {name: email_nulls_between, error_if: 'between 2 and 3', warn_if: 'in (7, 8)'}}
+          - not_null: {config: {name: email_nulls_not_between, error_if: 'not between 2 and 3', warn_if: 'not in (7, 8)'}}
           - not_null: {config: {name: email_nulls_where, where: "user_id = 1"}}
           - not_null: {config: {name: email_nulls_where_none, where: "user_id = 99"}}
           - not_null: {config: {name: email_nulls_limited, limit: 1}}
@@ -117,6 +119,9 @@ describe('built-in data tests', () => {
     expect(t('not_null_bad_email')).toMatchObject({ status: 'warn', failures: 2, severity: 'warn' });
     expect(t('email_few_nulls')).toMatchObject({ status: 'warn', failures: 2 });
     expect(t('email_many_nulls')).toMatchObject({ status: 'fail', failures: 2 });
+    // The SQL forms dbt allows there too: between and in, with not.
+    expect(t('email_nulls_between')).toMatchObject({ status: 'fail', failures: 2 });
+    expect(t('email_nulls_not_between')).toMatchObject({ status: 'warn', failures: 2 });
     expect(t('email_nulls_where')).toMatchObject({ status: 'fail', failures: 1 });
     expect(t('email_nulls_where_none')).toMatchObject({ status: 'pass', failures: 0 });
     expect(t('email_nulls_limited')).toMatchObject({ status: 'fail', failures: 1 });
