@@ -353,7 +353,8 @@ type RelationArg = { sql: string; id?: NodeId; skipReason?: string } | { problem
 function resolveRelationArg(compiler: Compiler, compiled: CompiledProject, value: unknown, file: string): RelationArg {
   if (typeof value !== 'string' || value.trim() === '') return { problem: { message: '`to` must name a model', hint: "write to: ref('customers')" } };
   if (value.includes('(')) {
-    const r = renderText(compiler, `{{ ${value} }}`, file);
+    // `ref('x')`, or the template dbt also takes (`"{{ ref('x') }}"`).
+    const r = renderText(compiler, value.includes('{{') ? value : `{{ ${value} }}`, file);
     const err = r.diagnostics.find((d) => d.severity === 'error');
     if (err) return { problem: { message: err.message, hint: err.hint ?? "write ref('model') or source('source', 'table')" } };
     if (r.landing) return { sql: '', skipReason: `reads the landing-zone source ${r.landing}, which has no table` };

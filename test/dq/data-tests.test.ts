@@ -47,6 +47,7 @@ const columnsYaml = (name: string) => `
         data_tests:
           - relationships: {to: ref('teams'), field: team_id}
           - relationships: {to: teams, field: team_id, config: {name: bare_to_${name}}}
+          - relationships: {to: "{{ ref('teams') }}", field: team_id, config: {name: jinja_to_${name}}}
 `;
 
 describe('built-in data tests', () => {
@@ -62,7 +63,7 @@ describe('built-in data tests', () => {
     const failures = (name: string) => r.tests.get(name)?.failures;
     const kinds = ['row_count_{m}_3__3', 'unique_combination_of_columns_{m}_user_id__country', 'expression_is_true_{m}_age_0', 'recency_{m}_updated_at__1_day',
       'unique_{m}_user_id', 'not_null_{m}_email', 'accepted_values_{m}_status__active__paused',
-      'accepted_range_{m}_age__120__0', 'relationships_{m}_team_id__team_id__ref_teams_', 'recency_{m}_hour__updated_at__24', 'bare_to_{m}'];
+      'accepted_range_{m}_age__120__0', 'relationships_{m}_team_id__team_id__ref_teams_', 'recency_{m}_hour__updated_at__24', 'bare_to_{m}', 'jinja_to_{m}'];
     for (const k of kinds) {
       expect(status(k.replace('{m}', 'good')), k).toBe('pass');
       expect(status(k.replace('{m}', 'bad')), k).toBe('fail');
