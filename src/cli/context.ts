@@ -23,11 +23,31 @@ export interface GlobalOptions {
   warnError?: boolean;
   /** dbt's --selector: a named selector of the project's selectors.yml. */
   selector?: string;
+  /** dbt's --warn-error-options ({"include": "all"} or "*": as --warn-error; lake has no dbt event names to pick from). */
+  warnErrorOptions?: string;
+}
+
+/** Does dbt's --warn-error-options text include every warning (`include: all` or `'*'`)? */
+function includesAll(text: string): boolean {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    try {
+      v = parseYamlValue(text);
+    } catch {
+      return false;
+    }
+  }
+  const inc = v && typeof v === 'object' ? (v as { include?: unknown }).include ?? (v as { error?: unknown }).error : undefined;
+  const all = (x: unknown) => typeof x === 'string' && ['all', '*'].includes(x.toLowerCase());
+  return all(inc) || (Array.isArray(inc) && inc.some(all));
 }
 
 export class CommandContext {
   readonly reporter: Reporter;
   constructor(readonly opts: GlobalOptions) {
+    if (opts.warnErrorOptions && !opts.warnError && includesAll(opts.warnErrorOptions)) this.opts = { ...opts, warnError: true };
     // dbt's --profiles-dir wins over DBT_PROFILES_DIR, which the project loader reads.
     if (opts.profilesDir) process.env.DBT_PROFILES_DIR = path.resolve(opts.profilesDir);
     const format = opts.logFormat?.toLowerCase();

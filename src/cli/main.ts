@@ -48,6 +48,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option('--defer', 'with --state: read the models a run does not build, and this target lacks, from the database of the --state run')
     .option('--selector <name>', "dbt's: select with a named selector of the project's selectors.yml")
     .option('--warn-error', "dbt's: treat warnings as errors (project and compile warnings stop the command, tests that would warn fail, warnings of a run make it exit 1)")
+    .option('--warn-error-options <options>', "dbt's: '{\"include\": \"all\"}' (or \"*\") is --warn-error; lake has no dbt event names to choose some")
     .option('--debug', 'show stack traces')
     .exitOverride()
     // With --log-format json, commander's own errors (an unknown option...) are JSON lines too.

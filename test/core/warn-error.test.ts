@@ -44,6 +44,10 @@ describe('--warn-error', () => {
     expect(r.stdout).toContain('FAIL unique_a_id: got 1 result, configured to warn if !=0 (an error with --warn-error)');
     expect(r.stdout).toMatch(/SKIP +silver\.b/);
     expect(lake(dir, ['test', '--warn-error']).code).toBe(1);
+    // dbt's --warn-error-options: including every warning is --warn-error.
+    expect(lake(dir, ['test', '--warn-error-options', '{"include": "all"}']).code).toBe(1);
+    expect(lake(dir, ['test', '--warn-error-options', "include: '*'"]).code).toBe(1);
+    expect(lake(dir, ['test', '--warn-error-options', '{"include": []}']).code).toBe(0);
   });
 
   it('makes a run whose nodes warned exit 1; a source past warn_after only warns, as in dbt', () => {

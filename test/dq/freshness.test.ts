@@ -84,6 +84,10 @@ describe('lake source freshness', () => {
     const one = lake(dir, ['source', 'freshness', '-s', 'source:ops.fresh']);
     expect(one.code).toBe(0);
     expect(results(dir).map((x) => x.unique_id)).toEqual(['source:ops.fresh']);
+    // dbt's --output: the results written there instead.
+    expect(lake(dir, ['source', 'freshness', '-s', 'source:ops.stale_warn', '--output', 'out/fr.json']).code).toBe(0);
+    expect((JSON.parse(fs.readFileSync(path.join(dir, 'out/fr.json'), 'utf8')) as { results: { unique_id: string }[] }).results.map((x) => x.unique_id)).toEqual(['source:ops.stale_warn']);
+    expect(results(dir).map((x) => x.unique_id)).toEqual(['source:ops.fresh']);
   });
 
   it('a landing zone is as fresh as its newest file, read or not', () => {

@@ -11,10 +11,11 @@ export function registerSource(program: Command, ctx: () => CommandContext, setC
     .description('how long ago each source received data, against its freshness: rules; target/sources.json (exit 1 when one is past error_after)')
     .option('-s, --select <selector...>', 'sources to check (e.g. source:kafka, source:kafka.bpm)', collect)
     .option('--exclude <selector...>', 'sources to leave out', collect)
-    .action((flags: { select?: string[]; exclude?: string[] }) => setCode(freshnessCommand(ctx(), flags)));
+    .option('-o, --output <file>', "dbt's: write the results there instead of target/sources.json")
+    .action((flags: { select?: string[]; exclude?: string[]; output?: string }) => setCode(freshnessCommand(ctx(), flags)));
 }
 
-async function freshnessCommand(c: CommandContext, flags: { select?: string[]; exclude?: string[] }): Promise<number> {
+async function freshnessCommand(c: CommandContext, flags: { select?: string[]; exclude?: string[]; output?: string }): Promise<number> {
   const startedAt = new Date();
   const s = await c.session();
   const { checkFreshness, sourcesJson, ruleText, ageText } = await import('../../dq/freshness.js');
@@ -41,7 +42,8 @@ async function freshnessCommand(c: CommandContext, flags: { select?: string[]; e
   } finally {
     await opened.release();
   }
-  writeJson(path.join(s.targetDir, 'sources.json'), sourcesJson(results, startedAt));
+  // --output is relative to the current folder, as dbt's.
+  writeJson(flags.output ? path.resolve(flags.output) : path.join(s.targetDir, 'sources.json'), sourcesJson(results, startedAt));
   const n = (st: string) => results.filter((r) => r.status === st).length;
   c.reporter.record('freshness_summary', { sources: results.length, pass: n('pass'), warn: n('warn'), error: n('error'), runtime_error: n('runtime error') },
     `Freshness: ${n('pass')} pass, ${n('warn')} warn, ${n('error') + n('runtime error')} error (of ${results.length})`);
