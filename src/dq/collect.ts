@@ -201,7 +201,8 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
     if (testName === 'relationships') {
       const rel = resolveRelationArg(compiler, compiled, decl.args.to, decl.file ?? target.id);
       if ('problem' in rel) {
-        report('LAKE-Q005', `test relationships: ${rel.problem.message}`, rel.problem.hint);
+        // A test of a disabled model is disabled with it, as in dbt (no error).
+        if (!DISABLED_REF.test(rel.problem.message)) report('LAKE-Q005', `test relationships: ${rel.problem.message}`, rel.problem.hint);
         return undefined;
       }
       if (rel.skipReason) return { ...base, parents: [target.id], sql: '', skipReason: rel.skipReason };
@@ -221,7 +222,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
     if (typeof v === 'string' && /^\s*(ref|source)\s*\(/.test(v)) {
       const rel = resolveRelationArg(compiler, compiled, v, decl.file ?? target.id);
       if ('problem' in rel) {
-        report('LAKE-Q005', `test ${decl.name}, argument ${k}: ${rel.problem.message}`, rel.problem.hint);
+        if (!DISABLED_REF.test(rel.problem.message)) report('LAKE-Q005', `test ${decl.name}, argument ${k}: ${rel.problem.message}`, rel.problem.hint);
         return undefined;
       }
       if (rel.skipReason) return { ...base, parents: [target.id], sql: '', skipReason: rel.skipReason };
@@ -308,10 +309,14 @@ function liveSql(compiler: Compiler, result: RenderResult, file: string): { pend
   return { value: errors.length ? { sql: '', error: errors.map((d) => d.message).join('; ') } : { sql: trimSql(r.sql) } };
 }
 
+/** A ref() to a model that is disabled (compile.ts's message): the test reading it is disabled too, as in dbt. */
+const DISABLED_REF = /\) is a disabled model \(/;
+
 function singular(compiler: Compiler, file: string, text: string, diags: Diagnostic[]): DataTest | undefined {
   const name = path.basename(file, '.sql');
   const r = compiler.engine.render(text, { incremental: false, materialized: 'test', file, node: `test.${name}` });
   const resolved = compiler.resolvePlaceholders(r, file);
+  if (resolved.diagnostics.some((d) => d.severity === 'error' && DISABLED_REF.test(d.message))) return undefined;
   diags.push(...resolved.diagnostics);
   if (resolved.diagnostics.some((d) => d.severity === 'error')) return undefined;
   const problems: { message: string; hint: string }[] = [];

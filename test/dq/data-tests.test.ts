@@ -249,6 +249,18 @@ sources:
 });
 
 describe('singular and custom generic tests', () => {
+  it('leaves out, without an error, a test that reads a disabled model (as dbt disables it)', async () => {
+    const dir = makeProject({
+      'models/silver/teams.sql': TEAMS,
+      'models/silver/old_teams.sql': "{{ config(enabled=false) }}\nselect 1 as team_id",
+      'models/silver/schema.yml': "models:\n  - name: teams\n    columns:\n      - name: team_id\n        data_tests:\n          - relationships: {to: ref('old_teams'), field: team_id}\n          - not_null\n",
+      'data_tests/old_teams_checked.sql': "select * from {{ ref('old_teams') }} where team_id is null",
+    });
+    const r = await runQuality(dir, 'build');
+    expect([...r.tests.keys()]).toEqual(['not_null_teams_team_id']);
+    expect(r.tests.get('not_null_teams_team_id')?.status).toBe('pass');
+  });
+
   it('runs data_tests/*.sql and {% test %} macros like built-ins', async () => {
     const dir = makeProject({
       'models/silver/bad.sql': BAD,
