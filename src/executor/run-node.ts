@@ -478,7 +478,6 @@ function claimExternalFolder(dir: string, id: string): void {
   }
 }
 
-/** Runs one of a model's hooks; gives its log(..., info=True) and print() lines. */
 /** dbt's macros behind its built-in strategies, which a project may override (same arguments as dbt passes). */
 const STRATEGY_SQL_MACROS: Readonly<Record<string, string>> = { merge: 'get_merge_sql', 'delete+insert': 'get_delete_insert_merge_sql', append: 'get_insert_into_sql' };
 
@@ -535,6 +534,7 @@ export async function runHooks(conn: Adapter, ctx: NodeRunContext, node: Compile
   return logs;
 }
 
+/** Runs one of a model's hooks; gives its log(..., info=True) and print() lines. */
 export async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<readonly string[]> {
   // Rendered at run time, with the database (a hook may run_query, as in dbt).
   let r: Awaited<ReturnType<typeof renderAdhocLive>>;
