@@ -240,7 +240,9 @@ export class QualityRun implements RunExtension {
       if (matches(exc.filters, u) || excluded.has(t.model)) return false;
       if (matches(sel.filters, u)) return true;
       if (sel.filters.length && !sel.nodes.length) return false;
-      return !anySelection || indirect([t.model]);
+      // A unit test is selected with its model whatever the indirect selection (dbt: its fqn is the
+      // model's, so the model's selector picks it; `empty` drops only data tests).
+      return !anySelection || nodeIds.has(t.model);
     });
     // Only test selectors (`lake build -s test_type:unit`): run those tests, build no model.
     const buildModels = opts.mode === 'build' && !(sel.filters.length && !sel.nodes.length);

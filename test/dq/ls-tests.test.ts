@@ -96,6 +96,11 @@ unit_tests:
     columns:
       - name: id
         data_tests: [unique, {relationships: {to: "ref('a')", field: id}}, {relationships: {to: "ref('c')", field: id, config: {name: b_in_c}}}]
+unit_tests:
+  - name: ut_b
+    model: b
+    given: [{input: ref('a'), rows: [{id: 1}]}]
+    expect: {rows: [{id: 1}]}
 `,
     });
     const ls = (...args: string[]) => lsLines(d, ['--resource-type', 'test', ...args]).sort();
@@ -104,6 +109,8 @@ unit_tests:
     expect(ls('-s', 'b', '--indirect-selection', 'cautious')).toEqual(['test.unique_b_id']);
     expect(ls('-s', 'b', '--indirect-selection', 'buildable')).toEqual(['test.relationships_b_id__id__ref_a_', 'test.unique_b_id']);
     expect(ls('-s', 'b', '--indirect-selection', 'empty')).toEqual([]);
+    // A unit test comes with its model whatever the mode (dbt: its fqn is the model's).
+    expect(lsLines(d, ['--resource-type', 'unit_test', '-s', 'b', '--indirect-selection', 'empty'])).toEqual(['unit_test.b.ut_b']);
     expect(ls('-s', 'b', 'unique_b_id', '--indirect-selection', 'empty')).toEqual(['test.unique_b_id']);
     expect(lake(d, ['test', '--indirect-selection', 'lazy']).stderr).toMatch(/LAKE-U005: --indirect-selection lazy is not a mode/);
   });
