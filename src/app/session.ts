@@ -81,6 +81,8 @@ export interface RunExtension {
   prepare(p: { readonly db: Adapter; readonly jobs: Map<NodeId, Job>; readonly order: readonly NodeId[]; readonly ctx: NodeRunContext }): Promise<{ dag: Dag; order: NodeId[] }>;
   /** After the run: the results run_results.json lists as nodes, and extra top-level fields (they win). */
   finish(results: readonly NodeResult[]): Promise<{ results: NodeResult[]; extra: Record<string, unknown> }>;
+  /** on_run_end's `results` for a job of the extension's (one per test, as dbt's), or undefined for a model's. */
+  endResults?(r: NodeResult): Record<string, unknown>[] | undefined;
 }
 
 export interface RunOutcome {
@@ -424,7 +426,7 @@ export class Session {
         // The hooks may read this run's node results: recorded before them.
         await recordNodes(db, runId, results);
         // dbt's on-run-end context: the run's results and the schemas it built into.
-        const endContext = onRunEndContext(this, results);
+        const endContext = onRunEndContext(this, results, o.extend);
         try {
           for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end', endContext, (line) => reporter.info(line));
         } catch (e) {
@@ -450,9 +452,11 @@ export class Session {
 }
 
 /** `results` (one per node: status, node with name/unique_id/schema, rows, time, message) and `schemas` for on_run_end. */
-function onRunEndContext(s: Session, results: readonly NodeResult[]): Record<string, unknown> {
+function onRunEndContext(s: Session, results: readonly NodeResult[], extend?: RunExtension): Record<string, unknown> {
   const schemas = new Set<string>();
-  const out = results.map((r) => {
+  const out = results.flatMap((r) => {
+    const tests = extend?.endResults?.(r);
+    if (tests) return tests;
     const c = s.compiled.nodes.get(r.id);
     const seed = c ? undefined : s.project.seeds.get(r.id);
     const schema = c?.relation.schema ?? seed?.schema ?? r.id.split('.')[0] ?? '';

@@ -381,6 +381,27 @@ export class QualityRun implements RunExtension {
     };
   }
 
+  /**
+   * on_run_end's results for a job of tests: one per test, as dbt's (status pass / warn / fail /
+   * error / skipped, failures, message; the node a test with `resource_type` test or unit_test).
+   */
+  endResults(r: NodeResult): Record<string, unknown>[] | undefined {
+    const g = this.groups.get(r.id);
+    if (!g) return undefined;
+    const project = this.session.project.name;
+    const one = (id: string, name: string, type: 'test' | 'unit_test', schema: string) => {
+      const t = this.results.get(id);
+      const status = t?.status ?? (r.status === 'skipped' ? 'skipped' : 'error');
+      return {
+        status, message: t?.message ?? (r.status === 'skipped' ? r.message ?? null : null), failures: t ? t.failures : null,
+        execution_time: (t?.durationMs ?? 0) / 1000, adapter_response: {},
+        node: { unique_id: `${type}.${project}.${name}`, name, schema, resource_type: type, config: { materialized: type === 'test' ? 'test' : 'unit' } },
+      };
+    };
+    const schemaOf = (id: NodeId | undefined) => (id ? this.session.compiled.nodes.get(id)?.relation.schema ?? id.split('.')[0] ?? '' : '');
+    return [...g.data.map((t) => one(t.id, t.name, 'test', schemaOf(t.node))), ...g.unit.map((u) => one(u.id, u.name, 'unit_test', schemaOf(u.model)))];
+  }
+
   private report(tests: readonly TestResult[]): void {
     const rep = this.opts.reporter;
     // `kind` names the record in JSON lines, so the test's own kind travels as test_kind.

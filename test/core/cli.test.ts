@@ -252,6 +252,22 @@ seeds:
     expect(String(row!.detail).trim().split(' ').sort()).toEqual(['a:success:2', 'b:success:', 'bad:error:', 'codes:success:1']);
   });
 
+  it("gives on_run_end one result per test in lake build and lake test, as dbt's (status, failures, resource_type)", async () => {
+    const dir = writeProject({
+      'project.yml': projectYml(`on_run_end:
+  - "create or replace table main.run_end as select '{% for r in results %}{{ r.node.resource_type }}:{{ r.node.name }}:{{ r.status }}:{{ r.failures }} {% endfor %}' as detail"
+`),
+      'models/m.sql': "{{ config(materialized='table') }}select 1 as id union all select 1",
+      'models/m.yml': 'models:\n  - name: m\n    columns:\n      - name: id\n        data_tests: [unique, not_null]\n',
+    });
+    expect(lake(dir, ['build']).code).toBe(1);
+    const db = path.join(dir, 'target/t.duckdb');
+    const detail = async () => String((await query(db, 'select detail from main.run_end'))[0]!.detail).trim().split(' ').sort();
+    expect(await detail()).toEqual(['model:m:success:', 'test:not_null_m_id:pass:0', 'test:unique_m_id:fail:1']);
+    expect(lake(dir, ['test']).code).toBe(1);
+    expect(await detail()).toEqual(['test:not_null_m_id:pass:0', 'test:unique_m_id:fail:1']);
+  });
+
   it('renders a model\'s hooks in its context: is_incremental() answers as in its SQL', async () => {
     const hook = "create table if not exists main.seen (phase varchar, inc boolean); insert into main.seen values ('PHASE', {{ is_incremental() }})";
     const dir = writeProject({
