@@ -267,8 +267,10 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
     return [...notObject, { when: `_v${i} is null and coalesce(json_type(${raw}), 'NULL') <> 'NULL'`, reason: notValid(k.name, raw, k.type) }, ...wrongKind, ...fields];
   });
   // rescue (Auto Loader's rescued data column): a value that does not fit its column is no bad
-  // record; the column is NULL and the value goes to `_rescued_data` under its key, like an unknown field.
-  const rescued = (i: number) => mismatches[i]!.map((m) => `(${m.when})`).join(' or ');
+  // record; the column is NULL and the value goes to `_rescued_data` under its key, like an unknown
+  // field. Whether it fits is computed once per column (`_m<i>`), for both uses.
+  const rescued = (i: number) => `_m${i}`;
+  const misfits = o.rescue ? known.map((_k, i) => `, (${mismatches[i]!.map((m) => `(${m.when})`).join(' or ')}) as _m${i}`).join('') : '';
   const typeChecks = o.rescue ? '' : mismatches.flatMap((ms) => ms.map((m) => `when ${m.when}\n      then ${m.reason}`)).join('\n    ');
   const reason = `case
     when _pre_reason is not null then _pre_reason
@@ -284,7 +286,8 @@ export async function createStage(tx: Adapter, o: StageOptions): Promise<void> {
   const body = (cc: Chain) => `with ${cc.ctes},
 cased as (select *${variants} from pay),
 vals as (select *${vals} from cased),
-judged as (select *, ${reason} as _reason, ${unknownOrRescued} as _unk from vals)
+fitted as (select *${misfits} from vals),
+judged as (select *, ${reason} as _reason, ${unknownOrRescued} as _unk from fitted)
 select _f, _lake_line${cols}${o.rescue ? ', null::json as _rescued_data' : ''}${c.extra},
   _reason,
   case when _reason is not null then coalesce(_pre_raw, line) end as _raw,
