@@ -126,14 +126,24 @@ export class CommandContext {
    * selectors.yml marked `default: true`), the nodes it selects, as the command's selection.
    */
   selection<T extends { select?: string[]; exclude?: string[] }>(s: Session, flags: T): T {
+    const ids = this.selectorKeys(s, flags, (text) => new Set(s.select(text ? { select: [text] } : {})));
+    return ids ? { ...flags, select: [[...ids].join(' ')] } : flags;
+  }
+
+  /**
+   * What the YAML selector in effect selects (undefined: none is), each leaf of its definition
+   * evaluated by `leaf` (its selector text, and the entry's `indirect_selection`): node ids, and
+   * for lake test / build the keys of the tests picked at that leaf.
+   */
+  selectorKeys(s: Session, flags: { select?: string[] }, leaf: (text: string, indirectSelection?: string) => ReadonlySet<string>): Set<string> | undefined {
     const name = this.opts.selector;
     const file = path.join(s.project.root, 'selectors.yml');
     const fail = (message: string, hint: string) => new LakeError('usage', { code: 'LAKE-U060', severity: 'error', message, file: 'selectors.yml', hint });
     if (!fs.existsSync(file)) {
       if (name) throw fail(`--selector ${name}: the project has no selectors.yml`, 'write selectors.yml beside the project file (selectors: [{name, definition}]), or use --select');
-      return flags;
+      return undefined;
     }
-    if (!name && flags.select?.length) return flags;
+    if (!name && flags.select?.length) return undefined;
     if (name && flags.select?.length) throw fail('--selector and --select cannot be used together', 'put the selection in the selector, or drop --selector');
     const diags: Diagnostic[] = [];
     const data = parseYamlFile('selectors.yml', fs.readFileSync(file, 'utf8'), diags)?.data as { selectors?: unknown } | undefined;
@@ -141,16 +151,16 @@ export class CommandContext {
     const list = Array.isArray(data?.selectors) ? (data!.selectors as Record<string, unknown>[]) : [];
     const selectors = new Map(list.filter((x) => x && typeof x.name === 'string').map((x) => [String(x.name), { name: String(x.name), definition: x.definition, default: x.default === true }]));
     const chosen = name ?? [...selectors.values()].find((x) => x.default)?.name;
-    if (!chosen) return flags;
+    if (!chosen) return undefined;
     let ids: Set<string>;
     try {
-      ids = evaluateSelector(selectors, chosen, (text) => new Set(s.select(text ? { select: [text] } : {})));
+      ids = evaluateSelector(selectors, chosen, leaf);
     } catch (e) {
       if (e instanceof SelectorError) throw fail(e.message, 'see dbt\'s YAML selectors: union, intersection, exclude, method/value, and selector strings such as tag:nightly');
       throw e;
     }
     if (ids.size === 0) throw fail(`selector ${chosen} selects no node`, 'check its definition with lake ls --selector');
-    return { ...flags, select: [[...ids].join(' ')] };
+    return ids;
   }
 
   /** With --warn-error, the run's warnings make it fail: says so and gives true. */
@@ -165,7 +175,7 @@ export class CommandContext {
     const state = this.opts.state ?? process.env.LAKE_STATE ?? process.env.DBT_STATE;
     return {
       ...(this.opts.target ? { target: this.opts.target } : {}), ...(this.opts.vars ? { vars: this.opts.vars } : {}), ...(this.opts.threads ? { threads: this.opts.threads } : {}),
-      ...(state ? { state: path.resolve(state) } : {}), ...(this.opts.defer ? { defer: true } : {}),
+      ...(state ? { state: path.resolve(state) } : {}), ...(this.opts.defer ? { defer: true } : {}), ...(this.opts.selector ? { selector: this.opts.selector } : {}),
     };
   }
 

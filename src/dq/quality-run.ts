@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { Adapter } from '../adapter/types.js';
 import type { NodeId } from '../core/types.js';
 import { LakeError, type Diagnostic } from '../errors/index.js';
-import { Dag, pathMatcher, type DagNode } from '../graph/index.js';
+import { Dag, fileMatcher, glob, pathMatcher, type DagNode } from '../graph/index.js';
 import type { NodeResult, Reporter } from '../reporter/types.js';
 import type { Job } from '../executor/scheduler.js';
 import type { RunExtension, Session } from '../app/session.js';
@@ -41,9 +41,36 @@ export interface QualityOptions {
    * themselves).
    */
   readonly indirectSelection?: IndirectSelection;
+  /** The selection as keys (`TestSelector.keys`), instead of select/exclude: a YAML selector's. */
+  readonly chosen?: ReadonlySet<string>;
 }
 
 export type IndirectSelection = 'eager' | 'cautious' | 'buildable' | 'empty';
+
+/** What a selection picks: tests, and the nodes (selectors for the run, and the ids). */
+interface Picked {
+  readonly data: DataTest[];
+  readonly unit: UnitTestDef[];
+  readonly nodeIds: ReadonlySet<NodeId>;
+  readonly nodeSelect: string[];
+  readonly nodeExclude: string[];
+  /** Tests were selected by test selectors alone: no node to build. */
+  readonly testsOnly: boolean;
+}
+
+export interface TestSelector {
+  pick(opts: Pick<QualityOptions, 'select' | 'exclude' | 'indirectSelection'>): Picked;
+  /** What one selection picks, as keys: node ids, and `selectionKey(test id)` for tests. */
+  keys(opts: Pick<QualityOptions, 'select' | 'exclude' | 'indirectSelection'>): Set<string>;
+  /** A selection given as keys (a YAML selector's result): those nodes and tests, nothing more. */
+  explicit(chosen: ReadonlySet<string>): Picked;
+}
+
+/** Tests' keys in a set of selected node ids and tests (a test id could spell a node id). */
+const TEST_KEY = '\u0000';
+export function selectionKey(testId: string): string {
+  return TEST_KEY + testId;
+}
 
 type TestFilter = (t: { id: string; stateKey?: string; name: string; kind: 'generic' | 'singular' | 'unit'; testName?: string; nodes: readonly NodeId[]; tags: readonly string[]; config?: TestConfig; file?: string }) => boolean;
 
@@ -100,6 +127,14 @@ function testOnly(sel: string, testNames: ReadonlySet<string>, previous: TestInd
     const v = sel.slice('test_name:'.length);
     return (t) => t.testName === v || t.name === v;
   }
+  // dbt's resource types of tests, and its unit_test method (a unit test by name, or a pattern).
+  if (sel === 'resource_type:test') return (t) => t.kind !== 'unit';
+  if (sel === 'resource_type:unit_test') return (t) => t.kind === 'unit';
+  if (sel.startsWith('unit_test:')) {
+    const v = sel.slice('unit_test:'.length);
+    const g = glob(v);
+    return (t) => t.kind === 'unit' && (g(t.name) || t.id === v);
+  }
   if (testNames.has(sel)) return (t) => t.name === sel || t.id === sel;
   return undefined;
 }
@@ -126,10 +161,12 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
       }
       // `path:x` (or a bare path) naming a test's file: the tests declared there — a singular
       // test's .sql, the YAML of generic and unit tests — and the nodes there, if any.
+      // `file:x` likewise, by the file's name (dbt's file method).
       const p = /^path:(.+)$/.exec(sel)?.[1] ?? (!sel.includes(':') && /\/|\.(sql|ya?ml)$/.test(sel) ? sel : undefined);
-      if (p !== undefined) {
+      const f = /^file:(.+)$/.exec(sel)?.[1];
+      if (p !== undefined || f !== undefined) {
         // A file or folder (or a shell pattern of them), as `path:` selects nodes.
-        const matches = pathMatcher(p);
+        const matches = p !== undefined ? pathMatcher(p) : fileMatcher(f!);
         const under = (f: string | undefined) => f !== undefined && matches(f);
         if (index.files.some(under)) {
           filters.push((t) => under(t.file));
@@ -190,12 +227,27 @@ export class QualityRun implements RunExtension {
    * Collect, validate and select the tests (no database). Throws LakeError('test') with every
    * problem in the project's tests; warnings go to the reporter.
    */
-  static plan(session: Session, opts: QualityOptions): QualityRun {
+  static plan(session: Session, opts: QualityOptions, selector: TestSelector = QualityRun.selector(session, opts.reporter)): QualityRun {
+    const picked = opts.chosen ? selector.explicit(opts.chosen) : selector.pick(opts);
+    // Only test selectors (`lake build -s test_type:unit`): run those tests, build no model.
+    const buildModels = opts.mode === 'build' && !picked.testsOnly;
+    const q = new QualityRun(session, opts, picked.data, picked.unit, picked.nodeSelect, picked.nodeExclude, buildModels);
+    if (!opts.listOnly) q.writeCompiled();
+    return q;
+  }
+
+  /**
+   * The project's tests, collected and validated once (throws LakeError('test') with every
+   * problem; warnings go to the reporter), and what a selection picks of them and of the nodes.
+   * dbt's YAML selectors evaluate each leaf of a definition with this (its own indirect selection),
+   * then combine the keys (`selectionKey`) with set operations and hand them to `plan` as `chosen`.
+   */
+  static selector(session: Session, reporter: Reporter): TestSelector {
     const data = collectDataTests(session.compiler, session.compiled);
     const unit = collectUnitTests(session.project, session.compiler, session.compiled);
     const diags: Diagnostic[] = [...data.diagnostics, ...unit.diagnostics];
     if (diags.some((d) => d.severity === 'error')) throw new LakeError('test', diags);
-    if (diags.length) opts.reporter.diagnostics(diags);
+    if (diags.length) reporter.diagnostics(diags);
 
     const index: TestIndex = {
       // Names, and ids (`test.unique_orders_id`, `unit_test.orders.my_test`) as lake ls prints them.
@@ -208,47 +260,63 @@ export class QualityRun implements RunExtension {
       nodePath: (sel) => { try { return session.select({ select: [sel] }).length > 0; } catch { return false; } },
     };
     const nodesOf = (x: string) => new Set(session.select({ select: [x] }));
-    const sel = splitSelection(opts.select, index, nodesOf);
-    const exc = splitSelection(opts.exclude, index, nodesOf);
-    const anySelection = (opts.select ?? []).some((s) => s.trim() !== '');
-    // Nodes chosen by node selectors; with no selector at all, every node; with test selectors alone, none.
-    const nodeIds = sel.nodes.length || !sel.filters.length ? new Set(session.select({ select: sel.nodes, exclude: exc.nodes })) : new Set<NodeId>();
-    const excluded = exc.nodes.length ? new Set(session.select({ select: exc.nodes })) : new Set<NodeId>();
-    const matches = (filters: TestFilter[], t: Parameters<TestFilter>[0]) => filters.some((f) => f(t));
-    // Tests that come with the selected nodes (dbt's indirect selection).
-    const mode = opts.indirectSelection ?? 'eager';
-    let buildable: Set<NodeId> | undefined;
-    const indirect = (parents: readonly NodeId[]): boolean => {
-      if (mode === 'empty') return false;
-      if (mode === 'eager') return parents.some((p) => nodeIds.has(p));
-      if (mode === 'cautious') return parents.every((p) => nodeIds.has(p));
-      buildable ??= new Set([...nodeIds, ...session.dag.ancestors([...nodeIds])]);
-      return parents.some((p) => nodeIds.has(p)) && parents.every((p) => buildable!.has(p));
+    const pick = (opts: Pick<QualityOptions, 'select' | 'exclude' | 'indirectSelection'>): Picked => {
+      const sel = splitSelection(opts.select, index, nodesOf);
+      const exc = splitSelection(opts.exclude, index, nodesOf);
+      const anySelection = (opts.select ?? []).some((s) => s.trim() !== '');
+      // Nodes chosen by node selectors; with no selector at all, every node; with test selectors alone, none.
+      const nodeIds = sel.nodes.length || !sel.filters.length ? new Set(session.select({ select: sel.nodes, exclude: exc.nodes })) : new Set<NodeId>();
+      const excluded = exc.nodes.length ? new Set(session.select({ select: exc.nodes })) : new Set<NodeId>();
+      const matches = (filters: TestFilter[], t: Parameters<TestFilter>[0]) => filters.some((f) => f(t));
+      // Tests that come with the selected nodes (dbt's indirect selection).
+      const mode = opts.indirectSelection ?? 'eager';
+      let buildable: Set<NodeId> | undefined;
+      const indirect = (parents: readonly NodeId[]): boolean => {
+        if (mode === 'empty') return false;
+        if (mode === 'eager') return parents.some((p) => nodeIds.has(p));
+        if (mode === 'cautious') return parents.every((p) => nodeIds.has(p));
+        buildable ??= new Set([...nodeIds, ...session.dag.ancestors([...nodeIds])]);
+        return parents.some((p) => nodeIds.has(p)) && parents.every((p) => buildable!.has(p));
+      };
+      const pickData = data.tests.filter((test) => {
+        const t = { ...test, nodes: test.parents, tags: test.config.tags };
+        // dbt's eager indirect selection: excluding a node excludes every test that reads it.
+        if (matches(exc.filters, t) || t.parents.some((p) => excluded.has(p))) return false;
+        if (matches(sel.filters, t)) return true;
+        if (sel.filters.length && !sel.nodes.length) return false;
+        if (t.parents.length === 0) return !anySelection;
+        if (!anySelection) return true;
+        return indirect(t.parents);
+      });
+      const pickUnit = unit.tests.filter((t) => {
+        const u = { id: t.id, stateKey: t.stateKey, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags, file: t.file };
+        if (matches(exc.filters, u) || excluded.has(t.model)) return false;
+        if (matches(sel.filters, u)) return true;
+        if (sel.filters.length && !sel.nodes.length) return false;
+        // A unit test is selected with its model whatever the indirect selection (dbt: its fqn is the
+        // model's, so the model's selector picks it; `empty` drops only data tests).
+        return !anySelection || nodeIds.has(t.model);
+      });
+      return { data: pickData, unit: pickUnit, nodeIds, nodeSelect: sel.nodes, nodeExclude: exc.nodes, testsOnly: sel.filters.length > 0 && !sel.nodes.length };
     };
-    const pickData = data.tests.filter((test) => {
-      const t = { ...test, nodes: test.parents, tags: test.config.tags };
-      // dbt's eager indirect selection: excluding a node excludes every test that reads it.
-      if (matches(exc.filters, t) || t.parents.some((p) => excluded.has(p))) return false;
-      if (matches(sel.filters, t)) return true;
-      if (sel.filters.length && !sel.nodes.length) return false;
-      if (t.parents.length === 0) return !anySelection;
-      if (!anySelection) return true;
-      return indirect(t.parents);
-    });
-    const pickUnit = unit.tests.filter((t) => {
-      const u = { id: t.id, stateKey: t.stateKey, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags, file: t.file };
-      if (matches(exc.filters, u) || excluded.has(t.model)) return false;
-      if (matches(sel.filters, u)) return true;
-      if (sel.filters.length && !sel.nodes.length) return false;
-      // A unit test is selected with its model whatever the indirect selection (dbt: its fqn is the
-      // model's, so the model's selector picks it; `empty` drops only data tests).
-      return !anySelection || nodeIds.has(t.model);
-    });
-    // Only test selectors (`lake build -s test_type:unit`): run those tests, build no model.
-    const buildModels = opts.mode === 'build' && !(sel.filters.length && !sel.nodes.length);
-    const q = new QualityRun(session, opts, pickData, pickUnit, sel.nodes, exc.nodes, buildModels);
-    if (!opts.listOnly) q.writeCompiled();
-    return q;
+    return {
+      pick,
+      keys: (opts) => {
+        const p = pick(opts);
+        return new Set([...p.nodeIds, ...p.data.map((t) => selectionKey(t.id)), ...p.unit.map((t) => selectionKey(t.id))]);
+      },
+      explicit: (chosen) => {
+        const nodeIds = new Set([...chosen].filter((k) => !k.startsWith(TEST_KEY)));
+        return {
+          data: data.tests.filter((t) => chosen.has(selectionKey(t.id))),
+          unit: unit.tests.filter((t) => chosen.has(selectionKey(t.id))),
+          nodeIds,
+          nodeSelect: nodeIds.size ? [[...nodeIds].join(' ')] : [],
+          nodeExclude: [],
+          testsOnly: nodeIds.size === 0,
+        };
+      },
+    };
   }
 
   /** Any test failed or errored (exit code 1). */

@@ -4,10 +4,12 @@
  * Each list item holds selectors separated by spaces (union); a selector joins atoms with commas
  * (intersection); an atom is `[@][N+]method:value[+N]`. Methods: a bare name (`users`,
  * `silver.users`, globs like `stg_*`; a bare value with a `/` is a path), `tag:`, `path:`,
- * `source:`, `resource_type:`, `config.<key>:`, and with `--state <dir>` (graph/state.ts) `state:` and
- * `result:`. A name, tag, path or source that matches no node
+ * `source:`, `file:`, `resource_type:`, `config.<key>:`, and with `--state <dir>` (graph/state.ts) `state:` and
+ * `result:`. A name, tag, path, file or source that matches no node
  * at all is almost always a typo, so it is an error with a "did you mean" hint rather than an
  * empty run; a config or resource_type value that matches nothing is a legitimately empty set.
+ * The methods only tests have (`test_name:`, `test_type:`, `unit_test:`, `resource_type:test`)
+ * match no node here: dq/quality-run.ts selects tests with them.
  */
 import type { NodeId } from '../core/types.js';
 import { closest, LakeError, type Diagnostic } from '../errors/index.js';
@@ -24,8 +26,12 @@ export interface Selection {
   readonly project?: string;
 }
 
-const METHODS = ['name', 'fqn', 'tag', 'path', 'source', 'resource_type', 'state', 'result', 'config.'];
+const METHODS = ['name', 'fqn', 'tag', 'path', 'file', 'source', 'resource_type', 'state', 'result', 'config.', 'test_name', 'test_type', 'unit_test'];
 const RESOURCE_TYPES = ['model', 'seed', 'source', 'snapshot'];
+/** dbt's resource types that are not graph nodes here: a legitimately empty set of nodes. */
+const OTHER_RESOURCE_TYPES = ['test', 'unit_test', 'analysis', 'exposure', 'metric', 'semantic_model', 'saved_query', 'operation'];
+/** Methods that select tests only (dq/quality-run.ts): no node. */
+const TEST_METHODS = new Set(['test_name', 'test_type', 'unit_test']);
 /** `[@][N+]value[+N]`; the lazy middle leaves a trailing `+N` to the suffix group. */
 const ATOM = /^(@)?(?:(\d*)\+)?(.+?)(?:\+(\d*))?$/;
 
@@ -138,17 +144,28 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
       }
       break;
     }
+    case 'file': {
+      // dbt's file method: the node's own file name, with or without its extension.
+      const g = fileMatcher(value);
+      base = nodes.filter((n) => n.kind !== 'source' && g(n.path));
+      if (base.length === 0) return fail('LAKE-G101', `no node file is named ${value}`, didYouMean(value, nodes.filter((n) => n.kind !== 'source').map((n) => baseName(n.path))));
+      break;
+    }
     case 'resource_type':
-      if (!RESOURCE_TYPES.includes(value)) {
-        return fail('LAKE-G102', `unknown resource type ${value}`, `use one of ${RESOURCE_TYPES.join(', ')}`);
+      if (!RESOURCE_TYPES.includes(value) && !OTHER_RESOURCE_TYPES.includes(value)) {
+        return fail('LAKE-G102', `unknown resource type ${value}`, `use one of ${[...RESOURCE_TYPES, ...OTHER_RESOURCE_TYPES].join(', ')}`);
       }
       base = nodes.filter((n) => n.kind === value);
       break;
     default: {
+      if (TEST_METHODS.has(method)) {
+        base = [];
+        break;
+      }
       if (!method.startsWith('config.') || method === 'config.') {
         const near = closest(method, METHODS.filter((x) => x !== 'config.'), 1);
         return fail('LAKE-G102', `unknown selector method ${method}`,
-          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, tag:, path:, source:, resource_type:, config.<key>:, state:, result:`);
+          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, fqn:, tag:, path:, file:, source:, resource_type:, config.<key>:, state:, result:, and for tests test_name:, test_type:, unit_test:`);
       }
       const keys = method.slice('config.'.length).split('.');
       const g = glob(value);
@@ -215,13 +232,23 @@ function fqnMatches(n: DagNode, value: string, project?: string): boolean {
   return matches(fqn) || (project !== undefined && matches([project, ...fqn]));
 }
 
+function baseName(f: string): string {
+  return f.slice(f.lastIndexOf('/') + 1);
+}
+
+/** What dbt's `file:<value>` matches: a file whose name, or name without its extension, is (or fits the pattern) value. */
+export function fileMatcher(value: string): (file: string) => boolean {
+  const g = glob(value);
+  return (f) => g(baseName(f)) || g(baseName(f).replace(/\.[^.]+$/, ''));
+}
+
 /** `kafka.bpm` from the id `source:kafka.bpm`. */
 function sourceName(n: DagNode): string {
   return n.id.startsWith('source:') ? n.id.slice('source:'.length) : `${n.schema}.${n.name}`;
 }
 
 /** A matcher for a shell-style pattern (`*`, `?`); plain equality when there is no wildcard. */
-function glob(pattern: string, suffix = ''): (s: string) => boolean {
+export function glob(pattern: string, suffix = ''): (s: string) => boolean {
   if (!/[*?]/.test(pattern) && suffix === '') return (s) => s === pattern;
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
   const re = new RegExp(`^${body}${suffix}$`);

@@ -3,7 +3,9 @@
  * strings (`tag:nightly`), method entries (`{method: tag, value: nightly, children: true,
  * parents_depth: 2, childrens_parents: true}`), `union:` / `intersection:` lists and `exclude:`
  * inside them (excluded at that level), and `{method: selector, value: other}`. Evaluated with set
- * operations over what each leaf selects (`select`: lake's selector syntax → node ids). Pure.
+ * operations over what each leaf selects (`select`: lake's selector syntax, and the entry's
+ * `indirect_selection` if it has one → ids of nodes and tests; dbt applies the indirect selection
+ * of tests at each leaf, before the set operations). Pure.
  */
 
 export interface YamlSelector {
@@ -14,6 +16,8 @@ export interface YamlSelector {
 
 /** A selectors.yml problem, for a person: what is wrong, and where in the file (the selector's name). */
 export class SelectorError extends Error {}
+
+const INDIRECT = ['eager', 'cautious', 'buildable', 'empty'];
 
 const isRecord = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
 
@@ -33,7 +37,7 @@ function methodText(d: Record<string, unknown>, where: string): string {
  * The node ids selector `name` selects: `select(text)` gives what one of lake's selector strings
  * selects; `all` is every node (an intersection or exclusion with nothing else starts from it).
  */
-export function evaluateSelector(selectors: ReadonlyMap<string, YamlSelector>, name: string, select: (text: string) => ReadonlySet<string>, seen: readonly string[] = []): Set<string> {
+export function evaluateSelector(selectors: ReadonlyMap<string, YamlSelector>, name: string, select: (text: string, indirectSelection?: string) => ReadonlySet<string>, seen: readonly string[] = []): Set<string> {
   const sel = selectors.get(name);
   if (!sel) throw new SelectorError(`no selector named '${name}' in selectors.yml${selectors.size ? ` (there are ${[...selectors.keys()].join(', ')})` : ''}`);
   if (seen.includes(name)) throw new SelectorError(`selector ${[...seen, name].join(' > ')} refers to itself`);
@@ -45,7 +49,14 @@ export function evaluateSelector(selectors: ReadonlyMap<string, YamlSelector>, n
     if ('union' in d) return union(asList(d.union));
     if ('intersection' in d) return intersection(asList(d.intersection));
     if (d.method === 'selector') return evaluateSelector(selectors, String(d.value), select, [...seen, name]);
-    return new Set(select(methodText(d, where)));
+    // The key-value form, `{tag: nightly}`: one method and its value, no graph operators.
+    const keys = Object.keys(d);
+    if (d.method === undefined && keys.length === 1 && keys[0] !== 'exclude') return walk({ method: keys[0], value: d[keys[0]!] });
+    const indirect = d.indirect_selection;
+    if (indirect !== undefined && !INDIRECT.includes(String(indirect))) {
+      throw new SelectorError(`${where}: indirect_selection ${JSON.stringify(indirect)} is not a mode (use ${INDIRECT.join(', ')})`);
+    }
+    return new Set(select(methodText(d, where), indirect === undefined ? undefined : String(indirect)));
   };
   const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : [v]);
   const excluded = (items: unknown[]): Set<string> => {

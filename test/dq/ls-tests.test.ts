@@ -115,6 +115,81 @@ unit_tests:
     expect(lake(d, ['test', '--indirect-selection', 'lazy']).stderr).toMatch(/LAKE-U005: --indirect-selection lazy is not a mode/);
   });
 
+  it("takes dbt's selector forms for tests: resource_type:test|unit_test, unit_test:, file:, and DBT_INDIRECT_SELECTION", () => {
+    const ls = (...args: string[]) => lsLines(dir, args).sort();
+    expect(ls('-s', 'resource_type:unit_test')).toEqual(['unit_test.b.b_is_a']);
+    expect(ls('-s', 'resource_type:test')).toEqual(['test.not_null_a_id', 'test.unique_a_id', 'test.unique_b_id']);
+    expect(ls('-s', 'unit_test:b_is_a')).toEqual(['unit_test.b.b_is_a']);
+    expect(ls('-s', 'unit_test:b_*')).toEqual(['unit_test.b.b_is_a']);
+    // file: by the file's name: a model's .sql, or the YAML that declares tests.
+    expect(ls('-s', 'file:b', '--resource-type', 'all')).toEqual(['silver.b', 'test.unique_b_id', 'unit_test.b.b_is_a']);
+    expect(ls('-s', 'file:schema.yml', '--resource-type', 'test')).toEqual(['test.not_null_a_id', 'test.unique_a_id', 'test.unique_b_id']);
+    // An intersection of a node and a test method: that node's tests of that kind.
+    expect(ls('-s', 'a,resource_type:test')).toEqual(['test.not_null_a_id', 'test.unique_a_id']);
+    // lake run with a test-only selection builds nothing (dbt: nothing to do), not an error.
+    const run = lake(dir, ['run', '-s', 'resource_type:unit_test']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).not.toMatch(/OK +silver/);
+    // The environment's indirect selection (dbt's DBT_INDIRECT_SELECTION), checked as the flag is.
+    const tests = (env: Record<string, string>) => { const r = lake(dir, ['ls', '-s', 'b', '--resource-type', 'test'], env); expect(r.code, r.stderr).toBe(0); return r.stdout.trim().split('\n').filter(Boolean); };
+    expect(tests({})).toEqual(['test.unique_b_id']);
+    expect(tests({ DBT_INDIRECT_SELECTION: 'empty' })).toEqual([]);
+    expect(lake(dir, ['test', '-s', 'b'], { DBT_INDIRECT_SELECTION: 'lazy' }).stderr).toMatch(/LAKE-U005: DBT_INDIRECT_SELECTION=lazy is not a mode/);
+  });
+
+  it("evaluates dbt's YAML selectors over tests too: test methods, key-value entries and each entry's indirect_selection", () => {
+    const d = writeProject({
+      'project.yml': 'name: ind\ntargets:\n  dev: { type: duckdb, path: target/ind.duckdb }\n',
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': "select id from {{ ref('a') }}",
+      'models/schema.yml': `models:
+  - name: b
+    columns:
+      - name: id
+        data_tests: [unique, {relationships: {to: "ref('a')", field: id}}]
+unit_tests:
+  - name: ut_b
+    model: b
+    given: [{input: ref('a'), rows: [{id: 1}]}]
+    expect: {rows: [{id: 1}]}
+`,
+      'selectors.yml': `selectors:
+  - name: b_cautious
+    definition: {method: fqn, value: b, indirect_selection: cautious}
+  - name: b_eager
+    definition: {method: fqn, value: b}
+  - name: unit_only
+    definition:
+      intersection: ['b', {method: test_type, value: unit}]
+  - name: uniques
+    definition: {test_name: unique}
+  - name: b_no_unit
+    definition:
+      union: ['b', {exclude: [{method: resource_type, value: unit_test}]}]
+  - name: bad
+    definition: {method: fqn, value: b, indirect_selection: lazy}
+`,
+    });
+    const ls = (...args: string[]) => lsLines(d, ['--resource-type', 'all', ...args]).sort();
+    expect(ls('--selector', 'b_eager')).toEqual(['main.b', 'test.relationships_b_id__id__ref_a_', 'test.unique_b_id', 'unit_test.b.ut_b']);
+    expect(ls('--selector', 'b_cautious')).toEqual(['main.b', 'test.unique_b_id', 'unit_test.b.ut_b']);
+    // Without indirect_selection, the entry takes the command line's (dbt >= 1.8).
+    expect(ls('--selector', 'b_eager', '--indirect-selection', 'cautious')).toEqual(['main.b', 'test.unique_b_id', 'unit_test.b.ut_b']);
+    expect(ls('--selector', 'unit_only')).toEqual(['unit_test.b.ut_b']);
+    expect(ls('--selector', 'uniques')).toEqual(['test.unique_b_id']);
+    expect(ls('--selector', 'b_no_unit')).toEqual(['main.b', 'test.relationships_b_id__id__ref_a_', 'test.unique_b_id']);
+    expect(lake(d, ['ls', '--selector', 'bad', '--resource-type', 'all']).stderr).toMatch(/LAKE-U060: selector bad: indirect_selection "lazy" is not a mode/);
+    // lake test runs what the selector picked, and lake build builds no model for a test-only selector.
+    expect(lake(d, ['run']).code).toBe(0);
+    const t = lake(d, ['test', '--selector', 'b_cautious']);
+    expect(t.code, t.stdout + t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/2 passed.*\(of 2\)/);
+    const u = lake(d, ['build', '--selector', 'unit_only']);
+    expect(u.code, u.stdout + u.stderr).toBe(0);
+    expect(u.stdout).toMatch(/1 passed.*\(of 1\)/);
+    expect(u.stdout).not.toMatch(/OK +b\b/);
+  });
+
   it('lake test and lake build take --resource-type and --exclude-resource-type (dbt\'s)', () => {
     expect(lake(dir, ['run']).code).toBe(0);
     const passed = (args: string[]) => {

@@ -212,10 +212,24 @@ describe('select', () => {
 
   it('rejects bad syntax, unknown methods and resource types', () => {
     expect(usageError(() => sel('tga:report')).diagnostics[0]).toMatchObject({ code: 'LAKE-G102', hint: expect.stringMatching(/^did you mean tag\?/) });
-    expect(usageError(() => sel('resource_type:test')).diagnostics[0]!.message).toBe('--select resource_type:test: unknown resource type test');
+    expect(usageError(() => sel('resource_type:tests')).diagnostics[0]!.message).toBe('--select resource_type:tests: unknown resource type tests');
     expect(usageError(() => sel('@workouts+')).diagnostics[0]!.code).toBe('LAKE-G102');
     expect(usageError(() => sel('workouts,')).diagnostics[0]!.message).toBe('--select workouts,: empty selector');
     expect(usageError(() => sel('tag:')).diagnostics[0]!.code).toBe('LAKE-G102');
+  });
+
+  it("selects by file name (dbt's file: method, with or without the extension); test-only methods select no node", () => {
+    expect(sel('file:workouts.sql')).toEqual(['silver.workouts']);
+    expect(sel('file:workouts')).toEqual(['silver.workouts']);
+    expect(sel('file:workouts*')).toEqual(['silver.workouts']);
+    expect(sel('file:work*')).toEqual(['silver.workouts', 'gold.workout_bpm_summary']);
+    expect(usageError(() => sel('file:workout')).diagnostics[0]).toMatchObject({ code: 'LAKE-G101', message: '--select file:workout: no node file is named workout' });
+    // dbt's resource types that are no graph node, and the methods of tests: nothing here, no error.
+    expect(sel('resource_type:test')).toEqual([]);
+    expect(sel('resource_type:unit_test')).toEqual([]);
+    expect(sel('test_type:unit')).toEqual([]);
+    expect(sel('unit_test:my_test')).toEqual([]);
+    expect(sel('test_name:unique workouts')).toEqual(['silver.workouts']);
   });
 
   it('takes a whole item that names a node with a space in its name as one selector (watch and micro-batches select by id)', () => {

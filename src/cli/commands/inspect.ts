@@ -8,6 +8,9 @@ import { relationSql, quoteIdent, type NodeId } from '../../core/types.js';
 import { formatTable } from '../table.js';
 import { indirectSelection } from './test.js';
 
+/** A selector method only tests have (`lake ls -s test_type:unit` lists tests). */
+const TEST_METHOD = /(^|[\s,@+])(test_name|test_type|unit_test):|resource_type:(test|unit_test)\b/;
+
 export function registerInspect(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   program.command('compile')
     .description('render every model to target/compiled and write target/manifest.json (no database)')
@@ -85,27 +88,34 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       if (wrong) throw new LakeError('usage', { code: 'LAKE-U004', severity: 'error', message: `--resource-type ${wrong} is not a resource type`, hint: `use ${known.join(', ')}` });
       const wants = (t: string) => types.has(t) || types.has('all');
       const s = await c.session();
-      Object.assign(flags, c.selection(s, flags));
-      // Node selection first; a selector it does not know may be a test's (test_type:unit, a test name).
+      const indirect = indirectSelection(flags.indirectSelection);
+      // A YAML selector, with tests asked for: each leaf picks nodes and tests, then the set operations.
+      const { QualityRun } = wants('test') || wants('unit_test') ? await import('../../dq/quality-run.js') : { QualityRun: undefined };
+      const selector = QualityRun?.selector(s, c.reporter);
+      const chosen = selector && c.selectorKeys(s, flags, (text, leafMode) => selector.keys({ select: text ? [text] : [], indirectSelection: leafMode === undefined ? indirect : indirectSelection(leafMode) }));
+      if (!chosen) Object.assign(flags, c.selection(s, flags));
+      // Node selection first; a selector it does not know may be a test's (a test name), and the
+      // methods only tests have (test_type:unit) select no node.
       let ids: NodeId[] = [];
       let nodeError: unknown;
       try {
-        ids = s.select(flags);
+        ids = chosen ? s.dag.topoOrder().filter((id) => chosen.has(id)) : s.select(flags);
       } catch (e) {
         nodeError = e;
       }
-      const listTests = wants('test') || wants('unit_test') || nodeError !== undefined;
+      const testMethod = (flags.select ?? []).some((x) => TEST_METHOD.test(x));
+      const listTests = wants('test') || wants('unit_test') || nodeError !== undefined || testMethod;
       let tests: { id: string; kind: 'test' | 'unit_test'; name: string; path?: string; tags: readonly string[]; dependsOn: readonly string[] }[] = [];
       if (listTests) {
-        const { QualityRun } = await import('../../dq/quality-run.js');
+        const { QualityRun: Q } = await import('../../dq/quality-run.js');
         let q;
         try {
-          q = QualityRun.plan(s, { mode: 'test', select: flags.select, exclude: flags.exclude, reporter: c.reporter, listOnly: true, indirectSelection: indirectSelection(flags.indirectSelection) });
+          q = Q.plan(s, { mode: 'test', select: flags.select, exclude: flags.exclude, reporter: c.reporter, listOnly: true, indirectSelection: indirect, ...(chosen ? { chosen } : {}) }, selector);
         } catch (e) {
           throw nodeError ?? e;
         }
         // Only test selectors: no nodes.
-        if (nodeError) ids = q.nodeSelect.length ? s.select({ select: q.nodeSelect, exclude: q.nodeExclude }) : [];
+        if (!chosen && (nodeError || testMethod)) ids = q.nodeSelect.length ? s.select({ select: q.nodeSelect, exclude: q.nodeExclude }) : [];
         const allTests = types.size === 0 || types.has('all');
         tests = [
           ...(allTests || types.has('test') ? q.dataTests.map((t) => ({ id: t.id, kind: 'test' as const, name: t.name, path: t.file, tags: t.config.tags, dependsOn: t.parents })) : []),

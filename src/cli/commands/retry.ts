@@ -34,7 +34,7 @@ async function retryCommand(c: CommandContext): Promise<number> {
   }
   const nodes = ((rr.results ?? []) as { id: string; status: string }[]).filter((r) => r.status === 'error' || r.status === 'skipped').map((r) => r.id);
   const tests = ((rr.tests ?? []) as { name: string; status: string }[]).filter((t) => t.status === 'fail' || t.status === 'error').map((t) => t.name);
-  const args = (rr.args ?? {}) as { select?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean; state?: string; defer?: boolean; event_time_start?: unknown; event_time_end?: unknown; empty?: boolean };
+  const args = (rr.args ?? {}) as { select?: unknown; selector?: unknown; full_refresh?: boolean; fail_fast?: boolean; target?: string; vars?: string; threads?: string; exclude?: unknown; store_failures?: boolean; state?: string; defer?: boolean; event_time_start?: unknown; event_time_end?: unknown; empty?: boolean };
   // Aborted (a second Ctrl-C), or stopped with files left unread and nothing failed: the whole
   // command runs again (incremental models go on from what they committed).
   const aborted = rr.aborted === true || (rr.status === 'cancelled' && nodes.length === 0 && tests.length === 0);
@@ -53,11 +53,13 @@ async function retryCommand(c: CommandContext): Promise<number> {
   };
   if (aborted) {
     c.reporter.record('retry', { command, aborted: true }, `retrying lake ${command}: it was ${rr.aborted === true ? 'aborted' : 'stopped before the end'}, so all of it runs again`);
-    const select = Array.isArray(args.select) ? args.select.map(String) : undefined;
+    const select = Array.isArray(args.select) && args.select.length ? args.select.map(String) : undefined;
     const exclude = Array.isArray(args.exclude) && args.exclude.length ? args.exclude.map(String) : undefined;
     const flags = { fullRefresh: args.full_refresh || undefined, failFast: args.fail_fast || undefined, select, exclude, ...eventTime };
-    if (command === 'run' || command === 'seed' || command === 'snapshot') return runCommand(again, flags, command);
-    return qualityCommand(again, { ...flags, storeFailures: args.store_failures || undefined }, command as 'build' | 'test');
+    // A YAML selector's run (--selector) is selected by it again.
+    const all = typeof args.selector === 'string' && !c.opts.selector ? new CommandContext({ ...opts, selector: args.selector }) : again;
+    if (command === 'run' || command === 'seed' || command === 'snapshot') return runCommand(all, flags, command);
+    return qualityCommand(all, { ...flags, storeFailures: args.store_failures || undefined }, command as 'build' | 'test');
   }
   c.reporter.record('retry', { command, nodes: nodes.length, tests: tests.length },
     `retrying lake ${command}: ${[nodes.length ? `${nodes.length} node${nodes.length === 1 ? '' : 's'}` : '', tests.length ? `${tests.length} test${tests.length === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ')} that failed or ${nodes.length + tests.length === 1 ? 'was' : 'were'} skipped`);

@@ -16,10 +16,15 @@ const INDIRECT_SELECTION: readonly IndirectSelection[] = ['eager', 'cautious', '
 
 export interface QualityFlags { select?: string[]; exclude?: string[]; fullRefresh?: boolean; failFast?: boolean; storeFailures?: boolean; resourceType?: string[]; excludeResourceType?: string[]; indirectSelection?: string; eventTimeStart?: string; eventTimeEnd?: string; empty?: boolean }
 
-/** dbt's --indirect-selection value, checked. */
-export function indirectSelection(v: string | undefined): IndirectSelection | undefined {
+/** dbt's --indirect-selection value (or its DBT_INDIRECT_SELECTION / LAKE_INDIRECT_SELECTION), checked. */
+export function indirectSelection(flag: string | undefined): IndirectSelection | undefined {
+  const env = ['LAKE_INDIRECT_SELECTION', 'DBT_INDIRECT_SELECTION'].find((k) => process.env[k]);
+  const v = flag ?? (env ? process.env[env]!.toLowerCase() : undefined);
   if (v === undefined) return undefined;
-  if (!(INDIRECT_SELECTION as readonly string[]).includes(v)) throw new LakeError('usage', { code: 'LAKE-U005', severity: 'error', message: `--indirect-selection ${v} is not a mode`, hint: `use ${INDIRECT_SELECTION.join(', ')}` });
+  if (!(INDIRECT_SELECTION as readonly string[]).includes(v)) {
+    const from = flag !== undefined ? `--indirect-selection ${v}` : `${env}=${process.env[env!]}`;
+    throw new LakeError('usage', { code: 'LAKE-U005', severity: 'error', message: `${from} is not a mode`, hint: `use ${INDIRECT_SELECTION.join(', ')}` });
+  }
   return v as IndirectSelection;
 }
 const INDIRECT_HELP = "which tests come with the selected nodes: eager (any node a test reads; default), cautious (all of them), buildable (all selected or their ancestors), empty (only tests selected themselves)";
@@ -82,10 +87,15 @@ export async function qualityCommand(c: CommandContext, given: QualityFlags, ask
   if (mode !== asked) flags.exclude = flags.exclude!.filter((x) => !x.startsWith('resource_type:'));
   const eventTime = eventTimeRange(flags);
   const s = await c.session({ empty: !!flags.empty, flags: templateFlags(asked, flags) });
-  Object.assign(flags, c.selection(s, flags));
   const { QualityRun } = await import('../../dq/quality-run.js');
   const indirect = indirectSelection(flags.indirectSelection);
-  const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, warnError: !!c.opts.warnError, reporter: c.reporter, indirectSelection: indirect });
+  // A YAML selector: each leaf picks nodes and tests (with its own indirect selection), then the set operations.
+  let selector: ReturnType<typeof QualityRun.selector> | undefined;
+  const chosen = c.selectorKeys(s, flags, (text, leafMode) => {
+    selector ??= QualityRun.selector(s, c.reporter);
+    return selector.keys({ select: text ? [text] : [], indirectSelection: leafMode === undefined ? indirect : indirectSelection(leafMode) });
+  });
+  const q = QualityRun.plan(s, { mode, select: flags.select, exclude: flags.exclude, storeFailures: flags.storeFailures, warnError: !!c.opts.warnError, reporter: c.reporter, indirectSelection: indirect, ...(chosen ? { chosen } : {}) }, selector);
   return withInterrupt(c, async (stopRequested) => {
     const opts = {
       select: q.nodeSelect, exclude: q.nodeExclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast, ...(eventTime ? { eventTime } : {}),
