@@ -146,7 +146,7 @@ export class CommandContext {
     if (!name && flags.select?.length) return undefined;
     if (name && flags.select?.length) throw fail('--selector and --select cannot be used together', 'put the selection in the selector, or drop --selector');
     const diags: Diagnostic[] = [];
-    const data = parseYamlFile('selectors.yml', fs.readFileSync(file, 'utf8'), diags)?.data as { selectors?: unknown } | undefined;
+    const data = parseYamlFile('selectors.yml', fs.readFileSync(file, 'utf8'), diags, { yaml11Booleans: s.project.flavor === 'dbt' })?.data as { selectors?: unknown } | undefined;
     if (diags.some((d) => d.severity === 'error')) throw new LakeError('project', diags);
     const list = Array.isArray(data?.selectors) ? (data!.selectors as Record<string, unknown>[]) : [];
     const selectors = new Map(list.filter((x) => x && typeof x.name === 'string').map((x) => [String(x.name), { name: String(x.name), definition: x.definition, default: x.default === true }]));

@@ -56,7 +56,7 @@ export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonl
   const lineOf = (keyPath: string[]): number | undefined => {
     if (file === undefined) {
       try {
-        file = parseYamlFile(settings.projectFile, fs.readFileSync(path.join(settings.root, settings.projectFile), 'utf8'), []) ?? undefined;
+        file = parseYamlFile(settings.projectFile, fs.readFileSync(path.join(settings.root, settings.projectFile), 'utf8'), [], { yaml11Booleans: settings.flavor === 'dbt' }) ?? undefined;
       } catch { /* no line then */ }
     }
     return file?.lineOf(['models', settings.name, ...keyPath]) ?? file?.lineOf(['models', ...keyPath]);

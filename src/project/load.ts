@@ -116,7 +116,7 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
   for (const rel of files) {
     const text = readIfPresent(path.join(settings.root, rel), diags, rel);
     if (text === undefined) continue;
-    const y = parseYamlFile(rel, text, diags);
+    const y = parseYamlFile(rel, text, diags, { yaml11Booleans: settings.flavor === 'dbt' });
     if (!y || !isRecord(y.data)) continue;
     for (const key of ['models', 'seeds', 'snapshots'] as const) {
       for (const parsed of parseModelPatches(y, key, diags)) {

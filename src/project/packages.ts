@@ -28,7 +28,7 @@ export function readPackages(root: string, installPath: string, projectName: str
       if (declaredIn) diags.push({ code: 'LAKE-P053', severity: 'warn', message: `local package ${dir} has no dbt_project.yml`, file: declaredIn.file, line: declaredIn.line, hint: 'point local: at the folder holding the package\'s dbt_project.yml' });
       return;
     }
-    const parsed = parseYamlFile(file, fs.readFileSync(abs, 'utf8'), diags);
+    const parsed = parseYamlFile(file, fs.readFileSync(abs, 'utf8'), diags, { yaml11Booleans: true });
     const data = parsed && isRecord(parsed.data) ? parsed.data : {};
     const name = typeof data.name === 'string' && data.name ? data.name : path.basename(dir);
     if (name === projectName || found.has(name)) return;
@@ -56,7 +56,7 @@ export function readPackages(root: string, installPath: string, projectName: str
   for (const declFile of ['packages.yml', 'dependencies.yml']) {
     const abs = path.join(root, declFile);
     if (!fs.existsSync(abs)) continue;
-    const parsed = parseYamlFile(declFile, fs.readFileSync(abs, 'utf8'), diags);
+    const parsed = parseYamlFile(declFile, fs.readFileSync(abs, 'utf8'), diags, { yaml11Booleans: true });
     if (!parsed || !isRecord(parsed.data)) continue;
     const list = Array.isArray(parsed.data.packages) ? parsed.data.packages : [];
     list.forEach((entry, i) => {

@@ -71,10 +71,10 @@ function fail(file: string, message: string, hint: string, line?: number): never
   throw new LakeError('project', { code: 'LAKE-P002', severity: 'error', message, file, line, hint });
 }
 
-function readYaml(root: string, rel: string): { data: Record<string, unknown>; lineOf: (k: (string | number)[]) => number | undefined } {
+function readYaml(root: string, rel: string, dbt = false): { data: Record<string, unknown>; lineOf: (k: (string | number)[]) => number | undefined } {
   const text = fs.readFileSync(path.join(root, rel), 'utf8');
   const diags: Diagnostic[] = [];
-  const y = parseYamlFile(rel, text, diags);
+  const y = parseYamlFile(rel, text, diags, { yaml11Booleans: dbt });
   if (!y) throw new LakeError('project', diags);
   if (y.data === null || y.data === undefined) return { data: {}, lineOf: y.lineOf };
   if (!isRecord(y.data)) fail(rel, 'expected a mapping at the top of the file', 'write keys like `name: my_project`', 1);
@@ -151,7 +151,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const file = 'dbt_project.yml';
   // dbt renders dbt_project.yml: {{ env_var('X', 'default') }} in its values is the environment's
   // (other Jinja, such as var() in a config, is left for the model's render).
-  const projectYaml = readYaml(root, file);
+  const projectYaml = readYaml(root, file, true);
   const projectLineOf = projectYaml.lineOf;
   const data = renderEnvVars(projectYaml.data, file) as Record<string, unknown>;
   const name = String(data.name ?? 'dbt_project');
@@ -164,7 +164,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const warnings: Diagnostic[] = [];
   if (profilesDir) {
     const prel = path.relative(root, path.join(profilesDir, 'profiles.yml')) || 'profiles.yml';
-    const { data: profiles, lineOf } = readYaml(profilesDir, 'profiles.yml');
+    const { data: profiles, lineOf } = readYaml(profilesDir, 'profiles.yml', true);
     const profile = profiles[profileName];
     if (!isRecord(profile)) fail(prel, `profile '${profileName}' not found`, `add a '${profileName}:' profile with a duckdb output`);
     const outputs = isRecord(profile.outputs) ? profile.outputs : {};

@@ -37,6 +37,7 @@ interface Line {
 export function resolvePlain(s: string): unknown {
   if (/^(?:~|[Nn]ull|NULL)?$/.test(s)) return null;
   if (/^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/.test(s)) return s[0] === 't' || s[0] === 'T';
+  if (yaml11 && YAML11_BOOL.test(s)) return yaml11True(s);
   if (/^0o[0-7]+$/.test(s)) return parseInt(s.substring(2), 8);
   if (/^[-+]?[0-9]+$/.test(s)) return parseInt(s, 10);
   if (/^0x[0-9a-fA-F]+$/.test(s)) return parseInt(s.substring(2), 16);
@@ -418,7 +419,27 @@ class Reader {
  * Parse `text`; undefined when it uses anything outside the subset (the caller then uses the
  * `yaml` package). An empty document gives `{ value: null }` without a node.
  */
-export function parseYamlFast(text: string): { value: unknown; root?: FastYamlNode } | undefined {
+export function parseYamlFast(text: string, opts: { yaml11Booleans?: boolean } = {}): { value: unknown; root?: FastYamlNode } | undefined {
+  yaml11 = opts.yaml11Booleans === true;
+  try {
+    return parseFast(text);
+  } finally {
+    yaml11 = false;
+  }
+}
+
+/**
+ * YAML 1.1's other booleans, as PyYAML (and so dbt) reads them: a plain `yes`, `no`, `on` or `off`
+ * (`enabled: no` is false in dbt; YAML 1.2 makes it the string "no").
+ */
+export const YAML11_BOOL = /^(?:[Yy]es|YES|[Nn]o|NO|[Oo]n|ON|[Oo]ff|OFF)$/;
+export function yaml11True(s: string): boolean {
+  return /^(?:[Yy]es|YES|[Oo]n|ON)$/.test(s);
+}
+/** Set for the duration of one parse with yaml11Booleans. */
+let yaml11 = false;
+
+function parseFast(text: string): { value: unknown; root?: FastYamlNode } | undefined {
   if (text.includes('\r') || text.charCodeAt(0) === 0xfeff) return undefined;
   const raw = text.split('\n');
   const lines: Line[] = [];

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import type { Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../errors/index.js';
 import { codeFrame } from '../errors/index.js';
-import { parseYamlFast, fastLineOf } from './yaml-fast.js';
+import { parseYamlFast, fastLineOf, YAML11_BOOL, yaml11True } from './yaml-fast.js';
 
 type YamlModule = typeof import('yaml');
 let yamlModule: YamlModule | undefined;
@@ -35,14 +35,26 @@ export interface YamlFile {
   lineOf(keyPath: readonly (string | number)[]): number | undefined;
 }
 
-export function parseYamlFile(relPath: string, text: string, diagnostics: Diagnostic[]): YamlFile | undefined {
+/**
+ * `yaml11Booleans`: a dbt project's YAML, which dbt reads with PyYAML (YAML 1.1): a plain `yes`,
+ * `no`, `on` or `off` is a boolean there (quoted, a string). Its other 1.1 readings (dates as
+ * date objects, `0777` as octal) are left as YAML 1.2 reads them.
+ */
+export function parseYamlFile(relPath: string, text: string, diagnostics: Diagnostic[], opts: { yaml11Booleans?: boolean } = {}): YamlFile | undefined {
   if (fastYaml) {
-    const fast = parseYamlFast(text);
+    const fast = parseYamlFast(text, opts);
     if (fast) return { path: relPath, data: fast.value, lineOf: (keyPath) => fastLineOf(fast.root, keyPath) };
   }
-  const { parseDocument, isMap, isSeq, isScalar, LineCounter } = yamlLib();
+  const { parseDocument, isMap, isSeq, isScalar, LineCounter, visit, Scalar } = yamlLib();
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  if (opts.yaml11Booleans && doc.errors.length === 0) {
+    visit(doc, {
+      Scalar(_key, node) {
+        if (node.type === Scalar.PLAIN && typeof node.value === 'string' && YAML11_BOOL.test(node.value)) node.value = yaml11True(node.value);
+      },
+    });
+  }
   if (doc.errors.length > 0) {
     for (const err of doc.errors) {
       // Without prettyErrors, `linePos` is not filled in: map the offset ourselves.

@@ -43,6 +43,19 @@ describe('a dbt project', () => {
     expect(c.nodes.get('main_staging.stg_customers')!.sql).not.toContain('Normally we would');
   });
 
+  it("reads the YAML of a dbt project as dbt does (PyYAML, YAML 1.1): a plain no is false, so `+enabled: no` disables", () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: y11\nprofile: y11\nmodels:\n  y11:\n    off_folder:\n      +enabled: no\n',
+      'profiles.yml': 'y11:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: y11.duckdb}\n',
+      'models/on_folder/a.sql': 'select 1 as id',
+      'models/off_folder/b.sql': 'select 2 as id',
+      'models/on_folder/schema.yml': 'models:\n  - name: a\n    config:\n      enabled: yes\n      tags: ["no"]\n',
+    });
+    const p = loadProject(dir);
+    expect([...p.models.keys()]).toEqual(['main.a']);
+    expect(p.models.get('main.a')!.config.tags).toEqual(['no']);
+  });
+
   it('renders env_var() in profiles.yml, allows outputs for other warehouses, and reads ref(\'project\', \'model\')', () => {
     const dir = copyFixture('dbt_jaffle');
     fs.writeFileSync(path.join(dir, 'profiles.yml'), [

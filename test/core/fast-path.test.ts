@@ -365,6 +365,18 @@ describe('fast YAML reader', () => {
     expect(taken).toBeGreaterThan(YFUZZ * 0.7);
   });
 
+  it("reads YAML 1.1's yes/no/on/off as booleans when asked (a dbt project's YAML, read by PyYAML), the same in both readers", () => {
+    const text = 'a: yes\nb: No\nc: ON\nd: off\ne: "yes"\nf: \'no\'\ng: [yes, n, y]\nh: {x: Off}\ni: true\nj: yess\n';
+    for (const fast of [true, false]) {
+      setFastYaml(fast);
+      expect(parseYamlFile('x.yml', text, [], { yaml11Booleans: true })!.data).toEqual({ a: true, b: false, c: true, d: false, e: 'yes', f: 'no', g: [true, 'n', 'y'], h: { x: false }, i: true, j: 'yess' });
+      expect(parseYamlFile('x.yml', text, [])!.data).toMatchObject({ a: 'yes', b: 'No', d: 'off' });
+    }
+    setFastYaml(true);
+    // The option lasts for its parse only.
+    expect(parseYamlFile('x.yml', 'a: yes\n', [])!.data).toEqual({ a: 'yes' });
+  });
+
   it('loads a project the same with and without the fast reader', () => {
     const dir = writeProject({
       'project.yml': projectYml('vars:\n  a: [1, 2]\nmodels:\n  silver: { materialized: table, tags: [s] }\n'),
