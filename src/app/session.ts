@@ -9,6 +9,7 @@ import type { Diagnostic } from '../errors/index.js';
 import { LakeError, closest, codeFrame } from '../errors/index.js';
 import { locate } from '../template/errors.js';
 import { catalogName } from '../template/dbt-compat.js';
+import { graphNodesById } from '../template/graph-context.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
 import { quoteIdent, relationId, seedRelation } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
@@ -451,9 +452,15 @@ export class Session {
   }
 }
 
-/** `results` (one per node: status, node with name/unique_id/schema, rows, time, message) and `schemas` for on_run_end. */
+/**
+ * `results` (one per node: status, message, time, rows and the node as `graph.nodes` holds it —
+ * dbt's unique_id, name, resource_type, package_name, database, schema, alias, fqn, tags, config,
+ * depends_on) and `schemas` for on_run_end.
+ */
 function onRunEndContext(s: Session, results: readonly NodeResult[], extend?: RunExtension): Record<string, unknown> {
   const schemas = new Set<string>();
+  let graph: Map<NodeId, Record<string, unknown>> | undefined;
+  const graphNode = (id: NodeId) => (graph ??= graphNodesById(s.project, (x) => (s.dag.has(x) ? s.dag.parents(x) : undefined), (x) => s.compiled.nodes.get(x)?.config as Readonly<Record<string, unknown>> | undefined)).get(id);
   const out = results.flatMap((r) => {
     const tests = extend?.endResults?.(r);
     if (tests) return tests;
@@ -461,10 +468,11 @@ function onRunEndContext(s: Session, results: readonly NodeResult[], extend?: Ru
     const seed = c ? undefined : s.project.seeds.get(r.id);
     const schema = c?.relation.schema ?? seed?.schema ?? r.id.split('.')[0] ?? '';
     if (r.status === 'success' && ((c && c.config.materialized !== 'ephemeral') || seed)) schemas.add(schema);
+    const g = graphNode(r.id);
     return {
       status: r.status, message: r.error ?? r.message ?? null, execution_time: r.durationMs / 1000,
       adapter_response: r.rows === undefined || r.rows === null ? {} : { rows_affected: r.rows },
-      node: { unique_id: r.id, name: c?.node.name ?? r.id.split('.').slice(1).join('.'), schema, resource_type: c ? c.node.resourceType ?? 'model' : 'seed', config: { materialized: r.materialized } },
+      node: { unique_id: r.id, ...g, name: c?.node.name ?? r.id.split('.').slice(1).join('.'), schema, resource_type: c ? c.node.resourceType ?? 'model' : 'seed', config: { ...g?.config as Record<string, unknown> | undefined, materialized: r.materialized } },
     };
   });
   // dbt's database_schemas: (database, schema) pairs, the database as dbt-duckdb names the file.

@@ -24,6 +24,16 @@ function columns(cols: readonly ColumnDoc[]): Record<string, Record<string, unkn
 }
 
 export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) => readonly NodeId[] | undefined, configOf?: (id: NodeId) => Readonly<Record<string, unknown>> | undefined): GraphContext {
+  return buildGraph(project, dependsOn, configOf).graph;
+}
+
+/** Each model's, seed's and source's node as `graph` holds it (dbt's unique_id and the rest), by lake's id. */
+export function graphNodesById(project: LoadedProject, dependsOn?: (id: NodeId) => readonly NodeId[] | undefined, configOf?: (id: NodeId) => Readonly<Record<string, unknown>> | undefined): Map<NodeId, Record<string, unknown>> {
+  const { graph, uniqueIds } = buildGraph(project, dependsOn, configOf);
+  return new Map([...uniqueIds].map(([id, u]) => [id, graph.nodes[u] ?? graph.sources[u]!]));
+}
+
+function buildGraph(project: LoadedProject, dependsOn?: (id: NodeId) => readonly NodeId[] | undefined, configOf?: (id: NodeId) => Readonly<Record<string, unknown>> | undefined): { graph: GraphContext; uniqueIds: Map<NodeId, string> } {
   const nodes: Record<string, Record<string, unknown>> = {};
   // lake's ids (`silver.users`, `source:crm.users`) as dbt's unique ids, for depends_on.
   const uniqueIds = new Map<NodeId, string>();
@@ -72,5 +82,5 @@ export function graphContext(project: LoadedProject, dependsOn?: (id: NodeId) =>
       if (deps && node) node.depends_on = { nodes: deps.map((d) => uniqueIds.get(d)).filter((x): x is string => !!x), macros: [] };
     }
   }
-  return { nodes, sources, exposures: {}, metrics: {}, groups: {}, semantic_models: {} };
+  return { graph: { nodes, sources, exposures: {}, metrics: {}, groups: {}, semantic_models: {} }, uniqueIds };
 }

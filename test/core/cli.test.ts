@@ -235,7 +235,7 @@ select {{ var('batch') }} as batch
   it('gives on_run_end the run\'s results and schemas, as dbt does', async () => {
     const dir = writeProject({
       'project.yml': projectYml(`on_run_end:
-  - "create or replace table main.run_end as select '{{ schemas | join(',') }}' as schemas, '{% for d, s in database_schemas %}{{ d }}.{{ s }} {% endfor %}' as db_schemas, {{ results | length }} as n, '{% for r in results %}{{ r.node.name }}:{{ r.status }}:{{ r.adapter_response.rows_affected }} {% endfor %}' as detail"
+  - "create or replace table main.run_end as select '{{ schemas | join(',') }}' as schemas, '{% for d, s in database_schemas %}{{ d }}.{{ s }} {% endfor %}' as db_schemas, {{ results | length }} as n, '{% for r in results %}{{ r.node.name }}:{{ r.status }}:{{ r.adapter_response.rows_affected }} {% endfor %}' as detail, '{% for r in results | sort(attribute=\\"node.unique_id\\") %}{{ r.node.unique_id }}/{{ r.node.package_name }}/{{ r.node.alias }}/{{ r.node.config.materialized }}/{{ (r.node.depends_on or {}).nodes | default([]) | join(\\"+\\") }} {% endfor %}' as nodes"
 seeds:
   schema: raw
 `),
@@ -250,6 +250,10 @@ seeds:
     // A seed's schema too; database_schemas pairs each with the database (the file's stem, as dbt-duckdb).
     expect(row).toMatchObject({ schemas: 'gold,raw,silver', db_schemas: 't.gold t.raw t.silver ', n: 4 });
     expect(String(row!.detail).trim().split(' ').sort()).toEqual(['a:success:2', 'b:success:', 'bad:error:', 'codes:success:1']);
+    // Each result's node is the one graph.nodes holds: dbt's unique_id, package, alias, depends_on.
+    expect(String(row!.nodes).trim().split(' ')).toEqual([
+      'model.t.a/t/a/table/seed.t.codes', 'model.t.b/t/b/view/model.t.a', 'model.t.bad/t/bad/view/', 'seed.t.codes/t/codes/seed/',
+    ]);
   });
 
   it("gives on_run_end one result per test in lake build and lake test, as dbt's (status, failures, resource_type)", async () => {
