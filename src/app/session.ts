@@ -401,7 +401,7 @@ export class Session {
       for (const id of order) {
         const seed = this.project.seeds.get(id);
         if (seed) {
-          jobs.set(id, { id, materialized: 'seed', run: (conn) => runSeed(conn, seed, catalog) });
+          jobs.set(id, { id, materialized: 'seed', run: (conn) => runSeed(conn, seed, catalog, this.compiler) });
         } else {
           const node = deferred.get(id) ?? this.compiled.nodes.get(id)!;
           jobs.set(id, { id, materialized: node.config.materialized, compiledPath: this.compiledPath(id), run: (conn) => runModel(conn, node, ctx), batchSql: (conn) => quickViewSql(node, ctx, conn.dialect) });

@@ -131,6 +131,9 @@ export interface SeedNode {
    * rules (`dbt`, a dbt project: the types dbt-duckdb would create, so its models' SQL still fits).
    */
   readonly typing?: 'dbt';
+  /** dbt's pre-hook / post-hook of a seed (folder configs' first, then its YAML's), as config.ts keeps hooks. */
+  readonly preHook?: readonly string[];
+  readonly postHook?: readonly string[];
   readonly checksum: string;
 }
 

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { Adapter, Dialect } from '../adapter/types.js';
 import { EngineError } from '../adapter/types.js';
 import type { CompiledNode, Relation, SeedNode, Column, Materialized } from '../core/types.js';
-import { seedRelation } from '../core/types.js';
+import { relationSql, seedRelation } from '../core/types.js';
 import { LakeError, formatDiagnostic } from '../errors/index.js';
 import { dbtSeedTypes, dbtSeedTypesSql, materializationFor, planSeed, PlanError, seedAsText, type Statement } from '../materialize/index.js';
 import { unclosedQuote } from '../core/csv-text.js';
@@ -232,7 +232,12 @@ export async function runStatements(tx: Adapter, statements: readonly Statement[
   return rows;
 }
 
-export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnapshot): Promise<NodeOutcome> {
+/**
+ * Loads a seed in one transaction. Its pre- and post-hooks (dbt's, `{{ this }}` the seed's table)
+ * run in that transaction around the load, those marked outside it (before_begin, after_commit)
+ * before it begins and after it commits; they render with the database, as a model's do.
+ */
+export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnapshot, compiler?: Compiler): Promise<NodeOutcome> {
   const open = unclosedQuote(fs.readFileSync(seed.absPath, 'utf8'));
   if (open !== undefined) {
     throw new NodeError(`seed ${seed.path}:${open}: a quoted value opens on this line and is never closed; nothing was loaded\n  hint: close the quote (a quote inside a quoted value is written twice: "")`);
@@ -247,14 +252,29 @@ export async function runSeed(db: Adapter, seed: SeedNode, catalog?: CatalogSnap
       const [row] = await db.query(dbtSeedTypesSql(seed, db.dialect, columns));
       inferred = dbtSeedTypes(columns, row ?? {});
     }
-    return await db.transaction(async (tx) => ({ rows: await runStatements(tx, planSeed(seed, tx.dialect, existing ? { kind: existing.kind, columns: [] } : undefined, inferred)) }));
+    const pre = splitHooks(seed.preHook ?? []);
+    const post = splitHooks(seed.postHook ?? []);
+    const hook = async (conn: Adapter, hooks: readonly string[], step: string) => {
+      if (hooks.length && !compiler) throw new NodeError(`seed ${seed.path}: its hooks cannot render here (no project compiler)`);
+      const self = { file: seed.path, label: seed.id, extra: { this: relationValue(relationSql(seedRelation(seed))) } };
+      for (const [i, text] of hooks.entries()) await runHookText(conn, compiler!, text, { ...self, step: `${step}${hooks.length > 1 ? ` #${i + 1}` : ''}` });
+    };
+    await hook(db, pre.outside, 'pre_hook (outside the transaction)');
+    const out = await db.transaction(async (tx) => {
+      await hook(tx, pre.inside, 'pre_hook');
+      const rows = await runStatements(tx, planSeed(seed, tx.dialect, existing ? { kind: existing.kind, columns: [] } : undefined, inferred));
+      await hook(tx, post.inside, 'post_hook');
+      return { rows };
+    });
+    await hook(db, post.outside, 'post_hook (outside the transaction)');
+    return out;
   } catch (e) {
     if (e instanceof EngineError) {
       // DuckDB's advice names read_csv options (types=..., sample_size=...), which a seed sets
       // through column_types: say that instead.
       const first = e.message.split('\n').filter((l) => !/^\s*(Possible fixes|\*|\s*$)/.test(l)).slice(0, 3).join('\n  ');
       const csv = /CSV Error|Conversion Error|Could not convert/i.test(e.message);
-      throw new NodeError(`seed ${seed.path}: ${first}${csv ? `\n  hint: declare the column's type for this seed (column_types, e.g. seeds: {${seed.name}: {+column_types: {col: varchar}}} in the project file, or config: column_types: in its YAML)` : ''}`);
+      throw new NodeError(`seed ${seed.path}: ${e.step ? `${e.step}: ` : ''}${first}${csv && !e.step ? `\n  hint: declare the column's type for this seed (column_types, e.g. seeds: {${seed.name}: {+column_types: {col: varchar}}} in the project file, or config: column_types: in its YAML)` : ''}`);
     }
     throw e;
   }
@@ -535,11 +555,18 @@ export async function runHooks(conn: Adapter, ctx: NodeRunContext, node: Compile
 }
 
 /** Runs one of a model's hooks; gives its log(..., info=True) and print() lines. */
-export async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<readonly string[]> {
-  // Rendered at run time, with the database (a hook may run_query, as in dbt).
+export function runHookSql(tx: Adapter, ctx: NodeRunContext, node: CompiledNode, text: string, incremental: boolean, step: string): Promise<readonly string[]> {
+  return runHookText(tx, ctx.compiler, text, { file: node.node.path, label: node.id, self: node, incremental, step });
+}
+
+/**
+ * One hook's text rendered with the database (a hook may run_query, as in dbt) — in its node's
+ * context (`self`), or with `extra` (a seed's `this`) — and run on `conn`; its log lines.
+ */
+async function runHookText(conn: Adapter, compiler: Compiler, text: string, at: { file: string; label: string; step: string; self?: CompiledNode; extra?: Record<string, unknown>; incremental?: boolean }): Promise<readonly string[]> {
   let r: Awaited<ReturnType<typeof renderAdhocLive>>;
   try {
-    r = await renderAdhocLive(tx, ctx.compiler, text, node.node.path, `${node.id} (${step})`, node, undefined, incremental);
+    r = await renderAdhocLive(conn, compiler, text, at.file, `${at.label} (${at.step})`, at.self, at.extra, at.incremental ?? false);
   } catch (e) {
     if (e instanceof LiveRenderError) throw new NodeError(e.message);
     throw e;
@@ -547,9 +574,9 @@ export async function runHookSql(tx: Adapter, ctx: NodeRunContext, node: Compile
   if (r.diagnostics.some((d) => d.severity === 'error')) throw new NodeError(r.diagnostics.map(formatDiagnostic).join('\n'));
   if (r.sql.trim()) {
     try {
-      await tx.execute(r.sql);
+      await conn.execute(r.sql);
     } catch (e) {
-      if (e instanceof EngineError) e.step = `its ${step}: ${r.sql.trim().split('\n')[0]!.slice(0, 120)}`;
+      if (e instanceof EngineError) e.step = `its ${at.step}: ${r.sql.trim().split('\n')[0]!.slice(0, 120)}`;
       throw e;
     }
   }

@@ -341,6 +341,9 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
     const fc = normaliseConfig({ ...folderConfig(settings.seedConfigs, folders), ...nodeConfig(settings.seedConfigs, folders, name) }) as Record<string, unknown>;
     const cfg = { ...fc, ...(patch?.config ?? {}) };
+    // Hooks add up (folder configs, then the seed's YAML), as a model's do.
+    const hooks = (k: 'pre_hook' | 'post_hook') => [...new Set([...(fc[k] as string[] | undefined) ?? [], ...(normaliseConfig(patch?.config ?? {})[k] ?? [])])];
+    const [preHook, postHook] = [hooks('pre_hook'), hooks('post_hook')];
     if (cfg.enabled === false || String(cfg.enabled).toLowerCase() === 'false') continue;
     const schema = settings.nameSchema ? settings.nameSchema(typeof cfg.schema === 'string' ? cfg.schema : null, { name, resource_type: 'seed', path: rel })
       : typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
@@ -358,6 +361,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       ...(alias ? { alias } : {}),
       ...(typeof cfg.event_time === 'string' && cfg.event_time.trim() ? { eventTime: cfg.event_time.trim() } : {}),
       ...(settings.flavor === 'dbt' ? { typing: 'dbt' as const } : {}),
+      ...(preHook.length ? { preHook } : {}), ...(postHook.length ? { postHook } : {}),
       checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),
     });
   }

@@ -56,6 +56,37 @@ describe('a dbt project', () => {
     expect(p.models.get('main.a')!.config.tags).toEqual(['no']);
   });
 
+  it("runs a seed's pre- and post-hooks (folder configs', then its YAML's) around its load, `this` its table, a failing one failing the seed alone", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': `name: sh
+profile: sh
+seeds:
+  sh:
+    +post-hook:
+      - "insert into main.seen select 'folder', count(*) from {{ this }}"
+    bad:
+      +post-hook: "select * from missing_table"
+on-run-start: ["create table if not exists main.seen (hook varchar, n bigint)"]
+`,
+      'profiles.yml': 'sh:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: sh.duckdb}\n',
+      'seeds/codes.csv': 'c\n1\n2\n',
+      'seeds/bad.csv': 'c\n1\n',
+      'seeds/props.yml': `seeds:
+  - name: codes
+    config:
+      pre_hook: "insert into main.seen values ('pre', (select count(*) from information_schema.tables where table_name = 'codes'))"
+      post_hook: [{sql: "insert into main.seen select 'after', count(*) from {{ this }}", transaction: false}]
+`,
+    });
+    const r = lake(dir, ['seed']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/bad[\s\S]*post_hook[\s\S]*missing_table/);
+    const db = path.join(dir, 'sh.duckdb');
+    expect(await query(db, 'select hook, n from main.seen order by hook')).toEqual([{ hook: 'after', n: 2 }, { hook: 'folder', n: 2 }, { hook: 'pre', n: 0 }]);
+    // The failing post-hook rolled its seed back: no table.
+    expect(await query(db, "select count(*) as n from information_schema.tables where table_name = 'bad'")).toEqual([{ n: 0 }]);
+  });
+
   it('renders env_var() in profiles.yml, allows outputs for other warehouses, and reads ref(\'project\', \'model\')', () => {
     const dir = copyFixture('dbt_jaffle');
     fs.writeFileSync(path.join(dir, 'profiles.yml'), [
