@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
-import { relationSql, quoteIdent, seedRelation, streamViewName } from '../core/types.js';
+import { compareVersions, refKeysOf, refText, relationSql, quoteIdent, seedRelation, splitRefKey, streamViewName } from '../core/types.js';
 import { emptyRelation, filteredRelation, windowCondition, type MicrobatchWindow } from '../core/event-time.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import type { RenderDatabase } from '../template/introspection.js';
@@ -228,7 +228,7 @@ export class Compiler {
     const ephemeral = new Set<NodeId>();
     const relationOf = (node: ModelNode): Relation => ({ schema: node.config.schema, name: (node.config.alias as string | undefined) ?? node.name });
     for (const node of this.current.models.values()) {
-      add(node.name, node.id);
+      for (const key of refKeysOf(node)) add(key, node.id);
       this.relations.set(node.id, relationOf(node));
       if (node.config.materialized === 'ephemeral') ephemeral.add(node.id);
     }
@@ -543,7 +543,7 @@ export class Compiler {
   private buildIndexes(): void {
     const add = this.clearIndexes();
     for (const [id, r] of this.rendered) {
-      add(r.node.name, id);
+      for (const key of refKeysOf(r.node)) add(key, id);
       this.relations.set(id, r.relation);
     }
     for (const s of this.current.seeds.values()) {
@@ -552,16 +552,35 @@ export class Compiler {
     }
   }
 
-  /** Resolve `ref('x')` / `ref('schema.x')` to a node id, or a diagnostic. */
+  /** Resolve `ref('x')` / `ref('schema.x')` / `ref('x', v=2)` (the key `x@v2`) to a node id, or a diagnostic. */
   resolveRef(name: string): { id?: NodeId; problem?: { message: string; hint: string } } {
     if (this.relations.has(name)) return { id: name };
     const ids = this.byName.get(name) ?? [];
     if (ids.length === 1) return { id: ids[0] };
-    if (ids.length > 1) return { problem: { message: `ref('${name}') is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map((i) => `ref('${i}')`).join(' or ')} to choose one` } };
+    if (ids.length > 1) return { problem: { message: `${refText(name)} is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map((i) => `ref('${i}')`).join(' or ')} to choose one` } };
     const off = this.disabled.get(name);
     if (off) return { problem: { message: `ref('${name}') is a disabled model (config(enabled=false) in ${off})`, hint: `enable ${off}, or stop referring to it` } };
+    const versioned = this.versionProblem(name);
+    if (versioned) return { problem: versioned };
     const near = closest(name, this.relations.keys());
-    return { problem: { message: `ref('${name}') matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}?` : 'check the model file name (a model is named after its file)' } };
+    return { problem: { message: `${refText(name)} matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}?` : 'check the model file name (a model is named after its file)' } };
+  }
+
+  /**
+   * Why a ref to a versioned model (or to a version) finds nothing: an unknown version, a latest
+   * version without a file, a version named by its relation (`m_v1`, which dbt does not ref).
+   */
+  private versionProblem(key: string): { message: string; hint: string } | undefined {
+    const { name, v } = splitRefKey(key);
+    const versions = [...this.rendered.values()].map((r) => r.node).filter((n) => n.version && (n.version.model === name || n.name === name));
+    if (versions.length === 0) {
+      return v === undefined ? undefined : { message: `${refText(key)}: ${name} is not a versioned model`, hint: `write ref('${name}') (versions are declared in the model's YAML: versions: [{v: 1}, ...])` };
+    }
+    const model = versions[0]!.version!;
+    const known = versions.map((n) => n.version!.v).sort(compareVersions);
+    if (model.model !== name) return { message: `ref('${name}') names a version's relation: dbt refs it as ref('${model.model}', v=${versions.find((n) => n.name === name)!.version!.v})`, hint: `write ref('${model.model}', v=${versions.find((n) => n.name === name)!.version!.v}) (or ref('${model.model}') for its latest version)` };
+    if (v !== undefined) return { message: `${refText(key)}: model ${name} has no version ${v} (its versions: ${known.join(', ')})`, hint: `use one of v=${known.join(', v=')}, or declare version ${v} in the model's YAML with its file` };
+    return { message: `${refText(key)}: the latest version of model ${name} (${model.latest}) has no model file (its versions: ${known.join(', ')})`, hint: `add ${name}_v${model.latest}.sql (or defined_in), or set latest_version to one of ${known.join(', ')}` };
   }
 
   /** Replace ref/this placeholders in an ad-hoc render (see renderAdhoc). */
@@ -618,7 +637,7 @@ export class Compiler {
     const refIds: (NodeId | undefined)[] = r.result.refs.map((name) => {
       const res = this.resolveRef(name);
       if (res.problem) {
-        const short = name.split('.').pop()!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+        const short = splitRefKey(name).name.split('.').pop()!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         // ref('a.b'), ref('b'), or the two-argument ref('a', 'b') as written.
         const at = locate(r.node.rawSql, new RegExp(`ref\\s*\\(\\s*(['"][^'"]*['"]\\s*,\\s*)?['"]([^'"]*\\.)?${short}['"]`));
         diagnostics.push({ code: 'LAKE-C001', severity: 'error', message: res.problem.message, file: r.node.path, node: id, ...at, hint: res.problem.hint });
@@ -628,7 +647,11 @@ export class Compiler {
         diagnostics.push({ code: 'LAKE-C003', severity: 'error', message: `${id} refs itself`, file: r.node.path, node: id, ...locate(r.node.rawSql, /ref\s*\(/), hint: 'use {{ this }} to read the model\'s own table' });
         return undefined;
       }
-      if (!deps.includes(res.id!)) deps.push(res.id!);
+      if (!deps.includes(res.id!)) {
+        deps.push(res.id!);
+        const dep = deprecatedRead(id, r.node, this.rendered.get(res.id!)?.node, this.opts.runStartedAt ?? new Date());
+        if (dep) diagnostics.push(dep);
+      }
       return res.id;
     });
     const streamReads: NodeId[] = [];
@@ -797,6 +820,22 @@ export function statementShape(sql: string): { empty: boolean; secondAt?: number
     }
   }
   return { empty: !content };
+}
+
+/**
+ * dbt's warning for a model that reads one with a `deprecation_date`: deprecated already, or
+ * slated for deprecation (naming the latest version to move to).
+ */
+function deprecatedRead(id: NodeId, reader: ModelNode, dep: ModelNode | undefined, now: Date): Diagnostic | undefined {
+  if (!dep?.deprecationDate) return undefined;
+  const name = dep.version ? `${dep.version.model}.v${dep.version.v}` : dep.name;
+  const past = Date.parse(dep.deprecationDate) < now.getTime();
+  const newer = dep.version && dep.version.v !== dep.version.latest ? dep.version : undefined;
+  return {
+    code: 'LAKE-C030', severity: 'warn', file: reader.path, node: id, ...locate(reader.rawSql, /ref\s*\(/),
+    message: `${id} reads ${name}, which ${past ? 'was deprecated on' : 'is slated for deprecation on'} ${dep.deprecationDate}`,
+    hint: newer ? `move to its latest version: {{ ref('${newer.model}', v=${newer.latest}) }}` : `stop reading ${name} before then`,
+  };
 }
 
 function idOf(r: Rendered): NodeId {

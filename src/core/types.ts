@@ -108,6 +108,67 @@ export interface ModelNode {
   readonly patchPath?: string;
   /** The `schema` its folder or YAML config sets, as written (config.schema is the schema it builds into). */
   readonly customSchema?: string;
+  /** dbt's model versions: the node is one version of a model (its own file and relation). */
+  readonly version?: ModelVersion;
+  /** dbt's `deprecation_date` (ISO text): a warning once it has passed, and for every model reading it. */
+  readonly deprecationDate?: string;
+}
+
+/**
+ * One version of a versioned dbt model (YAML `versions:`). The node's own name is `<model>_v<v>`
+ * (its id, relation and test names use it, as dbt's relation and test names do); ref('<model>')
+ * reads the latest version, ref('<model>', v=<v>) this one.
+ */
+export interface ModelVersion {
+  /** The model's name as dbt knows it (`dim_customers` of the node `dim_customers_v2`). */
+  readonly model: string;
+  /** `v` as written in the YAML, as text (`2`, `1.5`). */
+  readonly v: string;
+  /** The model's latest version: `latest_version`, else the highest `v`. */
+  readonly latest: string;
+}
+
+/** The node name of a model's version: dbt's default relation name, `<model>_v<v>` (a `.` in v as `_`). */
+export function versionNodeName(model: string, v: string): string {
+  return `${model}_v${v.replace(/\./g, '_')}`;
+}
+
+/**
+ * How a template's `ref('m', v=2)` is recorded among a render's refs: `m@v2` (`@` is in no model
+ * name, so the key cannot be mistaken for a model or for `schema.name`).
+ */
+export function versionedRefKey(name: string, v: string): string {
+  return `${name}@v${v}`;
+}
+
+/** The model and version of a ref key (`m@v2`), or the name alone. */
+export function splitRefKey(key: string): { name: string; v?: string } {
+  const at = key.lastIndexOf('@v');
+  return at < 0 ? { name: key } : { name: key.slice(0, at), v: key.slice(at + 2) };
+}
+
+/**
+ * The ref names that read a model: its name; for a version, `<model>@v<v>` and, for the latest
+ * version, the model's name (dbt has no ref to `<model>_v<v>`).
+ */
+export function refKeysOf(node: Pick<ModelNode, 'name' | 'version'>): string[] {
+  const v = node.version;
+  if (!v) return [node.name];
+  return v.v === v.latest ? [versionedRefKey(v.model, v.v), v.model] : [versionedRefKey(v.model, v.v)];
+}
+
+/** A ref as the user wrote it: `ref('m')`, `ref('m', v=2)`. */
+export function refText(key: string): string {
+  const { name, v } = splitRefKey(key);
+  return v === undefined ? `ref('${name}')` : `ref('${name}', v=${/^\d+(\.\d+)?$/.test(v) ? v : `'${v}'`})`;
+}
+
+/** dbt's order of versions: numerically when both are numbers, else as text. */
+export function compareVersions(a: string, b: string): number {
+  const x = Number(a);
+  const y = Number(b);
+  if (a.trim() !== '' && b.trim() !== '' && Number.isFinite(x) && Number.isFinite(y)) return x - y;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface SeedNode {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { hash } from 'node:crypto';
 import type { Diagnostic } from '../errors/index.js';
 import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig, TestDecl } from '../core/types.js';
+import { versionNodeName } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
 import { readPackages } from './packages.js';
 import { listFiles, underRoot } from './files.js';
@@ -15,6 +16,7 @@ import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
 import { loadSnapshots } from './snapshots.js';
+import { expandVersions, missingVersionFile, pastDeprecation, placeLatestVersions } from './versions.js';
 import { namingMacro, propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
 
 export type LoadOptions = SettingsOptions;
@@ -119,7 +121,8 @@ function readYamlDecls(settings: ProjectSettings, files: readonly string[], diag
     const y = parseYamlFile(rel, text, diags, { yaml11Booleans: settings.flavor === 'dbt' });
     if (!y || !isRecord(y.data)) continue;
     for (const key of ['models', 'seeds', 'snapshots'] as const) {
-      for (const parsed of parseModelPatches(y, key, diags)) {
+      // A versioned model's entry: one patch per version, keyed by its file's stem (versions.ts).
+      for (const parsed of parseModelPatches(y, key, diags).flatMap(expandVersions)) {
         const tests = (ts: readonly TestDecl[]) => ts.map((t) => ({ ...t, config: renderConfigValues(t.config, renderArg, rel, t.line ?? parsed.line), args: renderConfigValues(t.args, renderArg, rel, t.line ?? parsed.line, '', NAMES_RELATION) }));
         const patch = {
           ...parsed, config: renderConfigValues(parsed.config, render, rel, parsed.line), tests: tests(parsed.tests),
@@ -297,6 +300,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const docBlocks = readDocBlocks(root, docFiles);
   const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), docBlocks, diags);
 
+  placeLatestVersions(decls.models, new Set(modelFiles.map((f) => path.posix.basename(f, '.sql'))));
   const factory = new ModelFactory(settings, decls.models, naming.alias);
   const models = new Map<string, ModelNode>();
   const usedPatches = new Set<string>();
@@ -304,7 +308,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     const rawSql = readIfPresent(underRoot(root, rel), diags, rel);
     if (rawSql === undefined) continue;
     const node = factory.build(rel, rawSql);
-    if (decls.models.has(node.name)) usedPatches.add(node.name);
+    const stem = path.posix.basename(rel, '.sql');
+    if (decls.models.has(stem)) usedPatches.add(stem);
     const prev = models.get(node.id);
     if (prev) {
       diags.push(duplicateModel(node.id, prev.path, rel));
@@ -312,9 +317,12 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     }
     if (node.config.enabled === false) continue;
     models.set(node.id, node);
+    const past = pastDeprecation(node.version ? `${node.version.model}.v${node.version.v}` : node.name, node.deprecationDate, node.patchPath, decls.models.get(stem)?.line, new Date());
+    if (past) diags.push(past);
   }
   for (const [name, patch] of decls.models) {
-    if (!usedPatches.has(name)) {
+    if (!usedPatches.has(name) && patch.version) diags.push(missingVersionFile(name, patch));
+    else if (!usedPatches.has(name)) {
       const known = [...models.values()].map((m) => m.name);
       const near = known.filter((k) => k.includes(name) || name.includes(k)).slice(0, 3);
       diags.push({ code: 'LAKE-P022', severity: 'warn', message: `YAML documents model '${name}', but there is no models/**/${name}.sql`, file: patch.file, line: patch.line, hint: near.length ? `did you mean ${near.join(', ')}?` : 'rename the entry or add the model' });
@@ -467,10 +475,13 @@ export class ModelFactory {
       folder = { config: normaliseConfig(fc), schema: fc.schema, defaultSchema: settings.defaultSchema(folders) };
       this.folderCache.set(folderKey, folder);
     }
-    const name = inner.slice(slash + 1, -'.sql'.length);
-    const patch = this.patches.get(name);
+    const stem = inner.slice(slash + 1, -'.sql'.length);
+    const patch = this.patches.get(stem);
+    // A version of a versioned model is named `<model>_v<v>`, whatever its file's name (defined_in).
+    const version = patch?.version;
+    const name = version ? versionNodeName(version.model, version.v) : stem;
     // The model by name in the project file's tree, over its folders' config.
-    const own = nodeConfig(settings.modelConfigs, folderKey ? folderKey.split('/') : [], name);
+    const own = nodeConfig(settings.modelConfigs, folderKey ? folderKey.split('/') : [], version?.model ?? name);
     const hasOwn = Object.keys(own).length > 0;
     const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, patch?.config ?? {});
     const folderSchema = hasOwn && own.schema !== undefined ? own.schema : folder.schema;
@@ -478,11 +489,13 @@ export class ModelFactory {
     const named = settings.nameSchema
       ? { ...layered, schema: settings.nameSchema(typeof custom === 'string' ? custom : null, { name, resource_type: 'model', path: rel }) }
       : withSchema(layered, settings, folderSchema, patch?.config.schema);
-    const config = this.aliasName ? { ...named, alias: this.aliasName(typeof named.alias === 'string' ? named.alias : null, { name, resource_type: 'model', path: rel }) } : named;
+    // A project's generate_alias_name sees a version as dbt's node: the model's name and its version.
+    const config = this.aliasName ? { ...named, alias: this.aliasName(typeof named.alias === 'string' ? named.alias : null, { name: version?.model ?? name, resource_type: 'model', path: rel, ...(version ? { version: version.v } : {}) }) } : named;
     return {
       kind: 'model', id: `${config.schema}.${name}`, name, path: rel, absPath: underRoot(settings.root, rel), rawSql, config,
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,
       ...(typeof custom === 'string' ? { customSchema: custom } : {}),
+      ...(version ? { version } : {}), ...(patch?.deprecationDate ? { deprecationDate: patch.deprecationDate } : {}),
     };
   }
 }

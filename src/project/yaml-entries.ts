@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
-import type { ColumnConstraint, ColumnDoc, FreshnessConfig, FreshnessRule, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
+import type { ColumnConstraint, ColumnDoc, ModelVersion, FreshnessConfig, FreshnessRule, LandingSpec, SourceNode, TestDecl, LandingFormat, SchemaEvolution, BadRecords } from '../core/types.js';
 import type { YamlFile } from './yaml-file.js';
 import { isRecord, asList } from './yaml-file.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey } from './config.js';
+import { compareVersions } from '../core/types.js';
 import { parseDuration } from './files.js';
 
 export interface ModelPatch {
@@ -22,6 +23,113 @@ export interface ModelPatch {
   readonly tests: TestDecl[];
   /** A YAML-defined snapshot's `relation:` (dbt 1.9: `source('s', 't')` or `ref('m')`): the rows it snapshots. */
   readonly relation?: string;
+  /** dbt's `versions:` of a model (project/versions.ts makes one patch per version of them). */
+  readonly versions?: readonly VersionDecl[];
+  /** With `versions`: `latest_version`, else the highest v. */
+  readonly latestVersion?: string;
+  /** dbt's `deprecation_date` (ISO text) of an unversioned model, or of one version. */
+  readonly deprecationDate?: string;
+  /** A version's patch: which version of which model the file it documents is. */
+  readonly version?: ModelVersion;
+}
+
+/** One entry of a model's `versions:` list, as written. */
+export interface VersionDecl {
+  readonly v: string;
+  readonly line?: number;
+  /** `defined_in:`: the stem of the version's model file (else `<model>_v<v>`). */
+  readonly definedIn?: string;
+  readonly description?: string;
+  readonly config: Record<string, unknown>;
+  /** `- include: all|*|[names]` of the columns: which of the model's columns this version has (all by default). */
+  readonly include: '*' | readonly string[];
+  readonly exclude: readonly string[];
+  /** The version's own columns (added to, or replacing, the model's). */
+  readonly columns: ColumnDoc[];
+  /** The version's own `data_tests:` (in place of the model's), if it has them. */
+  readonly tests?: TestDecl[];
+  readonly deprecationDate?: string;
+  readonly constraints?: readonly ColumnConstraint[];
+}
+
+/** A version's `- include: all, exclude: [a]` entry among its columns. */
+const isIncludeExclude = (c: unknown): c is Record<string, unknown> => isRecord(c) && (c.include !== undefined || c.exclude !== undefined) && c.name === undefined;
+
+/** A YAML date (`2024-06-30`, a timestamp, or what the YAML reader made of it) as ISO text. */
+function dateText(v: unknown): string | undefined {
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'string' && v.trim() && !Number.isNaN(Date.parse(v.trim()))) return v.trim();
+  return undefined;
+}
+
+/**
+ * dbt's `versions:` and `latest_version:` of a model entry. Problems (a version without `v`, the
+ * same `v` twice, a `latest_version` that is not one of them, two include/exclude entries) are
+ * errors, as dbt's parse errors.
+ */
+function parseVersionList(m: Record<string, unknown>, file: YamlFile, at: (string | number)[], diags: Diagnostic[]): { versions?: VersionDecl[]; latest?: string } {
+  if (m.versions === undefined || m.versions === null) {
+    if (m.latest_version !== undefined && m.latest_version !== null) {
+      diags.push({ code: 'LAKE-P070', severity: 'error', message: `model '${String(m.name)}' has a latest_version but no versions`, file: file.path, line: file.lineOf([...at, 'latest_version']), hint: 'list them: versions: [{v: 1}, {v: 2}] (or remove latest_version)' });
+    }
+    return {};
+  }
+  const bad = (message: string, line: number | undefined, hint: string) => diags.push({ code: 'LAKE-P070', severity: 'error', message: `model '${String(m.name)}': ${message}`, file: file.path, line, hint });
+  if (!Array.isArray(m.versions)) {
+    bad('`versions:` must be a list', file.lineOf([...at, 'versions']), 'write versions: followed by `- v: 1` entries');
+    return {};
+  }
+  const versions: VersionDecl[] = [];
+  const seen = new Map<string, number | undefined>();
+  m.versions.forEach((raw, j) => {
+    const vat = [...at, 'versions', j];
+    const line = file.lineOf(vat);
+    if (!isRecord(raw) || raw.v === undefined || raw.v === null || String(raw.v).trim() === '') {
+      bad('a version needs its number', line, 'write `- v: 2`');
+      return;
+    }
+    const v = String(raw.v).trim();
+    if (seen.has(v)) {
+      bad(`version ${v} is listed twice (also at line ${seen.get(v) ?? '?'})`, line, 'give every version its own v');
+      return;
+    }
+    seen.set(v, line);
+    let include: '*' | readonly string[] = '*';
+    let exclude: readonly string[] = [];
+    let ie = 0;
+    if (raw.columns !== undefined && !Array.isArray(raw.columns)) bad(`version ${v}: columns must be a list`, file.lineOf([...vat, 'columns']), 'write `- include: all` / `- name: x` entries');
+    (Array.isArray(raw.columns) ? raw.columns : []).forEach((c, k) => {
+      if (isIncludeExclude(c)) {
+        if (++ie > 1) bad(`version ${v} has more than one include/exclude entry`, file.lineOf([...vat, 'columns', k]), 'merge them into one `- include: ... exclude: [...]`');
+        const inc = c.include === undefined || c.include === null ? '*' : c.include;
+        include = inc === '*' || inc === 'all' ? '*' : asList(inc);
+        exclude = asList(c.exclude);
+      }
+    });
+    // The version's own columns, parsed as the model's (the include/exclude entry left out).
+    const parsed = parseColumns(raw.columns, file, [...vat, 'columns'], diags, isIncludeExclude);
+    const testsKey = raw.data_tests !== undefined ? 'data_tests' : raw.tests !== undefined ? 'tests' : undefined;
+    versions.push({
+      v, line,
+      ...(typeof raw.defined_in === 'string' && raw.defined_in.trim() ? { definedIn: raw.defined_in.trim() } : {}),
+      ...(typeof raw.description === 'string' && raw.description ? { description: raw.description } : {}),
+      config: isRecord(raw.config) ? normaliseConfig({ ...raw.config }) as Record<string, unknown> : {},
+      include, exclude, columns: parsed.docs,
+      ...(testsKey ? { tests: parseTests(raw[testsKey], file, [...vat, testsKey], diags) } : {}),
+      ...(dateText(raw.deprecation_date) ? { deprecationDate: dateText(raw.deprecation_date) } : {}),
+      ...(Array.isArray(raw.constraints) && raw.constraints.length ? { constraints: constraintsOf(raw.constraints) } : {}),
+    });
+  });
+  if (versions.length === 0) return {};
+  let latest: string | undefined;
+  if (m.latest_version !== undefined && m.latest_version !== null) {
+    latest = String(m.latest_version).trim();
+    if (!seen.has(latest)) {
+      bad(`latest_version ${latest} is not one of its versions (${[...seen.keys()].join(', ')})`, file.lineOf([...at, 'latest_version']), 'set latest_version to one of the listed v, or add that version');
+      latest = undefined;
+    }
+  }
+  return { versions, latest: latest ?? versions.map((x) => x.v).reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b)) };
 }
 
 /** What dbt reads as a test's config when written beside its arguments (never passed to the test's macro). */
@@ -115,7 +223,7 @@ function tagsOf(entry: Record<string, unknown>): string[] {
   return [...new Set([...own, ...cfg])];
 }
 
-export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[]): { docs: ColumnDoc[]; types?: Record<string, string> } {
+export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[], skip?: (c: unknown) => boolean): { docs: ColumnDoc[]; types?: Record<string, string> } {
   if (raw === undefined || raw === null) return { docs: [] };
   if (isRecord(raw)) {
     const types: Record<string, string> = {};
@@ -145,6 +253,7 @@ export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | nu
   const docs: ColumnDoc[] = [];
   const types: Record<string, string> = {};
   raw.forEach((c, i) => {
+    if (skip?.(c)) return;
     if (!isRecord(c) || typeof c.name !== 'string') {
       diags.push({ code: 'LAKE-P013', severity: 'error', message: 'a column needs a name', file: file.path, line: file.lineOf([...keyPath, i]), hint: 'write `- name: column_name`' });
       return;
@@ -209,6 +318,7 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds' | 'sna
     if (isRecord(m.docs) && config.docs === undefined) config.docs = m.docs;
     // dbt's model-level constraints (a primary key over two columns, a check): kept with its config.
     if (Array.isArray(m.constraints) && m.constraints.length) config.constraints = constraintsOf(m.constraints);
+    const versioned = key === 'models' ? parseVersionList(m, file, [key, i], diags) : {};
     out.push({
       name: m.name, file: file.path, line,
       description: typeof m.description === 'string' ? m.description : undefined,
@@ -216,6 +326,8 @@ export function parseModelPatches(file: YamlFile, key: 'models' | 'seeds' | 'sna
       columns: cols.docs,
       tests: parseTests(m[testsKey], file, [key, i, testsKey], diags),
       ...(key === 'snapshots' && typeof m.relation === 'string' ? { relation: m.relation } : {}),
+      ...(versioned.versions ? { versions: versioned.versions, latestVersion: versioned.latest! } : {}),
+      ...(key === 'models' && dateText(m.deprecation_date) ? { deprecationDate: dateText(m.deprecation_date) } : {}),
     });
   });
   return out;

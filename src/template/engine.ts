@@ -16,7 +16,7 @@ import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
-import { landingViewName, quoteIdent, seedRelation, sourceRelationSql } from '../core/types.js';
+import { landingViewName, quoteIdent, refKeysOf, seedRelation, sourceRelationSql, versionedRefKey } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { dropTrailingCommas, jinjaSource, rewriteFloats, rewriteTestBlocks } from './jinja-source.js';
 import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
@@ -312,7 +312,7 @@ export class TemplateEngine {
       const add = (key: string, rel: { schema: string; name: string }) => m.set(key, m.has(key) ? null : rel);
       for (const n of this.project.models.values()) {
         const rel = { schema: n.config.schema, name: (n.config.alias as string | undefined) ?? n.name };
-        add(n.name, rel);
+        for (const key of refKeysOf(n)) add(key, rel);
         add(n.id, rel);
       }
       for (const sd of this.project.seeds.values()) {
@@ -331,11 +331,14 @@ export class TemplateEngine {
 
     env.addGlobal('ref', (...args: unknown[]) => {
       const st = self.st();
-      const parts = args.filter((a) => typeof a === 'string') as string[];
+      const { pos, kw } = splitKwargs(args);
+      const parts = pos.filter((a) => typeof a === 'string') as string[];
       // ref('schema', 'name') is lake's; dbt's ref('package', 'model') with this project's own
       // name is a ref to one of its models.
       const name = parts.length >= 2 ? (parts[0] === project.name ? parts[1]! : `${parts[0]}.${parts[1]}`) : (parts[0] ?? '');
-      st.refs.push(name);
+      // dbt's ref('model', v=2) / version=2: that version of a versioned model (else its latest).
+      const v = kw.v ?? kw.version;
+      st.refs.push(v === undefined || v === null ? name : versionedRefKey(name, String(v).trim()));
       // dbt's Relation attributes (`ref('x').identifier`) are looked up on the placeholder (see refAttribute).
       return `__lake_ref_${st.refs.length - 1}__`;
     });
