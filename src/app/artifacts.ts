@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { CompiledNode, CompiledProject, NodeId } from '../core/types.js';
-import { sourceRelationSql } from '../core/types.js';
+import { modelUniqueId, sourceRelationSql, versionFields } from '../core/types.js';
 import type { Dag } from '../graph/index.js';
 import type { NodeResult } from '../reporter/types.js';
 import { VERSION } from './version.js';
@@ -51,8 +51,12 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
     ...node.columns.flatMap((c) => c.tests.map((t) => ({ name: t.name, column: c.name, args: t.args, config: t.config }))),
   ];
   for (const [id, n] of compiled.nodes) {
+    // A version of a versioned dbt model: dbt's unique_id, its model's name, version and latest_version.
+    const { name: model, ...version } = versionFields(n.node);
     nodes[id] = {
       id, resource_type: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, alias: n.relation.name, path: n.node.path,
+      unique_id: modelUniqueId(p.name, n.node), ...(model ? { model_name: model, ...version } : {}),
+      ...(n.node.deprecationDate ? { deprecation_date: n.node.deprecationDate } : {}),
       raw_sql: n.node.rawSql, compiled_sql: n.sql, config: n.config, description: n.node.description ?? '',
       tags: n.config.tags, meta: n.config.meta ?? {}, columns: colsOf(n.node.columns),
       depends_on: { nodes: n.dependsOn.nodes, sources: n.dependsOn.sources, macros: n.dependsOn.macros },

@@ -526,7 +526,7 @@ export function buildDag(compiled: CompiledProject): Dag {
   for (const s of p.seeds.values()) nodes.push({ id: s.id, kind: 'seed', name: s.name, schema: s.schema, path: s.path, tags: s.tags, config: { materialized: 'seed', ...(s.eventTime ? { event_time: s.eventTime } : {}) } });
   const known = new Set(nodes.map((n) => n.id));
   for (const n of compiled.nodes.values()) {
-    nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, ...(n.node.patchPath ? { patchPath: n.node.patchPath } : {}), tags: n.config.tags, config: n.config });
+    nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, ...(n.node.patchPath ? { patchPath: n.node.patchPath } : {}), tags: n.config.tags, config: n.config, ...(n.node.version ? { version: n.node.version } : {}) });
     known.add(n.id);
   }
   // A source declared over a seed's table (dbt projects often declare their seeds as sources) comes

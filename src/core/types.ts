@@ -157,6 +157,23 @@ export function refKeysOf(node: Pick<ModelNode, 'name' | 'version'>): string[] {
   return v.v === v.latest ? [versionedRefKey(v.model, v.v), v.model] : [versionedRefKey(v.model, v.v)];
 }
 
+/** dbt's unique_id of a model: `model.<project>.<name>`; a version's `model.<project>.<model>.v<v>`. */
+export function modelUniqueId(project: string, node: Pick<ModelNode, 'name' | 'version' | 'resourceType'>): string {
+  const type = node.resourceType ?? 'model';
+  return node.version ? `${type}.${project}.${node.version.model}.v${node.version.v}` : `${type}.${project}.${node.name}`;
+}
+
+/**
+ * What dbt's manifest and `model` context say of a version: the model's name, `version` and
+ * `latest_version` (numbers where the YAML wrote numbers), nothing for an unversioned model.
+ */
+export function versionFields(node: Pick<ModelNode, 'version'>): { name?: string; version?: string | number; latest_version?: string | number } {
+  const v = node.version;
+  if (!v) return {};
+  const value = (x: string) => (/^\d+(\.\d+)?$/.test(x) ? Number(x) : x);
+  return { name: v.model, version: value(v.v), latest_version: value(v.latest) };
+}
+
 /** A ref as the user wrote it: `ref('m')`, `ref('m', v=2)`. */
 export function refText(key: string): string {
   const { name, v } = splitRefKey(key);

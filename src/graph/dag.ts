@@ -6,7 +6,7 @@
  * cannot spare. graphlib (imported here only) is built on demand for layout and export.
  */
 import { Graph } from '@dagrejs/graphlib';
-import type { NodeId } from '../core/types.js';
+import type { ModelVersion, NodeId } from '../core/types.js';
 import { LakeError, type Diagnostic } from '../errors/index.js';
 
 /** What the graph knows about a node: enough to select it and to point at its file. */
@@ -21,6 +21,8 @@ export interface DagNode {
   readonly patchPath?: string;
   readonly tags: readonly string[];
   readonly config: Readonly<Record<string, unknown>>;
+  /** A version of a versioned dbt model: `-s <model>` selects every version, `version:latest` the latest. */
+  readonly version?: ModelVersion;
 }
 
 /** An immutable DAG of project nodes. Edges run parent -> child (data flow: child reads parent). */

@@ -12,6 +12,7 @@
  * match no node here: dq/quality-run.ts selects tests with them.
  */
 import type { NodeId } from '../core/types.js';
+import { compareVersions } from '../core/types.js';
 import { closest, LakeError, type Diagnostic } from '../errors/index.js';
 import type { Dag, DagNode } from './dag.js';
 import { matchResult, matchState, RESULT_VALUES, STATE_VALUES, type SelectorState } from './state.js';
@@ -26,7 +27,9 @@ export interface Selection {
   readonly project?: string;
 }
 
-const METHODS = ['name', 'fqn', 'tag', 'path', 'file', 'source', 'resource_type', 'state', 'result', 'config.', 'test_name', 'test_type', 'unit_test'];
+const METHODS = ['name', 'fqn', 'tag', 'path', 'file', 'source', 'resource_type', 'state', 'result', 'version', 'config.', 'test_name', 'test_type', 'unit_test'];
+/** dbt's `version:` selector values. */
+const VERSION_VALUES = ['latest', 'prerelease', 'old', 'none'];
 const RESOURCE_TYPES = ['model', 'seed', 'source', 'snapshot'];
 /** dbt's resource types that are not graph nodes here: a legitimately empty set of nodes. */
 const OTHER_RESOURCE_TYPES = ['test', 'unit_test', 'analysis', 'exposure', 'metric', 'semantic_model', 'saved_query', 'operation'];
@@ -86,7 +89,10 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
   switch (method) {
     case 'name': {
       const g = glob(value);
-      base = nodes.filter((n) => n.kind !== 'source' && (value.includes('.') ? g(`${n.schema}.${n.name}`) : g(n.name)));
+      // A versioned model's versions by its name (`dim_customers`), one by `dim_customers.v2` or its own (`dim_customers_v2`).
+      base = nodes.filter((n) => n.kind !== 'source' && (value.includes('.')
+        ? g(`${n.schema}.${n.name}`) || (n.version !== undefined && g(`${n.version.model}.v${n.version.v}`))
+        : g(n.name) || (n.version !== undefined && g(n.version.model))));
       // dbt's default method is the fqn, whose parts are the folders too: `-s marts` is every
       // model under a folder named marts.
       if (base.length === 0 && !value.includes('.')) base = nodes.filter((n) => n.kind !== 'source' && n.path.split('/').slice(0, -1).some(g));
@@ -151,6 +157,18 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
       if (base.length === 0) return fail('LAKE-G101', `no node file is named ${value}`, didYouMean(value, nodes.filter((n) => n.kind !== 'source').map((n) => baseName(n.path))));
       break;
     }
+    case 'version': {
+      if (!VERSION_VALUES.includes(value)) {
+        const near = closest(value, VERSION_VALUES, 1);
+        return fail('LAKE-G102', `unknown version ${value}`, `${near.length ? `did you mean version:${near[0]}? ` : ''}use one of ${VERSION_VALUES.map((v) => `version:${v}`).join(', ')}`);
+      }
+      // dbt's: the latest version, versions after it (prerelease) or before it (old), or unversioned models.
+      base = nodes.filter((n) => n.kind === 'model' && (value === 'none' ? !n.version : !!n.version && (() => {
+        const c = compareVersions(n.version.v, n.version.latest);
+        return value === 'latest' ? c === 0 : value === 'prerelease' ? c > 0 : c < 0;
+      })()));
+      break;
+    }
     case 'resource_type':
       if (!RESOURCE_TYPES.includes(value) && !OTHER_RESOURCE_TYPES.includes(value)) {
         return fail('LAKE-G102', `unknown resource type ${value}`, `use one of ${[...RESOURCE_TYPES, ...OTHER_RESOURCE_TYPES].join(', ')}`);
@@ -165,7 +183,7 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
       if (!method.startsWith('config.') || method === 'config.') {
         const near = closest(method, METHODS.filter((x) => x !== 'config.'), 1);
         return fail('LAKE-G102', `unknown selector method ${method}`,
-          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, fqn:, tag:, path:, file:, source:, resource_type:, config.<key>:, state:, result:, and for tests test_name:, test_type:, unit_test:`);
+          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, fqn:, tag:, path:, file:, source:, resource_type:, version:, config.<key>:, state:, result:, and for tests test_name:, test_type:, unit_test:`);
       }
       const keys = method.slice('config.'.length).split('.');
       const g = glob(value);
@@ -218,8 +236,9 @@ function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', 
  * `staging.*.orders`). A selector of one part may be the name alone.
  */
 function fqnMatches(n: DagNode, value: string, project?: string): boolean {
-  const fqn = [...n.path.split('/').slice(1, -1), n.name];
-  if (value === n.name || (project !== undefined && value === project)) return true;
+  // A version's fqn ends in the model's name and the version (dbt's `..., dim_customers, v2`).
+  const fqn = [...n.path.split('/').slice(1, -1), ...(n.version ? [n.version.model, `v${n.version.v}`] : [n.name])];
+  if (value === n.name || value === n.version?.model || (project !== undefined && value === project)) return true;
   const parts = value.split('.');
   const matches = (flat: readonly string[]) => {
     if (flat.length < parts.length) return false;

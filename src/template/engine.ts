@@ -16,7 +16,7 @@ import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
-import { landingViewName, quoteIdent, refKeysOf, seedRelation, sourceRelationSql, versionedRefKey } from '../core/types.js';
+import { landingViewName, modelUniqueId, quoteIdent, refKeysOf, versionFields, seedRelation, sourceRelationSql, versionedRefKey } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { dropTrailingCommas, jinjaSource, rewriteFloats, rewriteTestBlocks } from './jinja-source.js';
 import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
@@ -477,7 +477,9 @@ export class TemplateEngine {
         const batch = b ? { id: b.id, event_time_start: pyDate(b.start, false, true, true), event_time_end: pyDate(b.end, false, true, true) } : null;
         // path: under the model folder (dbt's), fqn: the project, the folders under it, the name.
         const under = node.path.split('/').slice(1);
-        return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: `model.${project.name}.${node.name}`, resource_type: 'model', package_name: project.name, original_file_path: node.path, path: under.join('/'), fqn: [project.name, ...under.slice(0, -1), node.name], config: { ...node.config, ...st?.config }, tags: node.config.tags, batch };
+        // A version (dbt's): its model's name, version and latest_version; unique_id and fqn end in v<v>.
+        const fqnName = node.version ? [node.version.model, `v${node.version.v}`] : [node.name];
+        return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: modelUniqueId(project.name, node), resource_type: 'model', package_name: project.name, original_file_path: node.path, path: under.join('/'), fqn: [project.name, ...under.slice(0, -1), ...fqnName], config: { ...node.config, ...st?.config }, tags: node.config.tags, batch, version: null, latest_version: null, ...versionFields(node) };
       },
       enumerable: true, configurable: true,
     });

@@ -8,6 +8,7 @@
  * depends_on is left out rather than empty).
  */
 import type { ColumnDoc, LoadedProject, NodeId } from '../core/types.js';
+import { modelUniqueId, versionFields } from '../core/types.js';
 import { catalogName } from './dbt-compat.js';
 
 export interface GraphContext {
@@ -42,16 +43,18 @@ function buildGraph(project: LoadedProject, dependsOn?: (id: NodeId) => readonly
   for (const m of project.models.values()) {
     // dbt's unique id; two lake models of one name (in two schemas) keep theirs apart by schema.
     const type = m.resourceType ?? 'model';
-    const id = names.get(m.name)! > 1 ? `${type}.${project.name}.${m.id}` : `${type}.${project.name}.${m.name}`;
+    const id = names.get(m.name)! > 1 ? `${type}.${project.name}.${m.id}` : modelUniqueId(project.name, m);
     const folders = m.path.split('/').slice(1, -1);
     // With its config() calls once every model has rendered (as dbt's graph has them), else from files and YAML.
     const cfg = (configOf?.(m.id) ?? m.config) as unknown as Record<string, unknown>;
     nodes[id] = {
       unique_id: id, name: m.name, resource_type: type, package_name: project.name, database: catalogName(project.target.path), schema: m.id.split('.')[0],
       alias: typeof cfg.alias === 'string' ? cfg.alias : m.name, identifier: typeof cfg.alias === 'string' ? cfg.alias : m.name,
-      path: m.path.split('/').slice(1).join('/'), original_file_path: m.path, fqn: [project.name, ...folders, m.name],
+      path: m.path.split('/').slice(1).join('/'), original_file_path: m.path, fqn: [project.name, ...folders, ...(m.version ? [m.version.model, `v${m.version.v}`] : [m.name])],
       tags: Array.isArray(cfg.tags) ? cfg.tags : [], config: { ...cfg }, description: m.description ?? '', columns: columns(m.columns),
       raw_code: m.rawSql, language: 'sql', meta: (cfg.meta as Record<string, unknown> | undefined) ?? {},
+      // dbt's name of a version is its model's, with version and latest_version.
+      version: null, latest_version: null, ...versionFields(m),
     };
     uniqueIds.set(m.id, id);
   }
