@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import type { Diagnostic } from '../errors/index.js';
 import { formatDiagnostic } from '../errors/index.js';
 import type { Column, CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
-import { landingViewName, quoteIdent, relationSql, streamViewName } from '../core/types.js';
+import { landingViewName, quoteIdent, relationSql, streamViewName, versionedRefKey } from '../core/types.js';
 import type { Adapter } from '../adapter/types.js';
 import { DuckDBAdapter } from '../adapter/duckdb/adapter.js';
 import { Compiler } from '../compiler/compile.js';
@@ -73,19 +73,21 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
   const diagnostics: Diagnostic[] = [];
   const tests: UnitTestDef[] = [];
   const seen = new Set<string>();
-  for (const raw of project.unitTests) {
+  for (const raw of project.unitTests) for (const target of versionTargets(raw, compiled)) {
     const file = String(raw.__file ?? 'unit_tests');
     const line = typeof raw.__line === 'number' ? raw.__line : undefined;
     const problems: { message: string; hint: string }[] = [];
     const bad = (message: string, hint: string) => problems.push({ message, hint });
-    const name = typeof raw.name === 'string' ? raw.name : '';
+    if (target.problem) bad(target.problem.message, target.problem.hint);
+    // A unit test of a versioned model is one test per version, named <name>_v<v> (dbt's).
+    const name = typeof raw.name === 'string' && raw.name ? `${raw.name}${target.suffix}` : '';
     if (!name) bad('a unit test needs a name', 'write `- name: test_valid_emails`');
     const label = name || '(unnamed)';
     const enabled = !(isRecord(raw.config) && raw.config.enabled === false);
     let model: CompiledNode | undefined;
     if (typeof raw.model !== 'string' || !raw.model) bad(`unit test ${label} needs a model`, 'write `model: users` (the model under test)');
     else {
-      const res = compiler.resolveRef(raw.model);
+      const res = compiler.resolveRef(target.model ?? raw.model);
       model = res.id ? compiled.nodes.get(res.id) : undefined;
       if (!res.id) bad(`unit test ${label}: ${res.problem!.message.replace(/^ref\('(.*?)'\)/, "model '$1'")}`, res.problem!.hint);
       else if (!model) bad(`unit test ${label}: ${res.id} is a seed, not a model`, 'unit tests test models');
@@ -149,14 +151,32 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
   return { tests, diagnostics };
 }
 
-const REF = /^\s*ref\s*\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?\)\s*$/;
+const REF = /^\s*ref\s*\(\s*['"]([^'"]+)['"]\s*(?:,\s*['"]([^'"]+)['"]\s*)?(?:,\s*(?:v|version)\s*=\s*['"]?([\w.]+)['"]?\s*)?\)\s*$/;
+
+/**
+ * The models a unit test tests: its model; for a versioned model every version, or those of its
+ * `versions: {include: [...]}` / `{exclude: [...]}` (dbt's), each as a ref key and a name suffix.
+ */
+function versionTargets(raw: Readonly<Record<string, unknown>>, compiled: CompiledProject): { model?: string; suffix: string; problem?: { message: string; hint: string } }[] {
+  const model = typeof raw.model === 'string' ? raw.model : undefined;
+  const versions = model ? [...compiled.nodes.values()].map((n) => n.node.version).filter((v) => v?.model === model) : [];
+  const sel = isRecord(raw.versions) ? raw.versions : undefined;
+  const list = (x: unknown) => (Array.isArray(x) ? x : x === undefined || x === null ? [] : [x]).map((v) => String(v));
+  if (versions.length === 0) {
+    return [{ suffix: '', ...(sel && (sel.include !== undefined || sel.exclude !== undefined) ? { problem: { message: `unit test ${String(raw.name)}: versions: is given, but ${model} is not a versioned model`, hint: 'remove versions:, or test a model with versions' } } : {}) }];
+  }
+  const chosen = versions.filter((v) => (sel?.exclude !== undefined ? !list(sel.exclude).includes(v!.v) : sel?.include !== undefined ? list(sel.include).includes(v!.v) : true));
+  if (chosen.length === 0) return [{ suffix: '', problem: { message: `unit test ${String(raw.name)} tests no version of ${model} (its versions: ${versions.map((v) => v!.v).join(', ')})`, hint: 'name existing versions under versions: include / exclude' } }];
+  return chosen.map((v) => ({ model: versionedRefKey(v!.model, v!.v), suffix: `_v${v!.v}` }));
+}
 const SOURCE = /^\s*source\s*\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$/;
 
 function parseInput(text: string, compiler: Compiler, project: LoadedProject): InputRef | { problem: { message: string; hint: string } } {
   if (/^\s*(this|\{\{\s*this\s*\}\})\s*$/.test(text)) return { kind: 'this' };
   const r = REF.exec(text);
   if (r) {
-    const res = compiler.resolveRef(r[2] ? `${r[1]}.${r[2]}` : r[1]!);
+    const name = r[2] ? `${r[1]}.${r[2]}` : r[1]!;
+    const res = compiler.resolveRef(r[3] ? versionedRefKey(name, r[3]) : name);
     return res.id ? { kind: 'node', id: res.id } : { problem: res.problem! };
   }
   const s = SOURCE.exec(text);

@@ -168,4 +168,32 @@ describe('dbt model versions', () => {
     expect(warns.filter((w) => w.startsWith('LAKE-C030')).length).toBe(2);
     expect(c.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
+
+  it("unit-tests every version of a versioned model (or those of versions: include/exclude) as <name>_v<v>, and gives inputs by ref(name, v=N)", () => {
+    const dir = versionedProject({
+      'models/unit.yml': `unit_tests:
+  - name: ut_down
+    model: downstream
+    given:
+      - input: ref('dim_customers')
+        rows: [{id: 1, name: x}, {id: 5, name: y}]
+      - input: ref('dim_customers', v=1)
+        rows: [{id: 1, name: x, country: NL}]
+    expect:
+      rows: [{id: 1, name: x, country: NL}, {id: 5, name: y, country: null}]
+  - name: ut_dim
+    model: dim_customers
+    versions:
+      include: [1, 2]
+    given: []
+    expect:
+      rows: [{id: 1}, {id: 2}]
+`,
+    });
+    const r = lake(dir, ['test', '-s', 'test_type:unit']);
+    // As dbt 1.9: ut_dim_v1 passes, ut_dim_v2 finds v2's third row; v3 is not tested.
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const results = JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as { tests: { name: string; status: string }[] };
+    expect(results.tests.map((t) => `${t.name}:${t.status}`).sort()).toEqual(['ut_dim_v1:pass', 'ut_dim_v2:fail', 'ut_down:pass']);
+  });
 });
