@@ -430,7 +430,7 @@ export class Compiler {
     if (identityChanged) {
       // Models that ref the old or the new name (as written: `users` or `silver.users`).
       const names = new Set<string>();
-      for (const r of [old, next]) if (r) names.add(r.node.name).add(idOf(r));
+      for (const r of [old, next]) if (r) for (const n of [...refKeysOf(r.node), r.node.name, idOf(r)]) names.add(n);
       for (const [id, r] of this.rendered) if (r.result.refs.some((n) => names.has(n))) redo.add(id);
     }
     // An ephemeral model's SQL lives inside its consumers: follow ephemerals down to the first

@@ -196,4 +196,20 @@ describe('dbt model versions', () => {
     const results = JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as { tests: { name: string; status: string }[] };
     expect(results.tests.map((t) => `${t.name}:${t.status}`).sort()).toEqual(['ut_dim_v1:pass', 'ut_dim_v2:fail', 'ut_down:pass']);
   });
+
+  it("re-resolves the models reading a versioned model when a version's file appears (lake's watch: Compiler.updateModel)", () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\n',
+      'profiles.yml': PROFILE,
+      'models/c_v1.sql': 'select 1 as id',
+      'models/reader.sql': "select * from {{ ref('c') }}",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: c\n    versions:\n      - v: 1\n      - v: 2\n',
+    });
+    const compiler = new Compiler(loadProject(dir));
+    expect(compiler.compileAll().diagnostics.filter((d) => d.code === 'LAKE-C001').map((d) => d.message)).toEqual(["ref('c'): the latest version of model c (2) has no model file (its versions: 1)"]);
+    const u = compiler.updateModel('models/c_v2.sql', 'select 2 as id');
+    expect(u.added).toEqual(['main.c_v2']);
+    expect(u.diagnostics.filter((d) => d.code === 'LAKE-C001')).toEqual([]);
+    expect(compiler.compiledNode('main.reader')!.sql).toBe('select * from "main"."c_v2"');
+  });
 });
