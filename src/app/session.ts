@@ -11,7 +11,7 @@ import { locate } from '../template/errors.js';
 import { catalogName } from '../template/dbt-compat.js';
 import { graphNodesById } from '../template/graph-context.js';
 import type { CompiledNode, CompiledProject, LoadedProject, NodeId, Relation } from '../core/types.js';
-import { quoteIdent, relationId, seedRelation } from '../core/types.js';
+import { pathInProject, quoteIdent, relationId, runHooks, seedRelation, type ProjectHook } from '../core/types.js';
 import { loadProject, type LoadOptions } from '../project/load.js';
 import { Compiler } from '../compiler/compile.js';
 import type { RenderResult } from '../template/engine.js';
@@ -315,7 +315,7 @@ export class Session {
 
   /** The project's on_run_start hooks (commands that read the database without a run: source freshness). */
   async runStartHooks(db: Adapter): Promise<void> {
-    for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start');
+    for (const hook of runHooks(this.project, 'start')) await runProjectHook(this, db, hook, 'on_run_start');
   }
 
   async openDb(command: string): Promise<OpenDatabase> {
@@ -360,8 +360,9 @@ export class Session {
       const batchId = started.batchId;
       this.live = { command, runId, startedAt, args, batchId };
       let catalog = started.catalog;
+      const startHooks = runHooks(this.project, 'start');
       try {
-        if (!o.laterBatch) for (const sql of this.project.onRunStart) await runProjectHook(this, db, sql, 'on_run_start', undefined, (line) => reporter.info(line));
+        if (!o.laterBatch) for (const hook of startHooks) await runProjectHook(this, db, hook, 'on_run_start', undefined, (line) => reporter.info(line));
       } catch (e) {
         // The run ends here, recorded as failed (not left 'running'), and run_results.json says why.
         await endRun(db, runId, 'error');
@@ -369,7 +370,7 @@ export class Session {
         throw e;
       }
       // on_run_start hooks may create or drop relations.
-      if (this.project.onRunStart.length > 0 && !o.laterBatch) catalog = await readCatalog();
+      if (startHooks.length > 0 && !o.laterBatch) catalog = await readCatalog();
       const seedMode = o.seeds ?? 'missing';
       // --empty never snapshots an existing history: zero rows would record every row as deleted.
       const snapshotMode = this.compiler.empty && o.snapshots === 'all' ? 'missing' : o.snapshots ?? 'missing';
@@ -421,7 +422,8 @@ export class Session {
       let hookError: unknown;
       // on_run_end once per invocation, as dbt: after the micro-batch that leaves no file unread.
       const moreBatches = results.some((r) => r.status === 'success' && Number(r.stats?.pending_files ?? 0) > 0);
-      if (this.project.onRunEnd.length === 0 || moreBatches) {
+      const endHooks = runHooks(this.project, 'end');
+      if (endHooks.length === 0 || moreBatches) {
         await finishRun(db, runId, status, results);
       } else {
         // The hooks may read this run's node results: recorded before them.
@@ -429,7 +431,7 @@ export class Session {
         // dbt's on-run-end context: the run's results and the schemas it built into.
         const endContext = onRunEndContext(this, results, o.extend);
         try {
-          for (const sql of this.project.onRunEnd) await runProjectHook(this, db, sql, 'on_run_end', endContext, (line) => reporter.info(line));
+          for (const hook of endHooks) await runProjectHook(this, db, hook, 'on_run_end', endContext, (line) => reporter.info(line));
         } catch (e) {
           // Thrown after the run is recorded and its results written (as dbt writes run_results.json).
           hookError = e;
@@ -481,11 +483,14 @@ function onRunEndContext(s: Session, results: readonly NodeResult[], extend?: Ru
   return { results: out, schemas: sorted, database_schemas: sorted.map((x) => [database, x]) };
 }
 
-async function runProjectHook(s: Session, db: Adapter, text: string, what: string, extra?: Record<string, unknown>, say?: (line: string) => void): Promise<void> {
+async function runProjectHook(s: Session, db: Adapter, hook: ProjectHook, what: string, extra?: Record<string, unknown>, say?: (line: string) => void): Promise<void> {
+  const text = hook.sql;
+  const file = hook.package ? `${hook.package.dir}/dbt_project.yml` : s.project.flavor === 'dbt' ? 'dbt_project.yml' : 'project.yml';
   // Rendered with the database: a hook may run_query (dbt's on-run-end grants loop over schemas).
+  // A package's hook sees the package's vars (engine.ts: __package).
   let r: Awaited<ReturnType<typeof renderAdhocLive>>;
   try {
-    r = await renderAdhocLive(db, s.compiler, text, `project.yml (${what})`, what, undefined, extra);
+    r = await renderAdhocLive(db, s.compiler, text, `${hook.package ? file : 'project.yml'} (${what})`, what, undefined, hook.package ? { ...extra, __package: hook.package.name } : extra);
   } catch (e) {
     if (e instanceof LiveRenderError) throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: e.message }, 1);
     throw e;
@@ -497,8 +502,7 @@ async function runProjectHook(s: Session, db: Adapter, text: string, what: strin
     try {
       await db.execute(r.sql);
     } catch (e) {
-      const file = s.project.flavor === 'dbt' ? 'dbt_project.yml' : 'project.yml';
-      throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: `${what} hook failed: ${(e as Error).message}`, file, line: hookLine(path.join(s.project.root, file), text), hint: 'fix the SQL of the hook' }, 1);
+      throw new LakeError('execute', { code: 'LAKE-X030', severity: 'error', message: `${what} hook${hook.package ? ` of package ${hook.package.name}` : ''} failed: ${(e as Error).message}`, file, line: hookLine(path.join(s.project.root, file), text), hint: 'fix the SQL of the hook' }, 1);
     }
   }
 }
@@ -522,11 +526,13 @@ export function buildDag(compiled: CompiledProject): Dag {
   const nodes: DagNode[] = [];
   const edges: [NodeId, NodeId][] = [];
   const p = compiled.project;
-  for (const s of p.sources.values()) nodes.push({ id: s.id, kind: 'source', name: s.name, schema: s.sourceName, path: s.path, tags: s.tags, config: {} });
-  for (const s of p.seeds.values()) nodes.push({ id: s.id, kind: 'seed', name: s.name, schema: s.schema, path: s.path, tags: s.tags, config: { materialized: 'seed', ...(s.eventTime ? { event_time: s.eventTime } : {}) } });
+  // A package's node: its package, and its fqn (the package, its folders, its name) for dbt's selectors.
+  const pkg = (n: { readonly path: string; readonly name: string; readonly package?: string }) => (n.package ? { package: n.package, fqn: [n.package, ...pathInProject(p, n).split('/').slice(1, -1), n.name] } : {});
+  for (const s of p.sources.values()) nodes.push({ id: s.id, kind: 'source', name: s.name, schema: s.sourceName, path: s.path, tags: s.tags, config: {}, ...(s.package ? { package: s.package } : {}) });
+  for (const s of p.seeds.values()) nodes.push({ id: s.id, kind: 'seed', name: s.name, schema: s.schema, path: s.path, tags: s.tags, config: { materialized: 'seed', ...(s.eventTime ? { event_time: s.eventTime } : {}) }, ...pkg(s) });
   const known = new Set(nodes.map((n) => n.id));
   for (const n of compiled.nodes.values()) {
-    nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, ...(n.node.patchPath ? { patchPath: n.node.patchPath } : {}), tags: n.config.tags, config: n.config, ...(n.node.version ? { version: n.node.version } : {}) });
+    nodes.push({ id: n.id, kind: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, path: n.node.path, ...(n.node.patchPath ? { patchPath: n.node.patchPath } : {}), tags: n.config.tags, config: n.config, ...(n.node.version ? { version: n.node.version } : {}), ...pkg(n.node) });
     known.add(n.id);
   }
   // A source declared over a seed's table (dbt projects often declare their seeds as sources) comes

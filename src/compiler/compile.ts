@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { CompiledNode, CompiledProject, LoadedProject, ModelConfig, ModelNode, NodeId, Relation } from '../core/types.js';
-import { compareVersions, refKeysOf, refText, relationSql, quoteIdent, seedRelation, splitRefKey, streamViewName } from '../core/types.js';
+import { compareVersions, preferredRef, refKeysOf, refText, relationSql, quoteIdent, seedRelation, splitRefKey, streamViewName } from '../core/types.js';
 import { emptyRelation, filteredRelation, windowCondition, type MicrobatchWindow } from '../core/event-time.js';
 import { TemplateEngine, REF_PLACEHOLDER, THIS_PLACEHOLDER, type RenderResult } from '../template/engine.js';
 import type { RenderDatabase } from '../template/introspection.js';
@@ -92,6 +92,8 @@ export class Compiler {
   private rendered = new Map<NodeId, Rendered>();
   private idByPath = new Map<string, NodeId>();
   private byName = new Map<string, NodeId[]>();
+  /** The installed package of each package node (root project's nodes are absent). */
+  private readonly packageOf = new Map<NodeId, string>();
   private relations = new Map<NodeId, Relation>();
   /** `"schema"."name"` per id (quoted once, not once per ref). */
   private relationSqls = new Map<NodeId, string>();
@@ -228,13 +230,13 @@ export class Compiler {
     const ephemeral = new Set<NodeId>();
     const relationOf = (node: ModelNode): Relation => ({ schema: node.config.schema, name: (node.config.alias as string | undefined) ?? node.name });
     for (const node of this.current.models.values()) {
-      for (const key of refKeysOf(node)) add(key, node.id);
+      for (const key of refKeysOf(node)) add(key, node.id, node.package);
       this.relations.set(node.id, relationOf(node));
       if (node.config.materialized === 'ephemeral') ephemeral.add(node.id);
     }
     // Seeds come after models, as in buildIndexes (the order of ambiguous candidates).
     for (const sd of this.current.seeds.values()) {
-      add(sd.name, sd.id);
+      add(sd.name, sd.id, sd.package);
       this.relations.set(sd.id, seedRelation(sd));
     }
     return {
@@ -246,7 +248,7 @@ export class Compiler {
       },
       // An ephemeral ref inlines the target's finished SQL, which may not be rendered yet: left for the end.
       canFinish: (r) => ephemeral.size === 0 || r.result.refs.every((name) => {
-        const res = this.resolveRef(name);
+        const res = this.resolveRef(name, r.node.package);
         return !res.id || !ephemeral.has(res.id);
       }),
     };
@@ -528,36 +530,55 @@ export class Compiler {
   }
 
   /** Empty the name and relation indexes; returns the function that adds a name's id. */
-  private clearIndexes(): (name: string, id: NodeId) => void {
+  private clearIndexes(): (name: string, id: NodeId, pkg?: string) => void {
     this.byName.clear();
     this.relations.clear();
     this.relationSqls.clear();
+    this.packageOf.clear();
     for (const [id, sql] of this.deferred) this.relationSqls.set(id, sql);
-    return (name, id) => {
+    const push = (name: string, id: NodeId) => {
       const list = this.byName.get(name);
       if (list) list.push(id);
       else this.byName.set(name, [id]);
+    };
+    return (name, id, pkg) => {
+      push(name, id);
+      // dbt's two-argument ref('package', 'name').
+      if (pkg !== undefined) {
+        push(`${pkg}.${name}`, id);
+        this.packageOf.set(id, pkg);
+      }
     };
   }
 
   private buildIndexes(): void {
     const add = this.clearIndexes();
     for (const [id, r] of this.rendered) {
-      for (const key of refKeysOf(r.node)) add(key, id);
+      for (const key of refKeysOf(r.node)) add(key, id, r.node.package);
       this.relations.set(id, r.relation);
     }
     for (const s of this.current.seeds.values()) {
-      add(s.name, s.id);
+      add(s.name, s.id, s.package);
       this.relations.set(s.id, seedRelation(s));
     }
   }
 
-  /** Resolve `ref('x')` / `ref('schema.x')` / `ref('x', v=2)` (the key `x@v2`) to a node id, or a diagnostic. */
-  resolveRef(name: string): { id?: NodeId; problem?: { message: string; hint: string } } {
+  /**
+   * Resolve `ref('x')` / `ref('schema.x')` / `ref('package', 'x')` (as `package.x`) / `ref('x', v=2)`
+   * (the key `x@v2`) to a node id,
+   * or a diagnostic. A name several nodes have is, as dbt resolves it, the root project's node,
+   * else the one of `from` (the package of the node that refs it).
+   */
+  resolveRef(name: string, from?: string): { id?: NodeId; problem?: { message: string; hint: string } } {
     if (this.relations.has(name)) return { id: name };
     const ids = this.byName.get(name) ?? [];
     if (ids.length === 1) return { id: ids[0] };
-    if (ids.length > 1) return { problem: { message: `${refText(name)} is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map((i) => `ref('${i}')`).join(' or ')} to choose one` } };
+    const preferred = preferredRef(ids.map((id) => ({ id, package: this.packageOf.get(id) })), from);
+    if (preferred) return { id: preferred.id };
+    if (ids.length > 1) {
+      const spell = (i: NodeId) => (this.packageOf.has(i) ? `ref('${this.packageOf.get(i)}', '${name}')` : `ref('${i}')`);
+      return { problem: { message: `${refText(name)} is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map(spell).join(' or ')} to choose one` } };
+    }
     const off = this.disabled.get(name);
     if (off) return { problem: { message: `ref('${name}') is a disabled model (config(enabled=false) in ${off})`, hint: `enable ${off}, or stop referring to it` } };
     const versioned = this.versionProblem(name);
@@ -588,7 +609,7 @@ export class Compiler {
     const diagnostics: Diagnostic[] = [...r.diagnostics];
     const refs: NodeId[] = [];
     const ids = r.refs.map((name) => {
-      const res = this.resolveRef(name);
+      const res = this.resolveRef(name, self?.node.package);
       if (res.problem) diagnostics.push({ code: 'LAKE-C001', severity: 'error', message: res.problem.message, file, hint: res.problem.hint });
       else if (!refs.includes(res.id!)) refs.push(res.id!);
       return res.id;
@@ -635,7 +656,7 @@ export class Compiler {
   private finish(id: NodeId, r: Rendered, diagnostics: Diagnostic[], incremental: boolean, database?: RenderDatabase, batch?: MicrobatchWindow): CompiledNode | undefined {
     const deps: NodeId[] = [];
     const refIds: (NodeId | undefined)[] = r.result.refs.map((name) => {
-      const res = this.resolveRef(name);
+      const res = this.resolveRef(name, r.node.package);
       if (res.problem) {
         const short = splitRefKey(name).name.split('.').pop()!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
         // ref('a.b'), ref('b'), or the two-argument ref('a', 'b') as written.

@@ -108,6 +108,8 @@ export interface ModelNode {
   readonly patchPath?: string;
   /** The `schema` its folder or YAML config sets, as written (config.schema is the schema it builds into). */
   readonly customSchema?: string;
+  /** The installed dbt package it comes from (dbt's package_name); absent for the root project's. */
+  readonly package?: string;
   /** dbt's model versions: the node is one version of a model (its own file and relation). */
   readonly version?: ModelVersion;
   /** dbt's `deprecation_date` (ISO text): a warning once it has passed, and for every model reading it. */
@@ -213,6 +215,8 @@ export interface SeedNode {
   readonly preHook?: readonly string[];
   readonly postHook?: readonly string[];
   readonly checksum: string;
+  /** The installed dbt package it comes from; absent for the root project's. */
+  readonly package?: string;
 }
 
 export type LandingFormat = 'json' | 'jsonl' | 'csv' | 'parquet' | 'kafka';
@@ -289,6 +293,8 @@ export interface SourceNode {
   /** YAML file that declares it. */
   readonly path: string;
   readonly line?: number;
+  /** The installed dbt package that declares it; absent for the root project's. */
+  readonly package?: string;
 }
 
 /** `{count: 12, period: hour}`. */
@@ -363,7 +369,11 @@ export interface LoadedProject {
   readonly diagnostics: readonly import('../errors/index.js').Diagnostic[];
 }
 
-/** A dbt package's macros (dbt_packages/<name>/macros), as read by the project load. */
+/**
+ * An installed dbt package (dbt_packages/<name>, or a `local:` one), as read by the project load:
+ * its macros, and what its nodes and hooks render with. Its models, seeds and sources are nodes of
+ * the project (with `package` set).
+ */
 export interface PackageMacros {
   /** The package's name (its dbt_project.yml `name`): the namespace of its macros. */
   readonly name: string;
@@ -371,6 +381,51 @@ export interface PackageMacros {
   readonly dir: string;
   /** Macro files: path relative to the project root -> text. */
   readonly macroFiles: ReadonlyMap<string, string>;
+  /** What var() gives in its nodes and hooks: its own vars under the root project's (global, then scoped to it) and --vars. */
+  readonly vars?: Readonly<Record<string, unknown>>;
+  /** Its dbt_project.yml's on-run-start / on-run-end (run after the root project's, as dbt). */
+  readonly onRunStart?: readonly string[];
+  readonly onRunEnd?: readonly string[];
+}
+
+/** One on-run-start / on-run-end hook: its SQL, and the installed package whose dbt_project.yml has it (absent: the root project's). */
+export interface ProjectHook {
+  readonly sql: string;
+  readonly package?: PackageMacros;
+}
+
+/**
+ * The project's on-run-start (or on-run-end) hooks in dbt's order: the root project's, then each
+ * installed package's, packages by name (dbt 1.9 sorts hooks by package, the root project first).
+ */
+export function runHooks(project: Pick<LoadedProject, 'onRunStart' | 'onRunEnd' | 'packages'>, when: 'start' | 'end'): ProjectHook[] {
+  const own = (when === 'start' ? project.onRunStart : project.onRunEnd).map((sql) => ({ sql }));
+  const pkgs = [...(project.packages ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return [...own, ...pkgs.flatMap((p) => ((when === 'start' ? p.onRunStart : p.onRunEnd) ?? []).map((sql) => ({ sql, package: p })))];
+}
+
+/**
+ * A node's file from its own project's folder: a root project's path as it is, a package's
+ * without the package's folder (`dbt_packages/p/models/x.sql` → `models/x.sql`), as dbt's
+ * original_file_path is.
+ */
+export function pathInProject(project: Pick<LoadedProject, 'packages'>, node: { readonly path: string; readonly package?: string }): string {
+  const dir = node.package ? project.packages?.find((p) => p.name === node.package)?.dir : undefined;
+  return dir && node.path.startsWith(`${dir}/`) ? node.path.slice(dir.length + 1) : node.path;
+}
+
+/**
+ * Which of the nodes a `ref(name)` matches is meant, as dbt resolves it: the root project's first,
+ * then one of the referring node's own package (`from`), then the only one left. Undefined when
+ * several are left (dbt takes an arbitrary one; lake asks for `ref('package', 'name')`).
+ */
+export function preferredRef<T extends { readonly package?: string }>(candidates: readonly T[], from?: string): T | undefined {
+  if (candidates.length <= 1) return candidates[0];
+  const root = candidates.filter((c) => c.package === undefined);
+  if (root.length === 1) return root[0];
+  if (root.length > 1) return undefined;
+  const own = from === undefined ? [] : candidates.filter((c) => c.package === from);
+  return own.length === 1 ? own[0] : undefined;
 }
 
 export interface ProjectPaths {

@@ -23,6 +23,10 @@ export interface DagNode {
   readonly config: Readonly<Record<string, unknown>>;
   /** A version of a versioned dbt model: `-s <model>` selects every version, `version:latest` the latest. */
   readonly version?: ModelVersion;
+  /** The installed dbt package it comes from (`package:` selects it); absent for the root project's. */
+  readonly package?: string;
+  /** A package node's dbt fqn (the package, its folders under the package's resource folder, its name). */
+  readonly fqn?: readonly string[];
 }
 
 /** An immutable DAG of project nodes. Edges run parent -> child (data flow: child reads parent). */

@@ -3,8 +3,8 @@
  *
  * Each list item holds selectors separated by spaces (union); a selector joins atoms with commas
  * (intersection); an atom is `[@][N+]method:value[+N]`. Methods: a bare name (`users`,
- * `silver.users`, globs like `stg_*`; a bare value with a `/` is a path), `tag:`, `path:`,
- * `source:`, `file:`, `resource_type:`, `config.<key>:`, and with `--state <dir>` (graph/state.ts) `state:` and
+ * `silver.users`, globs like `stg_*`; a bare value with a `/` is a path; an installed package's
+ * name is its nodes), `tag:`, `path:`, `source:`, `package:`, `file:`, `resource_type:`, `version:`, `config.<key>:`, and with `--state <dir>` (graph/state.ts) `state:` and
  * `result:`. A name, tag, path, file or source that matches no node
  * at all is almost always a typo, so it is an error with a "did you mean" hint rather than an
  * empty run; a config or resource_type value that matches nothing is a legitimately empty set.
@@ -27,7 +27,7 @@ export interface Selection {
   readonly project?: string;
 }
 
-const METHODS = ['name', 'fqn', 'tag', 'path', 'file', 'source', 'resource_type', 'state', 'result', 'version', 'config.', 'test_name', 'test_type', 'unit_test'];
+const METHODS = ['name', 'fqn', 'tag', 'path', 'file', 'source', 'package', 'resource_type', 'state', 'result', 'version', 'config.', 'test_name', 'test_type', 'unit_test'];
 /** dbt's `version:` selector values. */
 const VERSION_VALUES = ['latest', 'prerelease', 'old', 'none'];
 const RESOURCE_TYPES = ['model', 'seed', 'source', 'snapshot'];
@@ -94,8 +94,8 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
         ? g(`${n.schema}.${n.name}`) || (n.version !== undefined && g(`${n.version.model}.v${n.version.v}`))
         : g(n.name) || (n.version !== undefined && g(n.version.model))));
       // dbt's default method is the fqn, whose parts are the folders too: `-s marts` is every
-      // model under a folder named marts.
-      if (base.length === 0 && !value.includes('.')) base = nodes.filter((n) => n.kind !== 'source' && n.path.split('/').slice(0, -1).some(g));
+      // model under a folder named marts (and `-s <package>` every node of an installed package).
+      if (base.length === 0 && !value.includes('.')) base = nodes.filter((n) => n.kind !== 'source' && (n.fqn ? n.fqn.slice(0, -1) : n.path.split('/').slice(0, -1)).some(g));
       // Not a schema.name: dbt's fqn, folders then name (`staging.shop` is every model under
       // models/staging/shop), with or without the project's name first.
       if (base.length === 0 && (value.includes('.') || value === project)) base = nodes.filter((n) => n.kind !== 'source' && fqnMatches(n, value, project));
@@ -122,6 +122,16 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
           : nodes.flatMap((n) => (n.kind === 'source' ? [sourceName(n), sourceName(n).split('.')[0]!] : []));
         const what = { tag: `no node has tag ${value}`, path: `no node file is at or under ${value}`, source: `no source is named ${value}` }[method];
         return fail('LAKE-G101', what, didYouMean(value, new Set(known), method === 'source' ? 'source:' : ''));
+      }
+      break;
+    }
+    case 'package': {
+      // dbt's package: method: every node of the package (the root project's by its name), sources too.
+      const g = glob(value);
+      base = nodes.filter((n) => g(n.package ?? project ?? ''));
+      if (base.length === 0) {
+        const known = new Set([...(project ? [project] : []), ...nodes.flatMap((n) => (n.package ? [n.package] : []))]);
+        return fail('LAKE-G101', `no node comes from a package named ${value}`, didYouMean(value, known, 'package:') ?? `packages: ${[...known].join(', ')}`);
       }
       break;
     }
@@ -183,7 +193,7 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
       if (!method.startsWith('config.') || method === 'config.') {
         const near = closest(method, METHODS.filter((x) => x !== 'config.'), 1);
         return fail('LAKE-G102', `unknown selector method ${method}`,
-          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, fqn:, tag:, path:, file:, source:, resource_type:, version:, config.<key>:, state:, result:, and for tests test_name:, test_type:, unit_test:`);
+          `${near.length ? `did you mean ${near[0]}? ` : ''}methods: name, fqn:, tag:, path:, file:, source:, package:, resource_type:, version:, config.<key>:, state:, result:, and for tests test_name:, test_type:, unit_test:`);
       }
       const keys = method.slice('config.'.length).split('.');
       const g = glob(value);
@@ -236,19 +246,24 @@ function byMethod(nodes: readonly DagNode[], method: 'tag' | 'path' | 'source', 
  * `staging.*.orders`). A selector of one part may be the name alone.
  */
 function fqnMatches(n: DagNode, value: string, project?: string): boolean {
+  if (value === n.name || value === n.version?.model) return true;
+  // An installed package's node: its fqn starts with the package's name (never the project's).
+  if (n.fqn) return fqnPrefix(n.fqn, value.split('.'));
   // A version's fqn ends in the model's name and the version (dbt's `..., dim_customers, v2`).
   const fqn = [...n.path.split('/').slice(1, -1), ...(n.version ? [n.version.model, `v${n.version.v}`] : [n.name])];
-  if (value === n.name || value === n.version?.model || (project !== undefined && value === project)) return true;
+  if (project !== undefined && value === project) return true;
   const parts = value.split('.');
-  const matches = (flat: readonly string[]) => {
-    if (flat.length < parts.length) return false;
-    for (const [i, p] of parts.entries()) {
-      if (/[*?[\]]/.test(p)) return glob(parts.slice(i).join('.'))(flat.slice(i).join('.'));
-      if (flat[i] !== p) return false;
-    }
-    return true;
-  };
-  return matches(fqn) || (project !== undefined && matches([project, ...fqn]));
+  return fqnPrefix(fqn, parts) || (project !== undefined && fqnPrefix([project, ...fqn], parts));
+}
+
+/** The selector's parts match the fqn's first parts (from a part with a wildcard: a pattern over the rest). */
+function fqnPrefix(flat: readonly string[], parts: readonly string[]): boolean {
+  if (flat.length < parts.length) return false;
+  for (const [i, p] of parts.entries()) {
+    if (/[*?[\]]/.test(p)) return glob(parts.slice(i).join('.'))(flat.slice(i).join('.'));
+    if (flat[i] !== p) return false;
+  }
+  return true;
 }
 
 function baseName(f: string): string {

@@ -9,7 +9,7 @@ import type { Diagnostic } from '../errors/index.js';
 import type { LoadedProject, ModelNode, SeedNode, SourceNode, ModelConfig, TestDecl } from '../core/types.js';
 import { versionNodeName } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
-import { readPackages } from './packages.js';
+import { readPackages, packageSettings } from './packages.js';
 import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
@@ -342,53 +342,10 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   diags.push(...(settings.warnings ?? []));
 
   const seeds = new Map<string, SeedNode>();
-  for (const rel of seedFiles) {
-    const name = path.basename(rel, '.csv');
-    const patch = decls.seeds.get(name);
-    const seedDir = settings.paths.seeds.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
-    const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
-    const fc = normaliseConfig({ ...folderConfig(settings.seedConfigs, folders), ...nodeConfig(settings.seedConfigs, folders, name) }) as Record<string, unknown>;
-    const cfg = { ...fc, ...(patch?.config ?? {}) };
-    // Hooks add up (folder configs, then the seed's YAML), as a model's do.
-    const hooks = (k: 'pre_hook' | 'post_hook') => [...new Set([...(fc[k] as string[] | undefined) ?? [], ...(normaliseConfig(patch?.config ?? {})[k] ?? [])])];
-    const [preHook, postHook] = [hooks('pre_hook'), hooks('post_hook')];
-    if (cfg.enabled === false || String(cfg.enabled).toLowerCase() === 'false') continue;
-    const schema = settings.nameSchema ? settings.nameSchema(typeof cfg.schema === 'string' ? cfg.schema : null, { name, resource_type: 'seed', path: rel })
-      : typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
-    // dbt's alias (a project's generate_alias_name names seeds as it names models).
-    const configured = typeof cfg.alias === 'string' && cfg.alias.trim() ? cfg.alias.trim() : null;
-    const named = naming.alias ? naming.alias(configured, { name, resource_type: 'seed', path: rel }) : configured;
-    const alias = named && named !== name ? named : undefined;
-    const abs = path.join(root, rel);
-    const text = fs.readFileSync(abs);
-    seeds.set(`${schema}.${name}`, {
-      kind: 'seed', id: `${schema}.${name}`, name, schema, path: rel, absPath: abs,
-      columnTypes: isRecord(cfg.column_types) ? (cfg.column_types as Record<string, string>) : {},
-      description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [],
-      tags: Array.isArray(cfg.tags) ? (cfg.tags as string[]) : [],
-      ...(alias ? { alias } : {}),
-      ...(typeof cfg.event_time === 'string' && cfg.event_time.trim() ? { eventTime: cfg.event_time.trim() } : {}),
-      ...(settings.flavor === 'dbt' ? { typing: 'dbt' as const } : {}),
-      ...(preHook.length ? { preHook } : {}), ...(postHook.length ? { postHook } : {}),
-      checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),
-    });
-  }
+  for (const seed of readSeeds(settings, seedFiles, decls.seeds, naming.alias)) seeds.set(seed.id, seed);
 
   const sources = new Map<string, SourceNode>();
-  for (const declared of decls.sources) {
-    if (sources.has(declared.id)) {
-      diags.push({ code: 'LAKE-P023', severity: 'error', message: `source ${declared.sourceName}.${declared.name} is declared twice`, file: declared.path, line: declared.line, hint: 'keep one declaration per source table' });
-      continue;
-    }
-    let s = declared;
-    if (settings.sourceConfigs) {
-      // dbt_project.yml's `sources: {project: {+event_time: ..., source: {table: {+enabled: false}}}}`; the YAML's own event_time wins.
-      const fc = normaliseConfig({ ...folderConfig(settings.sourceConfigs, [s.sourceName]), ...nodeConfig(settings.sourceConfigs, [s.sourceName], s.name) }) as Record<string, unknown>;
-      if (fc.enabled === false || String(fc.enabled).toLowerCase() === 'false') continue;
-      if (!s.eventTime && typeof fc.event_time === 'string' && fc.event_time.trim()) s = { ...s, eventTime: fc.event_time.trim() };
-    }
-    sources.set(s.id, s);
-  }
+  for (const s of configuredSources(settings, decls.sources, diags)) sources.set(s.id, s);
 
   const macroFiles = new Map<string, string>();
   for (const dir of settings.paths.macros) {
@@ -429,22 +386,153 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
 
   const pkgs = readPackages(root, settings.packagesPath, settings.name);
   diags.push(...pkgs.diagnostics);
+  // Installed packages' models, seeds and sources are the project's nodes too (dbt builds them).
+  const packages = pkgs.packages.map((pkg) => {
+    const data = pkgs.projects.get(pkg.name);
+    if (!data || settings.flavor !== 'dbt') return pkg;
+    const ps = packageSettings(settings, pkg, data, pkgs.packages.map((p) => p.name));
+    const loaded = loadPackageNodes(ps, pkg.name, docBlocks, naming.alias, diags);
+    for (const m of loaded.models) {
+      const prev = models.get(m.id);
+      if (prev) diags.push(duplicateRelation(m.id, prev, m));
+      else models.set(m.id, m);
+    }
+    for (const sd of loaded.seeds) {
+      const prev = seeds.get(sd.id);
+      if (prev) diags.push(duplicateRelation(sd.id, prev, sd));
+      else seeds.set(sd.id, sd);
+    }
+    for (const src of loaded.sources) {
+      const prev = sources.get(src.id);
+      // dbt finds the root project's source first, from the package's models too: the package's is unused.
+      if (prev) diags.push({ code: 'LAKE-P056', severity: 'warn', message: `source ${src.sourceName}.${src.name} of package ${pkg.name} is declared in ${prev.path} too: source('${src.sourceName}', '${src.name}') reads ${prev.package ? `package ${prev.package}'s` : 'the root project\'s'}, and ${src.path}'s tests are not run`, file: src.path, line: src.line, hint: 'rename one of the sources, or drop the root project\'s declaration if the package\'s is meant' });
+      else sources.set(src.id, src);
+    }
+    return { ...pkg, vars: ps.vars, onRunStart: ps.onRunStart, onRunEnd: ps.onRunEnd };
+  });
   const project: LoadedProject = {
     root, name: settings.name, flavor: settings.flavor, target: settings.target, targets: settings.targets,
     ...(settings.cleanTargets ? { cleanTargets: settings.cleanTargets } : {}),
-    // A package's own vars are not the project's (dbt keeps them to the package's nodes, and lake
-    // builds none): dbt_date's default time zone must not stand in for a var the project lacks.
+    // A package's own vars are not the project's (dbt keeps them to the package's nodes and hooks:
+    // PackageMacros.vars): dbt_date's default time zone must not stand in for a var the project lacks.
     vars: settings.vars,
-    ...(pkgs.packages.length ? { packages: pkgs.packages } : {}), ...(settings.dispatch.length ? { dispatch: settings.dispatch } : {}), paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
+    ...(packages.length ? { packages } : {}), ...(settings.dispatch.length ? { dispatch: settings.dispatch } : {}), paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
     unitTests: decls.unitTests, ...(decls.singularTestProps.size ? { singularTestProps: decls.singularTestProps } : {}), customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);
   return project;
 }
 
+/** Seed nodes of `files` (CSV paths under the seed paths), with their folder, project-file and YAML config. */
+function readSeeds(settings: ProjectSettings, files: readonly string[], patches: ReadonlyMap<string, ModelPatch>, aliasName?: NamingMacro, packageName?: string): SeedNode[] {
+  const out: SeedNode[] = [];
+  for (const rel of files) {
+    const name = path.basename(rel, '.csv');
+    const patch = patches.get(name);
+    const seedDir = settings.paths.seeds.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
+    const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
+    const tree = (t: Record<string, unknown>) => ({ ...folderConfig(t, folders), ...nodeConfig(t, folders, name) });
+    // A package's seed: the root project's `seeds: {<package>: ...}` over the package's own.
+    const fc = normaliseConfig({ ...tree(settings.seedConfigs), ...(settings.seedOverrides ? tree(settings.seedOverrides) : {}) }) as Record<string, unknown>;
+    const cfg = { ...fc, ...(patch?.config ?? {}) };
+    // Hooks add up (folder configs, then the seed's YAML), as a model's do.
+    const hooks = (k: 'pre_hook' | 'post_hook') => [...new Set([...(fc[k] as string[] | undefined) ?? [], ...(normaliseConfig(patch?.config ?? {})[k] ?? [])])];
+    const [preHook, postHook] = [hooks('pre_hook'), hooks('post_hook')];
+    if (cfg.enabled === false || String(cfg.enabled).toLowerCase() === 'false') continue;
+    const schema = settings.nameSchema ? settings.nameSchema(typeof cfg.schema === 'string' ? cfg.schema : null, { name, resource_type: 'seed', path: rel })
+      : typeof cfg.schema === 'string' ? settings.customSchema(cfg.schema) : settings.seedSchema;
+    // dbt's alias (a project's generate_alias_name names seeds as it names models).
+    const configured = typeof cfg.alias === 'string' && cfg.alias.trim() ? cfg.alias.trim() : null;
+    const named = aliasName ? aliasName(configured, { name, resource_type: 'seed', path: rel }) : configured;
+    const alias = named && named !== name ? named : undefined;
+    const abs = path.join(settings.root, rel);
+    const text = fs.readFileSync(abs);
+    out.push({
+      kind: 'seed', id: `${schema}.${name}`, name, schema, path: rel, absPath: abs,
+      columnTypes: isRecord(cfg.column_types) ? (cfg.column_types as Record<string, string>) : {},
+      description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [],
+      tags: Array.isArray(cfg.tags) ? (cfg.tags as string[]) : [],
+      ...(alias ? { alias } : {}),
+      ...(typeof cfg.event_time === 'string' && cfg.event_time.trim() ? { eventTime: cfg.event_time.trim() } : {}),
+      ...(settings.flavor === 'dbt' ? { typing: 'dbt' as const } : {}),
+      ...(preHook.length ? { preHook } : {}), ...(postHook.length ? { postHook } : {}),
+      checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),
+      ...(packageName ? { package: packageName } : {}),
+    });
+  }
+  return out;
+}
+
+/** The declared sources that are enabled, with the project file's `sources:` config (one per id: a second declaration is an error). */
+function configuredSources(settings: ProjectSettings, declared: readonly SourceNode[], diags: Diagnostic[], packageName?: string): SourceNode[] {
+  const out = new Map<string, SourceNode>();
+  for (const d of declared) {
+    if (out.has(d.id)) {
+      diags.push({ code: 'LAKE-P023', severity: 'error', message: `source ${d.sourceName}.${d.name} is declared twice`, file: d.path, line: d.line, hint: 'keep one declaration per source table' });
+      continue;
+    }
+    let s = packageName ? { ...d, package: packageName } : d;
+    if (settings.sourceConfigs) {
+      // dbt_project.yml's `sources: {project: {+event_time: ..., source: {table: {+enabled: false}}}}`; the YAML's own event_time wins.
+      const fc = normaliseConfig({ ...folderConfig(settings.sourceConfigs, [s.sourceName]), ...nodeConfig(settings.sourceConfigs, [s.sourceName], s.name) }) as Record<string, unknown>;
+      if (fc.enabled === false || String(fc.enabled).toLowerCase() === 'false') continue;
+      if (!s.eventTime && typeof fc.event_time === 'string' && fc.event_time.trim()) s = { ...s, eventTime: fc.event_time.trim() };
+    }
+    out.set(s.id, s);
+  }
+  return [...out.values()];
+}
+
+/**
+ * An installed package's models, seeds and sources (with the YAML beside them: descriptions,
+ * columns, data tests), loaded as the root project's are, with `settings` from packageSettings.
+ * Its snapshots, singular tests, unit tests and analyses are not read.
+ */
+function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlocks: ReadonlyMap<string, string>, aliasName: NamingMacro | undefined, diags: Diagnostic[]): { models: ModelNode[]; seeds: SeedNode[]; sources: SourceNode[]; docBlocks: Map<string, string> } {
+  const root = settings.root;
+  // Jinja in its YAML renders with its vars.
+  const render = propertiesRenderer({
+    target: { name: settings.target.name, type: settings.target.type, path: settings.target.path, threads: settings.target.threads, schema: settings.customSchema('').replace(/_$/, '') || 'main', profile_name: settings.name },
+    vars: settings.vars,
+  });
+  const modelFiles: string[] = [];
+  const yamlFiles: string[] = [];
+  const docFiles: string[] = [];
+  for (const dir of settings.paths.models) {
+    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml', '.md'])) (f.endsWith('.sql') ? modelFiles : f.endsWith('.md') ? docFiles : yamlFiles).push(f);
+  }
+  const seedFiles: string[] = [];
+  for (const dir of settings.paths.seeds) {
+    for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
+  }
+  const ownBlocks = readDocBlocks(root, docFiles);
+  const blocks = new Map([...docBlocks, ...ownBlocks]);
+  const decls = withDocBlocks(root, readYamlDecls(settings, yamlFiles, diags, render), blocks, diags);
+  const factory = new ModelFactory(settings, decls.models, aliasName, packageName);
+  const models = new Map<string, ModelNode>();
+  for (const rel of modelFiles) {
+    const rawSql = readIfPresent(underRoot(root, rel), diags, rel);
+    if (rawSql === undefined) continue;
+    const node = factory.build(rel, rawSql);
+    const prev = models.get(node.id);
+    if (prev) diags.push(duplicateModel(node.id, prev.path, rel));
+    else if (node.config.enabled !== false) models.set(node.id, node);
+  }
+  return { models: [...models.values()], seeds: readSeeds(settings, seedFiles, decls.seeds, aliasName, packageName), sources: configuredSources(settings, decls.sources, diags, packageName), docBlocks: ownBlocks };
+}
+
 /** The diagnostic for two model files that get the same id. */
 export function duplicateModel(id: string, first: string, second: string): Diagnostic {
   return { code: 'LAKE-P021', severity: 'error', message: `two models are named ${id}: ${first} and ${second}`, file: second, line: 1, hint: 'rename one of the files (a model is named after its file)' };
+}
+
+/** A package's model or seed would build into the relation another node builds (as dbt, an error). */
+function duplicateRelation(id: string, first: { readonly path: string; readonly package?: string }, second: { readonly path: string; readonly package?: string }): Diagnostic {
+  const who = (n: { readonly path: string; readonly package?: string }) => `${n.path} (${n.package ? `package ${n.package}` : 'the root project'})`;
+  return {
+    code: 'LAKE-P021', severity: 'error', message: `two nodes would build ${id}: ${who(first)} and ${who(second)}`, file: second.path, line: 1,
+    hint: `give one of them another schema or alias (for the package's, in the root project file: models: {${second.package ?? first.package}: {<name>: {+schema: ...}}}), or disable it (+enabled: false)`,
+  };
 }
 
 /**
@@ -455,7 +543,8 @@ export function duplicateModel(id: string, first: string, second: string): Diagn
 export class ModelFactory {
   private readonly folderCache = new Map<string, { config: Partial<ModelConfig>; schema: unknown; defaultSchema: string }>();
 
-  constructor(private readonly settings: ProjectSettings, private readonly patches: ReadonlyMap<string, ModelPatch>, private readonly aliasName?: NamingMacro) {}
+  /** `packageName`: the installed package whose models these are (settings are then packageSettings'). */
+  constructor(private readonly settings: ProjectSettings, private readonly patches: ReadonlyMap<string, ModelPatch>, private readonly aliasName?: NamingMacro, private readonly packageName?: string) {}
 
   /** Is `rel` (relative, forward slashes) a model file of this project? */
   isModelPath(rel: string): boolean {
@@ -483,8 +572,10 @@ export class ModelFactory {
     // The model by name in the project file's tree, over its folders' config.
     const own = nodeConfig(settings.modelConfigs, folderKey ? folderKey.split('/') : [], version?.model ?? name);
     const hasOwn = Object.keys(own).length > 0;
-    const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, patch?.config ?? {});
-    const folderSchema = hasOwn && own.schema !== undefined ? own.schema : folder.schema;
+    // A package's model: the root project's configs for it (folders, then by name) over the package's own.
+    const over = settings.modelOverrides ? { ...folderConfig(settings.modelOverrides, folderKey ? folderKey.split('/') : []), ...nodeConfig(settings.modelOverrides, folderKey ? folderKey.split('/') : [], name) } : {};
+    const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, normaliseConfig(over), patch?.config ?? {});
+    const folderSchema = over.schema !== undefined ? over.schema : hasOwn && own.schema !== undefined ? own.schema : folder.schema;
     const custom = patch?.config.schema ?? folderSchema;
     const named = settings.nameSchema
       ? { ...layered, schema: settings.nameSchema(typeof custom === 'string' ? custom : null, { name, resource_type: 'model', path: rel }) }
@@ -496,6 +587,7 @@ export class ModelFactory {
       description: patch?.description, columns: patch?.columns ?? [], tests: patch?.tests ?? [], patchPath: patch?.file,
       ...(typeof custom === 'string' ? { customSchema: custom } : {}),
       ...(version ? { version } : {}), ...(patch?.deprecationDate ? { deprecationDate: patch.deprecationDate } : {}),
+      ...(this.packageName ? { package: this.packageName } : {}),
     };
   }
 }

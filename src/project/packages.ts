@@ -2,8 +2,10 @@
  * Installed dbt packages: what `dbt deps` put under `dbt_packages/` (or the project's
  * `packages-install-path`), plus `local:` packages of packages.yml / dependencies.yml read where
  * they are. lake reads their macros (and the generic tests written as `{% test %}` blocks among
- * them), namespaced by the package's name (`dbt_utils.generate_surrogate_key(...)`); it never
- * downloads a package, and it builds only the root project's models. Read-only.
+ * them), namespaced by the package's name (`dbt_utils.generate_surrogate_key(...)`), and the
+ * settings their models, seeds and sources are loaded with (`packageSettings`: the package's own
+ * dbt_project.yml under the root project's configs for it, as dbt layers them); it never
+ * downloads a package. Read-only.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,9 +13,12 @@ import type { Diagnostic } from '../errors/index.js';
 import type { PackageMacros } from '../core/types.js';
 import { listFiles } from './files.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
+import type { ProjectSettings } from './settings.js';
 
 export interface ReadPackages {
   readonly packages: readonly PackageMacros[];
+  /** Each package's dbt_project.yml as written, by package name. */
+  readonly projects: ReadonlyMap<string, Record<string, unknown>>;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -21,6 +26,7 @@ export interface ReadPackages {
 export function readPackages(root: string, installPath: string, projectName: string): ReadPackages {
   const diags: Diagnostic[] = [];
   const found = new Map<string, PackageMacros>();
+  const projects = new Map<string, Record<string, unknown>>();
   const read = (dir: string, declaredIn?: { file: string; line?: number }) => {
     const file = `${dir}/dbt_project.yml`;
     const abs = path.join(root, file);
@@ -36,11 +42,8 @@ export function readPackages(root: string, installPath: string, projectName: str
     for (const m of data['macro-paths'] ? asList(data['macro-paths']) : ['macros']) {
       for (const f of listFiles(root, `${dir}/${m}`, ['.sql', '.jinja'])) macroFiles.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
     }
-    const models = (data['model-paths'] ? asList(data['model-paths']) : ['models']).flatMap((m) => listFiles(root, `${dir}/${m}`, ['.sql']));
-    if (models.length) {
-      diags.push({ code: 'LAKE-P050', severity: 'warn', message: `package ${name} has ${models.length} model${models.length === 1 ? '' : 's'}: lake builds the root project's models only (its macros and tests are read)`, file, hint: 'copy the package models the project needs into models/' });
-    }
     found.set(name, { name, dir, macroFiles });
+    projects.set(name, data);
   };
 
   const install = installPath.replace(/\/$/, '');
@@ -78,7 +81,62 @@ export function readPackages(root: string, installPath: string, projectName: str
       });
     });
   }
-  return { packages: [...found.values()], diagnostics: diags };
+  return { packages: [...found.values()], projects, diagnostics: diags };
+}
+
+/**
+ * The settings a package's models, seeds and sources load with: its own paths (under its folder),
+ * its dbt_project.yml's configs with the root project's for it on top (`models: {<package>:
+ * {+schema: x}}` in the root's file: applied after the package's own, as dbt's), its vars under
+ * the root project's (global ones, then those scoped to it, then --vars), its run hooks. Targets
+ * and schema naming are the root project's.
+ */
+export function packageSettings(rootSettings: ProjectSettings, pkg: { readonly name: string; readonly dir: string }, data: Record<string, unknown>, packageNames: readonly string[]): ProjectSettings {
+  const name = pkg.name;
+  const scoped = rootSettings.scoped;
+  const own = (key: string): Record<string, unknown> => {
+    const t = data[key];
+    return isRecord(t) ? (isRecord(t[name]) ? (t[name] as Record<string, unknown>) : t) : {};
+  };
+  const override = (key: 'models' | 'seeds' | 'sources'): Record<string, unknown> | undefined => {
+    const t = scoped?.[key][name];
+    return isRecord(t) ? t : undefined;
+  };
+  const paths = (key: string, dflt: string): string[] => (data[key] ? asList(data[key]) : [dflt]).map((p) => `${pkg.dir}/${p.replace(/\/$/, '')}`);
+  const ownVars = isRecord(data.vars) ? data.vars : {};
+  const rootVars = scoped?.vars ?? {};
+  const projectNames = new Set([rootSettings.name, ...packageNames]);
+  const globals = (vars: Record<string, unknown>) => Object.fromEntries(Object.entries(vars).filter(([k]) => !projectNames.has(k)));
+  const vars = {
+    ...globals(ownVars), ...(isRecord(ownVars[name]) ? ownVars[name] as Record<string, unknown> : {}),
+    ...globals(rootVars), ...(isRecord(rootVars[name]) ? rootVars[name] as Record<string, unknown> : {}),
+    ...(scoped?.cliVars ?? {}),
+  };
+  const sourceOverride = override('sources');
+  const { unitTestConfigs: _rootUnitTests, ...base } = rootSettings;
+  return {
+    ...base,
+    name, vars, warnings: [], dispatch: [],
+    paths: {
+      models: paths('model-paths', 'models'), seeds: paths('seed-paths', 'seeds'), macros: paths('macro-paths', 'macros'),
+      tests: paths('test-paths', 'tests'), snapshots: [], target: rootSettings.paths.target,
+    },
+    modelConfigs: own('models'),
+    seedConfigs: own('seeds'),
+    snapshotConfigs: {},
+    sourceConfigs: sourceOverride ? deepMerge(own('sources'), sourceOverride) : own('sources'),
+    ...(override('models') ? { modelOverrides: override('models') } : {}),
+    ...(override('seeds') ? { seedOverrides: override('seeds') } : {}),
+    onRunStart: asList(data['on-run-start']),
+    onRunEnd: asList(data['on-run-end']),
+    projectFile: `${pkg.dir}/dbt_project.yml`,
+  };
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = isRecord(v) && isRecord(out[k]) ? deepMerge(out[k] as Record<string, unknown>, v) : v;
+  return out;
 }
 
 /** dbt_project.yml's `dispatch:` (which packages implement a namespace's macros, in order). */

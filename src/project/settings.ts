@@ -48,6 +48,19 @@ export interface ProjectSettings {
   readonly dispatch: readonly { readonly namespace: string; readonly searchOrder: readonly string[] }[];
   /** Things of the project files lake does not apply (reported with the load's diagnostics). */
   readonly warnings?: readonly Diagnostic[];
+  /**
+   * A dbt project file's trees as written, project-name levels included (`models: {<package>:
+   * {...}}` configures an installed package's models), its vars as written and --vars: what
+   * packageSettings layers over a package's own.
+   */
+  readonly scoped?: {
+    readonly models: Record<string, unknown>; readonly seeds: Record<string, unknown>; readonly sources: Record<string, unknown>;
+    readonly vars: Record<string, unknown>; readonly cliVars: Record<string, unknown>;
+  };
+  /** A package's: the root project's config tree for its models (applied over modelConfigs, its own). */
+  readonly modelOverrides?: Record<string, unknown>;
+  /** A package's: the root project's config tree for its seeds. */
+  readonly seedOverrides?: Record<string, unknown>;
 }
 
 export interface SettingsOptions {
@@ -223,6 +236,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
     sourceConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? (t[name] as Record<string, unknown>) : t) : {}))(data.sources),
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),
+    scoped: { models, seeds, sources: isRecord(data.sources) ? data.sources : {}, vars: isRecord(data.vars) ? data.vars : {}, cliVars: opts.vars ?? {} },
     defaultSchema: () => targetSchema,
     customSchema: (s) => `${targetSchema}_${s}`,
     seedSchema: targetSchema,

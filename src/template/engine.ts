@@ -16,7 +16,7 @@ import nunjucks from 'nunjucks';
 import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { LoadedProject, ModelConfig, SourceNode } from '../core/types.js';
-import { landingViewName, modelUniqueId, quoteIdent, refKeysOf, versionFields, seedRelation, sourceRelationSql, versionedRefKey } from '../core/types.js';
+import { landingViewName, modelUniqueId, pathInProject, preferredRef, quoteIdent, refKeysOf, versionFields, seedRelation, sourceRelationSql, versionedRefKey } from '../core/types.js';
 import { normaliseConfig } from '../project/config.js';
 import { dropTrailingCommas, jinjaSource, rewriteFloats, rewriteTestBlocks } from './jinja-source.js';
 import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/event-time.js';
@@ -251,8 +251,8 @@ export class TemplateEngine {
     return this.state;
   }
 
-  /** Relations by model or seed name and by schema.name, as loaded (built on first use). */
-  private relationsByName?: Map<string, { schema: string; name: string } | null>;
+  /** Relations by model or seed name, by schema.name and by package.name, as loaded (built on first use). */
+  private relationsByName?: Map<string, { schema: string; name: string; package?: string }[]>;
 
   /**
    * `ref('x').identifier` and the like: the relation as the project file and YAML place x (a
@@ -305,23 +305,37 @@ export class TemplateEngine {
     return { identifier, ...(typeof o.schema === 'string' ? { schema: o.schema } : {}), ...(typeof o.database === 'string' ? { database: o.database } : {}) };
   }
 
-  /** The relation `ref(name)` points at, when exactly one model or seed has that name. */
+  /**
+   * The relation `ref(name)` points at, when one model or seed has that name — or, as dbt
+   * resolves a name several have, the root project's, else the rendering package's own.
+   */
   relationByName(name: string): { schema: string; name: string } | undefined {
     if (!this.relationsByName) {
-      const m = new Map<string, { schema: string; name: string } | null>();
-      const add = (key: string, rel: { schema: string; name: string }) => m.set(key, m.has(key) ? null : rel);
-      for (const n of this.project.models.values()) {
-        const rel = { schema: n.config.schema, name: (n.config.alias as string | undefined) ?? n.name };
-        for (const key of refKeysOf(n)) add(key, rel);
-        add(n.id, rel);
-      }
-      for (const sd of this.project.seeds.values()) {
-        add(sd.name, seedRelation(sd));
-        add(sd.id, seedRelation(sd));
+      const m = new Map<string, { schema: string; name: string; package?: string }[]>();
+      const add = (key: string, rel: { schema: string; name: string }, pkg: string | undefined) => {
+        const entry = pkg ? { ...rel, package: pkg } : rel;
+        const list = m.get(key);
+        if (list) list.push(entry);
+        else m.set(key, [entry]);
+      };
+      for (const n of [...this.project.models.values(), ...this.project.seeds.values()]) {
+        const rel = n.kind === 'seed' ? seedRelation(n) : { schema: n.config.schema, name: (n.config.alias as string | undefined) ?? n.name };
+        for (const key of n.kind === 'seed' ? [n.name] : refKeysOf(n)) add(key, rel, n.package);
+        add(n.id, rel, n.package);
+        if (n.package) add(`${n.package}.${n.name}`, rel, n.package);
       }
       this.relationsByName = m;
     }
-    return this.relationsByName.get(name) ?? undefined;
+    return preferredRef(this.relationsByName.get(name) ?? [], this.renderingPackage());
+  }
+
+  /** The installed package whose node or hook is being rendered (undefined: the root project's). */
+  private renderingPackage(): string | undefined {
+    const st = this.state;
+    if (!st) return undefined;
+    const hook = st.opts.extra?.__package;
+    if (typeof hook === 'string') return hook;
+    return st.opts.node ? this.project.models.get(st.opts.node)?.package : undefined;
   }
 
   private installGlobals(): void {
@@ -415,7 +429,10 @@ export class TemplateEngine {
     env.addGlobal('var', (name: string, dflt?: unknown) => {
       const st = self.st();
       if (st.opts.extra && name in (st.opts.extra.__vars as Record<string, unknown> ?? {})) return (st.opts.extra.__vars as Record<string, unknown>)[name];
-      if (name in project.vars) return project.vars[name];
+      // A package's node or hook sees the package's vars (its own under the root project's), as dbt's.
+      const pkg = self.renderingPackage();
+      const vars = (pkg !== undefined ? project.packages?.find((p) => p.name === pkg)?.vars : undefined) ?? project.vars;
+      if (name in vars) return vars[name];
       if (dflt !== undefined) return dflt;
       throw self.raise(st, { code: 'LAKE-T003', severity: 'error', message: `var '${name}' is not set`, file: st.opts.file, ...locate(st.source, new RegExp(`var\\s*\\(\\s*['"]${escapeRe(name)}`)), hint: `set it under vars: in project.yml, pass --vars '{"${name}": ...}', or give a default: var('${name}', ...)` });
     });
@@ -475,11 +492,13 @@ export class TemplateEngine {
         // model.batch: the batch being built, in a microbatch model's render (None otherwise, as in dbt).
         const b = st?.opts.batch;
         const batch = b ? { id: b.id, event_time_start: pyDate(b.start, false, true, true), event_time_end: pyDate(b.end, false, true, true) } : null;
-        // path: under the model folder (dbt's), fqn: the project, the folders under it, the name.
-        const under = node.path.split('/').slice(1);
+        // path: under the model folder (dbt's), fqn: the project (or package), the folders under it, the name.
+        const file = pathInProject(project, node);
+        const under = file.split('/').slice(1);
+        const pkg = node.package ?? project.name;
         // A version (dbt's): its model's name, version and latest_version; unique_id and fqn end in v<v>.
         const fqnName = node.version ? [node.version.model, `v${node.version.v}`] : [node.name];
-        return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: modelUniqueId(project.name, node), resource_type: 'model', package_name: project.name, original_file_path: node.path, path: under.join('/'), fqn: [project.name, ...under.slice(0, -1), ...fqnName], config: { ...node.config, ...st?.config }, tags: node.config.tags, batch, version: null, latest_version: null, ...versionFields(node) };
+        return { name: node.name, alias: (st?.config.alias as string | undefined) ?? node.name, schema: node.config.schema, unique_id: modelUniqueId(pkg, node), resource_type: 'model', package_name: pkg, original_file_path: file, path: under.join('/'), fqn: [pkg, ...under.slice(0, -1), ...fqnName], config: { ...node.config, ...st?.config }, tags: node.config.tags, batch, version: null, latest_version: null, ...versionFields(node) };
       },
       enumerable: true, configurable: true,
     });

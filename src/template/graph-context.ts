@@ -7,8 +7,7 @@
  * `configOf`: the compiler renders again the models that read the graph, with them; before that
  * depends_on is left out rather than empty).
  */
-import type { ColumnDoc, LoadedProject, NodeId } from '../core/types.js';
-import { modelUniqueId, versionFields } from '../core/types.js';
+import { modelUniqueId, pathInProject, versionFields, type ColumnDoc, type LoadedProject, type NodeId } from '../core/types.js';
 import { catalogName } from './dbt-compat.js';
 
 export interface GraphContext {
@@ -39,18 +38,20 @@ function buildGraph(project: LoadedProject, dependsOn?: (id: NodeId) => readonly
   // lake's ids (`silver.users`, `source:crm.users`) as dbt's unique ids, for depends_on.
   const uniqueIds = new Map<NodeId, string>();
   const names = new Map<string, number>();
-  for (const m of project.models.values()) names.set(m.name, (names.get(m.name) ?? 0) + 1);
+  for (const m of project.models.values()) names.set(`${m.package ?? project.name}.${m.name}`, (names.get(`${m.package ?? project.name}.${m.name}`) ?? 0) + 1);
   for (const m of project.models.values()) {
     // dbt's unique id; two lake models of one name (in two schemas) keep theirs apart by schema.
     const type = m.resourceType ?? 'model';
-    const id = names.get(m.name)! > 1 ? `${type}.${project.name}.${m.id}` : modelUniqueId(project.name, m);
-    const folders = m.path.split('/').slice(1, -1);
+    const pkg = m.package ?? project.name;
+    const id = names.get(`${pkg}.${m.name}`)! > 1 ? `${type}.${pkg}.${m.id}` : modelUniqueId(pkg, m);
+    const file = pathInProject(project, m);
+    const folders = file.split('/').slice(1, -1);
     // With its config() calls once every model has rendered (as dbt's graph has them), else from files and YAML.
     const cfg = (configOf?.(m.id) ?? m.config) as unknown as Record<string, unknown>;
     nodes[id] = {
-      unique_id: id, name: m.name, resource_type: type, package_name: project.name, database: catalogName(project.target.path), schema: m.id.split('.')[0],
+      unique_id: id, name: m.name, resource_type: type, package_name: pkg, database: catalogName(project.target.path), schema: m.id.split('.')[0],
       alias: typeof cfg.alias === 'string' ? cfg.alias : m.name, identifier: typeof cfg.alias === 'string' ? cfg.alias : m.name,
-      path: m.path.split('/').slice(1).join('/'), original_file_path: m.path, fqn: [project.name, ...folders, ...(m.version ? [m.version.model, `v${m.version.v}`] : [m.name])],
+      path: file.split('/').slice(1).join('/'), original_file_path: file, fqn: [pkg, ...folders, ...(m.version ? [m.version.model, `v${m.version.v}`] : [m.name])],
       tags: Array.isArray(cfg.tags) ? cfg.tags : [], config: { ...cfg }, description: m.description ?? '', columns: columns(m.columns),
       raw_code: m.rawSql, language: 'sql', meta: (cfg.meta as Record<string, unknown> | undefined) ?? {},
       // dbt's name of a version is its model's, with version and latest_version.
@@ -59,22 +60,25 @@ function buildGraph(project: LoadedProject, dependsOn?: (id: NodeId) => readonly
     uniqueIds.set(m.id, id);
   }
   for (const s of project.seeds.values()) {
-    const id = `seed.${project.name}.${s.name}`;
+    const pkg = s.package ?? project.name;
+    const id = `seed.${pkg}.${s.name}`;
+    const file = pathInProject(project, s);
     nodes[id] = {
-      unique_id: id, name: s.name, resource_type: 'seed', package_name: project.name, database: catalogName(project.target.path), schema: s.schema, alias: s.alias ?? s.name, identifier: s.alias ?? s.name,
-      path: s.path, original_file_path: s.path, fqn: [project.name, s.name], tags: [...s.tags], config: { column_types: { ...s.columnTypes } },
+      unique_id: id, name: s.name, resource_type: 'seed', package_name: pkg, database: catalogName(project.target.path), schema: s.schema, alias: s.alias ?? s.name, identifier: s.alias ?? s.name,
+      path: file, original_file_path: file, fqn: [pkg, s.name], tags: [...s.tags], config: { column_types: { ...s.columnTypes } },
       description: s.description ?? '', columns: columns(s.columns),
     };
     uniqueIds.set(s.id, id);
   }
   const sources: Record<string, Record<string, unknown>> = {};
   for (const s of project.sources.values()) {
-    const id = `source.${project.name}.${s.sourceName}.${s.name}`;
+    const pkg = s.package ?? project.name;
+    const id = `source.${pkg}.${s.sourceName}.${s.name}`;
     sources[id] = {
-      unique_id: id, name: s.name, source_name: s.sourceName, resource_type: 'source', package_name: project.name,
+      unique_id: id, name: s.name, source_name: s.sourceName, resource_type: 'source', package_name: pkg,
       database: s.database ?? catalogName(project.target.path), schema: s.schema, identifier: s.identifier, loaded_at_field: s.loadedAtField ?? null,
-      fqn: [project.name, s.sourceName, s.name], tags: [...s.tags], description: s.description ?? '', columns: columns(s.columns),
-      original_file_path: s.path,
+      fqn: [pkg, s.sourceName, s.name], tags: [...s.tags], description: s.description ?? '', columns: columns(s.columns),
+      original_file_path: pathInProject(project, s),
     };
     uniqueIds.set(s.id, id);
   }
