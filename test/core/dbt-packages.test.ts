@@ -157,7 +157,7 @@ describe('installed dbt packages', () => {
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 
-  it('warns about a package\'s models (lake builds the root project\'s) and finds a test a package defines without its prefix', () => {
+  it('loads a package\'s models as nodes (dbt builds them) and finds a test a package defines without its prefix', () => {
     const dir = writeProject({
       ...PROJECT,
       'packages.yml': 'packages:\n  - package: acme/acme_utils\n',
@@ -165,8 +165,9 @@ describe('installed dbt packages', () => {
       'models/schema.yml': 'version: 2\nmodels:\n  - name: people_copy\n    data_tests:\n      - equal_count:\n          compare_model: ref(\'people\')\n      - acme_utils.equal_cuont:\n          compare_model: ref(\'people\')\n',
     });
     const p = loadProject(dir);
-    expect(p.diagnostics).toEqual([expect.objectContaining({ code: 'LAKE-P050', file: 'dbt_packages/acme_utils/dbt_project.yml', message: "package acme_utils has 1 model: lake builds the root project's models only (its macros and tests are read)" })]);
-    expect([...p.models.keys()].sort()).toEqual(['main.people', 'main.people_copy']);
+    expect(p.diagnostics).toEqual([]);
+    expect([...p.models.keys()].sort()).toEqual(['main.people', 'main.people_copy', 'main.stg_x']);
+    expect(p.models.get('main.stg_x')).toMatchObject({ package: 'acme_utils', path: 'dbt_packages/acme_utils/models/staging/stg_x.sql' });
     const r = lake(dir, ['build']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown test 'equal_cuont'[\s\S]*did you mean equal_count/);
