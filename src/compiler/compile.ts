@@ -259,7 +259,7 @@ export class Compiler {
 
   /**
    * Everything besides a model's own text, id and materialization that a render depends on: the
-   * project's name, target, vars, sources and macros, and lake's own rendering code (its files'
+   * project's name, target, vars, sources and macros (packages': and vars), and lake's own rendering code (its files'
    * sizes and times, so a new lake never reads an old cache).
    */
   private cacheKey(): string {
@@ -278,7 +278,7 @@ export class Compiler {
       code, name: p.name, flavor: p.flavor, target: p.target, prefix: p.customSchemaPrefix, vars: p.vars,
       sources: [...p.sources.values()].map((x) => [x.id, x.schema, x.identifier, !!x.landing]),
       macros: [...p.macroFiles],
-      ...(p.packages?.length ? { packages: p.packages.map((x) => [x.name, [...x.macroFiles]]) } : {}),
+      ...(p.packages?.length ? { packages: p.packages.map((x) => [x.name, [...x.macroFiles], x.vars ?? {}]) } : {}),
       ...(p.dispatch?.length ? { dispatch: p.dispatch } : {}),
     }));
   }

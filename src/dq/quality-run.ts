@@ -456,8 +456,10 @@ export class QualityRun implements RunExtension {
   endResults(r: NodeResult): Record<string, unknown>[] | undefined {
     const g = this.groups.get(r.id);
     if (!g) return undefined;
-    const project = this.session.project.name;
-    const one = (id: string, name: string, type: 'test' | 'unit_test', schema: string) => {
+    const p = this.session.project;
+    // dbt's test unique id has the package of what it tests (an installed package's model or source: the package's name).
+    const packageOf = (id: NodeId | undefined) => (id ? this.session.compiled.nodes.get(id)?.node.package ?? p.seeds.get(id)?.package ?? p.sources.get(id)?.package : undefined) ?? p.name;
+    const one = (id: string, name: string, type: 'test' | 'unit_test', schema: string, project: string) => {
       const t = this.results.get(id);
       const status = t?.status ?? (r.status === 'skipped' ? 'skipped' : 'error');
       return {
@@ -467,7 +469,7 @@ export class QualityRun implements RunExtension {
       };
     };
     const schemaOf = (id: NodeId | undefined) => (id ? this.session.compiled.nodes.get(id)?.relation.schema ?? id.split('.')[0] ?? '' : '');
-    return [...g.data.map((t) => one(t.id, t.name, 'test', schemaOf(t.node))), ...g.unit.map((u) => one(u.id, u.name, 'unit_test', schemaOf(u.model)))];
+    return [...g.data.map((t) => one(t.id, t.name, 'test', schemaOf(t.node), packageOf(t.node))), ...g.unit.map((u) => one(u.id, u.name, 'unit_test', schemaOf(u.model), p.name))];
   }
 
   private report(tests: readonly TestResult[]): void {

@@ -29,9 +29,10 @@ export function unsupportedDbtParts(root: string, settings: ProjectSettings): Di
 /**
  * Folder configs of the project file that apply to nothing: a config key lake does not know
  * (`+materilized`), a folder or model name no model file has (`stagign:`) — as dbt warns about
- * unused config paths. Their YAML line is found in the project file.
+ * unused config paths. Their YAML line is found in the project file. A top-level entry naming an
+ * installed package (`packages`) configures that package's models: not checked here.
  */
-export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly string[], customStrategy?: (s: string) => boolean): Diagnostic[] {
+export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonly string[], packages: readonly string[] = [], customStrategy?: (s: string) => boolean): Diagnostic[] {
   const tree = settings.modelConfigs;
   if (Object.keys(tree).length === 0) return [];
   // Few entries to check against many files: each looks for a file under it (or of its name).
@@ -81,6 +82,8 @@ export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonl
         continue;
       }
       if (!isRecord(v)) continue;
+      // `models: {<installed package>: {...}}`: the package's models' config (packageSettings).
+      if (at.length === 0 && packages.includes(k)) continue;
       const here = [...at, k];
       const p = here.join('/');
       if (folders.has(p)) {

@@ -356,7 +356,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   }
   // A folder's incremental_strategy may be the project's own (a get_incremental_<name>_sql macro).
   const macroTexts = [...macroFiles.values()];
-  diags.push(...unusedConfigPaths(settings, modelFiles, (s) => macroTexts.some((t) => new RegExp(`macro\\s+${strategyMacroName(s).replace(/[^\w]/g, '')}\\s*\\(`).test(t))));
+  const pkgs = readPackages(root, settings.packagesPath, settings.name);
+  diags.push(...unusedConfigPaths(settings, modelFiles, pkgs.packages.map((p) => p.name), (s) => macroTexts.some((t) => new RegExp(`macro\\s+${strategyMacroName(s).replace(/[^\w]/g, '')}\\s*\\(`).test(t))));
   // Data tests' defaults from the project file: the top level for every test, and per file the
   // levels of the folders it is in under its models, seeds or tests folder (as dbt applies them).
   const testDefaults = Object.fromEntries(Object.entries(settings.testConfigs).filter(([, v]) => !isRecord(v)).map(([k, v]) => [normaliseKey(k), v]));
@@ -384,7 +385,6 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     }
   }
 
-  const pkgs = readPackages(root, settings.packagesPath, settings.name);
   diags.push(...pkgs.diagnostics);
   // Installed packages' models, seeds and sources are the project's nodes too (dbt builds them).
   const packages = pkgs.packages.map((pkg) => {

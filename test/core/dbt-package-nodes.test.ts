@@ -174,6 +174,22 @@ describe('dbt packages\' nodes', () => {
     expect(await query(db, 'select count(*)::int as n from main_pkgx.pkg_stg')).toEqual([{ n: 2 }]);
   });
 
+  it('takes models: {<package>: ...} without the project\'s own level as the package\'s config, and renders again when a package var changes', async () => {
+    const files = { ...rootFiles(LOCAL), ...pkgFiles('pkg') };
+    files['shop/dbt_project.yml'] = files['shop/dbt_project.yml']!.replace('  shop:\n    +materialized: table\n', '');
+    const dir = writeProject(files);
+    const root = path.join(dir, 'shop');
+    // Not a folder of the root project that applies to nothing (LAKE-P051).
+    expect(loadProject(root).diagnostics).toEqual([]);
+    expect(lake(root, ['build']).code).toBe(0);
+    const db = path.join(root, 'target/shop.duckdb');
+    expect(await query(db, 'select distinct v1 from main_pkgx.pkg_stg')).toEqual([{ v1: 'pkgdefault' }]);
+    const pkgYml = path.join(dir, 'pkg/dbt_project.yml');
+    fs.writeFileSync(pkgYml, fs.readFileSync(pkgYml, 'utf8').replace('pkg_var: pkgdefault\n', 'pkg_var: changed\n'));
+    expect(lake(root, ['build']).code).toBe(0);
+    expect(await query(db, 'select distinct v1 from main_pkgx.pkg_stg')).toEqual([{ v1: 'changed' }]);
+  });
+
   it('says when two packages have a model of one name (a ref needs the package) and when a package model would build the root\'s relation', () => {
     const two = writeProject({
       ...rootFiles({ 'shop/packages.yml': 'packages:\n  - local: ../pkg\n  - local: ../other\n' }),
