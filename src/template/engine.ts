@@ -199,6 +199,8 @@ export class TemplateEngine {
   readonly macroIndex = new Map<string, { path: string; line: number; checksum: string }>();
   /** Macros by package (the root project under its own name): for adapter.dispatch's search order. */
   private readonly packageMacros = new Map<string, Map<string, (...a: unknown[]) => unknown>>();
+  /** Each installed package's environment (its macros unprefixed over the project's): its nodes and hooks render in it. */
+  private readonly packageEnvs = new Map<string, nunjucks.Environment>();
   /** Macro files of the project and its packages (where an error inside a macro is looked for). */
   private readonly allMacroFiles: ReadonlyMap<string, string>;
   private readonly sourcesByName = new Map<string, SourceNode>();
@@ -683,6 +685,7 @@ export class TemplateEngine {
       const checksum = sum.digest('hex');
       for (const name of own.keys()) this.macroIndex.get(`${pkg.name}.${name}`)!.checksum = checksum;
       this.packageMacros.set(pkg.name, own);
+      this.packageEnvs.set(pkg.name, penv);
       const existing = globals[pkg.name];
       this.env.addGlobal(pkg.name, existing && typeof existing === 'object' ? { ...(existing as object), ...ns } : ns);
     }
@@ -829,10 +832,14 @@ export class TemplateEngine {
   }
 
   private renderIn(mode: IntrospectionMode, text: string, opts: RenderOptions): RenderResult {
+    // A package's node or hook renders in the package's environment: an unprefixed call finds the
+    // package's own macro first, then the root project's (dbt's local, then global, namespace).
+    const pkg = typeof opts.extra?.__package === 'string' ? opts.extra.__package : opts.node ? this.project.models.get(opts.node)?.package : undefined;
+    const env = (pkg !== undefined ? this.packageEnvs.get(pkg) : undefined) ?? this.env;
     const fast = this.fastPath ? this.fastTemplate(text) : null;
     if (fast) {
       try {
-        const r = this.withState(opts, text, () => renderFast(fast, this.fastScope(opts.extra)), mode).result;
+        const r = this.withState(opts, text, () => renderFast(fast, this.fastScope(opts.extra, env)), mode).result;
         this.stats.fast++;
         return r;
       } catch (e) {
@@ -842,7 +849,7 @@ export class TemplateEngine {
     }
     this.stats.nunjucks++;
     return this.withState(opts, text, () => {
-      const tmpl = this.template(text, opts.file);
+      const tmpl = this.template(text, opts.file, env);
       try {
         return tmpl.render(opts.extra ?? {});
       } catch (e) {
@@ -862,21 +869,22 @@ export class TemplateEngine {
     return parseFast(rewriteFloats(dropTrailingCommas(text))) ?? null;
   }
 
-  private fastScope(extra: Record<string, unknown> | undefined): FastScope {
+  private fastScope(extra: Record<string, unknown> | undefined, env: nunjucks.Environment = this.env): FastScope {
     return {
       // `globals` and `runtime.memberLookup` (as patched by installJinjaCompat) are Nunjucks internals missing from its types.
-      globals: (this.env as unknown as { globals: Record<string, unknown> }).globals,
+      globals: (env as unknown as { globals: Record<string, unknown> }).globals,
       ctx: extra ?? {},
       memberLookup: (nunjucks as unknown as { runtime: { memberLookup: FastScope['memberLookup'] } }).runtime.memberLookup,
     };
   }
 
-  private template(text: string, file: string): nunjucks.Template {
-    // The path is part of the key: Nunjucks puts it in its error messages.
+  private template(text: string, file: string, env: nunjucks.Environment = this.env): nunjucks.Template {
+    // The path is part of the key: Nunjucks puts it in its error messages (and a package's file
+    // path is its own: its environment is part of the key so).
     const key = `${file}\0${text}`;
     let t = this.cache.get(key);
     if (!t) {
-      t = new nunjucks.Template(jinjaSource(text), this.env, file, true);
+      t = new nunjucks.Template(jinjaSource(text), env, file, true);
       this.cache.set(key, t);
     }
     return t;

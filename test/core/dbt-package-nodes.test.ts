@@ -63,6 +63,8 @@ models:
           - accepted_values: {values: [10, 20], quote: false}
 `,
     [`${dir}/seeds/pkg_seed.csv`]: 'id,score\n1,10\n2,20\n',
+    [`${dir}/macros/m.sql`]: '{% macro pkg_upper(x) %}upper({{ x }}){% endmacro %}\n',
+    [`${dir}/models/uses_macro.sql`]: "select {{ pkg_upper(\"'a'\") }} as u, {{ mypkg.pkg_upper(\"'b'\") }} as u2, {{ root_only(\"'c'\") }} as r\n",
   };
 }
 
@@ -90,6 +92,8 @@ on-run-end:
   - ${log('root end')}
 `,
     'shop/profiles.yml': PROFILES,
+    // A root macro of the package macro's name: the package's own wins in its models (dbt's local namespace).
+    'shop/macros/m.sql': "{% macro pkg_upper(x) %}lower({{ x }}){% endmacro %}\n{% macro root_only(x) %}'root:' || {{ x }}{% endmacro %}\n",
     'shop/models/root_model.sql': "select m.*, s2.id as id2 from {{ ref('pkg_model') }} m join {{ ref('mypkg', 'pkg_stg') }} s2 using (id)\n",
     ...extra,
   };
@@ -113,8 +117,10 @@ describe('dbt packages\' nodes', () => {
     // the package's own view for staging/ and table elsewhere, its seed's schema, the disabled model left out.
     expect(await tables(db)).toEqual([
       'main.hook_log BASE TABLE', 'main.raw_people BASE TABLE', 'main.root_model BASE TABLE',
-      'main_pkgseeds.pkg_seed BASE TABLE', 'main_pkgx.pkg_model BASE TABLE', 'main_pkgx.pkg_stg VIEW',
+      'main_pkgseeds.pkg_seed BASE TABLE', 'main_pkgx.pkg_model BASE TABLE', 'main_pkgx.pkg_stg VIEW', 'main_pkgx.uses_macro BASE TABLE',
     ]);
+    // Unprefixed in a package model: the package's macro, else the root project's.
+    expect(await query(db, 'select * from main_pkgx.uses_macro')).toEqual([{ u: 'A', u2: 'B', r: 'root:c' }]);
     // var(): the package's default, the root's global, the root's scoped to the package.
     expect(await query(db, 'select id, name, v1, v2, v3, score, id2 from main.root_model order by id')).toEqual([
       { id: 1, name: 'ann', v1: 'pkgdefault', v2: 'rootglobal', v3: 'rootscoped', score: 10, id2: 1 },
@@ -148,7 +154,7 @@ describe('dbt packages\' nodes', () => {
       expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim().split('\n').sort();
     };
-    const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
+    const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
     // As dbt ls: the package's name is its nodes and their tests; package: adds its sources and their tests.
     expect(ls('-s', 'mypkg')).toEqual(pkgModels);
     expect(ls('-s', 'package:mypkg')).toEqual([...pkgModels, 'source:pkgsrc.raw_people', 'test.source_not_null_pkgsrc_raw_people_id'].sort());
