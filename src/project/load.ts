@@ -431,9 +431,9 @@ function readSeeds(settings: ProjectSettings, files: readonly string[], patches:
     const patch = patches.get(name);
     const seedDir = settings.paths.seeds.find((d) => rel.startsWith(`${d.replace(/\/$/, '')}/`)) ?? '';
     const folders = rel.slice(seedDir.length + 1).split('/').slice(0, -1);
-    const tree = (t: Record<string, unknown>) => ({ ...folderConfig(t, folders), ...nodeConfig(t, folders, name) });
-    // A package's seed: the root project's `seeds: {<package>: ...}` over the package's own.
-    const fc = normaliseConfig({ ...tree(settings.seedConfigs), ...(settings.seedOverrides ? tree(settings.seedOverrides) : {}) }) as Record<string, unknown>;
+    const tree = (t: Record<string, unknown>, at: readonly string[]) => ({ ...folderConfig(t, at), ...nodeConfig(t, at, name) });
+    // A package's seed: the root project's `seeds:` (top level, then `<package>:` and its folders) over the package's own.
+    const fc = normaliseConfig({ ...tree(settings.seedConfigs, folders), ...(settings.seedOverrides ? tree(settings.seedOverrides, [settings.name, ...folders]) : {}) }) as Record<string, unknown>;
     const cfg = { ...fc, ...(patch?.config ?? {}) };
     // Hooks add up (folder configs, then the seed's YAML), as a model's do.
     const hooks = (k: 'pre_hook' | 'post_hook') => [...new Set([...(fc[k] as string[] | undefined) ?? [], ...(normaliseConfig(patch?.config ?? {})[k] ?? [])])];
@@ -572,10 +572,13 @@ export class ModelFactory {
     // The model by name in the project file's tree, over its folders' config.
     const own = nodeConfig(settings.modelConfigs, folderKey ? folderKey.split('/') : [], version?.model ?? name);
     const hasOwn = Object.keys(own).length > 0;
-    // A package's model: the root project's configs for it (folders, then by name) over the package's own.
-    const over = settings.modelOverrides ? { ...folderConfig(settings.modelOverrides, folderKey ? folderKey.split('/') : []), ...nodeConfig(settings.modelOverrides, folderKey ? folderKey.split('/') : [], name) } : {};
-    const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, normaliseConfig(over), patch?.config ?? {});
-    const folderSchema = over.schema !== undefined ? over.schema : hasOwn && own.schema !== undefined ? own.schema : folder.schema;
+    // A package's model: the root project's configs (its top level, then under the package's name,
+    // its folders, the model's name) over all of the package's own, as dbt applies them.
+    const fqnFolders = [settings.name, ...(folderKey ? folderKey.split('/') : [])];
+    const overFolder = settings.modelOverrides ? folderConfig(settings.modelOverrides, fqnFolders) : {};
+    const overNode = settings.modelOverrides ? nodeConfig(settings.modelOverrides, fqnFolders, name) : {};
+    const layered = mergeConfig(defaultConfig(folder.defaultSchema), folder.config, hasOwn ? normaliseConfig(own) : {}, normaliseConfig(overFolder), normaliseConfig(overNode), patch?.config ?? {});
+    const folderSchema = overNode.schema ?? overFolder.schema ?? (hasOwn && own.schema !== undefined ? own.schema : folder.schema);
     const custom = patch?.config.schema ?? folderSchema;
     const named = settings.nameSchema
       ? { ...layered, schema: settings.nameSchema(typeof custom === 'string' ? custom : null, { name, resource_type: 'model', path: rel }) }

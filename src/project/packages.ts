@@ -98,7 +98,7 @@ export function packageSettings(rootSettings: ProjectSettings, pkg: { readonly n
     const t = data[key];
     return isRecord(t) ? (isRecord(t[name]) ? (t[name] as Record<string, unknown>) : t) : {};
   };
-  const override = (key: 'models' | 'seeds' | 'sources'): Record<string, unknown> | undefined => {
+  const override = (key: 'sources'): Record<string, unknown> | undefined => {
     const t = scoped?.[key][name];
     return isRecord(t) ? t : undefined;
   };
@@ -125,8 +125,9 @@ export function packageSettings(rootSettings: ProjectSettings, pkg: { readonly n
     seedConfigs: own('seeds'),
     snapshotConfigs: {},
     sourceConfigs: sourceOverride ? deepMerge(own('sources'), sourceOverride) : own('sources'),
-    ...(override('models') ? { modelOverrides: override('models') } : {}),
-    ...(override('seeds') ? { seedOverrides: override('seeds') } : {}),
+    // The root project's trees whole: their top level applies to every package's nodes too.
+    ...(scoped && Object.keys(scoped.models).length ? { modelOverrides: scoped.models } : {}),
+    ...(scoped && Object.keys(scoped.seeds).length ? { seedOverrides: scoped.seeds } : {}),
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),
     projectFile: `${pkg.dir}/dbt_project.yml`,

@@ -57,9 +57,12 @@ export interface ProjectSettings {
     readonly models: Record<string, unknown>; readonly seeds: Record<string, unknown>; readonly sources: Record<string, unknown>;
     readonly vars: Record<string, unknown>; readonly cliVars: Record<string, unknown>;
   };
-  /** A package's: the root project's config tree for its models (applied over modelConfigs, its own). */
+  /**
+   * A package's: the root project's `models:` tree as written (its top level, then `<package>:`
+   * and the folders under it, applied over modelConfigs, the package's own).
+   */
   readonly modelOverrides?: Record<string, unknown>;
-  /** A package's: the root project's config tree for its seeds. */
+  /** A package's: the root project's `seeds:` tree as written. */
   readonly seedOverrides?: Record<string, unknown>;
 }
 

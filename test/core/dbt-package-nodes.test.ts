@@ -180,15 +180,21 @@ describe('dbt packages\' nodes', () => {
     expect(await query(db, 'select count(*)::int as n from main_pkgx.pkg_stg')).toEqual([{ n: 2 }]);
   });
 
-  it('takes models: {<package>: ...} without the project\'s own level as the package\'s config, and renders again when a package var changes', async () => {
+  it('applies the root project file\'s top-level models: configs to package models too, over the package\'s own, and renders again when a package var changes', async () => {
     const files = { ...rootFiles(LOCAL), ...pkgFiles('pkg') };
-    files['shop/dbt_project.yml'] = files['shop/dbt_project.yml']!.replace('  shop:\n    +materialized: table\n', '');
+    files['shop/dbt_project.yml'] = files['shop/dbt_project.yml']!.replace('  shop:\n    +materialized: table\n', "  +materialized: table\n  +tags: ['top']\n");
     const dir = writeProject(files);
     const root = path.join(dir, 'shop');
-    // Not a folder of the root project that applies to nothing (LAKE-P051).
+    // mypkg: is not a folder of the root project that applies to nothing (LAKE-P051).
     expect(loadProject(root).diagnostics).toEqual([]);
+    // As dbt ls gives for the same files: every model tagged top, and tables (the package's staging/ view too).
+    const ls = (sel: string) => lake(root, ['ls', '-s', sel]).stdout.trim().split('\n').sort();
+    const all = ['main.root_model', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro'];
+    expect(ls('tag:top')).toEqual(all);
+    expect(ls('config.materialized:table')).toEqual(all);
     expect(lake(root, ['build']).code).toBe(0);
     const db = path.join(root, 'target/shop.duckdb');
+    expect(await query(db, "select table_type from information_schema.tables where table_name = 'pkg_stg'")).toEqual([{ table_type: 'BASE TABLE' }]);
     expect(await query(db, 'select distinct v1 from main_pkgx.pkg_stg')).toEqual([{ v1: 'pkgdefault' }]);
     const pkgYml = path.join(dir, 'pkg/dbt_project.yml');
     fs.writeFileSync(pkgYml, fs.readFileSync(pkgYml, 'utf8').replace('pkg_var: pkgdefault\n', 'pkg_var: changed\n'));
