@@ -484,9 +484,9 @@ function configuredSources(settings: ProjectSettings, declared: readonly SourceN
 }
 
 /**
- * An installed package's models, seeds and sources (with the YAML beside them: descriptions,
- * columns, data tests), loaded as the root project's are, with `settings` from packageSettings.
- * Its snapshots, singular tests, unit tests and analyses are not read.
+ * An installed package's models, snapshots, seeds and sources (with the YAML beside them:
+ * descriptions, columns, data tests), loaded as the root project's are, with `settings` from packageSettings.
+ * Its singular tests, unit tests and analyses are not read.
  */
 function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlocks: ReadonlyMap<string, string>, aliasName: NamingMacro | undefined, diags: Diagnostic[]): { models: ModelNode[]; seeds: SeedNode[]; sources: SourceNode[]; docBlocks: Map<string, string> } {
   const root = settings.root;
@@ -505,6 +505,10 @@ function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlo
   for (const dir of settings.paths.seeds) {
     for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
   }
+  const snapshotFiles: string[] = [];
+  for (const dir of settings.paths.snapshots ?? []) {
+    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml'])) (f.endsWith('.sql') ? snapshotFiles.push(f) : yamlFiles.push(f));
+  }
   const ownBlocks = readDocBlocks(root, docFiles);
   const blocks = new Map([...docBlocks, ...ownBlocks]);
   const decls = withDocBlocks(root, readYamlDecls(settings, yamlFiles, diags, render), blocks, diags);
@@ -517,6 +521,16 @@ function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlo
     const prev = models.get(node.id);
     if (prev) diags.push(duplicateModel(node.id, prev.path, rel));
     else if (node.config.enabled !== false) models.set(node.id, node);
+  }
+  // Its snapshots: the root project's `snapshots:` (top level, `<package>:`, folders) over its own.
+  const over = settings.snapshotOverrides;
+  const tree = (t: Record<string, unknown>, folders: readonly string[], name?: string) => {
+    const at = (x: Record<string, unknown>, f: readonly string[]) => (name === undefined ? folderConfig(x, f) : nodeConfig(x, f, name));
+    return over ? { ...at(t, folders), ...at(over, [packageName, ...folders]) } : at(t, folders);
+  };
+  for (const node of loadSnapshots(settings, snapshotFiles, (rel) => readIfPresent(underRoot(root, rel), diags, rel), decls.snapshots, tree, diags)) {
+    if (models.has(node.id)) diags.push(duplicateModel(node.id, models.get(node.id)!.path, node.path));
+    else models.set(node.id, { ...node, package: packageName });
   }
   return { models: [...models.values()], seeds: readSeeds(settings, seedFiles, decls.seeds, aliasName, packageName), sources: configuredSources(settings, decls.sources, diags, packageName), docBlocks: ownBlocks };
 }

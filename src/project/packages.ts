@@ -119,15 +119,16 @@ export function packageSettings(rootSettings: ProjectSettings, pkg: { readonly n
     name, vars, warnings: [], dispatch: [],
     paths: {
       models: paths('model-paths', 'models'), seeds: paths('seed-paths', 'seeds'), macros: paths('macro-paths', 'macros'),
-      tests: paths('test-paths', 'tests'), snapshots: [], target: rootSettings.paths.target,
+      tests: paths('test-paths', 'tests'), snapshots: paths('snapshot-paths', 'snapshots'), target: rootSettings.paths.target,
     },
     modelConfigs: own('models'),
     seedConfigs: own('seeds'),
-    snapshotConfigs: {},
+    snapshotConfigs: own('snapshots'),
     sourceConfigs: sourceOverride ? deepMerge(own('sources'), sourceOverride) : own('sources'),
     // The root project's trees whole: their top level applies to every package's nodes too.
     ...(scoped && Object.keys(scoped.models).length ? { modelOverrides: scoped.models } : {}),
     ...(scoped && Object.keys(scoped.seeds).length ? { seedOverrides: scoped.seeds } : {}),
+    ...(scoped && Object.keys(scoped.snapshots).length ? { snapshotOverrides: scoped.snapshots } : {}),
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),
     projectFile: `${pkg.dir}/dbt_project.yml`,

@@ -54,8 +54,8 @@ export interface ProjectSettings {
    * packageSettings layers over a package's own.
    */
   readonly scoped?: {
-    readonly models: Record<string, unknown>; readonly seeds: Record<string, unknown>; readonly sources: Record<string, unknown>;
-    readonly vars: Record<string, unknown>; readonly cliVars: Record<string, unknown>;
+    readonly models: Record<string, unknown>; readonly seeds: Record<string, unknown>; readonly snapshots: Record<string, unknown>;
+    readonly sources: Record<string, unknown>; readonly vars: Record<string, unknown>; readonly cliVars: Record<string, unknown>;
   };
   /**
    * A package's: the root project's `models:` tree as written (its top level, then `<package>:`
@@ -64,6 +64,8 @@ export interface ProjectSettings {
   readonly modelOverrides?: Record<string, unknown>;
   /** A package's: the root project's `seeds:` tree as written. */
   readonly seedOverrides?: Record<string, unknown>;
+  /** A package's: the root project's `snapshots:` tree as written. */
+  readonly snapshotOverrides?: Record<string, unknown>;
 }
 
 export interface SettingsOptions {
@@ -239,7 +241,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
     sourceConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? (t[name] as Record<string, unknown>) : t) : {}))(data.sources),
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),
-    scoped: { models, seeds, sources: isRecord(data.sources) ? data.sources : {}, vars: isRecord(data.vars) ? data.vars : {}, cliVars: opts.vars ?? {} },
+    scoped: { models, seeds, snapshots, sources: isRecord(data.sources) ? data.sources : {}, vars: isRecord(data.vars) ? data.vars : {}, cliVars: opts.vars ?? {} },
     defaultSchema: () => targetSchema,
     customSchema: (s) => `${targetSchema}_${s}`,
     seedSchema: targetSchema,

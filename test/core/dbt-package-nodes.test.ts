@@ -1,5 +1,5 @@
 /**
- * An installed dbt package's models, seeds, sources, data tests and run hooks are built with the
+ * An installed dbt package's models, snapshots, seeds, sources, data tests and run hooks are built with the
  * root project's, as dbt 1.9 builds them (each behaviour here was run side by side with
  * dbt-duckdb on the same files): the package's own dbt_project.yml configs under the root
  * project's `models: {<package>: ...}`, the package's vars under the root's, ref() preferring the
@@ -63,6 +63,7 @@ models:
           - accepted_values: {values: [10, 20], quote: false}
 `,
     [`${dir}/seeds/pkg_seed.csv`]: 'id,score\n1,10\n2,20\n',
+    [`${dir}/snapshots/pkg_snap.sql`]: "{% snapshot pkg_snap %}\n{{ config(unique_key='id', strategy='check', check_cols=['score']) }}\nselect * from {{ ref('pkg_seed') }}\n{% endsnapshot %}\n",
     [`${dir}/macros/m.sql`]: '{% macro pkg_upper(x) %}upper({{ x }}){% endmacro %}\n',
     [`${dir}/models/uses_macro.sql`]: "select {{ pkg_upper(\"'a'\") }} as u, {{ mypkg.pkg_upper(\"'b'\") }} as u2, {{ root_only(\"'c'\") }} as r\n",
   };
@@ -86,6 +87,9 @@ models:
     +schema: pkgx
     pkg_disabled:
       +enabled: false
+snapshots:
+  mypkg:
+    +schema: snaps
 on-run-start:
 ${[...HOOK_TABLE, '"create table if not exists main.raw_people as select * from (values (1, \'ann\'), (2, \'bob\')) t(id, name)"', log('root start')].map((h) => `  - ${h}`).join('\n')}
 on-run-end:
@@ -118,7 +122,9 @@ describe('dbt packages\' nodes', () => {
     expect(await tables(db)).toEqual([
       'main.hook_log BASE TABLE', 'main.raw_people BASE TABLE', 'main.root_model BASE TABLE',
       'main_pkgseeds.pkg_seed BASE TABLE', 'main_pkgx.pkg_model BASE TABLE', 'main_pkgx.pkg_stg VIEW', 'main_pkgx.uses_macro BASE TABLE',
+      'main_snaps.pkg_snap BASE TABLE',
     ]);
+    expect(await query(db, 'select id, score, dbt_valid_to from main_snaps.pkg_snap order by id')).toEqual([{ id: 1, score: 10, dbt_valid_to: null }, { id: 2, score: 20, dbt_valid_to: null }]);
     // Unprefixed in a package model: the package's macro, else the root project's.
     expect(await query(db, 'select * from main_pkgx.uses_macro')).toEqual([{ u: 'A', u2: 'B', r: 'root:c' }]);
     // var(): the package's default, the root's global, the root's scoped to the package.
@@ -154,7 +160,7 @@ describe('dbt packages\' nodes', () => {
       expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim().split('\n').sort();
     };
-    const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
+    const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro', 'main_snaps.pkg_snap', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
     // As dbt ls: the package's name is its nodes and their tests; package: adds its sources and their tests.
     expect(ls('-s', 'mypkg')).toEqual(pkgModels);
     expect(ls('-s', 'package:mypkg')).toEqual([...pkgModels, 'source:pkgsrc.raw_people', 'test.source_not_null_pkgsrc_raw_people_id'].sort());
