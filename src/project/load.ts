@@ -397,6 +397,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       if (prev) diags.push(duplicateRelation(m.id, prev, m));
       else models.set(m.id, m);
     }
+    for (const [f, text] of loaded.singularTests) singularTests.set(f, text);
     for (const sd of loaded.seeds) {
       const prev = seeds.get(sd.id);
       if (prev) diags.push(duplicateRelation(sd.id, prev, sd));
@@ -486,9 +487,9 @@ function configuredSources(settings: ProjectSettings, declared: readonly SourceN
 /**
  * An installed package's models, snapshots, seeds and sources (with the YAML beside them:
  * descriptions, columns, data tests), loaded as the root project's are, with `settings` from packageSettings.
- * Its singular tests, unit tests and analyses are not read.
+ * Its singular tests are read too (rendered as the root project's are); its unit tests and analyses are not.
  */
-function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlocks: ReadonlyMap<string, string>, aliasName: NamingMacro | undefined, diags: Diagnostic[]): { models: ModelNode[]; seeds: SeedNode[]; sources: SourceNode[]; docBlocks: Map<string, string> } {
+function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlocks: ReadonlyMap<string, string>, aliasName: NamingMacro | undefined, diags: Diagnostic[]): { models: ModelNode[]; seeds: SeedNode[]; sources: SourceNode[]; docBlocks: Map<string, string>; singularTests: Map<string, string> } {
   const root = settings.root;
   // Jinja in its YAML renders with its vars.
   const render = propertiesRenderer({
@@ -532,7 +533,17 @@ function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlo
     if (models.has(node.id)) diags.push(duplicateModel(node.id, models.get(node.id)!.path, node.path));
     else models.set(node.id, { ...node, package: packageName });
   }
-  return { models: [...models.values()], seeds: readSeeds(settings, seedFiles, decls.seeds, aliasName, packageName), sources: configuredSources(settings, decls.sources, diags, packageName), docBlocks: ownBlocks };
+  // Its singular tests (its test-paths' .sql files; generic/ holds {% test %} blocks, read with its macros).
+  const singularTests = new Map<string, string>();
+  for (const dir of settings.paths.tests) {
+    for (const f of listFiles(root, dir, ['.sql'])) {
+      const within = f.slice(dir.length + 1);
+      if (within.startsWith('generic/') || within.startsWith('fixtures/')) continue;
+      const text = readIfPresent(path.join(root, f), diags, f);
+      if (text !== undefined) singularTests.set(f, text);
+    }
+  }
+  return { models: [...models.values()], seeds: readSeeds(settings, seedFiles, decls.seeds, aliasName, packageName), sources: configuredSources(settings, decls.sources, diags, packageName), docBlocks: ownBlocks, singularTests };
 }
 
 /** The diagnostic for two model files that get the same id. */

@@ -42,6 +42,10 @@ export function readPackages(root: string, installPath: string, projectName: str
     for (const m of data['macro-paths'] ? asList(data['macro-paths']) : ['macros']) {
       for (const f of listFiles(root, `${dir}/${m}`, ['.sql', '.jinja'])) macroFiles.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
     }
+    // dbt's place for generic tests: <test-paths>/generic/ holds {% test %} blocks, macros of the package.
+    for (const t of data['test-paths'] ? asList(data['test-paths']) : ['tests']) {
+      for (const f of listFiles(root, `${dir}/${t.replace(/\/$/, '')}/generic`, ['.sql'])) macroFiles.set(f, fs.readFileSync(path.join(root, f), 'utf8'));
+    }
     found.set(name, { name, dir, macroFiles });
     projects.set(name, data);
   };

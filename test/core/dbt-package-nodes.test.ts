@@ -1,5 +1,6 @@
 /**
- * An installed dbt package's models, snapshots, seeds, sources, data tests and run hooks are built with the
+ * An installed dbt package's models, snapshots, seeds, sources, data tests (its YAML's, its generic
+ * tests in tests/generic, its singular tests) and run hooks are built with the
  * root project's, as dbt 1.9 builds them (each behaviour here was run side by side with
  * dbt-duckdb on the same files): the package's own dbt_project.yml configs under the root
  * project's `models: {<package>: ...}`, the package's vars under the root's, ref() preferring the
@@ -57,13 +58,15 @@ models:
   - name: pkg_model
     columns:
       - name: id
-        data_tests: [unique, not_null]
+        data_tests: [unique, not_null, is_positive]
       - name: score
         data_tests:
           - accepted_values: {values: [10, 20], quote: false}
 `,
     [`${dir}/seeds/pkg_seed.csv`]: 'id,score\n1,10\n2,20\n',
     [`${dir}/snapshots/pkg_snap.sql`]: "{% snapshot pkg_snap %}\n{{ config(unique_key='id', strategy='check', check_cols=['score']) }}\nselect * from {{ ref('pkg_seed') }}\n{% endsnapshot %}\n",
+    [`${dir}/tests/assert_pkg_scores.sql`]: "select * from {{ ref('pkg_model') }} where score < 0\n",
+    [`${dir}/tests/generic/is_positive.sql`]: '{% test is_positive(model, column_name) %}\nselect * from {{ model }} where {{ column_name }} <= 0\n{% endtest %}\n',
     [`${dir}/macros/m.sql`]: '{% macro pkg_upper(x) %}upper({{ x }}){% endmacro %}\n',
     [`${dir}/models/uses_macro.sql`]: "select {{ pkg_upper(\"'a'\") }} as u, {{ mypkg.pkg_upper(\"'b'\") }} as u2, {{ root_only(\"'c'\") }} as r\n",
   };
@@ -137,7 +140,7 @@ describe('dbt packages\' nodes', () => {
       { who: 'root start' }, { who: 'pkg start pkgdefault' }, { who: 'root end' }, { who: 'pkg end' },
     ]);
     // The package's schema.yml tests, on its model and on its source.
-    for (const t of ['unique_pkg_model_id', 'not_null_pkg_model_id', 'accepted_values_pkg_model_score__False__10__20', 'source_not_null_pkgsrc_raw_people_id']) expect(r.stdout).toContain(t);
+    for (const t of ['unique_pkg_model_id', 'not_null_pkg_model_id', 'is_positive_pkg_model_id', 'assert_pkg_scores', 'accepted_values_pkg_model_score__False__10__20', 'source_not_null_pkgsrc_raw_people_id']) expect(r.stdout).toContain(t);
     const p = loadProject(root);
     expect(p.diagnostics).toEqual([]);
     expect(p.models.get('main_pkgx.pkg_stg')).toMatchObject({ package: 'mypkg', config: { materialized: 'view', tags: ['pkgstg'] } });
@@ -160,9 +163,10 @@ describe('dbt packages\' nodes', () => {
       expect(r.code, r.stderr).toBe(0);
       return r.stdout.trim().split('\n').sort();
     };
-    const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro', 'main_snaps.pkg_snap', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
-    // As dbt ls: the package's name is its nodes and their tests; package: adds its sources and their tests.
-    expect(ls('-s', 'mypkg')).toEqual(pkgModels);
+    const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro', 'main_snaps.pkg_snap', 'test.assert_pkg_scores', 'test.is_positive_pkg_model_id', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
+    // As dbt ls: the package's name is its nodes and their tests (dbt's has its source's test too);
+    // package: adds its sources and their tests.
+    expect(ls('-s', 'mypkg')).toEqual(pkgModels.sort());
     expect(ls('-s', 'package:mypkg')).toEqual([...pkgModels, 'source:pkgsrc.raw_people', 'test.source_not_null_pkgsrc_raw_people_id'].sort());
     expect(ls('-s', 'mypkg.staging')).toEqual(['main_pkgx.pkg_stg']);
     expect(ls('-s', 'package:shop')).toEqual(['main.root_model']);
