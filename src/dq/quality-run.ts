@@ -104,6 +104,8 @@ interface TestIndex {
   readonly files: readonly string[];
   /** Does this path selector select some node (its file, or the YAML documenting it)? */
   readonly nodePath: (sel: string) => boolean;
+  /** Installed packages' folders by name (`-s <package>` selects the tests a package declares). */
+  readonly packageDirs?: ReadonlyMap<string, string>;
 }
 
 /** A selector only tests understand: `test_type:unit`, `test_name:unique`, or a test's own name. */
@@ -156,6 +158,14 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
       if (st && keys) {
         const changed = st === 'new' || st === 'modified';
         filters.push((t) => t.stateKey !== undefined && keys.has(t.stateKey) !== changed);
+        keep.push(sel);
+        continue;
+      }
+      // An installed package's name: its nodes (whose tests come with them), and every test it
+      // declares — its sources' too —, as dbt's fqn of a test starts with its package's name.
+      const pkgDir = index.packageDirs?.get(sel);
+      if (pkgDir !== undefined) {
+        filters.push((t) => t.file !== undefined && t.file.startsWith(`${pkgDir}/`));
         keep.push(sel);
         continue;
       }
@@ -258,6 +268,7 @@ export class QualityRun implements RunExtension {
       nodeTag: (tag) => [...session.compiled.nodes.values()].some((n) => n.config.tags.includes(tag)) || [...session.project.seeds.values()].some((n) => n.tags.includes(tag)),
       files: [...new Set([...data.tests.map((t) => t.file), ...unit.tests.map((t) => t.file)].filter((f): f is string => !!f))],
       nodePath: (sel) => { try { return session.select({ select: [sel] }).length > 0; } catch { return false; } },
+      packageDirs: new Map((session.project.packages ?? []).map((p) => [p.name, p.dir])),
     };
     const nodesOf = (x: string) => new Set(session.select({ select: [x] }));
     const pick = (opts: Pick<QualityOptions, 'select' | 'exclude' | 'indirectSelection'>): Picked => {

@@ -164,10 +164,12 @@ describe('dbt packages\' nodes', () => {
       return r.stdout.trim().split('\n').sort();
     };
     const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro', 'main_snaps.pkg_snap', 'test.assert_pkg_scores', 'test.is_positive_pkg_model_id', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
-    // As dbt ls: the package's name is its nodes and their tests (dbt's has its source's test too);
-    // package: adds its sources and their tests.
-    expect(ls('-s', 'mypkg')).toEqual(pkgModels.sort());
-    expect(ls('-s', 'package:mypkg')).toEqual([...pkgModels, 'source:pkgsrc.raw_people', 'test.source_not_null_pkgsrc_raw_people_id'].sort());
+    // As dbt ls: the package's name is its nodes and every test it declares (its source's too);
+    // package: adds its sources.
+    const pkgTests = [...pkgModels, 'test.source_not_null_pkgsrc_raw_people_id'].sort();
+    expect(ls('-s', 'mypkg')).toEqual(pkgTests);
+    expect(ls('-s', 'package:mypkg')).toEqual([...pkgTests, 'source:pkgsrc.raw_people'].sort());
+    expect(ls('--exclude', 'mypkg')).toEqual(['main.root_model', 'source:pkgsrc.raw_people']);
     expect(ls('-s', 'mypkg.staging')).toEqual(['main_pkgx.pkg_stg']);
     expect(ls('-s', 'package:shop')).toEqual(['main.root_model']);
     expect(ls('--exclude', 'package:mypkg')).toEqual(['main.root_model']);
