@@ -387,6 +387,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
 
   diags.push(...pkgs.diagnostics);
   // Installed packages' models, seeds and sources are the project's nodes too (dbt builds them).
+  const unitTests = [...decls.unitTests];
   const packages = pkgs.packages.map((pkg) => {
     const data = pkgs.projects.get(pkg.name);
     if (!data || settings.flavor !== 'dbt') return pkg;
@@ -398,6 +399,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       else models.set(m.id, m);
     }
     for (const [f, text] of loaded.singularTests) singularTests.set(f, text);
+    unitTests.push(...loaded.unitTests);
     for (const sd of loaded.seeds) {
       const prev = seeds.get(sd.id);
       if (prev) diags.push(duplicateRelation(sd.id, prev, sd));
@@ -418,7 +420,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     // PackageMacros.vars): dbt_date's default time zone must not stand in for a var the project lacks.
     vars: settings.vars,
     ...(packages.length ? { packages } : {}), ...(settings.dispatch.length ? { dispatch: settings.dispatch } : {}), paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
-    unitTests: decls.unitTests, ...(decls.singularTestProps.size ? { singularTestProps: decls.singularTestProps } : {}), customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
+    unitTests, ...(decls.singularTestProps.size ? { singularTestProps: decls.singularTestProps } : {}), customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);
   return project;
@@ -487,9 +489,9 @@ function configuredSources(settings: ProjectSettings, declared: readonly SourceN
 /**
  * An installed package's models, snapshots, seeds and sources (with the YAML beside them:
  * descriptions, columns, data tests), loaded as the root project's are, with `settings` from packageSettings.
- * Its singular tests are read too (rendered as the root project's are); its unit tests and analyses are not.
+ * Its singular tests and unit tests are read too (rendered as the root project's are); its analyses are not.
  */
-function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlocks: ReadonlyMap<string, string>, aliasName: NamingMacro | undefined, diags: Diagnostic[]): { models: ModelNode[]; seeds: SeedNode[]; sources: SourceNode[]; docBlocks: Map<string, string>; singularTests: Map<string, string> } {
+function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlocks: ReadonlyMap<string, string>, aliasName: NamingMacro | undefined, diags: Diagnostic[]): { models: ModelNode[]; seeds: SeedNode[]; sources: SourceNode[]; docBlocks: Map<string, string>; singularTests: Map<string, string>; unitTests: Record<string, unknown>[] } {
   const root = settings.root;
   // Jinja in its YAML renders with its vars.
   const render = propertiesRenderer({
@@ -543,7 +545,7 @@ function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlo
       if (text !== undefined) singularTests.set(f, text);
     }
   }
-  return { models: [...models.values()], seeds: readSeeds(settings, seedFiles, decls.seeds, aliasName, packageName), sources: configuredSources(settings, decls.sources, diags, packageName), docBlocks: ownBlocks, singularTests };
+  return { models: [...models.values()], seeds: readSeeds(settings, seedFiles, decls.seeds, aliasName, packageName), sources: configuredSources(settings, decls.sources, diags, packageName), docBlocks: ownBlocks, singularTests, unitTests: decls.unitTests };
 }
 
 /** The diagnostic for two model files that get the same id. */

@@ -1,6 +1,6 @@
 /**
  * An installed dbt package's models, snapshots, seeds, sources, data tests (its YAML's, its generic
- * tests in tests/generic, its singular tests) and run hooks are built with the
+ * tests in tests/generic, its singular tests), unit tests and run hooks are built with the
  * root project's, as dbt 1.9 builds them (each behaviour here was run side by side with
  * dbt-duckdb on the same files): the package's own dbt_project.yml configs under the root
  * project's `models: {<package>: ...}`, the package's vars under the root's, ref() preferring the
@@ -62,6 +62,17 @@ models:
       - name: score
         data_tests:
           - accepted_values: {values: [10, 20], quote: false}
+`,
+    [`${dir}/models/unit.yml`]: `unit_tests:
+  - name: ut_pkg_model
+    model: pkg_model
+    given:
+      - input: ref('pkg_stg')
+        rows: [{id: 1, name: a}]
+      - input: ref('pkg_seed')
+        rows: [{id: 1, score: 5}]
+    expect:
+      rows: [{id: 1, name: a, score: 5}]
 `,
     [`${dir}/seeds/pkg_seed.csv`]: 'id,score\n1,10\n2,20\n',
     [`${dir}/snapshots/pkg_snap.sql`]: "{% snapshot pkg_snap %}\n{{ config(unique_key='id', strategy='check', check_cols=['score']) }}\nselect * from {{ ref('pkg_seed') }}\n{% endsnapshot %}\n",
@@ -140,7 +151,7 @@ describe('dbt packages\' nodes', () => {
       { who: 'root start' }, { who: 'pkg start pkgdefault' }, { who: 'root end' }, { who: 'pkg end' },
     ]);
     // The package's schema.yml tests, on its model and on its source.
-    for (const t of ['unique_pkg_model_id', 'not_null_pkg_model_id', 'is_positive_pkg_model_id', 'assert_pkg_scores', 'accepted_values_pkg_model_score__False__10__20', 'source_not_null_pkgsrc_raw_people_id']) expect(r.stdout).toContain(t);
+    for (const t of ['ut_pkg_model', 'unique_pkg_model_id', 'not_null_pkg_model_id', 'is_positive_pkg_model_id', 'assert_pkg_scores', 'accepted_values_pkg_model_score__False__10__20', 'source_not_null_pkgsrc_raw_people_id']) expect(r.stdout).toContain(t);
     const p = loadProject(root);
     expect(p.diagnostics).toEqual([]);
     expect(p.models.get('main_pkgx.pkg_stg')).toMatchObject({ package: 'mypkg', config: { materialized: 'view', tags: ['pkgstg'] } });
@@ -166,7 +177,7 @@ describe('dbt packages\' nodes', () => {
     const pkgModels = ['main_pkgseeds.pkg_seed', 'main_pkgx.pkg_model', 'main_pkgx.pkg_stg', 'main_pkgx.uses_macro', 'main_snaps.pkg_snap', 'test.assert_pkg_scores', 'test.is_positive_pkg_model_id', 'test.accepted_values_pkg_model_score__False__10__20', 'test.not_null_pkg_model_id', 'test.unique_pkg_model_id'];
     // As dbt ls: the package's name is its nodes and every test it declares (its source's too);
     // package: adds its sources.
-    const pkgTests = [...pkgModels, 'test.source_not_null_pkgsrc_raw_people_id'].sort();
+    const pkgTests = [...pkgModels, 'test.source_not_null_pkgsrc_raw_people_id', 'unit_test.pkg_model.ut_pkg_model'].sort();
     expect(ls('-s', 'mypkg')).toEqual(pkgTests);
     expect(ls('-s', 'package:mypkg')).toEqual([...pkgTests, 'source:pkgsrc.raw_people'].sort());
     expect(ls('--exclude', 'mypkg')).toEqual(['main.root_model', 'source:pkgsrc.raw_people']);
