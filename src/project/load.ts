@@ -11,7 +11,7 @@ import { versionNodeName } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
 import { readPackages, packageSettings } from './packages.js';
 import { listFiles, underRoot } from './files.js';
-import { parseYamlFile, isRecord } from './yaml-file.js';
+import { parseYamlFile, isRecord, asList } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
@@ -390,7 +390,13 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const unitTests = [...decls.unitTests];
   const packages = pkgs.packages.map((pkg) => {
     const data = pkgs.projects.get(pkg.name);
-    if (!data || settings.flavor !== 'dbt') return pkg;
+    if (!data) return pkg;
+    if (settings.flavor !== 'dbt') {
+      // A lake project (project.yml) reads packages' macros only: their models are not said to apply.
+      const n = (data['model-paths'] ? asList(data['model-paths']) : ['models']).flatMap((m) => listFiles(root, `${pkg.dir}/${m}`, ['.sql'])).length;
+      if (n) diags.push({ code: 'LAKE-P050', severity: 'warn', message: `package ${pkg.name} has ${n} model${n === 1 ? '' : 's'}: a lake project (project.yml) builds its own models only (the package's macros and tests are read)`, file: `${pkg.dir}/dbt_project.yml`, hint: 'copy the package models the project needs into models/ (a dbt project, dbt_project.yml, builds them)' });
+      return pkg;
+    }
     const ps = packageSettings(settings, pkg, data, pkgs.packages.map((p) => p.name));
     const loaded = loadPackageNodes(ps, pkg.name, docBlocks, naming.alias, diags);
     for (const m of loaded.models) {

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
-import { lake, query, writeProject } from './helpers.js';
+import { lake, projectYml, query, writeProject } from './helpers.js';
 import { loadProject } from '../../src/project/load.js';
 
 const PROFILES = 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: target/shop.duckdb\n';
@@ -223,6 +223,16 @@ describe('dbt packages\' nodes', () => {
     fs.writeFileSync(pkgYml, fs.readFileSync(pkgYml, 'utf8').replace('pkg_var: pkgdefault\n', 'pkg_var: changed\n'));
     expect(lake(root, ['build']).code).toBe(0);
     expect(await query(db, 'select distinct v1 from main_pkgx.pkg_stg')).toEqual([{ v1: 'changed' }]);
+  });
+
+  it('says that a lake project (project.yml) builds no package model', () => {
+    const dir = writeProject({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1 as x\n', ...pkgFiles('dbt_packages/mypkg') });
+    const p = loadProject(dir);
+    expect([...p.models.keys()]).toEqual(['silver.a']);
+    expect(p.diagnostics).toEqual([expect.objectContaining({
+      code: 'LAKE-P050', severity: 'warn', file: 'dbt_packages/mypkg/dbt_project.yml',
+      message: "package mypkg has 4 models: a lake project (project.yml) builds its own models only (the package's macros and tests are read)",
+    })]);
   });
 
   it('says when two packages have a model of one name (a ref needs the package) and when a package model would build the root\'s relation', () => {
