@@ -17,7 +17,7 @@ import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig,
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
 import { loadSnapshots } from './snapshots.js';
 import { expandVersions, missingVersionFile, pastDeprecation, placeLatestVersions } from './versions.js';
-import { namingMacro, propertiesRenderer, renderConfigValues, NAMES_RELATION, type ValueRenderer } from '../template/properties.js';
+import { namingMacro, propertiesRenderer, renderConfigValues, NAMES_RELATION, type PropertiesContext, type ValueRenderer } from '../template/properties.js';
 
 export type LoadOptions = SettingsOptions;
 
@@ -218,10 +218,7 @@ type NamingMacro = (custom: string | null, node: Readonly<Record<string, unknown
 /** The project's generate_schema_name / generate_alias_name macros, if its macro files define them. */
 function namingMacros(root: string, read: ProjectSettings): { schema?: NamingMacro; alias?: NamingMacro } {
   const out: { schema?: NamingMacro; alias?: NamingMacro } = {};
-  const ctx = {
-    target: { name: read.target.name, type: read.target.type, path: read.target.path, threads: read.target.threads, schema: read.customSchema('').replace(/_$/, '') || 'main', profile_name: read.name },
-    vars: read.vars,
-  };
+  const ctx = propertiesContext(read);
   const texts: string[] = [];
   let schemaFile: string | undefined;
   let aliasFile: string | undefined;
@@ -263,14 +260,34 @@ function namingNode(settings: ProjectSettings, node: Readonly<Record<string, unk
   return { ...node, path: inner, original_file_path: file, fqn, package_name: settings.name, unique_id: `${type}.${settings.name}.${name}` };
 }
 
+/** dbt's properties context for Jinja in YAML and project-file values: target and vars. */
+function propertiesContext(settings: ProjectSettings): PropertiesContext {
+  const t = settings.target;
+  return { target: { name: t.name, type: t.type, path: t.path, threads: t.threads, schema: settings.customSchema('').replace(/_$/, '') || 'main', profile_name: settings.name }, vars: settings.vars };
+}
+
+/** The files of a project's (or package's) paths: models, YAML beside them and in seeds/tests/snapshots, docs, seeds, snapshots. */
+function projectFiles(settings: ProjectSettings): { modelFiles: string[]; yamlFiles: string[]; docFiles: string[]; seedFiles: string[]; snapshotFiles: string[] } {
+  const root = settings.root;
+  const out = { modelFiles: [] as string[], yamlFiles: [] as string[], docFiles: [] as string[], seedFiles: [] as string[], snapshotFiles: [] as string[] };
+  for (const dir of settings.paths.models) {
+    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml', '.md'])) (f.endsWith('.sql') ? out.modelFiles : f.endsWith('.md') ? out.docFiles : out.yamlFiles).push(f);
+  }
+  for (const dir of settings.paths.seeds) {
+    for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? out.seedFiles : out.yamlFiles).push(f);
+  }
+  for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) out.yamlFiles.push(f);
+  for (const dir of settings.paths.snapshots ?? []) {
+    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml'])) (f.endsWith('.sql') ? out.snapshotFiles : out.yamlFiles).push(f);
+  }
+  return out;
+}
+
 /** Load the project at `root` (the folder holding project.yml or dbt_project.yml). */
 export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject {
   const read = readSettings(root, opts);
   // Jinja in config values (dbt's properties context: target, var(), env_var()).
-  const render = propertiesRenderer({
-    target: { name: read.target.name, type: read.target.type, path: read.target.path, threads: read.target.threads, schema: read.customSchema('').replace(/_$/, '') || 'main', profile_name: read.name },
-    vars: read.vars,
-  });
+  const render = propertiesRenderer(propertiesContext(read));
   // A dbt project's own generate_schema_name / generate_alias_name macros name every node.
   const naming = read.flavor === 'dbt' ? namingMacros(root, read) : {};
   const settings: ProjectSettings = {
@@ -282,21 +299,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     testConfigs: renderConfigValues(read.testConfigs, render, read.projectFile),
   };
   const diags: Diagnostic[] = [];
-  const modelFiles: string[] = [];
-  const yamlFiles: string[] = [];
-  const docFiles: string[] = [];
-  for (const dir of settings.paths.models) {
-    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml', '.md'])) (f.endsWith('.sql') ? modelFiles : f.endsWith('.md') ? docFiles : yamlFiles).push(f);
-  }
-  const seedFiles: string[] = [];
-  for (const dir of settings.paths.seeds) {
-    for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
-  }
-  for (const dir of settings.paths.tests) for (const f of listFiles(root, dir, ['.yml', '.yaml'])) yamlFiles.push(f);
-  const snapshotFiles: string[] = [];
-  for (const dir of settings.paths.snapshots ?? []) {
-    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml'])) (f.endsWith('.sql') ? snapshotFiles.push(f) : yamlFiles.push(f));
-  }
+  const { modelFiles, yamlFiles, docFiles, seedFiles, snapshotFiles } = projectFiles(settings);
   const docBlocks = readDocBlocks(root, docFiles);
   const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), docBlocks, diags);
 
@@ -500,27 +503,11 @@ function configuredSources(settings: ProjectSettings, declared: readonly SourceN
 function loadPackageNodes(settings: ProjectSettings, packageName: string, docBlocks: ReadonlyMap<string, string>, aliasName: NamingMacro | undefined, diags: Diagnostic[]): { models: ModelNode[]; seeds: SeedNode[]; sources: SourceNode[]; docBlocks: Map<string, string>; singularTests: Map<string, string>; unitTests: Record<string, unknown>[] } {
   const root = settings.root;
   // Jinja in its YAML renders with its vars.
-  const render = propertiesRenderer({
-    target: { name: settings.target.name, type: settings.target.type, path: settings.target.path, threads: settings.target.threads, schema: settings.customSchema('').replace(/_$/, '') || 'main', profile_name: settings.name },
-    vars: settings.vars,
-  });
-  const modelFiles: string[] = [];
-  const yamlFiles: string[] = [];
-  const docFiles: string[] = [];
-  for (const dir of settings.paths.models) {
-    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml', '.md'])) (f.endsWith('.sql') ? modelFiles : f.endsWith('.md') ? docFiles : yamlFiles).push(f);
-  }
-  const seedFiles: string[] = [];
-  for (const dir of settings.paths.seeds) {
-    for (const f of listFiles(root, dir, ['.csv', '.yml', '.yaml'])) (f.endsWith('.csv') ? seedFiles.push(f) : yamlFiles.push(f));
-  }
-  const snapshotFiles: string[] = [];
-  for (const dir of settings.paths.snapshots ?? []) {
-    for (const f of listFiles(root, dir, ['.sql', '.yml', '.yaml'])) (f.endsWith('.sql') ? snapshotFiles.push(f) : yamlFiles.push(f));
-  }
+  const render = propertiesRenderer(propertiesContext(settings));
+  const { modelFiles, yamlFiles, docFiles, seedFiles, snapshotFiles } = projectFiles(settings);
   const ownBlocks = readDocBlocks(root, docFiles);
   const blocks = new Map([...docBlocks, ...ownBlocks]);
-  const decls = withDocBlocks(root, readYamlDecls(settings, yamlFiles, diags, render), blocks, diags);
+  const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), blocks, diags);
   const factory = new ModelFactory(settings, decls.models, aliasName, packageName);
   const models = new Map<string, ModelNode>();
   for (const rel of modelFiles) {
