@@ -55,7 +55,7 @@ export function buildManifest(compiled: CompiledProject, dag: Dag, macros: Reado
     const { name: model, ...version } = versionFields(n.node);
     nodes[id] = {
       id, resource_type: n.node.resourceType ?? 'model', name: n.node.name, schema: n.relation.schema, alias: n.relation.name, path: n.node.path,
-      unique_id: modelUniqueId(p.name, n.node), ...(model ? { model_name: model, ...version } : {}),
+      unique_id: modelUniqueId(n.node.package ?? p.name, n.node), ...(n.node.package ? { package_name: n.node.package } : {}), ...(model ? { model_name: model, ...version } : {}),
       ...(n.node.deprecationDate ? { deprecation_date: n.node.deprecationDate } : {}),
       raw_sql: n.node.rawSql, compiled_sql: n.sql, config: n.config, description: n.node.description ?? '',
       tags: n.config.tags, meta: n.config.meta ?? {}, columns: colsOf(n.node.columns),
