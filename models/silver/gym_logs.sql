@@ -8,6 +8,7 @@ select
   login,
   logout,
   _lake_file,
+  _lake_file_mtime,
   _lake_line,
   _lake_batch
 from {{ stream(ref('gym_logins')) }}

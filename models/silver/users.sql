@@ -8,6 +8,7 @@ select
   mac_address,
   registration_timestamp,
   _lake_file,
+  _lake_file_mtime,
   _lake_line,
   _lake_batch
 from {{ stream(ref('registered_users')) }}

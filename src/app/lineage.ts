@@ -8,7 +8,7 @@ import type { SourceNode } from '../core/types.js';
 import { modelColumnLineage, parseModelSql, type ColumnLineage } from '../lineage/index.js';
 import type { Session } from './session.js';
 
-const LANDING_META = ['_lake_file', '_lake_line', '_lake_batch'];
+const LANDING_META = ['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime'];
 const KAFKA_META = ['_key', '_topic', '_partition', '_offset', '_timestamp'];
 
 function landingColumns(s: SourceNode): string[] | undefined {

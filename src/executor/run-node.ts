@@ -295,10 +295,11 @@ export async function runModel(db: Adapter, compiled: CompiledNode, ctx: NodeRun
 }
 
 /** The materialization's plan, without the schema statements the caller already ran. */
-function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext, contract?: Contract, strategySql?: PlanContext['strategySql']): Statement[] {
+function planModel(d: Dialect, mat: Materialized, node: CompiledNode, existing: ExistingRelation | undefined, incoming: readonly Column[], ctx: NodeRunContext, contract?: Contract, strategySql?: PlanContext['strategySql'], arrivalOrder?: boolean): Statement[] {
   const statements = materializationFor(mat).plan(node, {
     dialect: d, relation: node.relation, existing, incoming, fullRefresh: ctx.fullRefresh, projectRoot: ctx.projectRoot,
     ...(mat === 'snapshot' ? { snapshotAt: new Date() } : {}), ...(contract ? { contract } : {}), ...(strategySql ? { strategySql } : {}),
+    ...(arrivalOrder ? { arrivalOrder } : {}),
   });
   // The plan stays complete on its own (standalone builds need it); the session has created these schemas.
   return ctx.schemasReady?.has(node.relation.schema) ? statements.filter((st) => st.label !== 'schema') : statements;
@@ -380,7 +381,7 @@ async function runModelOnce(db: Adapter, compiled: CompiledNode, runCtx: NodeRun
           ? await checkContract(tx, node, mat === 'view' ? await tx.describeQuery(sql) : incoming) : undefined;
         // The project's own SQL for an incremental strategy (dbt's strategy macros), rendered over the staged new rows.
         const strategySql = mat === 'incremental' && incremental && existing ? await renderStrategyMacro(tx, ctx, { ...node, sql, config }, existing, incoming) : undefined;
-        const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx, mat === 'view' ? undefined : contract, strategySql);
+        const statements = planModel(tx.dialect, mat, { ...node, sql, config }, existing, incoming, ctx, mat === 'view' ? undefined : contract, strategySql, outcomes.some((o) => o.arrivalOrder));
         const partitioned = mat === 'external' && !!node.config.location && !!node.config.partition_by?.length;
         const externalDir = partitioned ? path.resolve(ctx.projectRoot, String(node.config.location)) : undefined;
         if (mat === 'external' && node.config.location) {

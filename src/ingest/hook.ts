@@ -434,15 +434,21 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   // adds later are appended by ALTER TABLE at the end, so a table built in one run and one built
   // in micro-batches (where a column arrives in a later batch) have the same column order.
   const fileList = batch.length ? `${listLit(batch.map((f) => f.rel))}[_f]` : 'null::varchar';
+  const mtimeList = batch.length ? `make_timestamp(([${batch.map((f) => f.mtimeUs).join(', ')}]::bigint[])[_f])` : 'null::timestamp';
   const partitionSql = partitionColumns(partitions, columns, reservedNames(kafka));
   const select = [
-    `${fileList} as _lake_file`, '_lake_line', `${ctx.batchId}::bigint as _lake_batch`,
+    `${fileList} as _lake_file`, '_lake_line', `${ctx.batchId}::bigint as _lake_batch`, `${mtimeList} as _lake_file_mtime`,
     ...(kafka ? KAFKA_COLUMNS.map((c) => c.name) : []),
     ...columns.map((c) => partitionSql.over.get(c.name) ?? qi(c.name)),
     ...partitionSql.added.map((a) => a.sql),
     ...(evolution === 'rescue' ? ['_rescued_data'] : []),
   ];
-  const viewSql = `create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s}`;
+  // An insert_new consumer keeps the first row of each key in landing order: its view gives the
+  // rows in that order (files as discovered, then lines), which a SELECT that only projects and
+  // filters keeps (DuckDB's order preservation), so ties are broken by arrival even when the model
+  // drops the `_lake_*` columns (see HookOutcome.arrivalOrder).
+  const order = arrivalOrdered(ctx) ? ' order by _f, _lake_line' : '';
+  const viewSql = `create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s}${order}`;
 
   const stats: SourceStats = {
     files: batch.length, rows, bad_records: badRecords, duplicates, pending_files: pending, waiting_files: found.young + incomplete, incomplete_files: incomplete,
@@ -477,6 +483,11 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
       await t.execute(`drop view if exists ${qi(view)}`);
     },
   };
+}
+
+/** Whether a model keeps the first row of each key in landing order (`insert_new`): its landing views are in that order. */
+function arrivalOrdered(ctx: Pick<HookContext, 'node'>): boolean {
+  return ctx.node.config.materialized === 'incremental' && ctx.node.config.incremental_strategy === 'insert_new';
 }
 
 /** `<schema>.<model>__quarantine`: one row per bad record (of the table `badTable`) with file, line, raw text and reason. */
@@ -572,6 +583,7 @@ export function landingHook(session: { readonly project: LoadedProject; readonly
       return {
         sql: outSql,
         config,
+        arrivalOrder: arrivalOrdered(ctx),
         stats,
         finalize: async (tx) => {
           for (const p of prepared) await p.finalize(tx);

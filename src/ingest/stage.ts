@@ -33,7 +33,7 @@ export const KAFKA_COLUMNS: readonly Column[] = [
 
 /** Names lake owns in a landing source's rows: payload keys with these names are ignored. */
 export function reservedNames(kafka: boolean): Set<string> {
-  const out = new Set(['_lake_file', '_lake_line', '_lake_batch', '_rescued_data']);
+  const out = new Set(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', '_rescued_data']);
   if (kafka) for (const c of KAFKA_COLUMNS) out.add(c.name);
   return out;
 }

@@ -39,11 +39,31 @@ export function duplicateKeyCheck(d: Dialect, node: CompiledNode, staged: string
   };
 }
 
-/** Row-order for keeping one row per key deterministically. */
-export function keepOrder(d: Dialect, incoming: readonly Column[], keys: readonly string[]): string {
-  const meta = ['_lake_batch', '_lake_file', '_lake_line'].filter((m) => hasColumn(incoming, m));
+/** The column a SELECT's row order is numbered in (`row_number() over ()`) when that order is arrival order. */
+const ARRIVAL = '__lake_arrival';
+
+/**
+ * Row-order for keeping one row per key deterministically: landing order when the rows carry it —
+ * batch, then the file's mtime and name (the order lake discovers files in: a file's place among
+ * the files of one batch), then line —, else the SELECT's own row order when the PlanContext says
+ * it is arrival order (`arrivalOrder`: a model that reads a landing source and drops `_lake_*`),
+ * else the values.
+ */
+export function keepOrder(d: Dialect, incoming: readonly Column[], keys: readonly string[], arrival = false): string {
+  if (byArrival(incoming, arrival)) return d.quote(ARRIVAL);
+  const meta = ['_lake_batch', '_lake_file_mtime', '_lake_file', '_lake_line'].filter((m) => hasColumn(incoming, m));
   const rest = incoming.map((c) => c.name).filter((n) => !keys.includes(n) && !meta.includes(n));
   return [...meta, ...rest].map((c) => d.quote(c)).join(', ') || '1';
+}
+
+/** Whether ties go by the SELECT's row order (see keepOrder): the rows carry no file mtime and name of their own. */
+function byArrival(incoming: readonly Column[], arrival: boolean): boolean {
+  return arrival && !(hasColumn(incoming, '_lake_file_mtime') && hasColumn(incoming, '_lake_file'));
+}
+
+/** The SELECT with its row order as a column (DuckDB keeps the order through an empty OVER). */
+function numbered(d: Dialect, sql: string): string {
+  return `select *, row_number() over () as ${d.quote(ARRIVAL)} from (\n${sql}\n) as __lake_arriving`;
 }
 
 /**
@@ -158,7 +178,12 @@ export const incrementalStrategy: Materialization = {
     // CDC plans its first build itself (same rules for the initial rows) and its own schema change.
     if (strategy === 'cdc') return planCdc(node, ctx, ctx.incoming);
     const rebuild = !ctx.existing || ctx.fullRefresh || ctx.existing.kind === 'view';
-    if (rebuild && strategy === 'insert_new') return buildAndSwap(ctx, firstOfEachKey(d, node.sql, keys, keepOrder(d, ctx.incoming, keys), ctx.incoming));
+    if (rebuild && strategy === 'insert_new') {
+      const order = keepOrder(d, ctx.incoming, keys, ctx.arrivalOrder);
+      if (!byArrival(ctx.incoming, !!ctx.arrivalOrder)) return buildAndSwap(ctx, firstOfEachKey(d, node.sql, keys, order, ctx.incoming));
+      const first = firstOfEachKey(d, numbered(d, node.sql), keys, order, ctx.incoming);
+      return buildAndSwap(ctx, `select * exclude (${d.quote(ARRIVAL)}) from (\n${first}\n) as __lake_first`);
+    }
     if (rebuild && strategy === 'merge' && keys.length) {
       // The first build (or a full refresh) refuses a repeated key as every later merge does: kept,
       // the copies would both be updated by each later merge, and one run over a landing zone
@@ -209,12 +234,14 @@ export const incrementalStrategy: Materialization = {
         return out;
       }
       case 'insert_new': {
-        const s = stage(d, node, ctx);
+        // Staged with its row order as a column when that is arrival order (the stage's columns are
+        // listed in the insert: the number stays behind).
+        const s = stage(d, byArrival(ctx.incoming, !!ctx.arrivalOrder) ? { ...node, sql: numbered(d, node.sql) } : node, ctx);
         out.push(...s.statements);
         out.push(exec(
           `insert into ${rel} (${list})\nselect ${list} from ${s.name} as DBT_INTERNAL_SOURCE\n` +
           `where not exists (select 1 from ${targetRowsMatching(d, rel, s.name, keys)} as DBT_INTERNAL_DEST where ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')}${predicates(node)})\n` +
-          `qualify row_number() over (partition by ${cols(d, keys)} order by ${keepOrder(d, ctx.incoming, keys)}) = 1`,
+          `qualify row_number() over (partition by ${cols(d, keys)} order by ${keepOrder(d, ctx.incoming, keys, ctx.arrivalOrder)}) = 1`,
           'insert new keys', true));
         out.push(dropStage(s.name));
         return out;

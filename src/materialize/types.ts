@@ -46,6 +46,12 @@ export interface PlanContext {
    * the strategy's own statements.
    */
   readonly strategySql?: { readonly sql: string; readonly temp: string };
+  /**
+   * The SELECT gives its rows in arrival order (it reads landing sources, whose rows come as the
+   * files landed): insert_new keeps the first of a key in that order when the rows do not carry
+   * `_lake_file_mtime` and `_lake_file` to order them by.
+   */
+  readonly arrivalOrder?: boolean;
 }
 
 /** A planning failure that is the user's to fix (e.g. on_schema_change: fail). */

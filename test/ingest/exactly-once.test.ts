@@ -87,7 +87,7 @@ describe('exactly once', () => {
       rows: plain(await query(dir, 'select * exclude (_lake_batch) from bronze.ev order by a')),
     });
     const a = await shape(one);
-    expect(a.columns.map((c) => c.column_name)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'a', 'b', 'c', 'd']);
+    expect(a.columns.map((c) => c.column_name)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'a', 'b', 'c', 'd']);
     expect(await shape(micro)).toEqual(a);
   });
 

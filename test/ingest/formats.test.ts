@@ -29,7 +29,7 @@ describe('jsonl', () => {
     expect(r.node('bronze.events').status).toBe('success');
     expect(r.node('bronze.events').stats).toMatchObject({ files: 2, rows: 4, bad_records: 0 });
     const cols = await query(dir, `select column_name as c, data_type as t from information_schema.columns where table_name = 'events' order by ordinal_position`);
-    expect(cols.map((c) => `${c.c}:${c.t}`)).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', 'id:BIGINT', 'at:TIMESTAMP', 'score:DOUBLE', 'tags:JSON']);
+    expect(cols.map((c) => `${c.c}:${c.t}`)).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', '_lake_file_mtime:TIMESTAMP', 'id:BIGINT', 'at:TIMESTAMP', 'score:DOUBLE', 'tags:JSON']);
     const rows = plain(await query(dir, 'select id, "at", score, tags::varchar as tags, _lake_file, _lake_line from bronze.events order by id'));
     expect(rows).toEqual([
       { id: 1, at: '2024-01-02T03:04:05.000Z', score: 1.5, tags: '["x"]', _lake_file: 'landing/events/a.jsonl', _lake_line: 1 },
@@ -111,7 +111,7 @@ describe('jsonl', () => {
     writeFile(dir, 'landing/events/a.jsonl', jsonl([{ n: 1, x: 1, s: 'a', b: true, o: { k: 1 } }, { n: 2, x: 2.5, s: 'b', b: false, o: [1] }]));
     await run(dir);
     const cols = await query(dir, `select column_name as c, data_type as t from information_schema.columns where table_name = 'events' order by ordinal_position`);
-    expect(cols.slice(3).map((c) => `${c.c}:${c.t}`)).toEqual(['n:BIGINT', 'x:DOUBLE', 's:VARCHAR', 'b:BOOLEAN', 'o:JSON']);
+    expect(cols.slice(4).map((c) => `${c.c}:${c.t}`)).toEqual(['n:BIGINT', 'x:DOUBLE', 's:VARCHAR', 'b:BOOLEAN', 'o:JSON']);
   });
 });
 
@@ -185,7 +185,7 @@ describe('csv', () => {
     expect(r.node('bronze.cs').stats).toMatchObject({ files: 3, rows: 3, bad_records: 1 });
     // The sniffer read this file as one column named "id,v": it became a column of NULLs.
     const cols = await query(dir, `select column_name as c from information_schema.columns where table_name = 'cs' order by ordinal_position`);
-    expect(cols.map((c) => c.c)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'v']);
+    expect(cols.map((c) => c.c)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'v']);
   });
 
   it('numbers physical lines after a quoted value that spans lines (alone and in a group of files)', async () => {
@@ -334,10 +334,10 @@ describe('kafka', () => {
     writeFile(dir, 'landing/bpm/b.jsonl', jsonl(envelopes([{ device_id: 2, heartrate: 70 }], { first: 11, asString: true })), t());
     await run(dir);
     const cols = await query(dir, `select column_name as c, data_type as t from information_schema.columns where table_name = 'bpm' order by ordinal_position`);
-    expect(cols.map((c) => `${c.c}:${c.t}`)).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', '_key:VARCHAR', '_topic:VARCHAR', '_partition:INTEGER', '_offset:BIGINT', '_timestamp:TIMESTAMP', 'device_id:BIGINT', 'heartrate:DOUBLE']);
+    expect(cols.map((c) => `${c.c}:${c.t}`)).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', '_lake_file_mtime:TIMESTAMP', '_key:VARCHAR', '_topic:VARCHAR', '_partition:INTEGER', '_offset:BIGINT', '_timestamp:TIMESTAMP', 'device_id:BIGINT', 'heartrate:DOUBLE']);
     expect(plain(await query(dir, 'select * exclude (_lake_batch) from bronze.bpm order by _offset'))).toEqual([
-      { _lake_file: 'landing/bpm/a.jsonl', _lake_line: 1, _key: '0', _topic: 'bpm', _partition: 0, _offset: 10, _timestamp: '2023-11-14T22:13:20.000Z', device_id: 1, heartrate: 60.5 },
-      { _lake_file: 'landing/bpm/b.jsonl', _lake_line: 1, _key: '0', _topic: 'bpm', _partition: 0, _offset: 11, _timestamp: '2023-11-14T22:13:20.000Z', device_id: 2, heartrate: 70 },
+      { _lake_file: 'landing/bpm/a.jsonl', _lake_line: 1, _lake_file_mtime: '2024-01-01T00:00:01.000Z', _key: '0', _topic: 'bpm', _partition: 0, _offset: 10, _timestamp: '2023-11-14T22:13:20.000Z', device_id: 1, heartrate: 60.5 },
+      { _lake_file: 'landing/bpm/b.jsonl', _lake_line: 1, _lake_file_mtime: '2024-01-01T00:00:02.000Z', _key: '0', _topic: 'bpm', _partition: 0, _offset: 11, _timestamp: '2023-11-14T22:13:20.000Z', device_id: 2, heartrate: 70 },
     ]);
   });
 

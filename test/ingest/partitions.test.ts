@@ -51,14 +51,14 @@ describe('partition columns', () => {
     await db.close();
     const r = await run(dir);
     expect(r.failed).toBe(false);
-    expect(await columns(dir, 'ev')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', 'id:BIGINT', 'day:DATE', 'hour:VARCHAR']);
+    expect(await columns(dir, 'ev')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', '_lake_file_mtime:TIMESTAMP', 'id:BIGINT', 'day:DATE', 'hour:VARCHAR']);
     expect(plain(await query(dir, 'select id, day::varchar as day, hour from bronze.ev order by id'))).toEqual([
       { id: 1, day: '2024-01-01', hour: '07' }, { id: 2, day: '2024-01-01', hour: '07' }, { id: 3, day: '2024-01-02', hour: null },
     ]);
     // DuckDB's own hive_partitioning (CSV and parquet only, and typed for parquet) is off: the same text column for every format.
-    expect(await columns(dir, 'cs')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', 'id:VARCHAR', 'v:VARCHAR', 'region:VARCHAR']);
+    expect(await columns(dir, 'cs')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', '_lake_file_mtime:TIMESTAMP', 'id:VARCHAR', 'v:VARCHAR', 'region:VARCHAR']);
     expect(await query(dir, 'select region from bronze.cs')).toEqual([{ region: 'eu west' }]);
-    expect(await columns(dir, 'pq')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', 'id:INTEGER', 'year:VARCHAR']);
+    expect(await columns(dir, 'pq')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', '_lake_file_mtime:TIMESTAMP', 'id:INTEGER', 'year:VARCHAR']);
 
     // A later micro-batch: a folder of a new day, and a file with no partition folders at all.
     writeFile(dir, 'landing/ev/day=2024-01-03/hour=09/c.jsonl', '{"id": 4}\n', t());
@@ -97,7 +97,7 @@ describe('partition columns', () => {
     expect((await run(dir)).failed).toBe(false);
     expect(await query(dir, 'select id, day from bronze.later order by id')).toEqual([{ id: '1', day: null }, { id: '2', day: '2024-01-02' }]);
     expect(await query(dir, 'select id, country from bronze.named')).toEqual([{ id: '1', country: 'fr' }]);
-    expect(await columns(dir, 'off')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', 'id:VARCHAR']);
+    expect(await columns(dir, 'off')).toEqual(['_lake_file:VARCHAR', '_lake_line:BIGINT', '_lake_batch:BIGINT', '_lake_file_mtime:TIMESTAMP', 'id:VARCHAR']);
   });
 
   it('keeps partition columns over batches without their folders, matches keys whatever their case, reads _key= folders, and lets the folder win', async () => {

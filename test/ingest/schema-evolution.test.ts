@@ -24,11 +24,11 @@ describe('schema evolution', () => {
     const dir = project('add_new_columns');
     writeFile(dir, 'landing/ev/1.jsonl', jsonl([{ id: 1, name: 'a' }]), t());
     await run(dir);
-    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name']);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'name']);
     writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, name: 'b', score: 7 }, { id: 3, name: 'c', score: 8, meta: { k: 'v' } }]), t());
     const r = await run(dir);
     expect(r.node('bronze.ev').stats).toMatchObject({ new_columns: ['score', 'meta'] });
-    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name', 'score', 'meta']);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'name', 'score', 'meta']);
     const types = await query(dir, `select column_name as c, data_type as t from information_schema.columns where table_name = 'ev' and column_name in ('score', 'meta') order by 1`);
     expect(types).toEqual([{ c: 'meta', t: 'JSON' }, { c: 'score', t: 'BIGINT' }]);
     expect(plain(await query(dir, 'select id, score, meta::varchar as meta from bronze.ev order by id'))).toEqual([
@@ -51,7 +51,7 @@ describe('schema evolution', () => {
         const t = clock();
         const dir = makeProject({
           'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    format: ${format}\n    tables:\n      - name: ev\n        files: ev/*\n`,
-          'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * exclude (_lake_batch, _lake_file, _lake_line) from {{ source('raw', 'ev') }}`,
+          'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * exclude (_lake_batch, _lake_file, _lake_line, _lake_file_mtime) from {{ source('raw', 'ev') }}`,
         });
         writeFile(dir, `landing/ev/1.${ext}`, files[0]!, t());
         if (runs === 2) await run(dir);
@@ -108,7 +108,7 @@ describe('schema evolution', () => {
     await run(dir);
     writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, name: 'b', score: 7, tags: ['x', 'y'] }]), t());
     await run(dir);
-    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name', '_rescued_data']);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'name', '_rescued_data']);
     const rows = await query(dir, 'select id, _rescued_data::varchar as r from bronze.ev order by id');
     expect(rows[0]).toEqual({ id: 1, r: null });
     expect(JSON.parse(String(rows[1]!.r))).toEqual({ score: 7, tags: ['x', 'y'] });
@@ -136,7 +136,7 @@ describe('schema evolution', () => {
       writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 41, name: 'b', q: 4 }]), t());
       const r = await run(dir);
       expect(r.node('bronze.ev').status).toBe('success');
-      expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name', ...(mode === 'rescue' ? ['_rescued_data'] : []), 'q']);
+      expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'name', ...(mode === 'rescue' ? ['_rescued_data'] : []), 'q']);
       const rows = plain(await query(dir, `select id, q${mode === 'rescue' ? ', _rescued_data::varchar as r' : ''} from bronze.ev order by id`));
       expect(rows).toEqual(mode === 'rescue' ? [{ id: 1, q: null, r: '{"q":3}' }, { id: 41, q: 4, r: null }] : [{ id: 1, q: null }, { id: 41, q: 4 }]);
     });
@@ -167,7 +167,7 @@ describe('schema evolution', () => {
     expect(r.node('bronze.ev').error).toContain('landing/ev/2.jsonl:2');
     expect(r.node('bronze.ev').error).toContain("new field 'score'");
     expect((await query(dir, 'select id from bronze.ev')).map((x) => x.id)).toEqual([1]);
-    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name']);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'name']);
   });
 
   it('fail also holds for a table model, against the schema it read before', async () => {
@@ -187,7 +187,7 @@ describe('schema evolution', () => {
     writeFile(dir, 'landing/ev/2.jsonl', jsonl([{ id: 2, name: 'b', other: 'x' }]), t());
     const r = await run(dir);
     expect(r.node('bronze.ev').stats).toMatchObject({ rows: 2, bad_records: 0, new_columns: [] });
-    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', 'id', 'name']);
+    expect(await columns(dir)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'name']);
   });
 
   it('an explicit on_schema_change: fail on the model still wins over add_new_columns', async () => {
