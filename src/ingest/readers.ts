@@ -30,8 +30,9 @@ export interface Records {
   /** Temp tables to drop afterwards. */
   readonly temps: readonly string[];
   /**
-   * Column types DuckDB detects in the files (csv, parquet), used when inferring columns. Asked
-   * only when needed: sniffing a hundred CSV files as one union costs about as much as reading them.
+   * Column types DuckDB detects in the files (csv, parquet), each column's from the earliest file
+   * that has it (sniffEarliest), used when inferring columns. Asked only when needed: sniffing a
+   * hundred CSV files costs about as much as reading them.
    */
   readonly sniff?: () => Promise<readonly Column[] | undefined>;
 }
@@ -172,6 +173,21 @@ async function sniff(db: Adapter, sql: string): Promise<Column[] | undefined> {
   } catch {
     return undefined; // files DuckDB cannot sniff as a whole: new columns are inferred as VARCHAR
   }
+}
+
+/**
+ * Column types DuckDB detects, each column's from the earliest of the files (in landing order) that
+ * has it — as when the files land one per run: the first file that brings a column fixes its type
+ * for the consumer, and a later file's value that does not fit is a bad record (schema evolution).
+ * The union of the files instead widens (INTEGER and DOUBLE give DOUBLE), so the same files would
+ * give another table when they land together. Names compare whatever their case.
+ */
+async function sniffEarliest(db: Adapter, files: readonly string[], read: (file: string) => string): Promise<Column[] | undefined> {
+  const out = new Map<string, Column>();
+  for (const f of files) {
+    for (const c of (await sniff(db, `select * from ${read(f)}`)) ?? []) if (!out.has(c.name.toLowerCase())) out.set(c.name.toLowerCase(), c);
+  }
+  return out.size ? [...out.values()] : undefined;
 }
 
 function unreadable(e: unknown): string {
@@ -347,7 +363,7 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
       where not exists (select 1 from ${rec} where _f = ${n} and _lake_line = 0)`);
   }
   const read = good.sort((a, b) => a - b).map((n) => files[n - 1]!.abs);
-  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (read.length ? sniff(db, `select * from read_csv(${listLit(read)}, union_by_name = true, hive_partitioning = false${opts})`) : undefined) };
+  return { sql: `select * from ${rec}`, temps: [rec], sniff: () => sniffEarliest(db, read, (f) => `read_csv(${lit(f)}, hive_partitioning = false${opts})`) };
 }
 
 /**
@@ -382,7 +398,7 @@ async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: 
       await db.execute(`insert into ${rec} values (${i + 1}, 0, null, ${lit(`unreadable parquet file: ${unreadable(e)}`)}, null)`);
     }
   }
-  return { sql: `select * from ${rec}`, temps: [rec], sniff: async () => (good.length ? sniff(db, `select * from read_parquet(${listLit(good)}, union_by_name = true, hive_partitioning = false)`) : undefined) };
+  return { sql: `select * from ${rec}`, temps: [rec], sniff: () => sniffEarliest(db, good, (f) => `read_parquet(${lit(f)}, hive_partitioning = false)`) };
 }
 
 /**

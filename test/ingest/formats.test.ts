@@ -323,6 +323,64 @@ describe('parquet', () => {
   });
 });
 
+describe('columns typed from the files (parquet; csv with infer_types)', () => {
+  // INTEGER in the first file, a fractional value in the next: the first file that brings a column
+  // fixes its type, whether the files land together or one per run (the union would widen to DOUBLE).
+  const cases = {
+    parquet: {
+      extra: '',
+      files: [
+        `select 1::integer as id, 10::integer as x`,
+        `select 2::integer as id, 2.5::double as x`,
+        `select 3::integer as id, 3.0::double as x, 'n'::varchar as y, 1.5::double as z`,
+        `select 4::integer as id, 4::integer as x, 7::integer as y, 2::integer as z`,
+      ],
+    },
+    csv: {
+      extra: '        infer_types: true\n',
+      files: ['id,x\n1,10\n', 'id,x\n2,2.5\n', 'id,x,y,z\n3,3.0,n,1.5\n', 'id,x,y,z\n4,4,7,2\n'],
+    },
+  } as const;
+  for (const [format, c] of Object.entries(cases)) {
+    it(`${format}: one run and one run per file give the same columns, rows and quarantine`, async () => {
+      const out: unknown[] = [];
+      for (const perFile of [false, true]) {
+        const t = clock();
+        const dir = makeProject({
+          'models/bronze/sources.yml': source(format, 'm', `${c.extra}${perFile ? '        max_files_per_trigger: 1\n' : ''}`),
+          'models/bronze/m.sql': `{{ config(materialized='incremental') }}\nselect * exclude (_lake_batch) from {{ source('raw', 'm') }}`,
+        });
+        fs.mkdirSync(path.join(dir, 'landing/m'), { recursive: true });
+        const db = await DuckDBAdapter.open(':memory:');
+        for (const [i, f] of c.files.entries()) {
+          // Names that sort against the landing order.
+          const file = path.join(dir, `landing/m/${String.fromCharCode(100 - i)}.${format}`);
+          if (format === 'parquet') await db.execute(`copy (${f}) to '${file}' (format parquet)`);
+          else fs.writeFileSync(file, f);
+          const m = t();
+          fs.utimesSync(file, m, m);
+        }
+        await db.close();
+        const r = await run(dir);
+        expect(r.runs.length).toBe(perFile ? 4 : 1);
+        out.push({
+          columns: await query(dir, `select column_name as c, data_type as t from information_schema.columns where table_name = 'm' order by ordinal_position`),
+          rows: plain(await query(dir, 'select * from bronze.m order by id')),
+          quarantine: plain(await query(dir, 'select file, line, reason from bronze.m__quarantine order by file, line')),
+        });
+      }
+      expect(out[1]).toEqual(out[0]);
+      const one = out[0] as { columns: { c: string; t: string }[]; rows: { id: number }[]; quarantine: { file: string; reason: string }[] };
+      expect(one.columns.filter((x) => !x.c.startsWith('_lake')).map((x) => `${x.c}:${x.t}`)).toEqual(
+        format === 'parquet' ? ['id:INTEGER', 'x:INTEGER', 'y:VARCHAR', 'z:DOUBLE'] : ['id:BIGINT', 'x:BIGINT', 'y:VARCHAR', 'z:DOUBLE'],
+      );
+      expect(one.rows.map((x) => x.id)).toEqual([1, 3, 4]);
+      expect(one.quarantine.map((x) => x.file)).toEqual([`landing/m/c.${format}`]);
+      expect(one.quarantine[0]!.reason).toMatch(/column x: "?2\.5"? is not a valid (INTEGER|BIGINT)/);
+    });
+  }
+});
+
 describe('kafka', () => {
   const sources = source('kafka', 'bpm', '        columns: { device_id: BIGINT, heartrate: DOUBLE }\n');
   const model = `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'bpm') }}`;
