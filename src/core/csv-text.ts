@@ -50,3 +50,50 @@ export function headerDelimiter(line: string, quote = '"'): string {
   }
   return best;
 }
+
+/** Where a CSV record starts: its physical line, and the line DuckDB's reader reports for it. */
+export interface CsvRecordLine {
+  /** 1-based physical line of the record's first character. */
+  readonly line: number;
+  /** The line DuckDB reports (in its rejects table): line breaks inside quoted values before the record are not counted. */
+  readonly reported: number;
+}
+
+/**
+ * The records of a CSV text, in order (a header line is the first), with the line each starts on.
+ * An empty line (`\n` or `\r\n`) holds no record, as DuckDB's reader skips it; a quoted value may
+ * span lines (`""` inside it, or `escape` before a character, does not close it).
+ */
+export function csvRecordLines(text: string, quote = '"', escape = quote): CsvRecordLine[] {
+  const out: CsvRecordLine[] = [];
+  let line = 1;
+  let quotedBreaks = 0;
+  let inQuote = false;
+  let atStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (atStart) {
+      if (ch === '\n' || (ch === '\r' && text[i + 1] === '\n')) {
+        if (ch === '\r') i++;
+        line++;
+        continue;
+      }
+      atStart = false;
+      out.push({ line, reported: line - quotedBreaks });
+    }
+    if (ch === '\n') {
+      line++;
+      if (inQuote) quotedBreaks++;
+      else atStart = true;
+    } else if (inQuote) {
+      if (ch === escape && escape !== quote) {
+        i++;
+        if (text[i] === '\n') { line++; quotedBreaks++; }
+      } else if (ch === quote) {
+        if (escape === quote && text[i + 1] === quote) i++;
+        else inQuote = false;
+      }
+    } else if (ch === quote) inQuote = true;
+  }
+  return out;
+}

@@ -10,8 +10,8 @@
  *   `json` also accepts a file holding one JSON array (records = elements, line = element index)
  *   or one multi-line object (line 1).
  * - csv: `read_csv` per file, all VARCHAR, with `store_rejects` so truncated or over-long rows come
- *   back with their line and text; `_lake_line` is the record number (header = 1), which is the
- *   line number unless quoted fields span lines.
+ *   back with their line and text; `_lake_line` is the physical line the record starts on
+ *   (header = 1), whatever empty lines, rejected rows and values spanning lines come before it.
  * (Hive-style `key=value` folders are not read as columns here: hook.ts adds them for every format.)
  * - parquet: `read_parquet` per file with `file_row_number`; a file DuckDB cannot read (truncated,
  *   not parquet) becomes one bad record for the whole file (line 0).
@@ -22,7 +22,7 @@ import { EngineError } from '../adapter/types.js';
 import type { Column, LandingSpec } from '../core/types.js';
 import type { LandingFile } from './files.js';
 import { lit, qi, listLit } from './sql.js';
-import { csvFields, headerDelimiter, unclosedQuote } from '../core/csv-text.js';
+import { csvFields, csvRecordLines, headerDelimiter, unclosedQuote } from '../core/csv-text.js';
 
 export interface Records {
   /** A SELECT producing `_f, _lake_line, line, _pre_reason, _pre_raw`. */
@@ -295,7 +295,6 @@ function explicitDialect(spec: LandingSpec, file: string): string | undefined {
 
 async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {
   const rec = name('rec');
-  const rejl = name('rejl');
   const rj = '__lake_csv_rejects';
   const rs = '__lake_csv_rejects_scan';
   const opts = csvOptions(spec);
@@ -344,18 +343,13 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
     if (!open) good.push(n);
     const [rej] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${qi(rj)}`);
     if (Number(rej?.n ?? 0) === 0) continue;
-    // Rejected records are not numbered by the scan: renumber the good ones around them.
-    await db.execute(`create or replace table ${rejl} as
-      select line, first(csv_line order by column_idx) as raw, string_agg(error_type || ': ' || error_message, '; ' order by column_idx) as reason from ${qi(rj)} group by line`);
-    await db.execute(`update ${rec} set _lake_line = m.n from (
-        select row_number() over (order by r.n) + ${header} as k, r.n from range(${header + 1}, (select count(*) from ${rec} where _f = ${n}) + (select count(*) from ${rejl}) + ${header + 1}) as r(n)
-        where r.n not in (select line from ${rejl})
-      ) as m where ${rec}._f = ${n} and ${rec}._lake_line = m.k`);
-    await db.execute(`insert into ${rec} select ${n}, line, null, 'CSV ' || reason, raw from ${rejl}`);
-    await db.execute(`drop table ${rejl}`);
+    // Rejected records, at the line DuckDB reports (physicalLines makes it the physical one). Its
+    // text of the record may open with the empty lines before it: they are not the record's.
+    await db.execute(`insert into ${rec} select ${n}, line, null, 'CSV ' || string_agg(error_type || ': ' || error_message, '; ' order by column_idx),
+        ltrim(first(csv_line order by column_idx), chr(13) || chr(10)) from ${qi(rj)} group by line`);
   }
   await db.execute(`drop table if exists ${qi(rj)}; drop table if exists ${qi(rs)}`);
-  await physicalLines(db, rec);
+  await physicalLines(db, spec, files, rec, header, name('lines'));
   // The record whose quote never closes (DuckDB dropped it): a bad record holding the rest of the
   // file, at its physical line (added after physicalLines, which numbers the records DuckDB read).
   for (const [n, open] of unclosed) {
@@ -367,21 +361,64 @@ async function csvRecords(db: Adapter, spec: LandingSpec, files: readonly Landin
 }
 
 /**
- * CSV records are numbered by the scan (record k of a file is on line k + header); a quoted value
- * that spans lines pushes every later record down by its line breaks. Renumbered from the values
- * (all read as text) only when some record holds a line break (`\n` in its JSON: rare).
+ * `_lake_line` as the physical line each CSV record starts on (the header is line 1). The scan
+ * numbers the records a file gives (the k-th on line k + header), and DuckDB reports a rejected
+ * record at a line that leaves out the line breaks of quoted values before it: an empty line, a
+ * value spanning lines or a rejected record shifts every record after it. A file where one may
+ * occur is numbered from its text (csvRecordLines): the k-th record read is the k-th record that
+ * was not rejected. The shifts are ranges of records (one per empty line, spanning value or
+ * rejected record), applied in one UPDATE.
  */
-async function physicalLines(db: Adapter, rec: string): Promise<void> {
-  const [hit] = await db.query<{ n: number }>(`select count(*)::bigint as n from ${rec} where contains(line, '\\n') or contains(_pre_raw, chr(10))`);
-  if (Number(hit?.n ?? 0) === 0) return;
-  const breaks = (x: string) => `(len(${x}) - len(replace(${x}, chr(10), '')))`;
-  await db.execute(`update ${rec} set _lake_line = ${rec}._lake_line + m.extra from (
-      select _f, l, sum(nl) over (partition by _f order by l rows between unbounded preceding and 1 preceding) as extra from (
-        select _f, _lake_line as l, case when line is not null then coalesce(list_sum([${breaks('x')} for x in json_extract_string(line, '$.*') if x is not null]), 0)
-          else coalesce(${breaks('_pre_raw')}, 0) end as nl
-        from ${rec} where _lake_line > 0
-      )
-    ) as m where ${rec}._f = m._f and ${rec}._lake_line = m.l and m.extra > 0`);
+async function physicalLines(db: Adapter, spec: LandingSpec, files: readonly LandingFile[], rec: string, header: number, lines: string): Promise<void> {
+  const quote = spec.options.quote === undefined ? '"' : String(spec.options.quote);
+  const escape = spec.options.escape === undefined ? quote : String(spec.options.escape);
+  const rejected = new Map<number, number[]>();
+  for (const r of await db.query<{ f: number; l: number }>(`select _f as f, _lake_line as l from ${rec} where line is null and _lake_line > 0 order by 1, 2`)) {
+    const f = Number(r.f);
+    if (!rejected.has(f)) rejected.set(f, []);
+    rejected.get(f)!.push(Number(r.l));
+  }
+  // (file, rejected?, first and last line as numbered now, shift)
+  const shifts: string[] = [];
+  for (let n = 1; n <= files.length; n++) {
+    let text: string;
+    try {
+      text = fs.readFileSync(files[n - 1]!.abs, 'utf8');
+    } catch {
+      continue;
+    }
+    const rej = rejected.get(n) ?? [];
+    if (!rej.length && !/(^|\n)\r?\n/.test(text) && !text.includes(quote)) continue;
+    const records = csvRecordLines(text, quote, escape).slice(header);
+    const byReported = new Map(records.map((r, i) => [r.reported, i]));
+    const rejectedAt = new Set<number>();
+    for (const l of rej) {
+      const i = byReported.get(l);
+      if (i === undefined) continue;
+      rejectedAt.add(i);
+      if (records[i]!.line !== l) shifts.push(`(${n}, true, ${l}, ${l}, ${records[i]!.line - l})`);
+    }
+    let k = 0;
+    let run: { from: number; to: number; d: number } | undefined;
+    const flush = () => { if (run && run.d !== 0) shifts.push(`(${n}, false, ${run.from}, ${run.to}, ${run.d})`); };
+    records.forEach((r, i) => {
+      if (rejectedAt.has(i)) return;
+      k++;
+      const d = r.line - (k + header);
+      if (run && run.d === d) run.to = k + header;
+      else {
+        flush();
+        run = { from: k + header, to: k + header, d };
+      }
+    });
+    flush();
+  }
+  if (shifts.length === 0) return;
+  await db.execute(`create or replace table ${lines} (f integer, rejected boolean, a bigint, b bigint, d bigint)`);
+  for (let i = 0; i < shifts.length; i += 1000) await db.execute(`insert into ${lines} values ${shifts.slice(i, i + 1000).join(', ')}`);
+  await db.execute(`update ${rec} set _lake_line = ${rec}._lake_line + m.d from ${lines} as m
+    where ${rec}._f = m.f and (${rec}.line is null) = m.rejected and ${rec}._lake_line between m.a and m.b and ${rec}._lake_line > 0`);
+  await db.execute(`drop table ${lines}`);
 }
 
 async function parquetRecords(db: Adapter, files: readonly LandingFile[], name: (n: string) => string): Promise<Records> {

@@ -188,6 +188,36 @@ describe('csv', () => {
     expect(cols.map((c) => c.c)).toEqual(['_lake_file', '_lake_line', '_lake_batch', '_lake_file_mtime', 'id', 'v']);
   });
 
+  it('_lake_line is the physical line a record starts on after empty lines, rejected rows and values spanning lines, LF or CRLF', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': source('csv', 'ev', '        columns: { id: BIGINT, a: VARCHAR, b: VARCHAR }\n'),
+      'models/bronze/ev.sql': `{{ config(materialized='incremental') }}\nselect * from {{ source('raw', 'ev') }}`,
+    });
+    // line: 1 header, 2 id 1, 3-4 empty, 5 short row, 6-8 id 2 (a value over three lines),
+    // 9 empty, 10 too many fields, 11-12 a short row spanning lines, 13 id 3, 14 "x" (not a BIGINT), 15 id 5.
+    const lines = ['id,a,b', '1,x,y', '', '', '9,short', '2,"m', 'u', 'l",y', '', '8,x,y,z', '7,"s', 'r"', '3,x,y', 'x,x,y', '5,x,y'];
+    writeFile(dir, 'landing/ev/lf.csv', lines.join('\n') + '\n', t());
+    writeFile(dir, 'landing/ev/crlf.csv', lines.join('\r\n') + '\r\n', t());
+    // The same rows without anything that shifts lines: read in a group of same-header files.
+    writeFile(dir, 'landing/ev/plain1.csv', 'id,a,b\n1,x,y\n', t());
+    writeFile(dir, 'landing/ev/plain2.csv', 'id,a,b\n\n1,x,y\n', t());
+    const r = await run(dir);
+    expect(r.node('bronze.ev').stats).toMatchObject({ files: 4, rows: 10, bad_records: 8 });
+    const rows = plain(await query(dir, `select _lake_file as f, _lake_line as l, id from bronze.ev order by f, l`));
+    const at = (f: string) => rows.filter((x) => x.f === `landing/ev/${f}`).map((x) => [x.l, x.id]);
+    expect(at('lf.csv')).toEqual([[2, 1], [6, 2], [13, 3], [15, 5]]);
+    expect(at('crlf.csv')).toEqual(at('lf.csv'));
+    expect(at('plain1.csv')).toEqual([[2, 1]]);
+    expect(at('plain2.csv')).toEqual([[3, 1]]);
+    const q = plain(await query(dir, `select file, line, raw, reason from bronze.ev__quarantine order by file, line`));
+    const bad = (f: string) => q.filter((x) => x.file === `landing/ev/${f}`).map((x) => [x.line, String(x.raw).replace(/\r/g, ''), String(x.reason).split(':')[0]]);
+    expect(bad('lf.csv')).toEqual([
+      [5, '9,short', 'CSV MISSING COLUMNS'], [10, '8,x,y,z', 'CSV TOO MANY COLUMNS'], [11, '7,"s\nr"', 'CSV MISSING COLUMNS'], [14, '{"id":"x","a":"x","b":"y"}', 'column id'],
+    ]);
+    expect(bad('crlf.csv')).toEqual(bad('lf.csv'));
+  });
+
   it('numbers physical lines after a quoted value that spans lines (alone and in a group of files)', async () => {
     const t = clock();
     const dir = makeProject({
