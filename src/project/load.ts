@@ -468,7 +468,8 @@ function readSeeds(settings: ProjectSettings, files: readonly string[], patches:
       ...(typeof cfg.event_time === 'string' && cfg.event_time.trim() ? { eventTime: cfg.event_time.trim() } : {}),
       ...(settings.flavor === 'dbt' ? { typing: 'dbt' as const } : {}),
       ...(preHook.length ? { preHook } : {}), ...(postHook.length ? { postHook } : {}),
-      checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {})),
+      // (Its hooks too, when it has some: state:modified sees a changed hook.)
+      checksum: checksum(text.toString('utf8'), JSON.stringify(cfg.column_types ?? {}) + (preHook.length || postHook.length ? JSON.stringify([preHook, postHook]) : '')),
       ...(packageName ? { package: packageName } : {}),
     });
   }

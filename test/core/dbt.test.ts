@@ -85,6 +85,15 @@ on-run-start: ["create table if not exists main.seen (hook varchar, n bigint)"]
     expect(await query(db, 'select hook, n from main.seen order by hook')).toEqual([{ hook: 'after', n: 2 }, { hook: 'folder', n: 2 }, { hook: 'pre', n: 0 }]);
     // The failing post-hook rolled its seed back: no table.
     expect(await query(db, "select count(*) as n from information_schema.tables where table_name = 'bad'")).toEqual([{ n: 0 }]);
+    // A changed hook changes the seed's checksum (state:modified), an unchanged one does not.
+    const sum = () => [...loadProject(dir).seeds.values()].map((x) => `${x.name}:${x.checksum}`).sort();
+    const before = sum();
+    expect(sum()).toEqual(before);
+    const file = path.join(dir, 'dbt_project.yml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('missing_table', 'missing_table2'));
+    const after = sum();
+    expect(after[0]).not.toBe(before[0]);
+    expect(after[1]).toBe(before[1]);
   });
 
   it('renders env_var() in profiles.yml, allows outputs for other warehouses, and reads ref(\'project\', \'model\')', () => {
