@@ -10,6 +10,7 @@ import { closest, LakeError } from '../errors/index.js';
 import type { ProjectPaths, TargetConfig } from '../core/types.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
 import { readDispatch } from './packages.js';
+import { CONFIG_KEYS, normaliseKey } from './config.js';
 
 export interface ProjectSettings {
   readonly root: string;
@@ -83,6 +84,29 @@ export function findProjectRoot(start: string): string | undefined {
     if (up === dir) return undefined;
     dir = up;
   }
+}
+
+/**
+ * dbt's `models:` (`seeds:`, `snapshots:`) tree for the project's own nodes: with a `<project>:`
+ * level, the configs at the top level and then that level's, as one level (tags and hooks add up,
+ * any other key the deeper level's), with the folders under it. dbt applies both; the top level's
+ * other keys name installed packages.
+ */
+function ownTree(tree: Record<string, unknown>, project: string): Record<string, unknown> {
+  const own = tree[project];
+  if (!isRecord(own)) return tree;
+  const isConfig = (k: string, v: unknown) => k.startsWith('+') || (CONFIG_KEYS.has(normaliseKey(k)) && !isRecord(v));
+  const out: Record<string, unknown> = {};
+  for (const level of [tree, own]) {
+    for (const [k, v] of Object.entries(level)) {
+      if (!isConfig(k, v)) continue;
+      const key = `+${normaliseKey(k)}`;
+      const additive = key === '+tags' || key === '+pre_hook' || key === '+post_hook';
+      out[key] = additive && out[key] !== undefined ? [...asList(out[key]), ...asList(v)] : v;
+    }
+  }
+  for (const [k, v] of Object.entries(own)) if (!isConfig(k, v)) out[k] = v;
+  return out;
 }
 
 function fail(file: string, message: string, hint: string, line?: number): never {
@@ -233,11 +257,11 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
       snapshots: data['snapshot-paths'] ? asList(data['snapshot-paths']) : ['snapshots'],
       target: typeof data['target-path'] === 'string' ? (data['target-path'] as string) : 'target',
     },
-    modelConfigs: isRecord(models[name]) ? (models[name] as Record<string, unknown>) : models,
+    modelConfigs: ownTree(models, name),
     testConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? { ...t, ...(t[name] as Record<string, unknown>) } : t) : {}))(data.data_tests ?? data.tests),
     ...(isRecord(data.unit_tests) ? { unitTestConfigs: isRecord(data.unit_tests[name]) ? { ...data.unit_tests, ...(data.unit_tests[name] as Record<string, unknown>) } : data.unit_tests } : {}),
-    seedConfigs: isRecord(seeds[name]) ? (seeds[name] as Record<string, unknown>) : seeds,
-    snapshotConfigs: isRecord(snapshots[name]) ? (snapshots[name] as Record<string, unknown>) : snapshots,
+    seedConfigs: ownTree(seeds, name),
+    snapshotConfigs: ownTree(snapshots, name),
     sourceConfigs: ((t: unknown) => (isRecord(t) ? (isRecord(t[name]) ? (t[name] as Record<string, unknown>) : t) : {}))(data.sources),
     onRunStart: asList(data['on-run-start']),
     onRunEnd: asList(data['on-run-end']),

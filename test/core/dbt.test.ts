@@ -43,6 +43,22 @@ describe('a dbt project', () => {
     expect(c.nodes.get('main_staging.stg_customers')!.sql).not.toContain('Normally we would');
   });
 
+  it("applies dbt_project.yml's top-level model and seed configs with its <project>: level (tags add up), as dbt does", () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: tp\nprofile: tp\nmodels:\n  +materialized: table\n  +tags: [top]\n  tp:\n    +tags: [proj]\n    staging:\n      +schema: stg\n      +materialized: view\nseeds:\n  +schema: raw\n  tp:\n    +tags: [s]\n',
+      'profiles.yml': 'tp:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: tp.duckdb}\n',
+      'models/staging/a.sql': 'select 1 as id',
+      'models/b.sql': 'select 1 as id',
+      'seeds/c.csv': 'x\n1\n',
+    });
+    const p = loadProject(dir);
+    const cfg = (id: string) => { const m = p.models.get(id)!; return [m.config.materialized, m.config.tags]; };
+    expect(cfg('main.b')).toEqual(['table', ['top', 'proj']]);
+    expect(cfg('main_stg.a')).toEqual(['view', ['top', 'proj']]);
+    expect([...p.seeds.values()].map((x) => [x.schema, x.tags])).toEqual([['main_raw', ['s']]]);
+    expect(p.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
+  });
+
   it("reads the YAML of a dbt project as dbt does (PyYAML, YAML 1.1): a plain no is false, so `+enabled: no` disables", () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: y11\nprofile: y11\nmodels:\n  y11:\n    off_folder:\n      +enabled: no\n',
