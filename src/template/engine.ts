@@ -331,13 +331,21 @@ export class TemplateEngine {
     return preferredRef(this.relationsByName.get(name) ?? [], this.renderingPackage());
   }
 
-  /** The installed package whose node or hook is being rendered (undefined: the root project's). */
+  /** The installed package whose node, hook or test is being rendered (undefined: the root project's). */
   private renderingPackage(): string | undefined {
-    const st = this.state;
-    if (!st) return undefined;
-    const hook = st.opts.extra?.__package;
-    if (typeof hook === 'string') return hook;
-    return st.opts.node ? this.project.models.get(st.opts.node)?.package : undefined;
+    return this.state ? this.packageOfRender(this.state.opts) : undefined;
+  }
+
+  /**
+   * The installed package a render belongs to: a package's hook (`__package`), its node, or a
+   * template in its folder (its tests' SQL and YAML), as dbt renders each in its package's context.
+   */
+  private packageOfRender(opts: RenderOptions): string | undefined {
+    if (typeof opts.extra?.__package === 'string') return opts.extra.__package;
+    const node = opts.node !== undefined ? this.project.models.get(opts.node) : undefined;
+    if (node) return node.package;
+    const file = opts.file;
+    return file && this.project.packages?.length ? this.project.packages.find((p) => file.startsWith(`${p.dir}/`))?.name : undefined;
   }
 
   private installGlobals(): void {
@@ -834,7 +842,7 @@ export class TemplateEngine {
   private renderIn(mode: IntrospectionMode, text: string, opts: RenderOptions): RenderResult {
     // A package's node or hook renders in the package's environment: an unprefixed call finds the
     // package's own macro first, then the root project's (dbt's local, then global, namespace).
-    const pkg = typeof opts.extra?.__package === 'string' ? opts.extra.__package : opts.node ? this.project.models.get(opts.node)?.package : undefined;
+    const pkg = this.packageOfRender(opts);
     const env = (pkg !== undefined ? this.packageEnvs.get(pkg) : undefined) ?? this.env;
     const fast = this.fastPath ? this.fastTemplate(text) : null;
     if (fast) {

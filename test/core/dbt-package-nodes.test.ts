@@ -257,4 +257,21 @@ describe('dbt packages\' nodes', () => {
       message: 'two nodes would build main_pkgx.pkg_model: models/clash/pkg_model.sql (the root project) and ../pkg/models/pkg_model.sql (package mypkg)',
     })]);
   });
+
+  it("renders a package's tests in the package's context: its vars and its own macros, as dbt does", () => {
+    const dir = writeProject({
+      'shop/dbt_project.yml': 'name: shop\nprofile: shop\n',
+      'shop/profiles.yml': PROFILES,
+      'shop/models/root_m.sql': 'select 1 as id',
+      'shop/dbt_packages/tp/dbt_project.yml': 'name: tp\nvars:\n  tp_min: 1\n',
+      'shop/dbt_packages/tp/macros/lim.sql': '{% macro tp_limit() %}{{ var("tp_min") }}{% endmacro %}\n',
+      'shop/dbt_packages/tp/models/tp_m.sql': 'select 1 as id union all select 2',
+      'shop/dbt_packages/tp/models/schema.yml': 'models:\n  - name: tp_m\n    columns:\n      - name: id\n        data_tests:\n          - not_null:\n              config:\n                where: "id >= {{ var(\'tp_min\') }}"\n          - accepted_values:\n              values: [1, 2]\n              quote: false\n              config:\n                where: "id > {{ tp_limit() }}"\n',
+      'shop/dbt_packages/tp/tests/tp_singular.sql': "select * from {{ ref('tp_m') }} where id < {{ var('tp_min') }} and id > {{ tp_limit() }}\n",
+    });
+    const root = path.join(dir, 'shop');
+    const r = lake(root, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/3 passed.*\(of 3\)/);
+  });
 });
