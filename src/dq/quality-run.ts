@@ -135,9 +135,10 @@ function testOnly(sel: string, testNames: ReadonlySet<string>, previous: TestInd
   if (sel.startsWith('unit_test:')) {
     const v = sel.slice('unit_test:'.length);
     const g = glob(v);
-    return (t) => t.kind === 'unit' && (g(t.name) || t.id === v);
+    // A versioned model's unit test also by its YAML name, as dbt names it (`my_test`, not `my_test_v2`).
+    return (t) => t.kind === 'unit' && (g(t.name) || (t.testName !== undefined && g(t.testName)) || t.id === v);
   }
-  if (testNames.has(sel)) return (t) => t.name === sel || t.id === sel;
+  if (testNames.has(sel)) return (t) => t.name === sel || t.id === sel || (t.kind === 'unit' && t.testName === sel);
   return undefined;
 }
 
@@ -261,7 +262,7 @@ export class QualityRun implements RunExtension {
 
     const index: TestIndex = {
       // Names, and ids (`test.unique_orders_id`, `unit_test.orders.my_test`) as lake ls prints them.
-      names: new Set([...data.tests.flatMap((t) => [t.name, t.id]), ...unit.tests.flatMap((t) => [t.name, t.id])]),
+      names: new Set([...data.tests.flatMap((t) => [t.name, t.id]), ...unit.tests.flatMap((t) => [t.name, t.id, t.yamlName])]),
       tags: new Set([...data.tests.flatMap((t) => t.config.tags), ...unit.tests.flatMap((t) => t.tags)]),
       previous: (status) => session.previousTests(status),
       previousKeys: () => session.previousTestKeys(),
@@ -300,7 +301,7 @@ export class QualityRun implements RunExtension {
         return indirect(t.parents);
       });
       const pickUnit = unit.tests.filter((t) => {
-        const u = { id: t.id, stateKey: t.stateKey, name: t.name, kind: 'unit' as const, nodes: [t.model], tags: t.tags, file: t.file };
+        const u = { id: t.id, stateKey: t.stateKey, name: t.name, testName: t.yamlName, kind: 'unit' as const, nodes: [t.model], tags: t.tags, file: t.file };
         if (matches(exc.filters, u) || excluded.has(t.model)) return false;
         if (matches(sel.filters, u)) return true;
         if (sel.filters.length && !sel.nodes.length) return false;

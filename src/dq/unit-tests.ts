@@ -48,6 +48,8 @@ export interface UnitTestDef {
   /** `unit_test.<model name>.<test name>` */
   readonly id: string;
   readonly name: string;
+  /** The name its YAML gives: for a versioned model's test, `name` without the `_v<v>` (dbt's name). */
+  readonly yamlName: string;
   readonly model: NodeId;
   readonly file: string;
   readonly line?: number;
@@ -138,7 +140,7 @@ export function collectUnitTests(project: LoadedProject, compiler: Compiler, com
     for (const p of problems) diagnostics.push({ code: 'LAKE-Q101', severity: 'error', file, line, message: p.message, hint: p.hint });
     if (problems.length || !model || !expect || !enabled) continue;
     tests.push({
-      id, name, model: model.id, file, line, given, expect,
+      id, name, yamlName: String(raw.name), model: model.id, file, line, given, expect,
       description: typeof raw.description === 'string' ? raw.description : undefined,
       vars: isRecord(ov.vars) ? ov.vars : undefined,
       macros: Object.keys(otherMacros).length ? otherMacros : undefined,

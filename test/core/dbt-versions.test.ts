@@ -197,6 +197,36 @@ describe('dbt model versions', () => {
     expect(results.tests.map((t) => `${t.name}:${t.status}`).sort()).toEqual(['ut_dim_v1:pass', 'ut_dim_v2:fail', 'ut_down:pass']);
   });
 
+  it("selects a versioned model's unit tests by the name their YAML gives (dbt's name): unit_test:, test_name: and the bare name", () => {
+    const dir = versionedProject({
+      'models/unit.yml': `unit_tests:
+  - name: ut_dim
+    model: dim_customers
+    versions:
+      include: [1, 2]
+    given: []
+    expect:
+      rows: [{id: 1}, {id: 2}]
+`,
+    });
+    const ls = (sel: string) => {
+      const r = lake(dir, ['ls', '--resource-type', 'unit_test', '-s', sel]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean).sort();
+    };
+    const both = ['unit_test.dim_customers_v1.ut_dim_v1', 'unit_test.dim_customers_v2.ut_dim_v2'];
+    expect(ls('unit_test:ut_dim')).toEqual(both);
+    expect(ls('test_name:ut_dim')).toEqual(both);
+    expect(ls('ut_dim')).toEqual(both);
+    expect(ls('unit_test:ut_d*')).toEqual(both);
+    // lake's own per-version name still picks one version.
+    expect(ls('unit_test:ut_dim_v1')).toEqual(['unit_test.dim_customers_v1.ut_dim_v1']);
+    const r = lake(dir, ['test', '-s', 'unit_test:ut_dim']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const results = JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as { tests: { name: string; status: string }[] };
+    expect(results.tests.map((t) => `${t.name}:${t.status}`).sort()).toEqual(['ut_dim_v1:pass', 'ut_dim_v2:fail']);
+  });
+
   it("re-resolves the models reading a versioned model when a version's file appears (lake's watch: Compiler.updateModel)", () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\n',
