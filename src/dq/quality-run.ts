@@ -200,6 +200,14 @@ function splitSelection(items: readonly string[] | undefined, index: TestIndex, 
           const nodes = index.nodeTag(t) ? nodesOf(p) : new Set<NodeId>();
           return (x) => x.tags.includes(t) || x.nodes.some((n) => nodes.has(n));
         }
+        // In an intersection, `file:`/`path:` naming only files that declare tests (a YAML file):
+        // the tests declared there (`file:schema.yml,resource_type:unit_test`), as dbt's file method.
+        const fp = /^(path|file):(.+)$/.exec(p);
+        if (fp && parts.length > 1) {
+          const matches = fp[1] === 'path' ? pathMatcher(fp[2]!) : fileMatcher(fp[2]!);
+          const declared = (f: string | undefined) => f !== undefined && matches(f);
+          if (index.files.some(declared) && !index.nodePath(p)) return (x) => declared(x.file);
+        }
         return testOnly(p, index.names, index.previous);
       });
       if (tests.every((f) => f === undefined)) {

@@ -137,6 +137,40 @@ unit_tests:
     expect(lake(dir, ['test', '-s', 'b'], { DBT_INDIRECT_SELECTION: 'lazy' }).stderr).toMatch(/LAKE-U005: DBT_INDIRECT_SELECTION=lazy is not a mode/);
   });
 
+  it("intersects file: of a YAML file with test methods and nodes: the tests it declares (dbt's file method)", () => {
+    const d = writeProject({
+      'project.yml': 'name: ls\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
+      'models/silver/a.sql': 'select 1 as id',
+      'models/silver/b.sql': "select id from {{ ref('a') }}",
+      'models/silver/schema.yml': `models:
+  - name: a
+    columns: [{name: id, data_tests: [unique]}]
+unit_tests:
+  - name: b_is_a
+    model: b
+    given: [{input: "ref('a')", rows: [{id: 1}]}]
+    expect: {rows: [{id: 1}]}
+`,
+      'models/silver/more.yml': `models:
+  - name: b
+    columns: [{name: id, data_tests: [not_null]}]
+unit_tests:
+  - name: b_again
+    model: b
+    given: [{input: "ref('a')", rows: [{id: 2}]}]
+    expect: {rows: [{id: 2}]}
+`,
+    });
+    const ls = (sel: string) => lsLines(d, ['-s', sel]).sort();
+    expect(ls('file:schema.yml,resource_type:unit_test')).toEqual(['unit_test.b.b_is_a']);
+    expect(ls('file:more.yml,test_type:generic')).toEqual(['test.not_null_b_id']);
+    // With a node: the tests that file declares on that node.
+    expect(ls('file:more.yml,b')).toEqual(['test.not_null_b_id', 'unit_test.b.b_again']);
+    const r = lake(d, ['build', '-s', 'file:schema.yml,resource_type:unit_test']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/1 passed.*\(of 1\)/);
+  });
+
   it("evaluates dbt's YAML selectors over tests too: test methods, key-value entries and each entry's indirect_selection", () => {
     const d = writeProject({
       'project.yml': 'name: ind\ntargets:\n  dev: { type: duckdb, path: target/ind.duckdb }\n',
