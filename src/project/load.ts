@@ -400,8 +400,12 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       if (n) diags.push({ code: 'LAKE-P050', severity: 'warn', message: `package ${pkg.name} has ${n} model${n === 1 ? '' : 's'}: a lake project (project.yml) builds its own models only (the package's macros and tests are read)`, file: `${pkg.dir}/dbt_project.yml`, hint: 'copy the package models the project needs into models/ (a dbt project, dbt_project.yml, builds them)' });
       return pkg;
     }
-    const ps = packageSettings(settings, pkg, data, pkgs.packages.map((p) => p.name));
-    const loaded = loadPackageNodes(ps, pkg.name, docBlocks, naming.alias, diags);
+    const common = packageSettings(settings, pkg, data, pkgs.packages.map((p) => p.name));
+    // A package's own generate_schema_name / generate_alias_name names its nodes, before the root
+    // project's (dbt's RelationUpdate: the package's macro, else the root's, else dbt's default).
+    const own = namingMacros(root, common);
+    const ps: ProjectSettings = own.schema ? { ...common, nameSchema: own.schema } : common;
+    const loaded = loadPackageNodes(ps, pkg.name, docBlocks, own.alias ?? naming.alias, diags);
     for (const m of loaded.models) {
       const prev = models.get(m.id);
       if (prev) diags.push(duplicateRelation(m.id, prev, m));

@@ -225,6 +225,29 @@ describe('dbt packages\' nodes', () => {
     expect(await query(db, 'select distinct v1 from main_pkgx.pkg_stg')).toEqual([{ v1: 'changed' }]);
   });
 
+  it("names a package's nodes with the package's own generate_schema_name / generate_alias_name, before the root project's (dbt's)", async () => {
+    const naming = "{% macro generate_schema_name(custom_schema_name, node) -%}\n  pkg_{{ custom_schema_name or target.schema }}\n{%- endmacro %}\n"
+      + "{% macro generate_alias_name(custom_alias_name=none, node=none) -%}\n  a_{{ node.name }}\n{%- endmacro %}\n";
+    const dir = writeProject({
+      'shop/dbt_project.yml': 'name: shop\nconfig-version: 2\nprofile: shop\nmodels:\n  side:\n    +schema: sidex\n',
+      'shop/profiles.yml': PROFILES,
+      'shop/packages.yml': 'packages:\n  - local: ../side\n',
+      'shop/macros/naming.sql': "{% macro generate_schema_name(custom_schema_name, node) -%}\n  root_{{ custom_schema_name or target.schema }}\n{%- endmacro %}\n",
+      'shop/models/mine.sql': "select * from {{ ref('side_model') }}\n",
+      'side/dbt_project.yml': "name: side\nconfig-version: 2\nmodels:\n  side:\n    +materialized: table\n",
+      'side/macros/naming.sql': naming,
+      'side/models/side_model.sql': "select id from {{ ref('side_seed') }}\n",
+      'side/seeds/side_seed.csv': 'id\n1\n2\n',
+    });
+    const root = path.join(dir, 'shop');
+    const r = lake(root, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(await tables(path.join(root, 'target/shop.duckdb'))).toEqual([
+      'pkg_main.a_side_seed BASE TABLE', 'pkg_sidex.a_side_model BASE TABLE', 'root_main.mine VIEW',
+    ]);
+    expect(await query(path.join(root, 'target/shop.duckdb'), 'select count(*)::int as n from root_main.mine')).toEqual([{ n: 2 }]);
+  });
+
   it('says that a lake project (project.yml) builds no package model', () => {
     const dir = writeProject({ 'project.yml': projectYml(), 'models/silver/a.sql': 'select 1 as x\n', ...pkgFiles('dbt_packages/mypkg') });
     const p = loadProject(dir);
