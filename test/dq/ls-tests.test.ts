@@ -240,6 +240,15 @@ unit_tests:
     expect(lake(dir, ['test', '--resource-type', 'model']).stderr).toMatch(/LAKE-U004: --resource-type model is not a resource type lake test runs/);
   });
 
+  it("lake ls takes dbt's --exclude-resource-type: every other kind, tests too", () => {
+    const ls = (...args: string[]) => lsLines(dir, args).sort();
+    expect(ls('-s', 'b', '--exclude-resource-type', 'unit_test')).toEqual(['silver.b', 'test.unique_b_id']);
+    expect(ls('-s', 'b', '--exclude-resource-type', 'test')).toEqual(['silver.b', 'unit_test.b.b_is_a']);
+    expect(ls('--exclude-resource-type', 'model', 'test')).toEqual(['unit_test.b.b_is_a']);
+    expect(ls('--resource-type', 'model', 'test', '--exclude-resource-type', 'test')).toEqual(['silver.a', 'silver.b']);
+    expect(lake(dir, ['ls', '--exclude-resource-type', 'tests']).stderr).toMatch(/LAKE-U004: --resource-type tests is not a resource type/);
+  });
+
   it('errors: an unknown resource type, an unknown name', () => {
     expect(lake(dir, ['ls', '--resource-type', 'tests']).stderr).toMatch(/LAKE-U004: --resource-type tests is not a resource type/);
     expect(lake(dir, ['ls', '-s', 'nosuch']).stderr).toMatch(/LAKE-G101/);

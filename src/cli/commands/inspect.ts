@@ -78,15 +78,20 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
     .option('-s, --select <selector...>', 'nodes to list', collect)
     .option('--exclude <selector...>', 'nodes to leave out', collect)
     .option('--resource-type <type...>', 'model, seed, snapshot, source, test, unit_test or all (default: models, seeds, snapshots and sources)', collect)
+    .option('--exclude-resource-type <type...>', 'kinds to leave out (dbt\'s): the others are listed, tests too', collect)
     .option('--output <format>', 'name | path | json', 'name')
     .option('--indirect-selection <mode>', 'which tests come with the selected nodes: eager (default), cautious, buildable, empty')
-    .action((flags: { select?: string[]; exclude?: string[]; resourceType?: string[]; output: string; indirectSelection?: string }) => setCode((async () => {
+    .action((flags: { select?: string[]; exclude?: string[]; resourceType?: string[]; excludeResourceType?: string[]; output: string; indirectSelection?: string }) => setCode((async () => {
       const c = ctx();
-      const types = new Set((flags.resourceType ?? []).flatMap((t) => t.split(/[\s,]+/)).filter(Boolean));
+      const list = (v: string[] | undefined) => (v ?? []).flatMap((t) => t.split(/[\s,]+/)).filter(Boolean);
+      const types = new Set(list(flags.resourceType));
+      const excluded = new Set(list(flags.excludeResourceType));
       const known = ['model', 'seed', 'snapshot', 'source', 'test', 'unit_test', 'all'];
-      const wrong = [...types].find((t) => !known.includes(t));
+      const wrong = [...types, ...excluded].find((t) => !known.includes(t));
       if (wrong) throw new LakeError('usage', { code: 'LAKE-U004', severity: 'error', message: `--resource-type ${wrong} is not a resource type`, hint: `use ${known.join(', ')}` });
-      const wants = (t: string) => types.has(t) || types.has('all');
+      // dbt ls: the kinds left out of every kind (or of --resource-type's).
+      if (excluded.size && types.size === 0) types.add('all');
+      const wants = (t: string) => (types.has(t) || types.has('all')) && !excluded.has(t) && !excluded.has('all');
       const s = await c.session();
       const indirect = indirectSelection(flags.indirectSelection);
       // A YAML selector, with tests asked for: each leaf picks nodes and tests, then the set operations.
@@ -116,10 +121,10 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         }
         // Only test selectors: no nodes.
         if (!chosen && (nodeError || testMethod)) ids = q.nodeSelect.length ? s.select({ select: q.nodeSelect, exclude: q.nodeExclude }) : [];
-        const allTests = types.size === 0 || types.has('all');
+        const showTests = (k: string) => types.size === 0 || wants(k);
         tests = [
-          ...(allTests || types.has('test') ? q.dataTests.map((t) => ({ id: t.id, kind: 'test' as const, name: t.name, path: t.file, tags: t.config.tags, dependsOn: t.parents })) : []),
-          ...(allTests || types.has('unit_test') ? q.unitTests.map((t) => ({ id: t.id, kind: 'unit_test' as const, name: t.name, path: t.file, tags: t.tags, dependsOn: [t.model] })) : []),
+          ...(showTests('test') ? q.dataTests.map((t) => ({ id: t.id, kind: 'test' as const, name: t.name, path: t.file, tags: t.config.tags, dependsOn: t.parents })) : []),
+          ...(showTests('unit_test') ? q.unitTests.map((t) => ({ id: t.id, kind: 'unit_test' as const, name: t.name, path: t.file, tags: t.tags, dependsOn: [t.model] })) : []),
         ];
       }
       const nodeTypes = ['model', 'seed', 'snapshot', 'source'].filter(wants);
