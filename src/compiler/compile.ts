@@ -497,7 +497,10 @@ export class Compiler {
       // config() and YAML left alone) is reported once, at its line there, by the load.
       if (this.fromFolderConfig(node, sqlConfig, p.message)) continue;
       // No config() call: the SQL's first line (a YAML-defined snapshot's is its entry's line).
-      diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? locate(node.rawSql, /\S/) ?? { line: 1 }), hint: p.hint });
+      // A custom materialization the project or a package defines: say so (lake runs its own only).
+      const custom = p.message.startsWith('unknown materialized') ? this.engine.materializations.get(String(config.materialized)) : undefined;
+      const hint = custom ? `'${String(config.materialized)}' is a custom materialization ({% materialization %} in ${custom}), which lake does not run: use one of view, table, incremental, ephemeral, external` : p.hint;
+      diagnostics.push({ code: 'LAKE-C010', severity: 'error', message: `${config.schema}.${node.name}: ${p.message}`, file: node.path, node: `${config.schema}.${node.name}`, ...(locate(node.rawSql, /config\s*\(/) ?? locate(node.rawSql, /\S/) ?? { line: 1 }), hint });
     }
     // A config() key that is nearly a known one is a typo (uniqe_key): it would be ignored silently.
     for (const key of Object.keys(sqlConfig)) {

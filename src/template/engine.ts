@@ -193,6 +193,8 @@ export class TemplateEngine {
   private readonly fastPath: boolean;
   readonly stats: RenderStats = { fast: 0, nunjucks: 0, bailed: 0 };
   readonly macroNames = new Set<string>();
+  /** Custom materializations (`{% materialization name %}`, which lake does not run) → their file. */
+  readonly materializations = new Map<string, string>();
   readonly macroDiagnostics: Diagnostic[] = [];
   /** Macro name → file and line, for the manifest. */
   /** Macro name → where it is defined and a checksum of its text (`state:modified.macros`). */
@@ -594,6 +596,7 @@ export class TemplateEngine {
     const root = new Map<string, (...a: unknown[]) => unknown>();
     this.packageMacros.set(this.project.name, root);
     for (const [file, raw] of this.project.macroFiles) {
+      this.noteMaterializations(file, raw);
       const text = exportPrivateMacros(rewriteTestBlocks(raw));
       let exported: Record<string, unknown>;
       try {
@@ -656,6 +659,7 @@ export class TemplateEngine {
       const sum = createHash('sha256');
       for (const [file, raw] of pkg.macroFiles) {
         sum.update(file).update('\0').update(raw);
+        this.noteMaterializations(file, raw);
         const text = exportPrivateMacros(rewriteTestBlocks(raw));
         let exported: Record<string, unknown> | undefined;
         const load = (): Record<string, unknown> => {
@@ -764,6 +768,10 @@ export class TemplateEngine {
       if (macros.has(name)) return `${pkg}.${name}`;
     }
     return undefined;
+  }
+
+  private noteMaterializations(file: string, raw: string): void {
+    for (const m of raw.matchAll(/\{%-?\s*materialization\s+(\w+)/g)) if (!this.materializations.has(m[1]!)) this.materializations.set(m[1]!, file);
   }
 
   /** Is `name` a macro defined in the project's macros/ folder? */

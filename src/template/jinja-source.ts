@@ -187,9 +187,18 @@ export function jinjaSource(text: string): string {
   return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(rewriteFloats(dropTrailingCommas(text))))));
 }
 
-/** dbt's `{% test name(...) %}` blocks are macros named `test_name`. */
+/**
+ * dbt's `{% test name(...) %}` blocks are macros named `test_name`. `{% materialization %}` blocks
+ * (custom materializations, which lake does not run: a model naming one is refused by name) are
+ * left out, their lines kept blank, so the file's macros still load.
+ */
 export function rewriteTestBlocks(text: string): string {
-  return jinjaSource(text)
+  return jinjaSource(dropMaterializations(text))
     .replace(/\{%(-?)\s*test\s+(\w+)\s*\(/g, '{%$1 macro test_$2(')
     .replace(/\{%(-?)\s*endtest\s*(-?)%\}/g, '{%$1 endmacro $2%}');
+}
+
+/** The file without its `{% materialization %}` blocks (each line of one kept, empty). */
+export function dropMaterializations(text: string): string {
+  return text.replace(/\{%-?\s*materialization\s[\s\S]*?\{%-?\s*endmaterialization\s*-?%\}/g, (block) => block.replace(/[^\n]/g, ''));
 }

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type nunjucksType from 'nunjucks';
 import { LakeError } from '../errors/index.js';
 import { addConversionFilters, DoExtension, LoopControlExtension, namespace, splat, star } from './dbt-compat.js';
-import { jinjaSource } from './jinja-source.js';
+import { dropMaterializations, jinjaSource } from './jinja-source.js';
 import { pyFloat } from './python-repr.js';
 
 /** Config keys whose values are templates of the build (rendered per model, with `this`). */
@@ -141,7 +141,8 @@ export function namingMacro(ctx: PropertiesContext, macroText: string, macroName
   e.addGlobal('__lake_star', star);
   e.addGlobal('__lake_tuple1', (x: unknown) => [x]);
   e.addGlobal('__lake_float', (x: unknown) => pyFloat(Number(x)));
-  const body = jinjaSource(macroText.replace(/\{%-?\s*test\s[\s\S]*?\{%-?\s*endtest\s*-?%\}/g, ''));
+  // `{% test %}` and `{% materialization %}` blocks in those files are not macros it may call: left out.
+  const body = jinjaSource(dropMaterializations(macroText).replace(/\{%-?\s*test\s[\s\S]*?\{%-?\s*endtest\s*-?%\}/g, ''));
   // Text of the macro files outside their macros (comments, blank lines) renders too: the name is what follows the mark.
   const mark = '\u0000__lake_name__\u0000';
   return (custom, node) => {
