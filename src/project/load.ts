@@ -480,6 +480,12 @@ function readSeeds(settings: ProjectSettings, files: readonly string[], patches:
   return out;
 }
 
+/** The folders of a YAML file under the project's (or package's) model path (`models/staging/x.yml` → `[staging]`). */
+function yamlFolders(settings: ProjectSettings, file: string): string[] {
+  const root = settings.paths.models.map((d) => d.replace(/\/$/, '')).find((d) => file.startsWith(`${d}/`));
+  return root ? file.slice(root.length + 1).split('/').slice(0, -1) : [];
+}
+
 /** The declared sources that are enabled, with the project file's `sources:` config (one per id: a second declaration is an error). */
 function configuredSources(settings: ProjectSettings, declared: readonly SourceNode[], diags: Diagnostic[], packageName?: string): SourceNode[] {
   const out = new Map<string, SourceNode>();
@@ -491,7 +497,12 @@ function configuredSources(settings: ProjectSettings, declared: readonly SourceN
     let s = packageName ? { ...d, package: packageName } : d;
     if (settings.sourceConfigs) {
       // dbt_project.yml's `sources: {project: {+event_time: ..., source: {table: {+enabled: false}}}}`; the YAML's own event_time wins.
-      const fc = normaliseConfig({ ...folderConfig(settings.sourceConfigs, [s.sourceName]), ...nodeConfig(settings.sourceConfigs, [s.sourceName], s.name) }) as Record<string, unknown>;
+      // dbt's path has the folders of the YAML file under the model path first (the source's fqn:
+      // `sources: {project: {staging: {source: ...}}}` for models/staging/sources.yml): it wins over the path without them.
+      const tree = settings.sourceConfigs;
+      const at = (folders: readonly string[]) => ({ ...folderConfig(tree, [...folders, s.sourceName]), ...nodeConfig(tree, [...folders, s.sourceName], s.name) });
+      const folders = yamlFolders(settings, s.path);
+      const fc = normaliseConfig(folders.length ? { ...at([]), ...at(folders) } : at([])) as Record<string, unknown>;
       if (fc.enabled === false || String(fc.enabled).toLowerCase() === 'false') continue;
       if (!s.eventTime && typeof fc.event_time === 'string' && fc.event_time.trim()) s = { ...s, eventTime: fc.event_time.trim() };
     }

@@ -339,6 +339,23 @@ sources:
     expect(p.diagnostics).toEqual([]);
   });
 
+  it("applies the project file's sources: config at dbt's path: the YAML file's folders under models/, then source and table", () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\nsources:\n  p:\n    staging:\n      shop:\n        gone:\n          +enabled: false\n    legacy:\n      +enabled: false\n',
+      'profiles.yml': 'p:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: p.duckdb, schema: main}\n',
+      'models/staging/src.yml': 'version: 2\nsources:\n  - name: shop\n    schema: main\n    tables:\n      - name: orders\n        columns: [{ name: id, data_tests: [not_null] }]\n      - name: gone\n        columns: [{ name: id, data_tests: [not_null] }]\n',
+      'models/legacy/old.yml': 'version: 2\nsources:\n  - name: old\n    tables:\n      - name: t\n        columns: [{ name: id, data_tests: [not_null] }]\n',
+      'models/m.sql': "{{ config(pre_hook='create table if not exists main.orders as select 1 as id') }}\nselect * from {{ source('shop', 'orders') }}",
+    });
+    expect([...loadProject(dir).sources.keys()]).toEqual(['source:shop.orders']);
+    const seed = lake(dir, ['run']);
+    expect(seed.code, seed.stdout + seed.stderr).toBe(0);
+    const r = lake(dir, ['test']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/source_not_null_shop_orders_id/);
+    expect(r.stdout).toMatch(/1 passed.*\(of 1\)/);
+  });
+
   it("reads a source from dbt-duckdb's external_location (meta or config, a source's or a table's, {name} filled in, a glob)", async () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: p\nconfig-version: 2\nprofile: p\n',
