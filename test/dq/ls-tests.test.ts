@@ -9,12 +9,12 @@ function lsLines(dir: string, args: readonly string[]): string[] {
   return r.stdout.trim().split('\n').filter(Boolean);
 }
 
-describe('lake ls with tests', () => {
-  const dir = writeProject({
-    'project.yml': 'name: ls\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
-    'models/silver/a.sql': 'select 1 as id',
-    'models/silver/b.sql': "select id from {{ ref('a') }}",
-    'models/silver/schema.yml': `models:
+/** Models a and b, their data tests and a unit test of b in one YAML file. */
+const BASE = {
+  'project.yml': 'name: ls\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
+  'models/silver/a.sql': 'select 1 as id',
+  'models/silver/b.sql': "select id from {{ ref('a') }}",
+  'models/silver/schema.yml': `models:
   - name: a
     columns: [{name: id, data_tests: [unique, not_null]}]
   - name: b
@@ -25,7 +25,10 @@ unit_tests:
     given: [{input: "ref('a')", rows: [{id: 1}]}]
     expect: {rows: [{id: 1}]}
 `,
-  });
+};
+
+describe('lake ls with tests', () => {
+  const dir = writeProject(BASE);
   const out = (args: string[]) => lsLines(dir, args);
 
   it("names a package's test on a source as dbt does: the package first, then source_", () => {
@@ -139,33 +142,16 @@ unit_tests:
 
   it("intersects file: of a YAML file with test methods and nodes: the tests it declares (dbt's file method)", () => {
     const d = writeProject({
-      'project.yml': 'name: ls\ntargets:\n  dev: { type: duckdb, path: target/ls.duckdb }\n',
-      'models/silver/a.sql': 'select 1 as id',
-      'models/silver/b.sql': "select id from {{ ref('a') }}",
-      'models/silver/schema.yml': `models:
-  - name: a
-    columns: [{name: id, data_tests: [unique]}]
-unit_tests:
-  - name: b_is_a
-    model: b
-    given: [{input: "ref('a')", rows: [{id: 1}]}]
-    expect: {rows: [{id: 1}]}
-`,
-      'models/silver/more.yml': `models:
-  - name: b
-    columns: [{name: id, data_tests: [not_null]}]
-unit_tests:
-  - name: b_again
-    model: b
-    given: [{input: "ref('a')", rows: [{id: 2}]}]
-    expect: {rows: [{id: 2}]}
-`,
+      ...BASE,
+      'models/silver/more.yml': 'unit_tests:\n  - name: b_again\n    model: b\n    given: [{input: "ref(\'a\')", rows: [{id: 2}]}]\n    expect: {rows: [{id: 2}]}\n',
     });
     const ls = (sel: string) => lsLines(d, ['-s', sel]).sort();
     expect(ls('file:schema.yml,resource_type:unit_test')).toEqual(['unit_test.b.b_is_a']);
-    expect(ls('file:more.yml,test_type:generic')).toEqual(['test.not_null_b_id']);
+    expect(ls('file:more.yml,test_type:unit')).toEqual(['unit_test.b.b_again']);
+    expect(ls('file:schema.yml,test_type:generic')).toEqual(['test.not_null_a_id', 'test.unique_a_id', 'test.unique_b_id']);
     // With a node: the tests that file declares on that node.
-    expect(ls('file:more.yml,b')).toEqual(['test.not_null_b_id', 'unit_test.b.b_again']);
+    expect(ls('file:schema.yml,b')).toEqual(['test.unique_b_id', 'unit_test.b.b_is_a']);
+    expect(ls('file:more.yml,b')).toEqual(['unit_test.b.b_again']);
     const r = lake(d, ['build', '-s', 'file:schema.yml,resource_type:unit_test']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/1 passed.*\(of 1\)/);
