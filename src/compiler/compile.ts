@@ -132,6 +132,7 @@ export class Compiler {
     this.compiled.clear();
     this.finishDiags.clear();
     this.disabled.clear();
+    for (const [name, file] of this.current.disabledModels ?? []) this.disabled.set(name, file);
     const dupes: Diagnostic[] = [];
     const cache = this.opts.cacheDir && !this.opts.empty ? RenderCache.open(this.opts.cacheDir, this.cacheKey()) : undefined;
     this.cache = cache;
@@ -583,7 +584,7 @@ export class Compiler {
       return { problem: { message: `${refText(name)} is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map(spell).join(' or ')} to choose one` } };
     }
     const off = this.disabled.get(name);
-    if (off) return { problem: { message: `ref('${name}') is a disabled model (config(enabled=false) in ${off})`, hint: `enable ${off}, or stop referring to it` } };
+    if (off) return { problem: { message: `ref('${name}') is a disabled model (enabled false: its config() in ${off}, or a folder or YAML config)`, hint: `enable ${off}, or stop referring to it (dbt: "depends on a node named '${name}' which is disabled")` } };
     const versioned = this.versionProblem(name);
     if (versioned) return { problem: versioned };
     const near = closest(name, this.relations.keys());

@@ -351,6 +351,8 @@ export interface LoadedProject {
   readonly singularTests: ReadonlyMap<string, string>;
   /** dbt's properties of singular tests (YAML's top-level `data_tests:`), by test name: its config under the SQL's own. */
   readonly singularTestProps?: ReadonlyMap<string, { readonly config: Readonly<Record<string, unknown>>; readonly description?: string }>;
+  /** Models a folder or YAML config disables (`enabled: false`): name → file, for a ref's error. */
+  readonly disabledModels?: ReadonlyMap<string, string>;
   /** `unit_tests:` entries from YAML, as parsed (validated by dq). */
   readonly unitTests: readonly Readonly<Record<string, unknown>>[];
   /** dbt's docs blocks (`{% docs name %}...{% enddocs %}` in .md files): name → text. */

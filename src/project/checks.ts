@@ -93,7 +93,7 @@ export function unusedConfigPaths(settings: ProjectSettings, modelFiles: readonl
       // A mapping-valued config (docs: {show: false}, meta: {...}) where no folder has that name.
       if (models.has(p) || CONFIG_KEYS.has(key)) continue;
       const near = closest(k, siblings(here.length), 2);
-      out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${here.join('.')} applies to no model: no folder or model of that name under ${settings.paths.models.join(', ')}`, file: settings.projectFile, line: lineOf(here), hint: near.length ? `did you mean ${near.join(' or ')}?` : 'fix the folder name, or remove the entry' });
+      out.push({ code: 'LAKE-P051', severity: 'warn', message: `models: ${here.join('.')} applies to no model: no folder or model of that name under ${settings.paths.models.join(', ')}`, file: settings.projectFile, line: lineOf(here), hint: near.length ? `did you mean ${near.join(' or ')}?` : settings.flavor === 'dbt' && /^(true|false)$/.test(here[here.length - 1]!) ? "dbt reads YAML 1.1, where a plain yes, no, on or off is a boolean, also as a key: quote the folder's name (e.g. 'off':)" : 'fix the folder name, or remove the entry' });
     }
   };
   walk(tree, []);

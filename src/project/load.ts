@@ -306,6 +306,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   placeLatestVersions(decls.models, new Set(modelFiles.map((f) => path.posix.basename(f, '.sql'))));
   const factory = new ModelFactory(settings, decls.models, naming.alias);
   const models = new Map<string, ModelNode>();
+  const disabledModels = new Map<string, string>();
   const usedPatches = new Set<string>();
   for (const rel of modelFiles) {
     const rawSql = readIfPresent(underRoot(root, rel), diags, rel);
@@ -318,7 +319,10 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
       diags.push(duplicateModel(node.id, prev.path, rel));
       continue;
     }
-    if (node.config.enabled === false) continue;
+    if (node.config.enabled === false) {
+      disabledModels.set(node.name, rel);
+      continue;
+    }
     models.set(node.id, node);
     const past = pastDeprecation(node.version ? `${node.version.model}.v${node.version.v}` : node.name, node.deprecationDate, node.patchPath, decls.models.get(stem)?.line, new Date());
     if (past) diags.push(past);
@@ -433,7 +437,7 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
     // PackageMacros.vars): dbt_date's default time zone must not stand in for a var the project lacks.
     vars: settings.vars,
     ...(packages.length ? { packages } : {}), ...(settings.dispatch.length ? { dispatch: settings.dispatch } : {}), paths: settings.paths, models, seeds, sources, macroFiles, singularTests, docBlocks,
-    unitTests, ...(decls.singularTestProps.size ? { singularTestProps: decls.singularTestProps } : {}), customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
+    unitTests, ...(decls.singularTestProps.size ? { singularTestProps: decls.singularTestProps } : {}), ...(disabledModels.size ? { disabledModels } : {}), customSchemaPrefix: read.customSchema(''), ...(naming.schema ? { customSchema: (s: string, node?: Readonly<Record<string, unknown>>) => naming.schema!(s, node ?? { resource_type: 'model' }) } : {}), onRunStart: settings.onRunStart, onRunEnd: settings.onRunEnd, testDefaults, testDefaultsByFile, diagnostics: diags,
   };
   factories.set(project, factory);
   return project;

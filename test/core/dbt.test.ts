@@ -59,6 +59,22 @@ describe('a dbt project', () => {
     expect(p.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
   });
 
+  it('says a ref reads a disabled model when the project file or YAML disables it, as dbt does', () => {
+    const dir = writeProject({
+      'dbt_project.yml': 'name: dm\nprofile: dm\nmodels:\n  dm:\n    legacy:\n      +enabled: false\n',
+      'profiles.yml': 'dm:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: dm.duckdb}\n',
+      'models/legacy/x.sql': 'select 1 as id',
+      'models/y.sql': 'select 1 as id',
+      'models/y.yml': 'models:\n  - name: y\n    config: {enabled: false}\n',
+      'models/reads.sql': "select * from {{ ref('x') }} join {{ ref('y') }} using (id)",
+    });
+    const r = lake(dir, ['compile']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("ref('x') is a disabled model");
+    expect(r.stderr).toContain("ref('y') is a disabled model");
+    expect(r.stderr).not.toContain('matches no model');
+  });
+
   it("reads the YAML of a dbt project as dbt does (PyYAML, YAML 1.1): a plain no is false, so `+enabled: no` disables", () => {
     const dir = writeProject({
       'dbt_project.yml': 'name: y11\nprofile: y11\nmodels:\n  y11:\n    off_folder:\n      +enabled: no\n',
@@ -70,6 +86,13 @@ describe('a dbt project', () => {
     const p = loadProject(dir);
     expect([...p.models.keys()]).toEqual(['main.a']);
     expect(p.models.get('main.a')!.config.tags).toEqual(['no']);
+    // A key too (dbt's PyYAML makes `off:` the boolean false): a folder named off must be quoted.
+    fs.writeFileSync(path.join(dir, 'dbt_project.yml'), 'name: y11\nprofile: y11\nmodels:\n  y11:\n    off:\n      +enabled: false\n');
+    fs.mkdirSync(path.join(dir, 'models/off'));
+    fs.writeFileSync(path.join(dir, 'models/off/c.sql'), 'select 3 as id');
+    const warned = lake(dir, ['ls']);
+    expect(warned.stdout).toContain('main.c');
+    expect(warned.stderr).toMatch(/LAKE-P051: models: false applies to no model[\s\S]*a plain yes, no, on or off is a boolean/);
   });
 
   it("runs a seed's pre- and post-hooks (folder configs', then its YAML's) around its load, `this` its table, a failing one failing the seed alone", async () => {
