@@ -32,8 +32,9 @@ export interface HookOutcome {
   readonly cleanup?: () => Promise<void>;
   /**
    * The model's SELECT reads sources whose rows come in landing order (files as discovered, then
-   * lines): a plan that keeps the first row of a key (insert_new) may take the SELECT's row order
-   * as arrival order when its rows carry no `_lake_file_mtime`, `_lake_file`.
+   * lines): a plan that breaks ties between rows of a key in landing order (insert_new, cdc) may
+   * take the SELECT's row order as arrival order when its rows carry no `_lake_file_mtime`,
+   * `_lake_file`.
    */
   readonly arrivalOrder?: boolean;
   /** Figures for the run output and run_results (files, bad_records, ...). */

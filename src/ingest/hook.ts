@@ -443,9 +443,9 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     ...partitionSql.added.map((a) => a.sql),
     ...(evolution === 'rescue' ? ['_rescued_data'] : []),
   ];
-  // An insert_new consumer keeps the first row of each key in landing order: its view gives the
-  // rows in that order (files as discovered, then lines), which a SELECT that only projects and
-  // filters keeps (DuckDB's order preservation), so ties are broken by arrival even when the model
+  // An insert_new consumer keeps the first row of each key in landing order (a cdc one lets the
+  // last win at equal sequence): its view gives the rows in that order (files as discovered, then
+  // lines), which a SELECT that only projects and filters keeps (DuckDB's order preservation), so ties are broken by arrival even when the model
   // drops the `_lake_*` columns (see HookOutcome.arrivalOrder).
   const order = arrivalOrdered(ctx) ? ' order by _f, _lake_line' : '';
   const viewSql = `create or replace temp view ${qi(view)} as select ${select.join(', ')} from ${s}${order}`;
@@ -485,9 +485,13 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   };
 }
 
-/** Whether a model keeps the first row of each key in landing order (`insert_new`): its landing views are in that order. */
+/**
+ * Whether a model breaks ties between rows of one key in landing order (`insert_new` keeps the
+ * first, `cdc` lets the last win at equal sequence): its landing views are in that order.
+ */
 function arrivalOrdered(ctx: Pick<HookContext, 'node'>): boolean {
-  return ctx.node.config.materialized === 'incremental' && ctx.node.config.incremental_strategy === 'insert_new';
+  const strategy = ctx.node.config.incremental_strategy;
+  return ctx.node.config.materialized === 'incremental' && (strategy === 'insert_new' || strategy === 'cdc');
 }
 
 /** `<schema>.<model>__quarantine`: one row per bad record (of the table `badTable`) with file, line, raw text and reason. */

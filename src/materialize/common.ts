@@ -65,6 +65,30 @@ export function hasColumn(columns: readonly Column[], name: string): boolean {
   return columns.some((c) => c.name.toLowerCase() === n);
 }
 
+/**
+ * Landing order within a batch: the file's mtime and name (the order lake discovers files in),
+ * then the line. Rows that carry these columns can be put in the order they landed, whatever run
+ * they landed in (insert_new keeps the first of a key, cdc lets the last of a key win at a tie).
+ */
+export const LANDING_ORDER: readonly string[] = ['_lake_file_mtime', '_lake_file', '_lake_line'];
+
+/** The column a SELECT's row order is numbered in (`row_number() over ()`) when that order is arrival order. */
+export const ARRIVAL = '__lake_arrival';
+
+/**
+ * Whether ties go by the SELECT's own row order: the PlanContext says it is arrival order
+ * (`arrivalOrder`: a model that reads a landing source) and the rows carry no file mtime and name
+ * of their own.
+ */
+export function byArrival(incoming: readonly Column[], arrival: boolean): boolean {
+  return arrival && !(hasColumn(incoming, '_lake_file_mtime') && hasColumn(incoming, '_lake_file'));
+}
+
+/** The SELECT with its row order as a column (DuckDB keeps the order through an empty OVER). */
+export function numbered(d: Dialect, sql: string): string {
+  return `select *, row_number() over () as ${d.quote(ARRIVAL)} from (\n${sql}\n) as __lake_arriving`;
+}
+
 /** Columns in incoming but not in the target, and the reverse (names compared case-insensitively). */
 /** A type as DuckDB names it, for comparing spellings (`int` and `INTEGER` are one type). */
 function normalType(t: string): string {

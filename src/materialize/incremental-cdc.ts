@@ -20,9 +20,16 @@
  *
  * Rules (the first build applies them to the initial rows in the same way):
  * - Per key, changes are ordered by sequence; a change with a NULL sequence fails the node.
- * - Ties (same key and sequence): a delete beats an upsert; between upserts the greater record
- *   wins (compared column by column, `_lake_file`, `_lake_line` first, `_lake_batch` ignored), and
- *   what the target holds already beats an identical record. So ties never depend on batching.
+ * - Ties (same key and sequence): a delete beats an upsert; between upserts the one that landed
+ *   last wins — by `_lake_file_mtime`, `_lake_file`, `_lake_line` (those the records carry: the
+ *   order lake discovers files in, the same landing order insert_new keeps the first of), or, for
+ *   a model that reads a landing source and drops them, by batch and then the SELECT's row order
+ *   (landing order, see PlanContext.arrivalOrder); then the greater record (compared column by
+ *   column, `_lake_batch` ignored); and what the target holds already beats an identical record.
+ *   The file columns are compared as stored, not by batch, so files landed in one run or one per
+ *   run give the same rows even when a file with an older mtime lands in a later run. (DLT asks
+ *   for one distinct update per key and sequence and leaves ties unspecified; AUTO CDC's
+ *   SYSTEM SEQUENCE BY is a second ordering column, which landing order plays here.)
  * - Type 1: the key's row is its latest change, or absent when that change is a delete. A change
  *   older than what the target holds (row or tombstone) never replaces it.
  * - Type 2: each upsert is a version from its sequence to the sequence of the key's next change
@@ -43,7 +50,7 @@ import type { Column, CompiledNode, Relation } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import type { PlanContext, Statement } from './types.js';
 import { PlanError } from './types.js';
-import { cols, createSchema, dropExisting, exec, hasColumn, keyMatch, schemaChange, stageName } from './common.js';
+import { ARRIVAL, byArrival, cols, createSchema, dropExisting, exec, hasColumn, keyMatch, LANDING_ORDER, numbered, schemaChange, stageName } from './common.js';
 
 /** The sibling table holding per-key sequences and tombstones. */
 export function cdcStateRelation(rel: Relation): Relation {
@@ -57,7 +64,6 @@ function resultName(rel: Relation): string {
 
 const VALID_FROM = 'valid_from';
 const VALID_TO = 'valid_to';
-const META_FIRST = ['_lake_file', '_lake_line'];
 
 function asList(v: unknown): string[] {
   if (v === undefined || v === null || v === '') return [];
@@ -116,13 +122,19 @@ function sequenceExpr(d: Dialect, s: CdcSpec): string {
   return `{${s.sequence.map((c) => `${d.literal(c)}: ${d.quote(c)}`).join(', ')}}`;
 }
 
-/** Tie-break between upserts of one key at one sequence: greater record wins, then what is stored. */
-function tieOrder(d: Dialect, content: readonly string[], keys: readonly string[]): string {
+/**
+ * Tie-break between changes of one key at one sequence (first = winner): a delete; then the upsert
+ * that landed last (`arrival`: new changes after stored ones, then the SELECT's row order); then
+ * the greater record; then what is stored.
+ */
+function tieOrder(d: Dialect, content: readonly string[], keys: readonly string[], arrival: boolean): string {
   const rest = content.filter((c) => !isKey(keys, c) && lower(c) !== '_lake_batch');
-  const first = rest.filter((c) => META_FIRST.includes(lower(c)));
-  const others = rest.filter((c) => !META_FIRST.includes(lower(c)));
+  const landing = LANDING_ORDER.flatMap((m) => rest.filter((c) => lower(c) === m));
+  const others = rest.filter((c) => !landing.includes(c));
   // Deletes: a stored tombstone beats a repeated delete (their record content does not matter).
-  return ['"__lake_delete" desc', 'case when "__lake_delete" then "__lake_origin" end', ...[...first, ...others].map((c) => `${d.quote(c)} desc nulls last`), '"__lake_origin"'].join(', ');
+  return ['"__lake_delete" desc', 'case when "__lake_delete" then "__lake_origin" end',
+    ...(arrival ? ['"__lake_origin" desc', `${d.quote(ARRIVAL)} desc nulls last`] : []),
+    ...[...landing, ...others].map((c) => `${d.quote(c)} desc nulls last`), '"__lake_origin"'].join(', ');
 }
 
 /**
@@ -139,6 +151,8 @@ export function planCdc(node: CompiledNode, ctx: PlanContext, columns: readonly 
   const result = d.quote(resultName(ctx.relation));
   const keyList = cols(d, s.keys);
   const seq = sequenceExpr(d, s);
+  // Ties go by the SELECT's row order (landing order) when the rows do not carry their file's mtime and name.
+  const arrival = byArrival(columns, !!ctx.arrivalOrder);
 
   // Columns of the target besides valid_from/valid_to, and those the change records fill.
   let content: Column[] = s.kept;
@@ -170,7 +184,7 @@ export function planCdc(node: CompiledNode, ctx: PlanContext, columns: readonly 
   const deleteExpr = s.deleteWhen ? `coalesce((${s.deleteWhen}), false)` : 'false';
   out.push(exec(
     `create or replace temp table ${stage} as\n` +
-    `select *, ${seq} as "__lake_seq", ${deleteExpr} as "__lake_delete"\nfrom (\n${node.sql}\n) as __lake_src`,
+    `select *, ${seq} as "__lake_seq", ${deleteExpr} as "__lake_delete"\nfrom (\n${arrival ? numbered(d, node.sql) : node.sql}\n) as __lake_src`,
     'stage changes'));
   out.push({
     kind: 'assert-empty',
@@ -191,9 +205,9 @@ export function planCdc(node: CompiledNode, ctx: PlanContext, columns: readonly 
   }
 
   const inKeys = (alias: string) => `exists (select 1 from ${stage} as n where ${keyMatch(d, s.keys, alias, 'n')})`;
-  const newChanges = `select ${cols(d, written)}, "__lake_seq", "__lake_delete", 1 as "__lake_origin" from ${stage}`;
+  const newChanges = `select ${cols(d, written)}, "__lake_seq", "__lake_delete", 1 as "__lake_origin"${arrival ? `, ${d.quote(ARRIVAL)}` : ''} from ${stage}`;
   const nonKey = contentNames.filter((c) => !isKey(s.keys, c));
-  const tie = tieOrder(d, contentNames, s.keys);
+  const tie = tieOrder(d, contentNames, s.keys, arrival);
   const batchNow = `(select max("_lake_batch") from ${stage})`;
 
   if (s.scd === 1) {

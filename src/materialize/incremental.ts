@@ -11,7 +11,7 @@ import { strategyMacroName, strategyOf } from '../project/config.js';
 const STRATEGY_NAMES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'cdc', 'microbatch']);
 import type { Materialization, PlanContext, Statement } from './types.js';
 import { PlanError } from './types.js';
-import { buildAndSwap, cols, createSchema, exec, hasColumn, keyMatch, schemaChange, stageName, tempRelation } from './common.js';
+import { ARRIVAL, buildAndSwap, byArrival, cols, createSchema, exec, hasColumn, keyMatch, LANDING_ORDER, numbered, schemaChange, stageName, tempRelation } from './common.js';
 import { planCdc } from './incremental-cdc.js';
 
 /** Stage the new rows in a temp table (strategies that read them more than once). */
@@ -39,9 +39,6 @@ export function duplicateKeyCheck(d: Dialect, node: CompiledNode, staged: string
   };
 }
 
-/** The column a SELECT's row order is numbered in (`row_number() over ()`) when that order is arrival order. */
-const ARRIVAL = '__lake_arrival';
-
 /**
  * Row-order for keeping one row per key deterministically: landing order when the rows carry it —
  * batch, then the file's mtime and name (the order lake discovers files in: a file's place among
@@ -51,19 +48,9 @@ const ARRIVAL = '__lake_arrival';
  */
 export function keepOrder(d: Dialect, incoming: readonly Column[], keys: readonly string[], arrival = false): string {
   if (byArrival(incoming, arrival)) return d.quote(ARRIVAL);
-  const meta = ['_lake_batch', '_lake_file_mtime', '_lake_file', '_lake_line'].filter((m) => hasColumn(incoming, m));
+  const meta = ['_lake_batch', ...LANDING_ORDER].filter((m) => hasColumn(incoming, m));
   const rest = incoming.map((c) => c.name).filter((n) => !keys.includes(n) && !meta.includes(n));
   return [...meta, ...rest].map((c) => d.quote(c)).join(', ') || '1';
-}
-
-/** Whether ties go by the SELECT's row order (see keepOrder): the rows carry no file mtime and name of their own. */
-function byArrival(incoming: readonly Column[], arrival: boolean): boolean {
-  return arrival && !(hasColumn(incoming, '_lake_file_mtime') && hasColumn(incoming, '_lake_file'));
-}
-
-/** The SELECT with its row order as a column (DuckDB keeps the order through an empty OVER). */
-function numbered(d: Dialect, sql: string): string {
-  return `select *, row_number() over () as ${d.quote(ARRIVAL)} from (\n${sql}\n) as __lake_arriving`;
 }
 
 /**

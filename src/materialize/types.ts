@@ -48,8 +48,9 @@ export interface PlanContext {
   readonly strategySql?: { readonly sql: string; readonly temp: string };
   /**
    * The SELECT gives its rows in arrival order (it reads landing sources, whose rows come as the
-   * files landed): insert_new keeps the first of a key in that order when the rows do not carry
-   * `_lake_file_mtime` and `_lake_file` to order them by.
+   * files landed): insert_new keeps the first of a key in that order, and cdc lets the last win
+   * at equal sequence, when the rows do not carry `_lake_file_mtime` and `_lake_file` to order
+   * them by.
    */
   readonly arrivalOrder?: boolean;
 }
