@@ -142,26 +142,37 @@ async function checkDeclaredTypes(db: Adapter, src: SourceNode, all: readonly Co
 /**
  * add_new_columns: fields outside `known` held by records of the files `range` (1-based
  * ordinals, inclusive) become stage columns, VARCHAR (`asText`) or typed from their values (csv
- * and parquet: the type DuckDB sniffed); returns them in order of first appearance.
+ * and parquet: the type DuckDB sniffed; json: the values in the file that brings the field);
+ * returns them in order of first appearance. File by file, as if each landed in a run of its own:
+ * the fields a file brings are added (records of later files whose values do not fit become bad)
+ * before the next file's fields are looked for, so the same files give the same columns and types
+ * however they are grouped into runs. One round per file that brings a field, not per file.
  */
 async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, number], known: readonly Column[],
   sniff: (() => Promise<readonly Column[] | undefined>) | undefined, recordsOf: (files: readonly number[]) => string, asText: boolean): Promise<Column[]> {
-  if (range[0] > range[1]) return [];
   const taken = new Set(known.map((c) => c.name.toLowerCase()));
-  const keys = (await unknownKeys(w, stage, range)).map((u) => u.key).filter((k) => !taken.has(k.toLowerCase()));
-  if (keys.length === 0) return [];
-  const sniffed = sniff ? (await sniff()) ?? [] : undefined;
-  const types = asText ? new Map<string, string>()
-    : sniffed
-    ? new Map(keys.map((k) => [k, sniffed.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
-    : await inferNewKeyTypes(w, stage, keys, range);
   const out: Column[] = [];
-  for (const k of keys) {
-    if (taken.has(k.toLowerCase())) continue;
-    taken.add(k.toLowerCase());
-    out.push({ name: k, type: types.get(k) ?? types.get(k.toLowerCase()) ?? 'VARCHAR' });
+  let sniffed: readonly Column[] | undefined;
+  for (let from = range[0]; from <= range[1];) {
+    const unknown = (await unknownKeys(w, stage, [from, range[1]])).filter((u) => !taken.has(u.key.toLowerCase()));
+    if (unknown.length === 0) break;
+    const first = Math.min(...unknown.map((u) => u.f));
+    const keys = unknown.filter((u) => u.f === first).map((u) => u.key);
+    if (sniff && !sniffed) sniffed = (await sniff()) ?? [];
+    const types = asText ? new Map<string, string>()
+      : sniffed
+      ? new Map(keys.map((k) => [k, sniffed!.find((c) => c.name.toLowerCase() === k.toLowerCase())?.type ?? 'VARCHAR']))
+      : await inferNewKeyTypes(w, stage, keys, [first, first]);
+    const added: Column[] = [];
+    for (const k of keys) {
+      if (taken.has(k.toLowerCase())) continue;
+      taken.add(k.toLowerCase());
+      added.push({ name: k, type: types.get(k) ?? types.get(k.toLowerCase()) ?? 'VARCHAR' });
+    }
+    await addColumns(w, stage, added, recordsOf);
+    out.push(...added);
+    from = first + 1;
   }
-  await addColumns(w, stage, out, recordsOf);
   return out;
 }
 

@@ -334,7 +334,11 @@ export function typeOfJsonTypes(types: readonly string[]): string {
 
 /**
  * Columns of a batch read with nothing known yet (a consumer's first read without declared
- * columns): every top-level key, typed from its JSON values, in order of first appearance.
+ * columns): every top-level key, in order of first appearance, typed from its JSON values in the
+ * earliest file (landing order) that has it — as when the files land one per run: the first file
+ * that brings a key fixes its type, and a later value that does not fit is a bad record. (The
+ * values of the whole batch would widen INTEGER and 2.5 to DOUBLE: another table for the same
+ * files landed together.) Spellings of a key in other cases are one column, named as first seen.
  */
 export async function inferJsonColumns(tx: Adapter, recordsSql: string, kafka: boolean): Promise<Column[]> {
   const reserved = reservedNames(kafka);
@@ -342,9 +346,10 @@ export async function inferJsonColumns(tx: Adapter, recordsSql: string, kafka: b
   const rows = await tx.query<{ k: string; types: string[] }>(
     `with ${c.ctes},
      maps as (select _f, _lake_line, from_json(${c.praw}, ${MAP}) as m from pay where _pok and not _tomb),
-     kv as (select _f, _lake_line, unnest(map_keys(m)) as k, unnest(map_values(m)) as v, generate_subscripts(map_keys(m), 1) as pos from maps where m is not null)
-     select k, list(distinct json_type(v)) as types from kv
-     group by k order by min(struct_pack(f := _f, l := _lake_line, p := pos))`,
+     kv as (select _f, _lake_line, unnest(map_keys(m)) as k, unnest(map_values(m)) as v, generate_subscripts(map_keys(m), 1) as pos from maps where m is not null),
+     firsts as (select *, min(_f) over (partition by lower(k)) as _f0 from kv)
+     select arg_min(k, struct_pack(f := _f, l := _lake_line, p := pos)) as k, list(distinct json_type(v)) filter (where _f = _f0) as types from firsts
+     group by lower(k) order by min(struct_pack(f := _f, l := _lake_line, p := pos))`,
   );
   const out: Column[] = [];
   const seen = new Set<string>();
