@@ -36,7 +36,7 @@ import { decompressed, discover, firstFileUnder, fixedFolders, isGzip, type Deco
 import { partitionColumns, partitionsOf } from './partitions.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
-import { addColumns, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
+import { addColumns, columnsOnlyInBadRecords, createStage, inferJsonColumns, inferNewKeyTypes, KAFKA_COLUMNS, looksClean, reservedNames, rescue, unknownKeys } from './stage.js';
 import { markDuplicates, saveOffsets } from './kafka.js';
 import { lit, qi, listLit, scratchTable, unionOf, ATTACH_SCRATCH } from './sql.js';
 
@@ -140,13 +140,14 @@ async function checkDeclaredTypes(db: Adapter, src: SourceNode, all: readonly Co
 }
 
 /**
- * add_new_columns: fields outside `known` held by records of the files `range` (1-based
+ * add_new_columns: fields outside `known` held by good records of the files `range` (1-based
  * ordinals, inclusive) become stage columns, VARCHAR (`asText`) or typed from their values (csv
  * and parquet: the type DuckDB sniffed; json: the values in the file that brings the field);
  * returns them in order of first appearance. File by file, as if each landed in a run of its own:
  * the fields a file brings are added (records of later files whose values do not fit become bad)
- * before the next file's fields are looked for, so the same files give the same columns and types
- * however they are grouped into runs. One round per file that brings a field, not per file.
+ * before the next file's fields are looked for — among its records still good — so the same files
+ * give the same columns, rows and quarantine however they are grouped into runs. One round per file
+ * that brings a field, not per file.
  */
 async function adoptNewKeys(w: Adapter, stage: string, range: readonly [number, number], known: readonly Column[],
   sniff: (() => Promise<readonly Column[] | undefined>) | undefined, recordsOf: (files: readonly number[]) => string, asText: boolean): Promise<Column[]> {
@@ -388,6 +389,13 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
     // CSV and parquet records are JSON lake made (to_json): valid by construction.
     const guarded = isTextFormat(spec) && batch.length > 0 && !(await looksClean(w, recs.sql));
     await createStage(w, { ...stageOptions, recordsSql: recs.sql, known, guarded });
+    if (inferred) {
+      // A key only bad records hold is no column, as schema evolution would not make it one had
+      // those records landed in a later run.
+      const dropped = new Set((await columnsOnlyInBadRecords(w, stage, recs.sql, known, kafka)).map((c) => c.name));
+      for (const c of dropped) await w.execute(`alter table ${stage} drop column ${qi(c)}`);
+      known = known.filter((c) => !dropped.has(c.name));
+    }
   }
 
   // 3. Schema evolution.

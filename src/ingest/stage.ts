@@ -309,11 +309,15 @@ function inFiles(range?: readonly [number, number]): string {
   return range ? ` and _f between ${range[0]} and ${range[1]}` : '';
 }
 
-/** Keys outside the known schema in the stage (of the files `range` only, when given), first seen first. */
+/**
+ * Keys outside the known schema in the stage (of the files `range` only, when given), first seen
+ * first. Only good records count: a record that a column added since the stage was made (schema
+ * evolution) turned bad brings no key, as it would not have, had its file landed after that column.
+ */
 export async function unknownKeys(tx: Adapter, stage: string, range?: readonly [number, number]): Promise<UnknownKey[]> {
   const rows = await tx.query<{ k: string; f: number; l: number }>(
     `select k, min(struct_pack(f := _f, l := _lake_line, p := pos)).f as f, min(struct_pack(f := _f, l := _lake_line, p := pos)).l as l
-     from (select _f, _lake_line, unnest(_unknown) as k, generate_subscripts(_unknown, 1) as pos from ${stage} where _unknown is not null${inFiles(range)})
+     from (select _f, _lake_line, unnest(_unknown) as k, generate_subscripts(_unknown, 1) as pos from ${stage} where _unknown is not null and _reason is null${inFiles(range)})
      group by k order by min(struct_pack(f := _f, l := _lake_line, p := pos))`,
   );
   return rows.map((r) => ({ key: r.k, f: Number(r.f), line: Number(r.l) }));
@@ -362,6 +366,32 @@ export async function inferJsonColumns(tx: Adapter, recordsSql: string, kafka: b
   return out;
 }
 
+/**
+ * Of the columns a first read inferred from every record of its batch, those that no good record
+ * of the stage carries: the keys only bad records hold. Schema evolution takes a new key from good
+ * records only (unknownKeys), so a later run ignores such a key; the first run drops them too, and
+ * the same files give the same table however they are grouped into runs. Cheap when there is no
+ * bad record, or every column has a value in some good record (one pass over the stage); only
+ * columns without one are looked up in the records' keys (a good record may hold the key as null).
+ */
+export async function columnsOnlyInBadRecords(tx: Adapter, stage: string, recordsSql: string, columns: readonly Column[], kafka: boolean): Promise<Column[]> {
+  if (columns.length === 0) return [];
+  const [counts] = await tx.query<Record<string, number>>(
+    `select count(*) filter (where _reason is not null) as bad${columns.map((c, i) => `, count(${qi(c.name)}) filter (where _reason is null) as n${i}`).join('')} from ${stage}`);
+  if (!counts || Number(counts.bad) === 0) return [];
+  const empty = columns.filter((_c, i) => Number(counts[`n${i}`]) === 0);
+  if (empty.length === 0) return [];
+  const c = chain(recordsSql, [], kafka, false);
+  const held = await tx.query<{ k: string }>(
+    `with ${c.ctes},
+     keyed as (select _f, _lake_line, unnest(json_keys(${c.praw})) as k from pay where _pok and not _tomb and ${c.praw} is not null)
+     select distinct lower(k) as k from keyed
+     semi join (select _f, _lake_line from ${stage} where _reason is null) as good on keyed._f = good._f and keyed._lake_line = good._lake_line
+     where list_contains(${listLit(empty.map((e) => e.name.toLowerCase()))}, lower(k))`);
+  const carried = new Set(held.map((r) => r.k));
+  return empty.filter((e) => !carried.has(e.name.toLowerCase()));
+}
+
 /** A typed value of column `c` from a JSON value `v` (NULL when absent or not of that type). */
 function typedValue(v: string, c: Column): string {
   const t = c.type.trim().toUpperCase();
@@ -373,11 +403,11 @@ function typedValue(v: string, c: Column): string {
   return `try_cast(${v} as ${c.type})`;
 }
 
-/** Types of new keys from their JSON values in the stage, by the key in lower case (its spellings' values together). */
+/** Types of new keys from their JSON values in good records of the stage, by the key in lower case (its spellings' values together). */
 export async function inferNewKeyTypes(tx: Adapter, stage: string, keys: readonly string[], range?: readonly [number, number]): Promise<Map<string, string>> {
   const rows = await tx.query<{ k: string; types: string[] }>(
     `select lower(k) as k, list(distinct json_type(json_extract(_payload, '/' || replace(replace(k, '~', '~0'), '/', '~1')))) as types
-     from (select unnest(_unknown) as k, _payload from ${stage} where _unknown is not null${inFiles(range)})
+     from (select unnest(_unknown) as k, _payload from ${stage} where _unknown is not null and _reason is null${inFiles(range)})
      where list_contains(${listLit(keys.map((k) => k.toLowerCase()))}, lower(k)) group by lower(k)`,
   );
   return new Map(rows.map((r) => [r.k, typeOfJsonTypes(r.types)]));
