@@ -4,7 +4,7 @@
  * columns kept, dropped, or carried through a downstream stream() model.
  */
 import { describe, it, expect } from 'vitest';
-import { makeProject, writeFile, run, query, jsonl, plain } from './helpers.js';
+import { makeProject, writeFile, inGroupings, query, jsonl, plain } from './helpers.js';
 
 const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, s));
 
@@ -46,23 +46,9 @@ async function tables(dir: string): Promise<Record<string, unknown>> {
 
 describe('insert_new: first arrival wins, however files are grouped into runs', () => {
   it('all files in one run, one per run, and two runs of several give the same tables', async () => {
-    const once = project();
-    for (const f of FILES) land(once, f);
-    await run(once);
-
-    const each = project();
-    for (const f of FILES) {
-      land(each, f);
-      await run(each);
-    }
-
-    // A first build of two files, then three files in one incremental run.
-    const twice = project();
-    for (const f of FILES.slice(0, 2)) land(twice, f);
-    await run(twice);
-    for (const f of FILES.slice(2)) land(twice, f);
-    const second = await run(twice);
-    expect(second.node('main.keep').stats).toMatchObject({ files: 3 });
+    // All in one run, one per run, and a first build of two files then three in one incremental run.
+    const [{ dir: once }, { dir: each }, { dir: twice, runs }] = await inGroupings(project, FILES, [[5], [1, 1, 1, 1, 1], [2, 3]], land);
+    expect(runs[1]!.node('main.keep').stats).toMatchObject({ files: 3 });
 
     const expected = [
       { id: 1, v: 'c.jsonl:1' }, { id: 2, v: 'c.jsonl:2' }, { id: 3, v: 'a.jsonl:2' }, { id: 4, v: 'a.jsonl:3' },

@@ -5,7 +5,7 @@
  * dropped by the model.
  */
 import { describe, it, expect } from 'vitest';
-import { makeProject, writeFile, run, query, jsonl, plain } from './helpers.js';
+import { makeProject, writeFile, inGroupings, query, jsonl, plain } from './helpers.js';
 
 const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, s));
 
@@ -52,21 +52,8 @@ async function tables(dir: string): Promise<Record<string, unknown>> {
 
 describe('cdc: at equal sequence the change that landed last wins, however files are grouped into runs', () => {
   it('all files in one run, one per run, and two runs of several give the same tables', async () => {
-    const once = project();
-    for (const f of FILES) land(once, f);
-    await run(once);
-
-    const each = project();
-    for (const f of FILES) {
-      land(each, f);
-      await run(each);
-    }
-
-    const twice = project();
-    for (const f of FILES.slice(0, 2)) land(twice, f);
-    await run(twice);
-    for (const f of FILES.slice(2)) land(twice, f);
-    expect((await run(twice)).node('main.keep1').stats).toMatchObject({ files: 3 });
+    const [{ dir: once }, { dir: each }, { dir: twice, runs }] = await inGroupings(project, FILES, [[5], [1, 1, 1, 1, 1], [2, 3]], land);
+    expect(runs[1]!.node('main.keep1').stats).toMatchObject({ files: 3 });
 
     // By file name, c.jsonl would beat b.jsonl (id 2), a.jsonl 0.jsonl (id 4), b.jsonl 0.jsonl (id 5).
     const scd1 = [
@@ -89,15 +76,8 @@ describe('cdc: at equal sequence the change that landed last wins, however files
     // y.jsonl is older than every other file: landed with them it loses each tie; landed last on
     // its own, it loses too when the rows carry their file's mtime (compared as stored).
     const late: LandingFile = { name: 'y.jsonl', mtime: at(5), changes: [[2, 1], [7, 1]] };
-    const once = project();
-    for (const f of [...FILES, late]) land(once, f);
-    await run(once);
-
-    const after = project();
-    for (const f of FILES) land(after, f);
-    await run(after);
-    land(after, late);
-    expect((await run(after)).node('main.keep1').stats).toMatchObject({ files: 1 });
+    const [{ dir: once }, { dir: after, runs }] = await inGroupings(project, [...FILES, late], [[6], [5, 1]], land);
+    expect(runs[1]!.node('main.keep1').stats).toMatchObject({ files: 1 });
 
     const keep = async (dir: string) => ({
       keep1: plain(await query(dir, 'select id, seq, v from main.keep1 order by id')),

@@ -55,6 +55,32 @@ export async function run(dir: string, opts: { select?: string[]; fullRefresh?: 
   };
 }
 
+/**
+ * Land `files` in groups of `sizes` files (in order), with a `lake run` after each group: the same
+ * files grouped into runs in different ways ([n]: all in one run; [1, 1, ...]: one per run).
+ * Returns each run's result.
+ */
+export async function runInGroups<F>(dir: string, files: readonly F[], sizes: readonly number[], land: (dir: string, f: F) => void): Promise<RunResult[]> {
+  const out: RunResult[] = [];
+  let next = 0;
+  for (const n of sizes) {
+    for (const f of files.slice(next, next + n)) land(dir, f);
+    next += n;
+    out.push(await run(dir));
+  }
+  return out;
+}
+
+/** For each grouping (sizes of runs, see runInGroups), a fresh project (`make`) with `files` landed that way. */
+export async function inGroupings<F>(make: () => string, files: readonly F[], groupings: readonly (readonly number[])[], land: (dir: string, f: F) => void): Promise<{ dir: string; runs: RunResult[] }[]> {
+  const out: { dir: string; runs: RunResult[] }[] = [];
+  for (const sizes of groupings) {
+    const dir = make();
+    out.push({ dir, runs: await runInGroups(dir, files, sizes, land) });
+  }
+  return out;
+}
+
 /** Query the project's database (opened and closed around the call). */
 export async function query(dir: string, sql: string): Promise<Row[]> {
   const db = await DuckDBAdapter.open(path.join(dir, 'target/lake.duckdb'));

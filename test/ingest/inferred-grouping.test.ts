@@ -4,7 +4,7 @@
  * files give the same columns, rows and quarantine in one run, one per run, or any grouping.
  */
 import { describe, it, expect } from 'vitest';
-import { makeProject, writeFile, run, query, plain } from './helpers.js';
+import { makeProject, writeFile, inGroupings, query, plain } from './helpers.js';
 
 const at = (s: number) => new Date(Date.UTC(2024, 0, 1, 0, 0, s));
 
@@ -21,7 +21,7 @@ const FILES: readonly { name: string; mtime: Date; records: Record<string, unkno
   { name: 'a', mtime: at(40), records: [{ id: 4, x: 4, w: 2.5, late_bad: true }, { id: 6, w: 6, z: 1.5 }] },
 ];
 
-type Format = 'jsonl' | 'json';
+type Format = 'jsonl' | 'json' | 'csv';
 
 function project(format: Format): string {
   return makeProject({
@@ -30,7 +30,7 @@ function project(format: Format): string {
   });
 }
 
-function land(dir: string, format: Format, f: (typeof FILES)[number]): void {
+function land(dir: string, format: 'jsonl' | 'json', f: (typeof FILES)[number]): void {
   // json: one array per file; jsonl: one record per line.
   const text = format === 'json' ? JSON.stringify(f.records) : f.records.map((r) => JSON.stringify(r)).join('\n') + '\n';
   writeFile(dir, `landing/ev/${f.name}.${format}`, text, f.mtime);
@@ -49,18 +49,8 @@ async function snapshot(dir: string): Promise<unknown> {
 describe('infer_types on JSON: the same files give the same table however they are grouped into runs', () => {
   for (const format of ['jsonl', 'json'] as const) {
     it(`${format}: one run, one per run, and 1 + 3 files`, async () => {
-      const groupings = [[4], [1, 1, 1, 1], [1, 3], [2, 2]];
       const out: unknown[] = [];
-      for (const sizes of groupings) {
-        const dir = project(format);
-        let next = 0;
-        for (const n of sizes) {
-          for (const f of FILES.slice(next, next + n)) land(dir, format, f);
-          next += n;
-          await run(dir);
-        }
-        out.push(await snapshot(dir));
-      }
+      for (const { dir } of await inGroupings(() => project(format), FILES, [[4], [1, 1, 1, 1], [1, 3], [2, 2]], (d, f) => land(d, format, f))) out.push(await snapshot(dir));
       for (const o of out.slice(1)) expect(o).toEqual(out[0]);
       const one = out[0] as { columns: { c: string; t: string }[]; rows: { id: number }[]; quarantine: { file: string; line: number; reason: string }[] };
       expect(one.columns.filter((x) => !x.c.startsWith('_lake')).map((x) => `${x.c}:${x.t}`)).toEqual(['id:BIGINT', 'x:BIGINT', 'v:VARCHAR', 'w:BIGINT', 'z:DOUBLE']);
@@ -81,19 +71,8 @@ describe('a field only bad records hold is no column, whatever the grouping', ()
       { name: 'a.csv', mtime: at(30), text: 'id,x,y\n3,3,7\n' },
     ];
     const out: unknown[] = [];
-    for (const sizes of [[3], [1, 1, 1], [1, 2]]) {
-      const dir = makeProject({
-        'models/sources.yml': 'sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: ev\n        files: ev/*.csv\n        format: csv\n        infer_types: true\n',
-        'models/m.sql': "{{ config(materialized='incremental') }}\nselect * exclude (_lake_batch, _lake_file_mtime) from {{ source('raw', 'ev') }}",
-      });
-      let next = 0;
-      for (const n of sizes) {
-        for (const f of files.slice(next, next + n)) writeFile(dir, `landing/ev/${f.name}`, f.text, f.mtime);
-        next += n;
-        await run(dir);
-      }
-      out.push(await snapshot(dir));
-    }
+    const groupings = await inGroupings(() => project('csv'), files, [[3], [1, 1, 1], [1, 2]], (d, f) => writeFile(d, `landing/ev/${f.name}`, f.text, f.mtime));
+    for (const { dir } of groupings) out.push(await snapshot(dir));
     for (const o of out.slice(1)) expect(o).toEqual(out[0]);
     const one = out[0] as { columns: { c: string }[]; quarantine: { file: string }[] };
     expect(one.columns.map((x) => x.c).filter((c) => !c.startsWith('_lake'))).toEqual(['id', 'x', 'y']);
