@@ -351,9 +351,10 @@ export async function inferJsonColumns(tx: Adapter, recordsSql: string, kafka: b
     `with ${c.ctes},
      maps as (select _f, _lake_line, from_json(${c.praw}, ${MAP}) as m from pay where _pok and not _tomb),
      kv as (select _f, _lake_line, unnest(map_keys(m)) as k, unnest(map_values(m)) as v, generate_subscripts(map_keys(m), 1) as pos from maps where m is not null),
-     firsts as (select *, min(_f) over (partition by lower(k)) as _f0 from kv)
-     select arg_min(k, struct_pack(f := _f, l := _lake_line, p := pos)) as k, list(distinct json_type(v)) filter (where _f = _f0) as types from firsts
-     group by lower(k) order by min(struct_pack(f := _f, l := _lake_line, p := pos))`,
+     per_file as (select lower(k) as lk, _f, min(struct_pack(f := _f, l := _lake_line, p := pos, k := k)) as first, list(distinct json_type(v)) as types
+       from kv group by lower(k), _f)
+     select min(first).k as k, arg_min(types, _f) as types from per_file
+     group by lk order by min(first)`,
   );
   const out: Column[] = [];
   const seen = new Set<string>();
