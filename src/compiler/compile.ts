@@ -104,6 +104,8 @@ export class Compiler {
   private finishing = new Set<NodeId>();
   /** Models disabled by a config() call in their own file: name and id → path (for ref errors). */
   private disabled = new Map<string, string>();
+  /** Of those, the ones a folder or YAML config disables (the load leaves them out). */
+  private disabledByConfig = new Set<string>();
 
   constructor(project: LoadedProject, private readonly opts: CompileOptions = {}) {
     this.current = project;
@@ -133,6 +135,7 @@ export class Compiler {
     this.finishDiags.clear();
     this.disabled.clear();
     for (const [name, file] of this.current.disabledModels ?? []) this.disabled.set(name, file);
+    this.disabledByConfig = new Set(this.current.disabledModels?.keys());
     const dupes: Diagnostic[] = [];
     const cache = this.opts.cacheDir && !this.opts.empty ? RenderCache.open(this.opts.cacheDir, this.cacheKey()) : undefined;
     this.cache = cache;
@@ -584,7 +587,10 @@ export class Compiler {
       return { problem: { message: `${refText(name)} is ambiguous: ${ids.join(', ')}`, hint: `write ${ids.map(spell).join(' or ')} to choose one` } };
     }
     const off = this.disabled.get(name);
-    if (off) return { problem: { message: `ref('${name}') is a disabled model (enabled false: its config() in ${off}, or a folder or YAML config)`, hint: `enable ${off}, or stop referring to it (dbt: "depends on a node named '${name}' which is disabled")` } };
+    if (off) {
+      const how = this.disabledByConfig.has(name) ? `enabled: false in a folder or YAML config; its file is ${off}` : `config(enabled=false) in ${off}`;
+      return { problem: { message: `ref('${name}') is a disabled model (${how})`, hint: `enable it, or stop referring to it (dbt: "depends on a node named '${name}' which is disabled")` } };
+    }
     const versioned = this.versionProblem(name);
     if (versioned) return { problem: versioned };
     const near = closest(name, this.relations.keys());

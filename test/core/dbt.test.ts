@@ -70,7 +70,7 @@ describe('a dbt project', () => {
     });
     const r = lake(dir, ['compile']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("ref('x') is a disabled model");
+    expect(r.stderr).toContain("ref('x') is a disabled model (enabled: false in a folder or YAML config; its file is models/legacy/x.sql)");
     expect(r.stderr).toContain("ref('y') is a disabled model");
     expect(r.stderr).not.toContain('matches no model');
   });
