@@ -50,6 +50,16 @@ export function splitHooks(hooks: readonly string[]): { inside: string[]; outsid
   return { inside, outside };
 }
 
+/**
+ * Whether a key of a project file's `models:` (`seeds:`, ...) tree is a config at that level (`+x`,
+ * or a config's name with a value that is no folder), not a folder, model or package name.
+ */
+export function isConfigEntry(key: string, value: unknown): boolean {
+  const nk = normaliseKey(key);
+  const folderLike = !!value && typeof value === 'object' && !Array.isArray(value);
+  return key.startsWith('+') || (CONFIG_KEYS.has(nk) && !folderLike) || nk === 'expectations' || nk === 'meta' || nk === 'column_types';
+}
+
 /** `+materialized` → `materialized`, `pre-hook` → `pre_hook`. */
 export function normaliseKey(key: string): string {
   let k = key.startsWith('+') ? key.slice(1) : key;

@@ -13,7 +13,7 @@ import { readPackages, packageSettings } from './packages.js';
 import { listFiles, underRoot } from './files.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
-import { CONFIG_KEYS, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
+import { isConfigEntry, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
 import { loadSnapshots } from './snapshots.js';
 import { expandVersions, missingVersionFile, pastDeprecation, placeLatestVersions } from './versions.js';
@@ -27,7 +27,7 @@ export function folderConfig(tree: Record<string, unknown>, folders: readonly st
   const apply = (level: Record<string, unknown>) => {
     for (const [k, v] of Object.entries(level)) {
       const nk = normaliseKey(k);
-      if (k.startsWith('+') || (CONFIG_KEYS.has(nk) && !isRecord(v)) || nk === 'expectations' || nk === 'meta' || nk === 'column_types') {
+      if (isConfigEntry(k, v)) {
         if ((nk === 'tags' || nk === 'pre_hook' || nk === 'post_hook') && out[nk] !== undefined) {
           out[nk] = [...(Array.isArray(out[nk]) ? (out[nk] as unknown[]) : [out[nk]]), ...(Array.isArray(v) ? v : [v])];
         } else out[nk] = v;

@@ -10,7 +10,7 @@ import { closest, LakeError } from '../errors/index.js';
 import type { ProjectPaths, TargetConfig } from '../core/types.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
 import { readDispatch } from './packages.js';
-import { CONFIG_KEYS, normaliseKey } from './config.js';
+import { isConfigEntry, normaliseKey } from './config.js';
 
 export interface ProjectSettings {
   readonly root: string;
@@ -95,17 +95,16 @@ export function findProjectRoot(start: string): string | undefined {
 function ownTree(tree: Record<string, unknown>, project: string): Record<string, unknown> {
   const own = tree[project];
   if (!isRecord(own)) return tree;
-  const isConfig = (k: string, v: unknown) => k.startsWith('+') || (CONFIG_KEYS.has(normaliseKey(k)) && !isRecord(v));
   const out: Record<string, unknown> = {};
   for (const level of [tree, own]) {
     for (const [k, v] of Object.entries(level)) {
-      if (!isConfig(k, v)) continue;
+      if (!isConfigEntry(k, v)) continue;
       const key = `+${normaliseKey(k)}`;
       const additive = key === '+tags' || key === '+pre_hook' || key === '+post_hook';
       out[key] = additive && out[key] !== undefined ? [...asList(out[key]), ...asList(v)] : v;
     }
   }
-  for (const [k, v] of Object.entries(own)) if (!isConfig(k, v)) out[k] = v;
+  for (const [k, v] of Object.entries(own)) if (!isConfigEntry(k, v)) out[k] = v;
   return out;
 }
 

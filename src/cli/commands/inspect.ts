@@ -112,7 +112,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       const listTests = wants('test') || wants('unit_test') || nodeError !== undefined || testMethod;
       let tests: { id: string; kind: 'test' | 'unit_test'; name: string; path?: string; tags: readonly string[]; dependsOn: readonly string[] }[] = [];
       if (listTests) {
-        const { QualityRun: Q } = await import('../../dq/quality-run.js');
+        const Q = QualityRun ?? (await import('../../dq/quality-run.js')).QualityRun;
         let q;
         try {
           q = Q.plan(s, { mode: 'test', select: flags.select, exclude: flags.exclude, reporter: c.reporter, listOnly: true, indirectSelection: indirect, ...(chosen ? { chosen } : {}) }, selector);
