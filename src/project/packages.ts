@@ -80,8 +80,8 @@ export function readPackages(root: string, installPath: string, projectName: str
       const guess = spec.replace(/\.git$|\/$/g, '').split(/[/:]/).pop()!.replace(/-/g, '_');
       if (found.has(guess) || [...found.values()].some((p) => path.basename(p.dir).replace(/-/g, '_') === guess)) return;
       diags.push({
-        code: 'LAKE-P054', severity: 'warn', message: `package ${spec} is not installed in ${install}/: its macros are unknown`, file: declFile, line,
-        hint: 'run `dbt deps` once (lake reads installed packages but never downloads them), or copy the macros the project calls into macros/',
+        code: 'LAKE-P054', severity: 'warn', message: `package ${spec} is not installed in ${install}/: its macros, models and tests are unknown`, file: declFile, line,
+        hint: 'run `dbt deps` once (lake reads installed packages but never downloads them), or copy what the project uses into macros/ and models/',
       });
     });
   }

@@ -90,7 +90,7 @@ describe('installed dbt packages', () => {
     const p = loadProject(dir);
     // Only the package that is not installed is said; the installed one reads without a word.
     expect(p.diagnostics.map((d) => [d.code, d.file, d.line, d.message])).toEqual([
-      ['LAKE-P054', 'packages.yml', 4, 'package dbt-labs/dbt_utils is not installed in dbt_packages/: its macros are unknown'],
+      ['LAKE-P054', 'packages.yml', 4, 'package dbt-labs/dbt_utils is not installed in dbt_packages/: its macros, models and tests are unknown'],
     ]);
     expect(p.packages!.map((x) => x.name)).toEqual(['acme_utils']);
     // The package's own default of a var is not the project's (dbt keeps it to the package's nodes).
