@@ -11,6 +11,7 @@ import { versionNodeName } from '../core/types.js';
 import { readSettings, type ProjectSettings, type SettingsOptions } from './settings.js';
 import { readPackages, packageSettings } from './packages.js';
 import { listFiles, underRoot } from './files.js';
+import { FilePrefetch } from './prefetch.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
 import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { isConfigEntry, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
@@ -80,10 +81,10 @@ interface YamlDecls {
  * editor's save) — or, with `diags`, when it is not UTF-8 (a Latin-1 'café' would be read as
  * 'caf\uFFFD' and written to tables so): then a diagnostic names its first bad line.
  */
-function readIfPresent(file: string, diags?: Diagnostic[], rel?: string): string | undefined {
+function readIfPresent(file: string, diags?: Diagnostic[], rel?: string, prefetch?: FilePrefetch): string | undefined {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = prefetch ? prefetch.text(file) : fs.readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -300,6 +301,8 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   };
   const diags: Diagnostic[] = [];
   const { modelFiles, yamlFiles, docFiles, seedFiles, snapshotFiles } = projectFiles(settings);
+  // A big project's model files are read on a worker while the YAML is parsed, and handed over in order.
+  const prefetch = FilePrefetch.start(modelFiles.map((rel) => underRoot(root, rel)));
   const docBlocks = readDocBlocks(root, docFiles);
   const decls = withDocBlocks(root, readYamlDecls(settings, [...new Set(yamlFiles)], diags, render), docBlocks, diags);
 
@@ -308,24 +311,28 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const models = new Map<string, ModelNode>();
   const disabledModels = new Map<string, string>();
   const usedPatches = new Set<string>();
-  for (const rel of modelFiles) {
-    const rawSql = readIfPresent(underRoot(root, rel), diags, rel);
-    if (rawSql === undefined) continue;
-    const node = factory.build(rel, rawSql);
-    const stem = path.posix.basename(rel, '.sql');
-    if (decls.models.has(stem)) usedPatches.add(stem);
-    const prev = models.get(node.id);
-    if (prev) {
-      diags.push(duplicateModel(node.id, prev.path, rel));
-      continue;
+  try {
+    for (const rel of modelFiles) {
+      const rawSql = readIfPresent(underRoot(root, rel), diags, rel, prefetch);
+      if (rawSql === undefined) continue;
+      const node = factory.build(rel, rawSql);
+      const stem = path.posix.basename(rel, '.sql');
+      if (decls.models.has(stem)) usedPatches.add(stem);
+      const prev = models.get(node.id);
+      if (prev) {
+        diags.push(duplicateModel(node.id, prev.path, rel));
+        continue;
+      }
+      if (node.config.enabled === false) {
+        disabledModels.set(node.name, rel);
+        continue;
+      }
+      models.set(node.id, node);
+      const past = pastDeprecation(node.version ? `${node.version.model}.v${node.version.v}` : node.name, node.deprecationDate, node.patchPath, decls.models.get(stem)?.line, new Date());
+      if (past) diags.push(past);
     }
-    if (node.config.enabled === false) {
-      disabledModels.set(node.name, rel);
-      continue;
-    }
-    models.set(node.id, node);
-    const past = pastDeprecation(node.version ? `${node.version.model}.v${node.version.v}` : node.name, node.deprecationDate, node.patchPath, decls.models.get(stem)?.line, new Date());
-    if (past) diags.push(past);
+  } finally {
+    prefetch.close();
   }
   for (const [name, patch] of decls.models) {
     if (!usedPatches.has(name) && patch.version) diags.push(missingVersionFile(name, patch));
