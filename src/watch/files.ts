@@ -23,8 +23,11 @@ export interface FileChange {
   readonly text?: string;
 }
 
-/** Files at the project root that change the whole project. */
-export const PROJECT_FILES: readonly string[] = ['project.yml', 'dbt_project.yml', 'profiles.yml'];
+/** Files at the project root that change the whole project (packages.yml: a `local:` package is read where it lies). */
+export const PROJECT_FILES: readonly string[] = ['project.yml', 'dbt_project.yml', 'profiles.yml', 'packages.yml', 'dependencies.yml'];
+
+/** What an installed package's folder holds that lake reads: models, macros, seeds, tests, YAML, docs. */
+const PACKAGE_FILE = /\.(sql|ya?ml|csv|md|jinja|njk)$/;
 
 const YAML = /\.ya?ml$/;
 
@@ -35,13 +38,18 @@ function under(rel: string, dirs: readonly string[]): boolean {
   });
 }
 
-/** The kind of `rel` (relative, forward slashes), or undefined when the watch ignores it. */
-export function classify(rel: string, paths: ProjectPaths): FileKind | undefined {
+/**
+ * The kind of `rel` (relative, forward slashes), or undefined when the watch ignores it.
+ * `packages`: the folders of installed dbt packages (dbt_packages/, a `local:` package's folder,
+ * possibly outside the project): a file there can change any node, as project.yml can.
+ */
+export function classify(rel: string, paths: ProjectPaths, packages: readonly string[] = []): FileKind | undefined {
   if (PROJECT_FILES.includes(rel)) return 'project';
   const base = rel.slice(rel.lastIndexOf('/') + 1);
-  if (base.startsWith('.') || rel.split('/').some((seg) => seg === 'node_modules' || seg.startsWith('.'))) return undefined;
+  if (base.startsWith('.') || rel.split('/').some((seg) => seg === 'node_modules' || (seg.startsWith('.') && seg !== '..'))) return undefined;
   const target = paths.target.replace(/^\.\//, '').replace(/\/+$/, '');
   if (target && (rel === target || rel.startsWith(`${target}/`))) return undefined;
+  if (packages.length && under(rel, packages)) return PACKAGE_FILE.test(rel) ? 'project' : undefined;
   if (under(rel, paths.models)) {
     if (rel.endsWith('.sql')) return 'model';
     if (YAML.test(rel)) return 'yaml';
@@ -66,9 +74,9 @@ export function classify(rel: string, paths: ProjectPaths): FileKind | undefined
   return undefined;
 }
 
-/** Absolute paths to hand to the file watcher: the project files and every project folder. */
-export function watchTargets(root: string, paths: ProjectPaths): string[] {
-  const dirs = [...paths.models, ...paths.seeds, ...paths.macros, ...paths.tests, ...(paths.snapshots ?? ['snapshots'])].map((d) => path.resolve(root, d));
+/** Absolute paths to hand to the file watcher: the project files, every project folder and the packages' folders. */
+export function watchTargets(root: string, paths: ProjectPaths, packages: readonly string[] = []): string[] {
+  const dirs = [...paths.models, ...paths.seeds, ...paths.macros, ...paths.tests, ...(paths.snapshots ?? ['snapshots']), ...packages].map((d) => path.resolve(root, d));
   return [...new Set([...PROJECT_FILES.map((f) => path.join(root, f)), ...dirs])];
 }
 

@@ -205,10 +205,30 @@ export class Watch {
   /** Cycles wait for the initial build: one run at a time on the database. */
   private ready = false;
   private readonly listeners = new Set<(r: CycleReport) => void>();
+  /** Where `dbt deps` installs packages (dbt_packages/), and the package folders watched (relative, forward slashes). */
+  private packagesPath = 'dbt_packages';
+  private packages: string[] = [];
 
   constructor(private readonly reporter: Reporter, private readonly o: WatchOptions) {
     this.compiler = o.compiler ?? new IncrementalCompiler(o);
     this.paths = { models: [], seeds: [], macros: [], tests: [], target: 'target' };
+  }
+
+  /**
+   * Folders of installed dbt packages to watch: where `dbt deps` installs them (a new package
+   * appears there) and each package the last load found, a `local:` one possibly outside the project.
+   */
+  private packageFolders(packagesPath: string, s: Session | undefined): string[] {
+    const root = this.o.projectDir;
+    return [...new Set([packagesPath, ...(s?.project.packages ?? []).map((p) => p.dir)])].map((d) => path.relative(root, path.resolve(root, d)).split(path.sep).join('/'));
+  }
+
+  /** Watch the packages of session `s` too, when they differ from those watched. */
+  private watchPackagesOf(s: Session | undefined, packagesPath: string): void {
+    const next = this.packageFolders(packagesPath, s);
+    if (next.join('\0') === this.packages.join('\0')) return;
+    this.packages = next;
+    this.watcher?.setTargets(watchTargets(this.o.projectDir, this.paths, this.packages));
   }
 
   /** The database the watch holds open (undefined before start and after stop). */
@@ -240,10 +260,12 @@ export class Watch {
     const root = this.o.projectDir;
     const settings = readSettings(root, this.o);
     this.paths = settings.paths;
+    this.packagesPath = settings.packagesPath;
+    this.packages = this.packageFolders(settings.packagesPath, undefined);
     this.dbPath = settings.target.path;
     const targetDir = path.resolve(root, settings.paths.target);
     this.watcher = await FileWatcher.start({
-      targets: watchTargets(root, settings.paths),
+      targets: watchTargets(root, settings.paths, this.packages),
       debounceMs: this.o.debounceMs ?? 10,
       maxWaitMs: this.o.maxWaitMs ?? 300,
       ignored: (p) => {
@@ -259,6 +281,7 @@ export class Watch {
     try {
       try {
         this.session = this.compiler.load();
+        this.watchPackagesOf(this.session, this.packagesPath);
         this.reportWarnings(this.session.warnings);
         // A selector that matches nothing is a typo on the command line: say so now, not on every save.
         this.session.select(this.selection());
@@ -352,7 +375,7 @@ export class Watch {
     const fresh: FileChange[] = [];
     for (const abs of absPaths) {
       const rel = relPath(root, abs);
-      const kind = classify(rel, this.paths);
+      const kind = classify(rel, this.paths, this.packages);
       const now = kind ? observe(abs, kind === 'model') : null;
       if (!kind || now === null) {
         this.release(rel);
@@ -442,7 +465,9 @@ export class Watch {
     // project.yml may move folders or the database.
     if (changes.some((c) => c.kind === 'project')) {
       this.paths = next.project.paths;
-      this.watcher?.setTargets(watchTargets(root, next.project.paths));
+      this.packagesPath = readSettings(root, this.o).packagesPath;
+      this.packages = this.packageFolders(this.packagesPath, next);
+      this.watcher?.setTargets(watchTargets(root, next.project.paths, this.packages));
       if (next.project.target.path !== this.dbPath) {
         this.reporter.info(`target database is now ${next.project.target.path}`);
         await this.opened?.release();

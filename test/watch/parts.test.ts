@@ -25,6 +25,22 @@ describe('classify', () => {
     expect(classify('seeds/raw.sql', PATHS)).toBeUndefined();
     expect(classify('src/app.ts', PATHS)).toBeUndefined();
   });
+
+  it("takes a file of an installed package (under dbt_packages/ or a local: folder outside the project) as a change of the whole project", () => {
+    const pkgs = ['dbt_packages', '../shared_pkg'];
+    expect(classify('packages.yml', PATHS)).toBe('project');
+    expect(classify('dependencies.yml', PATHS)).toBe('project');
+    expect(classify('dbt_packages/dbt_utils/macros/sql/star.sql', PATHS, pkgs)).toBe('project');
+    expect(classify('dbt_packages/dbt_utils/dbt_project.yml', PATHS, pkgs)).toBe('project');
+    expect(classify('../shared_pkg/models/staging/stg.sql', PATHS, pkgs)).toBe('project');
+    expect(classify('../shared_pkg/seeds/codes.csv', PATHS, pkgs)).toBe('project');
+    expect(classify('dbt_packages/dbt_utils/README.md', PATHS, pkgs)).toBe('project');
+    expect(classify('dbt_packages/dbt_utils/.git/HEAD', PATHS, pkgs)).toBeUndefined();
+    expect(classify('dbt_packages/dbt_utils/run_test.sh', PATHS, pkgs)).toBeUndefined();
+    expect(classify('../elsewhere/models/a.sql', PATHS, pkgs)).toBeUndefined();
+    // Without packages, a package's folder is nothing the watch cares about.
+    expect(classify('dbt_packages/dbt_utils/macros/sql/star.sql', PATHS)).toBeUndefined();
+  });
 });
 
 describe('globToRegExp', () => {

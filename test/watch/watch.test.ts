@@ -3,6 +3,7 @@
  * Each test edits files the way an editor does and waits for the cycle the edit causes.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Watch, type CycleReport } from '../../src/watch/index.js';
@@ -367,6 +368,39 @@ select user_id, bpm, 'v1' as version from {{ ref('bpm_raw') }}
     const r = await c;
     expect(r.results.map((x) => `${x.id}:${x.status}`)).toEqual(['test:silver.users:error']);
     await w.stop();
+  });
+
+  it("watches installed dbt packages: an edit of a local package's macro or model rebuilds what uses it", async () => {
+    // A dbt project beside the package it develops (packages.yml `local: ../pkg`), as in a monorepo.
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lake-watch-pkg-'));
+    const files: Record<string, string> = {
+      'shop/dbt_project.yml': 'name: shop\nconfig-version: 2\nprofile: shop\nmodels:\n  +materialized: table\n',
+      'shop/profiles.yml': 'shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: target/shop.duckdb\n      threads: 1\n',
+      'shop/packages.yml': 'packages:\n  - local: ../pkg\n',
+      'shop/models/uses.sql': "select id, {{ mypkg.twice('id') }} as d from {{ ref('pkg_model') }}\n",
+      'shop/models/other.sql': 'select 1 as x\n',
+      'pkg/dbt_project.yml': 'name: mypkg\nconfig-version: 2\n',
+      'pkg/macros/twice.sql': '{% macro twice(c) %}({{ c }} * 2){% endmacro %}\n',
+      'pkg/models/pkg_model.sql': 'select 1 as id union all select 2\n',
+    };
+    for (const [rel, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(base, rel)), { recursive: true });
+      fs.writeFileSync(path.join(base, rel), text);
+    }
+    const { w } = await startWatch(path.join(base, 'shop'));
+    expect(await rows(w, 'select id, d from main.uses order by id')).toEqual([{ id: 1, d: 2 }, { id: 2, d: 4 }]);
+
+    let c = nextCycle(w);
+    fs.writeFileSync(path.join(base, 'pkg/macros/twice.sql'), '{% macro twice(c) %}({{ c }} * 3){% endmacro %}\n');
+    const r1 = await c;
+    expect(built(r1)).toEqual(['main.uses']);
+    expect(await rows(w, 'select id, d from main.uses order by id')).toEqual([{ id: 1, d: 3 }, { id: 2, d: 6 }]);
+
+    c = nextCycle(w);
+    fs.writeFileSync(path.join(base, 'pkg/models/pkg_model.sql'), 'select 1 as id union all select 2 union all select 5\n');
+    const r2 = await c;
+    expect(built(r2)).toEqual(['main.pkg_model', 'main.uses']);
+    expect(await rows(w, 'select max(d)::int as m from main.uses')).toEqual([{ m: 15 }]);
   });
 
   it('survives a project.yml that does not parse, and reloads when it does', async () => {
