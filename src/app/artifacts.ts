@@ -109,6 +109,18 @@ export function writeJson(file: string, data: unknown, compact = false, skipUnch
   fs.renameSync(tmp, file);
 }
 
+/**
+ * `writeJson` (compact, atomically) with the file written on libuv's pool: the caller goes on
+ * while the kernel copies a big manifest (12 MB for 10,000 models, ~40 ms on this thread).
+ */
+export async function writeJsonInBackground(file: string, data: unknown): Promise<void> {
+  const bytes = Buffer.from(JSON.stringify(data));
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  await fs.promises.writeFile(tmp, bytes);
+  await fs.promises.rename(tmp, file);
+}
+
 export function runResultsJson(command: string, runId: string, startedAt: Date, results: readonly NodeResult[], extra: Record<string, unknown> = {}): Record<string, unknown> {
   const finished = new Date();
   return {

@@ -23,7 +23,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       // What c.session() does, opened up so the compiled files are written while the project
       // compiles (see CompiledFiles): a first compile of 10,000 models spends as long creating
       // files as compiling.
-      const [{ Session }, { loadProject }, { Compiler }, { CompiledFiles }, { writeJson }] = await Promise.all([
+      const [{ Session }, { loadProject }, { Compiler }, { CompiledFiles }, { writeJsonInBackground }] = await Promise.all([
         import('../../app/session.js'), import('../../project/load.js'), import('../../compiler/compile.js'), import('../../app/compiled-files.js'), import('../../app/artifacts.js'),
       ]);
       const project = loadProject(c.projectRoot(), { target: c.opts.target, vars: c.vars(), threads: c.threads() });
@@ -44,10 +44,12 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
         const ids = s.select(c.selection(s, flags)).filter((id) => s.compiled.nodes.has(id));
         if (!everything) for (const id of ids) if (!s.compiled.nodes.get(id)!.executeError) files.add(id, s.compiled.nodes.get(id)!.sql);
         // Compact: for 10,000 models the indented manifest is 20% bigger and slower to write, and only programs read it.
-        // Written here while the worker finishes the compiled files: handing 12 MB of text to the
-        // worker would copy it, and the worker's queue is what the command waits for at the end.
-        writeJson(path.join(targetDir, 'manifest.json'), s.manifest(), true);
+        // Built here while the worker finishes the compiled files (handing 12 MB of text to the
+        // worker would copy it), and written on libuv's pool.
+        const manifest = writeJsonInBackground(path.join(targetDir, 'manifest.json'), s.manifest());
+        manifest.catch(() => undefined); // awaited below, after the compiled files
         await files.finish();
+        await manifest;
         // As dbt compile: a model whose render fails only with `execute` true fails alone (exit 1); the rest is written.
         const failed = ids.map((id) => s.compiled.nodes.get(id)!.executeError).filter((d) => d !== undefined);
         if (failed.length) s.removeFailedCompiled(ids);
