@@ -135,6 +135,25 @@ on-run-start: ["create table if not exists main.seen (hook varchar, n bigint)"]
     expect(after[1]).toBe(before[1]);
   });
 
+  it('takes dbt seed --full-refresh and --fail-fast (flags.FULL_REFRESH in its hooks), as dbt does', async () => {
+    const dir = writeProject({
+      'dbt_project.yml': `name: sf
+profile: sf
+seeds:
+  sf:
+    +post-hook: "insert into main.seen values ('{{ flags.FULL_REFRESH }}', (select count(*) from {{ this }}))"
+on-run-start: ["create table if not exists main.seen (full_refresh varchar, n bigint)"]
+`,
+      'profiles.yml': 'sf:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: sf.duckdb}\n',
+      'seeds/codes.csv': 'c\n1\n2\n',
+    });
+    const plain = lake(dir, ['seed']);
+    expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+    const full = lake(dir, ['seed', '--full-refresh', '--fail-fast']);
+    expect(full.code, full.stdout + full.stderr).toBe(0);
+    expect(await query(path.join(dir, 'sf.duckdb'), 'select full_refresh, n from main.seen order by full_refresh')).toEqual([{ full_refresh: 'False', n: 2 }, { full_refresh: 'True', n: 2 }]);
+  });
+
   it('renders env_var() in profiles.yml, allows outputs for other warehouses, and reads ref(\'project\', \'model\')', () => {
     const dir = copyFixture('dbt_jaffle');
     fs.writeFileSync(path.join(dir, 'profiles.yml'), [

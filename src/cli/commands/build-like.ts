@@ -59,6 +59,9 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .description('load seeds/*.csv into tables')
     .option('-s, --select <selector...>', 'seeds to load', collect)
     .option('--exclude <selector...>', 'seeds to leave out', collect)
+    // dbt's: a seed's table is rebuilt from its CSV on every load, so --full-refresh changes only flags.FULL_REFRESH.
+    .option('--full-refresh', "dbt's: accepted (lake rebuilds a seed's table from its CSV on every load); flags.FULL_REFRESH is true in its hooks")
+    .option('--fail-fast', 'stop starting new seeds after the first error')
     .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'seed')));
   program.command('snapshot')
     .description("take dbt snapshots: record each snapshot's changed, new (and with hard_deletes, deleted) rows as new versions")
@@ -81,7 +84,7 @@ export async function runCommand(c: CommandContext, given: RunFlags, command: 'r
       // `lake seed -s x` means the seeds among x (and `lake snapshot -s x` the snapshots).
       const kind = `resource_type:${command}`;
       const sel = (flags.select ?? ['']).map((x) => (x ? `${x},${kind}` : kind));
-      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, failFast: flags.failFast, command, seeds: command === 'seed' ? 'all' : 'none', snapshots: command === 'snapshot' ? 'all' : 'none', stopRequested, invocation: c.invocation() });
+      const out = await s.run(c.reporter, { select: sel, exclude: flags.exclude, fullRefresh: flags.fullRefresh, failFast: flags.failFast, command, seeds: command === 'seed' ? 'all' : 'none', snapshots: command === 'snapshot' ? 'all' : 'none', stopRequested, invocation: c.invocation() });
       return out.results.some((r) => r.status === 'error') ? 1 : out.interrupted ? INTERRUPTED : 0;
     }
     const { runAvailableNow } = await import('../../app/continuous.js');
