@@ -287,8 +287,11 @@ export interface SourceNode {
   readonly loadedAtField?: string;
   /** dbt's `config: {event_time}` (on the table or its source): a microbatch model's batches filter it by this column. */
   readonly eventTime?: string;
-  /** dbt's `freshness:` (warn_after / error_after), for `lake source freshness`. */
-  readonly freshness?: FreshnessConfig;
+  /**
+   * dbt's `freshness:` (warn_after / error_after), for `lake source freshness`; `null`: the YAML
+   * turned it off (`freshness: null`), so the project file's `+freshness` does not apply either.
+   */
+  readonly freshness?: FreshnessConfig | null;
   readonly tags: readonly string[];
   /** YAML file that declares it. */
   readonly path: string;

@@ -13,7 +13,7 @@ import { readPackages, packageSettings } from './packages.js';
 import { listFiles, underRoot } from './files.js';
 import { FilePrefetch } from './prefetch.js';
 import { parseYamlFile, isRecord, asList } from './yaml-file.js';
-import { parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
+import { freshnessOf, parseModelPatches, parseSources, type ModelPatch } from './yaml-entries.js';
 import { isConfigEntry, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
 import { loadSnapshots } from './snapshots.js';
@@ -516,6 +516,11 @@ function configuredSources(settings: ProjectSettings, declared: readonly SourceN
       const fc = normaliseConfig(folders.length ? { ...at([]), ...at(folders) } : at([])) as Record<string, unknown>;
       if (fc.enabled === false || String(fc.enabled).toLowerCase() === 'false') continue;
       if (!s.eventTime && typeof fc.event_time === 'string' && fc.event_time.trim()) s = { ...s, eventTime: fc.event_time.trim() };
+      // dbt 1.9's +freshness: only where the YAML gives none (a YAML freshness replaces it whole; its null turns it off).
+      if (s.freshness === undefined && fc.freshness !== undefined) {
+        const { freshness } = freshnessOf(fc.freshness, `source ${s.sourceName}.${s.name}`, path.relative(settings.root, settings.projectFile) || settings.projectFile, undefined, diags);
+        if (freshness) s = { ...s, freshness };
+      }
     }
     out.set(s.id, s);
   }

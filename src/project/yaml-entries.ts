@@ -522,9 +522,13 @@ function mergedFreshness(table: Record<string, unknown>, source: Record<string, 
   return t !== undefined ? t : s;
 }
 
-/** dbt's `freshness: {warn_after: {count, period}, error_after: ..., filter}`; `null` turns it off. */
-function freshnessOf(v: unknown, what: string, file: string, line: number | undefined, diags: Diagnostic[]): { freshness?: FreshnessConfig } {
-  if (v === undefined || v === null) return {};
+/**
+ * dbt's `freshness: {warn_after: {count, period}, error_after: ..., filter}`; `null` turns it off
+ * (kept as null: the project file's `+freshness` then does not apply).
+ */
+export function freshnessOf(v: unknown, what: string, file: string, line: number | undefined, diags: Diagnostic[]): { freshness?: FreshnessConfig | null } {
+  if (v === undefined) return {};
+  if (v === null) return { freshness: null };
   const bad = (message: string) => {
     diags.push({ code: 'LAKE-P025', severity: 'error', message: `${what}: ${message}`, file, line, hint: 'write `freshness: { warn_after: { count: 12, period: hour }, error_after: { count: 1, period: day } }` (period: minute, hour or day)' });
     return {};

@@ -179,6 +179,47 @@ describe('lake source freshness', () => {
     expect(s!.error).toMatch(/loaded_at_field at_text is text, not a timestamp: cast it \(loaded_at_field: "at_text::timestamp"\)/);
   });
 
+  it("takes dbt_project.yml's sources: +freshness where the YAML gives none (a YAML freshness replaces it whole, null turns it off), as dbt 1.9", async () => {
+    const dir = writeProject({
+      'dbt_project.yml': `name: fp
+profile: fp
+sources:
+  fp:
+    ops:
+      +freshness: { warn_after: { count: 1, period: hour } }
+      by_table:
+        +freshness: { error_after: { count: 2, period: hour } }
+`,
+      'profiles.yml': 'fp:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: target/fr.duckdb}\n',
+      'models/sources.yml': `sources:
+  - name: ops
+    schema: main
+    loaded_at_field: loaded_at
+    tables:
+      - name: from_project
+      - name: by_table
+      - name: own
+        freshness: { error_after: { count: 1, period: day } }
+      - name: opted_out
+        freshness: null
+`,
+    });
+    await tables(dir, ['from_project', 'by_table', 'own', 'opted_out'].map((t) => `create table main.${t} as select (now() at time zone 'UTC') - interval 3 hour as loaded_at;`).join('\n'));
+    const r = lake(dir, ['source', 'freshness']);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const byName = Object.fromEntries(results(dir).map((x) => [x.unique_id.split('.').pop(), x]));
+    expect(Object.keys(byName).sort()).toEqual(['by_table', 'from_project', 'own']);
+    expect(byName.from_project).toMatchObject({ status: 'warn', criteria: { warn_after: { count: 1, period: 'hour' }, error_after: null } });
+    expect(byName.by_table).toMatchObject({ status: 'error', criteria: { warn_after: null, error_after: { count: 2, period: 'hour' } } });
+    expect(byName.own).toMatchObject({ status: 'pass', criteria: { warn_after: null, error_after: { count: 1, period: 'day' } } });
+    // A bad rule in the project file is an error naming it.
+    const file = path.join(dir, 'dbt_project.yml');
+    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('period: hour } }\n      by_table', 'period: hours } }\n      by_table'));
+    const bad = lake(dir, ['source', 'freshness']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/dbt_project\.yml[\s\S]*LAKE-P025[\s\S]*source ops\.from_project: `warn_after` needs a positive `count` and a `period` of minute, hour or day/);
+  });
+
   it('ageText', () => {
     expect([ageText(42), ageText(125), ageText(3 * 3600 + 12 * 60), ageText(2 * 86400 + 5 * 3600)]).toEqual(['42s', '2m 5s', '3h 12m', '2d 5h']);
   });
