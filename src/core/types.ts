@@ -159,6 +159,11 @@ export function refKeysOf(node: Pick<ModelNode, 'name' | 'version'>): string[] {
   return v.v === v.latest ? [versionedRefKey(v.model, v.v), v.model] : [versionedRefKey(v.model, v.v)];
 }
 
+/** dbt's unique_id of a source table: `source.<project or package>.<source>.<table>`. */
+export function sourceUniqueId(project: string, s: Pick<SourceNode, 'package' | 'sourceName' | 'name'>): string {
+  return `source.${s.package ?? project}.${s.sourceName}.${s.name}`;
+}
+
 /** dbt's unique_id of a model: `model.<project>.<name>`; a version's `model.<project>.<model>.v<v>`. */
 export function modelUniqueId(project: string, node: Pick<ModelNode, 'name' | 'version' | 'resourceType'>): string {
   const type = node.resourceType ?? 'model';

@@ -6,7 +6,7 @@
  */
 import type { Adapter } from '../adapter/types.js';
 import type { FreshnessRule, SourceNode } from '../core/types.js';
-import { sourceRelationSql } from '../core/types.js';
+import { sourceRelationSql, sourceUniqueId } from '../core/types.js';
 import { discover } from '../ingest/files.js';
 
 export type FreshnessStatus = 'pass' | 'warn' | 'error' | 'runtime error';
@@ -20,6 +20,11 @@ export interface FreshnessResult {
   readonly ageSeconds: number | null;
   readonly criteria: { warn_after: FreshnessRule | null; error_after: FreshnessRule | null; filter: string | null };
   readonly message?: string;
+  /** dbt's unique_id (`source.<project>.<source>.<table>`). */
+  readonly uniqueId: string;
+  /** When the check's query started and ended (ISO). */
+  readonly executeStartedAt: string;
+  readonly executeCompletedAt: string;
 }
 
 const SECONDS = { minute: 60, hour: 3600, day: 86400 } as const;
@@ -46,8 +51,14 @@ async function newest(db: Adapter, root: string, s: SourceNode): Promise<number 
   return ms === null || ms === undefined ? null : Number(ms);
 }
 
-/** Check one source; never throws (a failing query is a `runtime error` result). */
-export async function checkFreshness(db: Adapter, root: string, s: SourceNode, now = new Date()): Promise<FreshnessResult> {
+/** Check one source (of project `project`); never throws (a failing query is a `runtime error` result). */
+export async function checkFreshness(db: Adapter, root: string, project: string, s: SourceNode, now = new Date()): Promise<FreshnessResult> {
+  const executeStartedAt = new Date().toISOString();
+  const r = await judge(db, root, s, now);
+  return { ...r, uniqueId: sourceUniqueId(project, s), executeStartedAt, executeCompletedAt: new Date().toISOString() };
+}
+
+async function judge(db: Adapter, root: string, s: SourceNode, now: Date): Promise<Omit<FreshnessResult, 'uniqueId' | 'executeStartedAt' | 'executeCompletedAt'>> {
   const f = s.freshness!;
   const criteria = { warn_after: f.warnAfter ?? null, error_after: f.errorAfter ?? null, filter: f.filter ?? null };
   const base = { id: s.id, snapshottedAt: now.toISOString(), criteria };
@@ -75,15 +86,44 @@ export async function checkFreshness(db: Adapter, root: string, s: SourceNode, n
   return { ...base, status, maxLoadedAt: new Date(ms).toISOString(), ageSeconds: Math.round(age * 1000) / 1000 };
 }
 
-/** target/sources.json, in dbt's shape. */
-export function sourcesJson(results: readonly FreshnessResult[], startedAt: Date): Record<string, unknown> {
+/** dbt's max_loaded_at of a source without rows: the year 1 (Python's datetime.min). */
+const YEAR_ONE_MS = Date.parse('0001-01-01T00:00:00Z');
+
+/** A time as dbt writes it in sources.json (Python's isoformat of an aware UTC datetime). */
+function pyIsoUtc(iso: string): string {
+  return iso.replace(/\.(\d{3})Z$/, (_m, ms: string) => (ms === '000' ? '+00:00' : `.${ms}000+00:00`));
+}
+
+/**
+ * target/sources.json, in dbt's shape (schema v3): dbt's unique_id (lake's id as `id`), a rule not
+ * set as `{count: null, period: null}`, times as dbt writes them, and a source without rows (or
+ * files) as dbt records it — max_loaded_at in the year 1 — with lake's `error` saying why.
+ */
+export function sourcesJson(results: readonly FreshnessResult[], startedAt: Date, version: string): Record<string, unknown> {
+  const none = { count: null, period: null };
   return {
-    metadata: { generated_at: new Date().toISOString() },
+    metadata: { dbt_schema_version: 'https://schemas.getdbt.com/dbt/sources/v3.json', lake_version: version, generated_at: new Date().toISOString(), env: {} },
     elapsed_time: (Date.now() - startedAt.getTime()) / 1000,
-    results: results.map((r) => ({
-      unique_id: r.id, status: r.status, max_loaded_at: r.maxLoadedAt, snapshotted_at: r.snapshottedAt,
-      max_loaded_at_time_ago_in_s: r.ageSeconds, criteria: r.criteria, ...(r.message ? { error: r.message } : {}),
-    })),
+    results: results.map((r) => {
+      const empty = r.maxLoadedAt === null && r.status !== 'runtime error';
+      const snapshotted = Date.parse(r.snapshottedAt);
+      return {
+        unique_id: r.uniqueId, id: r.id, status: r.status,
+        max_loaded_at: empty ? '0001-01-01T00:00:00+00:00' : r.maxLoadedAt && pyIsoUtc(r.maxLoadedAt),
+        snapshotted_at: pyIsoUtc(r.snapshottedAt),
+        max_loaded_at_time_ago_in_s: empty ? (snapshotted - YEAR_ONE_MS) / 1000 : r.ageSeconds,
+        criteria: { warn_after: r.criteria.warn_after ?? none, error_after: r.criteria.error_after ?? none, filter: r.criteria.filter },
+        adapter_response: {},
+        timing: [
+          { name: 'compile', started_at: r.executeStartedAt, completed_at: r.executeStartedAt },
+          { name: 'execute', started_at: r.executeStartedAt, completed_at: r.executeCompletedAt },
+        ],
+        // Sources are checked one after the other, on one connection.
+        thread_id: 'Thread-1',
+        execution_time: (Date.parse(r.executeCompletedAt) - Date.parse(r.executeStartedAt)) / 1000,
+        ...(r.message ? { error: r.message } : {}),
+      };
+    }),
   };
 }
 

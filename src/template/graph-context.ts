@@ -7,7 +7,7 @@
  * `configOf`: the compiler renders again the models that read the graph, with them; before that
  * depends_on is left out rather than empty).
  */
-import { modelUniqueId, pathInProject, versionFields, type ColumnDoc, type LoadedProject, type NodeId } from '../core/types.js';
+import { modelUniqueId, pathInProject, sourceUniqueId, versionFields, type ColumnDoc, type LoadedProject, type NodeId } from '../core/types.js';
 import { catalogName } from './dbt-compat.js';
 
 export interface GraphContext {
@@ -73,7 +73,7 @@ function buildGraph(project: LoadedProject, dependsOn?: (id: NodeId) => readonly
   const sources: Record<string, Record<string, unknown>> = {};
   for (const s of project.sources.values()) {
     const pkg = s.package ?? project.name;
-    const id = `source.${pkg}.${s.sourceName}.${s.name}`;
+    const id = sourceUniqueId(project.name, s);
     sources[id] = {
       unique_id: id, name: s.name, source_name: s.sourceName, resource_type: 'source', package_name: pkg,
       database: s.database ?? catalogName(project.target.path), schema: s.schema, identifier: s.identifier, loaded_at_field: s.loadedAtField ?? null,

@@ -27,7 +27,9 @@ async function tables(dir: string, sql: string): Promise<void> {
   }
 }
 
-const results = (dir: string) => (JSON.parse(fs.readFileSync(path.join(dir, 'target/sources.json'), 'utf8')) as { results: { unique_id: string; status: string; max_loaded_at: string | null; max_loaded_at_time_ago_in_s: number | null; error?: string }[] }).results;
+type FreshnessJson = { id: string; unique_id: string; status: string; max_loaded_at: string | null; max_loaded_at_time_ago_in_s: number | null; error?: string; criteria: Record<string, unknown>; timing: { name: string }[]; thread_id: string; execution_time: number; adapter_response: unknown };
+const sourcesJson = (dir: string, file = 'target/sources.json') => JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { metadata: Record<string, unknown>; results: FreshnessJson[] };
+const results = (dir: string) => sourcesJson(dir).results;
 
 describe('lake source freshness', () => {
   it('judges each source against its rules; table and source level, filter, null to turn off', async () => {
@@ -64,9 +66,9 @@ describe('lake source freshness', () => {
       create table main.empty_warn (loaded_at timestamp);`);
     const r = lake(dir, ['source', 'freshness']);
     expect(r.code).toBe(1);
-    const byId = Object.fromEntries(results(dir).map((x) => [x.unique_id, x]));
+    const byId = Object.fromEntries(results(dir).map((x) => [x.id, x]));
     expect(Object.keys(byId).sort()).toEqual(['source:ops.empty', 'source:ops.empty_warn', 'source:ops.filtered', 'source:ops.fresh', 'source:ops.merged', 'source:ops.stale_error', 'source:ops.stale_warn']);
-    expect(byId['source:ops.empty_warn']).toMatchObject({ status: 'warn', max_loaded_at: null });
+    expect(byId['source:ops.empty_warn']).toMatchObject({ status: 'warn', max_loaded_at: '0001-01-01T00:00:00+00:00' });
     expect(byId['source:ops.merged']!.status).toBe('warn');
     expect(byId['source:ops.fresh']!.status).toBe('pass');
     expect(byId['source:ops.fresh']!.max_loaded_at_time_ago_in_s).toBeGreaterThan(290);
@@ -76,18 +78,27 @@ describe('lake source freshness', () => {
     // The filter leaves the 2-hour-old row: past 30 minutes.
     expect(byId['source:ops.filtered']!.status).toBe('error');
     expect(byId['source:ops.filtered']!.max_loaded_at_time_ago_in_s).toBeGreaterThan(7000);
-    expect(byId['source:ops.empty']).toMatchObject({ status: 'error', max_loaded_at: null, error: 'no rows' });
+    // dbt's sources.json (schema v3): dbt's unique_id, criteria with {count: null, period: null} for a
+    // rule not set, times as Python's isoformat, an empty table's max_loaded_at year 1, timing.
+    expect(sourcesJson(dir).metadata).toMatchObject({ dbt_schema_version: 'https://schemas.getdbt.com/dbt/sources/v3.json', env: {} });
+    expect(byId['source:ops.empty']).toMatchObject({ unique_id: 'source.fr.ops.empty', status: 'error', max_loaded_at: '0001-01-01T00:00:00+00:00', error: 'no rows' });
+    expect(byId['source:ops.empty']!.max_loaded_at_time_ago_in_s).toBeGreaterThan(6e10);
+    expect(byId['source:ops.empty_warn']!.criteria).toEqual({ warn_after: { count: 1, period: 'hour' }, error_after: { count: null, period: null }, filter: null });
+    expect(byId['source:ops.fresh']!.max_loaded_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/);
+    expect(byId['source:ops.fresh']).toMatchObject({ unique_id: 'source.fr.ops.fresh', adapter_response: {}, thread_id: 'Thread-1' });
+    expect(byId['source:ops.fresh']!.timing.map((t) => t.name)).toEqual(['compile', 'execute']);
+    expect(byId['source:ops.fresh']!.execution_time).toBeGreaterThanOrEqual(0);
     expect(r.stdout).toMatch(/WARN\s+ops\.stale_warn\s+newest .*, 3h 0m ago \(warn after 1 hour, error after 1 day\)/);
     expect(r.stdout).toMatch(/WARN\s+ops\.merged\s+newest .*\(warn after 1 hour, error after 100000 days\)/);
     expect(r.stdout).toMatch(/Freshness: 1 pass, 3 warn, 3 error \(of 7\)/);
     // Selection: only the fresh one → exit 0.
     const one = lake(dir, ['source', 'freshness', '-s', 'source:ops.fresh']);
     expect(one.code).toBe(0);
-    expect(results(dir).map((x) => x.unique_id)).toEqual(['source:ops.fresh']);
+    expect(results(dir).map((x) => x.unique_id)).toEqual(['source.fr.ops.fresh']);
     // dbt's --output: the results written there instead.
     expect(lake(dir, ['source', 'freshness', '-s', 'source:ops.stale_warn', '--output', 'out/fr.json']).code).toBe(0);
-    expect((JSON.parse(fs.readFileSync(path.join(dir, 'out/fr.json'), 'utf8')) as { results: { unique_id: string }[] }).results.map((x) => x.unique_id)).toEqual(['source:ops.stale_warn']);
-    expect(results(dir).map((x) => x.unique_id)).toEqual(['source:ops.fresh']);
+    expect(sourcesJson(dir, 'out/fr.json').results.map((x) => x.unique_id)).toEqual(['source.fr.ops.stale_warn']);
+    expect(results(dir).map((x) => x.unique_id)).toEqual(['source.fr.ops.fresh']);
   });
 
   it('a landing zone is as fresh as its newest file, read or not', () => {
@@ -104,8 +115,8 @@ describe('lake source freshness', () => {
     const stale = lake(dir, ['source', 'freshness']);
     // warn only: exit 0.
     expect(stale.code).toBe(0);
-    expect(results(dir)[0]).toMatchObject({ unique_id: 'source:app.ev', status: 'warn' });
-    expect(results(dir)[0]!.max_loaded_at).toBe(old.toISOString());
+    expect(results(dir)[0]).toMatchObject({ id: 'source:app.ev', unique_id: 'source.fr.app.ev', status: 'warn' });
+    expect(results(dir)[0]!.max_loaded_at).toBe(old.toISOString().replace(/\.000Z$/, '+00:00'));
     fs.writeFileSync(path.join(dir, 'landing/ev/c.jsonl'), '{"id": 3}\n');
     expect(lake(dir, ['source', 'freshness']).code).toBe(0);
     expect(results(dir)[0]!.status).toBe('pass');
@@ -175,7 +186,7 @@ describe('lake source freshness', () => {
     const r = lake(dir, ['source', 'freshness']);
     expect(r.code).toBe(1);
     const [t, s] = results(dir);
-    expect(t).toMatchObject({ unique_id: 'source:ext.t', status: 'pass' });
+    expect(t).toMatchObject({ id: 'source:ext.t', unique_id: 'source.fr.ext.t', status: 'pass' });
     expect(s!.error).toMatch(/loaded_at_field at_text is text, not a timestamp: cast it \(loaded_at_field: "at_text::timestamp"\)/);
   });
 
@@ -208,10 +219,12 @@ sources:
     const r = lake(dir, ['source', 'freshness']);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const byName = Object.fromEntries(results(dir).map((x) => [x.unique_id.split('.').pop(), x]));
+    expect(results(dir).map((x) => x.unique_id).sort()).toEqual(['source.fp.ops.by_table', 'source.fp.ops.from_project', 'source.fp.ops.own']);
     expect(Object.keys(byName).sort()).toEqual(['by_table', 'from_project', 'own']);
-    expect(byName.from_project).toMatchObject({ status: 'warn', criteria: { warn_after: { count: 1, period: 'hour' }, error_after: null } });
-    expect(byName.by_table).toMatchObject({ status: 'error', criteria: { warn_after: null, error_after: { count: 2, period: 'hour' } } });
-    expect(byName.own).toMatchObject({ status: 'pass', criteria: { warn_after: null, error_after: { count: 1, period: 'day' } } });
+    const none = { count: null, period: null };
+    expect(byName.from_project).toMatchObject({ status: 'warn', criteria: { warn_after: { count: 1, period: 'hour' }, error_after: none } });
+    expect(byName.by_table).toMatchObject({ status: 'error', criteria: { warn_after: none, error_after: { count: 2, period: 'hour' } } });
+    expect(byName.own).toMatchObject({ status: 'pass', criteria: { warn_after: none, error_after: { count: 1, period: 'day' } } });
     // A bad rule in the project file is an error naming it.
     const file = path.join(dir, 'dbt_project.yml');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('period: hour } }\n      by_table', 'period: hours } }\n      by_table'));

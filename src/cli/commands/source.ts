@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
 import { collect } from '../context.js';
 import type { FreshnessResult } from '../../dq/freshness.js';
+import { VERSION } from '../../app/version.js';
 
 export function registerSource(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
   const source = program.command('source').description("the project's sources");
@@ -32,7 +33,7 @@ async function freshnessCommand(c: CommandContext, flags: { select?: string[]; e
     // As dbt does: on_run_start hooks first (they may attach the database a source lives in).
     await s.runStartHooks(opened.db);
     for (const src of sources) {
-      const r = await checkFreshness(opened.db, s.project.root, src);
+      const r = await checkFreshness(opened.db, s.project.root, s.project.name, src);
       results.push(r);
       const rules = [r.criteria.warn_after ? `warn after ${ruleText(r.criteria.warn_after)}` : '', r.criteria.error_after ? `error after ${ruleText(r.criteria.error_after)}` : ''].filter(Boolean).join(', ');
       const what = r.maxLoadedAt ? `newest ${r.maxLoadedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}, ${ageText(r.ageSeconds!)} ago` : r.message ?? '';
@@ -43,7 +44,7 @@ async function freshnessCommand(c: CommandContext, flags: { select?: string[]; e
     await opened.release();
   }
   // --output is relative to the current folder, as dbt's.
-  writeJson(flags.output ? path.resolve(flags.output) : path.join(s.targetDir, 'sources.json'), sourcesJson(results, startedAt));
+  writeJson(flags.output ? path.resolve(flags.output) : path.join(s.targetDir, 'sources.json'), sourcesJson(results, startedAt, VERSION));
   const n = (st: string) => results.filter((r) => r.status === st).length;
   c.reporter.record('freshness_summary', { sources: results.length, pass: n('pass'), warn: n('warn'), error: n('error'), runtime_error: n('runtime error') },
     `Freshness: ${n('pass')} pass, ${n('warn')} warn, ${n('error') + n('runtime error')} error (of ${results.length})`);
