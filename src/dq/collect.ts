@@ -11,7 +11,7 @@ import { closest } from '../errors/index.js';
 import type { ColumnDoc, CompiledProject, LoadedProject, NodeId, TestDecl } from '../core/types.js';
 import { quoteIdent, relationSql, seedRelation, sourceRelationSql } from '../core/types.js';
 import type { Compiler } from '../compiler/compile.js';
-import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, synthesizeTestName, type GenericInput } from './generic-tests.js';
+import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, dbtTestAlias, synthesizeTestName, type GenericInput } from './generic-tests.js';
 import { readTestConfig } from './test-config.js';
 import { FAILURES_SCHEMA, type DataTest, type TestConfig } from './types.js';
 import { relationValue } from '../template/dbt-compat.js';
@@ -175,7 +175,11 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   const col = column !== undefined ? (columnDoc?.quote ? quoteIdent(column) : column) : (typeof decl.args.column_name === 'string' ? decl.args.column_name : undefined);
   const namingArgs: Record<string, unknown> = { ...declaredArgs };
   if (column) namingArgs.column_name = column;
-  const name = cfg.name ?? synthesizeTestName(`${decl.namespace ? `${decl.namespace}_` : ''}${target.prefix}${decl.name}`, target.nameForTests, namingArgs);
+  const testType = `${decl.namespace ? `${decl.namespace}_` : ''}${target.prefix}${decl.name}`;
+  const name = cfg.name ?? synthesizeTestName(testType, target.nameForTests, namingArgs);
+  // dbt names the stored failures of a long synthesized name by a short alias (a given name: never).
+  const shortAlias = cfg.name || cfg.alias || compiled.project.flavor !== 'dbt' ? undefined : dbtTestAlias(testType, target.nameForTests, name);
+  if (shortAlias) cfg = { ...cfg, alias: shortAlias };
   const base = { id: `test.${name}`, name, kind: 'generic' as const, testName, node: target.id, column: col, config: cfg, file: decl.file, line: decl.line };
   if (problems.length) return undefined;
   if (!target.relation) return { ...base, parents: [target.id], sql: '', skipReason: target.skipReason };
@@ -245,6 +249,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   if (Object.keys(own).length) {
     const ownProblems: { message: string; hint: string }[] = [];
     cfg = readTestConfig({ ...defaults, ...own, ...decl.config }, ownProblems);
+    if (shortAlias && !cfg.alias) cfg = { ...cfg, alias: shortAlias };
     for (const p of ownProblems) report('LAKE-Q002', `test ${decl.name} (its config() in the {% test %} block): ${p.message}`, p.hint);
     if (ownProblems.length) return undefined;
     if (!cfg.enabled) return undefined;

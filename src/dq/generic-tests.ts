@@ -4,6 +4,7 @@
  * failure counts match), and — where the check is a per-row condition or a plain aggregate — an
  * expression that counts its failures inside one shared scan of the model.
  */
+import { createHash } from 'node:crypto';
 import type { BatchAggregate } from './types.js';
 
 /** What a generic test is instantiated with. */
@@ -267,6 +268,17 @@ export function synthesizeTestName(testType: string, targetName: string, args: R
   }
   const unique = flat.map((a) => a.replace(/[^0-9a-zA-Z_]+/g, '_')).join('__');
   return `${testType}_${targetName}_${unique}`;
+}
+
+/**
+ * dbt's alias for a test whose synthesized name (`fullName`, of `testType` on `targetName`) has 64
+ * characters or more: the first 30 of `<testType>_<targetName>`, `_` and the md5 of the full name
+ * (dbt's synthesize_generic_test_names; the relation its failures are stored in). Shorter names
+ * are their own alias: undefined.
+ */
+export function dbtTestAlias(testType: string, targetName: string, fullName: string): string | undefined {
+  if (fullName.length < 64) return undefined;
+  return `${`${testType}_${targetName}`.slice(0, 30)}_${createHash('md5').update(fullName).digest('hex')}`;
 }
 
 /** Python's str() for the values YAML produces (dbt builds names in Python). */
