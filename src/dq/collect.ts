@@ -10,6 +10,7 @@ import type { Diagnostic } from '../errors/index.js';
 import { closest } from '../errors/index.js';
 import type { ColumnDoc, CompiledProject, LoadedProject, NodeId, TestDecl } from '../core/types.js';
 import { quoteIdent, relationSql, seedRelation, sourceRelationSql } from '../core/types.js';
+import { mergeTestConfigLevels } from '../core/store-failures.js';
 import type { Compiler } from '../compiler/compile.js';
 import { BUILTIN_TESTS, TEST_ALIASES, aliasArguments, dbtTestAlias, synthesizeTestName, type GenericInput } from './generic-tests.js';
 import { readTestConfig } from './test-config.js';
@@ -136,7 +137,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   // Config, weakest first: the project file's data_tests:, the test definition's own config()
   // (custom generic tests, below), the test's YAML.
   const defaults = testDefaultsFor(compiled.project, decl.file);
-  let cfg = readTestConfig({ ...defaults, ...decl.config }, problems);
+  let cfg = readTestConfig(mergeTestConfigLevels(defaults, decl.config), problems);
   if (!cfg.enabled) return undefined;
   // A column's tags are its tests' too (dbt).
   if (columnDoc?.tags?.length) cfg = { ...cfg, tags: [...new Set([...cfg.tags, ...columnDoc.tags])] };
@@ -248,7 +249,7 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   const own = call.result.config as Record<string, unknown>;
   if (Object.keys(own).length) {
     const ownProblems: { message: string; hint: string }[] = [];
-    cfg = readTestConfig({ ...defaults, ...own, ...decl.config }, ownProblems);
+    cfg = readTestConfig(mergeTestConfigLevels(defaults, own, decl.config), ownProblems);
     if (shortAlias && !cfg.alias) cfg = { ...cfg, alias: shortAlias };
     for (const p of ownProblems) report('LAKE-Q002', `test ${decl.name} (its config() in the {% test %} block): ${p.message}`, p.hint);
     if (ownProblems.length) return undefined;
@@ -327,7 +328,7 @@ function singular(compiler: Compiler, file: string, text: string, diags: Diagnos
   const problems: { message: string; hint: string }[] = [];
   // dbt's order: the project file's, then the YAML properties' (`data_tests: - name: x, config:`), then the SQL's config().
   const props = compiler.project.singularTestProps?.get(name)?.config ?? {};
-  const cfg = readTestConfig({ ...testDefaultsFor(compiler.project, file), ...props, ...(r.config as Record<string, unknown>) }, problems);
+  const cfg = readTestConfig(mergeTestConfigLevels(testDefaultsFor(compiler.project, file), props, r.config as Record<string, unknown>), problems);
   for (const p of problems) diags.push({ code: 'LAKE-Q002', severity: 'error', file, line: 1, message: `singular test ${name}: ${p.message}`, hint: p.hint });
   if (problems.length || !cfg.enabled) return undefined;
   const parents: NodeId[] = [...resolved.refs];

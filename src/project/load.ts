@@ -17,6 +17,7 @@ import { freshnessOf, parseModelPatches, parseSources, type ModelPatch } from '.
 import { isConfigEntry, normaliseConfig, normaliseKey, mergeConfig, defaultConfig, strategyMacroName } from './config.js';
 import { unsupportedDbtParts, unusedConfigPaths } from './checks.js';
 import { loadSnapshots } from './snapshots.js';
+import { foldStoreFailuresAs } from '../core/store-failures.js';
 import { expandVersions, missingVersionFile, pastDeprecation, placeLatestVersions } from './versions.js';
 import { namingMacro, propertiesRenderer, renderConfigValues, NAMES_RELATION, type PropertiesContext, type ValueRenderer } from '../template/properties.js';
 
@@ -25,7 +26,7 @@ export type LoadOptions = SettingsOptions;
 /** Config from a folder tree (`models: {silver: {materialized: table}}`) for a file's folders. */
 export function folderConfig(tree: Record<string, unknown>, folders: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const apply = (level: Record<string, unknown>) => {
+  for (const level of folderLevels(tree, folders)) {
     for (const [k, v] of Object.entries(level)) {
       const nk = normaliseKey(k);
       if (isConfigEntry(k, v)) {
@@ -34,15 +35,20 @@ export function folderConfig(tree: Record<string, unknown>, folders: readonly st
         } else out[nk] = v;
       }
     }
-  };
-  apply(tree);
+  }
+  return out;
+}
+
+/** The levels of a folder-config tree that apply to a file in `folders`: the top, then each folder's (while there is one). */
+export function folderLevels(tree: Record<string, unknown>, folders: readonly string[]): Record<string, unknown>[] {
+  const levels = [tree];
   let level: unknown = tree;
   for (const f of folders) {
     level = isRecord(level) ? level[f] : undefined;
     if (!isRecord(level)) break;
-    apply(level);
+    levels.push(level);
   }
-  return out;
+  return levels;
 }
 
 /**
@@ -380,7 +386,12 @@ export function loadProject(root: string, opts: LoadOptions = {}): LoadedProject
   const defaultsFor = (file: string) => {
     const root = testRoots.find((d) => file.startsWith(`${d}/`));
     const folders = root ? file.slice(root.length + 1).split('/').slice(0, -1) : [];
-    if (folders.length) testDefaultsByFile[file] = { ...testDefaults, ...normaliseConfig(folderConfig(settings.testConfigs, folders)) };
+    if (!folders.length) return;
+    const merged: Record<string, unknown> = { ...testDefaults, ...normaliseConfig(folderConfig(settings.testConfigs, folders)) };
+    // store_failures(_as) as dbt merges them, level by level (core/store-failures.ts).
+    const as = foldStoreFailuresAs(folderLevels(settings.testConfigs, folders).map((l) => Object.fromEntries(Object.entries(l).filter(([k, v]) => isConfigEntry(k, v)).map(([k, v]) => [normaliseKey(k), v]))));
+    if (as !== undefined) merged.store_failures_as = as;
+    testDefaultsByFile[file] = merged;
   };
   for (const f of yamlFiles) defaultsFor(f);
   const singularTests = new Map<string, string>();

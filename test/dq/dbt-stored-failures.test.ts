@@ -47,4 +47,61 @@ models:
     ]);
     expect(await query(db, 'select * from main_dbt_test__audit.relationships_orders_with_a_lo_6a2f0f1c095034ed153e1cb4b2040e42')).toEqual([{ from_field: 7 }]);
   });
+
+  it('decides whether a test stores as dbt 1.9 does: the broadest level that sets store_failures fixes it, only store_failures_as overrides it', async () => {
+    // dbt's TestConfig sets store_failures_as from store_failures at each level of the merge
+    // (true: table, false: ephemeral), and a narrower store_failures no longer changes it.
+    const dir = writeProject({
+      'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\ntests:\n  shop:\n    +store_failures: true\n    inner:\n      +store_failures: false\n',
+      'profiles.yml': PROFILES,
+      'models/m.sql': 'select * from (values (1, null), (1, 2)) t(id, v)',
+      'models/inner/n.sql': 'select * from (values (1, null), (1, 2)) t(id, v)',
+      'macros/is_even.sql': '{% test is_even(model, column_name) %}{{ config(store_failures=false) }}select * from {{ model }} where {{ column_name }} % 2 = 1{% endtest %}',
+      'models/schema.yml': `version: 2
+models:
+  - name: m
+    columns:
+      - name: id
+        data_tests:
+          - unique: {config: {store_failures: false}}
+          - is_even
+      - name: v
+        data_tests:
+          - not_null: {config: {store_failures_as: ephemeral}}
+`,
+      'models/inner/schema.yml': `version: 2
+models:
+  - name: n
+    columns:
+      - name: id
+        data_tests:
+          - unique
+          - is_even: {config: {store_failures_as: view}}
+      - name: v
+        data_tests:
+          - not_null: {config: {store_failures: true}}
+`,
+    });
+    const r = lake(dir, ['build']);
+    expect(r.code, r.stderr + r.stdout).toBe(1);
+    const db = path.join(dir, 'target/shop.duckdb');
+    // What dbt 1.9 + dbt-duckdb keeps for this project: every test but the ephemeral one.
+    expect(await query(db, "select table_name as t, table_type as k from information_schema.tables where table_schema = 'main_dbt_test__audit' order by 1")).toEqual([
+      { t: 'is_even_m_id', k: 'BASE TABLE' }, { t: 'is_even_n_id', k: 'VIEW' }, { t: 'not_null_n_v', k: 'BASE TABLE' },
+      { t: 'unique_m_id', k: 'BASE TABLE' }, { t: 'unique_n_id', k: 'BASE TABLE' },
+    ]);
+
+    // The other way round: store_failures: false for the project, true on a test, stores nothing;
+    // store_failures_as: table does.
+    const off = writeProject({
+      'dbt_project.yml': 'name: shop\nprofile: shop\nconfig-version: 2\ndata_tests:\n  shop:\n    +store_failures: false\n',
+      'profiles.yml': PROFILES,
+      'models/m.sql': 'select * from (values (1, null), (1, 2)) t(id, v)',
+      'tests/singular_m.sql': "{{ config(store_failures=true) }}\nselect * from {{ ref('m') }} where v is null",
+      'models/schema.yml': 'version: 2\nmodels:\n  - name: m\n    columns:\n      - name: id\n        data_tests:\n          - unique: {config: {store_failures: true}}\n      - name: v\n        data_tests:\n          - not_null: {config: {store_failures_as: table}}\n',
+    });
+    expect(lake(off, ['build']).code).toBe(1);
+    expect(await storedRelations(path.join(off, 'target/shop.duckdb'))).toEqual(['main_dbt_test__audit.not_null_m_v']);
+  });
 });
+
