@@ -50,7 +50,8 @@ export function statusFor(failures: number, c: TestConfig): Exclude<TestStatus, 
   return 'pass';
 }
 
-const DEFAULT_THRESHOLD: Threshold = { op: '!=', value: 0, text: '!=0' };
+/** dbt's default warn_if / error_if, written as dbt writes it in its messages. */
+const DEFAULT_THRESHOLD: Threshold = { op: '!=', value: 0, text: '!= 0' };
 
 /**
  * Read a test's config. `problems` gets one message + hint per bad value; defaults stand in for

@@ -5,6 +5,7 @@
  * dbt project's own config keys (read with config.get) are no warning. Without it, all of them warn.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lake, projectYml, query, writeProject } from './helpers.js';
 
@@ -41,7 +42,10 @@ describe('--warn-error', () => {
     expect(plain.stdout).toMatch(/WARN +\| unique_a_id/);
     const r = lake(dir, ['build', '--warn-error']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('FAIL unique_a_id: got 1 result, configured to warn if !=0 (an error with --warn-error)');
+    // dbt's words, in run_results.json too: with --warn-error the warn_if threshold is what fails it.
+    expect(r.stdout).toContain('FAIL unique_a_id: Got 1 result, configured to fail if != 0');
+    const results = JSON.parse(fs.readFileSync(path.join(dir, 'target/run_results.json'), 'utf8')) as { tests: { name: string; message: string }[] };
+    expect(results.tests.find((t) => t.name === 'unique_a_id')?.message).toBe('Got 1 result, configured to fail if != 0');
     expect(r.stdout).toMatch(/SKIP +silver\.b/);
     expect(lake(dir, ['test', '--warn-error']).code).toBe(1);
     // dbt's --warn-error-options: including every warning is --warn-error.

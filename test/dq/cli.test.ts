@@ -56,7 +56,7 @@ unit_tests:
     const again = lake(dir, 'build');
     expect(again.code).toBe(1);
     expect(again.stdout).toMatch(/FAIL\s+\| unique_users_id/);
-    expect(again.stdout).toMatch(/FAIL unique_users_id: got 1 result, configured to fail if !=0/);
+    expect(again.stdout).toMatch(/FAIL unique_users_id: Got 1 result, configured to fail if != 0/);
     expect(again.stdout).toMatch(/PASS\s+\| keeps_rows/);
     writeFile(dir, 'models/silver/users.sql', "{{ config(materialized='table') }}\nselect * from (values (1, 'DE'), (2, 'FR')) t(id, country)");
     writeFile(dir, 'models/silver/schema.yml', files['models/silver/schema.yml'].replace('[unique, not_null]', '[{unique: {severity: warn}}, not_null]').replace('values: [DE, FR]', 'values: [DE], severity: warn'));
