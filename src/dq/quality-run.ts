@@ -416,6 +416,15 @@ export class QualityRun implements RunExtension {
         for (const child of base.children(attached)) if (!upstream.has(child)) edges.push([key, child]);
       }
     }
+    if (build) {
+      // A model's unit tests run with it (dbt): a test that holds the model back holds them back too,
+      // so they are skipped with it when that test fails.
+      const unitJobOf = new Map([...this.groups].filter(([, g]) => g.unit.length).map(([key, g]) => [g.unit[0]!.model, key]));
+      for (const [from, to] of [...edges]) {
+        const unitJob = unitJobOf.get(to);
+        if (unitJob && from !== unitJob && this.groups.has(from)) edges.push([from, unitJob]);
+      }
+    }
     const dag = new Dag(nodes, edges);
     for (const [key, g] of this.groups) {
       p.jobs.set(key, { id: key, materialized: g.unit.length ? 'unit test' : 'test', run: (conn) => this.runGroup(conn, g) });

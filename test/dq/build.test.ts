@@ -176,4 +176,36 @@ unit_tests:
     const noA = await runQuality(dir, 'test', { exclude: ['a'] });
     expect([...noA.tests.keys()]).toEqual(['unique_b_id']);
   });
+
+  it("skips the unit tests of a model that a parent's failing test skips, as dbt does (they run with their model)", async () => {
+    const dir = makeProject({
+      'models/silver/users.sql': "{{ config(materialized='ephemeral') }}\nselect * from (values (1, 'a'), (2, null)) t(id, name)",
+      'models/silver/other.sql': "{{ config(materialized='table') }}\nselect 1 as id",
+      'models/silver/named.sql': "select u.id, u.name from {{ ref('users') }} u join {{ ref('other') }} o using (id)",
+      'models/silver/schema.yml': `models:
+  - name: users
+    columns: [{name: name, data_tests: [not_null]}]
+unit_tests:
+  - name: names_kept
+    model: named
+    given:
+      - {input: ref('users'), format: sql, rows: "select 1 as id, 'x' as name"}
+      - {input: ref('other'), rows: [{id: 1}]}
+    expect: {rows: [{id: 1, name: x}]}
+  - name: names_wrongly_expected
+    model: named
+    given:
+      - {input: ref('users'), format: sql, rows: "select 1 as id, 'x' as name"}
+      - {input: ref('other'), rows: [{id: 1}]}
+    expect: {rows: [{id: 2}]}
+`,
+    });
+    const r = await runQuality(dir, 'build');
+    expect(r.tests.get('not_null_users_name')?.status).toBe('fail');
+    expect(r.nodes.get('silver.named')?.status).toBe('skipped');
+    // dbt 1.9 marks both skipped (the model is skipped, so are the unit tests it runs with).
+    expect(r.tests.get('names_kept')).toMatchObject({ status: 'skipped', message: 'a test of silver.users failed' });
+    expect(r.tests.get('names_wrongly_expected')?.status).toBe('skipped');
+  });
 });
+
