@@ -22,27 +22,34 @@ function files(n: number): { dir: string; paths: string[] } {
 }
 
 describe('FilePrefetch', () => {
-  it('hands every file over with the text readFileSync gives, in any order asked', () => {
-    const { paths } = files(PREFETCH_MIN_FILES + 250);
-    const prefetch = FilePrefetch.start(paths);
+  it('gives every file the text readFileSync gives, from the readers or read here', async () => {
+    const { paths } = files(1000);
+    const prefetch = FilePrefetch.start(paths, 500);
     try {
-      // The last file first (its batch comes from the last reader), then all in order.
-      const last = paths[paths.length - 1]!;
-      expect(prefetch.text(last)).toBe(fs.readFileSync(last, 'utf8'));
-      for (const p of paths.slice(0, -1)) expect(prefetch.text(p)).toBe(fs.readFileSync(p, 'utf8'));
+      // Read the first half at once (the readers are still starting: read here), then give the
+      // readers time to send the rest, read from the back.
+      const half = paths.length / 2;
+      for (const p of paths.slice(0, half)) expect(prefetch.text(p)).toBe(fs.readFileSync(p, 'utf8'));
+      await new Promise((r) => setTimeout(r, 1500));
+      for (const p of paths.slice(half)) expect(prefetch.text(p)).toBe(fs.readFileSync(p, 'utf8'));
+      expect(prefetch.fromReaders).toBeGreaterThan(0);
     } finally {
       prefetch.close();
     }
   });
 
-  it('fails for a missing file as readFileSync does, and reads a file it was not given', () => {
-    const { dir, paths } = files(PREFETCH_MIN_FILES);
+  it('fails for a missing file as readFileSync does, and reads a file it was not given', async () => {
+    const { dir, paths } = files(600);
     const missing = path.join(dir, 'f1', 'gone.sql');
     const other = path.join(dir, 'other.sql');
     fs.writeFileSync(other, 'select 42');
-    const prefetch = FilePrefetch.start([...paths.slice(0, 200), missing, ...paths.slice(200)]);
+    const list = [...paths.slice(0, 200), missing, ...paths.slice(200)];
+    const prefetch = FilePrefetch.start(list, 500);
     try {
+      await new Promise((r) => setTimeout(r, 1500));
+      for (const p of list.slice(0, 200)) prefetch.text(p);
       expect(() => prefetch.text(missing)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+      expect(prefetch.fromReaders).toBeGreaterThan(0);
       expect(prefetch.text(other)).toBe('select 42');
       expect(prefetch.text(paths[250]!)).toBe(fs.readFileSync(paths[250]!, 'utf8'));
     } finally {
