@@ -494,6 +494,11 @@ export class Compiler {
     if (config.materialized === 'external' && !config.location) {
       config = { ...config, location: `${(this.current.target.externalRoot ?? '.').replace(/\/$/, '')}/${relation.name}.${typeof config.format === 'string' && config.format ? config.format : 'parquet'}` };
     }
+    // dbt-duckdb's default strategy (get_incremental_default_sql) is delete+insert: with a unique_key,
+    // a dbt project's model that names no strategy deletes the keys it brings and inserts every new row.
+    if (this.current.flavor === 'dbt' && config.materialized === 'incremental' && config.incremental_strategy === undefined && config.unique_key?.length) {
+      config = { ...config, incremental_strategy: 'delete+insert' };
+    }
     const diagnostics: Diagnostic[] = [...result.diagnostics];
     const customStrategy = (s: string) => this.engine.hasMacro(strategyMacroName(s)) || !!this.engine.packageMacro(strategyMacroName(s));
     for (const p of configProblems(config, customStrategy)) {

@@ -164,7 +164,10 @@ export function configProblems(c: ModelConfig, customStrategy?: (s: string) => b
 }
 const NO_PROBLEMS: { message: string; hint: string }[] = [];
 
-/** Effective incremental strategy (dbt default: merge with a unique_key, else append). */
+/**
+ * Effective incremental strategy: merge with a unique_key, else append (a dbt project's model with a
+ * unique_key and no strategy has delete+insert set by the compiler, as dbt-duckdb's default).
+ */
 export function strategyOf(c: ModelConfig): NonNullable<ModelConfig['incremental_strategy']> {
   return c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
 }
