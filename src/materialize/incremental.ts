@@ -146,6 +146,17 @@ function updatedColumns(node: CompiledNode, nonKey: readonly Column[]): Column[]
   return nonKey.filter((c) => lower.has(c.name.toLowerCase()) === (key === 'merge_update_columns'));
 }
 
+/**
+ * delete+insert's DELETE of the target rows whose key the new rows hold (key columns match
+ * NULL-safely). The target's alias is dbt-duckdb's for the predicates that name it:
+ * DBT_INCREMENTAL_TARGET (its list-key DELETE) when they do, else DBT_INTERNAL_DEST (its MERGE's,
+ * which lake's predicates have always been written against).
+ */
+function deleteMatching(d: Dialect, node: CompiledNode, rel: string, staged: string, keys: readonly string[]): string {
+  const target = (node.config.incremental_predicates ?? []).some((p) => /\bDBT_INCREMENTAL_TARGET\b/i.test(p)) ? 'DBT_INCREMENTAL_TARGET' : 'DBT_INTERNAL_DEST';
+  return `delete from ${rel} as ${target} where exists (select 1 from ${staged} as DBT_INTERNAL_SOURCE where ${keyMatch(d, keys, target, 'DBT_INTERNAL_SOURCE')})${predicates(node)}`;
+}
+
 function predicates(node: CompiledNode): string {
   return (node.config.incremental_predicates ?? []).map((p) => ` and (${p})`).join('');
 }
@@ -215,7 +226,7 @@ export const incrementalStrategy: Materialization = {
       case 'delete+insert': {
         const s = stage(d, node, ctx);
         out.push(...s.statements);
-        if (keys.length) out.push(exec(`delete from ${rel} as DBT_INTERNAL_DEST where exists (select 1 from ${s.name} as DBT_INTERNAL_SOURCE where ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')})${predicates(node)}`, 'delete matching keys'));
+        if (keys.length) out.push(exec(deleteMatching(d, node, rel, s.name, keys), 'delete matching keys'));
         out.push(exec(`insert into ${rel} (${list}) select ${list} from ${s.name}`, 'insert', true));
         out.push(dropStage(s.name));
         return out;

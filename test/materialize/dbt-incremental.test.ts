@@ -44,4 +44,13 @@ describe('a dbt project\'s incremental models, as dbt-duckdb builds them', () =>
       { id: 1, k2: 'a', val: 'x' }, { id: 2, k2: 'b', val: 'y2' }, { id: 2, k2: 'c', val: 'y3' }, { id: 3, k2: 'a', val: 'z' },
     ]);
   });
+
+  test('incremental_predicates of a delete+insert may name the target DBT_INCREMENTAL_TARGET, as dbt-duckdb\'s list-key delete calls it', async () => {
+    const root = dbtProject(`{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['id', 'k2'], incremental_predicates=["DBT_INCREMENTAL_TARGET.val <> 'keep'"]) }}\nselect * from {{ source('raw', 'src') }}`);
+    await load(root, `(1, 'a', 'keep'), (2, 'b', 'y')`);
+    expect((await lakeRun(root))[0]).toMatchObject({ status: 'success', rows: 2 });
+    await load(root, `(1, 'a', 'new1'), (2, 'b', 'new2')`);
+    expect((await lakeRun(root))[0]).toMatchObject({ status: 'success' });
+    expect(await table(root)).toEqual([{ id: 1, k2: 'a', val: 'keep' }, { id: 1, k2: 'a', val: 'new1' }, { id: 2, k2: 'b', val: 'new2' }]);
+  });
 });
