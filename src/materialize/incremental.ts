@@ -147,6 +147,19 @@ function updatedColumns(node: CompiledNode, nonKey: readonly Column[]): Column[]
 }
 
 /**
+ * A unique_key entry as the column it names: a column of the SELECT, a name as written, or a
+ * double-quoted one unquoted (`"Id"`, which dbt-duckdb pastes into its SQL as is); undefined for
+ * anything else.
+ */
+export function keyColumn(key: string, incoming: readonly Column[] = []): string | undefined {
+  if (hasColumn(incoming, key)) return key;
+  const k = key.trim();
+  if (/^[A-Za-z_][A-Za-z0-9_$]*$/.test(k)) return k;
+  const quoted = /^"((?:[^"]|"")+)"$/.exec(k);
+  return quoted ? quoted[1]!.replace(/""/g, '"') : undefined;
+}
+
+/**
  * delete+insert's DELETE of the target rows whose key the new rows hold (key columns match
  * NULL-safely). The target's alias is dbt-duckdb's for the predicates that name it:
  * DBT_INCREMENTAL_TARGET (its list-key DELETE) when they do, else DBT_INTERNAL_DEST (its MERGE's,
@@ -167,7 +180,8 @@ export const incrementalStrategy: Materialization = {
   plan(node, ctx) {
     const d = ctx.dialect;
     const strategy = strategyOf(node.config);
-    const keys = node.config.unique_key ?? [];
+    // Keys as the columns they name (a quoted name unquoted).
+    const keys = (node.config.unique_key ?? []).map((k) => keyColumn(k, ctx.incoming) ?? k);
     // A key the SELECT does not give fails as a config problem, not as the engine's Binder Error.
     const missingKey = strategy === 'append' ? undefined : keys.find((k) => !hasColumn(ctx.incoming, k));
     if (missingKey !== undefined && ctx.incoming.length) {

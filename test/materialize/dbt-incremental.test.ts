@@ -45,6 +45,15 @@ describe('a dbt project\'s incremental models, as dbt-duckdb builds them', () =>
     ]);
   });
 
+  test('a unique_key written as a quoted name ("Id") is that column, as in dbt-duckdb\'s SQL', async () => {
+    const root = dbtProject(`{{ config(materialized='incremental', incremental_strategy='merge', unique_key='"Id"') }}\nselect id as "Id", k2, val from {{ source('raw', 'src') }}`);
+    await load(root, `(1, 'a', 'x'), (2, 'b', 'y')`);
+    expect((await lakeRun(root))[0]).toMatchObject({ status: 'success', rows: 2 });
+    await load(root, `(2, 'b', 'y2'), (3, 'a', 'z')`);
+    expect((await lakeRun(root))[0]).toMatchObject({ status: 'success' });
+    expect(await withDb(root, (d) => d.query('select "Id", val from main.m order by all'))).toEqual([{ Id: 1, val: 'x' }, { Id: 2, val: 'y2' }, { Id: 3, val: 'z' }]);
+  });
+
   test('incremental_predicates of a delete+insert may name the target DBT_INCREMENTAL_TARGET, as dbt-duckdb\'s list-key delete calls it', async () => {
     const root = dbtProject(`{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['id', 'k2'], incremental_predicates=["DBT_INCREMENTAL_TARGET.val <> 'keep'"]) }}\nselect * from {{ source('raw', 'src') }}`);
     await load(root, `(1, 'a', 'keep'), (2, 'b', 'y')`);
