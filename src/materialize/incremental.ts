@@ -148,8 +148,8 @@ function updatedColumns(node: CompiledNode, nonKey: readonly Column[]): Column[]
 
 /**
  * A unique_key entry as the column it names: a column of the SELECT, a name as written, or a
- * double-quoted one unquoted (`"Id"`, which dbt-duckdb pastes into its SQL as is); undefined for
- * anything else.
+ * double-quoted one unquoted (`"Id"`, which dbt-duckdb pastes into its SQL as is). Anything else is
+ * an SQL expression over the model's columns (`id || '-' || k2`): undefined.
  */
 export function keyColumn(key: string, incoming: readonly Column[] = []): string | undefined {
   if (hasColumn(incoming, key)) return key;
@@ -160,14 +160,23 @@ export function keyColumn(key: string, incoming: readonly Column[] = []): string
 }
 
 /**
- * delete+insert's DELETE of the target rows whose key the new rows hold (key columns match
- * NULL-safely). The target's alias is dbt-duckdb's for the predicates that name it:
- * DBT_INCREMENTAL_TARGET (its list-key DELETE) when they do, else DBT_INTERNAL_DEST (its MERGE's,
- * which lake's predicates have always been written against).
+ * delete+insert's DELETE of the target rows whose key the new rows hold. Key columns match
+ * NULL-safely by name; a key that is an expression (dbt-duckdb's `where (expr) in (select (expr)
+ * from <new rows>)`) is computed over the new rows, and over the target row inside the correlated
+ * subquery, whose own columns are only the computed keys. The target's alias is dbt-duckdb's for
+ * the predicates that name it: DBT_INCREMENTAL_TARGET (its list-key DELETE) when they do, else
+ * DBT_INTERNAL_DEST (its MERGE's, which lake's predicates have always been written against).
  */
-function deleteMatching(d: Dialect, node: CompiledNode, rel: string, staged: string, keys: readonly string[]): string {
+function deleteMatching(d: Dialect, node: CompiledNode, rel: string, staged: string, keys: readonly string[], incoming: readonly Column[]): string {
   const target = (node.config.incremental_predicates ?? []).some((p) => /\bDBT_INCREMENTAL_TARGET\b/i.test(p)) ? 'DBT_INCREMENTAL_TARGET' : 'DBT_INTERNAL_DEST';
-  return `delete from ${rel} as ${target} where exists (select 1 from ${staged} as DBT_INTERNAL_SOURCE where ${keyMatch(d, keys, target, 'DBT_INTERNAL_SOURCE')})${predicates(node)}`;
+  const columns = keys.map((k) => keyColumn(k, incoming));
+  if (columns.every((c) => c !== undefined)) {
+    return `delete from ${rel} as ${target} where exists (select 1 from ${staged} as DBT_INTERNAL_SOURCE where ${keyMatch(d, columns as string[], target, 'DBT_INTERNAL_SOURCE')})${predicates(node)}`;
+  }
+  const sqlOf = (k: string, i: number) => (columns[i] !== undefined ? `${target}.${d.quote(columns[i]!)}` : `(${k})`);
+  const computed = keys.map((k, i) => `${columns[i] !== undefined ? d.quote(columns[i]!) : `(${k})`} as __lake_key_${i}`).join(', ');
+  const match = keys.map((k, i) => `DBT_INTERNAL_SOURCE.__lake_key_${i} is not distinct from ${sqlOf(k, i)}`).join(' and ');
+  return `delete from ${rel} as ${target} where exists (select 1 from (select ${computed} from ${staged}) as DBT_INTERNAL_SOURCE where ${match})${predicates(node)}`;
 }
 
 function predicates(node: CompiledNode): string {
@@ -180,10 +189,16 @@ export const incrementalStrategy: Materialization = {
   plan(node, ctx) {
     const d = ctx.dialect;
     const strategy = strategyOf(node.config);
-    // Keys as the columns they name (a quoted name unquoted).
-    const keys = (node.config.unique_key ?? []).map((k) => keyColumn(k, ctx.incoming) ?? k);
+    const written = node.config.unique_key ?? [];
+    // Only delete+insert matches on an expression (as dbt-duckdb: its MERGE fails on one).
+    const expression = strategy === 'append' || strategy === 'delete+insert' || ctx.strategySql ? undefined : written.find((k) => keyColumn(k, ctx.incoming) === undefined);
+    if (expression !== undefined) {
+      throw new PlanError({ code: 'LAKE-X016', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: unique_key '${expression}' is an expression, which only incremental_strategy 'delete+insert' matches on`, hint: `give the key a column in the SELECT (${expression} as row_key) and use unique_key='row_key', or set incremental_strategy='delete+insert'` });
+    }
+    // Keys as the columns they name (a quoted name unquoted); delete+insert keeps its expressions.
+    const keys = written.map((k) => keyColumn(k, ctx.incoming) ?? k);
     // A key the SELECT does not give fails as a config problem, not as the engine's Binder Error.
-    const missingKey = strategy === 'append' ? undefined : keys.find((k) => !hasColumn(ctx.incoming, k));
+    const missingKey = strategy === 'append' ? undefined : keys.find((k, i) => keyColumn(written[i]!, ctx.incoming) !== undefined && !hasColumn(ctx.incoming, k));
     if (missingKey !== undefined && ctx.incoming.length) {
       throw new PlanError({ code: 'LAKE-X014', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: unique_key '${missingKey}' is not a column of the model's SELECT`, hint: `use columns it gives: ${ctx.incoming.map((c) => c.name).slice(0, 12).join(', ')}` });
     }
@@ -240,7 +255,7 @@ export const incrementalStrategy: Materialization = {
       case 'delete+insert': {
         const s = stage(d, node, ctx);
         out.push(...s.statements);
-        if (keys.length) out.push(exec(deleteMatching(d, node, rel, s.name, keys), 'delete matching keys'));
+        if (keys.length) out.push(exec(deleteMatching(d, node, rel, s.name, keys, ctx.incoming), 'delete matching keys'));
         out.push(exec(`insert into ${rel} (${list}) select ${list} from ${s.name}`, 'insert', true));
         out.push(dropStage(s.name));
         return out;

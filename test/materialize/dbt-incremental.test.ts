@@ -54,6 +54,23 @@ describe('a dbt project\'s incremental models, as dbt-duckdb builds them', () =>
     expect(await withDb(root, (d) => d.query('select "Id", val from main.m order by all'))).toEqual([{ Id: 1, val: 'x' }, { Id: 2, val: 'y2' }, { Id: 3, val: 'z' }]);
   });
 
+  test('delete+insert (also as the default) matches on a unique_key that is an expression over the columns', async () => {
+    const root = dbtProject(`{{ config(materialized='incremental', unique_key="id::varchar || '-' || k2") }}\nselect * from {{ source('raw', 'src') }}`);
+    await load(root, `(1, 'a', 'x'), (1, 'b', 'y')`);
+    expect((await lakeRun(root))[0]).toMatchObject({ status: 'success', rows: 2 });
+    await load(root, `(1, 'a', 'x2'), (2, 'a', 'z')`);
+    expect((await lakeRun(root))[0]).toMatchObject({ status: 'success' });
+    expect(await table(root)).toEqual([{ id: 1, k2: 'a', val: 'x2' }, { id: 1, k2: 'b', val: 'y' }, { id: 2, k2: 'a', val: 'z' }]);
+  });
+
+  test('a merge on an expression unique_key fails on its first build, naming the key (dbt-duckdb\'s MERGE fails on the next run)', async () => {
+    const root = dbtProject(`{{ config(materialized='incremental', incremental_strategy='merge', unique_key="id || '-' || k2") }}\nselect * from {{ source('raw', 'src') }}`);
+    await load(root, `(1, 'a', 'x')`);
+    const [r] = await lakeRun(root);
+    expect(r).toMatchObject({ status: 'error' });
+    expect(r!.error ?? r!.message).toMatch(/main\.m: unique_key 'id \|\| '-' \|\| k2' is an expression, which only incremental_strategy 'delete\+insert' matches on/);
+  });
+
   test('incremental_predicates of a delete+insert may name the target DBT_INCREMENTAL_TARGET, as dbt-duckdb\'s list-key delete calls it', async () => {
     const root = dbtProject(`{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key=['id', 'k2'], incremental_predicates=["DBT_INCREMENTAL_TARGET.val <> 'keep'"]) }}\nselect * from {{ source('raw', 'src') }}`);
     await load(root, `(1, 'a', 'keep'), (2, 'b', 'y')`);
