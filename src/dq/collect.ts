@@ -236,16 +236,9 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
     } else args[k] = v;
   }
   let call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
-  // A test whose SQL needs the database while rendering (get_columns_in_relation, run_query): that
-  // test errors when it runs, with the reason; it must not stop every other test of the project.
-  if (call.result.introspective) {
-    // Rendered again with the database when it runs (its refs are those of the render without one).
-    const r0 = compiler.resolvePlaceholders(call.result, decl.file ?? target.id);
-    for (const id of r0.refs) if (!parents.includes(id)) parents.push(id);
-    const opts = { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id };
-    return { ...base, parents, sql: '', live: (database) => liveSql(compiler, compiler.engine.callMacro(macro, args, { ...opts, database }).result, opts.file) };
-  }
-  // `{{ config(severity='warn', where=...) }}` in the {% test %} block: the test's defaults (dbt).
+  // `{{ config(severity='warn', fail_calc=...) }}` in the {% test %} block: the test's defaults
+  // (dbt). dbt reads them at parse time (execute false), so a test that queries the database
+  // while rendering (dbt_utils.equality's fail_calc) has them from this render too.
   const own = call.result.config as Record<string, unknown>;
   if (Object.keys(own).length) {
     const ownProblems: { message: string; hint: string }[] = [];
@@ -263,8 +256,17 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
         w = rw.sql;
       }
       args.model = relationValue(`(select * from ${target.relation} where ${w}) dbt_subquery`);
-      call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
+      if (!call.result.introspective) call = compiler.engine.callMacro(macro, args, { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id });
     }
+  }
+  // A test whose SQL needs the database while rendering (get_columns_in_relation, run_query): that
+  // test errors when it runs, with the reason; it must not stop every other test of the project.
+  if (call.result.introspective) {
+    // Rendered again with the database when it runs (its refs are those of the render without one).
+    const r0 = compiler.resolvePlaceholders(call.result, decl.file ?? target.id);
+    for (const id of r0.refs) if (!parents.includes(id)) parents.push(id);
+    const opts = { incremental: false, materialized: 'test', file: decl.file ?? target.id, node: base.id };
+    return { ...base, config: cfg, parents, sql: '', live: (database) => liveSql(compiler, compiler.engine.callMacro(macro, args, { ...opts, database }).result, opts.file) };
   }
   const r = compiler.resolvePlaceholders(call.result, decl.file ?? target.id);
   if (r.diagnostics.length) {

@@ -211,6 +211,20 @@ seeds:
     expect(status(lake(installed, ['build']).stdout, 'score_when_ok')).toBe('FAIL 5');
   });
 
+  it('keeps the config() of a test that queries the database to write its SQL (fail_calc, severity), as dbt reads it at parse time', () => {
+    const dir = writeProject({
+      'dbt_project.yml': PROJECT['dbt_project.yml']!, 'profiles.yml': PROJECT['profiles.yml']!,
+      'models/m.sql': 'select 1 as id union all select 2',
+      // dbt_utils.equality's shape: config() first (a {% set %} block as fail_calc), then
+      // nothing at parse time, then the columns from the database.
+      'macros/doubled.sql': "{% test doubled(model) %}\n{% set calc %}\n  count(*) * 2\n{% endset %}\n{{ config(fail_calc=calc, severity='warn') }}\n{%- if not execute -%}{{ return('') }}{% endif %}\n{% set cols = adapter.get_columns_in_relation(model) %}\nselect {{ cols | map(attribute='name') | join(', ') }} from {{ model }}\n{% endtest %}\n",
+      'models/m.yml': 'version: 2\nmodels:\n  - name: m\n    data_tests:\n      - doubled\n',
+    });
+    const r = lake(dir, ['build']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/WARN +\| doubled_m_ +\| main\.m +\| 4 /);
+  });
+
   it('a package test that queries the database to write its SQL runs with it, beside the other tests', () => {
     const dir = writeProject({
       ...PROJECT,
