@@ -145,14 +145,18 @@ function instantiate(compiler: Compiler, compiled: CompiledProject, target: Targ
   for (const p of problems) report('LAKE-Q002', `test ${decl.name}: ${p.message}`, p.hint);
 
   // The project's own {% test %}; else a dbt_expectations-style name the installed package defines
-  // (its own arguments and semantics); else lake's built-in (dbt's four and dbt_utils' own names,
-  // dbt_expectations' through aliasArguments); else any installed package's (dbt_utils.x).
+  // (its own arguments and semantics); else a package-qualified test (dbt_utils.recency) that the
+  // installed package defines: the package's macro, as dbt runs it (lake's built-in of that name
+  // does not take every argument: ignore_time_component, group_by_columns); else lake's built-in
+  // (dbt's four and dbt_utils' own names, dbt_expectations' through aliasArguments); else any
+  // installed package's (dbt_utils.x).
   const aliased = TEST_ALIASES[decl.name];
   const packaged = (name: string) => compiler.engine.packageMacro(`test_${name}`, decl.namespace) ?? (decl.namespace ? undefined : compiler.engine.packageMacro(`test_${name}`));
+  const qualifiedFromPackage = decl.namespace ? compiler.engine.packageMacro(`test_${decl.name}`, decl.namespace) : undefined;
   // dbt's four dispatch to `duckdb__test_<name>` / `default__test_<name>`: the project's own wins.
   const dispatched = !decl.namespace && DBT_DISPATCHED_TESTS.has(decl.name) ? [`duckdb__test_${decl.name}`, `default__test_${decl.name}`].find((m) => compiler.engine.hasMacro(m)) : undefined;
   const ownTest = compiler.engine.hasMacro(`test_${aliased ?? decl.name}`) ? `test_${aliased ?? decl.name}` : compiler.engine.hasMacro(`test_${decl.name}`) ? `test_${decl.name}` : dispatched;
-  const aliasFromPackage = !ownTest && aliased ? packaged(decl.name) : undefined;
+  const aliasFromPackage = !ownTest && (aliased || qualifiedFromPackage) ? packaged(decl.name) : undefined;
   const testName = aliasFromPackage ? decl.name : aliased ?? decl.name;
   const builtin = ownTest || aliasFromPackage ? undefined : BUILTIN_TESTS.get(testName);
   const fromPackage = aliasFromPackage ?? (ownTest || builtin ? undefined : packaged(decl.name) ?? compiler.engine.packageMacro(`test_${decl.name}`));

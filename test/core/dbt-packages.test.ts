@@ -211,6 +211,24 @@ seeds:
     expect(status(lake(installed, ['build']).stdout, 'score_when_ok')).toBe('FAIL 5');
   });
 
+  it('runs a package-qualified test (dbt_utils.recency) with the installed package\'s macro, as dbt does, not lake\'s built-in of that name', () => {
+    const seed = 'id,grp,seen_at\n1,a,2024-01-01 00:00:00\n2,b,2024-01-02 00:00:00\n3,b,2024-01-03 00:00:00\n';
+    const tests = (name: string) => `version: 2\nseeds:\n  - name: t\n    data_tests:\n      - ${name}:\n          field: seen_at\n          datepart: day\n          interval: 100000\n          group_by_columns: ['grp']\n`;
+    const base = {
+      'dbt_project.yml': PROJECT['dbt_project.yml']!, 'profiles.yml': PROJECT['profiles.yml']!, 'seeds/t.csv': seed,
+      // The package's recency (written for this test): one failing row per group of group_by_columns.
+      'dbt_packages/dbt_utils/dbt_project.yml': 'name: dbt_utils\n',
+      'dbt_packages/dbt_utils/macros/recency.sql': "{% test recency(model, field, datepart, interval, ignore_time_component=False, group_by_columns=[]) %}\n{{ return(adapter.dispatch('test_recency', 'dbt_utils')(model, field, datepart, interval, ignore_time_component, group_by_columns)) }}\n{% endtest %}\n{% macro default__test_recency(model, field, datepart, interval, ignore_time_component, group_by_columns) %}\nselect {{ group_by_columns | join(', ') }}, max({{ field }}) as most_recent from {{ model }} group by {{ group_by_columns | join(', ') }}\n{% endmacro %}\n",
+    };
+    const status = (out: string) => /(PASS|FAIL) +\| (\w*recency\w*) +\|[^|]*\| (\d+)/.exec(out)?.slice(1).join(' ');
+    // Qualified: the package's test, so its group_by_columns count (two groups, two failing rows).
+    const dir = writeProject({ ...base, 'seeds/t.yml': tests('dbt_utils.recency') });
+    expect(status(lake(dir, ['build']).stdout)).toBe('FAIL dbt_utils_recency_t_day__seen_at__grp__100000 2');
+    // Unqualified: lake's built-in recency (a 100000-day window: the newest row is recent enough).
+    const bare = writeProject({ ...base, 'seeds/t.yml': tests('recency') });
+    expect(status(lake(bare, ['build']).stdout)).toBe('PASS recency_t_day__seen_at__grp__100000 0');
+  });
+
   it('keeps the config() of a test that queries the database to write its SQL (fail_calc, severity), as dbt reads it at parse time', () => {
     const dir = writeProject({
       'dbt_project.yml': PROJECT['dbt_project.yml']!, 'profiles.yml': PROJECT['profiles.yml']!,
