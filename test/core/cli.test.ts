@@ -173,6 +173,9 @@ describe('lake run', () => {
       'bronze.p:skipped:skipped: --fail-fast after an error',
       'bronze.q:skipped:skipped: --fail-fast after an error',
     ]);
+    // dbt's short form, -x.
+    const x = jsonLines(lake(dir, ['run', '--threads', '1', '-x', '--log-format', 'json', '-s', 'bad p q']).stdout).filter((e) => e.kind === 'node_end');
+    expect(x.map((e) => e.status)).toEqual(['error', 'skipped', 'skipped']);
   });
 
   it('applies --vars and --full-refresh to incremental models', async () => {
@@ -189,6 +192,10 @@ select {{ var('batch') }} as batch
     expect(await query(db, 'select batch from silver.events order by batch')).toEqual([{ batch: 1 }, { batch: 2 }]);
     expect(lake(dir, ['run', '--full-refresh', '--vars', '{"batch": 5}']).code).toBe(0);
     expect(await query(db, 'select batch from silver.events')).toEqual([{ batch: 5 }]);
+    // dbt's short form, -f.
+    expect(lake(dir, ['run', '-f', '--vars', '{"batch": 4}']).code).toBe(0);
+    expect(await query(db, 'select batch from silver.events')).toEqual([{ batch: 4 }]);
+    expect(lake(dir, ['run', '--full-refresh', '--vars', '{"batch": 5}']).code).toBe(0);
     // YAML, as dbt takes it.
     expect(lake(dir, ['run', '--vars', '{batch: 6}']).code).toBe(0);
     expect(await query(db, 'select batch from silver.events order by batch')).toEqual([{ batch: 5 }, { batch: 6 }]);

@@ -46,8 +46,8 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .description('build the selected models (and missing seeds) in graph order; landing zones are read to the end in micro-batches')
     .option('-s, --select <selector...>', 'nodes to build (repeatable; space = union, comma = intersection)', collect)
     .option('--exclude <selector...>', 'nodes to leave out', collect)
-    .option('--full-refresh', 'rebuild incremental models from scratch')
-    .option('--fail-fast', 'stop starting new nodes after the first error')
+    .option('-f, --full-refresh', 'rebuild incremental models from scratch')
+    .option('-x, --fail-fast', 'stop starting new nodes after the first error')
     .option('--event-time-start <time>', EVENT_TIME_START_HELP)
     .option('--event-time-end <time>', EVENT_TIME_END_HELP)
     .option('--empty', EMPTY_HELP)
@@ -60,14 +60,14 @@ export function registerRun(program: Command, ctx: () => CommandContext, setCode
     .option('-s, --select <selector...>', 'seeds to load', collect)
     .option('--exclude <selector...>', 'seeds to leave out', collect)
     // dbt's: a seed's table is rebuilt from its CSV on every load, so --full-refresh changes only flags.FULL_REFRESH.
-    .option('--full-refresh', "dbt's: accepted (lake rebuilds a seed's table from its CSV on every load); flags.FULL_REFRESH is true in its hooks")
-    .option('--fail-fast', 'stop starting new seeds after the first error')
+    .option('-f, --full-refresh', "dbt's: accepted (lake rebuilds a seed's table from its CSV on every load); flags.FULL_REFRESH is true in its hooks")
+    .option('-x, --fail-fast', 'stop starting new seeds after the first error')
     .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'seed')));
   program.command('snapshot')
     .description("take dbt snapshots: record each snapshot's changed, new (and with hard_deletes, deleted) rows as new versions")
     .option('-s, --select <selector...>', 'snapshots to take', collect)
     .option('--exclude <selector...>', 'snapshots to leave out', collect)
-    .option('--fail-fast', 'stop starting new snapshots after the first error')
+    .option('-x, --fail-fast', 'stop starting new snapshots after the first error')
     .action((flags: RunFlags) => setCode(runCommand(ctx(), flags, 'snapshot')));
 }
 
