@@ -146,6 +146,35 @@ function makeTarget(root: string, file: string, name: string, raw: unknown, thre
   };
 }
 
+/** The keys of project.yml lake reads (lakeSettings), at the top level and under `paths:`. */
+const LAKE_PROJECT_KEYS = ['name', 'target', 'targets', 'vars', 'paths', 'models', 'seeds', 'snapshots', 'data_tests', 'tests', 'unit_tests', 'dispatch', 'on_run_start', 'on-run-start', 'on_run_end', 'on-run-end'];
+const LAKE_PATH_KEYS = ['models', 'seeds', 'macros', 'tests', 'snapshots', 'target', 'packages'];
+
+/**
+ * project.yml keys lake does not read: a misspelt one (`varz:`, `thread:`, `paths: {modles: ...}`)
+ * would otherwise be dropped without a word. Warnings, with the key meant.
+ */
+function unknownLakeKeys(data: Record<string, unknown>, lineOf: (k: (string | number)[]) => number | undefined): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const warn = (keyPath: string[], message: string, hint: string) => out.push({ code: 'LAKE-P051', severity: 'warn', message, file: 'project.yml', line: lineOf(keyPath), hint });
+  for (const key of Object.keys(data)) {
+    if (LAKE_PROJECT_KEYS.includes(key)) continue;
+    // A target's own key written at the top level.
+    const targetKey = closest(key, TARGET_KEYS, 1)[0];
+    const near = closest(key, LAKE_PROJECT_KEYS, 2);
+    warn([key], `'${key}' is not a project.yml key: lake does nothing with it`,
+      targetKey && !near.length ? `did you mean targets: { <name>: { ${targetKey}: ... } }?` : near.length ? `did you mean ${near.join(' or ')}?` : `project.yml keys: ${LAKE_PROJECT_KEYS.filter((k) => !k.includes('-')).join(', ')}`);
+  }
+  if (isRecord(data.paths)) {
+    for (const key of Object.keys(data.paths)) {
+      if (LAKE_PATH_KEYS.includes(key)) continue;
+      const near = closest(key, LAKE_PATH_KEYS, 2);
+      warn(['paths', key], `paths: '${key}' is not a path lake knows: lake does nothing with it`, near.length ? `did you mean ${near.join(' or ')}?` : `paths: ${LAKE_PATH_KEYS.join(', ')}`);
+    }
+  }
+  return out;
+}
+
 function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const file = 'project.yml';
   const { data, lineOf } = readYaml(root, file);
@@ -167,7 +196,7 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
     snapshots: p.snapshots ? asList(p.snapshots) : ['snapshots'],
     target: typeof p.target === 'string' ? p.target : 'target',
   };
-  const warnings: Diagnostic[] = [];
+  const warnings: Diagnostic[] = unknownLakeKeys(data, lineOf);
   const dispatch = readDispatch(data.dispatch, file, warnings, lineOf);
   return {
     root, name: data.name as string, flavor: 'lake', target, targets, warnings, dispatch,

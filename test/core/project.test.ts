@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { loadProject } from '../../src/project/load.js';
 import { LakeError } from '../../src/errors/index.js';
-import { writeProject, projectYml } from './helpers.js';
+import { writeProject, projectYml, lake, query } from './helpers.js';
 
 describe('project.yml', () => {
   it('reads targets, picks the default or the asked one, and resolves paths', () => {
@@ -157,6 +157,30 @@ seeds:
       expect(d.file).toBe('project.yml');
       expect(d.line).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it('warns about a project.yml key lake does not read (a top-level or paths: typo), with its line and the key meant', async () => {
+    // `thread: 2` at the top level (the target's key) or `modles:` under paths: did nothing, silently.
+    const dir = writeProject({
+      'project.yml': `${projectYml()}thread: 2
+varz: { x: 1 }
+paths:
+  modles: [src]
+models:
+  materialized: table
+`,
+      'models/a.sql': 'select 1 as x',
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/project\.yml:4: warn LAKE-P051: 'thread' is not a project\.yml key: lake does nothing with it\n {2}hint: did you mean targets: \{ <name>: \{ threads: \.\.\. \} \}\?/);
+    expect(r.stderr).toMatch(/project\.yml:5: warn LAKE-P051: 'varz' is not a project\.yml key: lake does nothing with it\n {2}hint: did you mean vars\?/);
+    expect(r.stderr).toMatch(/project\.yml:7: warn LAKE-P051: paths: 'modles' is not a path lake knows: lake does nothing with it\n {2}hint: did you mean models\?/);
+    // The keys it reads are not warned about, and the project still builds.
+    expect(r.stderr.match(/LAKE-P051/g)).toHaveLength(3);
+    expect(await query(path.join(dir, 'target/t.duckdb'), 'select x from main.a')).toEqual([{ x: 1 }]);
+    // --warn-error makes them stop the command, as every project warning.
+    expect(lake(dir, ['run', '--warn-error']).code).toBe(2);
   });
 });
 
