@@ -217,6 +217,21 @@ function lakeSettings(root: string, opts: SettingsOptions): ProjectSettings {
   };
 }
 
+/**
+ * The folder of the profiles.yml a dbt project uses, as dbt looks for it: the one --profiles-dir
+ * or DBT_PROFILES_DIR names (which must have it: dbt stops there too, rather than using another),
+ * else the project folder, then ~/.dbt. Undefined when there is none: lake then builds into
+ * target/dev.duckdb (dbt would stop).
+ */
+export function findProfilesDir(root: string): string | undefined {
+  const given = process.env.DBT_PROFILES_DIR;
+  if (given) {
+    if (fs.existsSync(path.join(given, 'profiles.yml'))) return given;
+    fail(path.join(given, 'profiles.yml'), `no profiles.yml in ${given} (given by --profiles-dir or DBT_PROFILES_DIR)`, "point --profiles-dir (or DBT_PROFILES_DIR) at the folder holding the project's profiles.yml, or leave both out to use the project's or ~/.dbt's");
+  }
+  return [root, path.join(os.homedir(), '.dbt')].find((d) => fs.existsSync(path.join(d, 'profiles.yml')));
+}
+
 function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const file = 'dbt_project.yml';
   // dbt renders dbt_project.yml: {{ env_var('X', 'default') }} in its values is the environment's
@@ -226,8 +241,7 @@ function dbtSettings(root: string, opts: SettingsOptions): ProjectSettings {
   const data = renderEnvVars(projectYaml.data, file) as Record<string, unknown>;
   const name = String(data.name ?? 'dbt_project');
   const profileName = String(data.profile ?? name);
-  const candidates = [process.env.DBT_PROFILES_DIR, root, path.join(os.homedir(), '.dbt')].filter((x): x is string => !!x);
-  const profilesDir = candidates.find((d) => fs.existsSync(path.join(d, 'profiles.yml')));
+  const profilesDir = findProfilesDir(root);
   const targets: Record<string, TargetConfig> = {};
   let targetSchema = 'main';
   let targetName = opts.target;

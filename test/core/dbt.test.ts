@@ -277,6 +277,25 @@ on-run-start: ["create table if not exists main.seen (full_refresh varchar, n bi
     expect(fs.existsSync(path.join(dir, 'target/from_profiles_dir.duckdb'))).toBe(true);
   });
 
+  it('stops when --profiles-dir or DBT_PROFILES_DIR names a folder without profiles.yml, as dbt does, instead of using another one', async () => {
+    const dir = copyFixture('dbt_jaffle');
+    const empty = fs.mkdtempSync(path.join(path.dirname(dir), 'no-profiles-'));
+    // The project's own profiles.yml was used in its place: a CI job pointing at the wrong folder built into the dev database.
+    for (const r of [lake(dir, ['seed', '--profiles-dir', empty]), lake(dir, ['seed'], { DBT_PROFILES_DIR: empty })]) {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`error LAKE-P002: no profiles.yml in ${empty} (given by --profiles-dir or DBT_PROFILES_DIR)`);
+      expect(r.stderr).toMatch(/hint: point --profiles-dir \(or DBT_PROFILES_DIR\) at the folder holding the project's profiles\.yml/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(fs.existsSync(path.join(dir, 'target/jaffle_shop.duckdb'))).toBe(false);
+    // The folder that has it works.
+    fs.renameSync(path.join(dir, 'profiles.yml'), path.join(empty, 'profiles.yml'));
+    fs.writeFileSync(path.join(empty, 'profiles.yml'), fs.readFileSync(path.join(empty, 'profiles.yml'), 'utf8').replace('target/jaffle_shop.duckdb', path.join(dir, 'moved.duckdb')));
+    const ok = lake(dir, ['seed'], { DBT_PROFILES_DIR: empty });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await query(path.join(dir, 'moved.duckdb'), 'select count(*)::int as n from main_raw.raw_customers'))[0]!.n).toBeGreaterThan(0);
+  });
+
   it('reads a source in an attached database (database:), attached by an on-run-start hook', async () => {
     const dir = copyFixture('dbt_jaffle');
     const other = path.join(dir, 'other.duckdb');

@@ -6,6 +6,8 @@
  * models; `lake list` is `lake ls`.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { lake, projectYml, writeProject } from './helpers.js';
 
@@ -34,6 +36,20 @@ describe('lake debug, clean, list', () => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/project +FAIL +1 error\(s\); the first: models\/silver\/a\.sql:1: ref\('nope'\) matches no model or seed/);
     expect(lake(project({ 'x.txt': '' }), ['debug']).stdout).toMatch(/project +FAIL +no project\.yml or dbt_project\.yml/);
+  });
+
+  it('debug says which profiles.yml a dbt project uses, and when there is none (lake then builds into target/dev.duckdb)', () => {
+    const dir = project({ 'dbt_project.yml': 'name: shop\nprofile: shop\n', 'models/a.sql': 'select 1 as id' });
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'lake-home-'));
+    const none = lake(dir, ['debug'], { HOME: home, DBT_PROFILES_DIR: '' });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toMatch(/project +OK +\. \(dbt_project\.yml: shop; no profiles\.yml in the project or ~\/\.dbt: the default target dev\)/);
+    expect(none.stdout).toMatch(/database +OK +.*target\/dev\.duckdb opens \(DuckDB v\d/);
+    fs.writeFileSync(path.join(dir, 'profiles.yml'), 'shop:\n  target: dev\n  outputs:\n    dev: { type: duckdb, path: shop.duckdb }\n');
+    const found = lake(dir, ['debug'], { HOME: home, DBT_PROFILES_DIR: '' });
+    expect(found.code, found.stderr).toBe(0);
+    expect(found.stdout).toMatch(/project +OK +\. \(dbt_project\.yml and profiles\.yml: shop\)/);
+    expect(found.stdout).toMatch(/database +OK +.*\/shop\.duckdb opens/);
   });
 
   it("clean removes the target folder, or a dbt project's clean-targets, and refuses one that holds models", () => {

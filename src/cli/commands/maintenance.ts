@@ -49,7 +49,10 @@ async function debugCommand(c: CommandContext): Promise<number> {
     return 1;
   }
   const p = s.project;
-  line(c, 'project', true, `${path.relative(process.cwd(), root) || '.'} (${p.flavor === 'dbt' ? 'dbt_project.yml and profiles.yml' : 'project.yml'}: ${p.name})`);
+  const { findProfilesDir } = await import('../../project/settings.js');
+  const files = p.flavor === 'lake' ? 'project.yml' : findProfilesDir(root) ? 'dbt_project.yml and profiles.yml' : 'dbt_project.yml';
+  const noProfile = p.flavor === 'dbt' && files === 'dbt_project.yml' ? '; no profiles.yml in the project or ~/.dbt: the default target dev' : '';
+  line(c, 'project', true, `${path.relative(process.cwd(), root) || '.'} (${files}: ${p.name}${noProfile})`);
   line(c, 'target', true, `${p.target.name}: duckdb at ${p.target.path}, ${p.target.threads} thread${p.target.threads === 1 ? '' : 's'}`);
   const models = [...s.compiled.nodes.values()];
   line(c, 'compile', true, `${models.length} model${models.length === 1 ? '' : 's'}, ${p.seeds.size} seed${p.seeds.size === 1 ? '' : 's'}, ${p.sources.size} source${p.sources.size === 1 ? '' : 's'}${p.packages?.length ? `, packages ${p.packages.map((x) => x.name).join(', ')}` : ''}${s.warnings.length ? ` (${s.warnings.length} warning${s.warnings.length === 1 ? '' : 's'}: lake compile lists them)` : ''}`);
