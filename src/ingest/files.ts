@@ -11,6 +11,7 @@ import * as zlib from 'node:zlib';
 import { pipeline } from 'node:stream/promises';
 import type { Adapter } from '../adapter/types.js';
 import type { LandingSpec } from '../core/types.js';
+import { closest } from '../errors/index.js';
 import { lit, mtimeMicros } from './sql.js';
 
 export interface LandingFile {
@@ -78,7 +79,32 @@ export async function discover(db: Adapter, root: string, spec: LandingSpec, now
 }
 
 /** A file somewhere under `dir` that discovery would not skip as hidden, or undefined (for messages). */
-export function firstFileUnder(dir: string): string | undefined {
+/**
+ * Why a landing folder that exists gave no file, when it is likely a mistake rather than an empty
+ * zone: the folder the glob writes out (`event/` of `event/*.jsonl`) does not exist, or it holds
+ * files the glob does not match (dated subfolders, another extension). Undefined otherwise.
+ */
+export function whyNoFiles(root: string, spec: LandingSpec): string | undefined {
+  const fixed = spec.files.replace(/^\.?\//, '').split('/').slice(0, fixedFolders(spec.files));
+  const rel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+  // Walk down the written-out folders: the first missing one is said, with a sibling it may mean.
+  let dir = spec.dir;
+  for (const [i, part] of fixed.entries()) {
+    const next = path.join(dir, part);
+    if (!fs.existsSync(next)) {
+      const siblings = fs.readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      const near = closest(part, siblings, 1)[0];
+      const meant = near === undefined ? '' : `: did you mean files: '${[...fixed.slice(0, i), near, ...spec.files.replace(/^\.?\//, '').split('/').slice(i + 1)].join('/')}'?`;
+      return `the folder ${rel(next)} that files: '${spec.files}' names does not exist (yet)${meant}`;
+    }
+    dir = next;
+  }
+  // Under the folder the glob names (`events/` of `events/*`): another table's files are not these.
+  const other = firstFileUnder(dir);
+  return other ? `no file in ${spec.relDir} matches files: '${spec.files}' (it holds ${rel(other)}): set files: to a glob that matches them, such as '**/*'` : undefined;
+}
+
+function firstFileUnder(dir: string): string | undefined {
   try {
     for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
       const parent = (e as unknown as { parentPath?: string; path?: string }).parentPath ?? (e as unknown as { path: string }).path;

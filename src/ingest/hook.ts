@@ -32,7 +32,7 @@ import type { Column, LandingSpec, LoadedProject, ModelConfig, SourceNode } from
 import { landingViewName, quoteIdent } from '../core/types.js';
 import { LakeError } from '../errors/index.js';
 import type { HookContext, HookOutcome, NodeHook } from '../executor/hooks.js';
-import { decompressed, discover, firstFileUnder, fixedFolders, isGzip, type Decompressed, type LandingFile } from './files.js';
+import { decompressed, discover, isGzip, whyNoFiles, type Decompressed, type LandingFile } from './files.js';
 import { partitionColumns, partitionsOf } from './partitions.js';
 import { readLedger, readSchema, resetSql, writeSchemaSql } from './ledger.js';
 import { isTextFormat, readRecords, textRecordsInto, textRecordsSql, type Records } from './readers.js';
@@ -214,11 +214,8 @@ async function prepareSource(ctx: HookContext, root: string, src: SourceNode, wo
   const found = ctx.empty ? { ...discovered, files: [], young: 0 } : discovered;
   if (found.missingDir) warnings.push(`${src.sourceName}.${src.name}: the landing folder ${spec.relDir} does not exist (yet)`);
   else if (discovered.files.length === 0 && discovered.young === 0) {
-    // Files in the folder that the glob does not match (dated subfolders, another extension): said.
-    // Under the folder the glob names (`events/` of `events/*`): another table's files are not these.
-    const fixed = spec.files.replace(/^\.?\//, '').split('/').slice(0, fixedFolders(spec.files));
-    const other = firstFileUnder(path.join(spec.dir, ...fixed));
-    if (other) warnings.push(`${src.sourceName}.${src.name}: no file in ${spec.relDir} matches files: '${spec.files}' (it holds ${path.relative(root, other).split(path.sep).join('/')}): set files: to a glob that matches them, such as '**/*'`);
+    const why = whyNoFiles(root, spec);
+    if (why) warnings.push(`${src.sourceName}.${src.name}: ${why}`);
   }
   const changed: string[] = [];
   let batch: LandingFile[];

@@ -71,6 +71,23 @@ describe('jsonl', () => {
     expect(r.node('bronze.events').stats).toMatchObject({ rows: 0, warnings: ["raw.events: no file in landing matches files: 'events/*' (it holds landing/events/2024-01-01/a.jsonl): set files: to a glob that matches them, such as '**/*'"] });
   });
 
+  it('says when the folder files: names under the landing folder does not exist (a typo in the glob read nothing, silently)', async () => {
+    const t = clock();
+    const dir = makeProject({
+      'models/bronze/sources.yml': `sources:\n  - name: raw\n    landing: landing\n    tables:\n      - name: events\n        files: event/*.jsonl\n        columns: { id: BIGINT }\n`,
+      'models/bronze/events.sql': `{{ config(materialized='incremental') }}\nselect id from {{ source('raw', 'events') }}`,
+    });
+    writeFile(dir, 'landing/events/a.jsonl', '{"id": 1}\n', t());
+    const r = await run(dir);
+    expect(r.node('bronze.events').stats).toMatchObject({ rows: 0, warnings: ["raw.events: the folder landing/event that files: 'event/*.jsonl' names does not exist (yet): did you mean files: 'events/*.jsonl'?"] });
+    // Once it exists, its files are read, once.
+    writeFile(dir, 'landing/event/b.jsonl', '{"id": 2}\n', t());
+    const again = await run(dir);
+    expect(again.node('bronze.events').stats).toMatchObject({ rows: 1 });
+    expect(again.node('bronze.events').stats.warnings ?? []).toEqual([]);
+    expect(plain(await query(dir, 'select id from bronze.events'))).toEqual([{ id: 2 }]);
+  });
+
   it('reads a file opening with a byte-order mark (JSON lines and a JSON array) from its first record', async () => {
     const t = clock();
     const dir = makeProject({
