@@ -332,6 +332,10 @@ describe('lake show, exit codes and output', () => {
     const all = lake(dir, ['show', 'nums', '--limit', '20']);
     expect(all.stdout).toContain('(20 rows)');
     expect(all.stdout).not.toContain('there are more');
+    // A misspelt name: the hint names the model as lake show takes it, not as a ref() in a template.
+    const typo = lake(dir, ['show', 'num']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe("error LAKE-U011: 'num' matches no model or seed\n  hint: did you mean main.nums?\n");
     for (const bad of ['0', 'abc', '-1']) {
       const b = lake(dir, ['show', 'nums', '--limit', bad]);
       expect(b.code).toBe(2);
@@ -365,7 +369,7 @@ describe('lake show, exit codes and output', () => {
     expect(missing.stderr).toMatch(/build them with lake run -s \+main\.later --exclude main\.later/);
     const unknown = lake(dir, ['show', 'numz']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("did you mean ref('main.nums')");
+    expect(unknown.stderr).toContain("did you mean main.nums?");
   });
 
   it('finishes quietly when its reader goes away (lake run | head -1): the run completes and records its end', async () => {

@@ -172,6 +172,9 @@ describe('lake lineage and lake docs (child processes)', () => {
     expect(model.stdout).toBe('');
     expect(model.stderr).toMatch(/^error LAKE-U031: 'gold\.nope' matches no model or seed\n {2}hint: /);
     noStack(model);
+    const typo = await lake(bin, dir, ['lineage', 'gold.owner_sumary.avg_bpm']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/^error LAKE-U031: 'gold\.owner_sumary' matches no model or seed\n {2}hint: did you mean gold\.owner_summary\?/);
 
     const column = await lake(bin, dir, ['lineage', 'gold.owner_summary.avg_bmp', '--upstream']);
     expect(column.code).toBe(2);

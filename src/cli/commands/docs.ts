@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
+import { unknownNodeError } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 
 export function registerDocs(program: Command, ctx: () => CommandContext, setCode: (n: Promise<number>) => void): void {
@@ -82,7 +83,7 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
       if (!res.id && !sourceId) {
         // `gold.report` alone is a model, not <model>.<column>: say so.
         if (s.compiler.resolveRef(target).id) throw new LakeError('usage', { code: 'LAKE-U030', severity: 'error', message: `'${target}' is a model: name one of its columns`, hint: `e.g. lake lineage ${target}.<column>` });
-        throw new LakeError('usage', { code: 'LAKE-U031', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
+        throw unknownNodeError('LAKE-U031', res.problem!);
       }
       const id = (res.id ?? sourceId)!;
       const opened = await s.openDb('lineage');

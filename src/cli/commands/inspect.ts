@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { CommandContext } from '../context.js';
-import { collect } from '../context.js';
+import { collect, unknownNodeError } from '../context.js';
 import { LakeError } from '../../errors/index.js';
 import { relationSql, quoteIdent, type NodeId } from '../../core/types.js';
 import { formatTable } from '../table.js';
@@ -169,7 +169,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       } else {
         if (!model) throw new LakeError('usage', { code: 'LAKE-U010', severity: 'error', message: 'lake show needs a model name (or --inline SQL)', hint: 'e.g. lake show silver.users --limit 5' });
         const res = s.compiler.resolveRef(model);
-        if (!res.id) throw new LakeError('usage', { code: 'LAKE-U011', severity: 'error', message: res.problem!.message.replace(/^ref\('(.*)'\)/, "'$1'"), hint: res.problem!.hint });
+        if (!res.id) throw unknownNodeError('LAKE-U011', res.problem!);
         const node = s.compiled.nodes.get(res.id);
         // As dbt show: a model's current SQL (as saved, not as last built) over its upstream tables —
         // except one reading a landing zone or a stream(), whose inputs exist only during a build:
