@@ -36,6 +36,33 @@ export interface YamlFile {
 }
 
 /**
+ * The yaml library's error in a user's words, at the line to fix. `key: value` followed by a line
+ * indented deeper is reported at the value ("Nested mappings are not allowed in compact
+ * mappings"): the deeper line is the mistake. Without one, the value itself holds ': ' unquoted.
+ */
+function explainYamlError(text: string, code: string, message: string, pos: { line: number; col: number } | undefined): { message: string; hint: string; pos?: { line: number; col: number } } {
+  const generic = { message, hint: 'fix the YAML syntax (indentation, a missing colon or quote)', ...(pos ? { pos } : {}) };
+  if (!pos || (code !== 'BLOCK_AS_IMPLICIT_KEY' && code !== 'MULTILINE_IMPLICIT_KEY')) return generic;
+  const lines = text.split(/\r?\n/);
+  const here = lines[pos.line - 1] ?? '';
+  const keyMatch = /^(\s*(?:-\s+)?)([^\s:#][^:#]*?):\s/.exec(here);
+  if (!keyMatch) return generic;
+  const keyCol = keyMatch[1]!.length;
+  let next = pos.line;
+  while (next < lines.length && !lines[next]!.trim()) next++;
+  const indent = next < lines.length ? /^\s*/.exec(lines[next]!)![0].length : -1;
+  if (indent > keyCol) {
+    return {
+      message: `line ${next + 1} is indented more than the key on line ${pos.line} (${keyMatch[2]}:)`,
+      hint: 'indent it as the keys beside it (keys of one mapping start in the same column)',
+      pos: { line: next + 1, col: indent + 1 },
+    };
+  }
+  const value = here.slice(pos.col - 1).trim();
+  return { message, hint: `a value holding ': ' needs quotes (${keyMatch[2]}: "${value.replace(/"/g, '\\"')}")`, pos };
+}
+
+/**
  * `yaml11Booleans`: a dbt project's YAML, which dbt reads with PyYAML (YAML 1.1): a plain `yes`,
  * `no`, `on` or `off` is a boolean there (quoted, a string). Its other 1.1 readings (dates as
  * date objects, `0777` as octal) are left as YAML 1.2 reads them.
@@ -56,18 +83,25 @@ export function parseYamlFile(relPath: string, text: string, diagnostics: Diagno
     });
   }
   if (doc.errors.length > 0) {
+    const seen = new Set<string>();
     for (const err of doc.errors) {
       // Without prettyErrors, `linePos` is not filled in: map the offset ourselves.
-      const pos = err.linePos?.[0] ?? (err.pos ? lc.linePos(err.pos[0]) : undefined);
+      const at = err.linePos?.[0] ?? (err.pos ? lc.linePos(err.pos[0]) : undefined);
+      // One mistake, one message: the library may report it twice at one place.
+      const key = at ? `${at.line}:${at.col}` : err.message;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const said = explainYamlError(text, err.code, err.message.split('\n')[0]!, at);
+      const pos = said.pos;
       diagnostics.push({
         code: 'LAKE-P001',
         severity: 'error',
-        message: `invalid YAML: ${err.message.split('\n')[0]}`,
+        message: `invalid YAML: ${said.message}`,
         file: relPath,
         line: pos?.line,
         col: pos?.col,
         frame: pos ? codeFrame(text, pos.line, pos.col) : undefined,
-        hint: 'fix the YAML syntax (indentation, a missing colon or quote)',
+        hint: said.hint,
       });
     }
     return undefined;

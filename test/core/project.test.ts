@@ -1,4 +1,5 @@
 /** Project loading: project.yml (targets, vars, folder configs, paths), YAML beside models, seeds. */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it, expect } from 'vitest';
 import { loadProject } from '../../src/project/load.js';
@@ -157,6 +158,33 @@ seeds:
       expect(d.file).toBe('project.yml');
       expect(d.line).toBeGreaterThanOrEqual(3);
     }
+  });
+
+  it('says a YAML indentation mistake once, at the line to fix, and a value holding ": " needs quotes', async () => {
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'models/a.sql': 'select 1 as id',
+      'models/b.sql': 'select 2 as id',
+      // b's description is indented deeper than its name: the yaml library reports two errors, both on line 4.
+      'models/schema.yml': 'models:\n  - name: a\n    description: x\n  - name: b\n      description: y\n    columns: []\n',
+    });
+    const r = lake(dir, ['run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.match(/LAKE-P001/g)).toHaveLength(1);
+    expect(r.stderr).toMatch(/^models\/schema\.yml:5:7: error LAKE-P001: invalid YAML: line 5 is indented more than the key on line 4 \(name:\)/);
+    expect(r.stderr).toMatch(/hint: indent it as the keys beside it \(keys of one mapping start in the same column\)/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    // Nothing was built.
+    expect(fs.existsSync(path.join(dir, 'target/t.duckdb'))).toBe(false);
+    fs.writeFileSync(path.join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    description: ratio: 1/2\n');
+    const colon = lake(dir, ['run']);
+    expect(colon.code).toBe(2);
+    expect(colon.stderr).toMatch(/^models\/schema\.yml:3:18: error LAKE-P001: invalid YAML: Nested mappings are not allowed in compact mappings/);
+    expect(colon.stderr).toMatch(/hint: a value holding ': ' needs quotes \(description: "ratio: 1\/2"\)/);
+    // Fixed, it builds.
+    fs.writeFileSync(path.join(dir, 'models/schema.yml'), 'models:\n  - name: a\n    description: "ratio: 1/2"\n');
+    expect(lake(dir, ['run']).code).toBe(0);
+    expect(await query(path.join(dir, 'target/t.duckdb'), 'select id from main.b')).toEqual([{ id: 2 }]);
   });
 
   it('warns about a project.yml key lake does not read (a top-level or paths: typo), with its line and the key meant', async () => {
