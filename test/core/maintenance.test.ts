@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { lake, projectYml, writeProject } from './helpers.js';
+import { lake, lakeChild, projectYml, query, waitForLine, writeProject } from './helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -76,6 +76,36 @@ describe('lake debug, clean, list', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain("clean target 'models' is not a folder lake may remove");
     expect(fs.existsSync(`${dbt}/models/m.sql`)).toBe(true);
+  });
+
+  it('clean refuses to remove a database another lake run holds (a lake run --continuous beside it), and says when it removes one', async () => {
+    const dir = project({
+      'project.yml': projectYml(),
+      'models/bronze/sources.yml': 'sources:\n  - name: app\n    landing: landing\n    tables:\n      - name: events\n        columns: { id: BIGINT }\n',
+      'models/bronze/events.sql': "{{ config(materialized='incremental') }}\nselect id from {{ source('app', 'events') }}",
+      'landing/events/a.jsonl': '{"id": 1}\n',
+    });
+    // Landed a minute ago: complete for --continuous's min_file_age.
+    fs.utimesSync(`${dir}/landing/events/a.jsonl`, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const child = lakeChild(dir, ['run', '--continuous', '--interval', '1s']);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await waitForLine(child, /batch 1 /);
+      // Removed under the running lake, the lakehouse and its ledger were gone, and what it ingested next went into a deleted file.
+      const busy = lake(dir, ['clean']);
+      expect(busy.code).toBe(2);
+      expect(busy.stderr).toMatch(/error LAKE-E001: the database .*target\/t\.duckdb is in use by lake run \(pid \d+/);
+      expect(busy.stderr).toContain('hint: stop that run first: lake clean removes the database with the target folder');
+      expect(fs.existsSync(`${dir}/target/t.duckdb`)).toBe(true);
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+    expect(await query(`${dir}/target/t.duckdb`, 'select id from bronze.events')).toEqual([{ id: 1 }]);
+    const r = lake(dir, ['clean']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('removed target (with the database target/t.duckdb)');
+    expect(fs.existsSync(`${dir}/target`)).toBe(false);
   });
 
   it('deps lists the installed packages and fails on a declared one that is not installed (lake never downloads)', () => {

@@ -87,21 +87,9 @@ async function depsCommand(c: CommandContext): Promise<number> {
 async function cleanCommand(c: CommandContext): Promise<number> {
   const root = c.projectRoot();
   const { loadProject } = await import('../../project/load.js');
-  const project = loadProject(root, { target: c.opts.target, vars: c.vars() });
-  const removed: string[] = [];
-  // A dbt project's clean-targets, else the target folder.
-  for (const t of project.cleanTargets ?? [project.paths.target]) {
-    const abs = path.resolve(root, t);
-    const rel = path.relative(root, abs);
-    // Only inside the project, and never the project itself or one of its source folders.
-    const sources = [...project.paths.models, ...project.paths.seeds, ...project.paths.macros].map((x) => path.resolve(root, x));
-    if (!rel || rel.startsWith('..') || path.isAbsolute(rel) || sources.some((x) => x === abs || x.startsWith(`${abs}${path.sep}`))) {
-      throw new LakeError('usage', { code: 'LAKE-U050', severity: 'error', message: `clean target '${t}' is not a folder lake may remove: it must be inside the project and hold no models, seeds or macros`, hint: 'list build outputs only (target, dbt_packages, logs) under clean-targets' });
-    }
-    if (!fs.existsSync(abs)) continue;
-    fs.rmSync(abs, { recursive: true, force: true });
-    removed.push(rel);
-  }
-  c.reporter.record('clean', { removed }, removed.length ? `removed ${removed.join(', ')}` : 'nothing to remove');
+  const { cleanProject } = await import('../../app/clean.js');
+  const { removed, databases } = await cleanProject(loadProject(root, { target: c.opts.target, vars: c.vars() }));
+  const withDb = databases.length ? ` (with the database${databases.length === 1 ? '' : 's'} ${databases.join(', ')})` : '';
+  c.reporter.record('clean', { removed, databases }, removed.length ? `removed ${removed.join(', ')}${withDb}` : 'nothing to remove');
   return 0;
 }
