@@ -40,7 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description('SQL-first transformation framework for medallion lakehouses on DuckDB')
     .option('--project-dir <dir>', 'project folder (default: the nearest one with project.yml)')
     .option('-t, --target <name>', 'target from project.yml')
-    .option('--vars <json>', 'project variables as a JSON object')
+    .option('--vars <json|yaml>', 'project variables as a JSON or YAML mapping (as dbt: {"key": "value"} or {key: value})')
     .option('--threads <n>', 'models built at once')
     .option('--log-format <format>', 'text | json', 'text')
     .option('--profiles-dir <dir>', "folder of a dbt project's profiles.yml (default: the project, then ~/.dbt; DBT_PROFILES_DIR)")
