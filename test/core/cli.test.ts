@@ -14,6 +14,12 @@ describe('lake init', () => {
     const init = lake(path.dirname(dir), ['init', 'shop']);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain('created');
+    expect(init.stdout).toContain('next: cd shop && lake run');
+    // The next step is a command to paste: a folder name with a space is quoted.
+    const spaced = lake(path.dirname(dir), ['init', 'my shop']);
+    expect(spaced.code).toBe(0);
+    expect(spaced.stdout).toContain("next: cd 'my shop' && lake run");
+    expect(lake(path.join(path.dirname(dir), 'my shop'), ['run']).code).toBe(0);
     const first = lake(dir, ['run']);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);

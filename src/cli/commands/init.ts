@@ -99,7 +99,9 @@ export function registerInit(program: Command, ctx: () => CommandContext, setCod
     .action((dir: string) => setCode((async () => {
       const c = ctx();
       const files = scaffold(dir);
-      c.reporter.info(`created ${files.length} files in ${dir}\nnext: cd ${dir} && lake run`);
+      // A command to paste: quoted as a shell needs it.
+      const cd = /^[\w@%+=:,./-]+$/.test(dir) ? dir : `'${dir.replace(/'/g, "'\\''")}'`;
+      c.reporter.info(`created ${files.length} files in ${dir}\nnext: cd ${cd} && lake run`);
       return 0;
     })()));
 }
