@@ -7,6 +7,7 @@
  */
 import type { Adapter } from '../adapter/types.js';
 import { quoteIdent } from '../core/types.js';
+import { closest } from '../errors/index.js';
 import { statusFor } from './test-config.js';
 import { answerQueries, LiveRenderError } from '../executor/live-render.js';
 import { FAILURES_SCHEMA, type DataTest, type TestResult } from './types.js';
@@ -136,12 +137,20 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
         continue;
       }
       const where = opts.compiledPath?.(t);
-      const first = (e as Error).message.split('\n')[0]!;
+      const full = (e as Error).message;
+      const first = full.split('\n')[0]!;
       const missing = /does not exist/i.test(first) ? missingParent(first, t) : undefined;
-      const hint = !missing ? '' : missing.startsWith('source:') ? `\n  hint: the table of ${missing} is not in the database` : `\n  hint: has ${missing} been built? run lake build -s ${missing}`;
+      // A column the model lacks (a YAML typo): DuckDB's candidates are the columns it may mean.
+      const unknown = /Referenced column "([^"]+)" not found in FROM clause/.exec(first)?.[1];
+      const candidates = unknown ? (/\nCandidate bindings: ([^\n]+)/.exec(full)?.[1] ?? '').split(', ').map((c) => c.replace(/^"|"$/g, '').replace(/^.*\./, '')).filter(Boolean) : [];
+      const meant = unknown ? closest(unknown, candidates, 2) : [];
+      const hint = meant.length ? `\n  hint: did you mean ${meant.map((c) => `"${c}"`).join(' or ')}?`
+        : !missing ? '' : missing.startsWith('source:') ? `\n  hint: the table of ${missing} is not in the database` : `\n  hint: has ${missing} been built? run lake build -s ${missing}`;
+      // Where a YAML test is declared: the line to fix.
+      const declared = t.kind !== 'singular' && t.file && t.line ? `\n  declared at ${t.file}:${t.line}` : '';
       out.set(given, {
         ...base(given), status: 'error', failures: 0, durationMs: performance.now() - t0,
-        message: `${first}${where ? `\n  compiled SQL: ${where}` : ''}${hint}`,
+        message: `${first}${where ? `\n  compiled SQL: ${where}` : ''}${declared}${hint}`,
       });
     }
   }

@@ -312,6 +312,20 @@ select * from {{ model }} where {{ column_name }} not in (select team_id from {{
     expect(broken.message).toMatch(/compiled SQL: .*_tests.broken\.sql/);
   });
 
+  it('a YAML test on a column the model lacks says where it is declared and the column meant', async () => {
+    const dir = makeProject({
+      'models/silver/teams.sql': TEAMS,
+      'models/silver/schema.yml': 'models:\n  - name: teams\n    columns:\n      - name: team_di\n        data_tests: [unique, not_null]\n      - name: name\n        data_tests: [not_null]\n',
+    });
+    const r = await runQuality(dir, 'build');
+    for (const name of ['unique_teams_team_di', 'not_null_teams_team_di']) {
+      const t = r.tests.get(name)!;
+      expect(t.status).toBe('error');
+      expect(t.message).toMatch(/^Binder Error: Referenced column "team_di" not found in FROM clause!\n {2}compiled SQL: .*_tests.*team_di\.sql\n {2}declared at models\/silver\/schema\.yml:5\n {2}hint: did you mean "team_id"\?$/);
+    }
+    expect(r.tests.get('not_null_teams_name')?.status).toBe('pass');
+  });
+
   it("renders a test argument that calls the project's macros when the test is made, as dbt does", async () => {
     const dir = makeProject({
       'models/silver/teams.sql': TEAMS,
