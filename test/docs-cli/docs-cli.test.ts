@@ -300,6 +300,12 @@ describe('lake lineage and lake docs (child processes)', () => {
       } finally {
         fs.rmSync(fresh, { recursive: true, force: true });
       }
+      // A port no socket can have is a usage error, not an internal one.
+      for (const bad of ['80808', 'abc', '-1']) {
+        const r = await lake(bin, dir, ['docs', 'serve', '--port', bad]);
+        expect(r.code).toBe(2);
+        expect(r.stderr).toBe(`error LAKE-U055: --port must be a whole number from 1 to 65535, not ${bad}\n  hint: e.g. --port 8080\n`);
+      }
       const port = await freePort();
       const first = await startLake(bin, dir, ['docs', 'serve', '--port', String(port)], /serving /);
       const exited = new Promise<number | null>((resolve) => first.child.on('exit', (code) => resolve(code)));

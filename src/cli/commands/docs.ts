@@ -44,6 +44,9 @@ export function registerDocs(program: Command, ctx: () => CommandContext, setCod
     .option('--port <port>', 'port', '8080')
     .action((flags: { port: string }) => setCode((async () => {
       const c = ctx();
+      if (!/^\d+$/.test(flags.port) || Number(flags.port) < 1 || Number(flags.port) > 65535) {
+        throw new LakeError('usage', { code: 'LAKE-U055', severity: 'error', message: `--port must be a whole number from 1 to 65535, not ${flags.port}`, hint: 'e.g. --port 8080' });
+      }
       const root = c.projectRoot();
       const { loadProject } = await import('../../project/load.js');
       const dir = path.join(root, loadProject(root).paths.target, 'docs');
