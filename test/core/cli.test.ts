@@ -87,6 +87,12 @@ describe('lake ls', () => {
   });
 
   it('prints the node details as JSON lines', () => {
+    // An --output lake does not write is an error (dbt's click choice), not the names.
+    const yaml = lake(dir, ['ls', '-s', 'd', '--output', 'yaml']);
+    expect(yaml.code).toBe(2);
+    expect(yaml.stdout).toBe('');
+    expect(yaml.stderr).toBe('error LAKE-U006: --output yaml is not a format of lake ls\n  hint: use name, path or json\n');
+    expect(lake(dir, ['ls', '-s', 'd', '--output', 'path']).stdout.trim()).toMatch(/^models\/.*d\.sql$/);
     const r = lake(dir, ['ls', '-s', 'd', '--output', 'json']);
     const [d] = jsonLines(r.stdout);
     expect({ ...d, depends_on: (d!.depends_on as string[]).sort() }).toEqual({

@@ -91,6 +91,7 @@ export function registerInspect(program: Command, ctx: () => CommandContext, set
       const known = ['model', 'seed', 'snapshot', 'source', 'test', 'unit_test', 'all'];
       const wrong = [...types, ...excluded].find((t) => !known.includes(t));
       if (wrong) throw new LakeError('usage', { code: 'LAKE-U004', severity: 'error', message: `--resource-type ${wrong} is not a resource type`, hint: `use ${known.join(', ')}` });
+      if (!['name', 'path', 'json'].includes(flags.output)) throw new LakeError('usage', { code: 'LAKE-U006', severity: 'error', message: `--output ${flags.output} is not a format of lake ls`, hint: 'use name, path or json' });
       // dbt ls: the kinds left out of every kind (or of --resource-type's).
       if (excluded.size && types.size === 0) types.add('all');
       const wants = (t: string) => (types.has(t) || types.has('all')) && !excluded.has(t) && !excluded.has('all');
