@@ -213,6 +213,7 @@ export async function withInterrupt<T>(c: CommandContext, fn: (stopRequested: ()
   const onSig = (signal: NodeJS.Signals) => {
     if (stop) {
       try {
+        c.reporter.error('aborted: the running nodes stopped without committing (each table is as it was before them); lake retry runs the whole command again');
         onAbort?.();
       } finally {
         process.exit(INTERRUPTED);

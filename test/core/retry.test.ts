@@ -84,11 +84,15 @@ describe('lake retry', () => {
     });
     const child = lakeChild(dir, ['run', '-s', '+after_slow', '--threads', '1']);
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
     await waitForLine(child, /OK\s+bronze\.raw\b/);
     child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 150));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
+    // The second Ctrl-C is said, with what became of the running nodes and what to do (it exited without a word).
+    expect(stderr).toContain('aborted: the running nodes stopped without committing (each table is as it was before them); lake retry runs the whole command again');
     expect(readResults(dir)).toMatchObject({ status: 'cancelled', aborted: true, args: { select: ['+after_slow'] } });
     const retry = lake(dir, ['retry']);
     expect(retry.code, retry.stdout + retry.stderr).toBe(0);

@@ -124,7 +124,10 @@ async function continuousCommand(c: CommandContext, flags: RunFlags): Promise<nu
   const reporter = c.opts.logFormat === 'json' ? c.reporter : new QuietReporter(c.reporter, clear);
   let stop = false;
   const onSig = (sig: NodeJS.Signals) => {
-    if (stop) process.exit(130);
+    if (stop) {
+      c.reporter.error('aborted: the batch\'s running nodes stopped without committing (each table is as it was before them); the next run reads their files again');
+      process.exit(130);
+    }
     stop = true;
     clear();
     c.reporter.error(`${sig}: finishing the current batch, then stopping (again to abort)`);
