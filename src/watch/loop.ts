@@ -475,6 +475,9 @@ export class Watch {
         this.dbPath = next.project.target.path;
         this.built.clear();
       }
+    } else {
+      // A load that failed at start found no packages yet.
+      this.watchPackagesOf(next, this.packagesPath);
     }
 
     const removed = prev ? removedRelations(viewOf(prev), viewOf(next), deleted).filter((r) => !this.droppedEarly.has(relationId(r.relation))) : [];

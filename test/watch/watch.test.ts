@@ -370,7 +370,8 @@ select user_id, bpm, 'v1' as version from {{ ref('bpm_raw') }}
     await w.stop();
   });
 
-  it("watches installed dbt packages: an edit of a local package's macro or model rebuilds what uses it", async () => {
+  /** A dbt project beside the package it develops (packages.yml `local: ../pkg`), as in a monorepo; `over` replaces files. */
+  function projectWithLocalPackage(over: Record<string, string> = {}): string {
     // A dbt project beside the package it develops (packages.yml `local: ../pkg`), as in a monorepo.
     const base = fs.mkdtempSync(path.join(os.tmpdir(), 'lake-watch-pkg-'));
     const files: Record<string, string> = {
@@ -383,11 +384,17 @@ select user_id, bpm, 'v1' as version from {{ ref('bpm_raw') }}
       'pkg/macros/twice.sql': '{% macro twice(c) %}({{ c }} * 2){% endmacro %}\n',
       'pkg/models/pkg_model.sql': 'select 1 as id union all select 2\n',
     };
-    for (const [rel, text] of Object.entries(files)) {
+    for (const [rel, text] of Object.entries({ ...files, ...over })) {
       fs.mkdirSync(path.dirname(path.join(base, rel)), { recursive: true });
       fs.writeFileSync(path.join(base, rel), text);
     }
-    const { w } = await startWatch(path.join(base, 'shop'));
+    return path.join(base, 'shop');
+  }
+
+  it("watches installed dbt packages: an edit of a local package's macro or model rebuilds what uses it", async () => {
+    const shop = projectWithLocalPackage();
+    const base = path.dirname(shop);
+    const { w } = await startWatch(shop);
     expect(await rows(w, 'select id, d from main.uses order by id')).toEqual([{ id: 1, d: 2 }, { id: 2, d: 4 }]);
 
     let c = nextCycle(w);
@@ -401,6 +408,21 @@ select user_id, bpm, 'v1' as version from {{ ref('bpm_raw') }}
     const r2 = await c;
     expect(built(r2)).toEqual(['main.pkg_model', 'main.uses']);
     expect(await rows(w, 'select max(d)::int as m from main.uses')).toEqual([{ m: 15 }]);
+  });
+
+  it("watches a local package's files from the first load that succeeds, when the first one failed", async () => {
+    const shop = projectWithLocalPackage({ 'shop/models/uses.sql': "select id, {{ mypkg.twice('id') }} as d from {{ ref('pkg_modl') }}\n" });
+    const base = path.dirname(shop);
+    const { w } = await startWatch(shop);
+    let c = nextCycle(w);
+    fs.writeFileSync(path.join(shop, 'models/uses.sql'), "select id, {{ mypkg.twice('id') }} as d from {{ ref('pkg_model') }}\n");
+    const fixed = await c;
+    expect(built(fixed)).toContain('main.uses');
+    c = nextCycle(w);
+    fs.writeFileSync(path.join(base, 'pkg/macros/twice.sql'), '{% macro twice(c) %}({{ c }} * 10){% endmacro %}\n');
+    const r = await c;
+    expect(built(r)).toEqual(['main.uses']);
+    expect(await rows(w, 'select max(d)::int as m from main.uses')).toEqual([{ m: 20 }]);
   });
 
   it('survives a project.yml that does not parse, and reloads when it does', async () => {
