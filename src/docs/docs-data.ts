@@ -17,7 +17,8 @@ import type {
 import { layoutGraph, type GraphLayout } from './layout.js';
 import { markdownHtml } from './markdown.js';
 
-export type Layer = 'source' | 'bronze' | 'silver' | 'gold' | 'other';
+/** The medallion layer a node is drawn in; `seed` for seeds outside a layer (inputs, beside the sources, in their own colour). */
+export type Layer = 'source' | 'seed' | 'bronze' | 'silver' | 'gold' | 'other';
 export type NodeKind = 'model' | 'seed' | 'source';
 
 export interface DocsColumn {
@@ -344,7 +345,8 @@ const LAYER_WORDS: Readonly<Record<string, Layer>> = {
 
 /**
  * The medallion layer of a model or seed: from its schema (`silver`, `dev_silver`, `marts`), else
- * from its folder (`models/gold/x.sql`); seeds outside a layer are inputs, shown with sources.
+ * from its folder (`models/gold/x.sql`); seeds outside a layer are inputs, drawn beside the sources
+ * in a colour of their own (the legend says seed, not source).
  */
 export function layerOf(kind: NodeKind, schema?: string, filePath?: string): Layer {
   if (kind === 'source') return 'source';
@@ -355,10 +357,10 @@ export function layerOf(kind: NodeKind, schema?: string, filePath?: string): Lay
       if (layer) return layer;
     }
   }
-  return kind === 'seed' ? 'source' : 'other';
+  return kind === 'seed' ? 'seed' : 'other';
 }
 
-const LAYER_ORDER: Readonly<Record<Layer, number>> = { source: 0, bronze: 1, silver: 2, gold: 3, other: 4 };
+const LAYER_ORDER: Readonly<Record<Layer, number>> = { source: 0, seed: 0, bronze: 1, silver: 2, gold: 3, other: 4 };
 
 function layerRank(m: { resource_type: string; schema?: string; path?: string }): number {
   return LAYER_ORDER[layerOf(m.resource_type === 'seed' ? 'seed' : 'model', m.schema, m.path)];

@@ -14,7 +14,7 @@ export function renderSite(data: DocsData): string {
   if (/<\/script/i.test(script)) throw new Error('docs client script must not contain a closing script tag');
   const json = JSON.stringify(data).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
   const counts = { model: 0, seed: 0, source: 0 };
-  const layers = { source: 0, bronze: 0, silver: 0, gold: 0, other: 0 };
+  const layers = { source: 0, seed: 0, bronze: 0, silver: 0, gold: 0, other: 0 };
   for (const n of data.nodes) {
     counts[n.kind]++;
     layers[n.layer]++;
@@ -25,7 +25,7 @@ export function renderSite(data: DocsData): string {
     : '<span class="hdr-run muted">no run yet</span>';
   const plural = (n: number, w: string): string => `${n} ${w}${n === 1 ? '' : 's'}`;
   const summary = [plural(counts.model, 'model'), counts.seed ? plural(counts.seed, 'seed') : '', plural(counts.source, 'source')].filter(Boolean).join(' · ');
-  const legend = (['source', 'bronze', 'silver', 'gold', 'other'] as const)
+  const legend = (['source', 'seed', 'bronze', 'silver', 'gold', 'other'] as const)
     // Only layers the project has (a dbt project's staging/marts folders are not medallion layers).
     .filter((l) => layers[l] > 0)
     .map((l) => `<span class="lg l-${l}"><i></i>${l} <small>${layers[l]}</small></span>`)
@@ -144,7 +144,7 @@ function fmtDate(iso: string): string {
 
 const CSS = `
 :root{--bg:#f6f8fb;--ink:#0f172a;--ink2:#334155;--mute:#64748b;--line:#e2e8f0;--card:#fff;--accent:#2563eb;
---source:#0e7490;--source-bg:#ecfeff;--bronze:#b45309;--bronze-bg:#fff7ed;--silver:#64748b;--silver-bg:#f4f6f9;--gold:#ca8a04;--gold-bg:#fefbe8;--other:#7c3aed;--other-bg:#f5f3ff;
+--source:#0e7490;--source-bg:#ecfeff;--seed:#4d7c0f;--seed-bg:#f7fee7;--bronze:#b45309;--bronze-bg:#fff7ed;--silver:#64748b;--silver-bg:#f4f6f9;--gold:#ca8a04;--gold-bg:#fefbe8;--other:#7c3aed;--other-bg:#f5f3ff;
 --up:#4f46e5;--down:#db2777;--ok:#16a34a;--bad:#dc2626;--warn:#d97706;--skip:#94a3b8;
 --mono:ui-monospace,SFMono-Regular,Menlo,Consolas,"Liberation Mono",monospace}
 *{box-sizing:border-box}
@@ -183,7 +183,7 @@ main{flex:1;position:relative;min-height:0}
 #graph-view{position:absolute;inset:0;overflow:hidden;background-color:var(--bg);background-image:radial-gradient(#d5dce6 1px,transparent 1.2px)}
 #graph{width:100%;height:100%;display:block;cursor:grab;user-select:none;touch-action:none}
 #graph.panning{cursor:grabbing}
-.l-source{--c:var(--source);--cbg:var(--source-bg)}.l-bronze{--c:var(--bronze);--cbg:var(--bronze-bg)}.l-silver{--c:var(--silver);--cbg:var(--silver-bg)}.l-gold{--c:var(--gold);--cbg:var(--gold-bg)}.l-other{--c:var(--other);--cbg:var(--other-bg)}
+.l-source{--c:var(--source);--cbg:var(--source-bg)}.l-seed{--c:var(--seed);--cbg:var(--seed-bg)}.l-bronze{--c:var(--bronze);--cbg:var(--bronze-bg)}.l-silver{--c:var(--silver);--cbg:var(--silver-bg)}.l-gold{--c:var(--gold);--cbg:var(--gold-bg)}.l-other{--c:var(--other);--cbg:var(--other-bg)}
 .edges{fill:none;stroke:#b8c2d0;stroke-width:1.3;vector-effect:non-scaling-stroke}
 .arrows{fill:#a3aebd}
 .ehl{fill:none;stroke:var(--accent);stroke-width:2.2;vector-effect:non-scaling-stroke}

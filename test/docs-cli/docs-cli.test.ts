@@ -218,6 +218,15 @@ describe('lake lineage and lake docs (child processes)', () => {
       expect(fs.readdirSync(path.join(dir, 'target/docs'))).toEqual(['index.html']);
     });
 
+    it('colours the seed as a seed, not as a source, in the graph and its legend', () => {
+      const html = fs.readFileSync(path.join(dir, 'target/docs/index.html'), 'utf8');
+      const legend = html.match(/<div class="legend">(.*?)<span class="lg-sep">/)?.[1];
+      expect(legend).toBe('<span class="lg l-source"><i></i>source <small>2</small></span><span class="lg l-seed"><i></i>seed <small>1</small></span>'
+        + '<span class="lg l-bronze"><i></i>bronze <small>2</small></span><span class="lg l-silver"><i></i>silver <small>1</small></span><span class="lg l-gold"><i></i>gold <small>2</small></span>');
+      expect(html).toMatch(/<g class="n l-seed[^"]*" data-i="\d+" data-id="seeds\.gyms"/);
+      expect(html).toMatch(/\.l-seed\{--c:var\(--seed\)/);
+    });
+
     it('writes catalog.json with the column types the database has', () => {
       const catalog = JSON.parse(fs.readFileSync(path.join(dir, 'target/catalog.json'), 'utf8')) as {
         nodes: Record<string, { columns: { name: string; type: string }[]; rows?: number }>;

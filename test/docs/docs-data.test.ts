@@ -28,7 +28,8 @@ describe('buildDocsData: nodes and layers', () => {
       'source:kafka.bpm': 'source',
       'source:kafka.user_info': 'source',
       'source:landing.registered_users': 'source',
-      'main.gym_macs': 'source',
+      // a seed outside a layer has its own colour, not the sources' (the legend said source for it)
+      'main.gym_macs': 'seed',
       'bronze.registered_users': 'bronze',
       'bronze.user_info': 'bronze',
       'bronze.bpm': 'bronze',
@@ -48,7 +49,8 @@ describe('buildDocsData: nodes and layers', () => {
     expect(layerOf('model', 'staging')).toBe('bronze');
     expect(layerOf('model', 'main', 'models/gold/report.sql')).toBe('gold');
     expect(layerOf('model', 'main', 'models/misc/x.sql')).toBe('other');
-    expect(layerOf('seed', 'main', 'seeds/a.csv')).toBe('source');
+    expect(layerOf('seed', 'main', 'seeds/a.csv')).toBe('seed');
+    expect(layerOf('seed', 'bronze', 'seeds/a.csv')).toBe('bronze');
     expect(layerOf('source', 'gold')).toBe('source');
   });
 
