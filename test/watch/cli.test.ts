@@ -123,6 +123,27 @@ describe('lake watch (child process)', () => {
     expect(await p.exited).toBe(0);
   });
 
+  it('a second Ctrl-C while a model builds aborts, and says what became of it', async () => {
+    const dir = makeProject();
+    const p = lake(['watch', '--project-dir', dir]);
+    await p.waitFor(/watching/, 0);
+    const from = p.out.length;
+    // A new model long enough to be building at both signals.
+    fs.writeFileSync(path.join(dir, 'models/gold/slow.sql'), 'select count(*) as n from range(400000000) t(i) where i % 7 = 3\n');
+    await p.waitFor(/models\/gold\/slow\.sql/, from);
+    p.child.kill('SIGINT');
+    await p.waitFor(/stopping: finishing the running models/, from);
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(130);
+    // It exited without a word; lake run and run --continuous say what became of the running nodes.
+    expect(p.err).toContain('aborted: the running models stopped without committing (each table is as it was before them); the next lake watch builds them again');
+    expect(p.out).not.toMatch(/OK\s+gold\.slow/);
+    // Nothing was committed: the table is not there, and the next command opens the database.
+    const show = spawnSync(process.execPath, [bin, 'show', '--project-dir', dir, '--inline', 'select count(*) as n from duckdb_tables() where table_name = \'slow\''], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    expect(show.status, show.stderr).toBe(0);
+    expect(show.stdout).toMatch(/\b0\b/);
+  });
+
   it('exits 2 on a selector that matches nothing', async () => {
     const dir = makeProject();
     const p = lake(['watch', '--project-dir', dir, '-s', 'silver.bmp']);

@@ -53,7 +53,11 @@ async function watchCommand(c: CommandContext, flags: WatchFlags): Promise<numbe
       c.reporter.info('stopping: finishing the running models');
       stopRequested!();
       void watch.stop();
-    } else process.exit(130); // a second Ctrl-C while the last models finish: the user wants out now
+    } else {
+      // A second Ctrl-C while the last models finish: the user wants out now. Said, as lake run says it.
+      c.reporter.error('aborted: the running models stopped without committing (each table is as it was before them); the next lake watch builds them again');
+      process.exit(130);
+    }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
