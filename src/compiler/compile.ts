@@ -599,7 +599,15 @@ export class Compiler {
     const versioned = this.versionProblem(name);
     if (versioned) return { problem: versioned };
     const near = closest(name, this.relations.keys());
-    return { problem: { message: `${refText(name)} matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}?` : 'check the model file name (a model is named after its file)' } };
+    return { problem: { message: `${refText(name)} matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}?` : this.missingFileHint(name) } };
+  }
+
+  /** Where the file of a model or seed named `name` would be (under the project's model-paths and seed-paths). */
+  private missingFileHint(name: string): string {
+    if (!/^[\w$-]+$/.test(name)) return 'check the model file name (a model is named after its file)';
+    const { models, seeds } = this.current.paths;
+    const one = (dirs: readonly string[], file: string) => dirs.map((d) => `${d.replace(/\/+$/, '')}/${file}`).join(' or ');
+    return `a model is named after its file (${one(models, `**/${name}.sql`)}), a seed after its CSV file (${one(seeds, `${name}.csv`)}): check the name, or add the file`;
   }
 
   /**

@@ -46,9 +46,30 @@ describe('refs', () => {
     expect(typo!.message).toBe("ref('user') matches no model or seed");
     expect(typo!.hint).toMatch(/^did you mean ref\('(bronze|silver)\.users'\) or ref\('(bronze|silver)\.users'\)\?$/);
     expect(none).toMatchObject({ line: 4 });
-    expect(none!.hint).toContain('model file name');
+    expect(none!.hint).toBe('a model is named after its file (models/**/nothing_like_it.sql), a seed after its CSV file (seeds/nothing_like_it.csv): check the name, or add the file');
     // An unresolved ref does not become a dependency.
     expect(compiled.nodes.get('gold.report')!.dependsOn.nodes).toEqual([]);
+  });
+
+  it('a ref to a seed whose CSV file is missing names where the seed file would be (the project\'s seed paths)', () => {
+    const dir = writeProject({
+      'project.yml': projectYml(),
+      'models/bronze/orders_raw.sql': "select *\nfrom {{ ref('raw_orders') }}",
+    });
+    const r = lake(dir, ['compile']);
+    expect(r.code).toBe(2);
+    // The hint spoke of model file names only; the missing file was the seed's.
+    expect(r.stderr).toBe("models/bronze/orders_raw.sql:2:9: error LAKE-C001: ref('raw_orders') matches no model or seed\n"
+      + '  hint: a model is named after its file (models/**/raw_orders.sql), a seed after its CSV file (seeds/raw_orders.csv): check the name, or add the file\n');
+    // Seeds and models elsewhere: the hint names the project's folders.
+    fs.writeFileSync(path.join(dir, 'project.yml'), projectYml('paths: { seeds: [data, csv/], models: [models] }\n'));
+    const other = lake(dir, ['compile']);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain('hint: a model is named after its file (models/**/raw_orders.sql), a seed after its CSV file (data/raw_orders.csv or csv/raw_orders.csv)');
+    // With the file there, it compiles.
+    fs.mkdirSync(path.join(dir, 'data'));
+    fs.writeFileSync(path.join(dir, 'data/raw_orders.csv'), 'id\n1\n');
+    expect(lake(dir, ['compile']).code).toBe(0);
   });
 
   it('reports a model that refs itself, and the same id twice', () => {
