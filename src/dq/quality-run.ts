@@ -354,11 +354,20 @@ export class QualityRun implements RunExtension {
     return path.relative(process.cwd(), abs) || abs;
   }
 
+  /**
+   * target/compiled/_tests/<test>.sql for each test, as dbt writes one for every test it runs. A test
+   * that queries the database while it renders has its SQL only when it runs: written then
+   * (`writeTestSql`, from runDataTests).
+   */
   private writeCompiled(): void {
     if (this.dataTests.length === 0) return;
-    const dir = path.join(this.session.targetDir, 'compiled', '_tests');
-    fs.mkdirSync(dir, { recursive: true });
-    for (const t of this.dataTests) if (t.sql) fs.writeFileSync(path.join(dir, fileName(t)), `${t.sql}\n`);
+    fs.mkdirSync(path.join(this.session.targetDir, 'compiled', '_tests'), { recursive: true });
+    for (const t of this.dataTests) if (t.sql) this.writeTestSql(t, t.sql);
+  }
+
+  private writeTestSql(t: DataTest, sql: string, mkdir = false): void {
+    if (mkdir) fs.mkdirSync(path.join(this.session.targetDir, 'compiled', '_tests'), { recursive: true });
+    fs.writeFileSync(path.join(this.session.targetDir, 'compiled', '_tests', fileName(t)), `${sql}\n`);
   }
 
   async prepare(p: { readonly db: Adapter; readonly jobs: Map<NodeId, Job>; readonly order: readonly NodeId[] }): Promise<{ dag: Dag; order: NodeId[] }> {
@@ -437,7 +446,7 @@ export class QualityRun implements RunExtension {
   private async runGroup(conn: Adapter, g: { data: DataTest[]; unit: UnitTestDef[] }): Promise<{ stats: Record<string, unknown> }> {
     const out: TestResult[] = [];
     if (g.data.length) {
-      out.push(...await runDataTests(conn, g.data, { storeFailures: this.opts.storeFailures, warnError: this.opts.warnError, compiledPath: (t) => this.compiledPathOf(t) }));
+      out.push(...await runDataTests(conn, g.data, { storeFailures: this.opts.storeFailures, warnError: this.opts.warnError, compiledPath: (t) => this.compiledPathOf(t), recordCompiled: (t, sql) => this.writeTestSql(t, sql, true) }));
     }
     if (g.unit.length) {
       this.runner ??= new UnitTestRunner(this.session.project, this.session.compiler, this.session.compiled);

@@ -19,6 +19,8 @@ export interface RunDataTestsOptions {
   readonly compiledPath?: (t: DataTest) => string | undefined;
   /** dbt's --warn-error: a test that would warn fails. */
   readonly warnError?: boolean;
+  /** Called with the SQL of a test that queries the database while it renders, once rendered (its compiled file). */
+  readonly recordCompiled?: (t: DataTest, sql: string) => void;
 }
 
 /** Create the schemas for stored failures once, before tests run on several connections. */
@@ -115,6 +117,7 @@ export async function runDataTests(db: Adapter, tests: readonly DataTest[], opts
         const live = await answerQueries(db, t.live, { id: t.id, path: t.file ?? t.id });
         if (live.error) throw new LiveRenderError(`${t.id}: ${live.error}`);
         t = { ...t, sql: live.sql };
+        opts.recordCompiled?.(t, live.sql);
       }
       let failures: number;
       if (store(t)) {

@@ -264,5 +264,11 @@ select * from {{ ref('payments') }}`,
     expect(r.stdout).toMatch(/FAIL +\| three_columns /);
     expect(r.stdout).toMatch(/PASS +\| all_numbers_m_ /);
     expect(r.stdout).toMatch(/PASS +\| methods_known /);
+    // Their compiled SQL is under target/compiled/ as every other test's (dbt writes one for each test it runs).
+    const compiled = (name: string) => fs.readFileSync(path.join(dir, 'target/compiled/_tests', `${name}.sql`), 'utf8');
+    expect(compiled('has_columns_m_2')).toBe('select 2 as found where 2 <> 2\n');
+    expect(compiled('three_columns')).toBe('select 2 as found where 2 <> 3\n');
+    expect(compiled('methods_known')).toBe('select * from (select 4 as n) where n <> 4\n');
+    expect(fs.readdirSync(path.join(dir, 'target/compiled/_tests')).sort()).toEqual(['all_numbers_m_.sql', 'has_columns_m_2.sql', 'methods_known.sql', 'three_columns.sql']);
   });
 });
