@@ -7,12 +7,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuckDBAdapter } from '../../src/adapter/duckdb/adapter.js';
 import { openDocsPage } from '../docs/open-page.js';
 import { buildCli, freePort, lake, makeProject, rawRequest, startLake, tryConnect, type CliResult } from './project.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = fs.existsSync(CHROMIUM);
@@ -298,6 +300,27 @@ describe('lake lineage and lake docs (child processes)', () => {
       expect(served.stderr()).toBe('');
       // the port is free again
       expect(await tryConnect('127.0.0.1', port)).toBe('ECONNREFUSED');
+    });
+
+    it('prints the line, URL and flag the README tells a user to open the site with', async () => {
+      if (!fs.existsSync(path.join(dir, 'target/docs/index.html'))) expect((await lake(bin, dir, ['docs', 'generate'])).code).toBe(0);
+      const port = await freePort();
+      const served = await startLake(bin, dir, ['docs', 'serve', '--port', String(port)], /\(Ctrl-C to stop\)\n/);
+      const exited = new Promise<number | null>((resolve) => served.child.on('exit', (code) => resolve(code)));
+      try {
+        const url = `http://127.0.0.1:${port}/`;
+        expect(served.stdout()).toBe(`serving ${fs.realpathSync(dir)}/target/docs at ${url} (Ctrl-C to stop)\n`);
+        expect(await rawRequest(port, 'GET / HTTP/1.1')).toContain('<title>docs_cli · lake docs</title>');
+        // The README quotes that line (with the default port) and says to open the URL, and how to pick another port.
+        const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+        const line = served.stdout().trim().replace(fs.realpathSync(dir), '/path/to/project').replace(String(port), '8080');
+        expect(readme).toContain(line);
+        expect(readme).toMatch(/open\s+http:\/\/127\.0\.0\.1:8080\/\s+in a browser/);
+        expect(readme).toContain('lake docs serve --port 9000');
+      } finally {
+        served.child.kill('SIGINT');
+      }
+      expect(await exited).toBe(0);
     });
 
     it('explains a missing docs folder and a taken port with exit 2', async () => {
