@@ -599,7 +599,7 @@ export class Compiler {
     const versioned = this.versionProblem(name);
     if (versioned) return { problem: versioned };
     const near = closest(name, this.relations.keys());
-    return { problem: { message: `${refText(name)} matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}?` : this.missingFileHint(name) } };
+    return { problem: { message: `${refText(name)} matches no model or seed`, hint: near.length ? `did you mean ${near.map((n) => `ref('${n}')`).join(' or ')}? If not, ${this.missingFileHint(name)}` : this.missingFileHint(name) } };
   }
 
   /** Where the file of a model or seed named `name` would be (under the project's model-paths and seed-paths). */

@@ -44,7 +44,7 @@ describe('refs', () => {
     expect(amb!.hint).toBe("write ref('bronze.users') or ref('silver.users') to choose one");
     expect(typo).toMatchObject({ line: 3 });
     expect(typo!.message).toBe("ref('user') matches no model or seed");
-    expect(typo!.hint).toMatch(/^did you mean ref\('(bronze|silver)\.users'\) or ref\('(bronze|silver)\.users'\)\?$/);
+    expect(typo!.hint).toMatch(/^did you mean ref\('(bronze|silver)\.users'\) or ref\('(bronze|silver)\.users'\)\? If not, a model is named after its file \(models\/\*\*\/user\.sql\), a seed after its CSV file \(seeds\/user\.csv\): check the name, or add the file$/);
     expect(none).toMatchObject({ line: 4 });
     expect(none!.hint).toBe('a model is named after its file (models/**/nothing_like_it.sql), a seed after its CSV file (seeds/nothing_like_it.csv): check the name, or add the file');
     // An unresolved ref does not become a dependency.
@@ -66,6 +66,10 @@ describe('refs', () => {
     const other = lake(dir, ['compile']);
     expect(other.code).toBe(2);
     expect(other.stderr).toContain('hint: a model is named after its file (models/**/raw_orders.sql), a seed after its CSV file (data/raw_orders.csv or csv/raw_orders.csv)');
+    // A name near the ref's is suggested, and the files still named (dbt's jaffle_shop without seeds/raw_orders.csv: stg_orders is near).
+    fs.writeFileSync(path.join(dir, 'models/bronze/stg_orders.sql'), 'select 1 as id');
+    const near = lake(dir, ['compile']);
+    expect(near.stderr).toContain("hint: did you mean ref('bronze.stg_orders')? If not, a model is named after its file (models/**/raw_orders.sql), a seed after its CSV file (data/raw_orders.csv or csv/raw_orders.csv)");
     // With the file there, it compiles.
     fs.mkdirSync(path.join(dir, 'data'));
     fs.writeFileSync(path.join(dir, 'data/raw_orders.csv'), 'id\n1\n');
