@@ -27,7 +27,7 @@ import { unitTestKey } from './test-keys.js';
 import { ensureState } from '../executor/state.js';
 import { expectationsHook } from './expectations-hook.js';
 import { createFixtureTable, insertFixture, parseCsv, valueSql, type Fixture } from './unit-fixtures.js';
-import { cdcStateRelation, snapshotShapeSql } from '../materialize/index.js';
+import { cdcStateRelation, keyColumn, snapshotShapeSql } from '../materialize/index.js';
 import { strategyOf } from '../project/config.js';
 import { diffCount, diffRows, formatDiff, type TextRow } from './unit-diff.js';
 import type { TestResult } from './types.js';
@@ -561,8 +561,9 @@ async function seedCdcState(db: Adapter, node: CompiledNode): Promise<void> {
   const state = cdcStateRelation(node.relation);
   if (!(await db.describe(state))) return;
   const have = new Set(((await db.describe(node.relation)) ?? []).map((x) => x.name.toLowerCase()));
-  const seq = c.sequence_by ?? [];
-  const keys = c.unique_key ?? [];
+  // Names as the cdc strategy reads them (a quoted '"id"' is the column id).
+  const seq = (c.sequence_by ?? []).map((x) => keyColumn(x) ?? x);
+  const keys = (c.unique_key ?? []).map((x) => keyColumn(x) ?? x);
   if (!seq.length || !keys.length || ![...seq, ...keys].every((x) => have.has(x.toLowerCase()))) return;
   const q = quoteIdent;
   const seqExpr = seq.length === 1 ? q(seq[0]!) : `{${seq.map((x) => `'${x.replace(/'/g, "''")}': ${q(x)}`).join(', ')}}`;

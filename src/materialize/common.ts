@@ -66,6 +66,20 @@ export function hasColumn(columns: readonly Column[], name: string): boolean {
 }
 
 /**
+ * A unique_key entry as the column it names: a column of the SELECT, a name as written, or a
+ * double-quoted one unquoted (`"Id"`, which dbt-duckdb pastes into its SQL as is; lake's cdc reads its
+ * unique_key, sequence_by and except_columns the same way). Anything else is
+ * an SQL expression over the model's columns (`id || '-' || k2`): undefined.
+ */
+export function keyColumn(key: string, incoming: readonly Column[] = []): string | undefined {
+  if (hasColumn(incoming, key)) return key;
+  const k = key.trim();
+  if (/^[A-Za-z_][A-Za-z0-9_$]*$/.test(k)) return k;
+  const quoted = /^"((?:[^"]|"")+)"$/.exec(k);
+  return quoted ? quoted[1]!.replace(/""/g, '"') : undefined;
+}
+
+/**
  * Landing order within a batch: the file's mtime and name (the order lake discovers files in),
  * then the line. Rows that carry these columns can be put in the order they landed, whatever run
  * they landed in (insert_new keeps the first of a key, cdc lets the last of a key win at a tie).

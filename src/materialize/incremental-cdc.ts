@@ -50,7 +50,7 @@ import type { Column, CompiledNode, Relation } from '../core/types.js';
 import type { Dialect } from '../adapter/types.js';
 import type { PlanContext, Statement } from './types.js';
 import { PlanError } from './types.js';
-import { ARRIVAL, byArrival, cols, createSchema, dropExisting, exec, hasColumn, keyMatch, LANDING_ORDER, numbered, schemaChange, stageName } from './common.js';
+import { ARRIVAL, byArrival, cols, createSchema, dropExisting, exec, hasColumn, keyColumn, keyMatch, LANDING_ORDER, numbered, schemaChange, stageName } from './common.js';
 
 /** The sibling table holding per-key sequences and tombstones. */
 export function cdcStateRelation(rel: Relation): Relation {
@@ -91,8 +91,10 @@ function fail(node: CompiledNode, message: string, hint: string): never {
 function spec(node: CompiledNode, columns: readonly Column[]): CdcSpec {
   const c = node.config;
   const names = columns.map((x) => x.name).join(', ');
+  // A name resolves as merge's unique_key does: as written, or double-quoted ('"Id"') unquoted.
   const resolve = (name: string, what: string): string => {
-    const found = columns.find((x) => lower(x.name) === lower(name));
+    const bare = keyColumn(name, columns) ?? name;
+    const found = columns.find((x) => lower(x.name) === lower(bare));
     if (!found) fail(node, `${what} '${name}' is not a column of the change records (${names})`, `fix ${what.split(' ')[0]} in the model's config, or select the column`);
     return found.name;
   };

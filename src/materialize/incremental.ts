@@ -11,7 +11,7 @@ import { strategyMacroName, strategyOf } from '../project/config.js';
 const STRATEGY_NAMES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'cdc', 'microbatch']);
 import type { Materialization, PlanContext, Statement } from './types.js';
 import { PlanError } from './types.js';
-import { ARRIVAL, buildAndSwap, byArrival, cols, createSchema, exec, hasColumn, keyMatch, LANDING_ORDER, numbered, schemaChange, stageName, tempRelation } from './common.js';
+import { ARRIVAL, buildAndSwap, byArrival, cols, createSchema, exec, hasColumn, keyColumn, keyMatch, LANDING_ORDER, numbered, schemaChange, stageName, tempRelation } from './common.js';
 import { planCdc } from './incremental-cdc.js';
 
 /** Stage the new rows in a temp table (strategies that read them more than once). */
@@ -144,19 +144,6 @@ function updatedColumns(node: CompiledNode, nonKey: readonly Column[]): Column[]
   const unknown = named.filter((n) => !nonKey.some((c) => c.name.toLowerCase() === n.toLowerCase()));
   if (unknown.length) throw new PlanError({ code: 'LAKE-X013', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: ${key} names ${unknown.map((u) => `'${u}'`).join(', ')}, which is not a non-key column of the model`, hint: `use columns of the SELECT other than the unique_key: ${nonKey.map((c) => c.name).join(', ')}` });
   return nonKey.filter((c) => lower.has(c.name.toLowerCase()) === (key === 'merge_update_columns'));
-}
-
-/**
- * A unique_key entry as the column it names: a column of the SELECT, a name as written, or a
- * double-quoted one unquoted (`"Id"`, which dbt-duckdb pastes into its SQL as is). Anything else is
- * an SQL expression over the model's columns (`id || '-' || k2`): undefined.
- */
-export function keyColumn(key: string, incoming: readonly Column[] = []): string | undefined {
-  if (hasColumn(incoming, key)) return key;
-  const k = key.trim();
-  if (/^[A-Za-z_][A-Za-z0-9_$]*$/.test(k)) return k;
-  const quoted = /^"((?:[^"]|"")+)"$/.exec(k);
-  return quoted ? quoted[1]!.replace(/""/g, '"') : undefined;
 }
 
 /**

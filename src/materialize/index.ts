@@ -25,3 +25,4 @@ export type { Materialization, PlanContext, Statement } from './types.js';
 export { PlanError } from './types.js';
 export { planSeed, dbtSeedTypes, dbtSeedTypesSql, seedAsText } from './seed.js';
 export { cdcStateRelation } from './incremental-cdc.js';
+export { keyColumn } from './common.js';

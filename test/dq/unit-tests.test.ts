@@ -495,6 +495,26 @@ select id, name, seq, op from {{ ref('changes') }}`;
     expect(wrong.message).toMatch(/~ 4\s+\| D_late → D/);
   });
 
+  it('type 1 with unique_key and sequence_by written as quoted names: the given rows still hold their sequence', async () => {
+    const dir = makeProject({
+      ...files,
+      'models/silver/users_q.sql': cdc(1).replace("unique_key='id', sequence_by='seq'", `unique_key='"id"', sequence_by='"seq"'`),
+      'models/silver/unit.yml': `unit_tests:
+  - name: quoted_late
+    model: users_q
+    given:
+      - input: this
+        rows: [{id: 4, name: D, seq: 5}]
+      - input: ref('changes')
+        rows: [{id: 4, name: D_late, seq: 3, op: U}]
+    expect:
+      rows: [{id: 4, name: D, seq: 5}]
+`,
+    });
+    const r = await runQuality(dir, 'test', { select: ['users_q'] });
+    expect(r.tests.get('quoted_late'), r.tests.get('quoted_late')?.message).toMatchObject({ status: 'pass' });
+  });
+
   it('type 2: the final history, with a late change put where its sequence belongs', async () => {
     const dir = makeProject({
       ...files,

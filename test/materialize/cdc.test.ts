@@ -351,6 +351,18 @@ describe('cdc: configuration and schema', () => {
     expect((err as PlanError).message).toMatch(/except_columns entry 'opp' is not a column of the change records \(id, seq, op, name, amount\)/);
   });
 
+  test('a unique_key (or sequence_by, except_columns) written as a quoted name ("Id") is that column, as merge and delete+insert read it', async () => {
+    await db.execute('create table qsrc as select id as "Id", seq as "Seq", op, name from src');
+    const node = cdcNode('gold.q', { unique_key: ['"Id"'], sequence_by: ['"Seq"'], except_columns: ['"op"'] }, 'select * from qsrc');
+    for (const batch of [[U(1, 1, 'a'), U(2, 1, 'b')], [U(1, 2, 'a2'), D(2, 2), U(3, 1, 'c')]]) {
+      await feed(batch);
+      await db.execute('delete from qsrc; insert into qsrc select id, seq, op, name from src');
+      await build(db, node);
+    }
+    expect(await rows(db, 'select "Id", "Seq", name from gold.q order by all')).toEqual([{ Id: 1, Seq: 2, name: 'a2' }, { Id: 3, Seq: 1, name: 'c' }]);
+    expect((await columnsOf(db, node.relation)).map((c) => c.name)).toEqual(['Id', 'Seq', 'name']);
+  });
+
   test('incremental_predicates with cdc is a config error (a late change must meet its key\'s current row)', () => {
     const cfg = (extra: Partial<ModelConfig>) => ({ ...defaultConfig('gold'), materialized: 'incremental' as const, incremental_strategy: 'cdc' as const, unique_key: ['id'], sequence_by: ['seq'], ...extra });
     expect(configProblems(cfg({}))).toEqual([]);
