@@ -537,13 +537,15 @@ export function buildDag(compiled: CompiledProject): Dag {
   }
   // A source declared over a seed's table (dbt projects often declare their seeds as sources) comes
   // after the seed, and so does what reads it (a run schedules by direct parents; a source is no job).
+  // Those edges only order: dbt's graph has none, so `-s seed+` does not select the source (Dag).
+  const after: [NodeId, NodeId][] = [];
   const seedByRelation = new Map([...p.seeds.values()].map((s) => [relationId(seedRelation(s)).toLowerCase(), s.id]));
   const seedOf = new Map<NodeId, NodeId>();
   for (const s of p.sources.values()) {
     const seed = !s.landing && !s.database ? seedByRelation.get(`${s.schema}.${s.identifier}`.toLowerCase()) : undefined;
     if (seed) {
       seedOf.set(s.id, seed);
-      edges.push([seed, s.id]);
+      after.push([seed, s.id]);
     }
   }
   for (const n of compiled.nodes.values()) {
@@ -551,10 +553,10 @@ export function buildDag(compiled: CompiledProject): Dag {
       if (!known.has(d)) continue;
       edges.push([d, n.id]);
       const seed = seedOf.get(d);
-      if (seed && !n.dependsOn.nodes.includes(seed)) edges.push([seed, n.id]);
+      if (seed && !n.dependsOn.nodes.includes(seed)) after.push([seed, n.id]);
     }
   }
-  return new Dag(nodes, edges);
+  return new Dag(nodes, edges, after);
 }
 
 /** A hook's error as one line of text (a LakeError's first diagnostic). */

@@ -295,7 +295,7 @@ export class QualityRun implements RunExtension {
         if (mode === 'empty') return false;
         if (mode === 'eager') return parents.some((p) => nodeIds.has(p));
         if (mode === 'cautious') return parents.every((p) => nodeIds.has(p));
-        buildable ??= new Set([...nodeIds, ...session.dag.ancestors([...nodeIds])]);
+        buildable ??= new Set([...nodeIds, ...session.dag.ancestors([...nodeIds], Infinity, { reads: true })]);
         return parents.some((p) => nodeIds.has(p)) && parents.every((p) => buildable!.has(p));
       };
       const pickData = data.tests.filter((test) => {

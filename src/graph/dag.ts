@@ -29,20 +29,31 @@ export interface DagNode {
   readonly fqn?: readonly string[];
 }
 
+/** How ancestors and descendants walk: `reads`, along read edges only (dbt's selectors). */
+export interface WalkOptions {
+  readonly reads?: boolean;
+}
+
 /** An immutable DAG of project nodes. Edges run parent -> child (data flow: child reads parent). */
 export class Dag {
   private readonly info = new Map<NodeId, DagNode>();
   private readonly up = new Map<NodeId, NodeId[]>();
   private readonly down = new Map<NodeId, NodeId[]>();
   private readonly order: NodeId[] = [];
+  /** `parent\0child` of the ordering-only edges (see the constructor); usually empty. */
+  private readonly orderOnly = new Set<string>();
   private levelCache?: NodeId[][];
 
   /**
    * @param nodes every node. Levels sort by id, so file discovery order cannot change a run.
    * @param edges `[parentId, childId]` pairs; both ends must be nodes (the compiler reports
    *   unresolved refs before it builds the graph).
+   * @param after ordering-only `[parentId, childId]` pairs: the child runs after the parent without
+   *   reading it in dbt's graph (a source declared over a seed's table comes after the seed). They
+   *   count for levels, parents and children (scheduling) and for ancestors and descendants, but
+   *   not for the selection walks (`{ reads: true }`), as dbt's selectors never see them.
    */
-  constructor(nodes: Iterable<DagNode>, edges: Iterable<readonly [NodeId, NodeId]> = []) {
+  constructor(nodes: Iterable<DagNode>, edges: Iterable<readonly [NodeId, NodeId]> = [], after: Iterable<readonly [NodeId, NodeId]> = []) {
     for (const n of nodes) {
       if (this.info.has(n.id)) throw new Error(`Dag: duplicate node ${n.id}`);
       this.info.set(n.id, n);
@@ -58,6 +69,15 @@ export class Dag {
       if (up.includes(p)) continue;
       down.push(c);
       up.push(p);
+    }
+    for (const [p, c] of after) {
+      const down = this.down.get(p);
+      const up = this.up.get(c);
+      if (!down || !up) throw new Error(`Dag: edge ${p} > ${c} names an unknown node`);
+      if (up.includes(p)) continue;
+      down.push(c);
+      up.push(p);
+      this.orderOnly.add(`${p}\0${c}`);
     }
   }
 
@@ -90,13 +110,16 @@ export class Dag {
     this.check(id);
     return this.down.get(id)!;
   }
-  /** Upstream of one or several nodes, `depth` steps at most (all when omitted); starts excluded. */
-  ancestors(start: NodeId | readonly NodeId[], depth = Infinity): NodeId[] {
-    return this.walk(start, depth, this.up);
+  /**
+   * Upstream of one or several nodes, `depth` steps at most (all when omitted); starts excluded.
+   * `reads`: along read edges only, as dbt's graph selectors walk (no ordering-only edge).
+   */
+  ancestors(start: NodeId | readonly NodeId[], depth = Infinity, opts: WalkOptions = {}): NodeId[] {
+    return this.walk(start, depth, this.up, opts.reads ? (v, w) => this.orderOnly.has(`${w}\0${v}`) : undefined);
   }
   /** Downstream of one or several nodes, `depth` steps at most (all when omitted); starts excluded. */
-  descendants(start: NodeId | readonly NodeId[], depth = Infinity): NodeId[] {
-    return this.walk(start, depth, this.down);
+  descendants(start: NodeId | readonly NodeId[], depth = Infinity, opts: WalkOptions = {}): NodeId[] {
+    return this.walk(start, depth, this.down, opts.reads ? (v, w) => this.orderOnly.has(`${v}\0${w}`) : undefined);
   }
 
   /**
@@ -239,7 +262,8 @@ export class Dag {
   }
 
   /** Breadth-first walk; a node's depth is its shortest distance from any start. */
-  private walk(start: NodeId | readonly NodeId[], depth: number, next: ReadonlyMap<NodeId, NodeId[]>): NodeId[] {
+  private walk(start: NodeId | readonly NodeId[], depth: number, next: ReadonlyMap<NodeId, NodeId[]>, skip?: (from: NodeId, to: NodeId) => boolean): NodeId[] {
+    if (skip && this.orderOnly.size === 0) skip = undefined;
     const starts = typeof start === 'string' ? [start] : start;
     const seen = new Set<NodeId>();
     for (const s of starts) {
@@ -252,7 +276,7 @@ export class Dag {
       const following: NodeId[] = [];
       for (const v of frontier) {
         for (const w of next.get(v)!) {
-          if (seen.has(w)) continue;
+          if (seen.has(w) || skip?.(v, w)) continue;
           seen.add(w);
           out.push(w);
           following.push(w);

@@ -206,13 +206,15 @@ function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: stri
   const ids = base.map((n) => n.id);
   const out = new Set(ids);
   const depth = (d: string | undefined): number => (d === '' ? Infinity : Number(d));
+  // dbt's graph: an ordering-only edge (a source declared over a seed's table) is not followed.
+  const reads = { reads: true };
   if (at) {
-    const below = dag.descendants(ids);
+    const below = dag.descendants(ids, Infinity, reads);
     for (const id of below) out.add(id);
-    for (const id of dag.ancestors([...ids, ...below])) out.add(id);
+    for (const id of dag.ancestors([...ids, ...below], Infinity, reads)) out.add(id);
   }
-  if (up !== undefined) for (const id of dag.ancestors(ids, depth(up))) out.add(id);
-  if (down !== undefined) for (const id of dag.descendants(ids, depth(down))) out.add(id);
+  if (up !== undefined) for (const id of dag.ancestors(ids, depth(up), reads)) out.add(id);
+  if (down !== undefined) for (const id of dag.descendants(ids, depth(down), reads)) out.add(id);
   return out;
 }
 

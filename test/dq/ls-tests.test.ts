@@ -51,6 +51,49 @@ describe('lake ls with tests', () => {
     expect(json).toEqual([{ id: 'unit_test.b.b_is_a', resource_type: 'unit_test', name: 'b_is_a', path: 'models/silver/schema.yml', tags: [], depends_on: ['silver.b'] }]);
   });
 
+  it('a source declared over a seed\'s table is no child of the seed for selectors (dbt\'s graph has no such edge), as dbt ls lists them', () => {
+    const d = writeProject({
+      'dbt_project.yml': 'name: p2\nprofile: p2\nversion: "1.0"\nconfig-version: 2\n',
+      'profiles.yml': 'p2:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: target/p2.duckdb}\n',
+      'seeds/raw_customers.csv': 'id,name\n1,a\n2,b\n',
+      'seeds/raw_orders.csv': 'id,customer_id\n1,1\n2,2\n',
+      'models/sources.yml': 'sources:\n  - name: shop\n    schema: main\n    tables:\n      - name: customers\n        identifier: raw_customers\n        columns: [{name: id, tests: [unique, not_null]}]\n',
+      'models/stg_customers.sql': "select * from {{ source('shop', 'customers') }}",
+      'models/orders.sql': "select * from {{ ref('raw_orders') }}",
+      'models/schema.yml': `models:
+  - name: orders
+    columns: [{name: customer_id, tests: [{relationships: {to: "source('shop', 'customers')", field: id}}]}]
+  - name: stg_customers
+    columns: [{name: id, tests: [unique]}]
+seeds:
+  - name: raw_customers
+    columns: [{name: id, tests: [not_null]}]
+`,
+    });
+    const ls = (...args: string[]) => lsLines(d, args).sort();
+    // dbt ls -s raw_customers+ (--resource-type test): the seed and its own test only.
+    expect(ls('-s', 'raw_customers+')).toEqual(['main.raw_customers']);
+    expect(ls('-s', 'raw_customers+', '--resource-type', 'test')).toEqual(['test.not_null_raw_customers_id']);
+    expect(ls('-s', '@raw_customers')).toEqual(['main.raw_customers']);
+    // dbt ls -s +stg_customers: the source and the model, not the seed; the source's tests come along.
+    expect(ls('-s', '+stg_customers')).toEqual(['main.stg_customers', 'source:shop.customers']);
+    expect(ls('-s', '+stg_customers', '--resource-type', 'test')).toEqual([
+      'test.relationships_orders_customer_id__id__source_shop_customers_', 'test.source_not_null_shop_customers_id',
+      'test.source_unique_shop_customers_id', 'test.unique_stg_customers_id',
+    ]);
+    // The build still loads the seed before the source's tests and the model that read its table.
+    const r = lake(d, ['build', '--threads', '4']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const order = r.stdout.split('\n').map((l) => /OK +(\S+)/.exec(l)?.[1]).filter(Boolean);
+    expect(order.indexOf('main.raw_customers')).toBeGreaterThanOrEqual(0);
+    expect(order.indexOf('main.raw_customers')).toBeLessThan(order.indexOf('main.stg_customers'));
+    expect(order.indexOf('main.raw_customers')).toBeLessThan(order.indexOf('test:source:shop.customers'));
+    // Selected alone, the seed's build runs the seed and its test.
+    const only = lake(d, ['build', '-s', 'raw_customers+']);
+    expect(only.code, only.stdout + only.stderr).toBe(0);
+    expect(only.stdout).not.toMatch(/stg_customers|source:shop/);
+  });
+
   it('lake test selects a test by the id lake ls prints', () => {
     const built = lake(dir, ['run']);
     expect(built.code, built.stderr).toBe(0);

@@ -32,6 +32,18 @@ describe('Dag', () => {
     expect(diamond.descendants('s.e')).toEqual([]);
   });
 
+  it('orders by ordering-only edges but walks them only when not asked for read edges alone (selection)', () => {
+    // seed -> src is ordering-only (a source over the seed's table); src -> m and seed -> t are reads.
+    const dag = new Dag(['s.seed', 's.src', 's.m', 's.t'].map(model), [['s.src', 's.m'], ['s.seed', 's.t']], [['s.seed', 's.src'], ['s.seed', 's.m'], ['s.seed', 's.t']]);
+    expect(dag.levels()).toEqual([['s.seed'], ['s.src', 's.t'], ['s.m']]);
+    expect([...dag.parents('s.m')].sort()).toEqual(['s.seed', 's.src']);
+    expect(dag.descendants('s.seed').sort()).toEqual(['s.m', 's.src', 's.t']);
+    // A pair that is also a read edge stays one.
+    expect(dag.descendants('s.seed', Infinity, { reads: true })).toEqual(['s.t']);
+    expect(dag.ancestors('s.m', Infinity, { reads: true })).toEqual(['s.src']);
+    expect(dag.ancestors('s.m').sort()).toEqual(['s.seed', 's.src']);
+  });
+
   it('puts a diamond into levels', () => {
     expect(diamond.levels()).toEqual([['s.a'], ['s.b', 's.c'], ['s.d'], ['s.e']]);
     expect(diamond.topoOrder()).toEqual(['s.a', 's.b', 's.c', 's.d', 's.e']);
