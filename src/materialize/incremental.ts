@@ -131,19 +131,38 @@ function targetRowsMatching(d: Dialect, rel: string, staged: string, keys: reado
 
 /**
  * The columns a merge's match updates: dbt's `merge_update_columns` (only these) or
- * `merge_exclude_columns` (all but these), else every non-key column. Names compare
- * case-insensitively; a name the target does not have fails the plan.
+ * `merge_exclude_columns` (all but these), else every non-key column; the columns
+ * `merge_update_set_expressions` sets are left to it. Names compare case-insensitively (a quoted
+ * `"Id"` is Id); a key column may be named (dbt-duckdb sets it to itself: no change); a name the
+ * target does not have fails the plan.
  */
-function updatedColumns(node: CompiledNode, nonKey: readonly Column[]): Column[] {
+function updatedColumns(node: CompiledNode, columns: readonly Column[], keys: readonly string[]): Column[] {
+  const bare = (n: string) => (keyColumn(n) ?? n).toLowerCase();
+  const isKey = (c: Column) => keys.some((k) => k.toLowerCase() === c.name.toLowerCase());
+  const nonKey = columns.filter((c) => !isKey(c));
   const only = node.config.merge_update_columns as string[] | undefined;
   const except = node.config.merge_exclude_columns as string[] | undefined;
   const named = only?.length ? only : except?.length ? except : undefined;
-  if (!named) return [...nonKey];
+  const setByExpression = new Set(Object.keys(setExpressions(node)).map(bare));
+  if (!named) return nonKey.filter((c) => !setByExpression.has(c.name.toLowerCase()));
   const key = only?.length ? 'merge_update_columns' : 'merge_exclude_columns';
-  const lower = new Set(named.map((n) => n.toLowerCase()));
-  const unknown = named.filter((n) => !nonKey.some((c) => c.name.toLowerCase() === n.toLowerCase()));
-  if (unknown.length) throw new PlanError({ code: 'LAKE-X013', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: ${key} names ${unknown.map((u) => `'${u}'`).join(', ')}, which is not a non-key column of the model`, hint: `use columns of the SELECT other than the unique_key: ${nonKey.map((c) => c.name).join(', ')}` });
-  return nonKey.filter((c) => lower.has(c.name.toLowerCase()) === (key === 'merge_update_columns'));
+  const lower = new Set(named.map(bare));
+  const unknown = named.filter((n) => !columns.some((c) => c.name.toLowerCase() === bare(n)));
+  if (unknown.length) throw new PlanError({ code: 'LAKE-X013', severity: 'error', node: node.id, file: node.node.path, message: `${node.id}: ${key} names ${unknown.map((u) => `'${u}'`).join(', ')}, which is not a column of the model`, hint: `use columns of the SELECT: ${columns.map((c) => c.name).join(', ')}` });
+  return nonKey.filter((c) => lower.has(c.name.toLowerCase()) === (key === 'merge_update_columns') && !setByExpression.has(c.name.toLowerCase()));
+}
+
+/** dbt-duckdb's merge_update_set_expressions: column -> SQL expression its match sets it to. */
+function setExpressions(node: CompiledNode): Record<string, string> {
+  const v = node.config.merge_update_set_expressions;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return {};
+  return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, e]) => [k, String(e)]));
+}
+
+/** A merge's WHEN condition from the config (dbt-duckdb's merge_update_condition, merge_insert_condition), else `true`. */
+function mergeCondition(node: CompiledNode, key: 'merge_update_condition' | 'merge_insert_condition'): string {
+  const v = node.config[key];
+  return typeof v === 'string' && v.trim() ? `(${v})` : 'true';
 }
 
 /**
@@ -176,7 +195,9 @@ export const incrementalStrategy: Materialization = {
   plan(node, ctx) {
     const d = ctx.dialect;
     const strategy = strategyOf(node.config);
-    const written = node.config.unique_key ?? [];
+    // dbt-duckdb's merge joins on merge_on_using_columns (USING) when they are given, not on the unique_key.
+    const using = strategy === 'merge' ? (node.config.merge_on_using_columns as string[] | undefined) : undefined;
+    const written = using?.length ? using : (node.config.unique_key ?? []);
     // Only delete+insert matches on an expression (as dbt-duckdb: its MERGE fails on one).
     const expression = strategy === 'append' || strategy === 'delete+insert' || ctx.strategySql ? undefined : written.find((k) => keyColumn(k, ctx.incoming) === undefined);
     if (expression !== undefined) {
@@ -227,14 +248,17 @@ export const incrementalStrategy: Materialization = {
         return out;
       case 'merge': {
         const s = stage(d, node, ctx);
-        const nonKey = updatedColumns(node, columns.filter((c) => !keys.includes(c.name)));
-        const set = nonKey.map((c) => `${d.quote(c.name)} = DBT_INTERNAL_SOURCE.${d.quote(c.name)}`).join(', ');
+        // dbt-duckdb's merge configs: SET expressions first (pasted as written), then the updated columns.
+        const set = [
+          ...Object.entries(setExpressions(node)).map(([c, e]) => `${d.quote(keyColumn(c) ?? c)} = ${e}`),
+          ...updatedColumns(node, columns, keys).map((c) => `${d.quote(c.name)} = DBT_INTERNAL_SOURCE.${d.quote(c.name)}`),
+        ].join(', ');
         out.push(...s.statements, duplicateKeyCheck(d, node, s.name, keys));
         out.push(exec(
           `merge into ${rel} as DBT_INTERNAL_DEST using ${s.name} as DBT_INTERNAL_SOURCE\n` +
           `on ${keyMatch(d, keys, 'DBT_INTERNAL_DEST', 'DBT_INTERNAL_SOURCE')}${predicates(node)}\n` +
-          (set ? `when matched and true then update set ${set}\n` : '') +
-          `when not matched and true then insert (${list}) values (${cols(d, columns, 'DBT_INTERNAL_SOURCE.')})`,
+          (set ? `when matched and ${mergeCondition(node, 'merge_update_condition')} then update set ${set}\n` : '') +
+          `when not matched and ${mergeCondition(node, 'merge_insert_condition')} then insert (${list}) values (${cols(d, columns, 'DBT_INTERNAL_SOURCE.')})`,
           'merge', true));
         out.push(dropStage(s.name));
         return out;

@@ -6,7 +6,7 @@ import type { ModelConfig, Materialized } from '../core/types.js';
 import { parseEventTime } from '../core/event-time.js';
 
 const MATERIALIZED = new Set<Materialized>(['view', 'table', 'incremental', 'ephemeral', 'external', 'seed', 'snapshot']);
-const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook', 'except_columns', 'merge_update_columns', 'merge_exclude_columns']);
+const LIST_KEYS = new Set(['unique_key', 'incremental_predicates', 'sequence_by', 'partition_by', 'tags', 'pre_hook', 'post_hook', 'except_columns', 'merge_update_columns', 'merge_exclude_columns', 'merge_on_using_columns', 'merge_returning_columns']);
 
 /** Keys that are configs (not sub-folders) in folder-config trees. */
 export const CONFIG_KEYS = new Set([
@@ -16,6 +16,8 @@ export const CONFIG_KEYS = new Set([
   'expectations', 'on_violation', 'docs', 'meta', 'persist_docs', 'full_refresh', 'contract',
   'database', 'column_types', 'quote_columns', 'delimiter', 'grants', 'group', 'access',
   'track_columns', 'except_columns', 'stored_as', 'options', 'merge_update_columns', 'merge_exclude_columns',
+  // dbt-duckdb's merge (1.11): conditions on its WHEN clauses, SET expressions, a USING join, RETURNING, whole clauses
+  'merge_update_condition', 'merge_insert_condition', 'merge_update_set_expressions', 'merge_on_using_columns', 'merge_returning_columns', 'merge_clauses',
   // dbt snapshots (materialize/snapshot.ts)
   'strategy', 'updated_at', 'check_cols', 'target_schema', 'target_database', 'invalidate_hard_deletes', 'hard_deletes',
   'snapshot_meta_column_names', 'dbt_valid_to_current',
@@ -141,15 +143,17 @@ export function configProblems(c: ModelConfig, customStrategy?: (s: string) => b
     const s = c.incremental_strategy ?? (c.unique_key?.length ? 'merge' : 'append');
     // A strategy of the project's own (dbt's get_incremental_<strategy>_sql macro) is known too.
     if (!STRATEGIES.has(s) && !customStrategy?.(s)) add(`unknown incremental_strategy '${s}'`, `use append, merge, delete+insert, insert_new, cdc or microbatch, or define a macro ${strategyMacroName(s)}(arg_dict) for a strategy of your own`);
-    if (KEYED_STRATEGIES.has(s) && !c.unique_key?.length) add(`incremental_strategy '${s}' needs a unique_key`, "add unique_key='id' (or a list) to the model's config");
+    const listed = (k: string) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0;
+    // dbt-duckdb's merge joins on merge_on_using_columns (USING) in place of the unique_key.
+    if (KEYED_STRATEGIES.has(s) && !c.unique_key?.length && !(s === 'merge' && listed('merge_on_using_columns'))) add(`incremental_strategy '${s}' needs a unique_key`, "add unique_key='id' (or a list) to the model's config");
     if (s === 'cdc' && !c.sequence_by?.length) add("incremental_strategy 'cdc' needs sequence_by", "add sequence_by='updated_at' (the column that orders changes)");
     if (s === 'cdc' && c.incremental_predicates?.length) {
       add("incremental_predicates cannot be used with incremental_strategy 'cdc'", 'remove them: cdc compares every change with the current row of its key, wherever that row is, so that a late change never wins');
     }
     if (c.scd_type !== undefined && c.scd_type !== 1 && c.scd_type !== 2) add(`scd_type must be 1 or 2, not ${String(c.scd_type)}`, 'set scd_type to 1 (overwrite) or 2 (keep history)');
-    const listed = (k: string) => Array.isArray(c[k]) && (c[k] as unknown[]).length > 0;
     if (listed('merge_update_columns') && listed('merge_exclude_columns')) add('merge_update_columns and merge_exclude_columns cannot both be set', 'keep one: the columns a match updates, or the columns it leaves alone');
     if ((listed('merge_update_columns') || listed('merge_exclude_columns')) && s !== 'merge') add(`merge_update_columns / merge_exclude_columns apply to incremental_strategy 'merge', not '${s}'`, "set incremental_strategy='merge', or remove them");
+    mergeProblems(c, s, add);
     if (s === 'microbatch') microbatchProblems(c, add);
     if (c.track_columns !== undefined) add('track_columns (DLT\'s track_history_column_list) is not supported yet: every change of a non-key column makes a new version', 'remove track_columns; to leave a column out of the history, drop it from the SELECT or list it in except_columns');
   }
@@ -163,6 +167,27 @@ export function configProblems(c: ModelConfig, customStrategy?: (s: string) => b
   return out ?? NO_PROBLEMS;
 }
 const NO_PROBLEMS: { message: string; hint: string }[] = [];
+
+/** dbt-duckdb's merge configs beyond the column lists: their types (its validate_merge_config), and what lake does not do. */
+function mergeProblems(c: ModelConfig, strategy: string, add: (message: string, hint: string) => void): void {
+  const set = MERGE_KEYS.filter((k) => c[k] !== undefined && c[k] !== null && !(Array.isArray(c[k]) && (c[k] as unknown[]).length === 0));
+  if (!set.length) return;
+  if (strategy !== 'merge') {
+    add(`${set.join(', ')} ${set.length > 1 ? 'apply' : 'applies'} to incremental_strategy 'merge', not '${strategy}'`, "set incremental_strategy='merge', or remove them");
+    return;
+  }
+  for (const k of ['merge_update_condition', 'merge_insert_condition']) {
+    if (c[k] !== undefined && c[k] !== null && (typeof c[k] !== 'string' || !(c[k] as string).trim())) add(`${k} must be an SQL condition (a string), not ${JSON.stringify(c[k])}`, `write it over DBT_INTERNAL_SOURCE and DBT_INTERNAL_DEST, e.g. ${k}='DBT_INTERNAL_SOURCE.updated_at > DBT_INTERNAL_DEST.updated_at'`);
+  }
+  const exprs = c.merge_update_set_expressions;
+  if (exprs !== undefined && exprs !== null && (typeof exprs !== 'object' || Array.isArray(exprs) || Object.values(exprs).some((v) => typeof v !== 'string' && typeof v !== 'number'))) {
+    add('merge_update_set_expressions must map columns to SQL expressions', "e.g. merge_update_set_expressions={'hits': 'DBT_INTERNAL_DEST.hits + DBT_INTERNAL_SOURCE.hits'}");
+  }
+  if (c.merge_clauses !== undefined && c.merge_clauses !== null) {
+    add("merge_clauses (dbt-duckdb's hand-written WHEN clauses) is not supported by lake", 'use merge_update_condition, merge_insert_condition, merge_update_columns / merge_exclude_columns and merge_update_set_expressions, or a strategy macro of the project (get_incremental_<name>_sql)');
+  }
+}
+const MERGE_KEYS = ['merge_update_condition', 'merge_insert_condition', 'merge_update_set_expressions', 'merge_on_using_columns', 'merge_returning_columns', 'merge_clauses'] as const;
 
 /**
  * Effective incremental strategy: merge with a unique_key, else append (a dbt project's model with a

@@ -85,7 +85,7 @@ describe('merge', () => {
     expect(await rows(db, `select id, name, amount, strftime(day, '%m') as m from gold.x order by id`)).toEqual([
       { id: 1, name: 'b', amount: 20, m: '01' }, { id: 2, name: 'c', amount: 30, m: '02' },
     ]);
-    await expect(build(db, inc('gold.u', { unique_key: ['id'], merge_update_columns: ['nme'] }))).rejects.toThrow(/merge_update_columns names 'nme', which is not a non-key column/);
+    await expect(build(db, inc('gold.u', { unique_key: ['id'], merge_update_columns: ['nme'] }))).rejects.toThrow(/merge_update_columns names 'nme', which is not a column of the model/);
     await expect(build(db, inc('gold.k', { unique_key: ['nope'] }))).rejects.toThrow(/gold\.k: unique_key 'nope' is not a column of the model's SELECT/);
   });
 
