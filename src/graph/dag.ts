@@ -61,24 +61,21 @@ export class Dag {
       this.down.set(n.id, []);
       this.order.push(n.id);
     }
-    for (const [p, c] of edges) {
-      const down = this.down.get(p);
-      const up = this.up.get(c);
-      if (!down || !up) throw new Error(`Dag: edge ${p} > ${c} names an unknown node`);
-      // A node has few parents: a scan of them is cheaper than a set of "p\0c" strings (10,000s of edges).
-      if (up.includes(p)) continue;
-      down.push(c);
-      up.push(p);
-    }
-    for (const [p, c] of after) {
-      const down = this.down.get(p);
-      const up = this.up.get(c);
-      if (!down || !up) throw new Error(`Dag: edge ${p} > ${c} names an unknown node`);
-      if (up.includes(p)) continue;
-      down.push(c);
-      up.push(p);
-      this.orderOnly.add(`${p}\0${c}`);
-    }
+    for (const [p, c] of edges) this.addEdge(p, c);
+    // After the read edges, so that a pair that is both stays a read edge.
+    for (const [p, c] of after) if (this.addEdge(p, c)) this.orderOnly.add(`${p}\0${c}`);
+  }
+
+  /** Adds parent -> child unless it is there already; whether it was added. */
+  private addEdge(p: NodeId, c: NodeId): boolean {
+    const down = this.down.get(p);
+    const up = this.up.get(c);
+    if (!down || !up) throw new Error(`Dag: edge ${p} > ${c} names an unknown node`);
+    // A node has few parents: a scan of them is cheaper than a set of "p\0c" strings (10,000s of edges).
+    if (up.includes(p)) return false;
+    down.push(c);
+    up.push(p);
+    return true;
   }
 
   /** Number of nodes. */
