@@ -20,11 +20,11 @@ export async function cleanProject(project: LoadedProject): Promise<Cleaned> {
   const root = project.root;
   const folders: string[] = [];
   // A dbt project's clean-targets, else the target folder.
+  // Only inside the project, and never the project itself or one of its source folders.
+  const sources = [...project.paths.models, ...project.paths.seeds, ...project.paths.macros].map((x) => path.resolve(root, x));
   for (const t of project.cleanTargets ?? [project.paths.target]) {
     const abs = path.resolve(root, t);
     const rel = path.relative(root, abs);
-    // Only inside the project, and never the project itself or one of its source folders.
-    const sources = [...project.paths.models, ...project.paths.seeds, ...project.paths.macros].map((x) => path.resolve(root, x));
     if (!rel || rel.startsWith('..') || path.isAbsolute(rel) || sources.some((x) => x === abs || x.startsWith(`${abs}${path.sep}`))) {
       throw new LakeError('usage', { code: 'LAKE-U056', severity: 'error', message: `clean target '${t}' is not a folder lake may remove: it must be inside the project and hold no models, seeds or macros`, hint: 'list build outputs only (target, dbt_packages, logs) under clean-targets' });
     }

@@ -78,7 +78,6 @@ export async function discover(db: Adapter, root: string, spec: LandingSpec, now
   return { files, young, missingDir: false };
 }
 
-/** A file somewhere under `dir` that discovery would not skip as hidden, or undefined (for messages). */
 /**
  * Why a landing folder that exists gave no file, when it is likely a mistake rather than an empty
  * zone: the folder the glob writes out (`event/` of `event/*.jsonl`) does not exist, or it holds
@@ -104,6 +103,7 @@ export function whyNoFiles(root: string, spec: LandingSpec): string | undefined 
   return other ? `no file in ${spec.relDir} matches files: '${spec.files}' (it holds ${rel(other)}): set files: to a glob that matches them, such as '**/*'` : undefined;
 }
 
+/** A file somewhere under `dir` that discovery would not skip as hidden, or undefined (for messages). */
 function firstFileUnder(dir: string): string | undefined {
   try {
     for (const e of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
