@@ -186,7 +186,6 @@ export class CommandContext {
   }
 }
 
-/** `-s a b -s c` → ['a b', 'c'] kept as given; the selector splits on spaces. */
 /**
  * A command's "no such model" error from the compiler's ref() problem: the name and the names it
  * may mean as the command takes them (`did you mean gold.orders?`), not as a template's ref().
@@ -196,6 +195,7 @@ export function unknownNodeError(code: string, problem: { readonly message: stri
   return new LakeError('usage', { code, severity: 'error', message: problem.message.replace(/^ref\('(.*)'\)/, "'$1'"), ...(problem.hint ? { hint: bare(problem.hint) } : {}) });
 }
 
+/** `-s a b -s c` → ['a b', 'c'] kept as given; the selector splits on spaces. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }

@@ -307,8 +307,8 @@ export class UnitTestRunner {
     this.scratch = undefined;
   }
 
-  /** Run one unit test in a fresh in-memory database. Never throws: problems are an `error` result. */
   /**
+   * Run one unit test in a fresh in-memory database. Never throws: problems are an `error` result.
    * `warehouse`: the target database, whose relations give the columns of an input lake cannot
    * work out from the project (dbt reads them there too: the given rows may omit columns).
    */

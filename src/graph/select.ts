@@ -67,8 +67,10 @@ export function select(dag: Dag, selection: Selection = {}): NodeId[] {
   return dag.topoOrder().filter((id) => (!chosen || chosen.has(id)) && !dropped?.has(id));
 }
 
-/** One atom: the nodes its method matches, widened by the graph operators around it. */
-/** `label` (flag and selector text) starts every message, so the user sees which argument is wrong. */
+/**
+ * One atom: the nodes its method matches, widened by the graph operators around it. `label` (flag
+ * and selector text) starts every message, so the user sees which argument is wrong.
+ */
 function evalAtom(dag: Dag, nodes: readonly DagNode[], atom: string, label: string, problems: Diagnostic[], state?: SelectorState, project?: string): Set<NodeId> {
   const fail = (code: string, message: string, hint?: string): Set<NodeId> => {
     problems.push({ code, severity: 'error', message: `${label}: ${message}`, ...(hint ? { hint } : {}) });

@@ -103,7 +103,6 @@ export function numbered(d: Dialect, sql: string): string {
   return `select *, row_number() over () as ${d.quote(ARRIVAL)} from (\n${sql}\n) as __lake_arriving`;
 }
 
-/** Columns in incoming but not in the target, and the reverse (names compared case-insensitively). */
 /** A type as DuckDB names it, for comparing spellings (`int` and `INTEGER` are one type). */
 function normalType(t: string): string {
   const u = t.trim().toUpperCase().replace(/\s+/g, ' ');
@@ -111,6 +110,7 @@ function normalType(t: string): string {
   return alias[u] ?? u;
 }
 
+/** Columns in incoming but not in the target, and the reverse (names compared case-insensitively). */
 export function schemaDiff(existing: readonly Column[], incoming: readonly Column[]): { added: Column[]; removed: Column[] } {
   return {
     added: incoming.filter((c) => !hasColumn(existing, c.name)),
@@ -118,11 +118,6 @@ export function schemaDiff(existing: readonly Column[], incoming: readonly Colum
   };
 }
 
-/**
- * on_schema_change for an existing table: the ALTERs to run, and which of `desired` the new rows
- * may write. `existing` and `desired` are the columns the strategy compares (CDC leaves out the
- * valid_from/valid_to it manages itself).
- */
 /** The labels of schemaChange's statements (the executor names them in errors, microbatch builds by them). */
 export const SCHEMA_CHANGE_LABEL = /^(add|drop|retype) column /;
 
@@ -134,6 +129,11 @@ export function retypedColumns(existing: readonly Column[], desired: readonly Co
   });
 }
 
+/**
+ * on_schema_change for an existing table: the ALTERs to run, and which of `desired` the new rows
+ * may write. `existing` and `desired` are the columns the strategy compares (CDC leaves out the
+ * valid_from/valid_to it manages itself).
+ */
 export function schemaChange(
   node: CompiledNode, ctx: PlanContext, existing: readonly Column[], desired: readonly Column[],
 ): { statements: Statement[]; columns: Column[] } {

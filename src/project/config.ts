@@ -114,15 +114,15 @@ const STRATEGIES = new Set(['append', 'merge', 'delete+insert', 'insert_new', 'c
 const KEYED_STRATEGIES = new Set(['merge', 'insert_new', 'cdc']);
 const SCHEMA_CHANGE = new Set(['ignore', 'append_new_columns', 'sync_all_columns', 'fail']);
 
-/**
- * The problem with one value of an enumerated config key (materialized, incremental_strategy,
- * on_schema_change), or undefined when it is fine or the key is not one of those.
- */
 /** dbt's macro for an incremental strategy: `get_incremental_<strategy>_sql` (delete+insert: `delete_insert`). */
 export function strategyMacroName(strategy: string): string {
   return `get_incremental_${strategy.replace(/\+/g, '_')}_sql`;
 }
 
+/**
+ * The problem with one value of an enumerated config key (materialized, incremental_strategy,
+ * on_schema_change), or undefined when it is fine or the key is not one of those.
+ */
 export function enumValueProblem(key: string, value: unknown, customStrategy?: (s: string) => boolean): { message: string; hint: string } | undefined {
   if (key === 'incremental_strategy' && customStrategy?.(String(value))) return undefined;
   if (key === 'materialized' && !MATERIALIZED.has(value as Materialized)) return { message: `unknown materialized '${String(value)}'`, hint: 'use one of view, table, incremental, ephemeral, external' };

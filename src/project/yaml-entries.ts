@@ -204,7 +204,6 @@ function unknownColumnKeys(c: Record<string, unknown>, column: string, file: Yam
   }
 }
 
-/** `columns:` as a list of docs, or (sources) a map name → type. */
 /**
  * Which key holds an entry's tests: `data_tests` (dbt 1.8's) or `tests`. Both is an error, as in
  * dbt (one list would be lost).
@@ -223,6 +222,7 @@ function tagsOf(entry: Record<string, unknown>): string[] {
   return [...new Set([...own, ...cfg])];
 }
 
+/** `columns:` as a list of docs, or (sources) a map name → type. */
 export function parseColumns(raw: unknown, file: YamlFile, keyPath: (string | number)[], diags: Diagnostic[], skip?: (c: unknown) => boolean): { docs: ColumnDoc[]; types?: Record<string, string> } {
   if (raw === undefined || raw === null) return { docs: [] };
   if (isRecord(raw)) {

@@ -147,7 +147,6 @@ const EXTRA_ARRAY_MEMBERS: Record<string, (a: unknown[], ...x: unknown[]) => unk
   },
 };
 
-/** Python's slice of a string: s[a:b:c] (negative bounds count from the end). */
 /** Python's `items[start:stop:step]`: bounds past either end clamp, negative ones count from the end. */
 function slicePy<T>(items: readonly T[], start: unknown, stop: unknown, step: unknown): T[] {
   const n = items.length;

@@ -196,7 +196,6 @@ export class TemplateEngine {
   /** Custom materializations (`{% materialization name %}`, which lake does not run) → their file. */
   readonly materializations = new Map<string, string>();
   readonly macroDiagnostics: Diagnostic[] = [];
-  /** Macro name → file and line, for the manifest. */
   /** Macro name → where it is defined and a checksum of its text (`state:modified.macros`). */
   readonly macroIndex = new Map<string, { path: string; line: number; checksum: string }>();
   /** Macros by package (the root project under its own name): for adapter.dispatch's search order. */

@@ -39,9 +39,9 @@ import { LandingPoller } from './landing.js';
 
 /**
  * The tests of the nodes a cycle rebuilds, as an extension of its run (`lake watch --test` passes
- * dq's QualityRun in build mode: data tests right after their model, unit tests before it).
+ * dq's QualityRun in build mode: data tests right after their model, unit tests before it): the
+ * tests of `ids` (and the tests named in `ids`), with the models (`build`) or alone (`test`).
  */
-/** The tests of `ids` (and the tests named in `ids`), with the models (`build`) or alone (`test`). */
 export type TestPlanner = (session: Session, ids: readonly string[], reporter: Reporter, mode?: 'build' | 'test') => RunExtension;
 
 export interface WatchOptions extends SessionOptions, Selection {
