@@ -191,7 +191,8 @@ export class CommandContext {
  * may mean as the command takes them (`did you mean gold.orders?`), not as a template's ref().
  */
 export function unknownNodeError(code: string, problem: { readonly message: string; readonly hint?: string }): LakeError {
-  const bare = (t: string) => t.replace(/ref\('([^']*)'\)/g, '$1');
+  // A name typed on the command line: the names it may mean are enough (not where a file would be, as for a template's ref).
+  const bare = (t: string) => t.replace(/ref\('([^']*)'\)/g, '$1').replace(/\? If not, [\s\S]*$/, '?');
   return new LakeError('usage', { code, severity: 'error', message: problem.message.replace(/^ref\('(.*)'\)/, "'$1'"), ...(problem.hint ? { hint: bare(problem.hint) } : {}) });
 }
 
