@@ -10,7 +10,7 @@
  */
 import { pythonUnescape } from './python-string.js';
 import { datetimeAdd, datetimeSub } from './python-datetime.js';
-import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged, pyNumber, pyFloat, isPyFloat } from './python-repr.js';
+import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged, pyNumber, pyFloat, isPyFloat, toList } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { splitKwargs } from './call-args.js';
 import { createHash } from 'node:crypto';
@@ -274,7 +274,7 @@ export function namespace(kwargs?: Record<string, unknown>): Record<string, unkn
 }
 
 /** Python's `+`: lists concatenate; everything else as JavaScript adds. */
-function pythonAdd(a: unknown, b: unknown): unknown {
+export function pythonAdd(a: unknown, b: unknown): unknown {
   if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
   if (typeof a === 'object' && a !== null) {
     const dt = datetimeAdd(a, b);
@@ -681,7 +681,6 @@ export function installRuntimeCompat(runtime: { memberLookup: Fn }, compiler?: {
 }
 
 const attr = (x: unknown, name: unknown): unknown => (name === undefined ? x : String(name).split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), x));
-const toList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v) : typeof v === 'string' ? [...v] : []);
 const cmp = (a: unknown, b: unknown) => (a === b ? 0 : (a as number) < (b as number) ? -1 : 1);
 
 /** dbt's filters for vars and env_vars given as text (every environment lake renders with). */

@@ -4,10 +4,9 @@
  * write their SQL). All take Jinja keyword arguments by their dbt parameter names.
  */
 import { bindArgs } from './call-args.js';
+import { toList } from './python-repr.js';
 
 type Fn = (...args: unknown[]) => unknown;
-
-const toList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v) : typeof v === 'string' ? [...v] : []);
 
 /**
  * dbt's cross-database macros (`dbt.<name>(...)`, also callable as `dbt_utils.<name>` in older

@@ -23,9 +23,10 @@ import { emptyRelation, filteredRelation, type MicrobatchWindow } from '../core/
 import { templateDiagnostic, locate, lakeTemplateError } from './errors.js';
 import { parseFast, renderFast, FastPathBail, type FastTemplate, type FastScope } from './fast.js';
 import { graphContext, type GraphContext } from './graph-context.js';
-import { addConversionFilters, catalogName, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, namespace, relationValue, setDefaultDatabase, setRefAttributes, splat, star } from './dbt-compat.js';
+import { addConversionFilters, catalogName, DoExtension, installDbtCompat, installRuntimeCompat, LoopControlExtension, namespace, pythonAdd, relationValue, setDefaultDatabase, setRefAttributes, splat, star } from './dbt-compat.js';
 import { packageBuiltIns } from './dbt-macros.js';
 import { pythonRe } from './python-re.js';
+import { pythonItertools } from './python-itertools.js';
 import { markTuple, pyFloat, truthy } from './python-repr.js';
 import { splitKwargs } from './call-args.js';
 import { pyDate, pythonDatetimeModule } from './python-datetime.js';
@@ -578,7 +579,7 @@ export class TemplateEngine {
       if (self.state) self.state.volatile = true;
       return new Date();
     };
-    env.addGlobal('modules', { datetime: pythonDatetimeModule(now), re: pythonRe() });
+    env.addGlobal('modules', { datetime: pythonDatetimeModule(now), re: pythonRe(), itertools: pythonItertools(pythonAdd) });
     env.addGlobal('__lake_splat', splat);
     env.addGlobal('__lake_star', star);
     env.addGlobal('__lake_tuple1', (x: unknown) => markTuple([x]));

@@ -183,3 +183,6 @@ export function loopChanged(state: { last?: unknown[] }): (...values: unknown[])
     return true;
   };
 }
+
+/** What Python iterates: a list's items, a dict's keys, a string's characters (nothing for anything else). */
+export const toList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.keys(v) : typeof v === 'string' ? [...v] : []);
