@@ -13,6 +13,7 @@ import { datetimeAdd, datetimeSub } from './python-datetime.js';
 import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged, pyNumber, pyFloat, isPyFloat, toList } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
 import { splitKwargs } from './call-args.js';
+import { percentFormat, pyFormat } from './python-format.js';
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 
@@ -23,38 +24,6 @@ import { parseYamlValue } from '../project/yaml-file.js';
 type Fn = (...args: unknown[]) => unknown;
 
 const WS = /\s+/;
-
-/** Python's str.format: `{}`, `{0}`, `{name}` (format specs are ignored). */
-function pyFormat(s: string, args: unknown[]): string {
-  const { pos, kw } = splitKwargs(args);
-  let next = 0;
-  return s.replace(/\{\{|\}\}|\{([^{}:!]*)(?:![rsa])?(?::[^{}]*)?\}/g, (m, key: string | undefined) => {
-    if (m === '{{') return '{';
-    if (m === '}}') return '}';
-    const k = (key ?? '').trim();
-    const v = k === '' ? pos[next++] : /^\d+$/.test(k) ? pos[Number(k)] : kw[k];
-    return v === undefined || v === null ? '' : String(v);
-  });
-}
-
-/** Python's `%` formatting, for Jinja's `format` filter: %s %d %i %f %.2f %05d %%. */
-export function percentFormat(s: string, args: readonly unknown[]): string {
-  let i = 0;
-  // `'%(name)s' % {'name': 5}`: a dict's values by key.
-  const byName = args.length === 1 && args[0] && typeof args[0] === 'object' && !Array.isArray(args[0]) && !(args[0] instanceof String) ? args[0] as Record<string, unknown> : undefined;
-  return s.replace(/%(?:\((\w+)\))?(-?0?)(\d*)(?:\.(\d+))?([sdifr%])/g, (_m, key: string | undefined, flags: string, width: string, prec: string | undefined, conv: string) => {
-    if (conv === '%') return '%';
-    const v = key !== undefined && byName ? byName[key] : args[i++];
-    let out: string;
-    if (conv === 'd' || conv === 'i') out = String(Math.trunc(Number(v)));
-    else if (conv === 'f') out = Number(v).toFixed(prec !== undefined ? Number(prec) : 6);
-    else if (conv === 'r') out = typeof v === 'string' ? `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'` : pyStr(v === undefined ? null : v);
-    else out = pyStr(v === undefined ? null : v);
-    const w = Number(width || 0);
-    if (out.length < w) out = flags.startsWith('-') ? out.padEnd(w) : out.padStart(w, flags.includes('0') && conv !== 's' ? '0' : ' ');
-    return out;
-  });
-}
 
 const strip = (s: string, chars: unknown, side: 'both' | 'left' | 'right') => {
   if (chars === undefined || chars === null) return side === 'left' ? s.trimStart() : side === 'right' ? s.trimEnd() : s.trim();

@@ -58,9 +58,37 @@ export function spaceNestedBraces(text: string): string {
   return from === 0 ? text : out + text.slice(from);
 }
 
+/**
+ * Where the tag opening at `start` (`{{` or `{%`) ends: past its `}}` or `%}`, the first one outside
+ * string literals (a `"{:.1%}"` or `'}}'` in a string does not end it); -1 when it never ends.
+ */
+function tagEnd(text: string, start: number): number {
+  const close = text[start + 1] === '%' ? '%' : '}';
+  let quote = '';
+  for (let j = start + 2; j < text.length - 1; j++) {
+    const c = text[j]!;
+    if (quote) {
+      if (c === '\\') j++;
+      else if (c === quote) quote = '';
+    } else if (c === "'" || c === '"') quote = c;
+    else if (c === close && text[j + 1] === '}') return j + 2;
+  }
+  return -1;
+}
+
 /** `text` with each `{{ ... }}` / `{% ... %}` tag passed through `fn` (a light rewrite of tag contents). */
 function mapTags(text: string, fn: (tag: string) => string): string {
-  return text.replace(/\{[{%][\s\S]*?[%}]\}/g, fn);
+  let out = '';
+  let from = 0;
+  for (let i = text.indexOf('{'); i >= 0 && i < text.length - 1; i = text.indexOf('{', i + 1)) {
+    if (text[i + 1] !== '{' && text[i + 1] !== '%') continue;
+    const end = tagEnd(text, i);
+    if (end < 0) break;
+    out += text.slice(from, i) + fn(text.slice(i, end));
+    from = end;
+    i = end - 1;
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /**

@@ -11,7 +11,8 @@ export function markTuple<T extends unknown[]>(list: T): T {
   return list;
 }
 
-function repr(v: unknown): string {
+/** Python's repr(): strings quoted, None/True/False, lists, tuples and dicts as Python writes them. */
+export function pyRepr(v: unknown): string {
   if (v === null || v === undefined) return 'None';
   if (v === true) return 'True';
   if (v === false) return 'False';
@@ -22,13 +23,13 @@ function repr(v: unknown): string {
 }
 
 function listRepr(v: unknown[]): string {
-  const items = v.map(repr);
+  const items = v.map(pyRepr);
   if ((v as unknown as Record<symbol, boolean>)[TUPLE]) return items.length === 1 ? `(${items[0]},)` : `(${items.join(', ')})`;
   return `[${items.join(', ')}]`;
 }
 
 function dictRepr(o: Record<string, unknown>): string {
-  return `{${Object.entries(o).filter(([k]) => k !== '__keywords').map(([k, x]) => `${repr(k)}: ${repr(x)}`).join(', ')}}`;
+  return `{${Object.entries(o).filter(([k]) => k !== '__keywords').map(([k, x]) => `${pyRepr(k)}: ${pyRepr(x)}`).join(', ')}}`;
 }
 
 const PY_NUMBER = Symbol('python number');

@@ -55,4 +55,40 @@ describe("dbt's Jinja context", () => {
     expect(out).toContain('models/endless.sql:2:50: error LAKE-T001');
     expect(out).toContain('modules.itertools.count() without an end is not available in lake');
   });
+
+  it("formats str.format's fields as Python: format specs, None/True/lists, !r, {0.attr}/{k[0]}, a date's strftime spec, half-way floats to even", async () => {
+    const { db, out, code } = runDbt({
+      fmt: [
+        '{% set d = modules.datetime.datetime(2024, 3, 5, 7, 8, 9) %}',
+        `select \$\${{ "{:>5}|{:<5}|{:^7}|{:*^7}".format("r", "l", "c", "s") }}$$ as al,`,
+        `\$\${{ "{:05d}|{:+d}|{:,}|{:_}|{:x}|{:#x}|{:o}|{:#b}".format(42, 5, 1234567, 1234567, 255, 255, 8, 5) }}$$ as ints,`,
+        `\$\${{ "{:.2f}|{:8.3f}|{:e}|{:.2e}|{:g}|{:.3g}|{:.1%}|{:,.2f}|{:010.3f}|{:-^10.1f}".format(3.14159, 2.5, 12345.678, 0.000123, 0.0001, 1234.5, 0.256, 1234567.891, -3.14159, 2.25) }}$$ as floats,`,
+        `\$\${{ "{}|{}|{}|{}|{!r}|{}".format(none, true, [1, 'a'], {'k': 1}, 'x', 2.0) }}$$ as objs,`,
+        `\$\${{ "{0}{1}{0}|{a[0]}|{b.k}|{2:%Y-%m-%d %H:%M}".format('x', 'y', d, a=[5], b={'k': 'v'}) }}$$ as fields,`,
+        `\$\${{ "{:>{w}}|{:.3}|{:10}|".format("z", "abcdef", 12, w=4) }}$$ as nested,`,
+        `\$\${{ "%r|%s|%.1f" % ('q', none, 2.25) }}$$ as pct`,
+      ].join('\n'),
+    });
+    expect(code, out).toBe(0);
+    // What dbt compile gives for the same model.
+    expect(await query(db, 'select * from main.fmt')).toEqual([{
+      al: '    r|l    |   c   |***s***',
+      ints: '00042|+5|1,234,567|1_234_567|ff|0xff|10|0b101',
+      floats: '3.14|   2.500|1.234568e+04|1.23e-04|0.0001|1.23e+03|25.6%|1,234,567.89|-00003.142|---2.2----',
+      objs: "None|True|[1, 'a']|{'k': 1}|'x'|2.0",
+      fields: 'xyx|5|v|2024-03-05 07:08',
+      nested: '   z|abc|        12|',
+      pct: "'q'|None|2.2",
+    }]);
+  });
+
+  it("stops at str.format's errors as Python does: '{}' beside '{0}', a field without its argument", () => {
+    const mixed = runDbt({ mixed: `select 1 as x\n{% set s = "{0}-{}".format(1, 2) %}` });
+    expect(mixed.code).toBe(2);
+    expect(mixed.out).toContain('models/mixed.sql:2');
+    expect(mixed.out).toContain("'{0}-{}'.format(...): cannot switch from manual field specification to automatic field numbering");
+    const missing = runDbt({ missing: `select '{{ "{a}-{b}".format(a=1) }}' as x` });
+    expect(missing.code).toBe(2);
+    expect(missing.out).toContain("'{a}-{b}'.format(...): no argument for {b} (Python raises KeyError)");
+  });
 });
