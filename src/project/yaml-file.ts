@@ -17,6 +17,23 @@ export function parseYamlValue(text: string): unknown {
   return yamlLib().parse(text);
 }
 
+/**
+ * A YAML value read as PyYAML's safe_load reads it (YAML 1.1: `yes`/`on` are true, `010` is octal,
+ * dates are timestamps), each plain scalar passed through `scalar` with its source text, so that
+ * the caller can type it (a `1.0` is a float in Python). Throws on invalid YAML.
+ */
+export function parseYaml11(text: string, scalar: (value: unknown, source: string | undefined) => unknown): unknown {
+  const lib = yamlLib();
+  const doc = lib.parseDocument(text, { version: '1.1' });
+  if (doc.errors.length) throw doc.errors[0];
+  lib.visit(doc, {
+    Scalar(_key, node) {
+      if (node.type === 'PLAIN') node.value = scalar(node.value, node.source);
+    },
+  });
+  return doc.toJS({ maxAliasCount: -1 });
+}
+
 function yamlLib(): YamlModule {
   yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
   return yamlModule;

@@ -12,14 +12,14 @@ import { pythonUnescape } from './python-string.js';
 import { datetimeAdd, datetimeSub } from './python-datetime.js';
 import { markTuple, isTuple, printable, truthy, pyCompare, pyEq, pyStr, isPlain, loopCycle, loopChanged, pyNumber, pyFloat, isPyFloat, toList } from './python-repr.js';
 import { crossDatabaseMacros, keywordCallable } from './dbt-macros.js';
-import { splitKwargs } from './call-args.js';
+import { bindArgs, splitKwargs } from './call-args.js';
+import { fromYaml, toYaml } from './python-yaml.js';
 import { percentFormat, pyFormat } from './python-format.js';
 import { createHash } from 'node:crypto';
 import nunjucks from 'nunjucks';
 
 /** Nunjucks' AST node classes (public as `nunjucks.nodes`, missing from @types/nunjucks). */
 const nodes = (nunjucks as unknown as { nodes: Record<'FunCall' | 'Symbol' | 'NodeList', new (lineno: number, colno: number, ...a: unknown[]) => unknown> }).nodes;
-import { parseYamlValue } from '../project/yaml-file.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -853,14 +853,24 @@ function addFunctions(env: nunjucks.Environment): void {
     if (first && typeof first === 'object' && !Array.isArray(first)) Object.assign(out, first);
     return Object.assign(out, kw);
   });
-  env.addGlobal('fromjson', (s: unknown, dflt?: unknown) => {
-    try { return JSON.parse(String(s)) as unknown; } catch { return dflt; }
+  // dbt's fromjson(string, default=None), tojson(value, default=None, sort_keys=False) and the
+  // same for YAML: the default (None) when the text does not parse.
+  env.addGlobal('fromjson', (...a: unknown[]) => {
+    const [s, dflt] = bindArgs(a, ['string', 'default']);
+    try { return JSON.parse(String(s)) as unknown; } catch { return dflt ?? null; }
   });
-  env.addGlobal('tojson', (v: unknown) => pythonJson(v));
-  env.addGlobal('fromyaml', (s: unknown, dflt?: unknown) => {
-    try { return parseYamlValue(String(s)); } catch { return dflt; }
+  env.addGlobal('tojson', (...a: unknown[]) => {
+    const [v, , sortKeys] = bindArgs(a, ['value', 'default', 'sort_keys']);
+    return pythonJson(v, truthy(sortKeys));
   });
-  env.addGlobal('toyaml', (v: unknown) => toYaml(v));
+  env.addGlobal('fromyaml', (...a: unknown[]) => {
+    const [s, dflt] = bindArgs(a, ['value', 'default']);
+    try { return fromYaml(String(s)); } catch { return dflt ?? null; }
+  });
+  env.addGlobal('toyaml', (...a: unknown[]) => {
+    const [v, , sortKeys] = bindArgs(a, ['value', 'default', 'sort_keys']);
+    return toYaml(v, truthy(sortKeys));
+  });
   env.addGlobal('set', (v: unknown) => [...new Set(toList(v))]);
   env.addGlobal('local_md5', (s: unknown) => createHash('md5').update(String(s)).digest('hex'));
 }
@@ -868,6 +878,8 @@ function addFunctions(env: nunjucks.Environment): void {
 /** json.dumps with its default separators (`{"a": 1, "b": [1, "x"]}`), as dbt's tojson writes JSON. */
 export function pythonJson(v: unknown, sortKeys = false): string {
   if (Array.isArray(v)) return `[${v.map((x) => pythonJson(x, sortKeys)).join(', ')}]`;
+  // A Python float or Decimal (1.0): its Python text; NaN and infinities as json.dumps writes them.
+  if (v instanceof Number) return Number.isFinite(Number(v)) ? pyStr(v) : Number.isNaN(Number(v)) ? 'NaN' : Number(v) > 0 ? 'Infinity' : '-Infinity';
   if (v && typeof v === 'object' && !(v instanceof String)) {
     const entries = Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== '__keywords' && x !== undefined);
     if (sortKeys) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -908,12 +920,6 @@ function jinjaTest(env: nunjucks.Environment, name: string, args: readonly unkno
   const t = (env as unknown as { tests: Record<string, Fn> }).tests[name];
   if (!t) throw new Error(`no test named '${name}'`);
   return (v) => truthy(t(v, ...args));
-}
-
-function toYaml(v: unknown, indent = ''): string {
-  if (Array.isArray(v)) return v.map((x) => `${indent}- ${typeof x === 'object' && x !== null ? `\n${toYaml(x, `${indent}  `)}` : JSON.stringify(x)}`).join('\n');
-  if (v && typeof v === 'object') return Object.entries(v).map(([k, x]) => `${indent}${k}:${typeof x === 'object' && x !== null ? `\n${toYaml(x, `${indent}  `)}` : ` ${JSON.stringify(x)}`}`).join('\n');
-  return JSON.stringify(v);
 }
 
 /** Install the filters, functions and the `dbt` namespace into one environment. */

@@ -91,4 +91,24 @@ describe("dbt's Jinja context", () => {
     expect(missing.code).toBe(2);
     expect(missing.out).toContain("'{a}-{b}'.format(...): no argument for {b} (Python raises KeyError)");
   });
+
+  it("reads and writes YAML and JSON as dbt does: fromyaml is YAML 1.1, toyaml is PyYAML's safe_dump, tojson takes sort_keys and keeps floats", async () => {
+    const { db, out, code } = runDbt({
+      y: [
+        `{% set y = fromyaml("a: yes\nc: 1.0\ne: 0o17\ni: 010\nj: on\nk: 'no'\n") %}`,
+        "{% set d = {'name': 'm', 'cols': [{'name': 'id', 'tests': ['unique', 'not_null']}], 'empty': [], 'num': 1.5, 'q': 'yes', 'colon': 'a: b', 'digits': '123', 'blank': '', 'multi': 'l1\\nl2', 'uni': 'café'} %}",
+        `select \$\${{ y }}|{{ fromyaml("[1, 2") }}|{{ fromjson("{bad") }}|{{ fromyaml("[1", default="d") }}$$ as fy,`,
+        `\$\${{ toyaml(d) }}$$ as ty, \$\${{ toyaml({'b': 1, 'a': [[1, 2]]}, sort_keys=true) }}|{{ toyaml('abc') }}$$ as ty2,`,
+        `\$\${{ tojson({'b': 2.0, 'a': [1.5, none]}) }}|{{ tojson({'b': 1, 'a': 2}, sort_keys=true) }}$$ as tj`,
+      ].join('\n'),
+    });
+    expect(code, out).toBe(0);
+    // What dbt compile gives for the same model.
+    expect(await query(db, 'select * from main.y')).toEqual([{
+      fy: "{'a': True, 'c': 1.0, 'e': '0o17', 'i': 8, 'j': True, 'k': 'no'}|None|None|d",
+      ty: "name: m\ncols:\n- name: id\n  tests:\n  - unique\n  - not_null\nempty: []\nnum: 1.5\nq: 'yes'\ncolon: 'a: b'\ndigits: '123'\nblank: ''\nmulti: 'l1\n\n  l2'\nuni: \"caf\\xE9\"\n",
+      ty2: 'a:\n- - 1\n  - 2\nb: 1\n|abc\n...\n',
+      tj: '{"b": 2.0, "a": [1.5, null]}|{"a": 2, "b": 1}',
+    }]);
+  });
 });
