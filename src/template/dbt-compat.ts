@@ -935,7 +935,7 @@ export function installDbtCompat(env: nunjucks.Environment): void {
   for (const [name, fn] of Object.entries(macros)) if (!UNPREFIXED_ONLY_IN_DBT.has(name)) env.addGlobal(name, fn);
 }
 
-const UNPREFIXED_ONLY_IN_DBT = new Set(['cast', 'replace', 'length', 'right', 'position', 'hash', 'concat', 'except', 'intersect']);
+const UNPREFIXED_ONLY_IN_DBT = new Set(['cast', 'replace', 'length', 'right', 'position', 'hash', 'concat', 'except', 'intersect', 'date', 'equals']);
 
 /** The parser's side of `{% break %}` and `{% continue %}` (compiled by compileLakeLoopControl). */
 export class LoopControlExtension {

@@ -21,11 +21,21 @@ export function crossDatabaseMacros(): Record<string, Fn> {
     type_timestamp: () => 'timestamp',
     type_int: () => 'integer',
     type_bigint: () => 'bigint',
-    type_float: () => 'double',
+    // dbt's default__type_float: translate_type('float'), which dbt-duckdb leaves as float (DuckDB's 4-byte REAL).
+    type_float: () => 'float',
     type_numeric: () => 'numeric(28,6)',
     type_boolean: () => 'boolean',
-    dateadd: (datepart, interval, from_date_or_timestamp) => `(${s(from_date_or_timestamp)} + (interval (${s(interval)}) ${s(datepart)}))`,
-    datediff: (first_date, second_date, datepart) => `date_diff('${s(datepart)}', ${s(first_date)}, ${s(second_date)})`,
+    // dbt-duckdb's duckdb__dateadd: the interval cast to bigint, a quarter as 3 months, a week as 7 days.
+    dateadd: (datepart, interval, from_date_or_timestamp) => {
+      const [unit, from, n] = [s(datepart).toLowerCase(), s(from_date_or_timestamp), `cast(${s(interval)} as bigint)`];
+      return unit === 'quarter' ? `(${from} + (${n} * 3) * interval 1 month)` : unit === 'week' ? `(${from} + (${n} * 7) * interval 1 day)` : `(${from} + ${n} * interval 1 ${unit})`;
+    },
+    // dbt-duckdb's duckdb__datediff: both sides as timestamps (text dates work), weeks counted its way.
+    datediff: (first_date, second_date, datepart) => {
+      const [a, b] = [s(first_date), s(second_date)];
+      if (s(datepart) !== 'week') return `(date_diff('${s(datepart)}', (${a})::timestamp, (${b})::timestamp))`;
+      return `((date_diff('day', (${a})::timestamp, (${b})::timestamp)) // 7 + case when date_part('dow', (${a})::timestamp) <= date_part('dow', (${b})::timestamp) then case when ${a} <= ${b} then 0 else -1 end else case when ${a} <= ${b} then 1 else 0 end end)`;
+    },
     date_trunc: (datepart, date) => `date_trunc('${s(datepart)}', ${s(date)})`,
     // dbt's default__last_day: a DATE.
     last_day: (date, datepart) => `cast(date_trunc('${s(datepart)}', ${s(date)}) + interval 1 ${s(datepart)} - interval 1 day as date)`,
@@ -34,7 +44,17 @@ export function crossDatabaseMacros(): Record<string, Fn> {
     // dbt's default__safe_cast (dbt-duckdb has no own): a plain cast.
     safe_cast: (field, type) => `cast(${s(field)} as ${s(type)})`,
     cast: (field, type) => `cast(${s(field)} as ${s(type)})`,
-    split_part: (string_text, delimiter_text, part_number) => `split_part(${s(string_text)}, ${s(delimiter_text)}, ${s(part_number)})`,
+    // dbt-duckdb's duckdb__split_part: a part past the end is NULL (DuckDB's split_part gives '').
+    split_part: (string_text, delimiter_text, part_number) => `string_split(${s(string_text)}, ${s(delimiter_text)})[${s(part_number)}]`,
+    // dbt-duckdb's duckdb__date.
+    date: (year, month, day) => `make_date(${s(year)}, ${s(month)}, ${s(day)})`,
+    // dbt 1.9's default__equals without the enable_truthy_nulls_equals_macro behaviour flag (off by default).
+    equals: (expr1, expr2) => `(${s(expr1)} = ${s(expr2)})`,
+    get_powers_of_two: (upper_bound) => {
+      if (Number(upper_bound) <= 0) throw new Error('upper bound must be positive');
+      for (let i = 1; i < 100; i++) if (Number(upper_bound) <= 2 ** i) return i;
+      return undefined;
+    },
     position: (substring_text, string_text) => `position(${s(substring_text)} in ${s(string_text)})`,
     length: (expression) => `length(${s(expression)})`,
     right: (string_text, length_expression) => `right(${s(string_text)}, ${s(length_expression)})`,

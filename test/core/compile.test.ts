@@ -333,7 +333,7 @@ from {{ this }}
       "'mycol1' as r,",
       "'2024' as y, 'True' as nomatch,",
       "'1,2,2' as f, 'h5' as p,",
-      "(date '2024-01-01' + (interval (2) day)) as d,",
+      "(date '2024-01-01' + cast(2 as bigint) * interval 1 day) as d,",
       "'ok' as t,",
       "'fallback|y|both|[]' as o, select * exclude (a) select *",
     ].join('\n'));
@@ -619,7 +619,7 @@ describe("dbt's global macros", () => {
       'models/m.sql': "select {{ current_timestamp() }} as t, {{ datediff(\"a\", \"b\", 'day') }} as d, cast(1 as {{ type_string() }}) as s",
     });
     expect(compiled.diagnostics).toEqual([]);
-    expect(compiled.nodes.get('main.m')!.sql).toBe("select now() as t, date_diff('day', a, b) as d, cast(1 as text) as s");
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select now() as t, (date_diff('day', (a)::timestamp, (b)::timestamp)) as d, cast(1 as text) as s");
   });
 });
 
@@ -637,7 +637,7 @@ describe('adapter.dispatch', () => {
       'models/m.sql': "select {{ my_upper(\"'a'\") }} as u, {{ only_default(\"'B'\") }} as l, {{ adapter.dispatch('datediff', 'dbt')(\"a\", \"b\", 'day') }} as d",
     });
     expect(compiled.diagnostics).toEqual([]);
-    expect(compiled.nodes.get('main.m')!.sql).toBe("select ucase('a') as u, lower('B') as l, date_diff('day', a, b) as d");
+    expect(compiled.nodes.get('main.m')!.sql).toBe("select ucase('a') as u, lower('B') as l, (date_diff('day', (a)::timestamp, (b)::timestamp)) as d");
   });
 
   it('names the missing implementation and the macro that dispatches', () => {

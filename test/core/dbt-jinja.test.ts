@@ -111,4 +111,27 @@ describe("dbt's Jinja context", () => {
       tj: '{"b": 2.0, "a": [1.5, null]}|{"a": 2, "b": 1}',
     }]);
   });
+
+  it("writes dbt's cross-database macros as dbt-duckdb does: datediff of text dates and by weeks, dateadd's whole intervals, split_part past the end, type_float, date, equals", async () => {
+    const { db, out, code } = runDbt({
+      x: [
+        "with t as (select '2024-01-15 10:00:00' as s1, '2024-01-17 08:30:00' as s2, date '2024-01-01' as d1, 'a-b-c' as txt)",
+        "select {{ dbt.datediff('s1', 's2', 'day') }} as dd_text, {{ dbt.datediff('d1', \"date '2024-03-01'\", 'hour') }} as dd_hour,",
+        "{{ dbt.datediff(\"date '2024-01-07'\", \"date '2024-01-08'\", 'week') }} as wk1, {{ dbt.datediff(\"date '2024-01-08'\", \"date '2024-01-07'\", 'week') }} as wk2,",
+        "{{ dbt.datediff(\"'2024-01-01'\", \"'2024-02-20'\", 'week') }} as wk3,",
+        "{{ dbt.dateadd('day', '1.6', 'd1') }} as da_frac, {{ dbt.dateadd('quarter', 1, 'd1') }} as da_q, {{ dbt.dateadd('week', 2, 'd1') }} as da_w,",
+        "{{ dbt.split_part('txt', \"'-'\", 5) }} as sp5, {{ dbt.split_part('txt', \"'-'\", -1) }} as sp_last,",
+        "cast(1.5 as {{ dbt.type_float() }}) as f, {{ dbt.date(2024, 2, 29) }} as dte, {{ dbt.equals('1', 'null') }} as eq, {{ dbt.get_powers_of_two(5) }} as p2",
+        'from t',
+      ].join('\n'),
+    });
+    expect(code, out).toBe(0);
+    // What dbt run (dbt-duckdb) builds from the same model.
+    expect(await query(db, 'select * from main.x')).toEqual([{
+      dd_text: 2, dd_hour: 1440, wk1: 0, wk2: 0, wk3: 7,
+      da_frac: '2024-01-03T00:00:00.000Z', da_q: '2024-04-01T00:00:00.000Z', da_w: '2024-01-15T00:00:00.000Z',
+      sp5: null, sp_last: 'c', f: 1.5, dte: '2024-02-29T00:00:00.000Z', eq: null, p2: 3,
+    }]);
+    expect(await query(db, "select data_type from information_schema.columns where table_name = 'x' and column_name = 'f'")).toEqual([{ data_type: 'FLOAT' }]);
+  });
 });
