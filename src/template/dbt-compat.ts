@@ -92,9 +92,12 @@ const STRING_MEMBERS: Record<string, (s: string, ...a: unknown[]) => unknown> = 
   zfill: (s, w) => (s.startsWith('-') ? `-${s.slice(1).padStart(Number(w) - 1, '0')}` : s.padStart(Number(w), '0')),
   ljust: (s, w, c) => s.padEnd(Number(w), c === undefined ? ' ' : String(c)),
   rjust: (s, w, c) => s.padStart(Number(w), c === undefined ? ' ' : String(c)),
-  center: (s, w) => {
+  // Python's center(width, fillchar): the extra fill on the right, unless both the string's and the width's lengths are odd.
+  center: (s, w, c) => {
     const total = Math.max(0, Number(w) - s.length);
-    return ' '.repeat(Math.floor(total / 2)) + s + ' '.repeat(Math.ceil(total / 2));
+    const fill = c === undefined ? ' ' : String(c);
+    const left = Math.floor(total / 2) + (total & Number(w) & 1);
+    return fill.repeat(left) + s + fill.repeat(total - left);
   },
   isdigit: (s) => /^\d+$/.test(s),
   isnumeric: (s) => /^\d+$/.test(s),
@@ -798,7 +801,8 @@ function addFilters(env: nunjucks.Environment): void {
   });
   const float = env.getFilter('float') as (...a: unknown[]) => unknown;
   env.addFilter('float', (v: unknown, ...a: unknown[]) => {
-    const r = float(v instanceof Number ? v.valueOf() : v, ...a);
+    // Jinja's float(default=0.0): a value that is not a number gives the default.
+    const r = float(v instanceof Number ? v.valueOf() : v, a.length ? a[0] : pyFloat(0));
     return typeof r === 'number' ? pyFloat(r) : r;
   });
   // Jinja's groupby: (grouper, list) pairs sorted by the grouper, usable as group.grouper / group.list.
@@ -833,7 +837,21 @@ function addFilters(env: nunjucks.Environment): void {
     return (space > 0 ? cut.slice(0, space) : cut) + end;
   });
   // Jinja's tojson filter (json.dumps' separators, sorted keys, HTML-safe); dbt's tojson() function is plain json.dumps.
-  env.addFilter('tojson', (v: unknown) => htmlSafeJson(v));
+  env.addFilter('tojson', (v: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    return htmlSafeJson(v, pos[0] ?? kw.indent);
+  });
+  // Jinja's batch(linecount, fill_with=None): the last batch filled up when fill_with is given (0 too).
+  env.addFilter('batch', (seq: unknown, ...args: unknown[]) => {
+    const { pos, kw } = splitKwargs(args);
+    const [n, fill] = [Number(pos[0] ?? kw.linecount), pos[1] ?? kw.fill_with];
+    const items = toList(seq);
+    const out: unknown[][] = [];
+    for (let i = 0; i < items.length; i += n) out.push(items.slice(i, i + n));
+    const last = out[out.length - 1];
+    if (last && fill !== undefined && fill !== null) while (last.length < n) last.push(fill);
+    return out;
+  });
   env.addFilter('format', (s: unknown, ...args: unknown[]) => percentFormat(String(s), splitKwargs(args).pos));
 }
 
@@ -875,15 +893,23 @@ function addFunctions(env: nunjucks.Environment): void {
   env.addGlobal('local_md5', (s: unknown) => createHash('md5').update(String(s)).digest('hex'));
 }
 
-/** json.dumps with its default separators (`{"a": 1, "b": [1, "x"]}`), as dbt's tojson writes JSON. */
-export function pythonJson(v: unknown, sortKeys = false): string {
-  if (Array.isArray(v)) return `[${v.map((x) => pythonJson(x, sortKeys)).join(', ')}]`;
+/**
+ * json.dumps with its default separators (`{"a": 1, "b": [1, "x"]}`), as dbt's tojson writes JSON;
+ * with `indent`, one item a line indented by that many spaces more each level (`,` ending a line).
+ */
+export function pythonJson(v: unknown, sortKeys = false, indent?: number, depth = 0): string {
+  const wrap = (open: string, items: string[], close: string) => {
+    if (indent === undefined || !items.length) return `${open}${items.join(', ')}${close}`;
+    const pad = (d: number) => `\n${' '.repeat(indent * d)}`;
+    return `${open}${pad(depth + 1)}${items.join(`,${pad(depth + 1)}`)}${pad(depth)}${close}`;
+  };
+  if (Array.isArray(v)) return wrap('[', v.map((x) => pythonJson(x, sortKeys, indent, depth + 1)), ']');
   // A Python float or Decimal (1.0): its Python text; NaN and infinities as json.dumps writes them.
   if (v instanceof Number) return Number.isFinite(Number(v)) ? pyStr(v) : Number.isNaN(Number(v)) ? 'NaN' : Number(v) > 0 ? 'Infinity' : '-Infinity';
   if (v && typeof v === 'object' && !(v instanceof String)) {
     const entries = Object.entries(v as Record<string, unknown>).filter(([k, x]) => k !== '__keywords' && x !== undefined);
     if (sortKeys) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${asciiJson(k)}: ${pythonJson(x, sortKeys)}`).join(', ')}}`;
+    return wrap('{', entries.map(([k, x]) => `${asciiJson(k)}: ${pythonJson(x, sortKeys, indent, depth + 1)}`), '}');
   }
   return asciiJson(v instanceof String ? String(v) : v);
 }
@@ -894,8 +920,8 @@ function asciiJson(v: unknown): string {
 }
 
 /** Jinja's tojson filter: sorted keys, and <, >, & and ' escaped, so the JSON is safe in HTML. */
-function htmlSafeJson(v: unknown): string {
-  return pythonJson(v, true).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+function htmlSafeJson(v: unknown, indent?: unknown): string {
+  return pythonJson(v, true, indent === undefined || indent === null ? undefined : Number(indent)).replace(/[<>&']/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Jinja that Nunjucks cannot parse, rewritten into Nunjucks before it is compiled (same lines, so
- * errors keep their positions): `{% set ns.attr = ... %}`, nested dict braces, `**kwargs` and
+ * errors keep their positions): `{% set ns.attr = ... %}`, `{% set a, b = ... %}`, nested dict braces, `**kwargs` and
  * `*args`, tests with a bare argument, trailing commas, dbt's `{% test %}` blocks. Text to text,
  * no Nunjucks: the engine and the properties context (project/ naming macros) both use it.
  */
@@ -210,9 +210,24 @@ export function rewriteFloats(text: string): string {
   })));
 }
 
+/**
+ * Jinja's unpacking `{% set a, b = pair %}` (or `= 1, 2`): Nunjucks would give every name the whole
+ * value. Rewritten, on the same line, to one set of the value and one set per name of its item.
+ */
+export function rewriteSetUnpacking(text: string): string {
+  if (!/\{%-?\s*set\s+\w+\s*,/.test(text)) return text;
+  return mapTags(text, (tag) => {
+    const m = /^\{%(-?)\s*set\s+(\w+(?:\s*,\s*\w+)+)\s*,?\s*=([\s\S]*?)(-?)%\}$/.exec(tag);
+    if (!m) return tag;
+    const [, l, names, expr, r] = m;
+    const list = names!.split(',').map((n) => n.trim());
+    return `{%${l} set __lake_unpack = (${expr!.trim()}) %}${list.map((n, i) => `{% set ${n} = __lake_unpack[${i}] ${i === list.length - 1 ? r : ''}%}`).join('')}`;
+  });
+}
+
 /** Template text as Nunjucks can compile it: every rewrite above, in order. */
 export function jinjaSource(text: string): string {
-  return spaceNestedBraces(rewriteNamespaceSets(rewriteSplats(parenthesiseTestArgs(rewriteFloats(dropTrailingCommas(text))))));
+  return spaceNestedBraces(rewriteNamespaceSets(rewriteSetUnpacking(rewriteSplats(parenthesiseTestArgs(rewriteFloats(dropTrailingCommas(text)))))));
 }
 
 /**

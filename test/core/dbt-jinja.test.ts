@@ -134,4 +134,22 @@ describe("dbt's Jinja context", () => {
     }]);
     expect(await query(db, "select data_type from information_schema.columns where table_name = 'x' and column_name = 'f'")).toEqual([{ data_type: 'FLOAT' }]);
   });
+
+  it("unpacks {% set a, b = ... %} as Jinja does, and takes float's default, batch's fill_with, center's fill and tojson's indent", async () => {
+    const { db, out, code } = runDbt({
+      u: [
+        '{% set a, b = [1, 2] %}{% set c, d = 3, 4 %}{%- set x, y, z = "xyz" -%}',
+        "select $${{ a }}{{ b }}{{ c }}{{ d }}{{ z }}{% for i in [1] %}{% set p, q = (i, 5) %}{{ p + q }}{% endfor %}$$ as un,",
+        "$${{ 'x' | float }}|{{ 'x' | float(1.5) }}|{{ [1, 2, 3, 4, 5] | batch(2, 0) | list }}|{{ 'ab'.center(6, '-') }}|{{ 'a'.center(4, '*') }}$$ as fi,",
+        "$${{ {'b': [1, 2], 'a': {}} | tojson(indent=2) }}$$ as tj",
+      ].join('\n'),
+    });
+    expect(code, out).toBe(0);
+    // What dbt compile gives for the same model.
+    expect(await query(db, 'select * from main.u')).toEqual([{
+      un: '1234z6',
+      fi: '0.0|1.5|[[1, 2], [3, 4], [5, 0]]|--ab--|*a**',
+      tj: '{\n  "a": {},\n  "b": [\n    1,\n    2\n  ]\n}',
+    }]);
+  });
 });
